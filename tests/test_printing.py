@@ -254,3 +254,24 @@ def test_default_dtype_float64_changes_dtype_suffix():
     for arr in (np.ones(3), np.ones(3, np.float32), np.zeros(0), np.zeros((0, 2), np.float32),
                 np.zeros(0, np.int64), np.array([1 + 1j]), np.array([1 + 1j], np.complex64)):
         _check(arr)
+
+
+def test_grad_fn_suffix_from_real_graph():
+    import numtorch
+
+    if not hasattr(numtorch, "tensor"):
+        pytest.skip("numtorch.tensor is not available yet")
+    arr = np.array([[1.5, -2.0, 3.25], [0.5, 4.0, -1.0]])
+    x = numtorch.tensor(arr, requires_grad=True)
+    ref = torch.tensor(arr, requires_grad=True)
+    assert repr(x * 2) == repr(ref * 2)
+    assert repr((x * 2).sum()) == repr((ref * 2).sum())
+
+
+def test_top_level_exports():
+    import numtorch
+
+    if not hasattr(numtorch, "set_printoptions"):
+        pytest.skip("numtorch.set_printoptions is not exported yet")
+    numtorch.set_printoptions(precision=2)
+    assert repr(Tensor._wrap(np.array([1.23456], np.float32))) == "tensor([1.23])"
