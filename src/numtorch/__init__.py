@@ -1,0 +1,102 @@
+"""numtorch: PyTorch's programming model on NumPy.
+
+``import numtorch as torch`` gives tensors with autograd, ``torch.nn``, ``torch.optim`` and
+``torch.utils.data`` that behave as PyTorch's do, running on NumPy arrays on the CPU.
+"""
+
+import builtins as _builtins
+
+from . import _dtype
+from ._device import device
+from ._dtype import (bool, cdouble, cfloat, complex64, complex128, double, dtype, float,
+                     float16, float32, float64, get_default_dtype, half, int, int8, int16, int32,
+                     int64, long, set_default_dtype, short, uint8)
+from ._size import Size
+from ._tensor import Tensor
+from . import ops as _ops  # noqa: F401  (attaches Tensor methods)
+from . import autograd
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                       no_grad, set_grad_enabled)
+from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
+                        from_numpy, full, full_like, linspace, logspace, multinomial, normal,
+                        ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                        randn_like, randperm, tensor, zeros, zeros_like)
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
+from .ops.elementwise import (abs, acos, add, allclose, asin, atan, atan2, bitwise_and,
+                              bitwise_not, bitwise_or, bitwise_xor, ceil, clamp, clamp_max,
+                              clamp_min, clip, cos, cosh, div, eq, equal, erf, exp, expm1,
+                              floor, floor_divide, fmod, frac, ge, gt, isclose, isfinite, isinf,
+                              isnan, le, log, log1p, log2, log10, logical_and, logical_not,
+                              logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow,
+                              reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin,
+                              sinh, sqrt, sub, tan, tanh, trunc)
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,
+                            logsumexp, max, mean, min, norm, prod, return_types, softmax,
+                            log_softmax, std, std_mean, sum, var, var_mean)
+from .ops.shape import (broadcast_to, cat, chunk, concat, concatenate, flatten, flip, fliplr,
+                        flipud, hstack, movedim, moveaxis, narrow, permute, repeat, reshape,
+                        roll, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
+                        transpose, tril, triu, unbind, unflatten, unsqueeze, vstack)
+from .ops.indexing import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
+                           scatter_add, take, where)
+from .ops.linalg import addmm, bmm, dot, einsum, ger, matmul, mm, mv, outer
+from ._functional import (argsort, bincount, cdist, clone, compile, diag, diagonal, get_num_threads,
+                          get_num_interop_threads, histc, is_floating_point, is_nonzero,
+                          is_tensor, median, meshgrid, numel, searchsorted, set_num_interop_threads,
+                          set_num_threads, sort, square, topk, trace, unique,
+                          use_deterministic_algorithms, are_deterministic_algorithms_enabled)
+from ._tensor_str import set_printoptions
+from . import cuda, backends  # noqa: F401
+
+divide = true_divide = div
+multiply = mul
+subtract = sub
+negative = neg
+absolute = abs
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+arctan2 = atan2
+FloatTensor = DoubleTensor = LongTensor = None  # replaced below
+
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
+inf = _builtins.float("inf")
+nan = _builtins.float("nan")
+pi = 3.141592653589793
+e = 2.718281828459045
+__version__ = "2.13.0+numtorch0.1.0"
+
+
+def _legacy_tensor_type(name, np_dtype):
+    """``torch.FloatTensor([1, 2])`` style constructors."""
+    def construct(*args):
+        import numpy as _np
+        if len(args) == 1 and not isinstance(args[0], _builtins.int):
+            return Tensor._wrap(_np.array(args[0], dtype=np_dtype))
+        return Tensor._wrap(_np.zeros(args, dtype=np_dtype))
+    construct.__name__ = name
+    return construct
+
+
+FloatTensor = _legacy_tensor_type("FloatTensor", "float32")
+DoubleTensor = _legacy_tensor_type("DoubleTensor", "float64")
+LongTensor = _legacy_tensor_type("LongTensor", "int64")
+IntTensor = _legacy_tensor_type("IntTensor", "int32")
+ByteTensor = _legacy_tensor_type("ByteTensor", "uint8")
+BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
+
+
+def _lazy_submodules():
+    import importlib
+    for name in ("nn", "optim", "utils", "serialization"):
+        try:
+            globals()[name] = importlib.import_module(f".{name}", __name__)
+        except ImportError:  # a part still under construction
+            pass
+
+
+_lazy_submodules()
+try:
+    from .serialization import load, save  # noqa: F401
+except ImportError:
+    pass

@@ -1,0 +1,319 @@
+"""Tensor creation: ``tensor``, ``zeros``, ``arange``, ``randn`` … with PyTorch's dtype rules."""
+
+import numbers
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import check_device
+from ._tensor import Tensor
+from .random import _rng
+
+_wrap = Tensor._wrap
+
+
+def _finish(data, requires_grad):
+    t = _wrap(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data):
+    """PyTorch's inference: bools → bool, ints → int64, floats → default float, complex."""
+    kind = data.dtype.kind
+    if kind == "f":
+        return dt.get_default_dtype()._np
+    if kind == "c":
+        return np.dtype(np.complex64 if dt.get_default_dtype() is dt.float32 else np.complex128)
+    if kind in "iu":
+        return np.dtype(np.int64)
+    if kind == "b":
+        return data.dtype
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _from_sequence(data):
+    """Convert nested lists/tuples that may contain tensors into an ndarray."""
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        data = [x._data if isinstance(x, Tensor) else _from_sequence(x) for x in data]
+    try:
+        arr = np.array(data)
+    except ValueError as e:
+        raise ValueError(f"expected sequence of equal-length sequences: {e}") from None
+    if arr.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__} (ragged or mixed data)")
+    return arr
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """Construct a tensor by copying ``data`` (a number, nested sequence, ndarray or tensor)."""
+    check_device(device)
+    if isinstance(data, Tensor):
+        arr = data._data.copy()
+    elif isinstance(data, np.ndarray):
+        arr = np.array(data, copy=True)
+        if dtype is None and arr.dtype.kind not in "fciub":
+            raise TypeError(f"can't convert np.ndarray of type {arr.dtype}")
+        if dtype is None:
+            dt.from_numpy_dtype(arr.dtype)
+            return _finish(arr, requires_grad)
+    elif isinstance(data, np.generic):
+        arr = np.array(data)
+        if dtype is None:
+            return _finish(arr, requires_grad)
+    else:
+        if isinstance(data, str):
+            raise TypeError("new(): invalid data type 'str'")
+        arr = _from_sequence(data)
+        if dtype is None:
+            arr = arr.astype(_infer_dtype(arr), copy=False)
+    if dtype is not None:
+        arr = arr.astype(dt.to_numpy_dtype(dtype), copy=False)
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Share memory with ``data`` when possible (an ndarray or tensor of the right dtype)."""
+    if isinstance(data, Tensor):
+        if dtype is None or data._data.dtype == dt.to_numpy_dtype(dtype):
+            return data
+        return data.to(dtype)
+    if isinstance(data, np.ndarray):
+        if dtype is None:
+            dt.from_numpy_dtype(data.dtype)
+            return _wrap(data)
+        return _wrap(data.astype(dt.to_numpy_dtype(dtype), copy=False))
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray):
+    """A tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    dt.from_numpy_dtype(ndarray.dtype)
+    return _wrap(ndarray)
+
+
+def _size(size):
+    if len(size) == 1 and not isinstance(size[0], numbers.Integral):
+        size = size[0]
+    out = []
+    for s in size:
+        if not isinstance(s, numbers.Integral) and not (isinstance(s, Tensor) and s.numel() == 1):
+            raise TypeError(
+                f"zeros(): argument 'size' must be tuple of ints, but found element of type "
+                f"{type(s).__name__}")
+        s = int(s)
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(s)
+    return tuple(out)
+
+
+def _np_dtype(dtype, default=None):
+    if dtype is None:
+        return default if default is not None else dt.get_default_dtype()._np
+    return dt.to_numpy_dtype(dtype)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_device(device)
+    return _finish(np.zeros(_size(size), dtype=_np_dtype(dtype)), requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_device(device)
+    return _finish(np.ones(_size(size), dtype=_np_dtype(dtype)), requires_grad)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          memory_format=None, pin_memory=False):
+    check_device(device)
+    return _finish(np.empty(_size(size), dtype=_np_dtype(dtype)), requires_grad)
+
+
+def _fill_dtype(value):
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, numbers.Integral):
+        return np.dtype(np.int64)
+    if isinstance(value, complex):
+        return np.dtype(np.complex64)
+    return dt.get_default_dtype()._np
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False):
+    check_device(device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    npd = _np_dtype(dtype, _fill_dtype(fill_value))
+    return _finish(np.full(_size((size,)), fill_value, dtype=npd), requires_grad)
+
+
+def _like_dtype(input, dtype):
+    return input._data.dtype if dtype is None else dt.to_numpy_dtype(dtype)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return _finish(np.zeros(input._data.shape, dtype=_like_dtype(input, dtype)), requires_grad)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return _finish(np.ones(input._data.shape, dtype=_like_dtype(input, dtype)), requires_grad)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return _finish(np.empty(input._data.shape, dtype=_like_dtype(input, dtype)), requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return _finish(np.full(input._data.shape, fill_value, dtype=_like_dtype(input, dtype)),
+                   requires_grad)
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    check_device(device)
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        is_int = all(isinstance(v, numbers.Integral) for v in vals)
+        npd = np.dtype(np.int64) if is_int else dt.get_default_dtype()._np
+    else:
+        npd = dt.to_numpy_dtype(dtype)
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    # Count computed in double precision as PyTorch does, then values start + i * step.
+    n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
+    data = (vals[0] + np.arange(max(n, 0), dtype=np.float64) * vals[2]).astype(npd) \
+        if npd.kind == "f" else np.arange(vals[0], vals[1], vals[2]).astype(npd)
+    return _finish(data, requires_grad)
+
+
+def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    n = int(np.floor((end - start) / step)) + 1
+    npd = _np_dtype(dtype)
+    return _finish((start + np.arange(n) * step).astype(npd), requires_grad)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    check_device(device)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return _finish(np.linspace(start, end, steps).astype(_np_dtype(dtype)), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.logspace(start, end, steps, base=base).astype(_np_dtype(dtype)),
+                   requires_grad)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    check_device(device)
+    return _finish(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
+
+
+# ---------------------------------------------------------------------------- random
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False):
+    check_device(device)
+    npd = _np_dtype(dtype)
+    data = _rng(generator).random(_size(size), dtype=np.float64 if npd != np.float32
+                                  else np.float32).astype(npd, copy=False)
+    return _finish(data, requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False):
+    check_device(device)
+    npd = _np_dtype(dtype)
+    data = _rng(generator).standard_normal(
+        _size(size), dtype=np.float32 if npd == np.float32 else np.float64).astype(npd, copy=False)
+    return _finish(data, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False):
+    check_device(device)
+    if size is None:
+        # randint(high, size) form
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    npd = _np_dtype(dtype, np.dtype(np.int64))
+    return _finish(_rng(generator).integers(low, high, size=tuple(size)).astype(npd),
+                   requires_grad)
+
+
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    check_device(device)
+    npd = _np_dtype(dtype, np.dtype(np.int64))
+    return _finish(_rng(generator).permutation(n).astype(npd), requires_grad)
+
+
+def rand_like(input, *, dtype=None, generator=None, **kwargs):
+    return rand(input._data.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def randn_like(input, *, dtype=None, generator=None, **kwargs):
+    return randn(input._data.shape, dtype=dtype or input.dtype, generator=generator)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, **kwargs):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input._data.shape, dtype=dtype or input.dtype)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
+           requires_grad=False):
+    """Samples from N(mean, std²); ``mean``/``std`` may be tensors (broadcast)."""
+    rng = _rng(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        npd = (mean if isinstance(mean, Tensor) else std)._data.dtype
+        data = (m + s * rng.standard_normal(shape)).astype(npd)
+        return _finish(data, requires_grad)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    npd = _np_dtype(dtype)
+    data = (mean + std * rng.standard_normal(tuple(size or ()))).astype(npd)
+    return _finish(data, requires_grad)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input._data if p is None else np.full(input._data.shape, p)
+    data = (_rng(generator).random(probs.shape) < probs).astype(input._data.dtype)
+    return _wrap(data)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    rng = _rng(generator)
+    probs = np.atleast_2d(input._data).astype(np.float64)
+    rows = []
+    for p in probs:
+        if not replacement and num_samples > np.count_nonzero(p):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        rows.append(rng.choice(len(p), size=num_samples, replace=replacement, p=p / p.sum()))
+    out = np.array(rows, dtype=np.int64)
+    return _wrap(out if input._data.ndim == 2 else out[0])

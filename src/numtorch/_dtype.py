@@ -1,0 +1,97 @@
+"""PyTorch's dtype objects (``torch.float32`` …) mapped onto NumPy dtypes."""
+
+import numpy as np
+
+
+class dtype:
+    """A tensor element type. ``numtorch.float32`` prints as ``torch.float32``."""
+
+    __slots__ = ("name", "_np", "is_floating_point", "is_complex", "is_signed", "itemsize")
+
+    def __init__(self, name, np_dtype):
+        self.name = name
+        self._np = np.dtype(np_dtype)
+        self.is_floating_point = self._np.kind == "f"
+        self.is_complex = self._np.kind == "c"
+        self.is_signed = self._np.kind in "fic"
+        self.itemsize = self._np.itemsize
+
+    def __repr__(self):
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return (_lookup_by_name, (self.name,))
+
+    def to_real(self):
+        return {"complex64": float32, "complex128": float64}.get(self.name, self)
+
+
+float16 = half = dtype("float16", np.float16)
+float32 = float = dtype("float32", np.float32)
+float64 = double = dtype("float64", np.float64)
+complex64 = cfloat = dtype("complex64", np.complex64)
+complex128 = cdouble = dtype("complex128", np.complex128)
+uint8 = dtype("uint8", np.uint8)
+int8 = dtype("int8", np.int8)
+int16 = short = dtype("int16", np.int16)
+int32 = int = dtype("int32", np.int32)
+int64 = long = dtype("int64", np.int64)
+bool = dtype("bool", np.bool_)
+
+ALL_DTYPES = (float16, float32, float64, complex64, complex128, uint8, int8, int16, int32, int64,
+              bool)
+_BY_NUMPY = {d._np: d for d in ALL_DTYPES}
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+
+_default_float = float32
+
+
+def _lookup_by_name(name):
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype):
+    """The numtorch dtype for a NumPy dtype; TypeError for types PyTorch lacks."""
+    try:
+        return _BY_NUMPY[np_dtype]
+    except KeyError:
+        pass
+    try:
+        return _BY_NUMPY[np.dtype(np_dtype)]
+    except (KeyError, TypeError):
+        raise TypeError(
+            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
+            "are: float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
+            "uint8, and bool."
+        ) from None
+
+
+def to_numpy_dtype(d):
+    """Accept a numtorch dtype, a NumPy dtype or a Python type; return a NumPy dtype."""
+    if d.__class__ is dtype:
+        return d._np
+    if d is builtins_float:
+        return _default_float._np
+    if d is builtins_int:
+        return np.dtype(np.int64)
+    if d is builtins_bool:
+        return np.dtype(np.bool_)
+    return from_numpy_dtype(d)._np
+
+
+def get_default_dtype():
+    return _default_float
+
+
+def set_default_dtype(d):
+    global _default_float
+    if d not in (float32, float64, float16):
+        raise TypeError("only floating-point types are supported as the default type")
+    _default_float = d
+
+
+import builtins as _builtins  # noqa: E402
+
+builtins_float = _builtins.float
+builtins_int = _builtins.int
+builtins_bool = _builtins.bool

@@ -1,0 +1,178 @@
+"""Top-level functions of the ``torch`` namespace that are not plain re-exports."""
+
+import numpy as np
+
+from ._tensor import Tensor
+from .ops import elementwise as ew
+from .ops import reduction as rd
+
+_wrap = Tensor._wrap
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input._data.dtype.kind == "f"
+
+
+def is_nonzero(input):
+    return bool(input)
+
+
+def numel(input):
+    return input._data.size
+
+
+def _tensor_first(fn):
+    """Allow ``torch.fn(number, tensor)`` by promoting the first argument."""
+    def wrapped(input, other, *args, **kwargs):
+        return fn(input, other, *args, **kwargs)
+    return wrapped
+
+
+def square(input):
+    return ew.pow(input, 2)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    from .ops.indexing import gather
+    x = input._data
+    idx = np.argsort(-x if descending else x, axis=dim, kind="stable").astype(np.int64)
+    values = gather(input, dim, _wrap(idx))
+    return rd.return_types.sort(values, _wrap(idx))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    from .ops.indexing import gather
+    x = input._data
+    idx = np.argsort(-x if largest else x, axis=dim, kind="stable")
+    idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
+    return rd.return_types.topk(gather(input, dim, _wrap(idx)), _wrap(idx))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    res = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts,
+                    axis=dim)
+    if not (return_inverse or return_counts):
+        return _wrap(res)
+    out = [_wrap(res[0])]
+    if return_inverse:
+        out.append(_wrap(res[1].reshape(input._data.shape).astype(np.int64)))
+    if return_counts:
+        out.append(_wrap(res[-1].astype(np.int64)))
+    return tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    w = None if weights is None else weights._data
+    return _wrap(np.bincount(input._data, w, minlength).astype(np.int64 if w is None
+                                                                else w.dtype))
+
+
+def histc(input, bins=100, min=0, max=0):
+    x = input._data
+    lo, hi = (x.min(), x.max()) if min == max else (min, max)
+    h, _ = np.histogram(x, bins=bins, range=(lo, hi))
+    return _wrap(h.astype(x.dtype))
+
+
+def median(input, dim=None, keepdim=False):
+    x = input._data
+    if dim is None:
+        flat = np.sort(x.reshape(-1))
+        return _wrap(np.asarray(flat[(flat.size - 1) // 2]))
+    srt = np.sort(x, axis=dim)
+    idx = np.argsort(x, axis=dim, kind="stable")
+    k = (x.shape[dim] - 1) // 2
+    vals = np.take(srt, k, axis=dim)
+    inds = np.take(idx, k, axis=dim).astype(np.int64)
+    if keepdim:
+        vals, inds = np.expand_dims(vals, dim), np.expand_dims(inds, dim)
+    return rd.return_types.median(_wrap(vals), _wrap(inds))
+
+
+def diag(input, diagonal=0):
+    return _wrap(np.diag(input._data, diagonal).copy())
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    return _wrap(np.diagonal(input._data, offset, dim1, dim2).copy())
+
+
+def trace(input):
+    return (input * _wrap(np.eye(*input._data.shape, dtype=input._data.dtype))).sum()
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    return tuple(_wrap(g.copy()) for g in np.meshgrid(*[t._data for t in tensors],
+                                                      indexing=indexing))
+
+
+def cdist(x1, x2, p=2.0):
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return rd.vector_norm(diff, p, dim=-1)
+
+
+def searchsorted(sorted_sequence, values, *, right=False, side=None):
+    side = side or ("right" if right else "left")
+    return _wrap(np.searchsorted(sorted_sequence._data, values._data, side=side).astype(np.int64))
+
+
+def clone(input, *, memory_format=None):
+    return input.clone()
+
+
+def get_num_threads():
+    try:
+        from threadpoolctl import threadpool_info
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        return infos[0]["num_threads"] if infos else 1
+    except ImportError:
+        import os
+        return os.cpu_count() or 1
+
+
+_thread_limiter = None
+
+
+def set_num_threads(n):
+    """Limit the BLAS threads NumPy uses (needs the optional ``threadpoolctl``)."""
+    global _thread_limiter
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise RuntimeError(
+            "set_num_threads needs the optional package threadpoolctl: "
+            "pip install threadpoolctl (or set OMP_NUM_THREADS before starting Python)") from None
+    _thread_limiter = threadpool_limits(limits=int(n), user_api="blas")
+
+
+def get_num_interop_threads():
+    return 1
+
+
+def set_num_interop_threads(n):
+    pass
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    pass
+
+
+def are_deterministic_algorithms_enabled():
+    return True
+
+
+def compile(model=None, **kwargs):
+    """``torch.compile`` is accepted and returns the model unchanged."""
+    if model is None:
+        return lambda m: m
+    return model

@@ -1,0 +1,455 @@
+"""``Tensor``: one NumPy array plus autograd state.
+
+Attributes live in the instance ``__dict__`` only when they differ from the class defaults below,
+so making a tensor costs one object and a couple of stores. Ops read ``_data`` and
+``_requires_grad`` directly; the public names are properties.
+"""
+
+import weakref
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import CPU, check_device
+from ._size import Size
+from .autograd.grad_mode import _GradState
+from .autograd.node import AccumulateGrad
+
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array with optional gradient tracking (``torch.Tensor``)."""
+
+    __array_priority__ = 1000
+
+    # Class-level defaults: an instance only stores what differs.
+    _requires_grad = False
+    grad_fn = None
+    _grad = None
+    _output_nr = 0
+    _vbox = None  # [version], shared between a tensor and its views
+    _base = None
+    _acc = None
+    _hooks = None
+    _post_acc_hooks = None
+    _retains_grad = False
+    _is_param = False
+
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        # The legacy constructor: torch.Tensor(2, 3) or torch.Tensor([1, 2]).
+        check_device(device)
+        npd = dt.to_numpy_dtype(dtype) if dtype is not None else dt.get_default_dtype()._np
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = args[0]
+            if isinstance(src, Tensor):
+                self._data = src._data
+                return
+            data = np.array(src, dtype=npd)
+        elif len(args) == 1 and isinstance(args[0], Size):
+            data = np.zeros(tuple(args[0]), dtype=npd)
+        else:
+            data = np.zeros(tuple(args), dtype=npd)
+        self._data = data
+        if requires_grad:
+            self._requires_grad = True
+
+    @classmethod
+    def _wrap(cls, data, requires_grad=False):
+        """Wrap an ndarray without copying (internal fast path)."""
+        t = _new(cls)
+        t._data = data
+        if requires_grad:
+            t._requires_grad = True
+        return t
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def data(self):
+        """A tensor sharing storage with this one but outside the autograd graph."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return dt._BY_NUMPY[self._data.dtype]
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
+
+    def is_contiguous(self, memory_format=None):
+        return self._data.flags.c_contiguous
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    def storage_offset(self):
+        base = self._data
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        return (self.data_ptr() - base.__array_interface__["data"][0]) // self._data.itemsize
+
+    def get_device(self):
+        return -1
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def _version(self):
+        vb = self._vbox
+        return 0 if vb is None else vb[0]
+
+    def _bump_version(self):
+        vb = self._vbox
+        if vb is None:
+            self._vbox = [1]
+        else:
+            vb[0] += 1
+
+    def _share_version(self, view):
+        """Give ``view`` this tensor's version counter (views see each other's writes)."""
+        vb = self._vbox
+        if vb is None:
+            vb = self._vbox = [0]
+        view._vbox = vb
+        view._base = self if self._base is None else self._base
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def T(self):
+        return self.permute(*range(self._data.ndim - 1, -1, -1))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self):
+        return self.T
+
+    @property
+    def mH(self):
+        return self.mT
+
+    # ------------------------------------------------------------------ autograd
+    def _grad_accumulator(self):
+        acc = self._acc
+        if acc is None:
+            acc = self._acc = AccumulateGrad(self)
+        return acc
+
+    def _edge(self):
+        fn = self.grad_fn
+        if fn is not None:
+            return (fn, self._output_nr)
+        if self._requires_grad:
+            acc = self._acc
+            if acc is None:
+                acc = self._acc = AccumulateGrad(self)
+            return (acc, 0)
+        return (None, 0)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor with respect to graph leaves."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    def detach(self):
+        """A new tensor sharing storage, cut from the graph."""
+        out = Tensor._wrap(self._data)
+        self._share_version(out)
+        return out
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = []
+        node._retained.append((self._output_nr, weakref.ref(self)))
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Register ``hook(grad) -> Tensor or None`` called when this tensor's gradient is computed."""
+        if not self._requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn._add_tensor_pre_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = []
+        from .autograd.node import _RemovableHandle
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        from .autograd.node import _RemovableHandle
+        self._post_acc_hooks.append(hook)
+        return _RemovableHandle(self._post_acc_hooks, hook)
+
+    def _check_inplace(self):
+        """PyTorch's guard: a leaf that requires grad can't be changed in place while recording."""
+        if self._requires_grad and self.grad_fn is None and _GradState.enabled:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+
+    # ------------------------------------------------------------------ conversions
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __contains__(self, element):
+        if isinstance(element, Tensor):
+            element = element._data
+        return bool((self._data == element).any())
+
+    def __reversed__(self):
+        return self.flip(0)
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment.  If you were attempting to deepcopy a module, this may "
+                "be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001")
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update({k: v for k, v in self.__dict__.items()
+                             if k not in ("_acc", "_vbox", "_base", "_grad", "_hooks")})
+        new._data = self._data.copy()
+        if self._grad is not None:
+            new._grad = Tensor._wrap(self._grad._data.copy())
+        return new
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild_tensor, (type(self), self._data, self._requires_grad))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return _LEGACY_NAMES.get(self._data.dtype.name, "torch.Tensor")
+        if isinstance(dtype, str):
+            inv = {v: k for k, v in _LEGACY_NAMES.items()}
+            dtype = dt._BY_NAME[inv[dtype]]
+        return self.to(dtype)
+
+    def cpu(self, memory_format=None):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        check_device("cuda")
+
+    def pin_memory(self):
+        return self
+
+    def is_pinned(self):
+        return False
+
+    def share_memory_(self):
+        return self
+
+    def is_shared(self):
+        return False
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._tensor_str import _str
+        return _str(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)))
+
+
+_LEGACY_NAMES = {
+    "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+    "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
+    "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
+    "complex64": "torch.ComplexFloatTensor", "complex128": "torch.ComplexDoubleTensor",
+}
+
+
+def _rebuild_tensor(cls, data, requires_grad):
+    t = cls._wrap(data) if cls is Tensor else cls(Tensor._wrap(data), requires_grad)
+    if requires_grad:
+        t._requires_grad = True
+    return t
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim

@@ -1,0 +1,185 @@
+"""The backward engine: an iterative walk of the graph in dependency order.
+
+No recursion anywhere, so a chain of any length works. Gradients flowing into a node from
+several consumers are summed before the node runs.
+"""
+
+import numpy as np
+
+from .node import AccumulateGrad
+
+
+def _collect_dependencies(roots):
+    """Count, for every node reachable from ``roots``, how many edges point at it."""
+    deps = {}
+    seen = set()
+    stack = [n for n in roots if n is not None]
+    for n in stack:
+        seen.add(n)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _make_root_grads(tensors, grad_tensors, what):
+    from .._tensor import Tensor
+    grads = []
+    for t, g in zip(tensors, grad_tensors):
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar {what}")
+            if t.dtype.is_floating_point is False and not t.dtype.is_complex:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
+            grads.append(np.ones_like(t._data))
+        else:
+            gd = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
+            if gd.shape != t._data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {_size(gd.shape)} and "
+                    f"output[0] has a shape of {_size(t._data.shape)}.")
+            grads.append(gd)
+    return grads
+
+
+def _size(shape):
+    return f"torch.Size({list(shape)})"
+
+
+def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False,
+                 allow_unused=False):
+    """Propagate gradients from ``tensors``.
+
+    With ``capture`` (``autograd.grad``) the gradients reaching ``inputs`` are returned instead
+    of being accumulated into ``.grad``.
+    """
+    for t in tensors:
+        if not t._requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn")
+    root_grads = _make_root_grads(tensors, grad_tensors, "outputs")
+
+    pending = {}
+    roots = []
+    for t, g in zip(tensors, root_grads):
+        node = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
+        nr = t._output_nr
+        buf = pending.get(node)
+        if buf is None:
+            buf = pending[node] = [None] * node.num_outputs
+            roots.append(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    # For autograd.grad: where to catch gradients, and which AccumulateGrad nodes to skip.
+    targets = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                targets.setdefault((t.grad_fn, t._output_nr), []).append(i)
+            elif t._requires_grad:
+                targets.setdefault((t._grad_accumulator(), 0), []).append(i)
+            else:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+
+    deps = _collect_dependencies(roots)
+    ready = [n for n in roots if deps.get(n, 0) == 0]
+    while ready:
+        node = ready.pop()
+        grads = pending.pop(node)
+        if node._pre_hooks:
+            for nr, fn in node._pre_hooks:
+                if grads[nr] is not None:
+                    out = fn(_wrap(grads[nr]))
+                    if out is not None:
+                        grads[nr] = out._data
+        if node._retained:
+            for nr, ref in node._retained:
+                t = ref()
+                if t is not None and grads[nr] is not None:
+                    if t._grad is None:
+                        t._grad = _wrap(grads[nr].copy())
+                    else:
+                        t._grad._data = t._grad._data + grads[nr]
+        if node._node_pre_hooks:
+            for fn in node._node_pre_hooks:
+                out = fn(tuple(_maybe_wrap(g) for g in grads))
+                if out is not None:
+                    grads = [None if g is None else g._data for g in out]
+        if targets:
+            for nr in range(node.num_outputs):
+                hit = targets.get((node, nr))
+                if hit is not None:
+                    for i in hit:
+                        captured[i] = grads[nr]
+        if capture and node.__class__ is AccumulateGrad:
+            results = ()
+        else:
+            results = node.apply(grads)
+            if not isinstance(results, tuple):
+                results = (results,)
+            if node._hooks:
+                for fn in node._hooks:
+                    fn(tuple(_maybe_wrap(r) for r in results), tuple(_maybe_wrap(g) for g in grads))
+            if not retain_graph:
+                node._release()
+        for (nxt, nr), g in zip(node.next_functions, results):
+            if nxt is None:
+                continue
+            if g is not None:
+                buf = pending.get(nxt)
+                if buf is None:
+                    buf = pending[nxt] = [None] * nxt.num_outputs
+                    buf[nr] = g
+                elif buf[nr] is None:
+                    buf[nr] = g
+                else:
+                    buf[nr] = buf[nr] + g
+            left = deps[nxt] - 1
+            deps[nxt] = left
+            if left == 0:
+                if nxt in pending:
+                    ready.append(nxt)
+                else:
+                    _skip(nxt, deps, pending, ready)
+    if inputs is not None:
+        if not allow_unused:
+            for i, g in enumerate(captured):
+                if g is None:
+                    raise RuntimeError(
+                        "One of the differentiated Tensors appears to not have been used in the "
+                        "graph. Set allow_unused=True if this is the desired behavior.")
+        return captured
+    return None
+
+
+def _skip(node, deps, pending, ready):
+    """A node that received no gradient at all: release its dependents without running it."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        for nxt, _ in n.next_functions:
+            if nxt is None:
+                continue
+            left = deps[nxt] - 1
+            deps[nxt] = left
+            if left == 0:
+                if nxt in pending:
+                    ready.append(nxt)
+                else:
+                    stack.append(nxt)
+
+
+def _wrap(array):
+    from .._tensor import Tensor
+    return Tensor._wrap(array)
+
+
+def _maybe_wrap(array):
+    return None if array is None else _wrap(array)

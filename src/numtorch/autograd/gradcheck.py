@@ -1,0 +1,50 @@
+"""Finite-difference gradient checks (``torch.autograd.gradcheck``)."""
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **kwargs):
+    """Compare analytical gradients with central differences, one input element at a time."""
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    from .grad_mode import no_grad
+    inputs = _as_tuple(inputs)
+    diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t._requires_grad]
+    outputs = _as_tuple(func(*inputs))
+    for oi, out in enumerate(outputs):
+        if not isinstance(out, Tensor) or not out._requires_grad:
+            continue
+        n_out = out._data.size
+        for j in range(n_out):
+            go = np.zeros_like(out._data)
+            go.reshape(-1)[j] = 1
+            analytical = autograd_grad(out, diff_inputs, Tensor._wrap(go), retain_graph=True,
+                                       allow_unused=True)
+            for t, a in zip(diff_inputs, analytical):
+                flat = t._data.reshape(-1)
+                num = np.zeros(t._data.size)
+                for k in range(t._data.size):
+                    orig = flat[k]
+                    with no_grad():
+                        flat[k] = orig + eps
+                        plus = _as_tuple(func(*inputs))[oi]._data.reshape(-1)[j]
+                        flat[k] = orig - eps
+                        minus = _as_tuple(func(*inputs))[oi]._data.reshape(-1)[j]
+                        flat[k] = orig
+                    num[k] = (plus - minus) / (2 * eps)
+                ana = np.zeros(t._data.size) if a is None else a._data.reshape(-1)
+                if not np.allclose(ana, num, atol=atol, rtol=rtol):
+                    if raise_exception:
+                        raise GradcheckError(
+                            f"Jacobian mismatch for output {oi} with respect to input,\n"
+                            f"numerical:{num}\nanalytical:{ana}\n")
+                    return False
+    return True

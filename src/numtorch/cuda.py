@@ -1,0 +1,33 @@
+"""``torch.cuda`` stand-in: numtorch runs on the CPU only."""
+
+
+def is_available():
+    return False
+
+
+def device_count():
+    return 0
+
+
+def manual_seed(seed):
+    pass
+
+
+def manual_seed_all(seed):
+    pass
+
+
+def synchronize(device=None):
+    pass
+
+
+def empty_cache():
+    pass
+
+
+def current_device():
+    raise RuntimeError("numtorch runs on the CPU only: no CUDA device is available")
+
+
+def is_initialized():
+    return False

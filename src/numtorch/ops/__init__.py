@@ -1,0 +1,416 @@
+"""The differentiable operations, one family a module, and the Tensor methods built on them."""
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._device import check_device
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from . import elementwise as ew
+from . import indexing as ix
+from . import linalg as la
+from . import reduction as rd
+from . import shape as sh
+from ._util import as_tensor_arg
+
+_wrap = Tensor._wrap
+
+
+# ---------------------------------------------------------------------------- in-place ops
+def _inplace(method_name, fn, ufunc=None):
+    """Make ``tensor.<name>_(...)``: fast ufunc path when nothing records, else rebase history."""
+
+    def op(self, *args, **kwargs):
+        self._check_inplace()
+        record = _GradState.enabled and (
+            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
+        if not record and ufunc is not None and not kwargs:
+            other = args[0]
+            od = other._data if isinstance(other, Tensor) else as_tensor_arg(other, self)
+            _ufunc_into(self, ufunc, od)
+            return self
+        if record:
+            src = _wrap(self._data.copy())
+            src.__dict__.update({k: v for k, v in self.__dict__.items()
+                                 if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
+            result = fn(src, *args, **kwargs)
+        else:
+            result = fn(self, *args, **kwargs)
+        _assign_result(self, result._data)
+        if record:
+            self.grad_fn = result.grad_fn
+            self._requires_grad = True
+            self._output_nr = result._output_nr
+        return self
+
+    op.__name__ = method_name
+    return op
+
+
+def _ufunc_into(self, ufunc, od):
+    data = self._data
+    try:
+        ufunc(data, od, out=data, casting="same_kind")
+    except ValueError:
+        from ._util import shape_error
+        raise shape_error(data.shape, np.shape(od)) from None
+    except np._core._exceptions._UFuncOutputCastingError:
+        raise RuntimeError(
+            f"result type {_cast_name(np.result_type(data, od))} can't be cast to the desired "
+            f"output type {_cast_name(data.dtype)}") from None
+    self._bump_version()
+
+
+def _cast_name(d):
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "bool": "Bool", "uint8": "Byte", "float16": "Half"}.get(np.dtype(d).name, str(d))
+
+
+def _assign_result(self, data):
+    if data.shape != self._data.shape:
+        if np.broadcast_shapes(data.shape, self._data.shape) != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                f"{list(np.broadcast_shapes(data.shape, self._data.shape))}")
+    if data.dtype != self._data.dtype and not np.can_cast(data.dtype, self._data.dtype,
+                                                          "same_kind"):
+        raise RuntimeError(
+            f"result type {_cast_name(data.dtype)} can't be cast to the desired output type "
+            f"{_cast_name(self._data.dtype)}")
+    np.copyto(self._data, data, casting="unsafe")
+    self._bump_version()
+
+
+def _unary_inplace(name, fn):
+    def op(self, *args, **kwargs):
+        self._check_inplace()
+        record = _GradState.enabled and self._requires_grad
+        if record:
+            src = _wrap(self._data.copy())
+            src.__dict__.update({k: v for k, v in self.__dict__.items()
+                                 if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
+            result = fn(src, *args, **kwargs)
+            _assign_result(self, result._data)
+            self.grad_fn = result.grad_fn
+            self._requires_grad = True
+            self._output_nr = result._output_nr
+        else:
+            _assign_result(self, fn(self, *args, **kwargs)._data)
+        return self
+
+    op.__name__ = name
+    return op
+
+
+# ---------------------------------------------------------------------------- conversions
+def to(self, *args, **kwargs):
+    """Cast (and 'move', CPU only) a tensor: ``to(dtype)``, ``to(device)``, ``to(other)``."""
+    dtype = kwargs.get("dtype")
+    copy = kwargs.get("copy", False)
+    check_device(kwargs.get("device"))
+    for a in args:
+        if isinstance(a, dt.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, bool):
+            pass
+        elif a is not None and not isinstance(a, dt.dtype):
+            check_device(a)
+    if dtype is None:
+        return sh.clone(self) if copy else self
+    return sh.to_dtype(self, dt.to_numpy_dtype(dtype), copy=copy)
+
+
+def _caster(npd):
+    npd = np.dtype(npd)
+
+    def cast(self, memory_format=None):
+        return sh.to_dtype(self, npd)
+    return cast
+
+
+def _new_creator(fill):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        from .. import _creation
+        size = size[0] if len(size) == 1 and not isinstance(size[0], int) else size
+        out = getattr(_creation, fill)(*size, dtype=dtype or self.dtype)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    return new
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    from .._creation import tensor
+    return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return _wrap(np.full(tuple(size), fill_value, dtype=dt.to_numpy_dtype(dtype or self.dtype)))
+
+
+# ---------------------------------------------------------------------------- random in-place
+def _random_fill(sample):
+    def op(self, *args, generator=None, **kwargs):
+        from ..random import _rng
+        self._check_inplace()
+        data = sample(_rng(generator), self._data.shape, *args, **kwargs)
+        np.copyto(self._data, data, casting="unsafe")
+        self._bump_version()
+        return self
+    return op
+
+
+def _uniform(rng, shape, a=0.0, b=1.0):
+    return rng.uniform(a, b, shape)
+
+
+def _normal(rng, shape, mean=0.0, std=1.0):
+    return rng.normal(mean, std, shape)
+
+
+def _random_int(rng, shape, low=0, high=None):
+    if high is None:
+        low, high = 0, low
+    return rng.integers(low, high, shape)
+
+
+def _bernoulli(rng, shape, p=0.5):
+    return rng.random(shape) < p
+
+
+def _exponential(rng, shape, lambd=1.0):
+    return rng.exponential(1.0 / lambd, shape)
+
+
+def fill_(self, value):
+    self._check_inplace()
+    if isinstance(value, Tensor):
+        value = value.item()
+    if _GradState.enabled and self._requires_grad:
+        return _inplace("fill_", lambda s, v: ew.mul(s, 0) + v)(self, value)
+    self._data.fill(value)
+    self._bump_version()
+    return self
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def copy_(self, src, non_blocking=False):
+    self._check_inplace()
+    sd = src._data if isinstance(src, Tensor) else np.asarray(src)
+    if _GradState.enabled and isinstance(src, Tensor) and (src._requires_grad or
+                                                          self._requires_grad):
+        return _inplace("copy_", lambda s, o: ew.add(ew.mul(s, 0), sh.to_dtype(
+            o, s._data.dtype)))(self, src)
+    try:
+        np.copyto(self._data, sd, casting="unsafe")
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}) must match "
+            f"the size of tensor b ({sd.shape[-1] if sd.ndim else 1}) at non-singleton "
+            "dimension 0") from None
+    self._bump_version()
+    return self
+
+
+def set_(self, source):
+    self._data = source._data
+    self._bump_version()
+    return self
+
+
+def resize_(self, *sizes):
+    from .shape import _shape_arg
+    shape = _shape_arg(sizes)
+    new = np.zeros(shape, dtype=self._data.dtype)
+    flat = self._data.reshape(-1)
+    n = min(flat.size, new.size)
+    new.reshape(-1)[:n] = flat[:n]
+    self._data = new
+    return self
+
+
+def apply_(self, fn):
+    flat = self._data.reshape(-1)
+    for i in range(flat.size):
+        flat[i] = fn(flat[i].item())
+    self._bump_version()
+    return self
+
+
+def masked_fill_(self, mask, value):
+    return _unary_inplace("masked_fill_", ix.masked_fill)(self, mask, value)
+
+
+def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    return _unary_inplace("scatter_", ix.scatter)(self, dim, index, src, value=value,
+                                                  reduce=reduce)
+
+
+def index_fill_(self, dim, index, value):
+    idx = [slice(None)] * self._data.ndim
+    idx[dim] = index._data
+    ix.setitem(self, tuple(idx), value)
+    return self
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    self._check_inplace()
+    moved = np.moveaxis(self._data, dim, 0)
+    np.add.at(moved, index._data, np.moveaxis(source._data * alpha, dim, 0))
+    self._bump_version()
+    return self
+
+
+def _size(self, dim=None):
+    return Tensor.size(self, dim)
+
+
+def _install():
+    """Attach the op functions to ``Tensor`` as methods and operators."""
+    T = Tensor
+    methods = {
+        # arithmetic
+        "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
+        "div": ew.div, "divide": ew.div, "true_divide": ew.div, "floor_divide": ew.floor_divide,
+        "remainder": ew.remainder, "fmod": ew.fmod, "pow": ew.pow, "maximum": ew.maximum,
+        "minimum": ew.minimum, "atan2": ew.atan2, "arctan2": ew.atan2,
+        "exp": ew.exp, "expm1": ew.expm1, "log": ew.log, "log2": ew.log2, "log10": ew.log10,
+        "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "reciprocal": ew.reciprocal,
+        "sin": ew.sin, "cos": ew.cos, "tan": ew.tan, "asin": ew.asin, "acos": ew.acos,
+        "atan": ew.atan, "arcsin": ew.asin, "arccos": ew.acos, "arctan": ew.atan,
+        "sinh": ew.sinh, "cosh": ew.cosh, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "erf": ew.erf,
+        "floor": ew.floor, "ceil": ew.ceil, "trunc": ew.trunc, "fix": ew.trunc, "frac": ew.frac,
+        "round": ew.round, "sign": ew.sign, "sgn": ew.sign, "neg": ew.neg, "negative": ew.neg,
+        "abs": ew.abs, "absolute": ew.abs, "relu": ew.relu, "square": ew.square,
+        "clamp": ew.clamp, "clip": ew.clamp, "clamp_min": ew.clamp_min,
+        "clamp_max": ew.clamp_max,
+        "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
+        "greater": ew.gt, "less": ew.lt, "greater_equal": ew.ge, "less_equal": ew.le,
+        "not_equal": ew.ne, "logical_and": ew.logical_and, "logical_or": ew.logical_or,
+        "logical_xor": ew.logical_xor, "logical_not": ew.logical_not,
+        "bitwise_and": ew.bitwise_and, "bitwise_or": ew.bitwise_or,
+        "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
+        "isnan": ew.isnan, "isinf": ew.isinf, "isfinite": ew.isfinite,
+        "allclose": ew.allclose, "isclose": ew.isclose, "equal": ew.equal,
+        # reductions
+        "sum": rd.sum, "mean": rd.mean, "prod": rd.prod, "max": rd.max, "min": rd.min,
+        "amax": rd.amax, "amin": rd.amin, "argmax": rd.argmax, "argmin": rd.argmin,
+        "var": rd.var, "std": rd.std, "norm": rd.norm, "logsumexp": rd.logsumexp,
+        "cumsum": rd.cumsum, "cumprod": rd.cumprod, "all": rd.all, "any": rd.any,
+        "count_nonzero": rd.count_nonzero, "softmax": rd.softmax, "log_softmax": rd.log_softmax,
+        # shape
+        "view": sh.view, "view_as": sh.view_as, "reshape": sh.reshape,
+        "reshape_as": sh.reshape_as, "flatten": sh.flatten, "unflatten": sh.unflatten,
+        "squeeze": sh.squeeze, "unsqueeze": sh.unsqueeze, "permute": sh.permute,
+        "transpose": sh.transpose, "swapaxes": sh.transpose, "swapdims": sh.transpose,
+        "t": sh.t, "movedim": sh.movedim, "moveaxis": sh.movedim, "expand": sh.expand,
+        "expand_as": sh.expand_as, "broadcast_to": sh.broadcast_to, "repeat": sh.repeat,
+        "tile": sh.tile, "contiguous": sh.contiguous, "clone": sh.clone, "chunk": sh.chunk,
+        "split": sh.split, "tensor_split": sh.tensor_split, "unbind": sh.unbind,
+        "narrow": sh.narrow, "flip": sh.flip, "fliplr": sh.fliplr, "flipud": sh.flipud,
+        "roll": sh.roll, "tril": sh.tril, "triu": sh.triu,
+        # indexing
+        "masked_fill": ix.masked_fill, "masked_select": ix.masked_select, "gather": ix.gather,
+        "scatter": ix.scatter, "scatter_add": ix.scatter_add, "index_select": ix.index_select,
+        "take": ix.take, "nonzero": ix.nonzero,
+        "where": lambda self, condition, other: ix.where(condition, self, other),
+        # linalg
+        "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot,
+        "inner": la.dot, "outer": la.outer, "ger": la.outer,
+        "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: la.addmm(self, mat1, mat2,
+                                                                        beta=beta, alpha=alpha),
+        # conversions
+        "to": to, "float": _caster(np.float32), "double": _caster(np.float64),
+        "half": _caster(np.float16), "long": _caster(np.int64), "int": _caster(np.int32),
+        "short": _caster(np.int16), "char": _caster(np.int8), "byte": _caster(np.uint8),
+        "bool": _caster(np.bool_), "new_zeros": _new_creator("zeros"),
+        "new_ones": _new_creator("ones"), "new_empty": _new_creator("empty"),
+        "new_tensor": new_tensor, "new_full": new_full, "type_as": lambda s, o: s.to(o.dtype),
+        # in-place
+        "fill_": fill_, "zero_": zero_, "copy_": copy_, "set_": set_, "resize_": resize_,
+        "apply_": apply_, "masked_fill_": masked_fill_, "scatter_": scatter_,
+        "index_fill_": index_fill_, "index_add_": index_add_,
+        "uniform_": _random_fill(_uniform), "normal_": _random_fill(_normal),
+        "random_": _random_fill(_random_int), "bernoulli_": _random_fill(_bernoulli),
+        "exponential_": _random_fill(_exponential),
+    }
+    for name, fn in methods.items():
+        setattr(T, name, fn)
+
+    binary_inplace = {"add_": (ew.add, np.add), "sub_": (ew.sub, np.subtract),
+                      "mul_": (ew.mul, np.multiply), "div_": (ew.div, np.true_divide),
+                      "pow_": (ew.pow, np.power), "remainder_": (ew.remainder, np.remainder),
+                      "floor_divide_": (ew.floor_divide, np.floor_divide),
+                      "maximum_": (ew.maximum, np.maximum), "minimum_": (ew.minimum, np.minimum)}
+    for name, (fn, uf) in binary_inplace.items():
+        setattr(T, name, _inplace(name, fn, uf))
+    T.subtract_ = T.sub_
+    T.multiply_ = T.mul_
+    T.divide_ = T.div_
+    for name in ("exp", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
+                 "sigmoid", "floor", "ceil", "trunc", "round", "sign", "neg", "abs", "relu",
+                 "clamp", "clip", "clamp_min", "clamp_max", "square", "expm1", "log2", "erf",
+                 "tril", "triu", "frac"):
+        setattr(T, name + "_", _unary_inplace(name + "_", methods[name]))
+
+    def _addcmul_(self, t1, t2, *, value=1):
+        return T.add_(self, ew.mul(t1, t2) if value == 1 else ew.mul(ew.mul(t1, t2), value))
+
+    def _addcdiv_(self, t1, t2, *, value=1):
+        return T.add_(self, ew.div(t1, t2) if value == 1 else ew.mul(ew.div(t1, t2), value))
+
+    def _lerp_(self, end, weight):
+        return T.add_(self, ew.mul(ew.sub(end, self), weight))
+
+    T.addcmul_ = _addcmul_
+    T.addcdiv_ = _addcdiv_
+    T.lerp_ = _lerp_
+    T.addcmul = lambda s, t1, t2, *, value=1: ew.add(s, ew.mul(ew.mul(t1, t2), value))
+    T.addcdiv = lambda s, t1, t2, *, value=1: ew.add(s, ew.mul(ew.div(t1, t2), value))
+    T.lerp = lambda s, end, weight: ew.add(s, ew.mul(ew.sub(end, s), weight))
+
+    # operators
+    T.__add__ = T.__radd__ = lambda s, o: ew.add(s, o)
+    T.__iadd__ = T.add_
+    T.__sub__ = lambda s, o: ew.sub(s, o)
+    T.__rsub__ = lambda s, o: ew.rsub(s, o)
+    T.__isub__ = T.sub_
+    T.__mul__ = T.__rmul__ = lambda s, o: ew.mul(s, o)
+    T.__imul__ = T.mul_
+    T.__truediv__ = lambda s, o: ew.div(s, o)
+    T.__rtruediv__ = lambda s, o: ew.rdiv(s, o)
+    T.__itruediv__ = T.div_
+    T.__floordiv__ = lambda s, o: ew.floor_divide(s, o)
+    T.__rfloordiv__ = lambda s, o: ew.floor_divide(_wrap(as_tensor_arg(o, s)), s)
+    T.__ifloordiv__ = T.floor_divide_
+    T.__mod__ = lambda s, o: ew.remainder(s, o)
+    T.__rmod__ = lambda s, o: ew.remainder(_wrap(as_tensor_arg(o, s)), s)
+    T.__imod__ = T.remainder_
+    T.__pow__ = lambda s, o: ew.pow(s, o)
+    T.__rpow__ = lambda s, o: ew._rpow(o, s)
+    T.__ipow__ = T.pow_
+    T.__matmul__ = lambda s, o: la.matmul(s, o)
+    T.__rmatmul__ = lambda s, o: la.matmul(_wrap(np.asarray(o)), s)
+    T.__neg__ = ew.neg
+    T.__pos__ = lambda s: s
+    T.__abs__ = ew.abs
+    T.__invert__ = lambda s: ew.logical_not(s) if s._data.dtype == np.bool_ \
+        else ew.bitwise_not(s)
+    T.__and__ = T.__rand__ = lambda s, o: ew.bitwise_and(s, o)
+    T.__or__ = T.__ror__ = lambda s, o: ew.bitwise_or(s, o)
+    T.__xor__ = T.__rxor__ = lambda s, o: ew.bitwise_xor(s, o)
+    T.__eq__ = lambda s, o: ew.eq(s, o) if o is not None else False
+    T.__ne__ = lambda s, o: ew.ne(s, o) if o is not None else True
+    T.__lt__ = lambda s, o: ew.lt(s, o)
+    T.__le__ = lambda s, o: ew.le(s, o)
+    T.__gt__ = lambda s, o: ew.gt(s, o)
+    T.__ge__ = lambda s, o: ew.ge(s, o)
+    T.__getitem__ = ix.getitem
+    T.__setitem__ = ix.setitem
+    T.__hash__ = lambda s: id(s)
+
+
+_install()

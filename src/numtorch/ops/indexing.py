@@ -1,0 +1,391 @@
+"""Indexing and selection: ``__getitem__``/``__setitem__``, where, gather, scatter, …"""
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from ._util import as_tensor_arg, attach, unbroadcast, wrap_dim
+
+_wrap = Tensor._wrap
+
+
+def _convert_index(index):
+    """Translate a PyTorch index into a NumPy one; report whether it is advanced."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    advanced = False
+    for i in index:
+        if isinstance(i, Tensor):
+            d = i._data
+            if d.dtype.kind in "iu" and d.ndim == 0:
+                out.append(int(d))
+                continue
+            if d.dtype.kind not in "iub":
+                raise IndexError(
+                    "tensors used as indices must be long, int, byte or bool tensors")
+            out.append(d)
+            advanced = True
+        elif isinstance(i, (list, np.ndarray)):
+            a = np.asarray(i)
+            if a.dtype.kind not in "iub":
+                if a.size == 0:
+                    a = a.astype(np.int64)
+                else:
+                    raise IndexError(
+                        "tensors used as indices must be long, int, byte or bool tensors")
+            out.append(a)
+            advanced = True
+        elif isinstance(i, bool):
+            out.append(i)
+            advanced = True
+        else:
+            out.append(i)
+    return tuple(out), advanced
+
+
+class SelectBackward0(Node):
+    def backward(self, g):
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        out[self.index] = g
+        return (out,)
+
+
+class SliceBackward0(SelectBackward0):
+    pass
+
+
+class IndexBackward0(Node):
+    _saved_fields = ("index",)
+
+    def backward(self, g):
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        idx = self.index
+        if self.bool_only:
+            out[idx] = g
+        else:
+            np.add.at(out, idx, g)
+        return (out,)
+
+
+def getitem(input, index):
+    x = input._data
+    idx, advanced = _convert_index(index)
+    try:
+        data = x[idx]
+    except IndexError as e:
+        raise IndexError(_index_message(e, x.shape, idx)) from None
+    if not advanced:
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data)
+        if _GradState.enabled and input._requires_grad:
+            is_select = any(isinstance(i, (int, np.integer)) for i in idx)
+            node = SelectBackward0() if is_select else SliceBackward0()
+            node.in_shape, node.index = x.shape, idx
+            out = attach(data, node, input)
+        else:
+            out = _wrap(data)
+        if np.shares_memory(data, x) if data.size else True:
+            input._share_version(out)
+        return out
+    if _GradState.enabled and input._requires_grad:
+        node = IndexBackward0()
+        node.in_shape, node.index = x.shape, idx
+        node.bool_only = all(not isinstance(i, np.ndarray) or i.dtype == np.bool_ for i in idx)
+        return attach(np.asarray(data), node, input)
+    return _wrap(np.asarray(data))
+
+
+def _index_message(err, shape, idx):
+    msg = str(err)
+    if "out of bounds" in msg:
+        for dim, i in enumerate(i for i in idx if i is not None and i is not Ellipsis):
+            if isinstance(i, (int, np.integer)) and dim < len(shape):
+                if not -shape[dim] <= i < shape[dim]:
+                    return (f"index {i} is out of bounds for dimension {dim} with size "
+                            f"{shape[dim]}")
+    if "too many indices" in msg:
+        return f"too many indices for tensor of dimension {len(shape)}"
+    return msg
+
+
+class CopySlices(Node):
+    """Backward of ``x[index] = value`` on a tensor in the graph."""
+
+    def backward(self, g):
+        (nx, _), (nv, _) = self.next_functions
+        gx = gv = None
+        if nx is not None:
+            gx = g.copy()
+            gx[self.index] = 0
+        if nv is not None:
+            gv = unbroadcast(np.asarray(g[self.index]), self.v_shape)
+        return gx, gv
+
+
+def setitem(input, index, value):
+    idx, _ = _convert_index(index)
+    value_t = value if isinstance(value, Tensor) else None
+    vd = value._data if value_t is not None else as_tensor_arg(value, input)
+    record = _GradState.enabled and (input._requires_grad or
+                                     (value_t is not None and value_t._requires_grad))
+    if record:
+        input._check_inplace()
+        node = CopySlices()
+        node.index, node.v_shape = idx, np.shape(vd)
+        node.next_functions = (input._edge(), value_t._edge() if value_t is not None else (None, 0))
+    try:
+        input._data[idx] = vd
+    except IndexError as e:
+        raise IndexError(_index_message(e, input._data.shape, idx)) from None
+    except ValueError as e:
+        raise RuntimeError(str(e)) from None
+    input._bump_version()
+    if record:
+        input.grad_fn = node
+        input._requires_grad = True
+        input._output_nr = 0
+
+
+class WhereBackward0(Node):
+    _saved_fields = ("cond",)
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        c = self.cond
+        ga = unbroadcast(np.where(c, g, 0).astype(g.dtype), self.a_shape) \
+            if na is not None else None
+        gb = unbroadcast(np.where(c, 0, g).astype(g.dtype), self.b_shape) \
+            if nb is not None else None
+        return ga, gb
+
+
+def where(condition, input=None, other=None):
+    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
+    if input is None and other is None:
+        return tuple(_wrap(i.astype(np.int64)) for i in np.nonzero(condition._data))
+    c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{_dtype_name(c)}")
+    if not isinstance(input, Tensor):
+        input = _wrap(as_tensor_arg(input, other)) if isinstance(other, Tensor) \
+            else _wrap(np.asarray(input))
+    from ._util import binary_operands
+    ad, bd = binary_operands(input, other)
+    data = np.where(c, ad, bd)
+    other_t = other if isinstance(other, Tensor) else None
+    if _GradState.enabled and (input._requires_grad or
+                               (other_t is not None and other_t._requires_grad)):
+        node = WhereBackward0()
+        node.cond, node.a_shape, node.b_shape = c, ad.shape, np.shape(bd)
+        return attach(data, node, input, other_t)
+    return _wrap(data)
+
+
+def _dtype_name(a):
+    from .. import _dtype as dt
+    return dt.from_numpy_dtype(a.dtype).name.capitalize()
+
+
+class MaskedFillBackward0(Node):
+    _saved_fields = ("mask",)
+
+    def backward(self, g):
+        (nx, _), (nv, _) = self.next_functions
+        gx = np.where(self.mask, 0, g).astype(g.dtype) if nx is not None else None
+        gv = None
+        if nv is not None:
+            gv = np.asarray(np.where(self.mask, g, 0).sum(), dtype=g.dtype)
+        return gx, gv
+
+
+def masked_fill(input, mask, value):
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{_dtype_name(m)}")
+    value_t = value if isinstance(value, Tensor) else None
+    v = value_t._data if value_t is not None else as_tensor_arg(value, input)
+    if value_t is not None and value_t._data.ndim != 0:
+        raise RuntimeError(
+            "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value_t._data.ndim} dimension(s).")
+    data = np.where(m, v.astype(input._data.dtype) if hasattr(v, "astype") else v, input._data)
+    if data.shape != input._data.shape:
+        data = np.broadcast_to(data, input._data.shape).copy()
+    if _GradState.enabled and (input._requires_grad or
+                               (value_t is not None and value_t._requires_grad)):
+        node = MaskedFillBackward0()
+        node.mask = np.broadcast_to(m, input._data.shape)
+        return attach(data, node, input, value_t)
+    return _wrap(data)
+
+
+def masked_select(input, mask):
+    m = np.broadcast_to(mask._data, np.broadcast_shapes(mask._data.shape, input._data.shape))
+    x = np.broadcast_to(input._data, m.shape)
+    if _GradState.enabled and input._requires_grad:
+        return getitem(input.expand(m.shape), _wrap(m))
+    return _wrap(x[m])
+
+
+class GatherBackward0(Node):
+    _saved_fields = ("index",)
+
+    def backward(self, g):
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        _scatter_add_np(out, self.axis, self.index, g)
+        return (out,)
+
+
+def _scatter_add_np(out, axis, index, src):
+    """out[index[i][j]][j] += src[i][j] along ``axis`` (duplicates accumulate)."""
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[axis] = index
+    np.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
+
+
+def _check_index(index, name):
+    if index.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    x, idx = input._data, index._data
+    _check_index(idx, "gather")
+    ax = wrap_dim(dim, x.ndim)
+    if idx.ndim != x.ndim:
+        raise RuntimeError(
+            "Index tensor must have the same number of dimensions as input tensor")
+    if idx.size and (idx.max() >= x.shape[ax] or idx.min() < -x.shape[ax]):
+        raise RuntimeError(
+            f"index {int(idx.max())} is out of bounds for dimension {ax} with size {x.shape[ax]}")
+    src = x[tuple(slice(0, s) if d != ax else slice(None) for d, s in enumerate(idx.shape))]
+    data = np.take_along_axis(src, idx, axis=ax)
+    if _GradState.enabled and input._requires_grad:
+        node = GatherBackward0()
+        node.index, node.axis, node.in_shape = idx, ax, x.shape
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+class ScatterBackward0(Node):
+    _saved_fields = ("index",)
+
+    def backward(self, g):
+        (nx, _), (ns, _) = self.next_functions
+        gx = gs = None
+        if nx is not None:
+            gx = g.copy()
+            _scatter_np(gx, self.axis, self.index, np.zeros((), g.dtype))
+        if ns is not None:
+            src = g[tuple(slice(None) for _ in range(g.ndim))]
+            gs = np.zeros(self.src_shape, dtype=g.dtype)
+            region = tuple(slice(0, s) for s in self.index.shape)
+            gs[region] = np.take_along_axis(src, self.index, axis=self.axis)
+        return gx, gs
+
+
+class ScatterBackward1(ScatterBackward0):
+    pass
+
+
+class ScatterAddBackward0(Node):
+    _saved_fields = ("index",)
+
+    def backward(self, g):
+        (nx, _), (ns, _) = self.next_functions
+        gs = None
+        if ns is not None:
+            gs = np.zeros(self.src_shape, dtype=g.dtype)
+            region = tuple(slice(0, s) for s in self.index.shape)
+            gs[region] = np.take_along_axis(g, self.index, axis=self.axis)
+        return (g if nx is not None else None), gs
+
+
+def _scatter_np(out, axis, index, src):
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[axis] = index
+    if np.ndim(src):
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    out[tuple(idx)] = src
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    x, idx = input._data, index._data
+    _check_index(idx, "scatter")
+    ax = wrap_dim(dim, x.ndim)
+    if src is None:
+        src = value
+    src_t = src if isinstance(src, Tensor) else None
+    sd = src_t._data if src_t is not None else as_tensor_arg(src, input)
+    data = x.copy()
+    if reduce is None:
+        _scatter_np(data, ax, idx, sd)
+    elif reduce == "add":
+        _scatter_add_np(data, ax, idx, np.broadcast_to(sd, idx.shape))
+    elif reduce == "multiply":
+        tmp = list(np.indices(idx.shape, sparse=True))
+        tmp[ax] = idx
+        np.multiply.at(data, tuple(tmp), np.broadcast_to(sd, idx.shape))
+    else:
+        raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
+    if _GradState.enabled and (input._requires_grad or
+                               (src_t is not None and src_t._requires_grad)):
+        node = ScatterBackward0() if src_t is not None else ScatterBackward1()
+        node.index, node.axis = idx, ax
+        node.src_shape = np.shape(sd)
+        return attach(data, node, input, src_t)
+    return _wrap(data)
+
+
+def scatter_add(input, dim, index, src):
+    x, idx = input._data, index._data
+    ax = wrap_dim(dim, x.ndim)
+    data = x.copy()
+    _scatter_add_np(data, ax, idx, src._data)
+    if _GradState.enabled and (input._requires_grad or src._requires_grad):
+        node = ScatterAddBackward0()
+        node.index, node.axis, node.src_shape = idx, ax, src._data.shape
+        return attach(data, node, input, src)
+    return _wrap(data)
+
+
+class IndexSelectBackward0(Node):
+    _saved_fields = ("index",)
+
+    def backward(self, g):
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        moved = np.moveaxis(out, self.axis, 0)
+        np.add.at(moved, self.index, np.moveaxis(g, self.axis, 0))
+        return (out,)
+
+
+def index_select(input, dim, index):
+    x, idx = input._data, index._data
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    ax = wrap_dim(dim, x.ndim)
+    idx = idx.reshape(-1)
+    data = np.take(x, idx, axis=ax)
+    if _GradState.enabled and input._requires_grad:
+        node = IndexSelectBackward0()
+        node.index, node.axis, node.in_shape = idx, ax, x.shape
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)
+
+
+def nonzero(input, *, as_tuple=False):
+    nz = np.nonzero(input._data)
+    if as_tuple:
+        return tuple(_wrap(i.astype(np.int64)) for i in nz)
+    return _wrap(np.stack(nz, axis=1).astype(np.int64) if nz else
+                 np.zeros((0, 0), np.int64))

@@ -1,0 +1,309 @@
+"""Matrix products: mm, bmm, matmul, addmm, dot, mv, outer, linear."""
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from ._util import attach, result_type, unbroadcast
+
+_wrap = Tensor._wrap
+
+
+def _same_dtype(a, b, name):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_tn(a)} != {_tn(b)}"
+            if name != "dot" else
+            f"dot : expected both vectors to have same dtype, but found {_tn(a)} and {_tn(b)}")
+
+
+def _tn(t):
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "float16": "c10::Half"}.get(t._data.dtype.name, t._data.dtype.name)
+
+
+class MmBackward0(Node):
+    _saved_fields = ("a", "b")
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        return (g @ self.b.T if na is not None else None,
+                self.a.T @ g if nb is not None else None)
+
+
+def mm(input, mat2):
+    a, b = input._data, mat2._data
+    if a.ndim != 2 or b.ndim != 2:
+        which, t = ("self", a) if a.ndim != 2 else ("mat2", b)
+        raise RuntimeError(f"{which} must be a matrix")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+            f"{b.shape[0]}x{b.shape[1]})")
+    _same_dtype(input, mat2, "mm")
+    data = a @ b
+    if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
+        node = MmBackward0()
+        node.a, node.b = a, b
+        node.save_versions(input, mat2)
+        return attach(data, node, input, mat2)
+    return _wrap(data)
+
+
+class AddmmBackward0(Node):
+    _saved_fields = ("m1", "m2")
+
+    def backward(self, g):
+        (nb, _), (n1, _), (n2, _) = self.next_functions
+        gb = None
+        if nb is not None:
+            gb = unbroadcast(g, self.bias_shape) if self.beta == 1 else \
+                unbroadcast(g * self.beta, self.bias_shape)
+        ga = g if self.alpha == 1 else g * self.alpha
+        return (gb,
+                ga @ self.m2.T if n1 is not None else None,
+                self.m1.T @ ga if n2 is not None else None)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    m1, m2 = mat1._data, mat2._data
+    if m1.ndim != 2 or m2.ndim != 2 or m1.shape[1] != m2.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, m1.shape))} and "
+            f"{'x'.join(map(str, m2.shape))})")
+    data = m1 @ m2
+    if alpha != 1:
+        data *= alpha
+    bias = input._data
+    try:
+        data += bias if beta == 1 else beta * bias
+    except ValueError:
+        raise RuntimeError(
+            f"The expanded size of the tensor ({data.shape[-1]}) must match the existing size "
+            f"({bias.shape[-1]}) at non-singleton dimension 1.") from None
+    if _GradState.enabled and (input._requires_grad or mat1._requires_grad or
+                               mat2._requires_grad):
+        node = AddmmBackward0()
+        node.m1, node.m2, node.bias_shape = m1, m2, bias.shape
+        node.alpha, node.beta = alpha, beta
+        node.save_versions(mat1, mat2)
+        return attach(data, node, input, mat1, mat2)
+    return _wrap(data)
+
+
+class BmmBackward0(Node):
+    _saved_fields = ("a", "b")
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        a, b = self.a, self.b
+        ga = gb = None
+        if na is not None:
+            ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
+        if nb is not None:
+            gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+        return ga, gb
+
+
+def bmm(input, mat2):
+    a, b = input._data, mat2._data
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
+            f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+    data = a @ b
+    if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
+        node = BmmBackward0()
+        node.a, node.b = a, b
+        node.save_versions(input, mat2)
+        return attach(data, node, input, mat2)
+    return _wrap(data)
+
+
+class DotBackward0(Node):
+    _saved_fields = ("a", "b")
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        return (g * self.b if na is not None else None, g * self.a if nb is not None else None)
+
+
+class MvBackward0(Node):
+    _saved_fields = ("a", "b")
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        return (np.outer(g, self.b) if na is not None else None,
+                self.a.T @ g if nb is not None else None)
+
+
+class _MatmulBackward(BmmBackward0):
+    """General broadcasting matmul, including 1-D operands (PyTorch shows it as a view)."""
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if na is not None:
+            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if nb is not None:
+            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+_MatmulBackward.__name__ = "UnsafeViewBackward0"
+
+
+def dot(input, other):
+    a, b = input._data, other._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape != b.shape:
+        raise RuntimeError(
+            "inconsistent tensor size, expected tensor [%d] and src [%d] to have the same number "
+            "of elements, but got %d and %d elements respectively"
+            % (a.shape[0], b.shape[0], a.shape[0], b.shape[0]))
+    _same_dtype(input, other, "dot")
+    data = np.asarray(np.dot(a, b))
+    if _GradState.enabled and (input._requires_grad or other._requires_grad):
+        node = DotBackward0()
+        node.a, node.b = a, b
+        node.save_versions(input, other)
+        return attach(data, node, input, other)
+    return _wrap(data)
+
+
+def mv(input, vec):
+    a, b = input._data, vec._data
+    if a.ndim != 2 or b.ndim != 1 or a.shape[1] != b.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({a.shape[0] if a.ndim else 0}), mat "
+            f"({'x'.join(map(str, a.shape))}), vec ({b.shape[0] if b.ndim else 0})")
+    data = a @ b
+    if _GradState.enabled and (input._requires_grad or vec._requires_grad):
+        node = MvBackward0()
+        node.a, node.b = a, b
+        node.save_versions(input, vec)
+        return attach(data, node, input, vec)
+    return _wrap(data)
+
+
+def matmul(input, other):
+    """Matrix product with PyTorch's rules for 1-D and batched operands."""
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and "
+            f"{b.ndim}D")
+    if a.ndim == 2 and b.ndim == 2:
+        return mm(input, other)
+    if a.ndim == 1 and b.ndim == 1:
+        return dot(input, other)
+    if a.ndim == 2 and b.ndim == 1:
+        return mv(input, other)
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]:
+        return bmm(input, other)
+    if a.dtype != b.dtype:
+        rt = result_type(input, other)
+        a, b = a.astype(rt), b.astype(rt)
+    try:
+        data = np.matmul(a, b)
+    except ValueError:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({_mat_shape(a)} and {_mat_shape(b)})"
+        ) from None
+    if _GradState.enabled and (input._requires_grad or other._requires_grad):
+        node = _MatmulBackward()
+        node.a, node.b = a, b
+        node.save_versions(input, other)
+        return attach(data, node, input, other)
+    return _wrap(data)
+
+
+def _mat_shape(a):
+    return f"{int(np.prod(a.shape[:-1]))}x{a.shape[-1]}" if a.ndim > 1 else f"1x{a.shape[0]}"
+
+
+def outer(input, vec2):
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+ger = outer
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 over TBackward0
+    for a 2-D input)."""
+    x, w = input._data, weight._data
+    if x.shape[-1] != w.shape[-1] if w.ndim == 2 else False:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
+            f"{w.shape[1]}x{w.shape[0]})")
+    if x.dtype != w.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {_dn(x)} and {_dn(w)}")
+    wt = weight.t()
+    if x.ndim == 2 and bias is not None:
+        return addmm(bias, input, wt)
+    out = matmul(input, wt)
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def _dn(a):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long"}.get(
+        a.dtype.name, a.dtype.name)
+
+
+def einsum(equation, *operands):
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    arrays = [o._data for o in operands]
+    data = np.einsum(equation, *arrays, optimize=True)
+    if not (_GradState.enabled and any(o._requires_grad for o in operands)):
+        return _wrap(np.asarray(data))
+    node = _EinsumBackward()
+    node.equation, node.arrays = equation, arrays
+    return attach(np.asarray(data), node, *operands)
+
+
+class _EinsumBackward(Node):
+    _saved_fields = ("arrays",)
+
+    def backward(self, g):
+        lhs, _, out = self.equation.replace(" ", "").partition("->")
+        specs = lhs.split(",")
+        if not out:
+            letters = "".join(specs)
+            out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        grads = []
+        for i, ((n, _), spec) in enumerate(zip(self.next_functions, specs)):
+            if n is None:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(specs) if j != i]
+            arrs = [a for j, a in enumerate(self.arrays) if j != i]
+            eq = ",".join([out] + others) + "->" + spec
+            shape = self.arrays[i].shape
+            grads.append(np.broadcast_to(np.einsum(eq, g, *arrs, optimize=True), shape).copy()
+                         if len(set(spec)) == len(spec) else None)
+        return tuple(grads)
+
+
+_EinsumBackward.__name__ = "EinsumBackward0"

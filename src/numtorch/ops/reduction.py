@@ -1,0 +1,613 @@
+"""Reductions (sum, mean, max, var, norm, logsumexp, …), scans, and the softmax family."""
+
+import collections
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from ._util import attach, normalize_dims, wrap_dim
+
+_wrap = Tensor._wrap
+
+
+def _return_type(name, fields):
+    cls = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+
+    cls.__repr__ = __repr__
+    cls.__module__ = "torch.return_types"
+    return cls
+
+
+class return_types:
+    max = _return_type("max", ("values", "indices"))
+    min = _return_type("min", ("values", "indices"))
+    sort = _return_type("sort", ("values", "indices"))
+    topk = _return_type("topk", ("values", "indices"))
+    median = _return_type("median", ("values", "indices"))
+    mode = _return_type("mode", ("values", "indices"))
+    kthvalue = _return_type("kthvalue", ("values", "indices"))
+    var_mean = _return_type("var_mean", ("var", "mean"))
+    std_mean = _return_type("std_mean", ("std", "mean"))
+    aminmax = _return_type("aminmax", ("min", "max"))
+    cummax = _return_type("cummax", ("values", "indices"))
+
+
+def _expand_grad(g, in_shape, axes, keepdim):
+    """Broadcast a reduced gradient back over the reduced ``axes`` of ``in_shape``."""
+    if axes is None:
+        return np.broadcast_to(g.reshape((1,) * len(in_shape)), in_shape)
+    if not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, in_shape)
+
+
+def _sum_dtype(x, dtype):
+    if dtype is not None:
+        return dt.to_numpy_dtype(dtype)
+    if x.dtype.kind in "bui":
+        return np.dtype(np.int64)
+    return None
+
+
+class SumBackward0(Node):
+    def backward(self, g):
+        return (np.broadcast_to(g, self.in_shape).copy(),)
+
+
+class SumBackward1(Node):
+    def backward(self, g):
+        return (_expand_grad(g, self.in_shape, self.axes, self.keepdim).copy(),)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    x = input._data
+    axes = normalize_dims(dim, x.ndim)
+    res = np.sum(x, axis=axes, keepdims=keepdim, dtype=_sum_dtype(x, dtype))
+    res = np.asarray(res)
+    if _GradState.enabled and input._requires_grad:
+        if dim is None:
+            node = SumBackward0()
+        else:
+            node = SumBackward1()
+            node.axes, node.keepdim = axes, keepdim
+        node.in_shape = x.shape
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+class MeanBackward0(Node):
+    def backward(self, g):
+        return (np.broadcast_to(g / self.count, self.in_shape).copy(),)
+
+
+class MeanBackward1(Node):
+    def backward(self, g):
+        return (_expand_grad(g / self.count, self.in_shape, self.axes, self.keepdim).copy(),)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    x = input._data
+    if dtype is not None:
+        x = x.astype(dt.to_numpy_dtype(dtype))
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+            f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
+    axes = normalize_dims(dim, x.ndim)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = np.asarray(np.mean(x, axis=axes, keepdims=keepdim))
+    if _GradState.enabled and input._requires_grad:
+        if dim is None:
+            node = MeanBackward0()
+            node.count = x.size
+        else:
+            node = MeanBackward1()
+            node.axes, node.keepdim = axes, keepdim
+            node.count = int(np.prod([x.shape[a] for a in axes]))
+        node.in_shape = x.shape
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+class ProdBackward0(Node):
+    _saved_fields = ("x", "out")
+
+    def backward(self, g):
+        x, axes, keepdim = self.x, self.axes, self.keepdim
+        out = self.out if axes is None or keepdim else np.expand_dims(self.out, axes)
+        gexp = g if axes is None or keepdim else np.expand_dims(g, axes)
+        zeros = x == 0
+        if not zeros.any():
+            return (gexp * out / x,)
+        # Product of all other elements, computed without dividing by zero.
+        ax = axes[0] if axes is not None else None
+        flat = x.reshape(-1) if ax is None else np.moveaxis(x, ax, -1)
+        left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+        right = np.flip(np.cumprod(np.concatenate(
+            [np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+        others = left * right
+        others = others.reshape(x.shape) if ax is None else np.moveaxis(others, -1, ax)
+        return (gexp * others,)
+
+
+class ProdBackward1(ProdBackward0):
+    pass
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    x = input._data
+    axes = None if dim is None else (wrap_dim(dim, x.ndim),)
+    res = np.asarray(np.prod(x, axis=axes, keepdims=keepdim, dtype=_sum_dtype(x, dtype)))
+    if _GradState.enabled and input._requires_grad:
+        node = ProdBackward0() if dim is None else ProdBackward1()
+        node.x, node.out, node.axes, node.keepdim = x, res, axes, keepdim
+        node.save_versions(input)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+class _EvenlyDistribute(Node):
+    """Gradient of a full max/min/amax/amin: shared equally among tied extreme elements."""
+
+    _saved_fields = ("x", "out")
+
+    def backward(self, g):
+        x, axes, keepdim = self.x, self.axes, self.keepdim
+        out = self.out if axes is None or keepdim else np.expand_dims(self.out, axes)
+        gexp = g if axes is None or keepdim else np.expand_dims(g, axes)
+        mask = x == out
+        count = mask.sum(axis=axes, keepdims=True)
+        return (np.where(mask, gexp / count, 0).astype(g.dtype),)
+
+
+class MaxBackward1(_EvenlyDistribute):
+    pass
+
+
+class MinBackward1(_EvenlyDistribute):
+    pass
+
+
+class AmaxBackward0(_EvenlyDistribute):
+    pass
+
+
+class AminBackward0(_EvenlyDistribute):
+    pass
+
+
+class MaxBackward0(Node):
+    """Gradient of ``max(dim)``: to the selected index only."""
+
+    _saved_fields = ("indices",)
+
+    def backward(self, g):
+        idx = self.indices
+        if not self.keepdim:
+            idx = np.expand_dims(idx, self.axis)
+            g = np.expand_dims(g, self.axis)
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        np.put_along_axis(out, idx, g, axis=self.axis)
+        return (out,)
+
+
+class MinBackward0(MaxBackward0):
+    pass
+
+
+def _check_nonempty(x, name):
+    if x.size == 0:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+            "reduction dim with the 'dim' argument.")
+
+
+def _extreme(input, dim, keepdim, np_fn, arg_fn, full_node, dim_node, name, rtype):
+    x = input._data
+    if dim is None:
+        _check_nonempty(x, name)
+        res = np.asarray(np_fn(x))
+        if _GradState.enabled and input._requires_grad:
+            node = full_node()
+            node.x, node.out, node.axes, node.keepdim = x, res, None, False
+            node.save_versions(input)
+            return attach(res, node, input)
+        return _wrap(res)
+    if isinstance(dim, Tensor):  # torch.max(a, b) is maximum
+        from .elementwise import maximum, minimum
+        return (maximum if name == "max" else minimum)(input, dim)
+    axis = wrap_dim(dim, x.ndim)
+    if x.ndim == 0:
+        idx = np.zeros((), dtype=np.int64)
+        vals = x.copy()
+    else:
+        if x.shape[axis] == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+        idx = arg_fn(x, axis=axis, keepdims=True)
+        vals = np.take_along_axis(x, idx, axis=axis)
+        if not keepdim:
+            idx = np.squeeze(idx, axis)
+            vals = np.squeeze(vals, axis)
+        idx = idx.astype(np.int64, copy=False)
+    indices = _wrap(idx)
+    if _GradState.enabled and input._requires_grad:
+        node = dim_node()
+        node.indices, node.axis, node.keepdim, node.in_shape = idx, axis, keepdim, x.shape
+        values = attach(vals, node, input)
+    else:
+        values = _wrap(vals)
+    return rtype(values, indices)
+
+
+def max(input, dim=None, keepdim=False):
+    """Maximum of all elements, or ``(values, indices)`` along ``dim``."""
+    return _extreme(input, dim, keepdim, np.max, _nan_argmax, MaxBackward1, MaxBackward0,
+                    "max", return_types.max)
+
+
+def min(input, dim=None, keepdim=False):
+    """Minimum of all elements, or ``(values, indices)`` along ``dim``."""
+    return _extreme(input, dim, keepdim, np.min, _nan_argmin, MinBackward1, MinBackward0,
+                    "min", return_types.min)
+
+
+def _nan_argmax(x, axis, keepdims):
+    return np.argmax(x, axis=axis, keepdims=keepdims)
+
+
+def _nan_argmin(x, axis, keepdims):
+    return np.argmin(x, axis=axis, keepdims=keepdims)
+
+
+def _amaxmin(input, dim, keepdim, np_fn, node_cls):
+    x = input._data
+    axes = normalize_dims(dim if dim != () else None, x.ndim)
+    res = np.asarray(np_fn(x, axis=axes, keepdims=keepdim))
+    if _GradState.enabled and input._requires_grad:
+        node = node_cls()
+        node.x, node.out, node.axes, node.keepdim = x, res, axes, keepdim
+        node.save_versions(input)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+def amax(input, dim=(), keepdim=False):
+    return _amaxmin(input, dim, keepdim, np.max, AmaxBackward0)
+
+
+def amin(input, dim=(), keepdim=False):
+    return _amaxmin(input, dim, keepdim, np.min, AminBackward0)
+
+
+def argmax(input, dim=None, keepdim=False):
+    x = input._data
+    if dim is None:
+        res = np.asarray(np.argmax(x), dtype=np.int64)
+        if keepdim:
+            res = res.reshape((1,) * x.ndim)
+        return _wrap(res)
+    return _wrap(np.argmax(x, axis=wrap_dim(dim, x.ndim), keepdims=keepdim).astype(np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    x = input._data
+    if dim is None:
+        res = np.asarray(np.argmin(x), dtype=np.int64)
+        if keepdim:
+            res = res.reshape((1,) * x.ndim)
+        return _wrap(res)
+    return _wrap(np.argmin(x, axis=wrap_dim(dim, x.ndim), keepdims=keepdim).astype(np.int64))
+
+
+class VarBackward0(Node):
+    _saved_fields = ("x",)
+
+    def backward(self, g):
+        x, axes = self.x, self.axes
+        gexp = g if axes is None or self.keepdim else np.expand_dims(g, axes)
+        m = x.mean(axis=axes, keepdims=True)
+        return (gexp * (2.0 / self.dof) * (x - m),)
+
+
+class StdBackward0(Node):
+    _saved_fields = ("x", "out")
+
+    def backward(self, g):
+        x, axes = self.x, self.axes
+        gexp = g if axes is None or self.keepdim else np.expand_dims(g, axes)
+        out = self.out if axes is None or self.keepdim else np.expand_dims(self.out, axes)
+        m = x.mean(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (gexp * (x - m) / (self.dof * out),)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _var_args(dim, unbiased, correction):
+    # torch.var(x, True) means unbiased=True; torch.var(x, 0) means dim=0.
+    if isinstance(dim, bool):
+        return None, dim, correction
+    return dim, unbiased, correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, unbiased, correction = _var_args(dim, unbiased, correction)
+    x = input._data
+    axes = normalize_dims(dim, x.ndim)
+    c = _correction(unbiased, correction)
+    n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    dof = n - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = np.asarray(np.var(x, axis=axes, keepdims=keepdim) * (n / dof if dof > 0 else np.inf)
+                         if dof > 0 else np.full(np.var(x, axis=axes, keepdims=keepdim).shape,
+                                                 np.nan, dtype=x.dtype))
+    res = res.astype(x.dtype, copy=False)
+    if _GradState.enabled and input._requires_grad:
+        node = VarBackward0()
+        node.x, node.axes, node.keepdim, node.dof = x, axes, keepdim, dof
+        node.save_versions(input)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, unbiased, correction = _var_args(dim, unbiased, correction)
+    x = input._data
+    axes = normalize_dims(dim, x.ndim)
+    c = _correction(unbiased, correction)
+    n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    dof = n - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = np.asarray(np.std(x, axis=axes, keepdims=keepdim, ddof=c)).astype(x.dtype,
+                                                                                 copy=False)
+    if _GradState.enabled and input._requires_grad:
+        node = StdBackward0()
+        node.x, node.out, node.axes, node.keepdim, node.dof = x, res, axes, keepdim, dof
+        node.save_versions(input)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return return_types.var_mean(var(input, dim, unbiased, keepdim, correction=correction),
+                                 mean(input, dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return return_types.std_mean(std(input, dim, unbiased, keepdim, correction=correction),
+                                 mean(input, dim, keepdim))
+
+
+class LinalgVectorNormBackward0(Node):
+    _saved_fields = ("x", "out")
+
+    def backward(self, g):
+        x, axes, p = self.x, self.axes, self.ord
+        gexp = g if axes is None or self.keepdim else np.expand_dims(g, axes)
+        out = self.out if axes is None or self.keepdim else np.expand_dims(self.out, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                grad = np.where(out == 0, 0, x / out) * gexp
+            elif p == 1:
+                grad = np.sign(x) * gexp
+            elif p == np.inf or p == -np.inf:
+                mask = np.abs(x) == out
+                grad = np.sign(x) * mask / mask.sum(axis=axes, keepdims=True) * gexp
+            elif p == 0:
+                grad = np.zeros_like(x)
+            else:
+                grad = np.where(out == 0, 0, x * np.abs(x) ** (p - 2) / out ** (p - 1)) * gexp
+        return (grad.astype(x.dtype, copy=False),)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm is not provided by numtorch")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    data = x._data
+    if dtype is not None:
+        data = data.astype(dt.to_numpy_dtype(dtype))
+    if data.dtype.kind not in "fc":
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{dt.from_numpy_dtype(data.dtype).name.capitalize()}")
+    axes = normalize_dims(dim, data.ndim)
+    a = np.abs(data)
+    if ord == 2:
+        res = np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdim))
+    elif ord == 1:
+        res = np.sum(a, axis=axes, keepdims=keepdim)
+    elif ord == np.inf:
+        res = np.max(a, axis=axes, keepdims=keepdim)
+    elif ord == -np.inf:
+        res = np.min(a, axis=axes, keepdims=keepdim)
+    elif ord == 0:
+        res = np.sum(a != 0, axis=axes, keepdims=keepdim).astype(data.dtype)
+    else:
+        res = np.sum(a ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
+    res = np.asarray(res, dtype=data.dtype)
+    if _GradState.enabled and x._requires_grad:
+        node = LinalgVectorNormBackward0()
+        node.x, node.out, node.axes, node.keepdim, node.ord = data, res, axes, keepdim, ord
+        node.save_versions(x)
+        return attach(res, node, x)
+    return _wrap(res)
+
+
+class LogsumexpBackward0(Node):
+    _saved_fields = ("x", "out")
+
+    def backward(self, g):
+        axes = self.axes
+        gexp = g if self.keepdim else np.expand_dims(g, axes)
+        out = self.out if self.keepdim else np.expand_dims(self.out, axes)
+        return (gexp * np.exp(self.x - out),)
+
+
+def logsumexp(input, dim, keepdim=False):
+    x = input._data
+    axes = normalize_dims(dim, x.ndim) or tuple(range(x.ndim))
+    m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+    m = np.where(np.isfinite(m), m, 0)
+    res = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    if not keepdim:
+        res = np.squeeze(res, axes)
+    res = np.asarray(res)
+    if _GradState.enabled and input._requires_grad:
+        node = LogsumexpBackward0()
+        node.x, node.out, node.axes, node.keepdim = x, res, axes, keepdim
+        node.save_versions(input)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+class CumsumBackward0(Node):
+    def backward(self, g):
+        ax = self.axis
+        return (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),)
+
+
+def cumsum(input, dim, *, dtype=None):
+    x = input._data
+    ax = wrap_dim(dim, x.ndim)
+    res = np.cumsum(x, axis=ax, dtype=_sum_dtype(x, dtype)) if x.ndim else x.copy()
+    if _GradState.enabled and input._requires_grad:
+        node = CumsumBackward0()
+        node.axis = ax
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+class CumprodBackward0(Node):
+    _saved_fields = ("x", "out")
+
+    def backward(self, g):
+        ax, x, out = self.axis, self.x, self.out
+        if np.all(x != 0):
+            return (np.flip(np.cumsum(np.flip(g * out, ax), axis=ax), ax) / x,)
+        # Slow exact path with zeros: d out_j / d x_i = prod_{k<=j, k!=i} x_k.
+        xm = np.moveaxis(x, ax, -1)
+        gm = np.moveaxis(g, ax, -1)
+        n = xm.shape[-1]
+        grad = np.zeros_like(xm)
+        for i in range(n):
+            others = xm.copy()
+            others[..., i] = 1
+            cp = np.cumprod(others, axis=-1)
+            grad[..., i] = np.sum(gm[..., i:] * cp[..., i:], axis=-1)
+        return (np.moveaxis(grad, -1, ax),)
+
+
+def cumprod(input, dim, *, dtype=None):
+    x = input._data
+    ax = wrap_dim(dim, x.ndim)
+    res = np.cumprod(x, axis=ax, dtype=_sum_dtype(x, dtype))
+    if _GradState.enabled and input._requires_grad:
+        node = CumprodBackward0()
+        node.x, node.out, node.axis = x, res, ax
+        node.save_versions(input)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+def all(input, dim=None, keepdim=False):
+    axes = normalize_dims(dim, input._data.ndim)
+    return _wrap(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    axes = normalize_dims(dim, input._data.ndim)
+    return _wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    axes = normalize_dims(dim, input._data.ndim)
+    return _wrap(np.asarray(np.count_nonzero(input._data, axis=axes), dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------- softmax family
+class SoftmaxBackward0(Node):
+    _saved_fields = ("out",)
+
+    def backward(self, g):
+        out, ax = self.out, self.axis
+        gy = g * out
+        return (gy - out * gy.sum(axis=ax, keepdims=True),)
+
+
+class LogSoftmaxBackward0(Node):
+    _saved_fields = ("out",)
+
+    def backward(self, g):
+        out, ax = self.out, self.axis
+        return (g - np.exp(out) * g.sum(axis=ax, keepdims=True),)
+
+
+def _softmax_dim(dim, ndim):
+    if dim is None:
+        dim = 0 if ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+    return wrap_dim(dim, ndim)
+
+
+def softmax(input, dim=None, dtype=None, _stacklevel=3):
+    x = input._data
+    if dtype is not None:
+        x = x.astype(dt.to_numpy_dtype(dtype))
+    ax = _softmax_dim(dim, x.ndim)
+    if x.ndim == 0:
+        res = np.ones_like(x)
+    else:
+        e = x - x.max(axis=ax, keepdims=True)
+        np.exp(e, out=e)
+        e /= e.sum(axis=ax, keepdims=True)
+        res = e
+    if _GradState.enabled and input._requires_grad:
+        node = SoftmaxBackward0()
+        node.axis = ax
+        result = attach(res, node, input)
+        node.out = res
+        node.save_versions(output=result)
+        return result
+    return _wrap(res)
+
+
+def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
+    x = input._data
+    if dtype is not None:
+        x = x.astype(dt.to_numpy_dtype(dtype))
+    ax = _softmax_dim(dim, x.ndim)
+    if x.ndim == 0:
+        res = np.zeros_like(x)
+    else:
+        shifted = x - x.max(axis=ax, keepdims=True)
+        lse = np.log(np.exp(shifted).sum(axis=ax, keepdims=True))
+        shifted -= lse
+        res = shifted
+    if _GradState.enabled and input._requires_grad:
+        node = LogSoftmaxBackward0()
+        node.axis = ax
+        result = attach(res, node, input)
+        node.out = res
+        node.save_versions(output=result)
+        return result
+    return _wrap(res)

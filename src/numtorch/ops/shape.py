@@ -1,0 +1,679 @@
+"""Shape operations: views (view, permute, expand, …), copies (repeat, cat, stack), splits.
+
+View ops return NumPy views and share the input's version counter, as PyTorch's views do.
+"""
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._size import Size
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from ._util import attach, wrap_dim
+
+_wrap = Tensor._wrap
+
+
+def _view_result(input, data, node):
+    """Wrap ``data`` (a view of ``input``) and record ``node`` when needed."""
+    if _GradState.enabled and input._requires_grad:
+        out = attach(data, node, input)
+    else:
+        out = _wrap(data)
+    input._share_version(out)
+    return out
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape, numel):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{_fmt(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{_fmt(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _fmt(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+class ViewBackward0(Node):
+    def backward(self, g):
+        return (g.reshape(self.in_shape),)
+
+
+class UnsafeViewBackward0(ViewBackward0):
+    pass
+
+
+def view(input, *shape):
+    if len(shape) == 1 and (isinstance(shape[0], dt.dtype) or shape[0] in (float, int, bool)):
+        return view_dtype(input, shape[0])
+    x = input._data
+    shape = _infer_shape(_shape_arg(shape), x.size)
+    try:
+        data = np.reshape(x, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = ViewBackward0()
+        node.in_shape = x.shape
+    return _view_result(input, data, node)
+
+
+def view_dtype(input, dtype):
+    return _wrap(input._data.view(dt.to_numpy_dtype(dtype)))
+
+
+def reshape(input, *shape):
+    x = input._data
+    shape = _infer_shape(_shape_arg(shape), x.size)
+    try:
+        data = np.reshape(x, shape, copy=False)
+        is_view = True
+    except ValueError:
+        data = np.reshape(x, shape)
+        is_view = False
+    if _GradState.enabled and input._requires_grad:
+        node = ViewBackward0() if is_view else UnsafeViewBackward0()
+        node.in_shape = x.shape
+        out = attach(data, node, input)
+    else:
+        out = _wrap(data)
+    if is_view:
+        input._share_version(out)
+    return out
+
+
+def view_as(input, other):
+    return view(input, other._data.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other._data.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    x = input._data
+    if x.ndim == 0:
+        return reshape(input, 1)
+    s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shape = x.shape[:s] + (-1 if 0 not in x.shape else int(np.prod(x.shape[s:e + 1])),) \
+        + x.shape[e + 1:]
+    return reshape(input, shape)
+
+
+def unflatten(input, dim, sizes):
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    sizes = tuple(sizes)
+    if -1 in sizes:
+        sizes = _infer_shape(sizes, x.shape[d])
+    elif int(np.prod(sizes)) != x.shape[d]:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {_fmt(sizes)} don't multiply up to the size of dim {dim} "
+            f"({x.shape[d]}) in the input tensor")
+    return view(input, x.shape[:d] + sizes + x.shape[d + 1:])
+
+
+class SqueezeBackward0(ViewBackward0):
+    pass
+
+
+class SqueezeBackward1(ViewBackward0):
+    pass
+
+
+class SqueezeBackward2(ViewBackward0):
+    pass
+
+
+def squeeze(input, dim=None):
+    x = input._data
+    if dim is None:
+        data = np.squeeze(x)
+        node_cls = SqueezeBackward0
+    else:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        axes = tuple(wrap_dim(d, x.ndim) for d in dims) if x.ndim else ()
+        axes = tuple(a for a in axes if x.shape[a] == 1)
+        data = np.squeeze(x, axes) if axes else x.view()
+        node_cls = SqueezeBackward1 if isinstance(dim, int) else SqueezeBackward2
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = node_cls()
+        node.in_shape = x.shape
+    return _view_result(input, data, node)
+
+
+class UnsqueezeBackward0(ViewBackward0):
+    pass
+
+
+def unsqueeze(input, dim):
+    x = input._data
+    d = wrap_dim(dim, x.ndim + 1)
+    data = np.expand_dims(x, d)
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = UnsqueezeBackward0()
+        node.in_shape = x.shape
+    return _view_result(input, data, node)
+
+
+class PermuteBackward0(Node):
+    def backward(self, g):
+        return (np.transpose(g, self.inverse),)
+
+
+def permute(input, *dims):
+    x = input._data
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not "
+            f"equal to len(dims) = {len(dims)}")
+    dims = tuple(wrap_dim(d, x.ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    data = np.transpose(x, dims)
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = PermuteBackward0()
+        node.inverse = tuple(np.argsort(dims))
+    return _view_result(input, data, node)
+
+
+class TransposeBackward0(Node):
+    def backward(self, g):
+        return (np.swapaxes(g, self.d0, self.d1),)
+
+
+class TBackward0(Node):
+    def backward(self, g):
+        return (g.T,)
+
+
+def transpose(input, dim0, dim1):
+    x = input._data
+    if x.ndim == 0:
+        return _view_result(input, x.view(), None)
+    d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
+    data = np.swapaxes(x, d0, d1)
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = TransposeBackward0()
+        node.d0, node.d1 = d0, d1
+    return _view_result(input, data, node)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    x = input._data
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    node = TBackward0() if _GradState.enabled and input._requires_grad else None
+    return _view_result(input, x.T, node)
+
+
+def movedim(input, source, destination):
+    x = input._data
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    perm = [None] * x.ndim
+    src = [wrap_dim(s, x.ndim) for s in src]
+    dst = [wrap_dim(d, x.ndim) for d in dst]
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(i for i in range(x.ndim) if i not in src)
+    perm = [p if p is not None else next(rest) for p in perm]
+    return permute(input, *perm)
+
+
+moveaxis = movedim
+
+
+class ExpandBackward0(Node):
+    def backward(self, g):
+        from ._util import unbroadcast
+        return (unbroadcast(g, self.in_shape),)
+
+
+def expand(input, *sizes):
+    x = input._data
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            f"expand(torch.FloatTensor{{{_fmt(x.shape)}}}, size={_fmt(sizes)}): the number of "
+            "sizes provided (%d) must be greater or equal to the number of dimensions in the "
+            "tensor (%d)" % (len(sizes), x.ndim))
+    lead = len(sizes) - x.ndim
+    target = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    try:
+        data = np.broadcast_to(x, target)
+    except ValueError:
+        for i in range(x.ndim):
+            if x.shape[i] != 1 and x.shape[i] != target[i + lead]:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({target[i + lead]}) must match the existing "
+                    f"size ({x.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: "
+                    f"{_fmt(sizes)}.  Tensor sizes: {_fmt(x.shape)}") from None
+        raise
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = ExpandBackward0()
+        node.in_shape = x.shape
+    return _view_result(input, data, node)
+
+
+def expand_as(input, other):
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, shape)
+
+
+class RepeatBackward0(Node):
+    def backward(self, g):
+        reps, in_shape = self.reps, self.in_shape
+        lead = len(reps) - len(in_shape)
+        padded = (1,) * lead + in_shape
+        split_shape = []
+        for r, s in zip(reps, padded):
+            split_shape += [r, s]
+        g = g.reshape(split_shape).sum(axis=tuple(range(0, 2 * len(reps), 2)))
+        return (g.reshape(in_shape),)
+
+
+def repeat(input, *sizes):
+    x = input._data
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+            "tensor")
+    data = np.tile(x, reps)
+    if data.ndim < len(reps):
+        data = data.reshape((1,) * (len(reps) - data.ndim) + data.shape)
+    if _GradState.enabled and input._requires_grad:
+        node = RepeatBackward0()
+        node.reps, node.in_shape = reps, x.shape
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+def tile(input, dims):
+    dims = tuple(dims)
+    if len(dims) < input._data.ndim:
+        dims = (1,) * (input._data.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+class CloneBackward0(Node):
+    def backward(self, g):
+        return (g,)
+
+
+def clone(input, *, memory_format=None):
+    data = input._data.copy()
+    if _GradState.enabled and input._requires_grad:
+        return attach(data, CloneBackward0(), input)
+    return _wrap(data)
+
+
+def contiguous(input, memory_format=None):
+    if input._data.flags.c_contiguous:
+        return input
+    return clone(input)
+
+
+class ToCopyBackward0(Node):
+    def backward(self, g):
+        return (g.astype(self.in_dtype, copy=False),)
+
+
+def to_dtype(input, np_dtype, copy=False):
+    """Cast to ``np_dtype`` (a NumPy dtype), recording ToCopyBackward0."""
+    x = input._data
+    if x.dtype == np_dtype and not copy:
+        return input
+    data = x.astype(np_dtype)
+    if _GradState.enabled and input._requires_grad and np_dtype.kind in "fc":
+        node = ToCopyBackward0()
+        node.in_dtype = x.dtype
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+class SplitBackward0(Node):
+    """Backward of split/chunk: one node with an output per piece."""
+
+    def backward(self, grads):
+        parts = [np.zeros(s, dtype=self.dtype) if g is None else g
+                 for g, s in zip(grads, self.shapes)]
+        return (np.concatenate(parts, axis=self.axis),)
+
+
+class SplitWithSizesBackward0(SplitBackward0):
+    pass
+
+
+class UnbindBackward0(Node):
+    def backward(self, grads):
+        parts = [np.zeros(self.piece_shape, dtype=self.dtype) if g is None else g for g in grads]
+        return (np.stack(parts, axis=self.axis),)
+
+
+def _multi_output(input, pieces, node):
+    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node``."""
+    record = node is not None and _GradState.enabled and input._requires_grad
+    if record:
+        node.num_outputs = len(pieces)
+        node.next_functions = (input._edge(),)
+    outs = []
+    for i, p in enumerate(pieces):
+        o = _wrap(p)
+        if record:
+            o._requires_grad = True
+            o.grad_fn = node
+            o._output_nr = i
+        input._share_version(o)
+        outs.append(o)
+    return tuple(outs)
+
+
+def split(input, split_size_or_sections, dim=0):
+    x = input._data
+    ax = wrap_dim(dim, x.ndim)
+    n = x.shape[ax]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n > 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        bounds = list(range(0, n, size))[1:] if size > 0 else []
+        node = SplitBackward0()
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {ax}), but got split_sizes={sizes}")
+        bounds = list(np.cumsum(sizes)[:-1])
+        node = SplitWithSizesBackward0()
+    pieces = np.split(x, bounds, axis=ax)
+    node.axis, node.dtype = ax, x.dtype
+    node.shapes = [p.shape for p in pieces]
+    return _multi_output(input, pieces, node)
+
+
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: %d" % chunks)
+    n = input._data.shape[wrap_dim(dim, input._data.ndim)]
+    size = -(-n // chunks) if n else 1
+    return split(input, size, dim)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    x = input._data
+    ax = wrap_dim(dim, x.ndim)
+    pieces = np.array_split(x, indices_or_sections, axis=ax)
+    node = SplitBackward0()
+    node.axis, node.dtype, node.shapes = ax, x.dtype, [p.shape for p in pieces]
+    return _multi_output(input, pieces, node)
+
+
+def unbind(input, dim=0):
+    x = input._data
+    ax = wrap_dim(dim, x.ndim)
+    pieces = [x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax])]
+    node = UnbindBackward0()
+    node.axis, node.dtype = ax, x.dtype
+    node.piece_shape = x.shape[:ax] + x.shape[ax + 1:]
+    return _multi_output(input, pieces, node)
+
+
+class SliceBackward0(Node):
+    def backward(self, g):
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        out[self.index] = g
+        return (out,)
+
+
+def narrow(input, dim, start, length):
+    x = input._data
+    ax = wrap_dim(dim, x.ndim)
+    start = int(start)
+    if start < 0:
+        start += x.shape[ax]
+    if start + length > x.shape[ax] or length < 0:
+        raise RuntimeError(
+            f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[ax]}).")
+    index = (slice(None),) * ax + (slice(start, start + length),)
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = SliceBackward0()
+        node.in_shape, node.index = x.shape, index
+    return _view_result(input, x[index], node)
+
+
+class CatBackward0(Node):
+    def backward(self, g):
+        pieces = np.split(g, self.bounds, axis=self.axis)
+        return tuple(None if n is None else p
+                     for (n, _), p in zip(self.next_functions, pieces))
+
+
+def _tensor_seq(tensors, name):
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        "not Tensor")
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    return tensors
+
+
+def _common_dtype(arrays):
+    dts = {a.dtype for a in arrays}
+    if len(dts) == 1:
+        return None
+    from ._util import result_type
+    out = arrays[0]
+    rt = out.dtype
+    for a in arrays[1:]:
+        rt = result_type(_wrap(np.empty((1,), rt)), _wrap(np.empty((1,), a.dtype)))
+    return rt
+
+
+def cat(tensors, dim=0, *, out=None):
+    tensors = _tensor_seq(tensors, "cat")
+    arrays = [t._data for t in tensors]
+    # Legacy: 1-D empty tensors are skipped, as in PyTorch.
+    keep = [i for i, a in enumerate(arrays) if not (a.ndim == 1 and a.size == 0)] or [0]
+    arrays_k = [arrays[i] for i in keep]
+    ref = arrays_k[0]
+    ax = wrap_dim(dim, ref.ndim)
+    for i, a in zip(keep, arrays_k):
+        if a.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {a.ndim}")
+        for d in range(ref.ndim):
+            if d != ax and a.shape[d] != ref.shape[d]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {ax}. Expected size "
+                    f"{ref.shape[d]} but got size {a.shape[d]} for tensor number {i} in the list.")
+    rt = _common_dtype(arrays_k)
+    data = np.concatenate(arrays_k, axis=ax, dtype=rt)
+    if out is not None:
+        out._data = data
+        out._bump_version()
+        return out
+    if _GradState.enabled and any(t._requires_grad for t in tensors):
+        node = CatBackward0()
+        node.axis = ax
+        node.bounds = list(np.cumsum([a.shape[ax] for a in arrays_k])[:-1])
+        kept = [tensors[i] for i in keep]
+        return attach(data, node, *kept)
+    return _wrap(data)
+
+
+concat = concatenate = cat
+
+
+class StackBackward0(Node):
+    def backward(self, g):
+        return tuple(None if n is None else np.take(g, i, axis=self.axis)
+                     for i, (n, _) in enumerate(self.next_functions))
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = _tensor_seq(tensors, "stack")
+    arrays = [t._data for t in tensors]
+    for i, a in enumerate(arrays):
+        if a.shape != arrays[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {_fmt(arrays[0].shape)} at "
+                f"entry 0 and {_fmt(a.shape)} at entry {i}")
+    ax = wrap_dim(dim, arrays[0].ndim + 1)
+    data = np.stack(arrays, axis=ax, dtype=_common_dtype(arrays))
+    if out is not None:
+        out._data = data
+        out._bump_version()
+        return out
+    if _GradState.enabled and any(t._requires_grad for t in tensors):
+        node = StackBackward0()
+        node.axis = ax
+        return attach(data, node, *tensors)
+    return _wrap(data)
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
+
+
+class FlipBackward0(Node):
+    def backward(self, g):
+        return (np.flip(g, self.axes).copy(),)
+
+
+def flip(input, dims):
+    x = input._data
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = tuple(wrap_dim(d, x.ndim) for d in dims)
+    data = np.flip(x, axes).copy()
+    if _GradState.enabled and input._requires_grad:
+        node = FlipBackward0()
+        node.axes = axes
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+def fliplr(input):
+    return flip(input, 1)
+
+
+def flipud(input):
+    return flip(input, 0)
+
+
+class RollBackward0(Node):
+    def backward(self, g):
+        return (np.roll(g, tuple(-s for s in self.shifts), self.axes),)
+
+
+def roll(input, shifts, dims=None):
+    x = input._data
+    if dims is None:
+        data = np.roll(x.reshape(-1), shifts).reshape(x.shape)
+        if _GradState.enabled and input._requires_grad:
+            node = _RollFlat()
+            node.shift, node.shape = shifts, x.shape
+            return attach(data, node, input)
+        return _wrap(data)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    axes = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = tuple(wrap_dim(d, x.ndim) for d in axes)
+    data = np.roll(x, shifts, axes)
+    if _GradState.enabled and input._requires_grad:
+        node = RollBackward0()
+        node.shifts, node.axes = shifts, axes
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+class _RollFlat(RollBackward0):
+    def backward(self, g):
+        return (np.roll(g.reshape(-1), -self.shift).reshape(self.shape),)
+
+
+RollBackward0.__name__ = "RollBackward0"
+_RollFlat.__name__ = "RollBackward0"
+
+
+class TrilBackward0(Node):
+    def backward(self, g):
+        return (np.tril(g, self.k),)
+
+
+class TriuBackward0(Node):
+    def backward(self, g):
+        return (np.triu(g, self.k),)
+
+
+def tril(input, diagonal=0):
+    data = np.tril(input._data, diagonal)
+    if _GradState.enabled and input._requires_grad:
+        node = TrilBackward0()
+        node.k = diagonal
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+def triu(input, diagonal=0):
+    data = np.triu(input._data, diagonal)
+    if _GradState.enabled and input._requires_grad:
+        node = TriuBackward0()
+        node.k = diagonal
+        return attach(data, node, input)
+    return _wrap(data)
+
+
+def size_of(input):
+    return Size(input._data.shape)
