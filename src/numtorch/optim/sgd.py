@@ -1,0 +1,99 @@
+"""Stochastic gradient descent, optionally with (Nesterov) momentum (``torch.optim.SGD``)."""
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _check_fused,
+    _check_lr_tensor,
+    _effective_grad,
+    _lr_value,
+    _params_with_grad,
+    _run_closure,
+    _validate,
+)
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Implements stochastic gradient descent (optionally with momentum).
+
+    For each parameter with gradient :math:`g_t` (negated when ``maximize``):
+
+    .. math::
+        g_t \leftarrow g_t + \lambda\theta_{t-1}, \qquad
+        b_t \leftarrow \begin{cases} g_t & t = 1 \\ \mu b_{t-1} + (1-\tau) g_t & t > 1
+        \end{cases}, \qquad
+        \theta_t \leftarrow \theta_{t-1} - \gamma\,(g_t + \mu b_t \text{ if nesterov else } b_t)
+
+    The first momentum step stores the raw gradient (no dampening), as PyTorch does.
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize, or dicts
+            defining parameter groups.
+        lr (float, optional): learning rate (default: 1e-3)
+        momentum (float, optional): momentum factor (default: 0)
+        dampening (float, optional): dampening for momentum (default: 0)
+        weight_decay (float, optional): weight decay (L2 penalty) (default: 0)
+        nesterov (bool, optional): enables Nesterov momentum (default: False)
+        maximize (bool, optional): maximize the objective instead of minimizing it
+            (default: False)
+        foreach, differentiable, fused: accepted for compatibility; numtorch always runs its
+            single-tensor NumPy implementation.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                 *, maximize=False, foreach=None, differentiable=False, fused=None):
+        _check_lr_tensor(lr)
+        _validate([
+            (_lr_value(lr) >= 0.0, f"Invalid learning rate: {lr}"),
+            (momentum >= 0.0, f"Invalid momentum value: {momentum}"),
+            (weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}"),
+        ])
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def step(self, closure=None):
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and returns
+                the loss.
+        """
+        loss = _run_closure(closure)
+        for group in self.param_groups:
+            lr = _lr_value(group["lr"])
+            momentum = group["momentum"]
+            dampening = group["dampening"]
+            for p in _params_with_grad(group):
+                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                if momentum != 0:
+                    state = self.state[p]
+                    buf_t = state.get("momentum_buffer")
+                    if buf_t is None:
+                        buf = np.array(grad, copy=True)
+                        state["momentum_buffer"] = Tensor._wrap(buf)
+                    else:
+                        buf = buf_t._data
+                        buf *= momentum
+                        buf += grad if dampening == 0 else grad * (1 - dampening)
+                    grad = grad + momentum * buf if group["nesterov"] else buf
+                p._data += -lr * grad
+                p._bump_version()
+        return loss
