@@ -106,7 +106,11 @@ def binary_operands(a, b):
             if bd.dtype != rt:
                 bd = bd.astype(rt)
         return ad, bd
-    return ad, as_tensor_arg(b, a)
+    bd = as_tensor_arg(b, a)
+    if bd.__class__ is np.ndarray and bd.dtype != ad.dtype and \
+            _CATEGORY[bd.dtype.kind] > _CATEGORY[ad.dtype.kind]:
+        ad = ad.astype(bd.dtype)  # e.g. int tensor * 2.5 -> default float dtype
+    return ad, bd
 
 
 def shape_error(a_shape, b_shape):

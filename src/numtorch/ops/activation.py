@@ -1,3 +1,534 @@
-"""(being written)"""
+"""Activation functions: ``torch.nn.functional.relu``, ``gelu``, ``softplus``, …
 
-__all__ = []
+Each pointwise activation is one recorded node named as PyTorch names it (``EluBackward0``,
+``GeluBackward0``, ``HardtanhBackward0`` for ``relu6``, …) whose backward is written next to its
+forward. Activations that PyTorch itself composes from other ops (``softsign``, ``tanhshrink``,
+``softmin``) are composed here too, so their graphs read the same.
+"""
+
+import math
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from . import elementwise as ew
+from .reduction import log_softmax, softmax
+from ._util import attach, wrap_dim
+
+__all__ = [
+    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "elu",
+    "elu_", "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "softplus", "hardtanh",
+    "hardtanh_", "hardswish", "hardsigmoid", "sigmoid", "tanh", "softsign", "tanhshrink",
+    "logsigmoid", "softmin", "softmax", "log_softmax", "glu", "hardshrink", "softshrink",
+    "threshold", "threshold_",
+]
+
+_wrap = Tensor._wrap
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# ---------------------------------------------------------------------------- recording helpers
+class _PointwiseNode(Node):
+    """A one-input activation node; ``_grad(self, g)`` computes the input gradient."""
+
+    _saved_fields = ("x", "out")
+    x = out = None
+
+    def backward(self, g):
+        return (self._grad(g),)
+
+
+def _node_class(name, grad):
+    return type(name, (_PointwiseNode,), {"_grad": grad})
+
+
+def _record(node_cls, input, res, save_x=None, save_out=False, **params):
+    """Wrap ``res``; when grad is needed, record ``node_cls`` with saved values and params."""
+    if not (_GradState.enabled and input._requires_grad):
+        return _wrap(res)
+    node = node_cls()
+    if params:
+        node.__dict__.update(params)
+    result = attach(res, node, input)
+    if save_x is not None:
+        node.x = save_x
+    if save_out:
+        node.out = res
+    node.save_versions(*((input,) if save_x is not None else ()),
+                       output=result if save_out else None)
+    return result
+
+
+def _float_data(input):
+    """The input's array, with integer inputs promoted to the default float dtype."""
+    x = input._data
+    if x.dtype.kind in "iub":
+        from .. import _dtype as dt
+        x = x.astype(dt.get_default_dtype()._np)
+    return x
+
+
+def _maybe_inplace(fn, input, inplace, name, *args):
+    """Run ``fn(input, *args)`` out of place, or write its result into ``input``."""
+    if not inplace:
+        return fn(input, *args)
+    from . import _unary_inplace
+    return _unary_inplace(name, fn)(input, *args)
+
+
+def _stable_sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _log1p_exp(z):
+    """``log(1 + exp(z))`` without overflow."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+# ---------------------------------------------------------------------------- relu family
+def relu(input, inplace=False):
+    """Applies the rectified linear unit function element-wise: ``max(0, x)``."""
+    if inplace:
+        return input.relu_()
+    return ew.relu(input)
+
+
+def relu_(input):
+    return input.relu_()
+
+
+HardtanhBackward0 = _node_class(
+    "HardtanhBackward0", lambda self, g: g * ((self.x > self.min) & (self.x < self.max)))
+
+
+def _hardtanh(input, min_val=-1.0, max_val=1.0):
+    x = input._data
+    res = np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+    return _record(HardtanhBackward0, input, res, save_x=x, min=min_val, max=max_val)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """Clamps each element to ``[min_val, max_val]``."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _maybe_inplace(_hardtanh, input, inplace, "hardtanh_", min_val, max_val)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace=False):
+    """Applies ``min(max(0, x), 6)`` element-wise (recorded as ``HardtanhBackward0``)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+LeakyReluBackward0 = _node_class(
+    "LeakyReluBackward0", lambda self, g: np.where(self.x > 0, g, g * self.slope))
+
+
+def _leaky_relu(input, negative_slope=0.01):
+    x = _float_data(input)
+    res = np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
+    return _record(LeakyReluBackward0, input, res, save_x=x, slope=negative_slope)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """Applies ``max(0, x) + negative_slope * min(0, x)`` element-wise."""
+    return _maybe_inplace(_leaky_relu, input, inplace, "leaky_relu_", negative_slope)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+class PreluKernelBackward0(Node):
+    _saved_fields = ("x", "w")
+
+    def backward(self, g):
+        (ni, _), (nw, _) = self.next_functions
+        x, w = self.x, self.w
+        gi = np.where(x > 0, g, g * w) if ni is not None else None
+        gw = None
+        if nw is not None:
+            gw = np.where(x > 0, 0, g * x)
+            axes = tuple(i for i in range(gw.ndim) if i != self.channel_axis or w.size == 1)
+            gw = gw.sum(axis=axes).reshape(self.w_shape).astype(w.dtype, copy=False)
+        return gi, gw
+
+
+def prelu(input, weight):
+    """``max(0, x) + weight * min(0, x)`` with one learnable slope per channel (dim 1)."""
+    x, w = input._data, weight._data
+    c = w.size
+    channel_axis = 1 if x.ndim >= 2 else 0
+    if c != 1:
+        channels = x.shape[channel_axis] if x.ndim > 0 else 1
+        if channels != c:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                f"{c} and channel size = {channels}.")
+        wb = w.reshape((c,) + (1,) * (x.ndim - channel_axis - 1))
+    else:
+        wb = w.reshape(())
+    res = np.where(x > 0, x, x * wb).astype(x.dtype, copy=False)
+    if _GradState.enabled and (input._requires_grad or weight._requires_grad):
+        node = PreluKernelBackward0()
+        node.x, node.w, node.w_shape, node.channel_axis = x, wb, w.shape, channel_axis
+        node.save_versions(input, weight)
+        return attach(res, node, input, weight)
+    return _wrap(res)
+
+
+class RreluWithNoiseBackward0(_PointwiseNode):
+    _saved_fields = ("x", "noise")
+
+    def _grad(self, g):
+        return g * self.noise
+
+
+def _rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    x = _float_data(input)
+    if training:
+        from ..random import _rng
+        slopes = _rng(None).uniform(lower, upper, x.shape).astype(x.dtype)
+        noise = np.where(x > 0, 1, slopes).astype(x.dtype)
+        res = x * noise
+        if _GradState.enabled and input._requires_grad:
+            node = RreluWithNoiseBackward0()
+            node.noise = noise
+            result = attach(res, node, input)
+            node.save_versions(input)
+            return result
+        return _wrap(res)
+    return _leaky_relu(input, (lower + upper) / 2)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: negative slopes drawn from U(lower, upper) while training."""
+    return _maybe_inplace(_rrelu, input, inplace, "rrelu_", lower, upper, training)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+ThresholdBackward0 = _node_class(
+    "ThresholdBackward0", lambda self, g: np.where(self.x > self.threshold, g, 0).astype(g.dtype))
+
+
+def _threshold(input, threshold, value):
+    x = input._data
+    res = np.where(x > threshold, x, value).astype(x.dtype, copy=False)
+    return _record(ThresholdBackward0, input, res, save_x=x, threshold=threshold)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """Replaces each element not greater than ``threshold`` by ``value``."""
+    return _maybe_inplace(_threshold, input, inplace, "threshold_", threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+# ---------------------------------------------------------------------------- exponential family
+def _elu_grad(self, g):
+    x = self.x
+    neg = g * (self.scale * self.alpha) * np.exp(np.minimum(x, 0))
+    return np.where(x > 0, g * self.scale, neg).astype(g.dtype, copy=False)
+
+
+EluBackward0 = _node_class("EluBackward0", _elu_grad)
+
+
+def _elu(input, alpha=1.0, scale=1.0):
+    x = _float_data(input)
+    neg = np.expm1(np.minimum(x, 0)) * alpha
+    res = np.where(x > 0, x, neg)
+    if scale != 1.0:
+        res *= scale
+    return _record(EluBackward0, input, res.astype(x.dtype, copy=False), save_x=x, alpha=alpha,
+                   scale=scale)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """Applies ``x`` for ``x > 0`` and ``alpha * (exp(x) - 1)`` otherwise."""
+    return _maybe_inplace(_elu, input, inplace, "elu_", alpha)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input, inplace=False):
+    """Scaled ELU with PyTorch's fixed ``alpha`` and ``scale`` (recorded as ``EluBackward0``)."""
+    return _maybe_inplace(_elu, input, inplace, "selu_", _SELU_ALPHA, _SELU_SCALE)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+CeluBackward0 = _node_class(
+    "CeluBackward0",
+    lambda self, g: np.where(self.x > 0, g, g * np.exp(np.minimum(self.x, 0) / self.alpha)))
+
+
+def _celu(input, alpha=1.0):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    x = _float_data(input)
+    res = np.where(x > 0, x, np.expm1(np.minimum(x, 0) / alpha) * alpha).astype(x.dtype,
+                                                                               copy=False)
+    return _record(CeluBackward0, input, res, save_x=x, alpha=alpha)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """Applies ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return _maybe_inplace(_celu, input, inplace, "celu_", alpha)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+# ---------------------------------------------------------------------------- gelu
+def _erfc_fast(z):
+    """``erfc(z)`` to about 1.2e-7 relative error (Chebyshev fit), in ``z``'s dtype."""
+    a = np.abs(z)
+    t = 1 / (1 + 0.5 * a)
+    poly = -0.82215223 + t * 0.17087277
+    for c in (1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196,
+              1.00002368, -1.26551223):
+        poly = c + t * poly
+    r = t * np.exp(poly - a * a)
+    return np.where(z >= 0, r, 2 - r)
+
+
+_erfc_exact = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _normal_cdf(x):
+    """Φ(x) = erfc(-x/√2)/2, accurate in the far left tail too."""
+    z = x * -_INV_SQRT_2
+    if x.dtype == np.float64:
+        return _erfc_exact(z) * 0.5 if z.size else z.copy()
+    return (_erfc_fast(z) * 0.5).astype(x.dtype, copy=False)
+
+
+def _gelu_grad(self, g):
+    x = self.x
+    if self.approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+        t = np.tanh(inner)
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
+    pdf = np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+    return g * (_normal_cdf(x) + x * pdf)
+
+
+GeluBackward0 = _node_class("GeluBackward0", _gelu_grad)
+
+
+def gelu(input, approximate="none"):
+    """Gaussian error linear unit ``x * Φ(x)``; ``approximate='tanh'`` uses the tanh estimate.
+
+    float64 uses the exact ``erfc``; float32 a vectorised Chebyshev fit accurate to ~1e-7.
+    """
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    x = _float_data(input)
+    if approximate == "tanh":
+        res = 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    else:
+        res = x * _normal_cdf(x)
+    return _record(GeluBackward0, input, res, save_x=x, approximate=approximate)
+
+
+# ---------------------------------------------------------------------------- sigmoid family
+def sigmoid(input):
+    """Applies ``1 / (1 + exp(-x))`` element-wise."""
+    return ew.sigmoid(input)
+
+
+def tanh(input):
+    """Applies the hyperbolic tangent element-wise."""
+    return ew.tanh(input)
+
+
+def _silu_grad(self, g):
+    s = _stable_sigmoid(self.x)
+    return g * s * (1 + self.x * (1 - s))
+
+
+SiluBackward0 = _node_class("SiluBackward0", _silu_grad)
+
+
+def _silu(input):
+    x = _float_data(input)
+    return _record(SiluBackward0, input, x * _stable_sigmoid(x), save_x=x)
+
+
+def silu(input, inplace=False):
+    """Sigmoid linear unit ``x * sigmoid(x)`` (also called swish)."""
+    return _maybe_inplace(_silu, input, inplace, "silu_")
+
+
+def _mish_grad(self, g):
+    x = self.x
+    t = np.tanh(_log1p_exp(x))
+    return g * (t + x * _stable_sigmoid(x) * (1 - t * t))
+
+
+MishBackward0 = _node_class("MishBackward0", _mish_grad)
+
+
+def _mish(input):
+    x = _float_data(input)
+    return _record(MishBackward0, input, x * np.tanh(_log1p_exp(x)), save_x=x)
+
+
+def mish(input, inplace=False):
+    """Applies ``x * tanh(softplus(x))``."""
+    return _maybe_inplace(_mish, input, inplace, "mish_")
+
+
+def _softplus_grad(self, g):
+    z = self.x * self.beta
+    return np.where(z > self.threshold, g, g * _stable_sigmoid(z))
+
+
+SoftplusBackward0 = _node_class("SoftplusBackward0", _softplus_grad)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
+    x = _float_data(input)
+    z = x * beta
+    res = np.where(z > threshold, x, _log1p_exp(z) / beta).astype(x.dtype, copy=False)
+    return _record(SoftplusBackward0, input, res, save_x=x, beta=beta, threshold=threshold)
+
+
+LogSigmoidBackward0 = _node_class(
+    "LogSigmoidBackward0", lambda self, g: g * _stable_sigmoid(-self.x))
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed as ``-softplus(-x)`` without overflow."""
+    x = _float_data(input)
+    res = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+    return _record(LogSigmoidBackward0, input, res, save_x=x)
+
+
+HardsigmoidBackward0 = _node_class(
+    "HardsigmoidBackward0", lambda self, g: g * ((self.x > -3) & (self.x < 3)) / 6)
+
+
+def _hardsigmoid(input):
+    x = _float_data(input)
+    res = (np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+    return _record(HardsigmoidBackward0, input, res, save_x=x)
+
+
+def hardsigmoid(input, inplace=False):
+    """Applies ``relu6(x + 3) / 6``."""
+    return _maybe_inplace(_hardsigmoid, input, inplace, "hardsigmoid_")
+
+
+def _hardswish_grad(self, g):
+    x = self.x
+    mid = g * (x / 3 + 0.5)
+    return np.where(x < -3, 0, np.where(x <= 3, mid, g)).astype(g.dtype, copy=False)
+
+
+HardswishBackward0 = _node_class("HardswishBackward0", _hardswish_grad)
+
+
+def _hardswish(input):
+    x = _float_data(input)
+    res = (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+    return _record(HardswishBackward0, input, res, save_x=x)
+
+
+def hardswish(input, inplace=False):
+    """Applies ``x * relu6(x + 3) / 6``."""
+    return _maybe_inplace(_hardswish, input, inplace, "hardswish_")
+
+
+# ---------------------------------------------------------------------------- shrinkage
+HardshrinkBackward0 = _node_class(
+    "HardshrinkBackward0",
+    lambda self, g: np.where(np.abs(self.x) > self.lambd, g, 0).astype(g.dtype, copy=False))
+
+
+def hardshrink(input, lambd=0.5):
+    """Keeps ``x`` where ``|x| > lambd``, zero elsewhere."""
+    x = input._data
+    res = np.where(np.abs(x) > lambd, x, 0).astype(x.dtype, copy=False)
+    return _record(HardshrinkBackward0, input, res, save_x=x, lambd=lambd)
+
+
+SoftshrinkBackward0 = HardshrinkBackward0.__class__(
+    "SoftshrinkBackward0", (HardshrinkBackward0,), {})
+
+
+def softshrink(input, lambd=0.5):
+    """Shrinks ``x`` towards zero by ``lambd``; zero where ``|x| <= lambd``."""
+    if lambd < 0:
+        raise RuntimeError(
+            f"lambda must be greater or equal to 0, but found to be {float(lambd)}.")
+    x = input._data
+    res = np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0)).astype(x.dtype,
+                                                                                    copy=False)
+    return _record(SoftshrinkBackward0, input, res, save_x=x, lambd=lambd)
+
+
+def softsign(input):
+    """``x / (1 + |x|)`` (composed, as in PyTorch: ``DivBackward0`` over ``AddBackward0``)."""
+    return ew.div(input, ew.add(ew.abs(input), 1))
+
+
+def tanhshrink(input):
+    """``x - tanh(x)`` (composed, as in PyTorch)."""
+    return ew.sub(input, ew.tanh(input))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """``softmax(-x)`` along ``dim``."""
+    if dtype is not None:
+        from .shape import to_dtype
+        from .. import _dtype as dt
+        input = to_dtype(input, dt.to_numpy_dtype(dtype))
+    return softmax(ew.neg(input), dim)
+
+
+class GluBackward0(Node):
+    _saved_fields = ("x",)
+
+    def backward(self, g):
+        a, b = np.split(self.x, 2, axis=self.axis)
+        s = _stable_sigmoid(b)
+        return (np.concatenate([g * s, g * a * s * (1 - s)], axis=self.axis),)
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: splits ``input`` in halves ``a, b`` along ``dim``; ``a * sigmoid(b)``."""
+    x = input._data
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    ax = wrap_dim(dim, x.ndim)
+    if x.shape[ax] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {ax} is size {x.shape[ax]}")
+    a, b = np.split(x, 2, axis=ax)
+    res = a * _stable_sigmoid(b)
+    return _record(GluBackward0, input, res, save_x=x, axis=ax)

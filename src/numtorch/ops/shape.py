@@ -593,9 +593,9 @@ class FlipBackward0(Node):
         return (np.flip(g, self.axes).copy(),)
 
 
-def flip(input, dims):
+def flip(input, *dims):
     x = input._data
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    dims = _shape_arg(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in dims)
     data = np.flip(x, axes).copy()
     if _GradState.enabled and input._requires_grad:
