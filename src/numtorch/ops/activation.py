@@ -14,8 +14,8 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import elementwise as ew
-from .reduction import log_softmax, softmax
 from ._util import attach, wrap_dim
+from .reduction import log_softmax, softmax
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "elu",
@@ -345,7 +345,7 @@ def gelu(input, approximate="none"):
     float64 uses the exact ``erfc``; float32 a vectorised Chebyshev fit accurate to ~1e-7.
     """
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     x = _float_data(input)
     if approximate == "tanh":
         res = 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
@@ -477,8 +477,7 @@ def hardshrink(input, lambd=0.5):
     return _record(HardshrinkBackward0, input, res, save_x=x, lambd=lambd)
 
 
-SoftshrinkBackward0 = HardshrinkBackward0.__class__(
-    "SoftshrinkBackward0", (HardshrinkBackward0,), {})
+SoftshrinkBackward0 = type("SoftshrinkBackward0", (HardshrinkBackward0,), {})
 
 
 def softshrink(input, lambd=0.5):
@@ -505,8 +504,8 @@ def tanhshrink(input):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """``softmax(-x)`` along ``dim``."""
     if dtype is not None:
-        from .shape import to_dtype
         from .. import _dtype as dt
+        from .shape import to_dtype
         input = to_dtype(input, dt.to_numpy_dtype(dtype))
     return softmax(ew.neg(input), dim)
 

@@ -1,3 +1,633 @@
-"""(being written)"""
+"""Loss functions: ``torch.nn.functional.mse_loss``, ``cross_entropy``, ``nll_loss``, …
 
-__all__ = []
+Losses that PyTorch computes in one kernel are one recorded node here too (``MseLossBackward0``,
+``NllLossBackward0``, ``BinaryCrossEntropyWithLogitsBackward0``, …), each fusing the pointwise
+loss with its reduction; losses that PyTorch composes (``l1_loss``, ``kl_div``, label smoothing,
+probability targets) are composed from the differentiable ops so their graphs read the same.
+
+``cross_entropy`` with class-index targets is ``nll_loss(log_softmax(input, 1), target)``, as in
+PyTorch: the loss's ``grad_fn`` is ``NllLossBackward0`` whose next function is
+``LogSoftmaxBackward0``. Both kernels are whole-array NumPy (no Python loops, no ``np.add.at``).
+Every loss is numerically stable: logits of ±1e4 give finite losses and gradients.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from .._size import Size
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from . import elementwise as ew
+from . import reduction as rd
+from ._util import attach, binary_operands, shape_error, unbroadcast
+
+__all__ = [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "cosine_embedding_loss", "margin_ranking_loss", "soft_margin_loss", "hinge_embedding_loss",
+]
+
+_wrap = Tensor._wrap
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------------------- reduction helpers
+def _legacy_reduction(size_average, reduce, reduction, emit_warning=True):
+    """Map the deprecated ``size_average``/``reduce`` flags to a ``reduction`` string."""
+    if size_average is None and reduce is None:
+        return reduction
+    if emit_warning:
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      f"reduction='{_legacy_string(size_average, reduce)}' instead.",
+                      UserWarning, stacklevel=3)
+    return _legacy_string(size_average, reduce)
+
+
+def _legacy_string(size_average, reduce):
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    return "sum" if reduce else "none"
+
+
+def _check_reduction(reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss, reduction):
+    """Apply ``reduction`` to a pointwise-loss array (0-d array result for mean/sum)."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return np.asarray(loss.sum(), dtype=loss.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(loss.sum() / loss.size if loss.size else np.nan, dtype=loss.dtype)
+
+
+def _reduction_grad(g, shape, reduction):
+    """The gradient reaching each pointwise loss element from the reduced loss's gradient."""
+    if reduction == "none":
+        return g
+    size = math.prod(shape)
+    if reduction == "mean" and size:
+        g = g / size
+    return np.broadcast_to(g, shape)
+
+
+def _warn_size(input, target):
+    if input._data.shape != target._data.shape:
+        warnings.warn(
+            f"Using a target size ({Size(target._data.shape)}) that is different to the input "
+            f"size ({Size(input._data.shape)}). This will likely lead to incorrect results due "
+            "to broadcasting. Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def _as_tensor(x, like):
+    return x if isinstance(x, Tensor) else _wrap(np.asarray(x, dtype=like._data.dtype))
+
+
+# ---------------------------------------------------------------------------- regression losses
+class _PointwiseLossNode(Node):
+    """Fused ``reduce(f(input - target))``; ``_local(d)`` is ``f'(d)`` (times any weight)."""
+
+    _saved_fields = ("d", "weight")
+    weight = None
+
+    def backward(self, g):
+        (ni, _), (nt, _) = self.next_functions
+        gd = _reduction_grad(g, self.d.shape, self.reduction) * self._local(self.d)
+        if self.weight is not None:
+            gd = gd * self.weight
+            if self.weight_sum is not None:
+                gd = gd / self.weight_sum
+        return (unbroadcast(gd, self.in_shape) if ni is not None else None,
+                unbroadcast(-gd, self.t_shape) if nt is not None else None)
+
+
+class MseLossBackward0(_PointwiseLossNode):
+    def _local(self, d):
+        return 2 * d
+
+
+class SmoothL1LossBackward0(_PointwiseLossNode):
+    def _local(self, d):
+        beta = self.beta
+        if beta == 0:
+            return np.sign(d)
+        return np.where(np.abs(d) < beta, d / beta, np.sign(d)).astype(d.dtype, copy=False)
+
+
+class HuberLossBackward0(_PointwiseLossNode):
+    def _local(self, d):
+        delta = self.delta
+        return np.clip(d, -delta, delta).astype(d.dtype, copy=False)
+
+
+def _pointwise_loss(node_cls, pointwise, input, target, reduction, weight=None,
+                    weight_mean_by_sum=False, **params):
+    """Run a fused regression loss ``reduce(weight * pointwise(input - target))``."""
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    _warn_size(input, target)
+    a, b = binary_operands(input, target)
+    try:
+        d = a - b
+    except ValueError:
+        raise shape_error(a.shape, b.shape) from None
+    loss = pointwise(d)
+    w = weight_sum = None
+    if weight is not None:
+        w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+        if w.shape != a.shape:
+            raise ValueError("Weights and input must have the same size.")
+        w = w.astype(loss.dtype, copy=False)
+        loss = loss * w
+        if weight_mean_by_sum and reduction == "mean":
+            weight_sum = np.asarray(w.sum(), dtype=loss.dtype)
+            res = np.asarray(loss.sum() / weight_sum, dtype=loss.dtype)
+        else:
+            res = _reduce(loss, reduction)
+    else:
+        res = _reduce(loss, reduction)
+    if _GradState.enabled and (input._requires_grad or target._requires_grad):
+        node = node_cls()
+        node.d, node.in_shape, node.t_shape = d, a.shape, b.shape
+        # A weighted mean divides by the weights' sum: its gradient is the sum's, rescaled.
+        node.reduction = "sum" if weight_sum is not None else reduction
+        node.weight, node.weight_sum = w, weight_sum
+        node.__dict__.update(params)
+        node.save_versions(input, target)
+        return attach(res, node, input, target)
+    return _wrap(res)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error between each element of ``input`` and ``target``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _pointwise_loss(MseLossBackward0, lambda d: d * d, input, target, reduction, weight,
+                           weight_mean_by_sum=True)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error (composed from ``sub``, ``abs`` and the reduction, as in PyTorch)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    _warn_size(input, target)
+    loss = ew.abs(ew.sub(input, target))
+    if weight is None:
+        return _apply_reduction(loss, reduction)
+    if tuple(np.shape(_data(weight))) != tuple(loss.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = ew.mul(loss, weight)
+    if reduction == "mean":
+        return ew.div(rd.sum(loss), rd.sum(_as_tensor(weight, input)))
+    return _apply_reduction(loss, reduction)
+
+
+def _smooth_l1(beta):
+    def pointwise(d):
+        a = np.abs(d)
+        if beta == 0:
+            return a
+        return np.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta).astype(d.dtype, copy=False)
+    return pointwise
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """Squared error below ``beta``, absolute error above it (``beta=0`` is L1)."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _pointwise_loss(SmoothL1LossBackward0, _smooth_l1(beta), input, target, reduction,
+                           beta=beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """Squared error below ``delta``, ``delta``-scaled absolute error above it."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+
+    def pointwise(d):
+        a = np.abs(d)
+        return np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype,
+                                                                                   copy=False)
+    return _pointwise_loss(HuberLossBackward0, pointwise, input, target, reduction, weight,
+                           delta=delta)
+
+
+def _data(x):
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _apply_reduction(loss, reduction):
+    """Reduce a loss tensor with differentiable ops (``MeanBackward0`` / ``SumBackward0``)."""
+    if reduction == "mean":
+        return rd.mean(loss)
+    if reduction == "sum":
+        return rd.sum(loss)
+    return loss
+
+
+# ---------------------------------------------------------------------------- nll / cross entropy
+_TARGET_DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int32": "Int",
+                       "int16": "Short", "int8": "Char", "bool": "Bool"}
+
+
+class NllLossBackward0(Node):
+    _saved_fields = ("target", "w")
+
+    def backward(self, g):
+        gx = np.zeros(self.in_shape, dtype=self.w.dtype)
+        if self.reduction == "none":
+            scale = -g * self.w
+        else:
+            scale = -self.w * (g / self.total_weight if self.reduction == "mean" else g)
+        moved = np.moveaxis(gx, self.class_axis, -1)
+        np.put_along_axis(moved, self.target[..., None], scale[..., None], axis=-1)
+        return (gx,)
+
+
+def _check_nll_shapes(x, t):
+    if x.ndim < 1:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    if x.ndim >= 2 and t.ndim >= 1 and x.shape[0] != t.shape[0]:
+        raise ValueError(
+            f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
+    if x.ndim <= 2:
+        if t.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if x.ndim == 1 and t.ndim == 1 and t.shape[0] != 1:
+            raise RuntimeError(
+                f"size mismatch (got input: [{x.shape[0]}], target: [{t.shape[0]}])")
+        return
+    expected = (x.shape[0],) + x.shape[2:]
+    if t.shape != expected:
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(t.shape)}")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of the target classes under log-probabilities ``input``.
+
+    ``input`` is (C), (N, C) or (N, C, d1, …); ``target`` holds class indices of shape (), (N)
+    or (N, d1, …). ``weight`` rescales each class; targets equal to ``ignore_index`` contribute
+    nothing, and ``'mean'`` divides by the total weight of the counted targets.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    x, t = input._data, target._data
+    _check_nll_shapes(x, t)
+    if t.dtype not in (np.int64, np.uint8):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{_TARGET_DTYPE_NAMES.get(t.dtype.name, t.dtype.name)}")
+    class_axis = 1 if x.ndim >= 2 else 0
+    n_classes = x.shape[class_axis]
+    if t.ndim == 1 and x.ndim == 1:
+        t = t.reshape(())
+    t = t.astype(np.int64, copy=False)
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
+    safe = np.where(keep, t, 0)
+    if weight is not None:
+        wd = weight._data
+        if wd.ndim != 1 or wd.shape[0] != n_classes:
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {n_classes} classes or no "
+                f"classes but got weight tensor of shape: {list(wd.shape)}")
+        w = np.where(keep, wd.astype(x.dtype, copy=False)[safe], 0).astype(x.dtype, copy=False)
+    else:
+        w = keep.astype(x.dtype)
+    picked = np.take_along_axis(np.moveaxis(x, class_axis, -1), safe[..., None], axis=-1)[..., 0]
+    loss = -w * picked
+    total_weight = None
+    if reduction == "none":
+        res = loss
+    elif reduction == "sum":
+        res = np.asarray(loss.sum(), dtype=x.dtype)
+    else:
+        total_weight = np.asarray(w.sum(), dtype=x.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res = np.asarray(loss.sum() / total_weight, dtype=x.dtype)
+    if _GradState.enabled and input._requires_grad:
+        node = NllLossBackward0()
+        node.target, node.w, node.total_weight = safe, w, total_weight
+        node.in_shape, node.class_axis, node.reduction = x.shape, class_axis, reduction
+        node.save_versions(target)
+        return attach(res, node, input)
+    return _wrap(res)
+
+
+def _class_weight_view(weight, ndim, class_axis):
+    shape = [1] * ndim
+    shape[class_axis] = -1
+    return weight.reshape(shape)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross entropy between the logits ``input`` and ``target``.
+
+    ``target`` holds class indices (as for ``nll_loss``) or, with the input's shape and a
+    floating dtype, class probabilities. ``label_smoothing`` mixes the target with the uniform
+    distribution over the classes.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    x, t = input._data, target._data
+    class_axis = 1 if x.ndim >= 2 else 0
+    if x.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    if t.shape == x.shape and t.dtype.kind == "f":
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing,
+                                    class_axis)
+    _check_nll_shapes(x, t)
+    logp = rd.log_softmax(input, class_axis)
+    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0:
+        return nll
+    return _smoothed_cross_entropy(logp, nll, target, weight, ignore_index, reduction,
+                                   label_smoothing, class_axis)
+
+
+def _smoothed_cross_entropy(logp, nll, target, weight, ignore_index, reduction, eps, class_axis):
+    n_classes = logp.shape[class_axis]
+    ignored = target._data == ignore_index
+    if logp.ndim == 1 and ignored.ndim == 1:
+        ignored = ignored.reshape(())
+    if weight is not None:
+        terms = ew.mul(logp, _class_weight_view(weight, logp.ndim, class_axis))
+    else:
+        terms = logp
+    smooth = ew.neg(rd.sum(terms, class_axis))
+    if ignored.any():
+        smooth = smooth.masked_fill(_wrap(ignored), 0)
+    if reduction == "mean":
+        kept = target._data.reshape(-1)[~ignored.reshape(-1)]
+        if weight is not None:
+            denom = weight._data[kept.astype(np.int64)].sum()
+        else:
+            denom = kept.size
+        with np.errstate(invalid="ignore", divide="ignore"):
+            smooth = ew.div(rd.sum(smooth), _wrap(np.asarray(denom, dtype=logp.dtype._np)))
+    elif reduction == "sum":
+        smooth = rd.sum(smooth)
+    return ew.add(ew.mul(nll, 1 - eps), ew.mul(smooth, eps / n_classes))
+
+
+def _cross_entropy_probs(input, target, weight, reduction, eps, class_axis):
+    n_classes = input.shape[class_axis]
+    logp = rd.log_softmax(input, class_axis)
+    if eps > 0:
+        target = ew.add(ew.mul(target, 1 - eps), eps / n_classes)
+    if weight is not None:
+        logp = ew.mul(logp, _class_weight_view(weight, logp.ndim, class_axis))
+    prod = ew.mul(logp, target)
+    if reduction == "none":
+        return ew.neg(rd.sum(prod, class_axis))
+    total = ew.neg(rd.sum(prod))
+    if reduction == "sum":
+        return total
+    return ew.div(total, input._data.size // n_classes if n_classes else 0)
+
+
+# ---------------------------------------------------------------------------- binary losses
+class BinaryCrossEntropyBackward0(Node):
+    _saved_fields = ("x", "t", "w")
+
+    def backward(self, g):
+        (ni, _), (nt, _) = self.next_functions
+        x, t = self.x, self.t
+        gl = _reduction_grad(g, x.shape, self.reduction)
+        if self.w is not None:
+            gl = gl * self.w
+        gi = gt = None
+        if ni is not None:
+            gi = gl * (x - t) / np.maximum((1 - x) * x, 1e-12)
+        if nt is not None:
+            with np.errstate(divide="ignore"):
+                gt = gl * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+            gt = unbroadcast(gt, self.t_shape)
+        return gi, gt
+
+
+def _check_weight(w, shape):
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        raise shape_error(shape, w.shape) from None
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross entropy between probabilities ``input`` and ``target``.
+
+    As in PyTorch, each log term is clamped at -100 so that a probability of exactly 0 or 1
+    gives a finite loss.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    x, t = input._data, target._data
+    if t.shape != x.shape:
+        raise ValueError(
+            f"Using a target size ({Size(t.shape)}) that is different to the input size "
+            f"({Size(x.shape)}) is deprecated. Please ensure they have the same size.")
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    t = t.astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(x), -100)
+        log_1mx = np.maximum(np.log1p(-x), -100)
+    loss = -(t * log_x + (1 - t) * log_1mx)
+    w = None
+    if weight is not None:
+        w = _check_weight(weight._data.astype(x.dtype, copy=False), x.shape)
+        loss = loss * w
+    res = _reduce(loss, reduction)
+    if _GradState.enabled and (input._requires_grad or target._requires_grad):
+        node = BinaryCrossEntropyBackward0()
+        node.x, node.t, node.w, node.reduction, node.t_shape = x, t, w, reduction, t.shape
+        node.save_versions(input, target)
+        return attach(res, node, input, target)
+    return _wrap(res)
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Node):
+    _saved_fields = ("x", "t", "w", "pw")
+
+    def backward(self, g):
+        (ni, _), (nt, _) = self.next_functions
+        x, t, pw = self.x, self.t, self.pw
+        gl = _reduction_grad(g, self.shape, self.reduction)
+        if self.w is not None:
+            gl = gl * self.w
+        gi = gt = None
+        if ni is not None:
+            s = _sigmoid(x)
+            if pw is None:
+                gi = gl * (s - t)
+            else:
+                gi = gl * ((1 - t) - (1 + (pw - 1) * t) * (1 - s))
+            gi = unbroadcast(gi, x.shape)
+        if nt is not None:
+            if pw is None:
+                gt = -gl * x
+            else:
+                gt = gl * ((pw - 1) * _softplus(-x) - x)
+            gt = unbroadcast(gt, self.t_shape)
+        return gi, gt
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid followed by binary cross entropy, in one numerically stable expression.
+
+    ``pos_weight`` weighs the positive term of each class (broadcast along the last dim).
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    x, t = input._data, target._data
+    if t.shape != x.shape:
+        raise ValueError(
+            f"Target size ({Size(t.shape)}) must be the same as input size ({Size(x.shape)})")
+    t = t.astype(x.dtype, copy=False)
+    sp_neg = _softplus(-x)
+    pw = None
+    if pos_weight is not None:
+        pw = pos_weight._data.astype(x.dtype, copy=False)
+        loss = (1 - t) * x + (1 + (pw - 1) * t) * sp_neg
+    else:
+        loss = (1 - t) * x + sp_neg
+    w = None
+    if weight is not None:
+        w = weight._data.astype(x.dtype, copy=False)
+        loss = loss * w
+    shape = loss.shape
+    res = _reduce(loss, reduction)
+    if _GradState.enabled and (input._requires_grad or target._requires_grad):
+        node = BinaryCrossEntropyWithLogitsBackward0()
+        node.x, node.t, node.w, node.pw = x, t, w, pw
+        node.reduction, node.shape, node.t_shape = reduction, shape, t.shape
+        node.save_versions(input, target)
+        return attach(res, node, input, target)
+    return _wrap(res)
+
+
+# ---------------------------------------------------------------------------- divergences
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence of ``target`` from the log-probabilities ``input``.
+
+    ``reduction='batchmean'`` divides the summed divergence by the batch size (the mathematical
+    definition); ``'mean'`` divides by the number of elements, with PyTorch's warning.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, _REDUCTIONS + ("batchmean",))
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2)
+    target = _as_tensor(target, input)
+    if log_target:
+        pointwise = ew.mul(ew.exp(target), ew.sub(target, input))
+    else:
+        pointwise = ew.sub(_xlogy_self(target), ew.mul(target, input))
+    if reduction == "batchmean":
+        total = rd.sum(pointwise)
+        return ew.div(total, input.shape[0]) if input.ndim else total
+    return _apply_reduction(pointwise, reduction)
+
+
+def _xlogy_self(t):
+    """``t * log(t)`` with ``0 * log(0) = 0``."""
+    td = t._data
+    if not (_GradState.enabled and t._requires_grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _wrap(np.where(td == 0, 0, td * np.log(np.where(td == 0, 1, td))).astype(
+                td.dtype, copy=False))
+    from .indexing import where
+    positive = _wrap(td > 0)
+    safe = where(positive, t, 1.0)
+    return ew.mul(t, ew.log(safe))
+
+
+# ---------------------------------------------------------------------------- margin losses
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not (input1.ndim == input2.ndim == target.ndim):
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {Size(input1.shape)}, input2: {Size(input2.shape)}, target: "
+            f"{Size(target.shape)} ")
+    loss = ew.clamp_min(ew.add(ew.mul(ew.neg(target), ew.sub(input1, input2)), margin), 0)
+    return _apply_reduction(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for target -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    eps = 1e-12
+    dim = input1.ndim - 1
+    prod = rd.sum(ew.mul(input1, input2), dim)
+    m1 = ew.add(rd.sum(ew.mul(input1, input1), dim), eps)
+    m2 = ew.add(rd.sum(ew.mul(input2, input2), dim), eps)
+    cos = ew.div(prod, ew.sqrt(ew.mul(m1, m2)))
+    from .indexing import where
+    pos = ew.rsub(cos, 1)
+    neg = ew.clamp_min(ew.sub(cos, margin), 0)
+    t = target._data
+    zeros = _wrap(np.zeros((), dtype=cos._data.dtype))
+    loss = ew.add(where(_wrap(t == 1), pos, zeros), where(_wrap(t == -1), neg, zeros))
+    return _apply_reduction(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """``log(1 + exp(-target * input))``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    from .activation import softplus
+    loss = softplus(ew.neg(ew.mul(target, input)), 1.0, math.inf)
+    return _apply_reduction(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``input`` where target is 1, ``max(0, margin - input)`` where target is -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    from .indexing import where
+    t = target._data
+    zeros = _wrap(np.zeros((), dtype=input._data.dtype))
+    margin_part = where(_wrap(t != 1), ew.clamp_min(ew.rsub(input, margin), 0), zeros)
+    self_part = where(_wrap(t != -1), input, zeros)
+    return _apply_reduction(ew.add(margin_part, self_part), reduction)
