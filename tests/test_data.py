@@ -360,6 +360,7 @@ LOADER_ERRORS = [
     dict(batch_sampler=[[0]], drop_last=True), dict(batch_sampler=[[0]], sampler=[0]),
     dict(batch_size=None, drop_last=True), dict(num_workers=-1), dict(timeout=-1),
     dict(prefetch_factor=2), dict(persistent_workers=True),
+    dict(multiprocessing_context="fork"), dict(num_workers=1, multiprocessing_context="bogus"),
 ]
 
 
@@ -486,3 +487,28 @@ def test_worker_errors_reach_the_main_process():
         batches(nd.DataLoader(Faulty(), batch_size=2, num_workers=2))
     with pytest.raises(RuntimeError, match="DataLoader timed out after 0.2 seconds"):
         batches(nd.DataLoader(Slow(), batch_size=1, num_workers=1, timeout=0.2))
+
+
+def test_workers_with_batch_sampler_out_of_order_and_early_exit():
+    import multiprocessing
+
+    ds, _ = _xy(12)
+    sampler = [[0, 5], [2], [11, 10, 9], [3, 4]]
+    single = batches(nd.DataLoader(ds, batch_sampler=sampler))
+    multi = batches(nd.DataLoader(ds, batch_sampler=sampler, num_workers=2))
+    for s, m in zip(single, multi):
+        np.testing.assert_array_equal(s[1].numpy(), m[1].numpy())
+    loose = batches(nd.DataLoader(ds, batch_size=5, num_workers=2, in_order=False))
+    assert sorted(i for b in loose for i in b[0].numpy()[:, 0].tolist()) == list(range(0, 36, 3))
+    it = iter(nd.DataLoader(ds, batch_size=2, num_workers=2))
+    next(it)
+    del it  # breaking out of an epoch stops the workers
+    assert multiprocessing.active_children() == []
+
+
+def test_collate_keeps_the_graph_of_tensors_that_require_grad():
+    a = numtorch.ones(2, requires_grad=True)
+    out = nd.default_collate([a, a * 2])
+    assert out.requires_grad and type(out.grad_fn).__name__ == "StackBackward0"
+    out.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])

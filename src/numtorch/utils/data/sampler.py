@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..._tensor import Tensor
 from . import _random
 
 __all__ = [
@@ -113,8 +114,6 @@ class WeightedRandomSampler(Sampler):
         if w.ndim != 1:
             raise ValueError(
                 f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
-        from ..._tensor import Tensor
-
         self.weights = Tensor._wrap(w)
         self.num_samples = num_samples
         self.replacement = replacement
