@@ -255,3 +255,46 @@ def test_resize_nearest_and_bilinear():
         np.zeros((8, 16), np.uint8)).shape == (4, 8)
     with pytest.raises(NotImplementedError, match="antialias"):
         T.Resize((1, 1))(tensor(row))
+
+
+# ------------------------------------------------------------------ against torch's kernels
+def _torchvision_rotate(torch, img, angle, mode, fill):
+    """torchvision's tensor rotate, re-derived: inverse affine matrix → pixel grid → grid_sample."""
+    _, h, w = img.shape
+    rot = np.radians(-angle)
+    theta = torch.tensor([[np.cos(rot), np.sin(rot), 0.0], [-np.sin(rot), np.cos(rot), 0.0]],
+                         dtype=torch.float32).view(1, 2, 3)
+    base = torch.ones(1, h, w, 3)
+    base[..., 0] = torch.linspace(-w * 0.5 + 0.5, w * 0.5 - 0.5, steps=w)
+    base[..., 1] = torch.linspace(-h * 0.5 + 0.5, h * 0.5 - 0.5, steps=h).unsqueeze(-1)
+    grid = base.view(1, h * w, 3).bmm(theta.transpose(1, 2) / torch.tensor([0.5 * w, 0.5 * h]))
+    x = torch.cat([torch.from_numpy(img)[None], torch.ones(1, 1, h, w)], 1)
+    out = torch.nn.functional.grid_sample(x, grid.view(1, h, w, 2), mode=mode,
+                                          padding_mode="zeros", align_corners=False)
+    out, mask = out[:, :-1], out[:, -1:]
+    if mode == "nearest":
+        return torch.where(mask < 0.5, torch.tensor(fill), out)[0].numpy()
+    return (out * mask + (1 - mask) * fill)[0].numpy()
+
+
+@pytest.mark.parametrize("shape", [(9, 9), (7, 12), (28, 28)])
+@pytest.mark.parametrize("angle", [37.3, -12.0, 133.7])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_rotate_matches_torch_grid_sample(shape, angle, mode):
+    torch = pytest.importorskip("torch")
+    img = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
+    want = _torchvision_rotate(torch, img, angle, mode, 0.25)
+    got = T.rotate(tensor(img), angle, T.InterpolationMode(mode), fill=0.25).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("size", [(10, 15), (3, 4), (5, 7)])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_resize_matches_torch_interpolate(size, mode):
+    torch = pytest.importorskip("torch")
+    img = np.random.default_rng(1).random((2, 5, 6), dtype=np.float32)
+    want = torch.nn.functional.interpolate(
+        torch.from_numpy(img)[None], size=size, mode=mode,
+        **({"align_corners": False} if mode == "bilinear" else {}))[0].numpy()
+    got = T.Resize(size, interpolation=T.InterpolationMode(mode), antialias=False)(tensor(img))
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-6, rtol=0)
