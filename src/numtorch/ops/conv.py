@@ -1,3 +1,513 @@
-"""(being written)"""
+"""Convolutions: conv1d, conv2d, conv_transpose1d, conv_transpose2d, unfold, fold.
 
-__all__ = []
+Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-array steps:
+
+* ``im2col``: the windows of the padded input copied once into a contiguous
+  ``(N, C, kh, kw, Ho, Wo)`` array (one strided copy, no Python loop over pixels);
+* one batched ``matmul`` of the weight ``(G, O/G, C/G*kh*kw)`` with those columns viewed as
+  ``(N, G, C/G*kh*kw, Ho*Wo)``, which lands directly in the ``(N, O, Ho, Wo)`` output layout;
+* ``col2im`` for the way back: ``kh*kw`` strided slice-adds (never a per-pixel scatter).
+
+The weight gradient is one batched matmul against the columns kept from the forward pass, the
+input gradient is ``col2im(W^T @ grad)``. The transposed convolution is the same two kernels
+swapped.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from ._util import attach
+
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+
+_wrap = Tensor._wrap
+
+
+# ---------------------------------------------------------------------------- argument helpers
+def _ntuple(x, n, name="argument"):
+    if isinstance(x, (list, tuple)):
+        x = tuple(int(v) for v in x)
+        if len(x) == 1 and n > 1:
+            return x * n
+        if len(x) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                               f"values to match the convolution dimensions, but got "
+                               f"{name}={list(x)}")
+        return x
+    return (int(x),) * n
+
+
+def _pair(x):
+    return _ntuple(x, 2)
+
+
+def _single(x):
+    return _ntuple(x, 1)
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "uint8": "Byte", "bool": "Bool"}
+_LOWER_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+                "int64": "long int", "int32": "int"}
+
+
+def _check_dtypes(x, w, b):
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"expected scalar type {_TYPE_NAMES.get(x.dtype.name, x.dtype.name)} "
+                           f"but found {_TYPE_NAMES.get(w.dtype.name, w.dtype.name)}")
+    if b is not None and b.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({_LOWER_NAMES.get(x.dtype.name, x.dtype.name)}) and bias "
+                           f"type ({_LOWER_NAMES.get(b.dtype.name, b.dtype.name)}) should be the "
+                           "same")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"\"slow_conv2d_cpu\" not implemented for "
+                           f"'{_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}'")
+
+
+# ---------------------------------------------------------------------------- array kernels
+def pad_zeros(x, top, bottom, left, right, value=0):
+    """``x`` (..., H, W) surrounded by ``value``; a fresh array only when there is padding."""
+    if not (top or bottom or left or right):
+        return x
+    h, w = x.shape[-2:]
+    out = np.full(x.shape[:-2] + (h + top + bottom, w + left + right), value, dtype=x.dtype)
+    out[..., top:top + h, left:left + w] = x
+    return out
+
+
+def windows(xp, kh, kw, sh, sw, dh, dw, ho, wo):
+    """A read-only ``(N, C, kh, kw, ho, wo)`` strided view of the windows of ``xp``."""
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(xp, (xp.shape[0], xp.shape[1], kh, kw, ho, wo),
+                      (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False)
+
+
+def im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo):
+    """The windows of the padded input ``xp`` as a contiguous ``(N, C, kh, kw, ho, wo)`` array."""
+    if kh == kw == 1 and sh == sw == 1 and xp.flags.c_contiguous:
+        return xp[:, :, None, None, :ho, :wo] if (ho, wo) == xp.shape[2:] else \
+            np.ascontiguousarray(xp[:, :, None, None, :ho, :wo])
+    return np.ascontiguousarray(windows(xp, kh, kw, sh, sw, dh, dw, ho, wo))
+
+
+def col2im(cols, hp, wp, sh, sw, dh, dw):
+    """Inverse of ``im2col``: sum each window column back onto an ``(N, C, hp, wp)`` array."""
+    n, c, kh, kw, ho, wo = cols.shape
+    out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
+    if kh == sh and kw == sw and dh == dw == 1 and hp == ho * kh and wp == wo * kw:
+        # Non-overlapping windows tiling the input: a single transposed copy.
+        out.reshape(n, c, ho, kh, wo, kw)[...] = cols.transpose(0, 1, 4, 2, 5, 3)
+        return out
+    hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+    for i in range(kh):
+        hi = i * dh
+        for j in range(kw):
+            wj = j * dw
+            out[:, :, hi:hi + hspan:sh, wj:wj + wspan:sw] += cols[:, :, i, j]
+    return out
+
+
+def _out_size(size, k, s, p0, p1, d):
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _conv_forward(x, w, stride, pads, dilation, groups):
+    """Forward of a 2-D convolution on arrays. Returns ``(out, cols)``."""
+    n = x.shape[0]
+    o, _, kh, kw = w.shape
+    sh, sw = stride
+    dh, dw = dilation
+    top, bottom, left, right = pads
+    xp = pad_zeros(x, top, bottom, left, right)
+    hp, wp = xp.shape[2:]
+    ho = (hp - dh * (kh - 1) - 1) // sh + 1
+    wo = (wp - dw * (kw - 1) - 1) // sw + 1
+    cols = im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
+    if groups == 1:
+        out = np.matmul(w.reshape(o, -1), cols.reshape(n, -1, ho * wo))
+    else:
+        out = np.matmul(w.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, ho * wo))
+    return out.reshape(n, o, ho, wo), cols
+
+
+def _conv_backward_weight(g, cols, w_shape, groups):
+    n, o = g.shape[:2]
+    ln = g.shape[2] * g.shape[3]
+    if groups == 1:
+        gw = np.matmul(g.reshape(n, o, ln), cols.reshape(n, -1, ln).swapaxes(1, 2))
+    else:
+        gw = np.matmul(g.reshape(n, groups, o // groups, ln),
+                       cols.reshape(n, groups, -1, ln).swapaxes(2, 3))
+    return gw.sum(0).reshape(w_shape)
+
+
+def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
+    n, o, ho, wo = g.shape
+    _, cg, kh, kw = w.shape
+    top, bottom, left, right = pads
+    if groups == 1:
+        gcols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, ho * wo))
+    else:
+        gcols = np.matmul(w.reshape(groups, o // groups, -1).swapaxes(1, 2),
+                          g.reshape(n, groups, o // groups, ho * wo))
+    gcols = gcols.reshape(n, cg * groups, kh, kw, ho, wo)
+    h, wd = x_shape[2:]
+    gxp = col2im(gcols, h + top + bottom, wd + left + right, *stride, *dilation)
+    if top or bottom or left or right:
+        return gxp[:, :, top:top + h, left:left + wd]
+    return gxp
+
+
+# ---------------------------------------------------------------------------- autograd node
+class ConvolutionBackward0(Node):
+    """Backward of a (non-transposed) convolution."""
+
+    _saved_fields = ("cols", "w")
+
+    def backward(self, g):
+        nf = self.next_functions
+        nx, nw, nb = nf[0][0], nf[1][0], nf[2][0]
+        g = g.reshape(self.out_shape4)
+        gx = gw = gb = None
+        if nx is not None:
+            gx = _conv_backward_input(g, self.w, self.x_shape4, self.stride, self.pads,
+                                      self.dilation, self.groups).reshape(self.x_shape)
+        if nw is not None:
+            gw = _conv_backward_weight(g, self.cols, self.w.shape, self.groups).reshape(
+                self.w_shape)
+        if nb is not None:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class _ConvTransposeBackward(Node):
+    """Backward of a transposed convolution (PyTorch shows it as ConvolutionBackward0 too)."""
+
+    _saved_fields = ("x", "w")
+
+    def backward(self, g):
+        nf = self.next_functions
+        nx, nw, nb = nf[0][0], nf[1][0], nf[2][0]
+        g = g.reshape(self.out_shape4)
+        x, w, groups = self.x, self.w, self.groups
+        n, cin, h, wd = x.shape
+        top, left = self.pads
+        gp = pad_zeros(g, top, top, left, left)
+        kh, kw = w.shape[2:]
+        gcols = im2col(gp, kh, kw, *self.stride, *self.dilation, h, wd)
+        gcols = gcols.reshape(n, groups, -1, h * wd)
+        gx = gw = gb = None
+        if nx is not None:
+            gx = np.matmul(w.reshape(groups, cin // groups, -1), gcols).reshape(self.x_shape)
+        if nw is not None:
+            gw = np.matmul(x.reshape(n, groups, cin // groups, h * wd), gcols.swapaxes(2, 3))
+            gw = gw.sum(0).reshape(self.w_shape)
+        if nb is not None:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+_ConvTransposeBackward.__name__ = "ConvolutionBackward0"
+_ConvTransposeBackward.__qualname__ = "ConvolutionBackward0"
+
+
+# ---------------------------------------------------------------------------- functional forms
+def _resolve_padding(padding, nd, kernel, dilation, stride):
+    """Padding as a tuple of (before, after) pairs, one per spatial dim."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    p = _ntuple(padding, nd, "padding")
+    if any(v < 0 for v in p):
+        raise RuntimeError("negative padding is not supported")
+    return tuple((v, v) for v in p)
+
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
+    name = f"conv{nd}d"
+    x, w = input._data, weight._data
+    if x.ndim == nd + 1:
+        out = _convnd(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, nd)
+        return out.squeeze(0)
+    if x.ndim != nd + 2:
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {_shape_str(x.shape)}")
+    if w.ndim != nd + 2:
+        raise RuntimeError("weight should have at least three dimensions" if w.ndim < 3 else
+                           f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input "
+                           f"{_shape_str(x.shape)}, but got {w.ndim}-dimensional weight of size "
+                           f"{_shape_str(w.shape)} instead")
+    b = bias._data if bias is not None else None
+    _check_dtypes(x, w, b)
+    stride = _ntuple(stride, nd, "stride")
+    dilation = _ntuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    kernel = w.shape[2:]
+    pads = _resolve_padding(padding, nd, kernel, dilation, stride)
+    o, cg = w.shape[:2]
+    if x.shape[1] != cg * groups or o % groups:
+        if o % groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                               f"{groups} at dimension 0, but got weight of size "
+                               f"{_shape_str(w.shape)} instead")
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(w.shape)}, "
+                           f"expected input{_shape_str(x.shape)} to have {cg * groups} channels, "
+                           f"but got {x.shape[1]} channels instead")
+    if b is not None and (b.ndim != 1 or b.shape[0] != o):
+        raise RuntimeError(f"Given weight of size {_shape_str(w.shape)}, expected bias to be "
+                           f"1-dimensional with {o} elements, but got bias of size "
+                           f"{_shape_str(b.shape)} instead")
+    padded = [x.shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
+    eff = [dilation[i] * (kernel[i] - 1) + 1 for i in range(nd)]
+    if any(p < k for p, k in zip(padded, eff)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be greater than "
+            "actual input size")
+    if nd == 1:
+        x4, w4 = x[:, :, None, :], w[:, :, None, :]
+        stride2, dil2, pads4 = (1, stride[0]), (1, dilation[0]), (0, 0) + pads[0]
+    else:
+        x4, w4, stride2, dil2 = x, w, stride, dilation
+        pads4 = pads[0] + pads[1]
+    out, cols = _conv_forward(x4, w4, stride2, pads4, dil2, groups)
+    if b is not None:
+        out += b[:, None, None]
+    out_shape4 = out.shape
+    if nd == 1:
+        out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    if _GradState.enabled and (input._requires_grad or weight._requires_grad or
+                               (bias is not None and bias._requires_grad)):
+        node = ConvolutionBackward0()
+        node.cols = cols if weight._requires_grad else None
+        node.w = w4 if input._requires_grad else None
+        node.x_shape, node.x_shape4, node.w_shape = x.shape, x4.shape, w.shape
+        node.out_shape4 = out_shape4
+        node.stride, node.pads, node.dilation, node.groups = stride2, pads4, dil2, groups
+        node.save_versions(input, weight)
+        return attach(out, node, input, weight, bias)
+    return _wrap(out)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Applies a 1D convolution over an input signal composed of several input planes.
+
+    ``input`` is ``(N, C_in, L)`` or unbatched ``(C_in, L)``; ``weight`` is
+    ``(C_out, C_in / groups, kW)``. ``padding`` may be an int, a 1-tuple, ``'valid'`` or
+    ``'same'``.
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Applies a 2D convolution over an input image composed of several input planes.
+
+    ``input`` is ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``; ``weight`` is
+    ``(C_out, C_in / groups, kH, kW)``; ``bias`` is ``(C_out,)`` or None. ``stride``,
+    ``dilation`` and ``padding`` are ints or pairs; ``padding`` may also be ``'valid'`` or
+    ``'same'`` (stride 1 only; an odd total padding puts the extra row/column after).
+    """
+    return _convnd(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                      nd):
+    name = f"conv_transpose{nd}d"
+    x, w = input._data, weight._data
+    if x.ndim == nd + 1:
+        return _conv_transposend(input.unsqueeze(0), weight, bias, stride, padding,
+                                 output_padding, groups, dilation, nd).squeeze(0)
+    if x.ndim != nd + 2:
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {_shape_str(x.shape)}")
+    b = bias._data if bias is not None else None
+    _check_dtypes(x, w, b)
+    if isinstance(padding, str):
+        raise RuntimeError(f"{name}() received an invalid combination of arguments: padding "
+                           "must be an int or a tuple of ints")
+    stride = _ntuple(stride, nd, "stride")
+    padding = _ntuple(padding, nd, "padding")
+    output_padding = _ntuple(output_padding, nd, "output_padding")
+    dilation = _ntuple(dilation, nd, "dilation")
+    groups = int(groups)
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                               f"but got output_padding_height: {output_padding[0]} "
+                               f"output_padding_width: {output_padding[-1]} stride_height: "
+                               f"{stride[0]} stride_width: {stride[-1]} dilation_height: "
+                               f"{dilation[0]} dilation_width: {dilation[-1]}")
+    cin, og = w.shape[:2]
+    if x.shape[1] != cin or cin % groups:
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_str(w.shape)}, expected "
+                           f"input{_shape_str(x.shape)} to have {cin} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    if nd == 1:
+        x4, w4 = x[:, :, None, :], w[:, :, None, :]
+        stride, padding, output_padding, dilation = ((1,) + stride, (0,) + padding,
+                                                     (0,) + output_padding, (1,) + dilation)
+    else:
+        x4, w4 = x, w
+    n, _, h, wd = x4.shape
+    kh, kw = w4.shape[2:]
+    hf = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
+    wf = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
+    ho, wo = hf - 2 * padding[0], wf - 2 * padding[1]
+    if ho <= 0 or wo <= 0:
+        raise RuntimeError(f"Given input size per channel: ({h} x {wd}). Calculated output size "
+                           f"per channel: ({ho} x {wo}). Output size is too small")
+    cols = np.matmul(w4.reshape(groups, cin // groups, -1).swapaxes(1, 2),
+                     x4.reshape(n, groups, cin // groups, h * wd))
+    cols = cols.reshape(n, og * groups, kh, kw, h, wd)
+    full = col2im(cols, hf, wf, *stride, *dilation)
+    out = full
+    if padding[0] or padding[1]:
+        out = np.ascontiguousarray(full[:, :, padding[0]:padding[0] + ho,
+                                        padding[1]:padding[1] + wo])
+    if b is not None:
+        out += b[:, None, None]
+    out_shape4 = out.shape
+    if nd == 1:
+        out = out.reshape(n, out.shape[1], wo)
+    if _GradState.enabled and (input._requires_grad or weight._requires_grad or
+                               (bias is not None and bias._requires_grad)):
+        node = _ConvTransposeBackward()
+        node.x, node.w = x4, w4
+        node.x_shape, node.w_shape, node.out_shape4 = x.shape, w.shape, out_shape4
+        node.stride, node.pads, node.dilation, node.groups = stride, padding, dilation, groups
+        node.save_versions(input, weight)
+        return attach(out, node, input, weight, bias)
+    return _wrap(out)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Applies a 1D transposed convolution ("deconvolution") over an input signal.
+
+    ``weight`` is ``(C_in, C_out / groups, kW)``.
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Applies a 2D transposed convolution ("deconvolution") over an input image.
+
+    ``weight`` is ``(C_in, C_out / groups, kH, kW)``; the output size is
+    ``(H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1``.
+    """
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
+                             dilation, 2)
+
+
+# ---------------------------------------------------------------------------- unfold / fold
+class Im2ColBackward0(Node):
+    def backward(self, g):
+        n, c, h, w = self.x_shape
+        kh, kw, ho, wo = self.geom
+        top, left = self.padding
+        cols = g.reshape(n, c, kh, kw, ho, wo)
+        full = col2im(cols, h + 2 * top, w + 2 * left, *self.stride, *self.dilation)
+        return (full[:, :, top:top + h, left:left + w],)
+
+
+class Col2ImBackward0(Node):
+    def backward(self, g):
+        kh, kw, ho, wo = self.geom
+        top, left = self.padding
+        gp = pad_zeros(g, top, top, left, left)
+        cols = im2col(gp, kh, kw, *self.stride, *self.dilation, ho, wo)
+        return (cols.reshape(self.in_shape),)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extracts sliding local blocks: ``(N, C, H, W)`` → ``(N, C * kH * kW, L)``."""
+    x = input._data
+    if x.ndim == 3:
+        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
+    if x.ndim != 4:
+        raise RuntimeError("Input Error: Only 3D or 4D input Tensors are supported (got "
+                           f"{x.ndim}D)")
+    kh, kw = _pair(kernel_size)
+    dh, dw = _pair(dilation)
+    ph, pw = _pair(padding)
+    sh, sw = _pair(stride)
+    n, c, h, w = x.shape
+    ho = _out_size(h, kh, sh, ph, ph, dh)
+    wo = _out_size(w, kw, sw, pw, pw, dw)
+    if ho <= 0 or wo <= 0:
+        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size=({kh}, {kw}), "
+                           f"dilation=({dh}, {dw}), padding=({ph}, {pw}), calculated shape of the "
+                           f"array of sliding blocks as ({ho}, {wo}), but its components must be "
+                           "at least one.")
+    cols = im2col(pad_zeros(x, ph, ph, pw, pw), kh, kw, sh, sw, dh, dw, ho, wo)
+    out = cols.reshape(n, c * kh * kw, ho * wo)
+    if _GradState.enabled and input._requires_grad:
+        node = Im2ColBackward0()
+        node.x_shape, node.geom = x.shape, (kh, kw, ho, wo)
+        node.padding, node.stride, node.dilation = (ph, pw), (sh, sw), (dh, dw)
+        return attach(out, node, input)
+    return _wrap(out)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Combines sliding local blocks into a tensor: ``(N, C * kH * kW, L)`` → ``(N, C, H, W)``,
+    summing overlapping values (the adjoint of ``unfold``)."""
+    x = input._data
+    if x.ndim == 2:
+        return fold(input.unsqueeze(0), output_size, kernel_size, dilation, padding,
+                    stride).squeeze(0)
+    h, w = _pair(output_size)
+    kh, kw = _pair(kernel_size)
+    dh, dw = _pair(dilation)
+    ph, pw = _pair(padding)
+    sh, sw = _pair(stride)
+    n, ck, length = x.shape
+    ho = _out_size(h, kh, sh, ph, ph, dh)
+    wo = _out_size(w, kw, sw, pw, pw, dw)
+    if ck % (kh * kw):
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={ck} and kernel_size=({kh}, "
+                           f"{kw})")
+    if ho * wo != length:
+        raise RuntimeError(f"Given output_size=({h}, {w}), kernel_size=({kh}, {kw}), dilation=("
+                           f"{dh}, {dw}), padding=({ph}, {pw}), stride=({sh}, {sw}), expected "
+                           f"size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)="
+                           f"{length}.")
+    c = ck // (kh * kw)
+    full = col2im(x.reshape(n, c, kh, kw, ho, wo), h + 2 * ph, w + 2 * pw, sh, sw, dh, dw)
+    out = np.ascontiguousarray(full[:, :, ph:ph + h, pw:pw + w])
+    if _GradState.enabled and input._requires_grad:
+        node = Col2ImBackward0()
+        node.in_shape, node.geom = x.shape, (kh, kw, ho, wo)
+        node.padding, node.stride, node.dilation = (ph, pw), (sh, sw), (dh, dw)
+        return attach(out, node, input)
+    return _wrap(out)
