@@ -1,1 +1,245 @@
-"""(being written)"""
+"""``torch.nn.init``: in-place initialisation of parameters.
+
+Every function fills ``tensor`` in place without recording a graph (as under ``no_grad``),
+bumps its version counter and returns it. Random ones draw from numtorch's generator (the
+default one, or ``generator=``), so ``torch.manual_seed`` makes models reproducible.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from ..random import _rng
+
+__all__ = [
+    "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+    "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "orthogonal_", "sparse_",
+]
+
+_LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                "conv_transpose3d", "sigmoid")
+
+
+def calculate_gain(nonlinearity, param=None):
+    r"""The recommended gain for a nonlinearity.
+
+    ======================  ====================================================
+    nonlinearity            gain
+    ======================  ====================================================
+    Linear / Identity, Conv{1,2,3}D, Sigmoid   :math:`1`
+    Tanh                    :math:`\frac{5}{3}`
+    ReLU                    :math:`\sqrt{2}`
+    Leaky Relu              :math:`\sqrt{\frac{2}{1 + \text{negative\_slope}^2}}`
+    SELU                    :math:`\frac{3}{4}`
+    ======================  ====================================================
+    """
+    if nonlinearity in _LINEAR_LIKE:
+        return 1
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif not isinstance(param, bool) and isinstance(param, (int, float)):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _fill(tensor, values):
+    """Write ``values`` into ``tensor`` in place (casting to its dtype) and bump its version."""
+    np.copyto(tensor._data, values, casting="unsafe")
+    tensor._bump_version()
+    return tensor
+
+
+def _empty(tensor):
+    if tensor._data.size == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    r"""Fill ``tensor`` with values drawn from :math:`\mathcal{U}(a, b)`."""
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor._data.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    r"""Fill ``tensor`` with values drawn from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`."""
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor._data.shape))
+
+
+def _erfinv(x):
+    """Inverse error function (M. Giles' single-precision polynomial approximation)."""
+    w = -np.log((1.0 - x) * (1.0 + x))
+    central = w < 5.0
+    wc = np.where(central, w, 5.0) - 2.5
+    pc = 2.81022636e-08
+    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+              -0.00417768164, 0.246640727, 1.50140941):
+        pc = c + pc * wc
+    wt = np.sqrt(np.where(central, 5.0, w)) - 3.0
+    pt = -0.000200214257
+    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+              0.00943887047, 1.00167406, 2.83297682):
+        pt = c + pt * wt
+    return np.where(central, pc, pt) * x
+
+
+def _norm_cdf(x):
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    r"""Fill ``tensor`` from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` truncated to
+    :math:`[a, b]` (inverse-CDF sampling)."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    lo, hi = _norm_cdf((a - mean) / std), _norm_cdf((b - mean) / std)
+    u = _rng(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor._data.shape)
+    return _fill(tensor, np.clip(mean + std * math.sqrt(2.0) * _erfinv(u), a, b))
+
+
+def constant_(tensor, val):
+    r"""Fill ``tensor`` with the value ``val``."""
+    return _fill(tensor, val)
+
+
+def ones_(tensor):
+    r"""Fill ``tensor`` with ones."""
+    return _fill(tensor, 1)
+
+
+def zeros_(tensor):
+    r"""Fill ``tensor`` with zeros."""
+    return _fill(tensor, 0)
+
+
+def eye_(tensor):
+    r"""Fill a 2-D ``tensor`` with the identity matrix (ones on the diagonal)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*tensor._data.shape))
+
+
+def dirac_(tensor, groups=1):
+    r"""Fill a 3-, 4- or 5-D ``tensor`` with the Dirac delta: convolutions keep their input
+    channels (for each group, as many as fit)."""
+    ndim = tensor.dim()
+    if ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    shape = tensor._data.shape
+    if shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = shape[0] // groups
+    values = np.zeros(shape)
+    centre = tuple(s // 2 for s in shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, shape[1])):
+            values[(g * per_group + d, d) + centre] = 1
+    return _fill(tensor, values)
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    dimensions = tensor.dim()
+    if dimensions < 2:
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    shape = tensor._data.shape
+    receptive = 1
+    for s in shape[2:]:
+        receptive *= s
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    valid = ["fan_in", "fan_out"]
+    if mode not in valid:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    r"""Glorot uniform: :math:`\mathcal{U}(-a, a)` with
+    :math:`a = \text{gain} \times \sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    r"""Glorot normal: :math:`\mathcal{N}(0, \text{std}^2)` with
+    :math:`\text{std} = \text{gain} \times \sqrt{2 / (\text{fan\_in} + \text{fan\_out})}`."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    r"""He uniform: :math:`\mathcal{U}(-b, b)` with
+    :math:`b = \text{gain} \times \sqrt{3 / \text{fan\_mode}}`.
+
+    ``a`` is the negative slope of the rectifier after this layer (``leaky_relu`` only);
+    ``kaiming_uniform_(w, a=math.sqrt(5))`` is the default of Linear and Conv layers,
+    :math:`\mathcal{U}(\pm 1/\sqrt{\text{fan\_in}})`.
+    """
+    if _empty(tensor):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    r"""He normal: :math:`\mathcal{N}(0, \text{std}^2)` with
+    :math:`\text{std} = \text{gain} / \sqrt{\text{fan\_mode}}`."""
+    if _empty(tensor):
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return normal_(tensor, 0.0, std, generator)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    r"""Fill ``tensor`` with a (semi-)orthogonal matrix (dimensions past the first are
+    flattened), scaled by ``gain``; from the QR decomposition of a Gaussian matrix."""
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor._data.size == 0:
+        return tensor
+    rows = tensor._data.shape[0]
+    cols = tensor._data.size // rows
+    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor._data.shape))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    r"""Fill a 2-D ``tensor`` from :math:`\mathcal{N}(0, \text{std}^2)` with a fraction
+    ``sparsity`` of each column set to zero."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor._data.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    rng = _rng(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    for c in range(cols):
+        values[rng.permutation(rows)[:num_zeros], c] = 0
+    return _fill(tensor, values)

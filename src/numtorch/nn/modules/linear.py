@@ -1,3 +1,116 @@
-"""(being written)"""
+"""Linear layers: ``Identity``, ``Linear``, ``Bilinear``."""
 
-__all__ = []
+import math
+
+from ... import _creation
+from ...ops.linalg import linear
+from .. import init
+from .._functional_core import bilinear
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["Identity", "Linear", "Bilinear"]
+
+
+def _factory(device, dtype):
+    from ..._device import check_device
+    check_device(device)
+    return {"dtype": dtype}
+
+
+class Identity(Module):
+    r"""A placeholder that returns its input unchanged; its arguments are ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    r"""Applies an affine transformation: :math:`y = xA^T + b`.
+
+    Args:
+        in_features: size of each input sample
+        out_features: size of each output sample
+        bias: if ``False``, the layer learns no additive bias. Default: ``True``
+
+    Shape:
+        - Input: :math:`(*, H_{in})`, Output: :math:`(*, H_{out})`.
+
+    Attributes:
+        weight: :math:`(\text{out\_features}, \text{in\_features})`, initialised from
+            :math:`\mathcal{U}(-\sqrt{k}, \sqrt{k})` with :math:`k = 1/\text{in\_features}`.
+        bias: :math:`(\text{out\_features})`, initialised from the same distribution.
+    """
+
+    __constants__ = ["in_features", "out_features"]
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        kw = _factory(device, dtype)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(_creation.empty((out_features, in_features), **kw))
+        if bias:
+            self.bias = Parameter(_creation.empty(out_features, **kw))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Re-draw weight and bias from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    r"""Applies a bilinear transformation: :math:`y = x_1^T A x_2 + b`.
+
+    Shape:
+        - Inputs: :math:`(*, H_{in1})` and :math:`(*, H_{in2})`; output :math:`(*, H_{out})`.
+
+    Weight :math:`(\text{out}, \text{in1}, \text{in2})` and bias are drawn from
+    :math:`\mathcal{U}(\pm 1/\sqrt{\text{in1\_features}})`.
+    """
+
+    __constants__ = ["in1_features", "in2_features", "out_features"]
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        kw = _factory(device, dtype)
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(
+            _creation.empty((out_features, in1_features, in2_features), **kw))
+        if bias:
+            self.bias = Parameter(_creation.empty(out_features, **kw))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.weight.size(1))
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
