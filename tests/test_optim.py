@@ -86,9 +86,8 @@ def test_float64_matches_torch(name, kwargs):
     _run(name, kwargs, np.float64, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_float32_matches_torch(name):
-    kwargs = CONFIGS[name][1]
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_float32_matches_torch(name, kwargs):
     opt_nt, _ = _run(name, kwargs, np.float32, rtol=1e-4, atol=1e-5)
     for group in opt_nt.param_groups:
         for p in group["params"]:
@@ -442,3 +441,70 @@ def test_lbfgs_resume():
     for _ in range(2):
         opt2.step(c2)
     np.testing.assert_allclose(p2._data, p._data, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- with autograd
+def _rosenbrock_loss(x):
+    return ((1 - x[:-1]) ** 2 + 100 * (x[1:] - x[:-1] ** 2) ** 2).sum()
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_with_autograd_closure(line_search_fn):
+    import numtorch
+
+    x0 = np.array([-1.5, 2.0, 0.3, 1.1])
+    p = Parameter(numtorch.tensor(x0))
+    q = torch.nn.Parameter(torch.tensor(x0))
+    opt_nt = optim.LBFGS([p], line_search_fn=line_search_fn, max_iter=10)
+    opt_th = torch.optim.LBFGS([q], line_search_fn=line_search_fn, max_iter=10)
+
+    def closure_nt():
+        opt_nt.zero_grad()
+        loss = _rosenbrock_loss(p)
+        loss.backward()
+        return loss
+
+    def closure_th():
+        opt_th.zero_grad()
+        loss = _rosenbrock_loss(q)
+        loss.backward()
+        return loss
+
+    for _ in range(4):
+        loss_nt = opt_nt.step(closure_nt)
+        loss_th = opt_th.step(closure_th)
+        assert float(loss_nt) == pytest.approx(float(loss_th.detach()), rel=1e-9)
+        np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_least_squares_with_autograd(name, dtype):
+    import numtorch
+
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((8, 3)).astype(dtype), rng.standard_normal((8, 2)).astype(dtype)
+    W0, b0 = rng.standard_normal((3, 2)).astype(dtype), np.zeros(2, dtype)
+    kwargs = CONFIGS[name][1]
+    results = []
+    for lib in (numtorch, torch):
+        param = Parameter if lib is numtorch else torch.nn.Parameter
+        W = param(lib.tensor(W0))
+        b = param(lib.tensor(b0))
+        x, y = lib.tensor(X), lib.tensor(Y)
+        opt = getattr(lib.optim, name)([W, b], **kwargs)
+        losses = []
+        for _ in range(20):
+            opt.zero_grad()
+            loss = ((x @ W + b - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        results.append((W.detach().numpy(), b.detach().numpy(), losses))
+    (w_nt, b_nt, l_nt), (w_th, b_th, l_th) = results
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    assert w_nt.dtype == dtype
+    np.testing.assert_allclose(w_nt, w_th, rtol=tol, atol=tol)
+    np.testing.assert_allclose(b_nt, b_th, rtol=tol, atol=tol)
+    np.testing.assert_allclose(l_nt, l_th, rtol=tol)
+    assert l_nt[-1] < l_nt[0]

@@ -213,11 +213,7 @@ class LBFGS(Optimizer):
             closure (Callable): a closure that reevaluates the model and returns the loss.
         """
         with no_grad():
-            return self._step(closure)
-
-    def _evaluate(self, closure):
-        with enable_grad():
-            return closure()
+            return self._step(enable_grad()(closure))
 
     def _step(self, closure):
         group = self.param_groups[0]
@@ -234,7 +230,7 @@ class LBFGS(Optimizer):
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
-        orig_loss = self._evaluate(closure)
+        orig_loss = closure()
         loss = float(orig_loss)
         current_evals = 1
         state["func_evals"] += 1
@@ -311,7 +307,7 @@ class LBFGS(Optimizer):
                 self._add_grad(t, d)
                 if n_iter != max_iter:
                     # Re-evaluate (not needed on the last iteration).
-                    loss = float(self._evaluate(closure))
+                    loss = float(closure())
                     flat_grad = self._gather_flat_grad()
                     opt_cond = np.abs(flat_grad).max() <= tolerance_grad
                     ls_func_evals = 1
