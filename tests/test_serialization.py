@@ -672,3 +672,23 @@ def test_torch_tensor_attributes_and_subclass_path(torch, tmp_path):
     got = numtorch.load(tmp_path / "t.pt")["t"]
     np.testing.assert_array_equal(got._data, [0.0, 1.0, 2.0])
     assert got.note == "calibrated"
+
+
+def test_save_to_a_non_seekable_stream(torch):
+    class Sink(io.RawIOBase):
+        def __init__(self):
+            self.chunks = []
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            self.chunks.append(bytes(b))
+            return len(b)
+
+    obj = checkpoints(nt)["batchnorm"]
+    sink = Sink()
+    numtorch.save(obj, sink)
+    data = b"".join(sink.chunks)
+    assert_same(obj, numtorch.load(io.BytesIO(data)))
+    assert_same(obj, torch.load(io.BytesIO(data), weights_only=True))

@@ -465,6 +465,8 @@ def _rebuild_from_type_v2(func, new_type, args, state):
         raise pickle.UnpicklingError(
             f"numtorch.load: _rebuild_from_type_v2 got a disallowed function {func!r}")
     t = func(*args)
+    if not isinstance(t, Tensor):
+        raise pickle.UnpicklingError("numtorch.load: _rebuild_from_type_v2 must rebuild a tensor")
     if new_type is Parameter and not isinstance(t, Parameter):
         t = Parameter(t, t.requires_grad)
     elif new_type is not Tensor and new_type is not Parameter:
@@ -619,8 +621,8 @@ class _SafeUnpickler:
                 handler(self)
         except _Truncated:
             raise _damaged(self._name, "data.pkl ends unexpectedly") from None
-        except (IndexError, KeyError, TypeError, ValueError, OverflowError, struct.error,
-                UnicodeDecodeError, RecursionError, MemoryError) as e:
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError, OverflowError,
+                struct.error, UnicodeDecodeError, RecursionError, MemoryError) as e:
             raise _damaged(self._name, f"malformed data.pkl: {type(e).__name__}: {e}") from None
 
     def _find_class(self, module, name):
