@@ -200,16 +200,17 @@ def _rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     if training:
         from ..random import _rng
         slopes = _rng(None).uniform(lower, upper, x.shape).astype(x.dtype)
-        noise = np.where(x > 0, 1, slopes).astype(x.dtype)
-        res = x * noise
-        if _GradState.enabled and input._requires_grad:
-            node = RreluWithNoiseBackward0()
-            node.noise = noise
-            result = attach(res, node, input)
-            node.save_versions(input)
-            return result
-        return _wrap(res)
-    return _leaky_relu(input, (lower + upper) / 2)
+    else:
+        slopes = (lower + upper) / 2
+    noise = np.where(x > 0, 1, slopes).astype(x.dtype)
+    res = x * noise
+    if _GradState.enabled and input._requires_grad:
+        node = RreluWithNoiseBackward0()
+        node.noise = noise
+        result = attach(res, node, input)
+        node.save_versions(input)
+        return result
+    return _wrap(res)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
@@ -429,8 +430,10 @@ def logsigmoid(input):
     return _record(LogSigmoidBackward0, input, res, save_x=x)
 
 
+# PyTorch's kernel multiplies by the single-precision 1/6 even for float64; so do we.
+_ONE_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
 HardsigmoidBackward0 = _node_class(
-    "HardsigmoidBackward0", lambda self, g: g * ((self.x > -3) & (self.x < 3)) / 6)
+    "HardsigmoidBackward0", lambda self, g: g * ((self.x > -3) & (self.x < 3)) * _ONE_SIXTH_F32)
 
 
 def _hardsigmoid(input):
@@ -447,7 +450,7 @@ def hardsigmoid(input, inplace=False):
 def _hardswish_grad(self, g):
     x = self.x
     mid = g * (x / 3 + 0.5)
-    return np.where(x < -3, 0, np.where(x <= 3, mid, g)).astype(g.dtype, copy=False)
+    return np.where(x <= -3, 0, np.where(x < 3, mid, g)).astype(g.dtype, copy=False)
 
 
 HardswishBackward0 = _node_class("HardswishBackward0", _hardswish_grad)
