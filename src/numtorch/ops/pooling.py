@@ -1,3 +1,558 @@
-"""(being written)"""
+"""Pooling: max_pool1d/2d, avg_pool1d/2d, adaptive pools, max_unpool2d, lp_pool.
 
-__all__ = []
+2-D kernels work on whole arrays. When the windows tile the input (kernel == stride, no padding,
+no dilation) they are a reshape ``(N, C, Ho, k, Wo, k)``; otherwise a strided window view.
+Max pooling keeps the position of the first maximum in each window (as PyTorch does: ties send the
+whole gradient to one element) and routes the gradient back with ``kh * kw`` slice assignments.
+1-D pooling is the 2-D one on a unit height, recorded between an unsqueeze and a squeeze as
+PyTorch records it.
+"""
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
+from ._util import attach
+from .conv import pad_zeros, windows
+
+__all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d", "lp_pool1d",
+           "lp_pool2d"]
+
+_wrap = Tensor._wrap
+
+
+def _tuple(x, n, name):
+    if isinstance(x, (list, tuple)):
+        x = tuple(int(v) for v in x)
+        if len(x) == 1:
+            return x * n
+        if len(x) != n:
+            raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints")
+        return x
+    return (int(x),) * n
+
+
+def _pool_out(size, k, s, p, d, ceil_mode):
+    """PyTorch's output length of a pooling window sweep."""
+    num = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _check_pool_args(name, x, kernel, stride, padding, dilation, ceil_mode):
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("stride should not be zero")
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"{name}: kernel_size must be greater than zero, but got kH: "
+                           f"{kernel[0]} kW: {kernel[1]}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{name}: dilation must be greater than zero, but got dilationH: "
+                           f"{dilation[0]} dilationW: {dilation[1]}")
+    for k, p, d in zip(kernel, padding, dilation):
+        if p < 0 or p > k // 2:
+            raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                               f"pad={p}, kernel_size={k} and dilation={d}")
+    h, w = x.shape[-2:]
+    ho = _pool_out(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    wo = _pool_out(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    if ho <= 0 or wo <= 0:
+        c = x.shape[-3]
+        raise RuntimeError(f"Given input size: ({c}x{h}x{w}). Calculated output size: "
+                           f"({c}x{ho}x{wo}). Output size is too small")
+    return ho, wo
+
+
+def _batched(fn):
+    """Run a 4-D pooling function on a 3-D (unbatched) input too."""
+
+    def wrapper(input, *args, **kwargs):
+        nd = input._data.ndim
+        if nd == 3:
+            out = fn(input.unsqueeze(0), *args, **kwargs)
+            if isinstance(out, tuple):
+                return tuple(o.squeeze(0) for o in out)
+            return out.squeeze(0)
+        if nd != 4:
+            raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+        return fn(input, *args, **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+# ---------------------------------------------------------------------------- max pooling
+def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo):
+    """Returns ``(out, arg)``: the maxima and the flat in-window position of the first maximum."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    if (kh, kw) == (sh, sw) and padding == (0, 0) and dilation == (1, 1) and \
+            ho * kh <= h and wo * kw <= w:
+        xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+        win = xr.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)
+    else:
+        ph, pw = padding
+        dh, dw = dilation
+        extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+        extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
+        xp = pad_zeros(x, ph, ph + extra_h, pw, pw + extra_w, _lowest(x.dtype))
+        win = windows(xp, kh, kw, sh, sw, dh, dw, ho, wo).transpose(0, 1, 4, 5, 2, 3)
+        win = win.reshape(n, c, ho, wo, kh * kw)
+    if kh * kw == 1:
+        return win[..., 0].copy(), np.zeros((n, c, ho, wo), dtype=np.uint8)
+    arg = win.argmax(axis=-1)
+    out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    return out, arg.astype(np.uint8 if kh * kw < 256 else np.int64)
+
+
+def _max_pool_backward(g, arg, x_shape, kernel, stride, padding, dilation):
+    n, c, h, w = x_shape
+    kh, kw = kernel
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    ho, wo = g.shape[2:]
+    if (kh, kw) == (sh, sw) and padding == (0, 0) and dilation == (1, 1) and \
+            ho * kh <= h and wo * kw <= w:
+        # Tiled windows: write each in-window offset once, straight into the input layout.
+        exact = ho * kh == h and wo * kw == w
+        gx = (np.empty if exact else np.zeros)(x_shape, dtype=g.dtype)
+        target = gx.reshape(n, c, ho, kh, wo, kw) if exact else \
+            np.empty((n, c, ho, kh, wo, kw), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                np.multiply(g, arg == i * kw + j, out=target[:, :, :, i, :, j])
+        if not exact:
+            gx[:, :, :ho * kh, :wo * kw] = target.reshape(n, c, ho * kh, wo * kw)
+        return gx
+    extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+    extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
+    gxp = np.zeros((n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w), dtype=g.dtype)
+    hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+    overlap = kh * dh > sh or kw * dw > sw
+    for i in range(kh):
+        for j in range(kw):
+            dst = gxp[:, :, i * dh:i * dh + hspan:sh, j * dw:j * dw + wspan:sw]
+            if overlap:
+                dst += g * (arg == i * kw + j)
+            else:
+                np.multiply(g, arg == i * kw + j, out=dst)
+    return gxp[:, :, ph:ph + h, pw:pw + w]
+
+
+def _flat_indices(arg, kernel, stride, padding, dilation, width):
+    """In-window argmax positions as PyTorch's flat indices into each input plane."""
+    ho, wo = arg.shape[2:]
+    kw = kernel[1]
+    a = arg.astype(np.int64)
+    rows = (np.arange(ho) * stride[0] - padding[0])[:, None] + (a // kw) * dilation[0]
+    cols = (np.arange(wo) * stride[1] - padding[1])[None, :] + (a % kw) * dilation[1]
+    return rows * width + cols
+
+
+class MaxPool2DWithIndicesBackward0(Node):
+    _saved_fields = ("arg",)
+
+    def backward(self, g):
+        return (_max_pool_backward(g, self.arg, self.x_shape, self.kernel, self.stride,
+                                   self.padding, self.dilation),)
+
+
+@_batched
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    """2D max pooling that also returns the flat index of each maximum in its input plane."""
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x = input._data
+    kernel = _tuple(kernel_size, 2, "max_pool2d: kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else \
+        _tuple(stride, 2, "max_pool2d: stride")
+    padding = _tuple(padding, 2, "max_pool2d: padding")
+    dilation = _tuple(dilation, 2, "max_pool2d: dilation")
+    ho, wo = _check_pool_args("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
+    out, arg = _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo)
+    if _GradState.enabled and input._requires_grad:
+        node = MaxPool2DWithIndicesBackward0()
+        node.arg, node.x_shape = arg, x.shape
+        node.kernel, node.stride, node.padding, node.dilation = kernel, stride, padding, dilation
+        result = attach(out, node, input)
+    else:
+        result = _wrap(out)
+    if return_indices:
+        return result, _wrap(_flat_indices(arg, kernel, stride, padding, dilation, x.shape[3]))
+    return result
+
+
+@_batched
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Applies a 2D max pooling over an input signal composed of several input planes.
+
+    ``stride`` defaults to ``kernel_size``; ``padding`` (implicit negative infinity) is at most
+    half the kernel; with ``ceil_mode`` the last window may start inside the right padding.
+    ``return_indices=True`` also returns the flat index of each maximum (for ``max_unpool2d``).
+    """
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _as_2d_args(kernel_size, stride, padding, dilation):
+    k = (1, _tuple(kernel_size, 1, "kernel_size")[0])
+    s = None if stride is None or stride == [] or stride == () else \
+        (1, _tuple(stride, 1, "stride")[0])
+    return k, s, (0, _tuple(padding, 1, "padding")[0]), (1, _tuple(dilation, 1, "dilation")[0])
+
+
+def _check_1d(input, name):
+    if input._data.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(input._data.shape)}")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Applies a 1D max pooling over an input signal composed of several input planes."""
+    _check_1d(input, "max_pool1d")
+    k, s, p, d = _as_2d_args(kernel_size, stride, padding, dilation)
+    out = max_pool2d(input.unsqueeze(-2), k, s, p, d, ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ---------------------------------------------------------------------------- average pooling
+def _avg_divisor(size, k, s, p, out, count_include_pad, dtype):
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    full = end - start
+    if count_include_pad:
+        return full.astype(dtype)
+    return (np.minimum(end, size) - np.maximum(start, 0)).astype(dtype)
+
+
+class AvgPool2DBackward0(Node):
+    def backward(self, g):
+        n, c, h, w = self.x_shape
+        kh, kw = self.kernel
+        sh, sw = self.stride
+        ph, pw = self.padding
+        ho, wo = g.shape[2:]
+        gd = g / self.divisor if self.divisor is not None else g * (1.0 / (kh * kw))
+        gd = gd.astype(g.dtype, copy=False)
+        if self.tiled:
+            gx = np.zeros(self.x_shape, dtype=g.dtype)
+            view = gx[:, :, :ho * kh, :wo * kw]
+            view[...] = np.broadcast_to(gd[:, :, :, None, :, None],
+                                        (n, c, ho, kh, wo, kw)).reshape(n, c, ho * kh, wo * kw)
+            return (gx,)
+        hp = max(h + 2 * ph, (ho - 1) * sh + kh)
+        wp = max(w + 2 * pw, (wo - 1) * sw + kw)
+        gxp = np.zeros((n, c, hp, wp), dtype=g.dtype)
+        hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+        for i in range(kh):
+            for j in range(kw):
+                gxp[:, :, i:i + hspan:sh, j:j + wspan:sw] += gd
+        return (gxp[:, :, ph:ph + h, pw:pw + w],)
+
+
+@_batched
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Applies 2D average pooling over an input signal composed of several input planes.
+
+    ``count_include_pad`` counts the zero padding in each window's divisor;
+    ``divisor_override`` replaces the divisor altogether.
+    """
+    x = input._data
+    kernel = _tuple(kernel_size, 2, "avg_pool2d: kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else \
+        _tuple(stride, 2, "avg_pool2d: stride")
+    padding = _tuple(padding, 2, "avg_pool2d: padding")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    ho, wo = _check_pool_args("avg_pool2d", x, kernel, stride, padding, (1, 1), ceil_mode)
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    ph, pw = padding
+    tiled = kernel == stride and padding == (0, 0) and ho * kh <= h and wo * kw <= w
+    if tiled:
+        xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+        total = xr.sum(axis=(3, 5))
+    else:
+        hp = max(h + 2 * ph, (ho - 1) * sh + kh)
+        wp = max(w + 2 * pw, (wo - 1) * sw + kw)
+        xp = pad_zeros(x, ph, hp - h - ph, pw, wp - w - pw)
+        hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+        total = xp[:, :, 0:hspan:sh, 0:wspan:sw].copy()
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    total += xp[:, :, i:i + hspan:sh, j:j + wspan:sw]
+    if divisor_override is not None:
+        divisor = np.asarray(divisor_override, dtype=x.dtype)
+    elif tiled:
+        divisor = None
+    else:
+        dh_ = _avg_divisor(h, kh, sh, ph, ho, count_include_pad, x.dtype)
+        dw_ = _avg_divisor(w, kw, sw, pw, wo, count_include_pad, x.dtype)
+        divisor = dh_[:, None] * dw_[None, :]
+    if divisor is None:
+        out = total * x.dtype.type(1.0 / (kh * kw)) if x.dtype.kind == "f" else total // (kh * kw)
+    else:
+        out = (total / divisor).astype(x.dtype, copy=False)
+    if _GradState.enabled and input._requires_grad:
+        node = AvgPool2DBackward0()
+        node.x_shape, node.kernel, node.stride, node.padding = x.shape, kernel, stride, padding
+        node.divisor, node.tiled = divisor, tiled and divisor is None
+        return attach(out, node, input)
+    return _wrap(out)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Applies a 1D average pooling over an input signal composed of several input planes."""
+    _check_1d(input, "avg_pool1d")
+    k, s, p, _ = _as_2d_args(kernel_size, stride, padding, 1)
+    return avg_pool2d(input.unsqueeze(-2), k, s, p, ceil_mode, count_include_pad).squeeze(-2)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: ``(sum x^p)^(1/p)`` over each window."""
+    kh, kw = _tuple(kernel_size, 2, "kernel_size")
+    if stride is not None:
+        out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    else:
+        out = avg_pool2d(input.pow(norm_type), (kh, kw), padding=0, ceil_mode=ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling over 1-D windows."""
+    if stride is not None:
+        out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    else:
+        out = avg_pool1d(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kernel_size).pow(1.0 / norm_type)
+
+
+# ---------------------------------------------------------------------------- adaptive pooling
+def _adaptive_bounds(size, out):
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _adaptive_size(output_size, shape, n):
+    sizes = _tuple(output_size, n, "output_size") if not isinstance(output_size, (list, tuple)) \
+        else tuple(shape[i] if v is None else int(v) for i, v in enumerate(output_size))
+    if len(sizes) != n:
+        raise ValueError(f"output_size must be a single int or a tuple of {n} ints")
+    return sizes
+
+
+def _adaptive_matrix(size, out, dtype):
+    start, end = _adaptive_bounds(size, out)
+    m = np.zeros((out, size), dtype=dtype)
+    for o in range(out):
+        m[o, start[o]:end[o]] = 1.0 / (end[o] - start[o])
+    return m
+
+
+class SeparableBackward(Node):
+    """Backward of ``out = A_h @ x @ A_w^T`` over the last two axes (either A may be None)."""
+
+    def backward(self, g):
+        mh, mw = self.mats
+        if mh is not None:
+            g = np.matmul(mh.T, g)
+        if mw is not None:
+            g = np.matmul(g, mw)
+        return (g,)
+
+
+def separable_apply(input, mh, mw, node_cls, forward=None):
+    """``A_h @ x @ A_w^T`` on the last two axes of ``input``, recorded with ``node_cls``."""
+    x = input._data
+    if forward is not None:
+        out = forward(x)
+    else:
+        out = x
+        if mw is not None:
+            out = np.matmul(out, mw.T)
+        if mh is not None:
+            out = np.matmul(mh, out)
+        if out is x:
+            out = x.copy()
+    if _GradState.enabled and input._requires_grad:
+        node = node_cls()
+        node.mats = (mh, mw)
+        return attach(out, node, input)
+    return _wrap(out)
+
+
+class AdaptiveAvgPool2DBackward0(SeparableBackward):
+    pass
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Applies a 2D adaptive average pooling: each output cell averages
+    ``[floor(i*H/Ho), ceil((i+1)*H/Ho))`` of the input."""
+    x = input._data
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(x.shape)}")
+    ho, wo = _adaptive_size(output_size, x.shape[-2:], 2)
+    if (ho, wo) == (1, 1):
+        return input.mean((-1, -2), keepdim=True)
+    h, w = x.shape[-2:]
+    mh = None if ho == h else _adaptive_matrix(h, ho, x.dtype)
+    mw = None if wo == w else _adaptive_matrix(w, wo, x.dtype)
+    return separable_apply(input, mh, mw, AdaptiveAvgPool2DBackward0)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Applies a 1D adaptive average pooling over an input signal."""
+    _check_1d(input, "adaptive_avg_pool1d")
+    size = _tuple(output_size, 1, "output_size")[0]
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+class AdaptiveMaxPool2DBackward0(Node):
+    _saved_fields = ("indices",)
+
+    def backward(self, g):
+        n, c, h, w = self.x_shape
+        gx = np.zeros((n * c, h * w), dtype=g.dtype)
+        idx = self.indices.reshape(n * c, -1)
+        gf = g.reshape(n * c, -1)
+        if self.unique:
+            np.put_along_axis(gx, idx, gf, axis=1)
+        else:
+            flat = (idx + (np.arange(n * c) * (h * w))[:, None]).ravel()
+            gx = np.bincount(flat, weights=gf.ravel(), minlength=n * c * h * w).astype(g.dtype)
+        return (gx.reshape(self.x_shape),)
+
+
+@_batched
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    """2D adaptive max pooling returning the maxima and their flat indices."""
+    return _adaptive_max_pool2d(input, output_size)
+
+
+def _adaptive_max_pool2d(input, output_size):
+    x = input._data
+    n, c, h, w = x.shape
+    ho, wo = _adaptive_size(output_size, x.shape[-2:], 2)
+    if h % ho == 0 and w % wo == 0:
+        k = (h // ho, w // wo)
+        out, arg = _max_pool_forward(x, k, k, (0, 0), (1, 1), ho, wo)
+        indices = _flat_indices(arg, k, k, (0, 0), (1, 1), w)
+        unique = True
+    else:
+        hs, he = _adaptive_bounds(h, ho)
+        ws, we = _adaptive_bounds(w, wo)
+        out = np.empty((n, c, ho, wo), dtype=x.dtype)
+        indices = np.empty((n, c, ho, wo), dtype=np.int64)
+        for i in range(ho):
+            for j in range(wo):
+                win = x[:, :, hs[i]:he[i], ws[j]:we[j]].reshape(n, c, -1)
+                a = win.argmax(axis=-1)
+                out[:, :, i, j] = np.take_along_axis(win, a[..., None], axis=-1)[..., 0]
+                ww = we[j] - ws[j]
+                indices[:, :, i, j] = (hs[i] + a // ww) * w + ws[j] + a % ww
+        unique = False
+    if _GradState.enabled and input._requires_grad:
+        node = AdaptiveMaxPool2DBackward0()
+        node.indices, node.x_shape, node.unique = indices, x.shape, unique
+        result = attach(out, node, input)
+    else:
+        result = _wrap(out)
+    return result, _wrap(indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Applies a 2D adaptive max pooling over an input signal composed of several input planes."""
+    out, idx = adaptive_max_pool2d_with_indices(input, output_size)
+    return (out, idx) if return_indices else out
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    _check_1d(input, "adaptive_max_pool1d")
+    size = _tuple(output_size, 1, "output_size")[0]
+    out, idx = adaptive_max_pool2d_with_indices(input.unsqueeze(-2), (1, size))
+    return out.squeeze(-2), idx.squeeze(-2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Applies a 1D adaptive max pooling over an input signal."""
+    out, idx = adaptive_max_pool1d_with_indices(input, output_size)
+    return (out, idx) if return_indices else out
+
+
+# ---------------------------------------------------------------------------- unpooling
+class MaxUnpool2DBackward0(Node):
+    _saved_fields = ("indices",)
+
+    def backward(self, g):
+        n, c = g.shape[:2]
+        gf = g.reshape(n, c, -1)
+        return (np.take_along_axis(gf, self.indices.reshape(n, c, -1), axis=2).reshape(
+            self.in_shape),)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Computes a partial inverse of ``max_pool2d``: each value goes back to its index, the rest
+    are zeros."""
+    x = input._data
+    if x.ndim == 3:
+        return max_unpool2d(input.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride,
+                            padding, output_size).squeeze(0)
+    kh, kw = _tuple(kernel_size, 2, "kernel_size")
+    sh, sw = (kh, kw) if stride is None else _tuple(stride, 2, "stride")
+    ph, pw = _tuple(padding, 2, "padding")
+    n, c, h, w = x.shape
+    if output_size is None:
+        oh, ow = (h - 1) * sh - 2 * ph + kh, (w - 1) * sw - 2 * pw + kw
+    else:
+        oh, ow = tuple(output_size)[-2:]
+    idx = indices._data.astype(np.int64, copy=False)
+    if idx.size and (idx.min() < 0 or idx.max() >= oh * ow):
+        bad = int(idx.max() if idx.max() >= oh * ow else idx.min())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{oh}x{ow}")
+    out = np.zeros((n, c, oh * ow), dtype=x.dtype)
+    np.put_along_axis(out, idx.reshape(n, c, -1), x.reshape(n, c, -1), axis=2)
+    out = out.reshape(n, c, oh, ow)
+    if _GradState.enabled and input._requires_grad:
+        node = MaxUnpool2DBackward0()
+        node.indices, node.in_shape = idx, x.shape
+        return attach(out, node, input)
+    return _wrap(out)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Computes a partial inverse of ``max_pool1d``."""
+    k = (1, _tuple(kernel_size, 1, "kernel_size")[0])
+    s = None if stride is None else (1, _tuple(stride, 1, "stride")[0])
+    p = (0, _tuple(padding, 1, "padding")[0])
+    osz = None if output_size is None else (1, tuple(output_size)[-1])
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), k, s, p, osz).squeeze(-2)
+
