@@ -512,3 +512,13 @@ def test_collate_keeps_the_graph_of_tensors_that_require_grad():
     assert out.requires_grad and type(out.grad_fn).__name__ == "StackBackward0"
     out.sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
+
+
+def test_fast_path_respects_tensor_dataset_subclasses():
+    class Doubled(nd.TensorDataset):
+        def __getitem__(self, index):
+            return tuple(t[index] * 2 for t in self.tensors)
+
+    ds = Doubled(T(np.arange(4)))
+    assert ds._fetch_collated(np.arange(2)) is None
+    assert [b[0].tolist() for b in nd.DataLoader(ds, batch_size=2)] == [[0, 2], [4, 6]]

@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
+import numtorch
 from numtorch._tensor import Tensor
 from numtorch.datasets import (
     MNIST,
@@ -21,7 +22,7 @@ from numtorch.datasets import (
     transforms,
 )
 from numtorch.datasets import mnist as mnist_module
-from numtorch.utils.data import DataLoader
+from numtorch.utils.data import DataLoader, Subset, default_collate
 
 README_COUNTS = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
 README_SHA256 = {
@@ -262,3 +263,46 @@ def test_md5_helper(tmp_path):
     p = tmp_path / "f"
     p.write_bytes(b"abc")
     assert mnist_module._md5(p) == "900150983cd24fb0d6963f7d28e17f72"
+
+
+# ---------------------------------------------------------------------------- batch fast path
+def _assert_same_batches(fast, slow):
+    got, want = list(fast), list(slow)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert type(g) is list and len(g) == len(w) == 2
+        for gt, wt in zip(g, w):
+            assert gt.dtype == wt.dtype and gt.shape == wt.shape
+            np.testing.assert_array_equal(gt.numpy(), wt.numpy())
+
+
+@pytest.mark.parametrize("transform", [
+    None, transforms.ToTensor(),
+    transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]),
+])
+def test_whole_batch_path_equals_per_sample_path(tmp_path, transform):
+    ds = MNIST(tmp_path, train=False, transform=transform)
+    ds.data, ds.targets = ds.data[:300], ds.targets[:300]
+    assert ds._fetch_collated(np.arange(3)) is not None
+    for dataset in (ds, Subset(ds, list(range(299, 0, -2)))):
+        kw = dict(batch_size=64, shuffle=True)
+        fast = DataLoader(dataset, generator=numtorch.Generator().manual_seed(0), **kw)
+        slow = DataLoader(dataset, generator=numtorch.Generator().manual_seed(0),
+                          collate_fn=lambda b: default_collate(b), **kw)
+        _assert_same_batches(fast, slow)
+
+
+def test_whole_batch_path_declines_what_it_cannot_reproduce(tmp_path):
+    flip = transforms.Compose([transforms.ToTensor(), transforms.RandomHorizontalFlip()])
+    assert MNIST(tmp_path, transform=flip)._fetch_collated(np.arange(3)) is None
+    assert MNIST(tmp_path, target_transform=str)._fetch_collated(np.arange(3)) is None
+
+    class Shifted(MNIST):
+        def __getitem__(self, index):
+            img, target = super().__getitem__(index)
+            return img, target + 1
+
+    ds = Shifted(tmp_path, train=False)
+    assert ds._fetch_collated(np.arange(3)) is None
+    _, y = next(iter(DataLoader(ds, batch_size=4)))
+    assert y.tolist() == [int(t) + 1 for t in ds.targets.numpy()[:4]]

@@ -16,6 +16,7 @@ from importlib import resources
 import numpy as np
 
 from .._tensor import Tensor
+from . import transforms
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx", "read_image_file", "read_label_file"]
 
@@ -280,6 +281,17 @@ class MNIST:
 
     def __len__(self):
         return len(self.data._data)
+
+    def _fetch_collated(self, idx):
+        """The default-collated batch at ``idx`` built at once (DataLoader fast path), or None
+        when a transform or an overridden ``__getitem__`` needs the per-sample path."""
+        if type(self).__getitem__ is not MNIST.__getitem__ or self.target_transform is not None:
+            return None
+        batch_transform = transforms._batched(self.transform)
+        if batch_transform is None:
+            return None
+        images = batch_transform(Tensor._wrap(self.data._data[idx]))
+        return [images, Tensor._wrap(self.targets._data[idx].astype(np.int64))]
 
     def extra_repr(self):
         split = "Train" if self.train is True else "Test"

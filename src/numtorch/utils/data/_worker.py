@@ -8,9 +8,8 @@ import traceback
 
 import numpy as np
 
-from ..._tensor import Tensor
 from ._collate import default_collate
-from .dataset import _tensor_dataset_rows
+from .dataset import _batch_source
 
 __all__ = ["get_worker_info", "WorkerInfo"]
 
@@ -100,16 +99,13 @@ class _MapDatasetFetcher:
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
         self.drop_last = drop_last
-        self._rows = None
+        self._batch_source = None
         if auto_collation and collate_fn is default_collate:
-            rows = _tensor_dataset_rows(dataset)
-            if rows is not None and all(type(t) is Tensor and not t._requires_grad
-                                        for t in rows[0]):
-                self._rows = rows
+            self._batch_source = _batch_source(dataset)
 
     def fetch(self, index):
-        if self._rows is not None:
-            batch = self._fetch_tensor_rows(index)
+        if self._batch_source is not None:
+            batch = self._fetch_whole_batch(index)
             if batch is not None:
                 return batch
         if not self.auto_collation:
@@ -118,15 +114,13 @@ class _MapDatasetFetcher:
         data = getitems(index) if getitems else [self.dataset[i] for i in index]
         return self.collate_fn(data)
 
-    def _fetch_tensor_rows(self, index):
-        """TensorDataset + default_collate: one fancy index per tensor gives the batch."""
+    def _fetch_whole_batch(self, index):
+        """Fast path: the dataset builds the collated batch itself (see ``_batch_source``)."""
         idx = np.asarray(index)
         if idx.ndim != 1 or idx.dtype.kind not in "iu" or idx.size == 0:
             return None
-        tensors, row_map = self._rows
-        if row_map is not None:
-            idx = row_map[idx]
-        return [Tensor._wrap(t._data[idx]) for t in tensors]
+        fetch, row_map = self._batch_source
+        return fetch(idx if row_map is None else row_map[idx])
 
 
 class _IterableDatasetFetcher:

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..._tensor import Tensor
 from . import _random
 
 __all__ = [
@@ -59,6 +60,15 @@ class TensorDataset(Dataset):
 
     def __len__(self):
         return self.tensors[0].size(0)
+
+    def _fetch_collated(self, idx):
+        """The default-collated batch at ``idx``: one fancy index per tensor (DataLoader fast
+        path; declines tensors that require grad or are subclasses, which need ``stack``)."""
+        if type(self).__getitem__ is not TensorDataset.__getitem__:
+            return None  # a subclass decides what a sample is
+        if not all(type(t) is Tensor and not t._requires_grad for t in self.tensors):
+            return None
+        return [Tensor._wrap(t._data[idx]) for t in self.tensors]
 
 
 class StackDataset(Dataset):
@@ -201,11 +211,13 @@ def random_split(dataset, lengths, generator=None):
             for size, end in zip(lengths, itertools.accumulate(lengths))]
 
 
-def _tensor_dataset_rows(dataset):
-    """For a TensorDataset (possibly under Subsets), a ``(tensors, row_map)`` pair, else None.
+def _batch_source(dataset):
+    """``(fetch_collated, row_map)`` for a dataset that can build a whole batch at once, or None.
 
-    ``row_map`` maps dataset indices to rows of the tensors (None: identity). Used by the
-    DataLoader to gather a whole batch with one fancy index per tensor.
+    A dataset opts in by defining ``_fetch_collated(idx)``: given a 1-D int64 index array it
+    returns exactly what ``default_collate([dataset[i] for i in idx])`` would, or None to decline.
+    Subsets are looked through: ``row_map`` maps indices of ``dataset`` to indices of the
+    underlying one (None: identity).
     """
     row_map = None
     while type(dataset) is Subset:
@@ -214,6 +226,5 @@ def _tensor_dataset_rows(dataset):
             return None
         row_map = idx if row_map is None else idx[row_map]
         dataset = dataset.dataset
-    if type(dataset) is not TensorDataset:
-        return None
-    return dataset.tensors, row_map
+    fetch = getattr(dataset, "_fetch_collated", None)
+    return None if fetch is None else (fetch, row_map)
