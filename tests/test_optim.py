@@ -396,9 +396,41 @@ def test_lbfgs_matches_torch(fn, kwargs):
         np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-8, atol=1e-10)
     st_nt, st_th = opt_nt.state[p], opt_th.state[q]
     assert list(st_nt) == list(st_th)
+    for key, v_th in st_th.items():
+        v_nt = st_nt[key]
+        if isinstance(v_th, torch.Tensor):
+            assert isinstance(v_nt, Tensor), key
+        else:
+            assert type(v_nt) is type(v_th), key
     assert st_nt["func_evals"] == st_th["func_evals"]
     assert st_nt["n_iter"] == st_th["n_iter"]
     assert len(st_nt["old_dirs"]) == len(st_th["old_dirs"])
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_float32(line_search_fn):
+    x0 = np.array([-1.2, 1.0, 0.5, -0.3], np.float32)
+    p = Parameter(Tensor._wrap(x0.copy()))
+    q = torch.nn.Parameter(torch.from_numpy(x0.copy()))
+    opt_nt = optim.LBFGS([p], line_search_fn=line_search_fn, max_iter=5)
+    opt_th = torch.optim.LBFGS([q], line_search_fn=line_search_fn, max_iter=5)
+
+    def closure_nt():
+        f, g = _quadratic(p._data)
+        p.grad = Tensor._wrap(g)
+        return f
+
+    def closure_th():
+        f, g = _quadratic(q.detach().numpy().copy())
+        q.grad = torch.from_numpy(g)
+        return torch.tensor(f)
+
+    for _ in range(3):
+        opt_nt.step(closure_nt)
+        opt_th.step(closure_th)
+        assert p._data.dtype == np.float32
+        np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-4, atol=1e-8)
+    assert opt_nt.state[p]["d"]._data.dtype == np.float32
 
 
 def test_lbfgs_converges_on_rosenbrock():
