@@ -313,6 +313,7 @@ def test_file_objects_mmap_and_map_location(torch, tmp_path):
     numtorch.save(obj, path)
     mapped = numtorch.load(path, mmap=True, map_location={"cuda:0": "cpu"})
     assert_same(obj, mapped)
+    assert_same(obj, torch.load(path, mmap=True, weights_only=True))
     mapped["fc1.weight"]._data[0, 0] = 123.0  # copy-on-write: the file is unchanged
     assert numtorch.load(path)["fc1.weight"]._data[0, 0] == obj["fc1.weight"]._data[0, 0]
     seen = []
@@ -692,3 +693,50 @@ def test_save_to_a_non_seekable_stream(torch):
     data = b"".join(sink.chunks)
     assert_same(obj, numtorch.load(io.BytesIO(data)))
     assert_same(obj, torch.load(io.BytesIO(data), weights_only=True))
+
+
+def test_resume_training_across_libraries(torch, tmp_path):
+    """A Linear + Adam checkpoint moves between the libraries and training continues alike."""
+    nn = numtorch.nn
+    if not hasattr(nn, "Linear") or not hasattr(numtorch, "optim"):
+        pytest.skip("numtorch.nn.Linear / numtorch.optim are not available yet")
+    x = sample((4, 3), seed=11)
+    ours = nn.Linear(3, 2)
+    opt = numtorch.optim.Adam(ours.parameters(), lr=0.1)
+    theirs = torch.nn.Linear(3, 2)
+    topt = torch.optim.Adam(theirs.parameters(), lr=0.1)
+
+    def step_ours():
+        opt.zero_grad()
+        out = ours(nt(x))
+        (out * out).sum().backward()
+        opt.step()
+
+    def step_theirs():
+        topt.zero_grad()
+        out = theirs(torch.from_numpy(x))
+        (out * out).sum().backward()
+        topt.step()
+
+    def assert_models_agree():
+        for k, v in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[k]._data, v.numpy(), rtol=1e-5,
+                                       atol=1e-6)
+
+    step_ours()
+    numtorch.save({"model": ours.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "n.pt")
+    ckpt = torch.load(tmp_path / "n.pt", weights_only=True)
+    theirs.load_state_dict(ckpt["model"])
+    topt.load_state_dict(ckpt["optimizer"])
+    step_ours()
+    step_theirs()
+    assert_models_agree()
+
+    step_theirs()
+    torch.save({"model": theirs.state_dict(), "optimizer": topt.state_dict()}, tmp_path / "t.pt")
+    ckpt = numtorch.load(tmp_path / "t.pt")
+    ours.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    step_ours()
+    step_theirs()
+    assert_models_agree()
