@@ -174,7 +174,8 @@ class ToPILImage:
             arr = (arr * 255).astype(np.uint8)
         if arr.shape[2] == 1:
             arr = arr[:, :, 0]
-        return Image.fromarray(np.ascontiguousarray(arr), mode=self.mode)
+        pic = Image.fromarray(np.ascontiguousarray(arr))
+        return pic if self.mode is None else pic.convert(self.mode)
 
     def __repr__(self):
         mode = "" if self.mode is None else f"mode={self.mode}"
