@@ -88,7 +88,7 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 
 def _lazy_submodules():
     import importlib
-    for name in ("nn", "optim", "utils", "serialization"):
+    for name in ("nn", "optim", "utils", "serialization", "datasets"):
         try:
             globals()[name] = importlib.import_module(f".{name}", __name__)
         except ImportError:  # a part still under construction
