@@ -126,6 +126,10 @@ class _CheckpointPickler(pickle._Pickler):
 
     def save(self, obj, save_persistent_id=True):
         cls = type(obj)
+        atomic = _ATOMIC_SAVERS.get(cls)
+        if atomic is not None:  # fast path: numbers and None are never memoized
+            atomic(self, obj)
+            return
         if cls is dt.dtype:
             obj, cls = _torch_global("torch", obj.name), _TorchGlobal
         if cls is _TorchGlobal:
@@ -188,6 +192,10 @@ class _CheckpointPickler(pickle._Pickler):
                     (_Reduced(data), requires_grad, OrderedDict()))
         return _torch_global("torch._utils", "_rebuild_tensor_v2"), args + (
             requires_grad, OrderedDict())
+
+
+_ATOMIC_SAVERS = {float: pickle._Pickler.save_float, int: pickle._Pickler.save_long,
+                  bool: pickle._Pickler.save_bool, type(None): pickle._Pickler.save_none}
 
 
 class _Reduced:
