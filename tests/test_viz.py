@@ -417,3 +417,25 @@ def test_lenet_forward_view_clusters(seed_lenet):
         pass
     net(x)
     assert trace2.calls == []
+
+
+def test_forward_view_nested_sequential():
+    nn = numtorch.nn
+    if not hasattr(nn, "Sequential"):
+        pytest.skip("numtorch.nn.Sequential not available yet")
+    net = nn.Sequential(nn.Linear(4, 3), nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2)))
+    with viz.record_modules(net) as trace:
+        out = net(numtorch.randn(5, 4)).sum()
+    assert [(c.name, len(c.nodes)) for c in trace.calls] == [
+        ("0", 4), ("1.0", 4), ("1.1", 4), ("1", 8), ("", 12)]
+    src = viz.make_dot(out, params=dict(net.named_parameters()), modules=trace).source
+    labels = re.findall(r"label=(\"[^\"]+\"|\S+) style=dashed", src)
+    assert labels == ["Sequential", '"0: Linear"', '"1: Sequential"', '"1.0: Linear"',
+                      '"1.1: Linear"']
+    inner = src[src.index('"1: Sequential"'):]
+    assert inner.count("AddmmBackward0") == 2 and "1.1.weight" in inner
+    assert "0.weight" not in inner.replace("1.0.weight", "").replace("1.1.weight", "")
+    # SumBackward0 ran outside the model: not in any cluster
+    outside = src[src.rindex("\t}\n"):]
+    assert "SumBackward0" in outside
+    assert dot_tree(src) == dot_tree(viz.make_dot(out, dict(net.named_parameters())).source)
