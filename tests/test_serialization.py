@@ -740,3 +740,40 @@ def test_resume_training_across_libraries(torch, tmp_path):
     step_ours()
     step_theirs()
     assert_models_agree()
+
+
+def _mutate(rng, data):
+    data = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        pos = rng.randrange(len(data))
+        if rng.random() < 0.7:
+            data[pos] = rng.randrange(256)
+        else:
+            del data[pos:pos + rng.randint(1, 30)]
+    return bytes(data)
+
+
+def test_random_corruption_gives_only_clear_errors():
+    """Mutated checkpoints load or fail with RuntimeError / UnpicklingError, nothing else:
+    mutations of the whole file, and of data.pkl inside an otherwise valid archive (so that
+    the unpickler, not the zip checksum, meets them)."""
+    import random
+    buf = io.BytesIO()
+    numtorch.save(checkpoints(nt)["nested"], buf)
+    good = buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(good)) as z:
+        records = {n: z.read(n) for n in z.namelist()}
+    rng = random.Random(0)
+    for i in range(200):
+        if i % 2:
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w") as z:
+                for name, data in records.items():
+                    z.writestr(name, _mutate(rng, data) if name.endswith(".pkl") else data)
+            data = out.getvalue()
+        else:
+            data = _mutate(rng, good)
+        try:
+            numtorch.load(io.BytesIO(data))
+        except (RuntimeError, pickle.UnpicklingError):
+            pass

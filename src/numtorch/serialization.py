@@ -981,7 +981,7 @@ class _Archive:
             self._zip = zipfile.ZipFile(fh)
             infos = {i.filename: i for i in self._zip.infolist()}
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-                struct.error, UnicodeDecodeError) as e:
+                struct.error, UnicodeDecodeError, NotImplementedError) as e:
             raise _damaged(name, f"not a readable zip archive: {e}") from None
         pickles = [n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1]
         if not pickles:
@@ -1008,7 +1008,8 @@ class _Archive:
             raise _damaged(self._name, f"missing record {record}")
         try:
             return self._zip.read(info)
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError) as e:
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error, ValueError,
+                NotImplementedError, RuntimeError) as e:
             raise _damaged(self._name, f"record {record} is unreadable: {e}") from None
 
     def pickle_bytes(self):
