@@ -41,6 +41,12 @@ CONFIGS = {
     "Adadelta": [dict(), dict(lr=0.5, rho=0.5), dict(weight_decay=0.1), dict(maximize=True),
                  dict(eps=1e-3)],
 }
+CONFIGS.update({
+    "Rprop": [dict(), dict(lr=0.05, etas=(0.3, 1.5)), dict(step_sizes=(1e-3, 0.05)),
+              dict(maximize=True)],
+    "ASGD": [dict(lr=0.05), dict(lr=0.05, t0=10), dict(lr=0.1, lambd=0.01, alpha=0.5, t0=5),
+             dict(lr=0.05, weight_decay=0.1, maximize=True, t0=20)],
+})
 CASES = [(name, kw) for name, kws in CONFIGS.items() for kw in kws]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for name, kw in CASES]
 
@@ -135,6 +141,34 @@ def test_step_is_float32_scalar_tensor():
     assert float(step._data) == 1.0
 
 
+def _resumed_run(lib, name, kwargs, init, grads):
+    """10 steps, state_dict, fresh parameters and optimizer, load, 10 more steps."""
+    if lib is optim:
+        wrap, param = Tensor._wrap, Parameter
+    else:
+        wrap, param = torch.from_numpy, torch.nn.Parameter
+
+    def get(p):
+        return p._data if lib is optim else p.detach().numpy()
+
+    def feed(params, opt, gs):
+        for g in gs:
+            for p, gi in zip(params, g):
+                p.grad = wrap(gi.copy())
+            opt.step()
+
+    first = [param(wrap(a.copy())) for a in init]
+    opt1 = getattr(lib, name)(first, **kwargs)
+    feed(first, opt1, grads[:10])
+    saved = copy.deepcopy(opt1.state_dict())
+    second = [param(wrap(get(p).copy())) for p in first]
+    opt2 = getattr(lib, name)(second, lr=0.123)
+    opt2.load_state_dict(saved)
+    assert opt2.param_groups[0]["lr"] == opt1.param_groups[0]["lr"]
+    feed(second, opt2, grads[10:])
+    return [get(p) for p in second]
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_resume_from_state_dict(name):
     kwargs = CONFIGS[name][-1]
@@ -142,29 +176,23 @@ def test_resume_from_state_dict(name):
     init = _make_params(rng, np.float64)
     grads = [[rng.standard_normal(a.shape) for a in init] for _ in range(20)]
 
-    def feed(params, opt, gs):
-        for g in gs:
-            for p, gi in zip(params, g):
-                p.grad = Tensor._wrap(gi.copy())
-            opt.step()
-
     straight = [Parameter(Tensor._wrap(a.copy())) for a in init]
     opt = getattr(optim, name)(straight, **kwargs)
-    feed(straight, opt, grads)
+    for g in grads:
+        for p, gi in zip(straight, g):
+            p.grad = Tensor._wrap(gi.copy())
+        opt.step()
 
-    first = [Parameter(Tensor._wrap(a.copy())) for a in init]
-    opt1 = getattr(optim, name)(first, **kwargs)
-    feed(first, opt1, grads[:10])
-    saved = copy.deepcopy(opt1.state_dict())
-    second = [Parameter(Tensor._wrap(p._data.copy())) for p in first]
-    opt2 = getattr(optim, name)(second, lr=0.123)
-    opt2.load_state_dict(saved)
-    assert opt2.param_groups[0]["lr"] == opt1.param_groups[0]["lr"]
-    feed(second, opt2, grads[10:])
-    for a, b in zip(straight, second):
-        # Exact, except NAdam: loading casts the float32 ``mu_product`` to the parameter's
-        # dtype, as PyTorch does, which changes the last bits.
-        np.testing.assert_allclose(a._data, b._data, rtol=1e-10, atol=0)
+    resumed = _resumed_run(optim, name, kwargs, init, grads)
+    resumed_th = _resumed_run(torch.optim, name, kwargs, init, grads)
+    for a, b, c in zip(straight, resumed, resumed_th):
+        np.testing.assert_allclose(b, c, rtol=1e-10, atol=1e-12)
+        if name == "NAdam":
+            # Loading casts the float32 ``mu_product`` to the parameter's dtype, as PyTorch
+            # does, which changes later rounding slightly.
+            np.testing.assert_allclose(a._data, b, rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(a._data, b)
 
 
 def test_load_state_dict_casts_to_param_dtype():
@@ -307,7 +335,8 @@ BAD_ARGS = [
     ("Adagrad", dict(lr_decay=-1)), ("Adagrad", dict(initial_accumulator_value=-1)),
     ("Adagrad", dict(eps=-1)), ("Adagrad", dict(weight_decay=-1)),
     ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1)), ("Adadelta", dict(lr=-1)),
-    ("LBFGS", dict(lr=-1)),
+    ("LBFGS", dict(lr=-1)), ("Rprop", dict(etas=(1.2, 1.5))), ("Rprop", dict(lr=-1)),
+    ("ASGD", dict(lr=-1)), ("ASGD", dict(weight_decay=-1)),
 ]
 
 

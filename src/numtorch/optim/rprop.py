@@ -1,0 +1,99 @@
+"""Rprop (``torch.optim.Rprop``): resilient backpropagation."""
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    _check_dense,
+    _check_lr_tensor,
+    _effective_grad,
+    _increment,
+    _lr_value,
+    _params_with_grad,
+    _run_closure,
+    _scalar_tensor,
+    _validate,
+    _zeros_like,
+)
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    r"""Implements the resilient backpropagation algorithm.
+
+    Each element keeps its own step size :math:`\eta`: it grows by ``etaplus`` while the
+    gradient keeps its sign, shrinks by ``etaminus`` when the sign flips (and that element is
+    then not updated), and stays within ``step_sizes``; the update is
+    :math:`\theta \leftarrow \theta - \eta\,\mathrm{sign}(g)`.
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to optimize, or dicts
+            defining parameter groups.
+        lr (float, optional): learning rate, the initial step size (default: 1e-2)
+        etas (Tuple[float, float], optional): pair of (etaminus, etaplus), the multiplicative
+            decrease and increase factors (default: (0.5, 1.2))
+        step_sizes (Tuple[float, float], optional): a pair of minimal and maximal allowed step
+            sizes (default: (1e-6, 50))
+        maximize (bool, optional): maximize the objective instead of minimizing it
+            (default: False)
+        capturable, foreach, differentiable: accepted for compatibility.
+    """
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        _check_lr_tensor(lr)
+        _validate([
+            (0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}"),
+            (0.0 < etas[0] < 1.0 < etas[1], f"Invalid eta values: {etas[0]}, {etas[1]}"),
+        ])
+        defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+
+    def step(self, closure=None):
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): a closure that reevaluates the model and returns
+                the loss.
+        """
+        loss = _run_closure(closure)
+        for group in self.param_groups:
+            etaminus, etaplus = group["etas"]
+            step_size_min, step_size_max = group["step_sizes"]
+            for p in _params_with_grad(group):
+                _check_dense(p, "Rprop")
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_tensor(0.0)
+                    state["prev"] = _zeros_like(p)
+                    state["step_size"] = Tensor._wrap(
+                        np.full_like(p._data, _lr_value(group["lr"])))
+                _increment(state["step"])
+                grad = _effective_grad(p, group["maximize"], 0)
+                prev = state["prev"]._data
+                step_size = state["step_size"]._data
+                product = np.multiply(grad, prev, out=np.empty_like(prev))
+                factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, 1.0))
+                factor = factor.astype(p._data.dtype, copy=False)
+                step_size *= factor
+                np.clip(step_size, step_size_min, step_size_max, out=step_size)
+                # Where the gradient changed sign, skip the update and forget the gradient.
+                np.copyto(prev, grad)
+                prev[factor == np.asarray(etaminus, dtype=factor.dtype)] = 0
+                update = np.sign(prev, out=product)
+                update *= step_size
+                p._data -= update
+                p._bump_version()
+        return loss
