@@ -777,3 +777,22 @@ def test_random_corruption_gives_only_clear_errors():
             numtorch.load(io.BytesIO(data))
         except (RuntimeError, pickle.UnpicklingError):
             pass
+
+
+def test_gpu_checkpoints_load_on_the_cpu(torch, tmp_path):
+    """Storages saved from a GPU (location 'cuda:0') load as CPU tensors."""
+    buf = io.BytesIO()
+    torch.save({"w": torch.arange(4.0)}, buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        records = {n: z.read(n) for n in z.namelist()}
+    pkl = records["archive/data.pkl"]
+    cuda_pkl = pkl.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+    assert cuda_pkl != pkl
+    with zipfile.ZipFile(tmp_path / "gpu.pt", "w") as z:
+        for name, data in records.items():
+            z.writestr(name, cuda_pkl if name.endswith("data.pkl") else data)
+    seen = []
+    got = numtorch.load(tmp_path / "gpu.pt", map_location=lambda s, loc: seen.append(loc) or s)
+    assert seen == ["cuda:0"] and got["w"].device == numtorch.device("cpu")
+    np.testing.assert_array_equal(got["w"]._data, np.arange(4.0, dtype=np.float32))
+    np.testing.assert_array_equal(numtorch.load(tmp_path / "gpu.pt")["w"]._data, np.arange(4.0))
