@@ -569,3 +569,17 @@ def test_least_squares_with_autograd(name, dtype):
     np.testing.assert_allclose(b_nt, b_th, rtol=tol, atol=tol)
     np.testing.assert_allclose(l_nt, l_th, rtol=tol)
     assert l_nt[-1] < l_nt[0]
+
+
+def test_load_old_style_numeric_step():
+    p = Parameter(Tensor._wrap(np.zeros(2)))
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = Tensor._wrap(np.ones(2))
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][0]["step"] = 1
+    q = Parameter(Tensor._wrap(np.zeros(2)))
+    opt2 = optim.Adam([q], lr=0.1)
+    opt2.load_state_dict(sd)
+    step = opt2.state[q]["step"]
+    assert isinstance(step, Tensor) and step._data.dtype == np.float32

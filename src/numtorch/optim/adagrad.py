@@ -77,9 +77,6 @@ class Adagrad(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("fused", None)
-        for p_state in self.state.values():
-            if "step" in p_state and not isinstance(p_state["step"], Tensor):
-                p_state["step"] = _scalar_tensor(float(p_state["step"]))
 
     def share_memory(self):
         """No-op kept for API compatibility (NumPy arrays live in this process)."""

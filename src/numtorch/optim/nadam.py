@@ -74,9 +74,8 @@ class NAdam(Optimizer):
             group.setdefault("decoupled_weight_decay", False)
             for p in group["params"]:
                 p_state = self.state.get(p, {})
-                for key in ("step", "mu_product"):
-                    if p_state and not isinstance(p_state[key], Tensor):
-                        p_state[key] = _scalar_tensor(float(p_state[key]))
+                if p_state and not isinstance(p_state["mu_product"], Tensor):
+                    p_state["mu_product"] = _scalar_tensor(float(p_state["mu_product"]))
 
     def step(self, closure=None):
         """Perform a single optimization step.

@@ -162,6 +162,10 @@ class Optimizer:
                 setattr(self, name, OrderedDict())
         self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
+        # Checkpoints from old versions kept ``step`` as a number: make it a float32 tensor.
+        for p_state in self.state.values():
+            if isinstance(p_state, dict) and isinstance(p_state.get("step"), (int, float)):
+                p_state["step"] = _scalar_tensor(float(p_state["step"]))
 
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]
