@@ -107,6 +107,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                       "The distribution of values may be incorrect.", stacklevel=2)
     lo, hi = _norm_cdf((a - mean) / std), _norm_cdf((b - mean) / std)
     u = _rng(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor._data.shape)
+    u = np.clip(u, np.nextafter(-1.0, 0.0), np.nextafter(1.0, 0.0))  # erfinv(±1) is infinite
     return _fill(tensor, np.clip(mean + std * math.sqrt(2.0) * _erfinv(u), a, b))
 
 
