@@ -247,8 +247,12 @@ class NllLossBackward0(Node):
         gx = np.zeros(self.in_shape, dtype=self.w.dtype)
         if self.reduction == "none":
             scale = -g * self.w
+        elif self.reduction == "sum":
+            scale = -self.w * g
+        elif self.total_weight == 0:  # every target ignored: PyTorch's gradient is zero
+            return (gx,)
         else:
-            scale = -self.w * (g / self.total_weight if self.reduction == "mean" else g)
+            scale = -self.w * (g / self.total_weight)
         moved = np.moveaxis(gx, self.class_axis, -1)
         np.put_along_axis(moved, self.target[..., None], scale[..., None], axis=-1)
         return (gx,)
@@ -381,7 +385,9 @@ def _smoothed_cross_entropy(logp, nll, target, weight, ignore_index, reduction, 
             denom = weight._data[kept.astype(np.int64)].sum()
         else:
             denom = kept.size
-        with np.errstate(invalid="ignore", divide="ignore"):
+        if denom == 0:  # nothing counted: NaN, as PyTorch's 0/0
+            smooth = ew.mul(rd.sum(smooth), math.nan)
+        else:
             smooth = ew.div(rd.sum(smooth), _wrap(np.asarray(denom, dtype=logp.dtype._np)))
     elif reduction == "sum":
         smooth = rd.sum(smooth)

@@ -1,0 +1,388 @@
+"""Loss functions and modules: values and input/target gradients against PyTorch over the
+option grids, numerical stability, errors, node names; float64 finite differences without torch."""
+
+import itertools
+
+import numpy as np
+import pytest
+from oracle import check_grad_fd, check_op
+
+import numtorch
+
+try:
+    import torch
+except ImportError:  # the finite-difference tests still run
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch as the oracle")
+REDUCTIONS = ["none", "mean", "sum"]
+
+
+def F(t):
+    return t.nn.functional
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+# ---------------------------------------------------------------------------- regression losses
+REGRESSION = [
+    ("mse", lambda r: lambda t, x, y: F(t).mse_loss(x, y, reduction=r)),
+    ("l1", lambda r: lambda t, x, y: F(t).l1_loss(x, y, reduction=r)),
+    ("smooth_l1", lambda r: lambda t, x, y: F(t).smooth_l1_loss(x, y, reduction=r)),
+    ("smooth_l1_b0", lambda r: lambda t, x, y: F(t).smooth_l1_loss(x, y, reduction=r, beta=0.0)),
+    ("smooth_l1_b05", lambda r: lambda t, x, y: F(t).smooth_l1_loss(x, y, reduction=r, beta=0.5)),
+    ("huber", lambda r: lambda t, x, y: F(t).huber_loss(x, y, reduction=r)),
+    ("huber_d05", lambda r: lambda t, x, y: F(t).huber_loss(x, y, reduction=r, delta=0.5)),
+    ("huber_d2", lambda r: lambda t, x, y: F(t).huber_loss(x, y, reduction=r, delta=2.0)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,make", REGRESSION, ids=[r[0] for r in REGRESSION])
+def test_regression_losses_match_torch(name, make, reduction):
+    arrays = [rng(1).standard_normal((3, 4)) * 2, rng(2).standard_normal((3, 4))]
+    check_op(make(reduction), arrays=arrays)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+def test_weighted_regression_losses_match_torch(name, reduction):
+    w = rng(3).uniform(0.1, 2, (3, 4))
+
+    def fn(t, x, y):
+        return getattr(F(t), name)(x, y, reduction=reduction, weight=t.tensor(w, dtype=x.dtype))
+    check_op(fn, arrays=[rng(1).standard_normal((3, 4)) * 2, rng(2).standard_normal((3, 4))])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,make", REGRESSION, ids=[r[0] for r in REGRESSION])
+def test_regression_losses_finite_differences(name, make, reduction):
+    fn = make(reduction)
+    x, y = rng(1).standard_normal((3, 4)) * 2, rng(2).standard_normal((3, 4))
+    check_grad_fd(lambda a, b: fn(numtorch, a, b), [x, y])
+
+
+@needs_torch
+def test_regression_broadcast_warns_as_torch():
+    x, y = numtorch.randn(3, 4, requires_grad=True), numtorch.randn(4)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        loss = F(numtorch).mse_loss(x, y)
+    with pytest.warns(UserWarning):
+        want = F(torch).mse_loss(torch.tensor(x.detach().numpy()), torch.tensor(y.numpy()))
+    np.testing.assert_allclose(loss.item(), want.item(), rtol=1e-6)
+    with pytest.raises(RuntimeError), pytest.warns(UserWarning):
+        F(numtorch).l1_loss(numtorch.randn(3, 4), numtorch.randn(3, 5))
+
+
+def test_weight_shape_must_match():
+    with pytest.raises(ValueError, match="same size"):
+        F(numtorch).mse_loss(numtorch.randn(3, 4), numtorch.randn(3, 4), weight=numtorch.ones(4))
+
+
+# ---------------------------------------------------------------------------- nll / cross entropy
+def _class_problem(shape, n_classes, seed, ignore=False):
+    """Logits of ``shape`` (class dim 1, or 0 for 1-D) and matching int64 targets."""
+    r = rng(seed)
+    logits = r.standard_normal(shape) * 2
+    tshape = () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
+    target = r.integers(0, n_classes, tshape).astype(np.int64)
+    if ignore and target.ndim:
+        target.reshape(-1)[::3] = 1  # ignore_index=1 in the tests below
+    return logits, target
+
+
+# Every option combination on (N, C); the other layouts with options all off and all on.
+CE_GRID = list(itertools.product([(4, 5)], REDUCTIONS, [False, True], [-100, 1], [0.0, 0.2]))
+CE_GRID += [(shape, r, *options) for shape in [(5,), (3, 5, 2), (2, 5, 3, 2)]
+            for r in REDUCTIONS for options in [(False, -100, 0.0), (True, 1, 0.2)]]
+
+
+def _ce_fn(reduction, use_weight, ignore_index, label_smoothing, w):
+    def fn(t, x, y):
+        weight = t.tensor(w, dtype=x.dtype) if use_weight else None
+        return F(t).cross_entropy(x, y, weight=weight, ignore_index=ignore_index,
+                                  reduction=reduction, label_smoothing=label_smoothing)
+    return fn
+
+
+@needs_torch
+@pytest.mark.parametrize("shape,reduction,use_weight,ignore_index,smoothing", CE_GRID)
+def test_cross_entropy_class_targets_match_torch(shape, reduction, use_weight, ignore_index,
+                                                 smoothing):
+    logits, target = _class_problem(shape, 5, seed=len(shape), ignore=ignore_index == 1)
+    w = rng(9).uniform(0.2, 2.0, 5)
+    check_op(_ce_fn(reduction, use_weight, ignore_index, smoothing, w), arrays=[logits, target])
+
+
+@needs_torch
+@pytest.mark.parametrize("shape,reduction,use_weight,ignore_index,smoothing",
+                         [g[:4] + (0.0,) for g in CE_GRID if g[4] == 0.2 or g[0] == (4, 5)
+                          and g[4] == 0.0])
+def test_nll_loss_matches_torch(shape, reduction, use_weight, ignore_index, smoothing):
+    logits, target = _class_problem(shape, 5, seed=len(shape) + 7, ignore=ignore_index == 1)
+    w = rng(9).uniform(0.2, 2.0, 5)
+
+    def fn(t, x, y):
+        weight = t.tensor(w, dtype=x.dtype) if use_weight else None
+        return F(t).nll_loss(x, y, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    check_op(fn, arrays=[logits, target])
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(4, 5), (3, 5, 2), (5,)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("use_weight", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_cross_entropy_probability_targets_match_torch(shape, reduction, use_weight, smoothing):
+    logits = rng(5).standard_normal(shape)
+    cdim = 1 if len(shape) > 1 else 0
+    probs = np.exp(rng(6).standard_normal(shape))
+    probs /= probs.sum(axis=cdim, keepdims=True)
+    w = rng(9).uniform(0.2, 2.0, 5)
+    check_op(_ce_fn(reduction, use_weight, -100, smoothing, w), arrays=[logits, probs])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_finite_differences(reduction, smoothing):
+    logits, target = _class_problem((4, 5, 2), 5, seed=3, ignore=True)
+    w = numtorch.tensor(rng(9).uniform(0.2, 2.0, 5))
+    fn = _ce_fn(reduction, True, 1, smoothing, w.numpy())
+    check_grad_fd(lambda x: fn(numtorch, x, numtorch.tensor(target)), [logits])
+    probs = np.exp(rng(6).standard_normal((4, 5)))
+    probs /= probs.sum(axis=1, keepdims=True)
+    check_grad_fd(lambda x, p: fn(numtorch, x, p) if False else F(numtorch).cross_entropy(
+        x, p, reduction=reduction, label_smoothing=smoothing), [rng(7).standard_normal((4, 5)),
+                                                               probs])
+
+
+def test_nll_loss_finite_differences():
+    logits, target = _class_problem((6, 4), 4, seed=2)
+    check_grad_fd(lambda x: F(numtorch).nll_loss(x, numtorch.tensor(target)), [logits])
+
+
+@needs_torch
+def test_cross_entropy_graph_reads_as_torch():
+    x = numtorch.randn(3, 4, requires_grad=True)
+    loss = F(numtorch).cross_entropy(x, numtorch.tensor([0, 3, 1]))
+    assert type(loss.grad_fn).__name__ == "NllLossBackward0"
+    assert type(loss.grad_fn.next_functions[0][0]).__name__ == "LogSoftmaxBackward0"
+    assert type(loss.grad_fn.next_functions[0][0].next_functions[0][0]).__name__ == \
+        "AccumulateGrad"
+
+
+@needs_torch
+def test_cross_entropy_uint8_target():
+    check_op(lambda t, x, y: F(t).cross_entropy(x, y),
+             arrays=[rng(0).standard_normal((3, 4)), np.array([0, 3, 2], dtype=np.uint8)])
+
+
+@needs_torch
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_cross_entropy_extreme_logits_stay_finite(scale):
+    logits = np.array([[1.0, -1.0, 0.5], [-1.0, 1.0, 0.0], [0.0, 0.3, -1.0]]) * scale
+    target = np.array([1, 1, 2])
+    for smoothing in (0.0, 0.1):
+        fn = _ce_fn("mean", False, -100, smoothing, None)
+        check_op(fn, arrays=[logits, target])
+        x = numtorch.tensor(logits.astype(np.float32), requires_grad=True)
+        loss = fn(numtorch, x, numtorch.tensor(target))
+        loss.backward()
+        assert np.isfinite(loss.item()) and np.isfinite(x.grad.numpy()).all()
+
+
+ERRORS = [
+    ("float_target", (3, 4), np.array([0.0, 1.0, 2.0]), RuntimeError),
+    ("int32_target", (3, 4), np.array([0, 1, 2], dtype=np.int32), RuntimeError),
+    ("out_of_range", (3, 4), np.array([0, 1, 4]), IndexError),
+    ("negative", (3, 4), np.array([0, -2, 1]), IndexError),
+    ("batch_mismatch", (3, 4), np.array([0, 1]), ValueError),
+    ("multi_target", (3, 4), np.array([[0, 1, 2], [0, 1, 2], [1, 1, 1]]), RuntimeError),
+    ("kdim_shape", (2, 4, 3), np.zeros((2, 5), dtype=np.int64), RuntimeError),
+    ("float_target_other_shape", (3, 4), np.zeros((3, 5), dtype=np.float32), RuntimeError),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("name,shape,target,exc", ERRORS, ids=[e[0] for e in ERRORS])
+def test_class_target_errors_match_torch(loss, name, shape, target, exc):
+    x = rng(0).standard_normal(shape).astype(np.float32)
+    with pytest.raises(exc):
+        getattr(F(torch), loss)(torch.tensor(x), torch.tensor(target))
+    with pytest.raises(exc):
+        getattr(F(numtorch), loss)(numtorch.tensor(x), numtorch.tensor(target))
+
+
+def test_cross_entropy_option_errors():
+    x, y = numtorch.randn(3, 4), numtorch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        F(numtorch).cross_entropy(x, y, reduction="avg")
+    with pytest.raises(RuntimeError, match="weight tensor should be defined"):
+        F(numtorch).cross_entropy(x, y, weight=numtorch.ones(3))
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        F(numtorch).cross_entropy(x, numtorch.rand(3, 4), ignore_index=1)
+
+
+@needs_torch
+def test_legacy_size_average_and_reduce():
+    x, y = rng(0).standard_normal((3, 4)), rng(1).standard_normal((3, 4))
+    for size_average, reduce in [(False, None), (None, False), (True, True), (False, True)]:
+        with pytest.warns(UserWarning):
+            got = F(numtorch).mse_loss(numtorch.tensor(x), numtorch.tensor(y),
+                                       size_average=size_average, reduce=reduce)
+        with pytest.warns(UserWarning):
+            want = F(torch).mse_loss(torch.tensor(x), torch.tensor(y),
+                                     size_average=size_average, reduce=reduce)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- binary losses
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("use_weight", [False, True])
+def test_binary_cross_entropy_matches_torch(reduction, use_weight):
+    probs = rng(1).uniform(0.02, 0.98, (3, 4))
+    target = rng(2).uniform(0, 1, (3, 4))
+    w = rng(3).uniform(0.5, 2, (4,))
+
+    def fn(t, x, y):
+        weight = t.tensor(w, dtype=x.dtype) if use_weight else None
+        return F(t).binary_cross_entropy(x, y, weight=weight, reduction=reduction)
+    check_op(fn, arrays=[probs, target])
+    check_grad_fd(lambda x, y: fn(numtorch, x, y), [probs, target])
+
+
+@needs_torch
+def test_binary_cross_entropy_clamps_log_at_minus_100():
+    probs = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    target = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    check_op(lambda t, x, y: F(t).binary_cross_entropy(x, y, reduction="none"),
+             arrays=[probs, target], grad=False)
+    x = numtorch.tensor(probs, requires_grad=True)
+    F(numtorch).binary_cross_entropy(x, numtorch.tensor(target)).backward()
+    xt = torch.tensor(probs, requires_grad=True)
+    F(torch).binary_cross_entropy(xt, torch.tensor(target)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("use_weight,use_pos_weight", [(False, False), (True, False),
+                                                       (False, True), (True, True)])
+def test_bce_with_logits_matches_torch(reduction, use_weight, use_pos_weight):
+    logits = rng(1).standard_normal((3, 4)) * 3
+    target = rng(2).uniform(0, 1, (3, 4))
+    w, pw = rng(3).uniform(0.5, 2, (3, 1)), rng(4).uniform(0.5, 3, (4,))
+
+    def fn(t, x, y):
+        return F(t).binary_cross_entropy_with_logits(
+            x, y, weight=t.tensor(w, dtype=x.dtype) if use_weight else None,
+            pos_weight=t.tensor(pw, dtype=x.dtype) if use_pos_weight else None,
+            reduction=reduction)
+    check_op(fn, arrays=[logits, target])
+    check_grad_fd(lambda x, y: fn(numtorch, x, y), [logits, target])
+
+
+@needs_torch
+def test_bce_with_logits_extreme_logits():
+    logits = np.array([-1e4, 1e4, -1e4, 1e4, 0.0])
+    target = np.array([1.0, 0.0, 0.0, 1.0, 0.5])
+    check_op(lambda t, x, y: F(t).binary_cross_entropy_with_logits(
+        x, y, pos_weight=t.tensor([2.0], dtype=x.dtype), reduction="none"), arrays=[logits, target])
+
+
+def test_binary_losses_errors():
+    with pytest.raises(ValueError, match="different to the input size"):
+        F(numtorch).binary_cross_entropy(numtorch.rand(3, 4), numtorch.rand(3, 1))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F(numtorch).binary_cross_entropy(numtorch.randn(3, 4) + 5, numtorch.rand(3, 4))
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        F(numtorch).binary_cross_entropy_with_logits(numtorch.randn(3, 4), numtorch.rand(3, 1))
+
+
+# ---------------------------------------------------------------------------- kl_div and margins
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(reduction, log_target):
+    logp = np.log(rng(1).dirichlet(np.ones(5), 3))
+    q = rng(2).dirichlet(np.ones(5), 3)
+    q[0, 0] = 0.0  # 0 * log 0 counts as 0
+    if log_target:
+        q = np.log(rng(2).dirichlet(np.ones(5), 3))
+
+    def fn(t, x, y):
+        return F(t).kl_div(x, y, reduction=reduction, log_target=log_target)
+    if reduction == "mean":
+        with pytest.warns(UserWarning, match="batchmean"):
+            check_op(fn, arrays=[logp, q], grad=False)
+        with pytest.warns(UserWarning, match="batchmean"):
+            check_op(lambda t, x: fn(t, x, t.tensor(q)), arrays=[logp])
+    else:
+        check_op(fn, arrays=[logp, q] if log_target else [logp, q + 0.01])
+        check_op(lambda t, x: fn(t, x, t.tensor(q)), arrays=[logp])
+        check_grad_fd(lambda x, y: fn(numtorch, x, y), [logp, q + 0.01])
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [0.0, 0.3])
+def test_margin_losses_match_torch(reduction, margin):
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    check_op(lambda t, a, b: F(t).margin_ranking_loss(a, b, t.tensor(y, dtype=a.dtype),
+                                                      margin=margin, reduction=reduction),
+             [(4,), (4,)])
+    check_op(lambda t, a, b: F(t).cosine_embedding_loss(a, b, t.tensor(y, dtype=a.dtype),
+                                                        margin=margin, reduction=reduction),
+             [(4, 3), (4, 3)])
+    check_op(lambda t, a: F(t).soft_margin_loss(a, t.tensor(y, dtype=a.dtype),
+                                                reduction=reduction), [(4,)])
+    check_op(lambda t, a: F(t).hinge_embedding_loss(a, t.tensor(y, dtype=a.dtype),
+                                                    margin=margin + 1, reduction=reduction),
+             [(4,)])
+
+
+# ---------------------------------------------------------------------------- node names
+@needs_torch
+@pytest.mark.parametrize("make", [
+    lambda t, x, y: F(t).mse_loss(x, y), lambda t, x, y: F(t).mse_loss(x, y, reduction="none"),
+    lambda t, x, y: F(t).l1_loss(x, y), lambda t, x, y: F(t).smooth_l1_loss(x, y),
+    lambda t, x, y: F(t).huber_loss(x, y),
+    lambda t, x, y: F(t).binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+    lambda t, x, y: F(t).binary_cross_entropy_with_logits(x, y.sigmoid()),
+    lambda t, x, y: F(t).nll_loss(x, y.argmax(1)),
+], ids=["mse", "mse_none", "l1", "smooth_l1", "huber", "bce", "bce_logits", "nll"])
+def test_loss_node_names(make):
+    x, y = rng(0).standard_normal((3, 4)), rng(1).standard_normal((3, 4))
+    got = make(numtorch, numtorch.tensor(x, requires_grad=True), numtorch.tensor(y)).grad_fn
+    want = make(torch, torch.tensor(x, requires_grad=True), torch.tensor(y)).grad_fn
+    assert type(got).__name__ == type(want).__name__
+    assert [type(n).__name__ for n, _ in got.next_functions] == \
+        [type(n).__name__ for n, _ in want.next_functions]
+
+
+def test_losses_keep_float32():
+    x = numtorch.randn(4, 3, requires_grad=True)
+    for loss in (F(numtorch).mse_loss(x, numtorch.randn(4, 3)),
+                 F(numtorch).cross_entropy(x, numtorch.tensor([0, 1, 2, 1]), label_smoothing=0.1),
+                 F(numtorch).binary_cross_entropy_with_logits(x, numtorch.rand(4, 3))):
+        assert loss.dtype == numtorch.float32
+        loss.backward()
+        assert x.grad.dtype == numtorch.float32
+        x.grad = None
+
+
+@needs_torch
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_all_targets_ignored_gives_nan_loss_and_zero_grad(smoothing):
+    x = numtorch.randn(3, 4, requires_grad=True)
+    loss = F(numtorch).cross_entropy(x, numtorch.tensor([-100, -100, -100]),
+                                     label_smoothing=smoothing)
+    assert np.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))
