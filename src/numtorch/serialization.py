@@ -294,13 +294,14 @@ def _write_record(zf, fileobj, name, data, align):
         w.write(view)
 
 
-def _write_archive(fileobj, archive, pickled, storages):
+def _write_archive(fileobj, archive, pickled, storages, byteorder_record=True):
     with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         _write_record(zf, fileobj, f"{archive}/data.pkl", pickled, False)
         _write_record(zf, fileobj, f"{archive}/.format_version", b"1", False)
         _write_record(zf, fileobj, f"{archive}/.storage_alignment",
                       str(_STORAGE_ALIGNMENT).encode(), False)
-        _write_record(zf, fileobj, f"{archive}/byteorder", b"little", False)
+        if byteorder_record:
+            _write_record(zf, fileobj, f"{archive}/byteorder", b"little", False)
         for ref in storages:
             _write_record(zf, fileobj, f"{archive}/data/{ref.key}",
                           ref.flat.view(np.uint8), True)
@@ -369,7 +370,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     archive = _archive_name(f)
 
     def write(fileobj):
-        _write_archive(fileobj, archive, buf.getvalue(), storages)
+        _write_archive(fileobj, archive, buf.getvalue(), storages,
+                       not _disable_byteorder_record)
 
     if isinstance(f, (str, os.PathLike)):
         _atomic_write(f, write)
