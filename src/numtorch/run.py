@@ -1,0 +1,165 @@
+"""Run an unmodified PyTorch program on numtorch.
+
+Usage::
+
+    numtorch run SCRIPT [ARGS...]
+    python -m numtorch.run SCRIPT [ARGS...]
+
+The script runs as ``python SCRIPT [ARGS...]`` would run it (``sys.argv``, ``__name__ ==
+"__main__"``, ``__file__``, the script's directory first on ``sys.path``, its exit status), with
+``import torch`` and ``import torchvision`` served by numtorch through the hook of
+:mod:`numtorch.compat`, installed for this run only.
+
+Exit status: what the script passes to :func:`sys.exit` (0 when it ends normally), 1 after an
+uncaught exception (its traceback is printed to stderr, without numtorch's own launcher frames),
+2 when the script cannot be opened.
+"""
+
+import builtins
+import io
+import os
+import runpy
+import sys
+import traceback
+import types
+
+from . import compat
+
+__all__ = ["main"]
+
+USAGE = "usage: numtorch run SCRIPT [ARGS...]"
+HELP = (USAGE + "\n\nRun a PyTorch program unchanged: 'import torch' (and torchvision's datasets "
+        "and transforms)\nare served by numtorch for the duration of the run.\n")
+
+
+def main(argv=None):
+    """Run ``argv[0]`` as a PyTorch program with ``argv[1:]`` as its arguments.
+
+    Args:
+        argv (list of str, optional): ``[SCRIPT, ARGS...]``; ``sys.argv[1:]`` when omitted.
+
+    Returns:
+        int: the exit status the program would have under ``python SCRIPT``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        print(USAGE, file=sys.stderr)
+        return 2
+    if argv[0] in ("-h", "--help"):
+        print(HELP, end="")
+        return 0
+    script = argv[0]
+    if not os.path.exists(script):
+        print(f"numtorch run: can't open file {os.path.abspath(script)!r}: "
+              f"[Errno 2] No such file or directory", file=sys.stderr)
+        return 2
+    saved_argv, saved_path = sys.argv, sys.path[:]
+    sys.argv = argv
+    sys.path[:] = _script_path(script, sys.path)
+    compat.install()
+    try:
+        return _run(os.path.abspath(script))
+    finally:
+        _flush()
+        compat.uninstall()
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+
+
+def _script_path(script, path):
+    """``sys.path`` as ``python SCRIPT`` sets it: the script's directory first.
+
+    The entry that ``python -m`` put first (the working directory) is replaced, unless numtorch
+    itself was found there.
+    """
+    script_dir = os.path.dirname(os.path.realpath(script))
+    rest = list(path)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if rest and os.path.abspath(rest[0] or os.curdir) != here and _started_with_dash_m():
+        rest = rest[1:]
+    return [script_dir] + rest
+
+
+def _started_with_dash_m():
+    main_module = sys.modules.get("__main__")
+    return getattr(main_module, "__file__", None) == __file__
+
+
+def _run(script):
+    try:
+        if os.path.isfile(script):
+            _exec_as_main(script)
+        else:  # a directory or zip archive with a __main__.py
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:
+        return _exit_status(exc.code)
+    except KeyboardInterrupt:
+        _print_exception(*sys.exc_info())
+        return 130
+    except BaseException:  # noqa: BLE001 - the program's own error, reported as Python would
+        _print_exception(*sys.exc_info())
+        return 1
+    return 0
+
+
+def _exec_as_main(script):
+    """Execute the file ``script`` as the ``__main__`` module, as ``python SCRIPT`` does."""
+    with io.open_code(script) as f:
+        source = f.read()
+    code = compile(source, script, "exec", dont_inherit=True)
+    module = types.ModuleType("__main__")
+    module.__dict__.update(__file__=script, __cached__=None, __loader__=None, __spec__=None,
+                           __builtins__=builtins)
+    saved_main = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        sys.modules["__main__"] = saved_main
+
+
+def _exit_status(code):
+    """The process status for ``sys.exit(code)``, printing a non-integer ``code`` as Python does."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    _flush()
+    print(code, file=sys.stderr)
+    return 1
+
+
+_LAUNCHER_FILES = {os.path.abspath(__file__), os.path.abspath(compat.__file__),
+                   os.path.abspath(runpy.__file__), "<frozen runpy>"}
+
+
+def _print_exception(exc_type, exc, tb):
+    """Print a traceback as ``python SCRIPT`` would, without the launcher's frames."""
+    _flush()
+    report = traceback.TracebackException(exc_type, exc, tb)
+    _drop_launcher_frames(report, set())
+    print("".join(report.format()), end="", file=sys.stderr)
+    _flush()
+
+
+def _drop_launcher_frames(report, seen):
+    if report is None or id(report) in seen:
+        return
+    seen.add(id(report))
+    kept = [frame for frame in report.stack if os.path.abspath(frame.filename)
+            not in _LAUNCHER_FILES and frame.filename not in _LAUNCHER_FILES]
+    report.stack = traceback.StackSummary.from_list(kept)
+    _drop_launcher_frames(report.__cause__, seen)
+    _drop_launcher_frames(report.__context__, seen)
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
