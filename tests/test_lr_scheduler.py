@@ -42,6 +42,14 @@ def _scale(x):
     return 1 / (1.0 + 0.1 * x)
 
 
+def _swa(L):
+    """The swa_utils module next to the lr_scheduler module ``L``."""
+    if L is torch.optim.lr_scheduler:
+        return torch.optim.swa_utils
+    from numtorch.optim import swa_utils
+    return swa_utils
+
+
 SCHEDULES = {
     "LambdaLR": lambda L, o: L.LambdaLR(o, lambda e: 0.95 ** e),
     "LambdaLR-list": lambda L, o: L.LambdaLR(o, [lambda e: 1 / (e + 1), lambda e: 0.9 ** e]),
@@ -82,6 +90,10 @@ SCHEDULES = {
     "SequentialLR-three": lambda L, o: L.SequentialLR(
         o, [L.LinearLR(o, start_factor=0.1, total_iters=5), L.CosineAnnealingLR(o, T_max=12),
             L.StepLR(o, step_size=4, gamma=0.5)], milestones=[5, 20]),
+    "SWALR": lambda L, o: _swa(L).SWALR(o, swa_lr=0.02, anneal_epochs=5),
+    "SWALR-linear": lambda L, o: _swa(L).SWALR(o, swa_lr=[0.5, 0.01], anneal_epochs=12,
+                                               anneal_strategy="linear"),
+    "SWALR-zero": lambda L, o: _swa(L).SWALR(o, swa_lr=0.3, anneal_epochs=0),
     "ChainedScheduler": lambda L, o: L.ChainedScheduler(
         [L.ConstantLR(o, factor=0.2, total_iters=4), L.ExponentialLR(o, gamma=0.9)]),
     "ChainedScheduler-cosine": lambda L, o: L.ChainedScheduler(
@@ -320,6 +332,9 @@ BAD = [
     lambda L, o: L.SequentialLR(o, [], milestones=[]),
     lambda L, o: L.ChainedScheduler([]),
     lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.ReduceLROnPlateau(o)], milestones=[3]),
+    lambda L, o: _swa(L).SWALR(o, 0.1, anneal_strategy="x"),
+    lambda L, o: _swa(L).SWALR(o, 0.1, anneal_epochs=-1),
+    lambda L, o: _swa(L).SWALR(o, [0.1]),
 ]
 
 

@@ -583,3 +583,56 @@ def test_load_old_style_numeric_step():
     opt2.load_state_dict(sd)
     step = opt2.state[q]["step"]
     assert isinstance(step, Tensor) and step._data.dtype == np.float32
+
+
+# ---------------------------------------------------------------------- swa_utils
+def _linear_models():
+    import numtorch
+
+    if not hasattr(numtorch.nn, "Linear"):
+        pytest.skip("numtorch.nn.Linear is not available yet")
+    th = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)).double()
+    nt = numtorch.nn.Sequential(numtorch.nn.Linear(3, 4), numtorch.nn.Linear(4, 2))
+    for p, q in zip(nt.parameters(), th.parameters()):
+        p._data = q.detach().numpy().copy()
+    return nt, th
+
+
+@pytest.mark.parametrize("averaging", ["swa", "ema_avg_fn", "ema_multi", "swa_avg_fn",
+                                       "swa_multi"])
+def test_averaged_model_matches_torch(averaging):
+    from numtorch.optim import swa_utils
+
+    nt, th = _linear_models()
+
+    def kwargs(lib):
+        return {"swa": {},
+                "ema_avg_fn": {"avg_fn": lib.get_ema_avg_fn(0.9)},
+                "ema_multi": {"multi_avg_fn": lib.get_ema_multi_avg_fn(0.9)},
+                "swa_avg_fn": {"avg_fn": lib.get_swa_avg_fn()},
+                "swa_multi": {"multi_avg_fn": lib.get_swa_multi_avg_fn()}}[averaging]
+
+    avg_nt = swa_utils.AveragedModel(nt, **kwargs(swa_utils))
+    avg_th = torch.optim.swa_utils.AveragedModel(th, **kwargs(torch.optim.swa_utils))
+    rng = np.random.default_rng(4)
+    for _ in range(6):
+        for p, q in zip(nt.parameters(), th.parameters()):
+            new = rng.standard_normal(p._data.shape)
+            p._data[...] = new
+            with torch.no_grad():
+                q.copy_(torch.from_numpy(new))
+        avg_nt.update_parameters(nt)
+        avg_th.update_parameters(th)
+        for p, q in zip(avg_nt.module.parameters(), avg_th.module.parameters()):
+            np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert int(avg_nt.n_averaged._data) == int(avg_th.n_averaged) == 6
+    # the averaged copy is independent of the model
+    assert all(p is not q for p, q in zip(avg_nt.module.parameters(), nt.parameters()))
+
+
+def test_ema_decay_validation():
+    from numtorch.optim import swa_utils
+
+    for fn in ("get_ema_avg_fn", "get_ema_multi_avg_fn"):
+        with pytest.raises(ValueError, match="Invalid decay"):
+            getattr(swa_utils, fn)(1.5)

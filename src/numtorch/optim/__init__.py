@@ -17,3 +17,12 @@ from .sgd import SGD
 
 __all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam",
            "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler"]
+
+
+def __getattr__(name):
+    # ``swa_utils`` needs ``numtorch.nn``; import it on first use so that ``optim`` does not
+    # depend on ``nn`` being importable.
+    if name == "swa_utils":
+        import importlib
+        return importlib.import_module(".swa_utils", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
