@@ -145,17 +145,42 @@ def _conv_backward_weight(g, cols, w_shape, groups):
 
 
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
+    """Gradient of a convolution with respect to its input: ``col2im(W^T @ grad)``."""
     n, o, ho, wo = g.shape
     _, cg, kh, kw = w.shape
+    c = cg * groups
     top, bottom, left, right = pads
+    h, wd = x_shape[2:]
+    hp, wp = h + top + bottom, wd + left + right
+    flat = stride == (1, 1)
+    if flat:
+        # Give each gradient row the padded input's width: every kernel offset then maps the
+        # columns onto one contiguous run of the flattened input plane (the extra columns hold
+        # zeros), so col2im becomes kh*kw long 1-D slice-adds.
+        if wo != wp:
+            gw_ = np.zeros((n, o, ho, wp), dtype=g.dtype)
+            gw_[..., :wo] = g
+            g = gw_
+        cols_w = wp
+    else:
+        cols_w = wo
     if groups == 1:
-        gcols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, ho * wo))
+        gcols = np.matmul(w.reshape(o, -1).T, g.reshape(n, o, ho * cols_w))
     else:
         gcols = np.matmul(w.reshape(groups, o // groups, -1).swapaxes(1, 2),
-                          g.reshape(n, groups, o // groups, ho * wo))
-    gcols = gcols.reshape(n, cg * groups, kh, kw, ho, wo)
-    h, wd = x_shape[2:]
-    gxp = col2im(gcols, h + top + bottom, wd + left + right, *stride, *dilation)
+                          g.reshape(n, groups, o // groups, ho * cols_w))
+    if flat:
+        dh, dw = dilation
+        length = ho * wp
+        gcols = gcols.reshape(n, c, kh, kw, length)
+        buf = np.zeros((n, c, hp * wp + (kw - 1) * dw), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                off = i * dh * wp + j * dw
+                buf[:, :, off:off + length] += gcols[:, :, i, j]
+        gxp = buf[:, :, :hp * wp].reshape(n, c, hp, wp)
+    else:
+        gxp = col2im(gcols.reshape(n, c, kh, kw, ho, wo), hp, wp, *stride, *dilation)
     if top or bottom or left or right:
         return gxp[:, :, top:top + h, left:left + wd]
     return gxp
@@ -176,8 +201,7 @@ class ConvolutionBackward0(Node):
             gx = _conv_backward_input(g, self.w, self.x_shape4, self.stride, self.pads,
                                       self.dilation, self.groups).reshape(self.x_shape)
         if nw is not None:
-            gw = _conv_backward_weight(g, self.cols, self.w.shape, self.groups).reshape(
-                self.w_shape)
+            gw = _conv_backward_weight(g, self.cols, self.w_shape, self.groups)
         if nb is not None:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb

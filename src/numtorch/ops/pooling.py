@@ -14,7 +14,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from ._util import attach
-from .conv import pad_zeros, windows
+from .conv import pad_zeros
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -92,28 +92,53 @@ def _lowest(dtype):
 
 
 # ---------------------------------------------------------------------------- max pooling
-def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo):
-    """Returns ``(out, arg)``: the maxima and the flat in-window position of the first maximum."""
-    n, c, h, w = x.shape
+def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=True):
+    """Returns ``(out, arg)``: the window maxima and, when ``need_arg``, the in-window position
+    (``i * kw + j``) of the first maximum of each window (None otherwise).
+
+    The windows are visited as ``kh * kw`` strided views of the (padded) input, one per kernel
+    offset, so the reduction is a handful of whole-array ``maximum``/``greater`` calls.
+    """
+    h, w = x.shape[2:]
     kh, kw = kernel
     sh, sw = stride
-    if (kh, kw) == (sh, sw) and padding == (0, 0) and dilation == (1, 1) and \
-            ho * kh <= h and wo * kw <= w:
-        xr = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
-        win = xr.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)
-    else:
-        ph, pw = padding
-        dh, dw = dilation
-        extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
-        extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
-        xp = pad_zeros(x, ph, ph + extra_h, pw, pw + extra_w, _lowest(x.dtype))
-        win = windows(xp, kh, kw, sh, sw, dh, dw, ho, wo).transpose(0, 1, 4, 5, 2, 3)
-        win = win.reshape(n, c, ho, wo, kh * kw)
-    if kh * kw == 1:
-        return win[..., 0].copy(), np.zeros((n, c, ho, wo), dtype=np.uint8)
-    arg = win.argmax(axis=-1)
-    out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-    return out, arg.astype(np.uint8 if kh * kw < 256 else np.int64)
+    ph, pw = padding
+    dh, dw = dilation
+    extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+    extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
+    xp = pad_zeros(x, ph, ph + extra_h, pw, pw + extra_w, _lowest(x.dtype))
+    hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+    views = [xp[:, :, i * dh:i * dh + hspan:sh, j * dw:j * dw + wspan:sw]
+             for i in range(kh) for j in range(kw)]
+    best = views[0].copy()
+    if not need_arg:
+        for v in views[1:]:
+            np.maximum(best, v, out=best)
+        return best, None
+    atype = np.uint8 if kh * kw < 256 else np.int64
+    arg = np.zeros(best.shape, dtype=atype)
+    gt = np.empty(best.shape, dtype=np.bool_)
+    for k in range(1, kh * kw):
+        v = views[k]
+        np.greater(v, best, out=gt)
+        np.maximum(best, v, out=best)
+        # arg = where(gt, k, arg), as arithmetic (faster than where/copyto for small ints)
+        arg -= gt * arg
+        arg += gt * atype(k)
+    if best.dtype.kind == "f" and np.isnan(best).any():
+        arg = _nan_arg(views, atype)
+    return best, arg
+
+
+def _nan_arg(views, atype):
+    """PyTorch's rule when NaNs are present: a NaN always takes over as the maximum."""
+    best = views[0].copy()
+    arg = np.zeros(best.shape, dtype=atype)
+    for k, v in enumerate(views[1:], 1):
+        take = (v > best) | np.isnan(v)
+        best = np.where(take, v, best)
+        arg = np.where(take, atype(k), arg)
+    return arg
 
 
 def _max_pool_backward(g, arg, x_shape, kernel, stride, padding, dilation):
@@ -184,8 +209,10 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
     padding = _tuple(padding, 2, "max_pool2d: padding")
     dilation = _tuple(dilation, 2, "max_pool2d: dilation")
     ho, wo = _check_pool_args("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
-    out, arg = _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo)
-    if _GradState.enabled and input._requires_grad:
+    record = _GradState.enabled and input._requires_grad
+    out, arg = _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo,
+                                 record or return_indices)
+    if record:
         node = MaxPool2DWithIndicesBackward0()
         node.arg, node.x_shape = arg, x.shape
         node.kernel, node.stride, node.padding, node.dilation = kernel, stride, padding, dilation
