@@ -107,6 +107,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     axes = (0,) + tuple(range(2, x.ndim))
     n = x.shape[0] * math.prod(x.shape[2:])
     cshape = _channel_shape(x.ndim)
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and stat._data.size != x.shape[1]:
+            raise RuntimeError(
+                f"{name} should contain {x.shape[1]} elements not {stat._data.size}")
     if training:
         if n == 1:
             raise ValueError(
