@@ -345,6 +345,32 @@ def test_full_backward_hook_receives_gradients():
         np.testing.assert_allclose(np.array(u), np.array(v), rtol=1e-6)
 
 
+def test_full_backward_pre_hook_and_no_input_grad():
+    def run(lib):
+        lin = lib.nn.Linear(2, 2)
+        seen = []
+        lin.register_full_backward_pre_hook(lambda m, gout: (gout[0] * 3,))
+        lin.register_full_backward_hook(
+            lambda m, gin, gout: seen.append((gin, gout[0].numpy().copy())))
+        with pytest.warns(UserWarning, match="Full backward hook is firing"):
+            lin(lib.ones(3, 2)).sum().backward()  # the input needs no grad
+        return seen[0][0], seen[0][1], lin.bias.grad.numpy()
+    a, b = both(run)
+    assert a[0] == b[0] == (None,)
+    np.testing.assert_allclose(a[1], b[1])
+    np.testing.assert_allclose(a[2], b[2])
+
+
+def test_always_call_forward_hook_runs_on_error():
+    def run(lib):
+        seen = []
+        lin = lib.nn.Linear(2, 2)
+        lin.register_forward_hook(lambda m, a, o: seen.append(o), always_call=True)
+        err(lambda: lin(lib.ones(3, 5)))
+        return seen
+    assert both(run)[0] == both(run)[1] == [None]
+
+
 def test_global_forward_hook():
     from numtorch.nn.modules.module import register_module_forward_hook
     seen = []

@@ -194,6 +194,13 @@ class _BackwardHookState:
                 grad_output = tuple(out) if isinstance(out, (tuple, list)) else (out,)
         self.grad_outputs = grad_output
         if not self.input_positions:
+            if self.module._backward_hooks:
+                warnings.warn(
+                    "Full backward hook is firing when gradients are computed with respect to "
+                    "module outputs since no inputs require gradients. See "
+                    "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                    "#torch.nn.Module.register_full_backward_hook for more details.",
+                    stacklevel=2)
             self._call_hooks(tuple(None for _ in range(self.n_args)))
         return [None if grad_output[i] is None else grad_output[i]._data
                 for i in self.output_positions]
@@ -806,7 +813,12 @@ class Module:
         if full_backward:
             state = _BackwardHookState(self)
             args = state.wrap_inputs(args)
-        result = self.forward(*args, **kwargs)
+        try:
+            result = self.forward(*args, **kwargs)
+        except Exception:
+            for hook_id in self._forward_hooks_always_called:
+                self._call_forward_hook(hook_id, args, kwargs, None)
+            raise
         result = self._run_forward_hooks(args, kwargs, result)
         if full_backward:
             result = state.wrap_outputs(result)
@@ -839,14 +851,17 @@ class Module:
             out = hook(self, args, result)
             if out is not None:
                 result = out
-        for hook_id, hook in self._forward_hooks.items():
-            if hook_id in self._forward_hooks_with_kwargs:
-                out = hook(self, args, kwargs, result)
-            else:
-                out = hook(self, args, result)
+        for hook_id in list(self._forward_hooks):
+            out = self._call_forward_hook(hook_id, args, kwargs, result)
             if out is not None:
                 result = out
         return result
+
+    def _call_forward_hook(self, hook_id, args, kwargs, result):
+        hook = self._forward_hooks[hook_id]
+        if hook_id in self._forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, result)
+        return hook(self, args, result)
 
     # ------------------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination, prefix, keep_vars):
