@@ -1,0 +1,7 @@
+"""``python -m numtorch``: the same as the ``numtorch`` command."""
+
+import sys
+
+from numtorch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,523 @@
+"""``numtorch mnist``: train LeNet-5 on MNIST, report as it goes, and write what it learned.
+
+The job is the classic PyTorch training script, written against numtorch's copy of the API:
+``datasets.MNIST`` + ``transforms`` → ``DataLoader`` → ``LeNet5`` → ``cross_entropy`` →
+``optim`` (+ an LR schedule). After every epoch it prints the test loss and accuracy and saves a
+checkpoint; at the end it writes metrics, the confusion matrix and (with matplotlib) pictures.
+
+Everything random draws from numtorch's generators seeded by ``--seed``, so two runs with the
+same options print the same numbers.
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import numtorch
+import numtorch.nn.functional as F
+from numtorch import optim
+from numtorch.datasets import MNIST, transforms
+from numtorch.utils.data import DataLoader, Subset, TensorDataset
+
+from . import CommandError, plots
+from .models import MODELS, build_model
+
+HELP = "train LeNet-5 (or an MLP) on MNIST; writes a checkpoint, metrics and pictures"
+
+# The mean and standard deviation of MNIST's training pixels (the constants everyone uses).
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+OPTIMIZERS = ("sgd", "sgd-momentum", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("none", "step", "cosine", "onecycle")
+# Learning rates that work for LeNet-5 with batch 64 (the peak rate for onecycle).
+DEFAULT_LR = {"sgd": 0.1, "sgd-momentum": 0.05, "adam": 3e-3, "adamw": 3e-3, "rmsprop": 1e-3}
+DEFAULT_EPOCHS = 10
+_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+          "t10k-labels-idx1-ubyte")
+
+
+def add_arguments(parser):
+    """The options of ``numtorch mnist``."""
+    p = parser
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                   help="passes over the training set (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (peak rate for onecycle); default depends on the "
+                        "optimizer: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()))
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                   help="default: %(default)s")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default="onecycle",
+                   help="learning-rate schedule (default: %(default)s)")
+    p.add_argument("--model", choices=tuple(MODELS), default="lenet",
+                   help="lenet: LeNet-5 on 32x32 padded digits; mlp: 784-128-64-10 "
+                        "(default: %(default)s)")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="a directory with the MNIST IDX files (train-images-idx3-ubyte[.gz] … "
+                        "directly in it or under MNIST/raw/); default: the 10,000 digits "
+                        "embedded in numtorch (8,000 train / 2,000 test)")
+    p.add_argument("--download", action="store_true",
+                   help="download the full MNIST (60,000 + 10,000) into --data (default ./data)")
+    p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    p.add_argument("--output-dir", metavar="DIR", default=os.path.join("runs", "mnist"),
+                   help="where to write the results (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="train on the first N training samples only")
+    p.add_argument("--test-limit", type=int, default=None, metavar="N",
+                   help="test on the first N test samples only")
+    p.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                   help="continue training from a checkpoint written by this command")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-plots", action="store_true",
+                   help="write no pictures (PNGs and graph.svg)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only the final result (implies --no-progress)")
+
+
+def main(args):
+    """Run the job for parsed ``args``; return the exit status."""
+    train(args)
+    return 0
+
+
+# ---------------------------------------------------------------------------- data
+class _FolderMNIST(MNIST):
+    """MNIST read from a directory that holds the IDX files directly (no ``MNIST/raw/``)."""
+
+    embedded_files = None
+
+    @property
+    def raw_folder(self):
+        return self.root
+
+
+def _has_idx_files(folder):
+    return all(os.path.isfile(os.path.join(folder, f)) or
+               os.path.isfile(os.path.join(folder, f + ".gz")) for f in _FILES)
+
+
+def mnist_transform(model_name):
+    """The preprocessing for ``model_name``: to ``[0, 1]``, pad to 32×32 for LeNet, normalize."""
+    steps = [transforms.ToTensor()]
+    if MODELS[model_name].input_size == 32:
+        steps.append(transforms.Pad(2))
+    steps.append(transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)))
+    return transforms.Compose(steps)
+
+
+def load_datasets(args, transform):
+    """``(train_set, test_set, description)`` as chosen by ``--data`` and ``--download``."""
+    if args.download:
+        root = args.data or "data"
+        train_set = MNIST(root, train=True, transform=transform, download=True)
+        test_set = MNIST(root, train=False, transform=transform)
+        return train_set, test_set, f"MNIST in {os.path.abspath(root)}"
+    if args.data is None:
+        train_set = MNIST(None, train=True, transform=transform)
+        test_set = MNIST(None, train=False, transform=transform)
+        return train_set, test_set, "embedded sample of 10,000 real MNIST digits"
+    root = os.path.expanduser(args.data)
+    if not os.path.isdir(root):
+        raise CommandError(f"data directory not found: {args.data}")
+    if _has_idx_files(root):
+        cls, where = _FolderMNIST, root
+    elif _has_idx_files(os.path.join(root, "MNIST", "raw")):
+        cls, where = MNIST, os.path.join(root, "MNIST", "raw")
+    else:
+        raise CommandError(
+            f"no MNIST files in {args.data}: expected {', '.join(f + '[.gz]' for f in _FILES)} "
+            "in it or in its MNIST/raw/ folder (use --download to fetch them)")
+    train_set = cls(root, train=True, transform=transform)
+    test_set = cls(root, train=False, transform=transform)
+    return train_set, test_set, f"MNIST files in {os.path.abspath(where)}"
+
+
+def materialize(dataset, limit=None):
+    """A :class:`TensorDataset` of the first ``limit`` samples of ``dataset``, transformed.
+
+    The MNIST transforms are deterministic, so they run once here rather than on every epoch;
+    the training DataLoader then gathers each batch with one indexing operation.
+    """
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    if n < len(dataset):
+        dataset = Subset(dataset, range(n))
+    batches = list(DataLoader(dataset, batch_size=1000))
+    images = numtorch.cat([b[0] for b in batches])
+    labels = numtorch.cat([b[1] for b in batches])
+    return TensorDataset(images, labels)
+
+
+# ---------------------------------------------------------------------------- optimization
+def build_optimizer(name, params, lr):
+    """The optimizer called ``name`` on the command line."""
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "sgd-momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def build_scheduler(name, optimizer, lr, epochs, steps_per_epoch):
+    """``(scheduler, per_batch)``: the schedule and whether it steps after every batch."""
+    if name == "none":
+        return None, False
+    if name == "step":  # divide the rate by 10 at two thirds of the run
+        return optim.lr_scheduler.StepLR(optimizer, step_size=max(1, (2 * epochs) // 3),
+                                         gamma=0.1), False
+    total = epochs * steps_per_epoch
+    if name == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), True
+    if name == "onecycle":
+        return optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total), True
+    raise ValueError(f"unknown scheduler {name!r}")
+
+
+# ---------------------------------------------------------------------------- console
+class _Console:
+    """Where messages go: nowhere with ``--quiet``; bars unless ``--no-progress``."""
+
+    def __init__(self, quiet=False, progress=True, stream=None):
+        self.quiet = quiet
+        self.progress = progress and not quiet
+        self.stream = stream
+
+    def print(self, *objects):
+        if not self.quiet:
+            print(*objects, file=self.stream or sys.stdout, flush=True)
+
+    def bar(self, total, desc):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="img", leave=True, dynamic_ncols=True,
+                    file=sys.stderr)
+
+
+def _format_count(n):
+    return f"{n:,}"
+
+
+def _format_seconds(seconds):
+    minutes, seconds = divmod(seconds, 60)
+    return f"{int(minutes)}m {seconds:04.1f}s" if minutes else f"{seconds:.1f}s"
+
+
+def _print_model(console, net, model_name):
+    console.print(net)
+    summary = getattr(numtorch, "summary", None)
+    if summary is None:
+        try:
+            from numtorch._summary import summary
+        except ImportError:
+            summary = None
+    n_params = sum(p.numel() for p in net.parameters())
+    if summary is not None and not console.quiet:
+        size = MODELS[model_name].input_size
+        # A zero input, not a random one: printing must not change what the seed gives.
+        stats = summary(net, input_data=numtorch.zeros(1, 1, size, size), verbose=0)
+        console.print(stats)
+    else:
+        console.print(f"Total params: {_format_count(n_params)}")
+    return n_params
+
+
+# ---------------------------------------------------------------------------- training
+def train_one_epoch(net, loader, optimizer, scheduler, per_batch, bar):
+    """One pass over ``loader``; returns ``(mean loss, accuracy)`` over its samples."""
+    net.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for step, (images, labels) in enumerate(loader):
+        optimizer.zero_grad()
+        logits = net(images)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        optimizer.step()
+        if per_batch:
+            scheduler.step()
+        n = labels.shape[0]
+        total_loss += loss.item() * n
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += n
+        if bar is not None:
+            bar.update(n)
+            if step % 10 == 0 or seen == len(loader.dataset):
+                bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+    return total_loss / seen, correct / seen
+
+
+@numtorch.no_grad()
+def evaluate(net, dataset, batch_size=1000):
+    """``(mean loss, accuracy, probabilities N×10 ndarray)`` of ``net`` on ``dataset``."""
+    net.eval()
+    total_loss, probs = 0.0, []
+    loader = DataLoader(dataset, batch_size=batch_size)
+    for images, labels in loader:
+        logits = net(images)
+        total_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+        probs.append(F.softmax(logits, dim=1).numpy())
+    probs = np.concatenate(probs)
+    targets = dataset.tensors[1].numpy()
+    accuracy = float((probs.argmax(1) == targets).mean())
+    return total_loss / len(dataset), accuracy, probs
+
+
+def confusion_matrix(targets, predictions, num_classes=10):
+    """Counts ``C[true, predicted]`` as an int64 ndarray."""
+    index = np.asarray(targets, dtype=np.int64) * num_classes + np.asarray(predictions)
+    return np.bincount(index, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def format_confusion(matrix):
+    """The confusion matrix as a text table (rows: true digit, columns: predicted digit)."""
+    width = max(4, len(str(matrix.max())) + 1)
+    lines = ["confusion matrix (rows: true digit, columns: predicted digit)",
+             " " * 6 + "".join(f"{c:>{width}}" for c in range(matrix.shape[1]))]
+    for r, row in enumerate(matrix):
+        lines.append(f"{r:>6}" + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- results on disk
+def _plain_args(args):
+    """The options as a JSON- and checkpoint-friendly dict."""
+    return {k: v for k, v in vars(args).items() if not callable(v) and k != "command"}
+
+
+def save_checkpoint(path, net, optimizer, scheduler, epoch, args, history, loader_generator):
+    """Write everything needed to use or continue the model with :func:`numtorch.load`."""
+    checkpoint = {
+        "model": net.state_dict(),
+        "model_name": args.model,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": epoch,
+        "args": _plain_args(args),
+        "history": history,
+        "normalize": {"mean": MNIST_MEAN, "std": MNIST_STD},
+        "rng_state": numtorch.get_rng_state(),
+        "loader_rng_state": loader_generator.get_state(),
+    }
+    tmp = path + ".tmp"
+    numtorch.save(checkpoint, tmp)
+    os.replace(tmp, path)  # never leave half a checkpoint behind on Ctrl-C
+
+
+def write_metrics(output_dir, history):
+    """``metrics.json`` and ``metrics.csv``: one record per epoch."""
+    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
+        json.dump({"epochs": history}, f, indent=2)
+    with open(os.path.join(output_dir, "metrics.csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def write_confusion_csv(path, matrix):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["true\\predicted"] + list(range(matrix.shape[1])))
+        for r, row in enumerate(matrix):
+            writer.writerow([r] + row.tolist())
+
+
+def write_predictions_csv(path, targets, probs):
+    """One row per test digit: its index, true label, predicted label and probability."""
+    predictions = probs.argmax(1)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["index", "label", "predicted", "probability"])
+        for i, (t, p) in enumerate(zip(targets, predictions)):
+            writer.writerow([i, int(t), int(p), f"{probs[i, p]:.6f}"])
+
+
+def write_graph(path, net, dataset):
+    """``graph.svg``: the autograd graph of the loss on two samples, if Graphviz can draw it."""
+    try:
+        from numtorch.viz import make_dot
+    except ImportError:
+        return None
+    images, labels = dataset.tensors[0][:2], dataset.tensors[1][:2]
+    net.train()
+    with numtorch.enable_grad():
+        loss = F.cross_entropy(net(images), labels)
+    try:
+        svg = make_dot(loss, params=dict(net.named_parameters())).pipe(format="svg")
+    except (RuntimeError, OSError):  # no Graphviz: the picture is optional
+        return None
+    with open(path, "wb") as f:
+        f.write(svg)
+    return path
+
+
+# ---------------------------------------------------------------------------- the job
+def _resume(path, net, optimizer, scheduler, loader_generator, args, console):
+    """Load a checkpoint into the objects; returns ``(first epoch to run, history)``."""
+    if not os.path.isfile(path):
+        raise CommandError(f"checkpoint not found: {path}")
+    ckpt = numtorch.load(path)
+    if ckpt.get("model_name") != args.model:
+        raise CommandError(f"{path} holds a {ckpt.get('model_name')!r} model, not "
+                           f"{args.model!r} (pass --model {ckpt.get('model_name')})")
+    net.load_state_dict(ckpt["model"])
+    saved = ckpt.get("args", {})
+    if saved.get("optimizer") == args.optimizer:
+        optimizer.load_state_dict(ckpt["optimizer"])
+    # A schedule continues only if it would have been the same one: epoch-independent
+    # ("none"), or built for the same number of epochs and batches.
+    same_schedule = saved.get("scheduler") == args.scheduler and (
+        args.scheduler == "none" or all(saved.get(k) == getattr(args, k)
+                                        for k in ("epochs", "batch_size", "limit")))
+    if scheduler is not None and same_schedule and ckpt.get("scheduler") is not None:
+        scheduler.load_state_dict(ckpt["scheduler"])
+    elif scheduler is not None:
+        console.print("note: the options differ from the checkpoint's; the LR schedule restarts")
+    numtorch.set_rng_state(ckpt["rng_state"])
+    loader_generator.set_state(ckpt["loader_rng_state"])
+    console.print(f"resumed from {path} after epoch {ckpt['epoch']}")
+    return ckpt["epoch"] + 1, list(ckpt.get("history", []))
+
+
+def _check_args(args):
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("limit", "test_limit"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.lr is not None and not args.lr > 0:
+        raise CommandError("--lr must be positive")
+
+
+def train(args, stream=None):
+    """Train as ``args`` say; returns a dict with the history, final accuracy and file paths."""
+    _check_args(args)
+    started = time.perf_counter()
+    console = _Console(args.quiet, not args.no_progress, stream)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    numtorch.manual_seed(args.seed)
+
+    transform = mnist_transform(args.model)
+    train_raw, test_raw, source = load_datasets(args, transform)
+    train_set = materialize(train_raw, args.limit)
+    test_set = materialize(test_raw, args.test_limit)
+    console.print(f"data: {source}")
+    console.print(f"      train {_format_count(len(train_set))} of {_format_count(len(train_raw))}"
+                  f", test {_format_count(len(test_set))} of {_format_count(len(test_raw))}"
+                  f" digits, {tuple(train_set.tensors[0].shape[1:])} each")
+    console.print("      " + repr(transform).replace("\n", "\n      "))
+
+    net = build_model(args.model)
+    n_params = _print_model(console, net, args.model)
+    loader_generator = numtorch.Generator().manual_seed(args.seed)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                        generator=loader_generator)
+    optimizer = build_optimizer(args.optimizer, net.parameters(), lr)
+    scheduler, per_batch = build_scheduler(args.scheduler, optimizer, lr, args.epochs, len(loader))
+    console.print(f"optimizer: {args.optimizer}, lr {lr:g}, schedule {args.scheduler}, "
+                  f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+
+    os.makedirs(args.output_dir, exist_ok=True)
+    ckpt_path = os.path.join(args.output_dir, "checkpoint.pt")
+    first_epoch, history = 1, []
+    if args.resume:
+        first_epoch, history = _resume(args.resume, net, optimizer, scheduler, loader_generator,
+                                       args, console)
+
+    probs = None
+    for epoch in range(first_epoch, args.epochs + 1):
+        t0 = time.perf_counter()
+        lr_now = optimizer.param_groups[0]["lr"]
+        bar = console.bar(len(train_set), f"epoch {epoch}/{args.epochs}")
+        try:
+            train_loss, train_acc = train_one_epoch(net, loader, optimizer, scheduler,
+                                                    per_batch, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        if scheduler is not None and not per_batch:
+            scheduler.step()
+        test_loss, test_acc, probs = evaluate(net, test_set)
+        seconds = time.perf_counter() - t0
+        history.append({"epoch": epoch, "lr": lr_now, "train_loss": train_loss,
+                        "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc,
+                        "seconds": round(seconds, 3)})
+        console.print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
+                      f"train loss {train_loss:.4f}  acc {100 * train_acc:6.2f}%  |  "
+                      f"test loss {test_loss:.4f}  acc {100 * test_acc:6.2f}%  "
+                      f"({seconds:.1f}s)")
+        save_checkpoint(ckpt_path, net, optimizer, scheduler, epoch, args, history,
+                        loader_generator)
+
+    if probs is None:  # resumed a finished run: evaluate what was loaded
+        test_loss, test_acc, probs = evaluate(net, test_set)
+    elapsed = time.perf_counter() - started
+    files = _write_results(args, console, net, history, test_set, probs, ckpt_path)
+    targets = test_set.tensors[1].numpy()
+    correct = int((probs.argmax(1) == targets).sum())
+    final = history[-1]["test_acc"] if history else correct / len(targets)
+    epochs = f"{len(history)} epoch" + ("s" if len(history) != 1 else "")
+    line = (f"final test accuracy {100 * final:.2f}% ({correct}/{len(targets)}) after {epochs} "
+            f"in {_format_seconds(elapsed)}; results in {args.output_dir}")
+    if args.quiet:
+        print(line, file=stream or sys.stdout, flush=True)
+    else:
+        console.print(line)
+    return {"history": history, "test_acc": final, "files": files, "seconds": elapsed,
+            "num_params": n_params, "probabilities": probs}
+
+
+def _write_results(args, console, net, history, test_set, probs, ckpt_path):
+    out = args.output_dir
+    files = {"checkpoint": ckpt_path}
+    targets = test_set.tensors[1].numpy()
+    predictions = probs.argmax(1)
+    matrix = confusion_matrix(targets, predictions)
+    console.print(format_confusion(matrix))
+    if history:
+        write_metrics(out, history)
+        files["metrics.json"] = os.path.join(out, "metrics.json")
+        files["metrics.csv"] = os.path.join(out, "metrics.csv")
+    files["confusion.csv"] = os.path.join(out, "confusion.csv")
+    write_confusion_csv(files["confusion.csv"], matrix)
+    files["predictions.csv"] = os.path.join(out, "predictions.csv")
+    write_predictions_csv(files["predictions.csv"], targets, probs)
+    if not args.no_plots:
+        if plots.available():
+            images = _unnormalize(test_set.tensors[0].numpy())
+            if history:
+                files["curves.png"] = plots.plot_curves(os.path.join(out, "curves.png"), history)
+            files["predictions.png"] = plots.plot_predictions(
+                os.path.join(out, "predictions.png"), images, targets, predictions, probs)
+            files["confusion.png"] = plots.plot_confusion(os.path.join(out, "confusion.png"),
+                                                          matrix)
+        else:
+            console.print(plots.MISSING_MESSAGE)
+    if args.model == "lenet" and not args.no_plots:
+        graph = write_graph(os.path.join(out, "graph.svg"), net, test_set)
+        if graph is not None:
+            files["graph.svg"] = graph
+    console.print("wrote " + ", ".join(os.path.basename(p) for p in files.values()))
+    return files
+
+
+def _unnormalize(images):
+    """Normalized ``N×1×H×W`` inputs back to ``[0, 1]`` pixels ``N×H×W``."""
+    return np.clip(images[:, 0] * MNIST_STD + MNIST_MEAN, 0.0, 1.0)
+
+
+def parse_args(argv=None):
+    """Parse ``numtorch mnist`` options (for calling the job from Python)."""
+    parser = argparse.ArgumentParser(prog="numtorch mnist", description=HELP)
+    add_arguments(parser)
+    return parser.parse_args(argv)
