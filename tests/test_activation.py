@@ -174,3 +174,68 @@ def test_no_graph_without_grad():
     assert y.grad_fn is None and not y.requires_grad
     with numtorch.no_grad():
         assert F(numtorch).elu(numtorch.randn(3, requires_grad=True)).grad_fn is None
+
+
+# ---------------------------------------------------------------------------- modules
+MODULES = [
+    ("ReLU", (), {}), ("ReLU", (), dict(inplace=True)), ("ReLU6", (), {}),
+    ("ReLU6", (True,), {}), ("LeakyReLU", (), {}), ("LeakyReLU", (0.2, True), {}),
+    ("PReLU", (), {}), ("PReLU", (4, 0.1), {}), ("ELU", (), {}), ("ELU", (0.5, True), {}),
+    ("SELU", (), {}), ("SELU", (True,), {}), ("CELU", (1.5,), {}), ("GELU", (), {}),
+    ("GELU", ("tanh",), {}), ("SiLU", (), {}), ("SiLU", (True,), {}), ("Mish", (), {}),
+    ("Sigmoid", (), {}), ("Tanh", (), {}), ("Softmax", (), dict(dim=1)),
+    ("Softmax", (-1,), {}), ("LogSoftmax", (1,), {}), ("Softmin", (1,), {}),
+    ("Softplus", (), {}), ("Softplus", (2, 10), {}), ("Hardtanh", (), {}),
+    ("Hardtanh", (-2, 2, True), {}), ("Hardswish", (), {}), ("Hardsigmoid", (), {}),
+    ("Softsign", (), {}), ("Tanhshrink", (), {}), ("LogSigmoid", (), {}),
+    ("Threshold", (0.1, 20), {}), ("GLU", (), dict(dim=1)), ("Hardshrink", (), {}),
+    ("Softshrink", (0.3,), {}), ("RReLU", (0.1, 0.3), {}), ("Softmax2d", (), {}),
+]
+MODULE_IDS = [f"{m[0]}{i}" for i, m in enumerate(MODULES)]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,args,kwargs", MODULES, ids=MODULE_IDS)
+def test_activation_module_repr_and_forward_match_torch(name, args, kwargs):
+    ours = getattr(numtorch.nn, name)(*args, **kwargs)
+    theirs = getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    ours.eval()
+    theirs.eval()  # RReLU is deterministic in eval mode
+    x = np.random.default_rng(0).standard_normal((2, 4, 3, 2)).astype(np.float32) * 3
+    xo = numtorch.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    out_o, out_t = ours(xo * 1), theirs(xt * 1)  # non-leaf inputs, so inplace=True is allowed
+    np.testing.assert_allclose(out_o.detach().numpy(), out_t.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    out_o.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_prelu_module_parameter_and_training_step():
+    m = numtorch.nn.PReLU(3, init=0.2)
+    assert m.weight.shape == (3,) and m.weight.requires_grad
+    np.testing.assert_allclose(m.weight.detach().numpy(), [0.2, 0.2, 0.2])
+    x = -numtorch.ones(2, 3, 4)
+    m(x).sum().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), [-8.0, -8.0, -8.0])
+    assert list(m.state_dict()) == ["weight"]
+    with pytest.raises(RuntimeError):
+        m(numtorch.randn(2, 4, 4))
+
+
+def test_rrelu_module_random_in_training_only():
+    m = numtorch.nn.RReLU(0.1, 0.3)
+    x = -numtorch.ones(200)
+    assert len(np.unique(m(x).numpy())) > 1
+    m.eval()
+    np.testing.assert_allclose(m(x).numpy(), -0.2, rtol=1e-6)
+
+
+def test_softmax2d_rejects_wrong_rank():
+    with pytest.raises(ValueError):
+        numtorch.nn.Softmax2d()(numtorch.randn(2, 3))
