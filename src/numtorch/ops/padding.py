@@ -124,9 +124,9 @@ def _constant_pad(input, pads, value):
     nd = x.ndim
     k = len(pads) // 2
     if k > nd:
-        raise RuntimeError(f"Length of pad should be no more than twice the number of dimensions "
-                           f"of the input. Pad length is {len(pads)} while the input has {nd} "
-                           "dimensions.")
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pads)} and input of dimension "
+                           f"{nd}")
     shape = list(x.shape)
     src = [slice(None)] * nd
     dst = [slice(None)] * nd
@@ -187,7 +187,7 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
-        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     x = input._data
     k = len(pads) // 2
     if k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
