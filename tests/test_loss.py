@@ -386,3 +386,81 @@ def test_all_targets_ignored_gives_nan_loss_and_zero_grad(smoothing):
     assert np.isnan(loss.item())
     loss.backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4), np.float32))
+
+
+# ---------------------------------------------------------------------------- modules
+LOSS_MODULES = [
+    ("MSELoss", {}, "regression"), ("MSELoss", dict(reduction="sum"), "regression"),
+    ("L1Loss", dict(reduction="none"), "regression"), ("SmoothL1Loss", dict(beta=0.5),
+                                                       "regression"),
+    ("HuberLoss", dict(delta=2.0), "regression"),
+    ("CrossEntropyLoss", {}, "classes"),
+    ("CrossEntropyLoss", dict(ignore_index=1, label_smoothing=0.1, reduction="sum"), "classes"),
+    ("CrossEntropyLoss", dict(weight=[0.5, 1.0, 2.0, 1.5]), "classes"),
+    ("NLLLoss", dict(weight=[0.5, 1.0, 2.0, 1.5], ignore_index=2), "classes"),
+    ("BCELoss", {}, "probs"), ("BCELoss", dict(weight=[0.5, 1.0, 2.0, 1.5]), "probs"),
+    ("BCEWithLogitsLoss", dict(pos_weight=[0.5, 1.0, 2.0, 1.5]), "logits"),
+    ("BCEWithLogitsLoss", dict(weight=[0.5, 1.0, 2.0, 1.5], reduction="none"), "logits"),
+    ("KLDivLoss", dict(reduction="batchmean"), "kl"),
+    ("KLDivLoss", dict(reduction="sum", log_target=True), "kl"),
+]
+
+
+def _loss_inputs(kind):
+    r = rng(7)
+    x = r.standard_normal((3, 4)).astype(np.float32)
+    if kind == "regression":
+        return x, r.standard_normal((3, 4)).astype(np.float32)
+    if kind == "classes":
+        return x, np.array([0, 1, 3], dtype=np.int64)
+    if kind == "probs":
+        return 1 / (1 + np.exp(-x)), r.uniform(0, 1, (3, 4)).astype(np.float32)
+    if kind == "logits":
+        return x, r.uniform(0, 1, (3, 4)).astype(np.float32)
+    p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    return np.log(p), p
+
+
+def _with_tensors(lib, kwargs):
+    return {k: lib.tensor(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+
+
+@needs_torch
+@pytest.mark.parametrize("name,kwargs,kind", LOSS_MODULES,
+                         ids=[f"{m[0]}{i}" for i, m in enumerate(LOSS_MODULES)])
+def test_loss_modules_match_torch(name, kwargs, kind):
+    ours = getattr(numtorch.nn, name)(**_with_tensors(numtorch, kwargs))
+    theirs = getattr(torch.nn, name)(**_with_tensors(torch, kwargs))
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours.reduction == theirs.reduction
+    x, y = _loss_inputs(kind)
+    xo, xt = numtorch.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    lo, lt = ours(xo, numtorch.tensor(y)), theirs(xt, torch.tensor(y))
+    assert type(lo.grad_fn).__name__ == type(lt.grad_fn).__name__
+    np.testing.assert_allclose(lo.detach().numpy(), lt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    lo.sum().backward()
+    lt.sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+                                  "BCEWithLogitsLoss", "SmoothL1Loss", "KLDivLoss",
+                                  "MarginRankingLoss", "CosineEmbeddingLoss", "SoftMarginLoss",
+                                  "HingeEmbeddingLoss"])
+@pytest.mark.parametrize("size_average,reduce", [(False, None), (None, False), (True, None)])
+def test_loss_modules_legacy_arguments(name, size_average, reduce):
+    with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+        ours = getattr(numtorch.nn, name)(size_average=size_average, reduce=reduce)
+    with pytest.warns(UserWarning):
+        theirs = getattr(torch.nn, name)(size_average=size_average, reduce=reduce)
+    assert ours.reduction == theirs.reduction
+
+
+def test_loss_module_reprs_without_torch():
+    nn = numtorch.nn
+    assert repr(nn.MSELoss()) == "MSELoss()"
+    assert repr(nn.CrossEntropyLoss(label_smoothing=0.1)) == "CrossEntropyLoss()"
+    assert nn.HuberLoss(delta=0.5).delta == 0.5
+    assert nn.CrossEntropyLoss().weight is None and nn.BCEWithLogitsLoss().pos_weight is None
