@@ -202,11 +202,11 @@ def test_dot_quoting():
 def test_deep_graph_does_not_recurse():
     x = numtorch.ones(1, requires_grad=True)
     y = x
-    for _ in range(3000):
+    for _ in range(1500):  # deeper than Python's recursion limit
         y = y * 1.0
     labels, _, edges = parse_dot(viz.make_dot(y).source)
-    assert len(labels) == 3003 and len(edges) == 3002
-    assert viz.graph_text(y).count("MulBackward0") == 3000
+    assert len(labels) == 1503 and len(edges) == 1502
+    assert viz.graph_text(y).count("MulBackward0") == 1500
 
 
 # -------------------------------------------------------------------------------- rendering
@@ -389,7 +389,8 @@ def test_lenet_print_graph(seed_lenet):
     assert "        ├── AccumulateGrad: fc3.bias (10)" in lines
     assert text.count("ConvolutionBackward0") == 2
     assert "AccumulateGrad: conv1.bias (6)" in text
-    assert text.endswith("        └── TBackward0\n            └── AccumulateGrad: fc3.weight (10, 84)")
+    assert lines[-2:] == ["        └── TBackward0",
+                          "            └── AccumulateGrad: fc3.weight (10, 84)"]
     assert "(shown above)" not in text  # a chain: nothing is reached twice
 
 
