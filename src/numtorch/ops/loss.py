@@ -253,9 +253,27 @@ class NllLossBackward0(Node):
             return (gx,)
         else:
             scale = -self.w * (g / self.total_weight)
-        moved = np.moveaxis(gx, self.class_axis, -1)
-        np.put_along_axis(moved, self.target[..., None], scale[..., None], axis=-1)
+        _scatter_classes(gx, self.target, scale)
         return (gx,)
+
+
+def _pick_classes(x, target):
+    """``x[n, target[n, ...], ...]``: the entries of the target classes (class dim 1, or 0)."""
+    if x.ndim == 2:
+        return x[np.arange(x.shape[0]), target]
+    if x.ndim == 1:
+        return x[target]
+    return np.take_along_axis(np.moveaxis(x, 1, -1), target[..., None], axis=-1)[..., 0]
+
+
+def _scatter_classes(out, target, values):
+    """Write ``values`` at the target classes of ``out`` (the inverse of ``_pick_classes``)."""
+    if out.ndim == 2:
+        out[np.arange(out.shape[0]), target] = values
+    elif out.ndim == 1:
+        out[target] = values
+    else:
+        np.put_along_axis(np.moveaxis(out, 1, -1), target[..., None], values[..., None], axis=-1)
 
 
 def _check_nll_shapes(x, t):
@@ -297,21 +315,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         t = t.reshape(())
     t = t.astype(np.int64, copy=False)
     keep = t != ignore_index
-    bad = keep & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
-    safe = np.where(keep, t, 0)
+    all_kept = bool(keep.all())
+    if t.size and (t.min() < 0 or t.max() >= n_classes):
+        bad = keep & ((t < 0) | (t >= n_classes))
+        if bad.any():
+            raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
+    safe = t if all_kept else np.where(keep, t, 0)
     if weight is not None:
         wd = weight._data
         if wd.ndim != 1 or wd.shape[0] != n_classes:
             raise RuntimeError(
                 f"weight tensor should be defined either for all {n_classes} classes or no "
                 f"classes but got weight tensor of shape: {list(wd.shape)}")
-        w = np.where(keep, wd.astype(x.dtype, copy=False)[safe], 0).astype(x.dtype, copy=False)
+        w = wd.astype(x.dtype, copy=False)[safe]
+        if not all_kept:
+            w = w * keep
     else:
         w = keep.astype(x.dtype)
-    picked = np.take_along_axis(np.moveaxis(x, class_axis, -1), safe[..., None], axis=-1)[..., 0]
-    loss = -w * picked
+    loss = _pick_classes(x, safe) * -w
     total_weight = None
     if reduction == "none":
         res = loss
@@ -319,7 +340,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         res = np.asarray(loss.sum(), dtype=x.dtype)
     else:
         total_weight = np.asarray(w.sum(), dtype=x.dtype)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        if total_weight == 0:  # nothing counted: NaN, as PyTorch's 0/0
+            res = np.asarray(np.nan, dtype=x.dtype)
+        else:
             res = np.asarray(loss.sum() / total_weight, dtype=x.dtype)
     if _GradState.enabled and input._requires_grad:
         node = NllLossBackward0()
