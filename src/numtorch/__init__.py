@@ -47,6 +47,7 @@ from ._functional import (argsort, bincount, cdist, clone, compile, diag, diagon
                           set_num_threads, sort, square, topk, trace, unique,
                           use_deterministic_algorithms, are_deterministic_algorithms_enabled)
 from ._tensor_str import set_printoptions
+from ._summary import summary
 from . import cuda, backends  # noqa: F401
 
 divide = true_divide = div
@@ -88,7 +89,7 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 
 def _lazy_submodules():
     import importlib
-    for name in ("nn", "optim", "utils", "serialization", "datasets"):
+    for name in ("nn", "optim", "utils", "serialization", "datasets", "viz"):
         try:
             globals()[name] = importlib.import_module(f".{name}", __name__)
         except ImportError:  # a part still under construction
