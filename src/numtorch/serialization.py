@@ -99,7 +99,8 @@ class _StorageRef:
         self.pid = ("storage", storage_cls, key, "cpu", flat.size)
 
 
-# Non-torch globals the pickler may write: exactly those numtorch.load (and torch) accept.
+# Non-torch globals the pickler may write: those numtorch.load accepts. torch's weights_only
+# loader accepts them too except frozenset (and builtins.bytes, which save never writes).
 _PLAIN_GLOBALS = {
     ("collections", "OrderedDict"), ("collections", "Counter"), ("builtins", "set"),
     ("builtins", "frozenset"), ("builtins", "complex"), ("builtins", "bytearray"),
