@@ -636,3 +636,62 @@ def test_ema_decay_validation():
     for fn in ("get_ema_avg_fn", "get_ema_multi_avg_fn"):
         with pytest.raises(ValueError, match="Invalid decay"):
             getattr(swa_utils, fn)(1.5)
+
+
+# ---------------------------------------------------------------------- training a real network
+class _TorchLeNet5(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 6, 5)
+        self.conv2 = torch.nn.Conv2d(6, 16, 5)
+        self.fc1 = torch.nn.Linear(400, 120)
+        self.fc2 = torch.nn.Linear(120, 84)
+        self.fc3 = torch.nn.Linear(84, 10)
+
+    def forward(self, x):
+        F = torch.nn.functional
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+# Every optimizer is checked step for step above; a few of them also train LeNet-5 (kept short:
+# the whole file must stay fast).
+LENET_OPTIMIZERS = [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=1e-3)),
+                    ("RMSprop", dict(lr=1e-3)), ("Adagrad", dict(lr=0.005))]
+
+
+@pytest.mark.parametrize("name,kwargs", LENET_OPTIMIZERS, ids=[n for n, _ in LENET_OPTIMIZERS])
+def test_lenet_training_matches_torch(name, kwargs):
+    import numtorch
+    import numtorch.nn.functional as F
+
+    try:
+        from numtorch.apps.models import LeNet5
+        net = LeNet5().double()
+    except (ImportError, AttributeError) as e:
+        pytest.skip(f"numtorch.nn is not complete yet: {e}")
+    ref = _TorchLeNet5().double()
+    ref.load_state_dict({k: torch.from_numpy(v._data.copy())
+                         for k, v in net.state_dict().items()})
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 1, 32, 32))
+    y = rng.integers(0, 10, 8)
+    opt = getattr(optim, name)(net.parameters(), **kwargs)
+    opt_ref = getattr(torch.optim, name)(ref.parameters(), **kwargs)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(numtorch.tensor(x)), numtorch.tensor(y))
+        loss.backward()
+        opt.step()
+        opt_ref.zero_grad()
+        loss_ref = torch.nn.functional.cross_entropy(ref(torch.tensor(x)), torch.tensor(y))
+        loss_ref.backward()
+        opt_ref.step()
+        assert float(loss) == pytest.approx(float(loss_ref.detach()), rel=1e-8)
+        losses.append(float(loss))
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-7, atol=1e-9)
+    assert losses[-1] < losses[0]
