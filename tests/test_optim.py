@@ -695,3 +695,25 @@ def test_lenet_training_matches_torch(name, kwargs):
     for p, q in zip(net.parameters(), ref.parameters()):
         np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-7, atol=1e-9)
     assert losses[-1] < losses[0]
+
+
+def test_update_bn_matches_torch():
+    import numtorch
+    from numtorch.optim import swa_utils
+
+    if not hasattr(numtorch.nn, "BatchNorm1d"):
+        pytest.skip("numtorch.nn.BatchNorm1d is not available yet")
+    nt = numtorch.nn.Sequential(numtorch.nn.Linear(3, 4), numtorch.nn.BatchNorm1d(4)).double()
+    th = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)).double()
+    th.load_state_dict({k: torch.from_numpy(np.array(v._data))
+                        for k, v in nt.state_dict().items()})
+    rng = np.random.default_rng(6)
+    batches = [rng.standard_normal((5, 3)) * 3 + 1 for _ in range(4)]
+    nt.eval()
+    th.eval()
+    swa_utils.update_bn([(numtorch.tensor(b), 0) for b in batches], nt)
+    torch.optim.swa_utils.update_bn([(torch.tensor(b), 0) for b in batches], th)
+    assert nt.training is False and nt[1].momentum == th[1].momentum
+    for key, value in th.state_dict().items():
+        np.testing.assert_allclose(np.asarray(nt.state_dict()[key]._data), value.numpy(),
+                                   rtol=1e-12, err_msg=key)
