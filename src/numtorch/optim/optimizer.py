@@ -9,6 +9,7 @@ calling ``p._bump_version()`` afterwards.
 
 import copy
 import functools
+import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from itertools import chain
@@ -394,7 +395,6 @@ class Optimizer:
             param_group.setdefault(name, default)
 
         if len(tensors) != len({id(p) for p in tensors}):
-            import warnings
             warnings.warn(
                 "optimizer contains a parameter group with duplicate parameters; in future, "
                 "this will cause an error; see github.com/pytorch/pytorch/issues/40967 for "
