@@ -221,6 +221,16 @@ def test_data_directory_of_idx_files(tmp_path, capsys, layout):
     assert "MNIST files in" in out and "train 64 of 10,000, test 100 of 10,000" in out
 
 
+def test_corrupt_data_file_is_a_clear_error(tmp_path, capsys):
+    _write_idx_files(tmp_path / "mnist")
+    bad = tmp_path / "mnist" / "t10k-images-idx3-ubyte"
+    bad.write_bytes(bad.read_bytes()[:1000])
+    rc, _, err = run_mnist(capsys, "--data", tmp_path / "mnist", "--output-dir", tmp_path / "o")
+    assert rc == 2
+    assert "t10k-images-idx3-ubyte" in err and "truncated" in err
+    assert "Traceback" not in err
+
+
 def test_bad_options_are_errors(tmp_path, capsys):
     rc, _, err = run_mnist(capsys, "--epochs", 0, "--output-dir", tmp_path)
     assert rc == 2 and "--epochs must be at least 1" in err

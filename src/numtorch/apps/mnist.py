@@ -200,8 +200,9 @@ class _Console:
             return None
         from tqdm.auto import tqdm
 
+        # disable=None: no bar when stderr is not a terminal (logs stay clean).
         return tqdm(total=total, desc=desc, unit="img", leave=True, dynamic_ncols=True,
-                    file=sys.stderr)
+                    file=sys.stderr, disable=None)
 
 
 def _format_count(n):
@@ -294,25 +295,6 @@ def _plain_args(args):
     return {k: v for k, v in vars(args).items() if not callable(v) and k != "command"}
 
 
-def save_checkpoint(path, net, optimizer, scheduler, epoch, args, history, loader_generator):
-    """Write everything needed to use or continue the model with :func:`numtorch.load`."""
-    checkpoint = {
-        "model": net.state_dict(),
-        "model_name": args.model,
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "epoch": epoch,
-        "args": _plain_args(args),
-        "history": history,
-        "normalize": {"mean": MNIST_MEAN, "std": MNIST_STD},
-        "rng_state": numtorch.get_rng_state(),
-        "loader_rng_state": loader_generator.get_state(),
-    }
-    tmp = path + ".tmp"
-    numtorch.save(checkpoint, tmp)
-    os.replace(tmp, path)  # never leave half a checkpoint behind on Ctrl-C
-
-
 def write_metrics(output_dir, history):
     """``metrics.json`` and ``metrics.csv``: one record per epoch."""
     with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
@@ -361,33 +343,6 @@ def write_graph(path, net, dataset):
 
 
 # ---------------------------------------------------------------------------- the job
-def _resume(path, net, optimizer, scheduler, loader_generator, args, console):
-    """Load a checkpoint into the objects; returns ``(first epoch to run, history)``."""
-    if not os.path.isfile(path):
-        raise CommandError(f"checkpoint not found: {path}")
-    ckpt = numtorch.load(path)
-    if ckpt.get("model_name") != args.model:
-        raise CommandError(f"{path} holds a {ckpt.get('model_name')!r} model, not "
-                           f"{args.model!r} (pass --model {ckpt.get('model_name')})")
-    net.load_state_dict(ckpt["model"])
-    saved = ckpt.get("args", {})
-    if saved.get("optimizer") == args.optimizer:
-        optimizer.load_state_dict(ckpt["optimizer"])
-    # A schedule continues only if it would have been the same one: epoch-independent
-    # ("none"), or built for the same number of epochs and batches.
-    same_schedule = saved.get("scheduler") == args.scheduler and (
-        args.scheduler == "none" or all(saved.get(k) == getattr(args, k)
-                                        for k in ("epochs", "batch_size", "limit")))
-    if scheduler is not None and same_schedule and ckpt.get("scheduler") is not None:
-        scheduler.load_state_dict(ckpt["scheduler"])
-    elif scheduler is not None:
-        console.print("note: the options differ from the checkpoint's; the LR schedule restarts")
-    numtorch.set_rng_state(ckpt["rng_state"])
-    loader_generator.set_state(ckpt["loader_rng_state"])
-    console.print(f"resumed from {path} after epoch {ckpt['epoch']}")
-    return ckpt["epoch"] + 1, list(ckpt.get("history", []))
-
-
 def _check_args(args):
     for name in ("epochs", "batch_size"):
         if getattr(args, name) < 1:
@@ -399,116 +354,199 @@ def _check_args(args):
         raise CommandError("--lr must be positive")
 
 
-def train(args, stream=None):
-    """Train as ``args`` say; returns a dict with the history, final accuracy and file paths."""
-    _check_args(args)
-    started = time.perf_counter()
-    console = _Console(args.quiet, not args.no_progress, stream)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    numtorch.manual_seed(args.seed)
+class _Run:
+    """One training run: its data, model, optimizer and schedule, and the epochs done so far."""
 
-    transform = mnist_transform(args.model)
-    train_raw, test_raw, source = load_datasets(args, transform)
-    train_set = materialize(train_raw, args.limit)
-    test_set = materialize(test_raw, args.test_limit)
-    console.print(f"data: {source}")
-    console.print(f"      train {_format_count(len(train_set))} of {_format_count(len(train_raw))}"
-                  f", test {_format_count(len(test_set))} of {_format_count(len(test_raw))}"
-                  f" digits, {tuple(train_set.tensors[0].shape[1:])} each")
-    console.print("      " + repr(transform).replace("\n", "\n      "))
+    def __init__(self, args, console):
+        self.args, self.console = args, console
+        self.lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+        numtorch.manual_seed(args.seed)
+        self._load_data()
+        self.net = build_model(args.model)
+        self.num_params = _print_model(console, self.net, args.model)
+        self.loader_generator = numtorch.Generator().manual_seed(args.seed)
+        self.loader = DataLoader(self.train_set, batch_size=args.batch_size, shuffle=True,
+                                 generator=self.loader_generator)
+        self.optimizer = build_optimizer(args.optimizer, self.net.parameters(), self.lr)
+        self.scheduler, self.per_batch = build_scheduler(
+            args.scheduler, self.optimizer, self.lr, args.epochs, len(self.loader))
+        console.print(f"optimizer: {args.optimizer}, lr {self.lr:g}, schedule {args.scheduler}, "
+                      f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+        self.ckpt_path = os.path.join(args.output_dir, "checkpoint.pt")
+        self.history = []
 
-    net = build_model(args.model)
-    n_params = _print_model(console, net, args.model)
-    loader_generator = numtorch.Generator().manual_seed(args.seed)
-    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                        generator=loader_generator)
-    optimizer = build_optimizer(args.optimizer, net.parameters(), lr)
-    scheduler, per_batch = build_scheduler(args.scheduler, optimizer, lr, args.epochs, len(loader))
-    console.print(f"optimizer: {args.optimizer}, lr {lr:g}, schedule {args.scheduler}, "
-                  f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
-
-    os.makedirs(args.output_dir, exist_ok=True)
-    ckpt_path = os.path.join(args.output_dir, "checkpoint.pt")
-    first_epoch, history = 1, []
-    if args.resume:
-        first_epoch, history = _resume(args.resume, net, optimizer, scheduler, loader_generator,
-                                       args, console)
-
-    probs = None
-    for epoch in range(first_epoch, args.epochs + 1):
-        t0 = time.perf_counter()
-        lr_now = optimizer.param_groups[0]["lr"]
-        bar = console.bar(len(train_set), f"epoch {epoch}/{args.epochs}")
+    def _load_data(self):
+        args, console = self.args, self.console
+        transform = mnist_transform(args.model)
         try:
-            train_loss, train_acc = train_one_epoch(net, loader, optimizer, scheduler,
-                                                    per_batch, bar)
+            train_raw, test_raw, source = load_datasets(args, transform)
+            self.train_set = materialize(train_raw, args.limit)
+            self.test_set = materialize(test_raw, args.test_limit)
+        except RuntimeError as e:  # unreadable files, no network for --download
+            raise CommandError(str(e)) from None
+        n = _format_count
+        console.print(f"data: {source}")
+        console.print(f"      train {n(len(self.train_set))} of {n(len(train_raw))}, test "
+                      f"{n(len(self.test_set))} of {n(len(test_raw))} digits, "
+                      f"{tuple(self.train_set.tensors[0].shape[1:])} each")
+        console.print("      " + repr(transform).replace("\n", "\n      "))
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self):
+        """Write everything needed to use or continue the model with :func:`numtorch.load`."""
+        checkpoint = {
+            "model": self.net.state_dict(),
+            "model_name": self.args.model,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "epoch": self.history[-1]["epoch"],
+            "args": _plain_args(self.args),
+            "history": self.history,
+            "normalize": {"mean": MNIST_MEAN, "std": MNIST_STD},
+            "rng_state": numtorch.get_rng_state(),
+            "loader_rng_state": self.loader_generator.get_state(),
+        }
+        tmp = self.ckpt_path + ".tmp"
+        numtorch.save(checkpoint, tmp)
+        os.replace(tmp, self.ckpt_path)  # never leave half a checkpoint behind on Ctrl-C
+
+    def resume(self, path):
+        """Continue from a checkpoint of this command: weights, optimizer, schedule, RNGs."""
+        args, console = self.args, self.console
+        if not os.path.isfile(path):
+            raise CommandError(f"checkpoint not found: {path}")
+        ckpt = numtorch.load(path)
+        if ckpt.get("model_name") != args.model:
+            raise CommandError(f"{path} holds a {ckpt.get('model_name')!r} model, not "
+                               f"{args.model!r} (pass --model {ckpt.get('model_name')})")
+        self.net.load_state_dict(ckpt["model"])
+        saved = ckpt.get("args", {})
+        if saved.get("optimizer") == args.optimizer:
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        # A schedule continues only if it would have been the same one: epoch-independent
+        # ("none"), or built for the same number of epochs and batches.
+        same_schedule = saved.get("scheduler") == args.scheduler and (
+            args.scheduler == "none" or all(saved.get(k) == getattr(args, k)
+                                            for k in ("epochs", "batch_size", "limit")))
+        if self.scheduler is not None and same_schedule and ckpt.get("scheduler") is not None:
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+        elif self.scheduler is not None:
+            console.print("note: options differ from the checkpoint's; the LR schedule restarts")
+        numtorch.set_rng_state(ckpt["rng_state"])
+        self.loader_generator.set_state(ckpt["loader_rng_state"])
+        self.history = list(ckpt.get("history", []))
+        console.print(f"resumed from {path} after epoch {ckpt['epoch']}")
+
+    # ------------------------------------------------------------------ epochs
+    def run_epoch(self, epoch):
+        """Train one epoch, test, print, checkpoint; returns the test probabilities."""
+        args, console = self.args, self.console
+        t0 = time.perf_counter()
+        lr_now = self.optimizer.param_groups[0]["lr"]
+        bar = console.bar(len(self.train_set), f"epoch {epoch}/{args.epochs}")
+        try:
+            train_loss, train_acc = train_one_epoch(self.net, self.loader, self.optimizer,
+                                                    self.scheduler, self.per_batch, bar)
         finally:
             if bar is not None:
                 bar.close()
-        if scheduler is not None and not per_batch:
-            scheduler.step()
-        test_loss, test_acc, probs = evaluate(net, test_set)
+        if self.scheduler is not None and not self.per_batch:
+            self.scheduler.step()
+        test_loss, test_acc, probs = evaluate(self.net, self.test_set)
         seconds = time.perf_counter() - t0
-        history.append({"epoch": epoch, "lr": lr_now, "train_loss": train_loss,
-                        "train_acc": train_acc, "test_loss": test_loss, "test_acc": test_acc,
-                        "seconds": round(seconds, 3)})
+        self.history.append({"epoch": epoch, "lr": lr_now, "train_loss": train_loss,
+                             "train_acc": train_acc, "test_loss": test_loss,
+                             "test_acc": test_acc, "seconds": round(seconds, 3)})
         console.print(f"epoch {epoch:>{len(str(args.epochs))}}/{args.epochs}  "
                       f"train loss {train_loss:.4f}  acc {100 * train_acc:6.2f}%  |  "
                       f"test loss {test_loss:.4f}  acc {100 * test_acc:6.2f}%  "
                       f"({seconds:.1f}s)")
-        save_checkpoint(ckpt_path, net, optimizer, scheduler, epoch, args, history,
-                        loader_generator)
+        self.save_checkpoint()
+        return probs
 
-    if probs is None:  # resumed a finished run: evaluate what was loaded
-        test_loss, test_acc, probs = evaluate(net, test_set)
-    elapsed = time.perf_counter() - started
-    files = _write_results(args, console, net, history, test_set, probs, ckpt_path)
-    targets = test_set.tensors[1].numpy()
-    correct = int((probs.argmax(1) == targets).sum())
-    final = history[-1]["test_acc"] if history else correct / len(targets)
-    epochs = f"{len(history)} epoch" + ("s" if len(history) != 1 else "")
-    line = (f"final test accuracy {100 * final:.2f}% ({correct}/{len(targets)}) after {epochs} "
-            f"in {_format_seconds(elapsed)}; results in {args.output_dir}")
-    if args.quiet:
-        print(line, file=stream or sys.stdout, flush=True)
-    else:
-        console.print(line)
-    return {"history": history, "test_acc": final, "files": files, "seconds": elapsed,
-            "num_params": n_params, "probabilities": probs}
+    def run(self):
+        """The remaining epochs; returns the final test probabilities."""
+        probs = None
+        first = self.history[-1]["epoch"] + 1 if self.history else 1
+        try:
+            for epoch in range(first, self.args.epochs + 1):
+                probs = self.run_epoch(epoch)
+        except KeyboardInterrupt:
+            if self.history:
+                self.console.print(
+                    f"\ninterrupted: {self.ckpt_path} holds epoch {self.history[-1]['epoch']}; "
+                    f"continue with --resume {self.ckpt_path}")
+            raise
+        if probs is None:  # resumed a finished run: test what was loaded
+            probs = evaluate(self.net, self.test_set)[2]
+        return probs
 
+    # ------------------------------------------------------------------ results
+    def write_results(self, probs):
+        """Metrics, confusion matrix, predictions and pictures; returns ``{name: path}``."""
+        args, console, out = self.args, self.console, self.args.output_dir
+        files = {"checkpoint": self.ckpt_path}
+        targets = self.test_set.tensors[1].numpy()
+        predictions = probs.argmax(1)
+        matrix = confusion_matrix(targets, predictions)
+        console.print(format_confusion(matrix))
+        if self.history:
+            write_metrics(out, self.history)
+            files["metrics.json"] = os.path.join(out, "metrics.json")
+            files["metrics.csv"] = os.path.join(out, "metrics.csv")
+        files["confusion.csv"] = os.path.join(out, "confusion.csv")
+        write_confusion_csv(files["confusion.csv"], matrix)
+        files["predictions.csv"] = os.path.join(out, "predictions.csv")
+        write_predictions_csv(files["predictions.csv"], targets, probs)
+        if not args.no_plots:
+            files.update(self._pictures(targets, predictions, probs, matrix))
+        console.print("wrote " + ", ".join(os.path.basename(p) for p in files.values()))
+        return files
 
-def _write_results(args, console, net, history, test_set, probs, ckpt_path):
-    out = args.output_dir
-    files = {"checkpoint": ckpt_path}
-    targets = test_set.tensors[1].numpy()
-    predictions = probs.argmax(1)
-    matrix = confusion_matrix(targets, predictions)
-    console.print(format_confusion(matrix))
-    if history:
-        write_metrics(out, history)
-        files["metrics.json"] = os.path.join(out, "metrics.json")
-        files["metrics.csv"] = os.path.join(out, "metrics.csv")
-    files["confusion.csv"] = os.path.join(out, "confusion.csv")
-    write_confusion_csv(files["confusion.csv"], matrix)
-    files["predictions.csv"] = os.path.join(out, "predictions.csv")
-    write_predictions_csv(files["predictions.csv"], targets, probs)
-    if not args.no_plots:
+    def _pictures(self, targets, predictions, probs, matrix):
+        out, files = self.args.output_dir, {}
         if plots.available():
-            images = _unnormalize(test_set.tensors[0].numpy())
-            if history:
-                files["curves.png"] = plots.plot_curves(os.path.join(out, "curves.png"), history)
+            images = _unnormalize(self.test_set.tensors[0].numpy())
+            if self.history:
+                files["curves.png"] = plots.plot_curves(os.path.join(out, "curves.png"),
+                                                        self.history)
             files["predictions.png"] = plots.plot_predictions(
                 os.path.join(out, "predictions.png"), images, targets, predictions, probs)
             files["confusion.png"] = plots.plot_confusion(os.path.join(out, "confusion.png"),
                                                           matrix)
         else:
-            console.print(plots.MISSING_MESSAGE)
-    if args.model == "lenet" and not args.no_plots:
-        graph = write_graph(os.path.join(out, "graph.svg"), net, test_set)
-        if graph is not None:
-            files["graph.svg"] = graph
-    console.print("wrote " + ", ".join(os.path.basename(p) for p in files.values()))
-    return files
+            self.console.print(plots.MISSING_MESSAGE)
+        if self.args.model == "lenet":
+            graph = write_graph(os.path.join(out, "graph.svg"), self.net, self.test_set)
+            if graph is not None:
+                files["graph.svg"] = graph
+        return files
+
+
+def train(args, stream=None):
+    """Train as ``args`` say and write the results.
+
+    Returns a dict with ``history`` (one record per epoch), ``test_acc``, ``files`` (name →
+    path), ``seconds``, ``num_params`` and ``probabilities`` (the final test softmax, N×10).
+    """
+    _check_args(args)
+    started = time.perf_counter()
+    console = _Console(args.quiet, not args.no_progress, stream)
+    run = _Run(args, console)
+    os.makedirs(args.output_dir, exist_ok=True)
+    if args.resume:
+        run.resume(args.resume)
+    probs = run.run()
+    elapsed = time.perf_counter() - started
+    files = run.write_results(probs)
+    targets = run.test_set.tensors[1].numpy()
+    correct = int((probs.argmax(1) == targets).sum())
+    epochs = f"{len(run.history)} epoch" + ("s" if len(run.history) != 1 else "")
+    line = (f"final test accuracy {100 * correct / len(targets):.2f}% ({correct}/{len(targets)}) "
+            f"after {epochs} in {_format_seconds(elapsed)}; results in {args.output_dir}")
+    print(line, file=stream or sys.stdout, flush=True)
+    return {"history": run.history, "test_acc": correct / len(targets), "files": files,
+            "seconds": elapsed, "num_params": run.num_params, "probabilities": probs}
 
 
 def _unnormalize(images):
