@@ -33,7 +33,7 @@ import sys
 import types
 import warnings
 
-__all__ = ["install", "uninstall", "is_installed", "NotProvidedError"]
+__all__ = ["install", "uninstall", "is_installed"]
 
 _ROOTS = ("torch", "torchvision")
 
@@ -43,10 +43,6 @@ _TORCHVISION = {
     "torchvision.transforms": "numtorch.datasets.transforms",
 }
 _TORCHVISION_VERSION = "0.28.0+numtorch"
-
-
-class NotProvidedError(ModuleNotFoundError):
-    """A module of PyTorch (or torchvision) that numtorch does not provide was imported."""
 
 
 def _not_provided_message(name):
@@ -197,7 +193,7 @@ class _Finder(importlib.abc.MetaPathFinder):
                 # ``from torch import fft``: a ModuleNotFoundError here would be swallowed and
                 # replaced by "cannot import name"; a plain ImportError keeps this message.
                 raise ImportError(message, name=fullname)
-            raise NotProvidedError(message, name=fullname)
+            raise ModuleNotFoundError(message, name=fullname)
         return importlib.machinery.ModuleSpec(fullname, _LOADER, origin="numtorch",
                                               loader_state=numtorch_name, is_package=True)
 

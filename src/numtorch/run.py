@@ -22,6 +22,7 @@ import runpy
 import sys
 import traceback
 import types
+import warnings
 
 from . import compat
 
@@ -56,7 +57,9 @@ def main(argv=None):
     saved_argv, saved_path = sys.argv, sys.path[:]
     sys.argv = argv
     sys.path[:] = _script_path(script, sys.path)
-    compat.install()
+    with warnings.catch_warnings():  # a PyTorch imported earlier is set aside for the run
+        warnings.simplefilter("ignore", RuntimeWarning)
+        compat.install()
     try:
         return _run(os.path.abspath(script))
     finally:
