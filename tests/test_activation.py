@@ -88,6 +88,11 @@ def test_activation_finite_differences(name, fn):
 def test_prelu_input_and_weight_grads(fn, x_shape, w_shape):
     rng = np.random.default_rng(2)
     check_op(fn, arrays=[rng.uniform(0.05, 0.5, w_shape), rng.standard_normal(x_shape)])
+
+
+@pytest.mark.parametrize("x_shape,w_shape", [((2, 3, 4), (3,)), ((2, 3), (1,))])
+def test_prelu_finite_differences(x_shape, w_shape):
+    rng = np.random.default_rng(2)
     check_grad_fd(lambda w, x: F(numtorch).prelu(x, w),
                   [rng.uniform(0.05, 0.5, w_shape), rng.standard_normal(x_shape)])
 

@@ -464,3 +464,35 @@ def test_loss_module_reprs_without_torch():
     assert repr(nn.CrossEntropyLoss(label_smoothing=0.1)) == "CrossEntropyLoss()"
     assert nn.HuberLoss(delta=0.5).delta == 0.5
     assert nn.CrossEntropyLoss().weight is None and nn.BCEWithLogitsLoss().pos_weight is None
+
+
+FD_LOSSES = [
+    ("bce", lambda x, y: F(numtorch).binary_cross_entropy(
+        x, y, weight=numtorch.tensor([0.5, 1.0, 2.0, 1.5], dtype=numtorch.float64))),
+    ("bce_with_logits", lambda x, y: F(numtorch).binary_cross_entropy_with_logits(
+        x, y, pos_weight=numtorch.tensor([0.5, 1.0, 2.0, 1.5], dtype=numtorch.float64))),
+    ("kl_div", lambda x, y: F(numtorch).kl_div(x, y, reduction="batchmean")),
+    ("kl_div_log_target", lambda x, y: F(numtorch).kl_div(x, y, reduction="sum",
+                                                          log_target=True)),
+    ("margin_ranking", lambda x, y: F(numtorch).margin_ranking_loss(
+        x, y, numtorch.tensor([[1.0, -1.0, 1.0, -1.0]] * 3, dtype=numtorch.float64), 0.1)),
+    ("cosine_embedding", lambda x, y: F(numtorch).cosine_embedding_loss(
+        x, y, numtorch.tensor([1.0, -1.0, 1.0], dtype=numtorch.float64), margin=-0.5)),
+    ("soft_margin", lambda x, y: F(numtorch).soft_margin_loss(x, (y - 0.5).sign())),
+    ("hinge_embedding", lambda x, y: F(numtorch).hinge_embedding_loss(
+        x, numtorch.tensor([[1.0, -1.0, 1.0, -1.0]] * 3, dtype=numtorch.float64), margin=1.5)),
+]
+
+
+@pytest.mark.parametrize("name,fn", FD_LOSSES, ids=[c[0] for c in FD_LOSSES])
+def test_other_losses_finite_differences(name, fn):
+    x = rng(1).uniform(0.1, 0.9, (3, 4))
+    y = rng(2).uniform(0.1, 0.9, (3, 4))
+    if name == "margin_ranking":
+        y = x + rng(3).choice([-0.5, 0.5], (3, 4))  # keep clear of the hinge
+    if name == "cosine_embedding":
+        check_grad_fd(fn, [rng(1).standard_normal((3, 4)), rng(2).standard_normal((3, 4))])
+    elif name in ("soft_margin", "hinge_embedding"):
+        check_grad_fd(lambda a: fn(a, numtorch.tensor(y)), [x])
+    else:
+        check_grad_fd(fn, [x, y])
