@@ -44,6 +44,9 @@ _TORCHVISION = {
 }
 _TORCHVISION_VERSION = "0.28.0+numtorch"
 
+# numtorch's own modules that are no part of PyTorch's namespace (torch.ops is something else).
+_INTERNAL = frozenset({"ops", "apps", "cli", "compat", "run", "viz", "datasets"})
+
 
 def _not_provided_message(name):
     return f"{name} is not provided by numtorch (which serves 'import torch' in this program)"
@@ -61,6 +64,8 @@ def _numtorch_name(fullname):
     no counterpart for.
     """
     if fullname == "torch" or fullname.startswith("torch."):
+        if fullname.split(".")[1:2] and fullname.split(".")[1] in _INTERNAL:
+            return ""
         return "numtorch" + fullname[len("torch"):]
     if fullname == "torchvision":
         return None
@@ -93,7 +98,9 @@ class _StandIn(types.ModuleType):
         if attr.startswith("__") and attr.endswith("__") and attr not in ("__all__",
                                                                              "__version__"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
-        if attr in children:
+        if self.__name__ == "torch" and attr in _INTERNAL:
+            target = None
+        elif attr in children:
             return self._numtorch_submodule(attr, importlib.import_module(children[attr]))
         if target is not None:
             try:
@@ -125,6 +132,8 @@ class _StandIn(types.ModuleType):
         target = self.__dict__.get("_numtorch_target")
         if target is not None:
             names.update(dir(target))
+        if self.__name__ == "torch":
+            names -= _INTERNAL
         return sorted(names)
 
     def __repr__(self):

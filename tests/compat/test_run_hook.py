@@ -224,3 +224,15 @@ def test_python_dash_m_numtorch_run(tmp_path):
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 3, result.stderr
     assert result.stdout == "['3'] numtorch\n"
+
+
+def test_numtorch_internals_are_not_mistaken_for_torch_modules(tmp_path, capsys):
+    script = write(tmp_path / "prog.py", """
+        import torch
+        print(hasattr(torch, "ops"), hasattr(torch, "datasets"), "ops" in dir(torch))
+        from torch import *  # noqa: F403
+        import torch.ops
+    """)
+    status, out, err = run_script(capsys, script)
+    assert (status, out) == (1, "False False False\n")
+    assert "torch.ops is not provided by numtorch" in err
