@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from oracle import check_grad_fd, check_op
 
 torch = pytest.importorskip("torch")
@@ -87,7 +86,8 @@ SHAPE_OPS = {
     "squeeze_all": lambda t, a: a[:1, :1].squeeze(), "unsqueeze": lambda t, a: a.unsqueeze(-1),
     "permute": lambda t, a: a.permute(2, 0, 1), "transpose": lambda t, a: a.transpose(0, 1),
     "t": lambda t, a: a[0].t(), "T": lambda t, a: a[0].T,
-    "expand": lambda t, a: a[:, :1].expand(3, 4, 5), "expand_new": lambda t, a: a.expand(2, 3, 4, 5),
+    "expand": lambda t, a: a[:, :1].expand(3, 4, 5),
+    "expand_new": lambda t, a: a.expand(2, 3, 4, 5),
     "repeat": lambda t, a: a.repeat(2, 1, 3), "repeat_more": lambda t, a: a.repeat(2, 1, 1, 2),
     "contiguous": lambda t, a: a.transpose(0, 2).contiguous(),
     "chunk": lambda t, a: a.chunk(3, 1), "split": lambda t, a: a.split(2, 2),
@@ -147,7 +147,8 @@ def test_integer_promotion_matches_torch():
     import numtorch
     cases = [
         lambda t: t.tensor([1, 2]) / t.tensor([2, 4]), lambda t: t.tensor([1, 2]) * 2.5,
-        lambda t: t.tensor([1, 2]) + True, lambda t: t.tensor([1., 2.]) + t.tensor(3, dtype=t.int64),
+        lambda t: t.tensor([1, 2]) + True,
+        lambda t: t.tensor([1., 2.]) + t.tensor(3, dtype=t.int64),
         lambda t: t.tensor([1, 2], dtype=t.int32) + t.tensor(3), lambda t: t.tensor([1, 2]) // 2,
         lambda t: t.tensor([True]) + t.tensor([1.5], dtype=t.float64),
         lambda t: t.ones(2) + t.tensor(1.0, dtype=t.float64), lambda t: t.arange(5) % 3,

@@ -98,6 +98,6 @@ def _lazy_submodules():
 
 _lazy_submodules()
 try:
-    from .serialization import load, save  # noqa: F401
+    from .serialization import load, load_safetensors, save, save_safetensors  # noqa: F401
 except ImportError:
     pass

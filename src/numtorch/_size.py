@@ -2,7 +2,7 @@
 
 
 class Size(tuple):
-    """The shape of a tensor. ``numtorch.Size([6, 1, 5, 5])`` prints ``torch.Size([6, 1, 5, 5])``."""
+    """The shape of a tensor; ``Size([6, 1, 5, 5])`` prints ``torch.Size([6, 1, 5, 5])``."""
 
     __slots__ = ()
 

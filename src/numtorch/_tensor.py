@@ -283,7 +283,8 @@ class Tensor:
         self._retains_grad = True
 
     def register_hook(self, hook):
-        """Register ``hook(grad) -> Tensor or None`` called when this tensor's gradient is computed."""
+        """Register ``hook(grad) -> Tensor or None``, called when this tensor's gradient is
+        computed."""
         if not self._requires_grad:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient")
@@ -347,7 +348,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous")
+                "Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __complex__(self):

@@ -36,8 +36,9 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        from ._tensor import Tensor
         import json
+
+        from ._tensor import Tensor
         state = json.dumps(self._rng.bit_generator.state).encode()
         return Tensor._wrap(np.frombuffer(state, dtype=np.uint8).copy())
 

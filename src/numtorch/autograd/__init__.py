@@ -4,9 +4,15 @@ from .. import _tensor
 from . import graph  # noqa: F401
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck
-from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
-                        no_grad, set_grad_enabled)
 from .node import AccumulateGrad, Node
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
@@ -56,7 +62,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise NotImplementedError(
             "create_graph=True (higher-order gradients) is not supported by numtorch")
     outputs = _tensors(outputs)
-    single = isinstance(inputs, _tensor.Tensor)
     inputs = _tensors(inputs)
     grads = _grads(grad_outputs, len(outputs))
     captured = run_backward(outputs, grads, bool(retain_graph), inputs=inputs, capture=True,

@@ -150,7 +150,7 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
                     _skip(nxt, deps, pending, ready)
     if inputs is not None:
         if not allow_unused:
-            for i, g in enumerate(captured):
+            for g in captured:
                 if g is None:
                     raise RuntimeError(
                         "One of the differentiated Tensors appears to not have been used in the "
