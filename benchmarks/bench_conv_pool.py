@@ -1,10 +1,14 @@
 """Convolution and pooling on LeNet-5's shapes, numtorch against PyTorch (forward + backward).
 
-Run: ``PYTHONPATH=src python3 benchmarks/bench_conv_pool.py [batch ...]`` from the repository
-root. Each case runs alternately in both libraries; the table shows median milliseconds and the
-ratio PyTorch time / numtorch time (>= 1 means numtorch is as fast or faster).
+Run: ``PYTHONPATH=src python3 benchmarks/bench_conv_pool.py [--cpu] [batch ...]`` from the
+repository root. Each case runs alternately in both libraries; the table shows median
+milliseconds and the ratio PyTorch time / numtorch time (>= 1 means numtorch is as fast or
+faster). ``--cpu`` measures process CPU time with one thread in both libraries (BLAS limited
+through threadpoolctl): a fairer comparison on a machine shared with other jobs, where wall-clock
+times mostly measure the other jobs.
 """
 
+import contextlib
 import sys
 import time
 
@@ -60,13 +64,29 @@ def _cases(lib, n, rng):
             "conv1 no_grad fwd": conv1_nograd}
 
 
+_clock = time.perf_counter
+
+
 def _time(fn, reps):
     out = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = _clock()
         fn()
-        out.append(time.perf_counter() - t0)
+        out.append(_clock() - t0)
     return out
+
+
+def _single_thread():
+    """Limit PyTorch and NumPy's BLAS to one thread (and switch to CPU time)."""
+    global _clock
+    _clock = time.process_time
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
 
 
 def run(batches=(1, 64, 256), reps=30):
@@ -94,4 +114,7 @@ def run(batches=(1, 64, 256), reps=30):
 
 
 if __name__ == "__main__":
-    run(tuple(int(a) for a in sys.argv[1:]) or (1, 64, 256))
+    args = sys.argv[1:]
+    ctx = _single_thread() if "--cpu" in args else contextlib.nullcontext()
+    with ctx:
+        run(tuple(int(a) for a in args if a != "--cpu") or (1, 64, 256))
