@@ -318,6 +318,63 @@ def test_step_hooks():
     assert calls[-1] == ("post", True) and len(calls) == 3
 
 
+def test_global_step_hooks_and_pre_hook_changing_args():
+    p = Parameter(Tensor._wrap(np.ones(2)))
+    opt = optim.SGD([p], lr=0.5)
+    seen = []
+    h = optim.optimizer.register_optimizer_step_pre_hook(lambda o, a, k: seen.append(type(o)))
+
+    def closure():
+        p.grad = Tensor._wrap(np.ones(2))
+        return 1.0
+
+    opt.register_step_pre_hook(lambda o, a, k: ((closure,), {}))
+    assert opt.step() == 1.0  # the pre-hook supplied the closure
+    np.testing.assert_allclose(p._data, 0.5)
+    h.remove()
+    opt.step(closure)
+    assert seen == [optim.SGD]
+
+
+def test_state_dict_hooks():
+    p = Parameter(Tensor._wrap(np.ones(2)))
+    opt = optim.SGD([p], lr=0.5, momentum=0.9)
+    events = []
+    opt.register_state_dict_pre_hook(lambda o: events.append("pre"))
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    opt.register_load_state_dict_pre_hook(lambda o, sd: events.append("load-pre"))
+    opt.register_load_state_dict_post_hook(lambda o: events.append("load-post"))
+    sd = opt.state_dict()
+    assert sd["extra"] == 1
+    opt.load_state_dict(sd)
+    assert events == ["pre", "load-pre", "load-post"]
+
+
+def test_custom_optimizer_subclass():
+    import numtorch
+
+    class SignSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, {"lr": lr})
+
+        @numtorch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self.state[p]["n"] = self.state[p].get("n", 0) + 1
+                        p.add_(p.grad.sign(), alpha=-group["lr"])
+
+    p = Parameter(numtorch.tensor([1.0, -2.0]))
+    opt = SignSGD([p])
+    calls = []
+    opt.register_step_post_hook(lambda *args: calls.append(1))
+    (p * p).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(p._data, [0.9, -1.9], rtol=1e-6)
+    assert opt.state_dict()["state"] == {0: {"n": 1}} and calls == [1]
+
+
 # ---------------------------------------------------------------------- argument errors
 BAD_ARGS = [
     ("SGD", dict(lr=-1)), ("SGD", dict(momentum=-0.1)), ("SGD", dict(weight_decay=-1)),
