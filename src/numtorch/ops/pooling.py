@@ -473,8 +473,11 @@ class AdaptiveMaxPool2DBackward0(Node):
         if self.unique:
             np.put_along_axis(gx, idx, gf, axis=1)
         else:
-            flat = (idx + (np.arange(n * c) * (h * w))[:, None]).ravel()
-            gx = np.bincount(flat, weights=gf.ravel(), minlength=n * c * h * w).astype(g.dtype)
+            # Overlapping windows may share a maximum: add one output cell at a time (each row
+            # has a single index per cell, so the fancy-index add has no duplicates).
+            rows = np.arange(n * c)
+            for k in range(idx.shape[1]):
+                gx[rows, idx[:, k]] += gf[:, k]
         return (gx.reshape(self.x_shape),)
 
 
