@@ -72,20 +72,16 @@ def main(argv=None):
 def _script_path(script, path):
     """``sys.path`` as ``python SCRIPT`` sets it: the script's directory first.
 
-    The entry that ``python -m`` put first (the working directory) is replaced, unless numtorch
-    itself was found there.
+    The first entry, which the launcher put there (the working directory under ``python -m``,
+    the ``bin`` directory of the ``numtorch`` command), is replaced, unless numtorch itself was
+    found there.
     """
     script_dir = os.path.dirname(os.path.realpath(script))
     rest = list(path)
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if rest and os.path.abspath(rest[0] or os.curdir) != here and _started_with_dash_m():
+    numtorch_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if rest and os.path.abspath(rest[0] or os.curdir) != numtorch_root:
         rest = rest[1:]
     return [script_dir] + rest
-
-
-def _started_with_dash_m():
-    main_module = sys.modules.get("__main__")
-    return getattr(main_module, "__file__", None) == __file__
 
 
 def _run(script):
