@@ -310,3 +310,15 @@ def test_batch_norm_cumulative_average_without_torch():
     assert bn.num_batches_tracked.item() == 3
     bn.reset_running_stats()
     assert bn.num_batches_tracked.item() == 0 and bn.running_var.numpy().tolist() == [1.0, 1.0]
+
+
+def test_batch_norm_loads_state_dict_without_num_batches_tracked():
+    bn = numtorch.nn.BatchNorm1d(3)
+    old = {"weight": numtorch.full((3,), 2.0), "bias": numtorch.zeros(3),
+           "running_mean": numtorch.ones(3), "running_var": numtorch.ones(3) * 4}
+    bn.load_state_dict(old)  # strict: the pre-version-2 layout is still accepted
+    assert bn.num_batches_tracked.item() == 0
+    np.testing.assert_allclose(bn.running_var.numpy(), [4.0, 4.0, 4.0])
+    state = bn.state_dict()
+    assert list(state) == ["weight", "bias", "running_mean", "running_var",
+                           "num_batches_tracked"]

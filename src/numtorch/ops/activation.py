@@ -7,6 +7,7 @@ forward. Activations that PyTorch itself composes from other ops (``softsign``, 
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -533,6 +534,9 @@ def tanhshrink(input):
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """``softmax(-x)`` along ``dim``."""
+    if dim is None:
+        warnings.warn("Implicit dimension choice for softmin has been deprecated. Change the "
+                      "call to include dim=X as an argument.", UserWarning, stacklevel=_stacklevel)
     if dtype is not None:
         from .. import _dtype as dt
         from .shape import to_dtype
