@@ -240,6 +240,16 @@ def test_add_param_group_and_errors():
         opt.add_param_group({"params": {Parameter(Tensor._wrap(np.zeros(1)))}})
 
 
+def test_adagrad_param_group_added_later():
+    a, b = (Parameter(Tensor._wrap(np.ones(2))) for _ in range(2))
+    opt = optim.Adagrad([a], lr=0.1)
+    opt.add_param_group({"params": [b], "initial_accumulator_value": 1.0})
+    for p in (a, b):
+        p.grad = Tensor._wrap(np.ones(2))
+    opt.step()
+    np.testing.assert_allclose(b._data, 1 - 0.1 / (np.sqrt(2.0) + 1e-10))
+
+
 def test_required_option():
     p = Parameter(Tensor._wrap(np.zeros(2)))
 

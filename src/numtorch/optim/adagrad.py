@@ -65,10 +65,13 @@ class Adagrad(Optimizer):
         _check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = _scalar_tensor(0.0)
-                state["sum"] = Tensor._wrap(
-                    np.full_like(p._data, group["initial_accumulator_value"]))
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = _scalar_tensor(0.0)
+        state["sum"] = Tensor._wrap(np.full_like(p._data, group["initial_accumulator_value"]))
+        return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -92,7 +95,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             lr = _lr_value(group["lr"])
             for p in _params_with_grad(group):
-                state = self.state[p]
+                state = self.state.get(p) or self._init_state(p, group)  # added group
                 step = _increment(state["step"])
                 grad = _effective_grad(p, group["maximize"], group["weight_decay"])
                 clr = lr / (1 + (step - 1) * group["lr_decay"])
