@@ -1,0 +1,1 @@
+"""Benchmarks of numtorch against PyTorch: ``python -m benchmarks --help``."""

@@ -1,0 +1,55 @@
+"""Run the numtorch-vs-PyTorch benchmark suite and print a markdown table.
+
+    PYTHONPATH=src python3 -m benchmarks [--quick] [--only NAME[,NAME]] [--markdown FILE]
+                                         [--contended | --both] [--no-torch] [--list]
+"""
+
+import argparse
+import sys
+
+from . import suite
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="python -m benchmarks",
+                                description="numtorch next to PyTorch: time, memory, import.")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny time budgets (a smoke run; the numbers mean little)")
+    p.add_argument("--only", metavar="NAME",
+                   help="run the cases whose id contains NAME (comma-separated list allowed; "
+                        "see --list)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table(s) to FILE")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--contended", action="store_true",
+                      help="measure while a spinning process occupies one core")
+    mode.add_argument("--both", action="store_true",
+                      help="run the normal mode, then the contended mode")
+    p.add_argument("--no-torch", action="store_true", help="measure numtorch only")
+    p.add_argument("--list", action="store_true", help="list the case ids and exit")
+    return p
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not suite.select(suite.cases(), args.only):
+        parser.error(f"no benchmark matches {args.only!r}; see --list")
+    if args.list:
+        for case in suite.cases():
+            print(f"{case.id:<28} {case.section}")
+        return 0
+    modes = [False, True] if args.both else [args.contended]
+    tables = []
+    for contend in modes:
+        _, table = suite.run(quick=args.quick, only=args.only, with_torch=not args.no_torch,
+                             contend=contend, progress=lambda line: print(line, file=sys.stderr))
+        print(table)
+        tables.append(table)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write("\n".join(tables))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

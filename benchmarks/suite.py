@@ -1,0 +1,529 @@
+"""The benchmark suite: numtorch next to PyTorch, in the same process, as one markdown table.
+
+Every timed case builds the same work in both libraries (same code, same weights, same data),
+warms both up, then times them in alternating blocks (numtorch, torch, torch, numtorch, …) so
+both see the same machine load, and reports the median time per call of each and the ratio
+``torch time / numtorch time`` (≥ 1 means numtorch is as fast or faster). Memory and import
+time run in fresh subprocesses, one per library.
+"""
+
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .models import MODELS, make_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TRAIN = "training step (zero_grad, forward, cross_entropy, backward, SGD momentum 0.9)"
+INFER = "inference (eval, no_grad forward) and, for reference, a forward that records the graph"
+MICRO = "forward + backward on LeNet-5's shapes, batch 64"
+OPTIM = "optimizer step alone on LeNet-5's parameters (gradients preset)"
+OVERHEAD = "per-op overhead on 4×4 float32 tensors (benchmarks/overhead.py's ops)"
+MEMORY = "memory of LeNet-5 training steps at batch 256 (fresh process per library)"
+IMPORT = "import time (fresh process, in-process timer around the import)"
+
+
+@dataclass
+class Settings:
+    """How hard to measure: ``budget`` seconds per library per case (scaled by each case's
+    weight), at least ``min_rounds`` alternating blocks, blocks of at least ``block`` seconds."""
+
+    quick: bool = False
+    budget: float = 0.6
+    min_rounds: int = 5
+    block: float = 0.003
+    warmup: float = 0.05
+    imports: int = 5
+    libs: dict = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, quick=False, with_torch=True):
+        import numtorch
+        libs = {"numtorch": numtorch}
+        if with_torch:
+            try:
+                import torch
+            except ImportError:  # pragma: no cover - the comparison needs PyTorch
+                torch = None
+            if torch is not None:
+                libs["torch"] = torch
+        if quick:
+            return cls(True, budget=0.02, min_rounds=2, block=0.0, warmup=0.0, imports=1,
+                       libs=libs)
+        return cls(libs=libs)
+
+
+@dataclass
+class Result:
+    """One row: ``values`` maps a library name to its median (seconds or bytes)."""
+
+    section: str
+    label: str
+    unit: str
+    values: dict
+    spread: float = float("nan")
+    note: str = ""
+
+    @property
+    def ratio(self):
+        nt, th = self.values.get("numtorch"), self.values.get("torch")
+        if nt is None or th is None or not nt:
+            return float("nan")
+        return th / nt
+
+
+@dataclass
+class Case:
+    """A named measurement: ``run(settings)`` returns a list of :class:`Result`."""
+
+    id: str
+    section: str
+    run: object
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def _block(fn, inner):
+    start = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - start) / inner
+
+
+def _warm_and_calibrate(fn, s):
+    """Run ``fn`` until warm; return how many calls make a block of ``s.block`` seconds."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 2 or time.perf_counter() - start < s.warmup:
+        t = _block(fn, 1)
+        calls += 1
+    return max(1, math.ceil(s.block / max(t, 1e-9)))
+
+
+def compare_times(fns, s, weight=1.0):
+    """Time the zero-argument callables in ``fns`` (``lib -> fn``) in alternating blocks.
+
+    Returns ``(medians, spread)``: median seconds per call for each library and the largest
+    relative interquartile range among them (a noise indicator)."""
+    inner = {name: _warm_and_calibrate(fn, s) for name, fn in fns.items()}
+    samples = {name: [] for name in fns}
+    order = list(fns)
+    deadline = time.perf_counter() + s.budget * weight * len(fns)
+    rounds = 0
+    while rounds < s.min_rounds or time.perf_counter() < deadline:
+        for name in order if rounds % 2 == 0 else order[::-1]:
+            samples[name].append(_block(fns[name], inner[name]))
+        rounds += 1
+    medians = {name: statistics.median(v) for name, v in samples.items()}
+    spread = max(_rel_iqr(v) for v in samples.values())
+    return medians, spread
+
+
+def _rel_iqr(v):
+    if len(v) < 4:
+        return float("nan")
+    q = statistics.quantiles(v, n=4)
+    return (q[2] - q[0]) / q[1]
+
+
+def timed(id, section, label, setup, weight=1.0):
+    """A case timing ``setup(lib)()`` in each library."""
+
+    def run(s):
+        fns = {name: setup(lib) for name, lib in s.libs.items()}
+        medians, spread = compare_times(fns, s, weight)
+        return [Result(section, label, "s", medians, spread)]
+
+    return Case(id, section, run)
+
+
+# --------------------------------------------------------------------------- the cases
+
+_REFERENCE = {}
+
+
+def _reference_state(model):
+    """numtorch-initialised weights for ``model`` as NumPy arrays, shared by both libraries."""
+    if model not in _REFERENCE:
+        import numtorch
+        numtorch.manual_seed(0)
+        net = MODELS[model](numtorch)
+        _REFERENCE[model] = {k: np.array(v.detach().numpy()) for k, v in net.state_dict().items()}
+    return _REFERENCE[model]
+
+
+def build(model, lib):
+    """``model`` built with ``lib``, loaded with the shared reference weights."""
+    net = MODELS[model](lib)
+    net.load_state_dict({k: lib.tensor(v) for k, v in _reference_state(model).items()})
+    return net
+
+
+def train_setup(model, batch):
+    def setup(lib):
+        net = build(model, lib)
+        xa, ya = make_batch(model, batch)
+        x, y = lib.tensor(xa), lib.tensor(ya)
+        opt = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        cross_entropy = lib.nn.functional.cross_entropy
+
+        def step():
+            opt.zero_grad()
+            loss = cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+
+        return step
+
+    return setup
+
+
+def infer_setup(model, batch, grad=False):
+    def setup(lib):
+        net = build(model, lib)
+        x = lib.tensor(make_batch(model, batch)[0])
+        if grad:
+            def forward():
+                net(x)
+        else:
+            net.eval()
+
+            def forward():
+                with lib.no_grad():
+                    net(x)
+
+        return forward
+
+    return setup
+
+
+def _tensor(lib, rng, shape, grad=False):
+    return lib.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=grad)
+
+
+def micro_setup(name, n=64):
+    """Forward + backward of one LeNet-5 piece; the upstream gradient is given."""
+
+    def setup(lib):
+        F = lib.nn.functional
+        rng = np.random.default_rng(0)
+
+        def t(*shape, grad=False):
+            return _tensor(lib, rng, shape, grad)
+
+        if name == "conv1":
+            x, w, b, g = t(n, 1, 32, 32), t(6, 1, 5, 5, grad=True), t(6, grad=True), t(n, 6, 28, 28)
+            return lambda: F.conv2d(x, w, b).backward(g)
+        if name == "conv2":
+            x, w, b = t(n, 6, 14, 14, grad=True), t(16, 6, 5, 5, grad=True), t(16, grad=True)
+            g = t(n, 16, 10, 10)
+            return lambda: F.conv2d(x, w, b).backward(g)
+        if name == "pool1":
+            x, g = t(n, 6, 28, 28, grad=True), t(n, 6, 14, 14)
+            return lambda: F.max_pool2d(x, 2).backward(g)
+        if name == "pool2":
+            x, g = t(n, 16, 10, 10, grad=True), t(n, 16, 5, 5)
+            return lambda: F.max_pool2d(x, 2).backward(g)
+        if name == "fc1":
+            x, w, b, g = t(n, 400, grad=True), t(120, 400, grad=True), t(120, grad=True), t(n, 120)
+            return lambda: F.linear(x, w, b).backward(g)
+        if name == "cross_entropy":
+            logits = t(n, 10, grad=True)
+            target = lib.tensor(rng.integers(0, 10, size=n).astype(np.int64))
+            return lambda: F.cross_entropy(logits, target).backward()
+        raise ValueError(name)
+
+    return setup
+
+
+MICRO_LABELS = {
+    "conv1": "conv2d 1→6 5×5 on 64×1×32×32",
+    "conv2": "conv2d 6→16 5×5 on 64×6×14×14",
+    "pool1": "max_pool2d 2 on 64×6×28×28",
+    "pool2": "max_pool2d 2 on 64×16×10×10",
+    "fc1": "linear 400→120 on 64×400",
+    "cross_entropy": "cross_entropy on 64×10 logits",
+}
+
+
+def optim_setup(kind):
+    def setup(lib):
+        net = build("lenet", lib)
+        rng = np.random.default_rng(1)
+        for p in net.parameters():
+            p.grad = _tensor(lib, rng, tuple(p.shape))
+        if kind == "adam":
+            opt = lib.optim.Adam(net.parameters(), lr=1e-3)
+        else:
+            opt = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        return opt.step
+
+    return setup
+
+
+def overhead_setup(op, backward):
+    from .overhead import OPS
+
+    def setup(lib):
+        rng = np.random.default_rng(0)
+        a, b = _tensor(lib, rng, (4, 4), backward), _tensor(lib, rng, (4, 4), backward)
+        fn = OPS[op]
+        if backward:
+            return lambda: fn(lib, a, b).sum().backward()
+        return lambda: fn(lib, a, b)
+
+    return setup
+
+
+# --------------------------------------------------------------------------- subprocess cases
+
+
+def _env():
+    env = dict(os.environ)
+    paths = [str(ROOT / "src"), str(ROOT)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def _memory_run(s):
+    values = {"rss_step": {}, "rss_peak": {}, "traced_peak": {}}
+    for name in s.libs:
+        cmd = [sys.executable, "-m", "benchmarks.memory", "--lib", name, "--batch",
+               "32" if s.quick else "256", "--steps", "1" if s.quick else "3"]
+        out = json.loads(subprocess.run(cmd, env=_env(), cwd=ROOT, check=True,
+                                        capture_output=True, text=True).stdout)
+        for key in values:
+            if key in out:
+                values[key][name] = out[key]
+    batch = "batch 32 (quick)" if s.quick else "batch 256"
+    return [
+        Result(MEMORY, f"step RSS high-water above RSS before the steps, {batch}", "B",
+               values["rss_step"]),
+        Result(MEMORY, "process peak RSS (interpreter + library + model + steps)", "B",
+               values["rss_peak"]),
+        Result(MEMORY, "tracemalloc peak during the steps (NumPy buffers; numtorch only)", "B",
+               values["traced_peak"]),
+    ]
+
+
+_IMPORT_SNIPPET = ("import time; t = time.perf_counter(); import {0}; "
+                   "print(time.perf_counter() - t)")
+
+
+def _import_time(name):
+    cmd = [sys.executable, "-c", _IMPORT_SNIPPET.format(name)]
+    out = subprocess.run(cmd, env=_env(), cwd=ROOT, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def _import_run(s):
+    names = list(s.libs)
+    if not s.quick:
+        for name in names:  # a discarded run so compiled bytecode and the page cache are warm
+            _import_time(name)
+    samples = {name: [] for name in names}
+    for i in range(s.imports):
+        for name in names if i % 2 == 0 else names[::-1]:
+            samples[name].append(_import_time(name))
+    medians = {name: statistics.median(v) for name, v in samples.items()}
+    spread = max(_rel_iqr(v) for v in samples.values())
+    return [Result(IMPORT, f"import (median of {s.imports})", "s", medians, spread)]
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def cases():
+    """All cases in report order."""
+    out = []
+    for model, batches in (("lenet", (1, 64, 256)), ("mlp", (1, 64))):
+        title = "LeNet-5" if model == "lenet" else "MLP 784-128-64-10"
+        for n in batches:
+            out.append(timed(f"train-{model}-b{n}", TRAIN, f"{title}, batch {n}",
+                             train_setup(model, n), weight=2.0 if n > 1 else 1.5))
+    for model, n in (("lenet", 64), ("lenet", 256), ("mlp", 64)):
+        title = "LeNet-5" if model == "lenet" else "MLP"
+        out.append(timed(f"infer-{model}-b{n}", INFER, f"{title} no_grad, batch {n}",
+                         infer_setup(model, n)))
+    out.append(timed("infer-lenet-b64-graph", INFER, "LeNet-5 forward recording the graph, "
+                     "batch 64", infer_setup("lenet", 64, grad=True)))
+    for name, label in MICRO_LABELS.items():
+        out.append(timed(f"micro-{name}", MICRO, label, micro_setup(name)))
+    out.append(timed("optim-sgd", OPTIM, "SGD momentum 0.9 step", optim_setup("sgd")))
+    out.append(timed("optim-adam", OPTIM, "Adam step", optim_setup("adam")))
+    from .overhead import OPS
+    for op in OPS:
+        for backward in (False, True):
+            mode = "fwd+bwd" if backward else "forward"
+            out.append(timed(f"overhead-{op}-{mode}", OVERHEAD, f"{op} {mode}",
+                             overhead_setup(op, backward), weight=0.4))
+    out.append(Case("memory-lenet-b256", MEMORY, _memory_run))
+    out.append(Case("import", IMPORT, _import_run))
+    return out
+
+
+def select(all_cases, only):
+    """The cases whose id contains one of the comma-separated substrings in ``only``."""
+    if not only:
+        return all_cases
+    keys = [k.strip().lower() for k in only.split(",") if k.strip()]
+    return [c for c in all_cases if any(k in c.id for k in keys)]
+
+
+# --------------------------------------------------------------------------- contention
+
+
+_BUSY = "import os, sys\nos.sched_setaffinity(0, {int(sys.argv[1])})\nwhile True:\n    pass\n"
+
+
+@contextmanager
+def contended(enabled=True):
+    """Keep one core busy with a spinning process (pinned to the last allowed CPU) while the
+    block runs; yields that CPU's number or ``None`` when disabled."""
+    if not enabled:
+        yield None
+        return
+    cpu = max(os.sched_getaffinity(0))
+    proc = subprocess.Popen([sys.executable, "-c", _BUSY, str(cpu)])
+    try:
+        time.sleep(0.3)
+        yield cpu
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# --------------------------------------------------------------------------- machine info
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas():
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            path = info.get("filepath", "")
+            if info.get("user_api") == "blas" and ("numpy" in path or "openblas" in path):
+                return (f"{info.get('internal_api')} {info.get('version')} "
+                        f"({info.get('threading_layer', '?')}, {info['num_threads']} threads)")
+    except ImportError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # noqa: BLE001 - older NumPy: no dict mode
+        return "unknown"
+
+
+def machine_info(s):
+    """One line: CPU, cores, Python, NumPy + BLAS, torch and numtorch with their threads."""
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0))
+    parts = [f"{_cpu_model()}, {cores} cores ({usable} usable)",
+             f"Python {platform.python_version()}",
+             f"NumPy {np.__version__} with BLAS {_blas()}"]
+    torch = s.libs.get("torch")
+    if torch is not None:
+        parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    nt = s.libs["numtorch"]
+    parts.append(f"numtorch {getattr(nt, '__version__', '?')} "
+                 f"({nt.get_num_threads()} BLAS threads)")
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _fmt(value, unit):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit == "B":
+        return f"{value / 2**20:.1f} MiB"
+    if value >= 1:
+        return f"{value:.2f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.2f} ms"
+    return f"{value * 1e6:.1f} µs"
+
+
+def _fmt_ratio(r):
+    return "–" if math.isnan(r) else f"{r:.2f}"
+
+
+def _fmt_spread(x):
+    return "–" if math.isnan(x) else f"{x * 100:.0f}%"
+
+
+def markdown(results, info, mode, wall, load=None):
+    """The results as a markdown table with a heading and the machine line; ``load`` is the
+    pair of 1-minute load averages at the start and the end of the run."""
+    load_text = f", load average {load[0]:.1f} → {load[1]:.1f}" if load else ""
+    lines = [f"### numtorch vs PyTorch — {mode}", "",
+             f"Machine: {info}", "",
+             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {wall:.0f} s wall"
+             f"{load_text}. "
+             "Alternating runs in one process, medians. Ratio = torch / numtorch (≥ 1: numtorch "
+             "is faster or, for memory, smaller). Spread = the larger relative interquartile "
+             "range of the two libraries' samples.", "",
+             "| case | numtorch | torch | torch/numtorch | spread |",
+             "|---|---:|---:|---:|---:|"]
+    section = None
+    for r in results:
+        if r.section != section:
+            section = r.section
+            lines.append(f"| ***{section}*** | | | | |")
+        lines.append(f"| {r.label} | {_fmt(r.values.get('numtorch'), r.unit)} | "
+                     f"{_fmt(r.values.get('torch'), r.unit)} | {_fmt_ratio(r.ratio)} | "
+                     f"{_fmt_spread(r.spread)} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(quick=False, only=None, with_torch=True, contend=False, progress=None):
+    """Run the selected cases; returns ``(results, markdown_text)``."""
+    s = Settings.make(quick, with_torch)
+    chosen = select(cases(), only)
+    if not chosen:
+        raise ValueError(f"no benchmark matches {only!r}; ids: "
+                         + ", ".join(c.id for c in cases()))
+    start = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    results = []
+    with contended(contend) as cpu:
+        for case in chosen:
+            rows = case.run(s)
+            results += rows
+            if progress is not None:
+                for r in rows:
+                    progress(f"{case.id:<28} {_fmt(r.values.get('numtorch'), r.unit):>11} "
+                             f"{_fmt(r.values.get('torch'), r.unit):>11} "
+                             f"{_fmt_ratio(r.ratio):>6}")
+    mode = (f"shared cores (a spinning process pinned to CPU {cpu})" if contend
+            else "normal (no extra load from the suite)")
+    if quick:
+        mode += ", quick"
+    wall = time.perf_counter() - start
+    load = (load_start, os.getloadavg()[0])
+    return results, markdown(results, machine_info(s), mode, wall, load)
