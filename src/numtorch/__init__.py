@@ -41,11 +41,14 @@ from .ops.shape import (broadcast_to, cat, chunk, concat, concatenate, flatten, 
 from .ops.indexing import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
                            scatter_add, take, where)
 from .ops.linalg import addmm, bmm, dot, einsum, ger, matmul, mm, mv, outer
-from ._functional import (argsort, bincount, cdist, clone, compile, diag, diagonal, get_num_threads,
-                          get_num_interop_threads, histc, is_floating_point, is_nonzero,
-                          is_tensor, median, meshgrid, numel, searchsorted, set_num_interop_threads,
-                          set_num_threads, sort, square, topk, trace, unique,
-                          use_deterministic_algorithms, are_deterministic_algorithms_enabled)
+from ._functional import (are_deterministic_algorithms_enabled, argsort, bincount, cdist, clone,
+                          compile, diag, diagonal, get_num_interop_threads, histc,
+                          is_floating_point, is_nonzero, is_tensor, median, meshgrid, numel,
+                          searchsorted, set_num_interop_threads, sort, square, topk, trace,
+                          unique, use_deterministic_algorithms)
+from ._threads import get_num_threads, set_num_threads
+from ._threads import _apply_default as _apply_default_threads
+_apply_default_threads()
 from ._tensor_str import set_printoptions
 from ._summary import summary
 from . import cuda, backends  # noqa: F401

@@ -130,31 +130,6 @@ def clone(input, *, memory_format=None):
     return input.clone()
 
 
-def get_num_threads():
-    try:
-        from threadpoolctl import threadpool_info
-        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        return infos[0]["num_threads"] if infos else 1
-    except ImportError:
-        import os
-        return os.cpu_count() or 1
-
-
-_thread_limiter = None
-
-
-def set_num_threads(n):
-    """Limit the BLAS threads NumPy uses (needs the optional ``threadpoolctl``)."""
-    global _thread_limiter
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        raise RuntimeError(
-            "set_num_threads needs the optional package threadpoolctl: "
-            "pip install threadpoolctl (or set OMP_NUM_THREADS before starting Python)") from None
-    _thread_limiter = threadpool_limits(limits=int(n), user_api="blas")
-
-
 def get_num_interop_threads():
     return 1
 
