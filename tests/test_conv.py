@@ -291,3 +291,20 @@ def test_conv_transpose2d_output_size(torch):
     np.testing.assert_allclose(on.detach().numpy(), ot.detach().numpy(), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError):
         ours(numtorch.tensor(x), output_size=[12, 10])
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 2), groups=2)])
+def test_input_grad_computed_in_blocks_equals_whole(monkeypatch, kw):
+    """Large batches take the input gradient a block of images at a time."""
+    from numtorch.ops import conv as conv_ops
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((6, 2, 3, 3))
+
+    def grad():
+        xt = numtorch.tensor(x, requires_grad=True)
+        F.conv2d(xt, numtorch.tensor(w), **kw).pow(2).sum().backward()
+        return xt.grad.numpy()
+
+    whole = grad()
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
+    np.testing.assert_allclose(grad(), whole, rtol=1e-12)

@@ -147,8 +147,27 @@ def _conv_backward_weight(g, cols, w_shape, groups):
     return gw.reshape(w_shape)
 
 
+_BLOCK_BYTES = 1 << 19  # the column block of one input-gradient step should stay in L2 cache
+
+
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
-    """Gradient of a convolution with respect to its input: ``col2im(W^T @ grad)``."""
+    """Gradient of a convolution with respect to its input: ``col2im(W^T @ grad)``, a block of
+    images at a time so the intermediate columns stay in cache."""
+    n = g.shape[0]
+    per_image = w.shape[1] * groups * w.shape[2] * w.shape[3] * g.shape[2] * \
+        (x_shape[3] + pads[2] + pads[3]) * g.itemsize
+    block = max(1, _BLOCK_BYTES // per_image)
+    if n <= block:
+        return _conv_backward_input_block(g, w, x_shape, stride, pads, dilation, groups)
+    gx = np.empty(x_shape, dtype=g.dtype)
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        gx[s:e] = _conv_backward_input_block(g[s:e], w, (e - s,) + tuple(x_shape[1:]), stride,
+                                             pads, dilation, groups)
+    return gx
+
+
+def _conv_backward_input_block(g, w, x_shape, stride, pads, dilation, groups):
     n, o, ho, wo = g.shape
     _, cg, kh, kw = w.shape
     c = cg * groups
