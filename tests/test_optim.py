@@ -11,7 +11,7 @@ from numtorch.nn.parameter import Parameter
 
 torch = pytest.importorskip("torch")
 
-SHAPES = [(3, 4), (5,), ()]
+SHAPES = [(3, 4), (5,), (), (2, 3, 4)]
 STEPS = 50
 
 CONFIGS = {
@@ -42,6 +42,8 @@ CONFIGS = {
                  dict(eps=1e-3)],
 }
 CONFIGS.update({
+    "Adafactor": [dict(), dict(lr=0.05, beta2_decay=-0.5), dict(eps=(1e-6, 1e-2), d=2.0),
+                  dict(weight_decay=0.1), dict(maximize=True)],
     "Rprop": [dict(), dict(lr=0.05, etas=(0.3, 1.5)), dict(step_sizes=(1e-3, 0.05)),
               dict(maximize=True)],
     "ASGD": [dict(lr=0.05), dict(lr=0.05, t0=10), dict(lr=0.1, lambd=0.01, alpha=0.5, t0=5),
@@ -404,6 +406,9 @@ BAD_ARGS = [
     ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1)), ("Adadelta", dict(lr=-1)),
     ("LBFGS", dict(lr=-1)), ("Rprop", dict(etas=(1.2, 1.5))), ("Rprop", dict(lr=-1)),
     ("ASGD", dict(lr=-1)), ("ASGD", dict(weight_decay=-1)),
+    ("Adafactor", dict(lr=-1)), ("Adafactor", dict(beta2_decay=0.5)),
+    ("Adafactor", dict(eps=(-1, 1e-3))), ("Adafactor", dict(d=0.5)),
+    ("Adafactor", dict(weight_decay=-1)),
 ]
 
 
