@@ -323,6 +323,44 @@ def test_no_command_prints_help(capsys):
     assert "usage: numtorch" in capsys.readouterr().out
 
 
+def test_command_hook_passes_raw_arguments_and_survives_broken_modules(tmp_path, capsys,
+                                                                      monkeypatch):
+    (tmp_path / "echo_cmd.py").write_text(
+        '"""Echo the arguments."""\n\ndef main(argv):\n    print(argv)\n    return 3\n')
+    (tmp_path / "broken_cmd.py").write_text("import a_module_that_is_not_there\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "echo", "echo_cmd")
+    monkeypatch.setitem(cli.COMMANDS, "broken", "broken_cmd")
+    monkeypatch.setitem(cli.COMMANDS, "absent", "no_such_command_module")
+    assert cli.main(["echo", "--epochs", "x", "-h"]) == 3
+    assert capsys.readouterr().out == "['--epochs', 'x', '-h']\n"
+    assert cli.main(["broken"]) == 2
+    assert "a_module_that_is_not_there" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = capsys.readouterr().out
+    assert "Echo the arguments." in text and "absent" not in text
+    assert cli.main(["mnist", "--epochs", "0"]) == 2  # the others still work
+
+
+def test_interrupt_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    real = mnist.train_one_epoch
+    calls = []
+
+    def interrupted_second_epoch(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(mnist, "train_one_epoch", interrupted_second_epoch)
+    rc, out, err = run_mnist(capsys, "--epochs", 3, "--limit", 32, "--no-plots", "--model",
+                             "mlp", "--output-dir", tmp_path, *FAST)
+    assert rc == 130 and "interrupted" in err
+    assert f"continue with --resume {tmp_path / 'checkpoint.pt'}" in out
+    assert numtorch.load(str(tmp_path / "checkpoint.pt"))["epoch"] == 1
+
+
 def test_python_dash_m_numtorch():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [os.path.dirname(os.path.dirname(numtorch.__file__)), os.environ.get("PYTHONPATH", "")]))
