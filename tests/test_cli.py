@@ -88,6 +88,11 @@ def test_end_to_end_run_prints_and_writes_everything(tmp_path, capsys):
     if HAVE_MATPLOTLIB:
         for name in ("curves.png", "predictions.png", "confusion.png"):
             assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+            if HAVE_PILLOW:
+                from PIL import Image
+
+                with Image.open(tmp_path / name) as img:
+                    assert min(img.size) >= 300
     if shutil.which("dot"):
         assert (tmp_path / "graph.svg").read_text().lstrip().startswith("<?xml")
 
@@ -295,6 +300,22 @@ def test_predict_accepts_npy_and_a_bare_state_dict(trained, tmp_path, capsys):
     rc = cli.main(["predict", "--quiet", str(weights), str(tmp_path / "digit.npy")])
     text, _ = capsys.readouterr()
     assert rc == 0 and text == f"{tmp_path / 'digit.npy'}: {label}\n"
+
+
+def test_predict_without_pillow(trained, tmp_path, capsys, monkeypatch):
+    out, result = trained
+    index, label = _confident_digit(result)
+    digit = numtorch.datasets.MNIST(None, train=False).data.numpy()[index]
+    np.save(tmp_path / "digit.npy", np.pad(255 - digit, 10, constant_values=255))  # on paper
+    (tmp_path / "digit.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    for name in [m for m in sys.modules if m == "PIL" or m.startswith("PIL.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL fails
+    ckpt = str(out / "checkpoint.pt")
+    assert cli.main(["predict", "-q", ckpt, str(tmp_path / "digit.npy")]) == 0
+    assert capsys.readouterr().out.endswith(f": {label}\n")
+    assert cli.main(["predict", ckpt, str(tmp_path / "digit.png")]) == 2
+    assert "pip install numtorch[plot]" in capsys.readouterr().err
 
 
 def test_predict_errors(trained, tmp_path, capsys):
