@@ -295,17 +295,19 @@ def test_conv_transpose2d_output_size(torch):
 
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 2), groups=2)])
 def test_input_grad_computed_in_blocks_equals_whole(monkeypatch, kw):
-    """Large batches take the input gradient a block of images at a time."""
+    """Large batches run the forward and the input gradient a block of images at a time."""
     from numtorch.ops import conv as conv_ops
     rng = np.random.default_rng(6)
     x = rng.standard_normal((5, 4, 7, 6))
     w = rng.standard_normal((6, 4 // kw.get("groups", 1), 3, 3))
 
-    def grad():
-        xt = numtorch.tensor(x, requires_grad=True)
-        F.conv2d(xt, numtorch.tensor(w), **kw).pow(2).sum().backward()
-        return xt.grad.numpy()
+    def run():
+        xt, wt = numtorch.tensor(x, requires_grad=True), numtorch.tensor(w, requires_grad=True)
+        out = F.conv2d(xt, wt, **kw)
+        out.pow(2).sum().backward()
+        return out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
 
-    whole = grad()
+    whole = run()
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
-    np.testing.assert_allclose(grad(), whole, rtol=1e-12)
+    for a, b in zip(run(), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -110,12 +110,19 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
     return out
 
 
+_BLOCK_BYTES = 1 << 19  # a block of columns (one step of a batched kernel) should stay in L2
+
+
 def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
 def _conv_forward(x, w, stride, pads, dilation, groups):
-    """Forward of a 2-D convolution on arrays. Returns ``(out, cols)``."""
+    """Forward of a 2-D convolution on arrays. Returns ``(out, cols)``.
+
+    Large batches go a block of images at a time: each block's columns are multiplied while
+    they are still in cache, straight into the output and the saved column array.
+    """
     n = x.shape[0]
     o, _, kh, kw = w.shape
     sh, sw = stride
@@ -125,12 +132,26 @@ def _conv_forward(x, w, stride, pads, dilation, groups):
     hp, wp = xp.shape[2:]
     ho = (hp - dh * (kh - 1) - 1) // sh + 1
     wo = (wp - dw * (kw - 1) - 1) // sw + 1
-    cols = im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
-    if groups == 1:
-        out = np.matmul(w.reshape(o, -1), cols.reshape(n, -1, ho * wo))
-    else:
-        out = np.matmul(w.reshape(groups, o // groups, -1), cols.reshape(n, groups, -1, ho * wo))
-    return out.reshape(n, o, ho, wo), cols
+    wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
+    k = w.shape[1] * kh * kw * groups
+    block = max(1, _BLOCK_BYTES // (k * ho * wo * x.itemsize))
+    if n <= block or (kh == kw == 1 and sh == sw == 1):
+        cols = im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
+        out = np.matmul(wm, _grouped(cols, n, groups, ho * wo))
+        return out.reshape(n, o, ho, wo), cols
+    cols = np.empty((n, xp.shape[1], kh, kw, ho, wo), dtype=x.dtype)
+    out = np.empty((n, o, ho, wo), dtype=np.result_type(x, w))
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        np.copyto(cols[s:e], windows(xp[s:e], kh, kw, sh, sw, dh, dw, ho, wo))
+        np.matmul(wm, _grouped(cols[s:e], e - s, groups, ho * wo),
+                  out=_grouped(out[s:e], e - s, groups, ho * wo))
+    return out, cols
+
+
+def _grouped(a, n, groups, length):
+    """``a`` viewed as ``(n, rows, length)``, or ``(n, groups, rows / groups, length)``."""
+    return a.reshape(n, -1, length) if groups == 1 else a.reshape(n, groups, -1, length)
 
 
 def _conv_backward_weight(g, cols, w_shape, groups):
@@ -145,9 +166,6 @@ def _conv_backward_weight(g, cols, w_shape, groups):
                        g.reshape(n, groups, o // groups, ln).swapaxes(2, 3))
         gw = gw.sum(0).swapaxes(1, 2)
     return gw.reshape(w_shape)
-
-
-_BLOCK_BYTES = 1 << 19  # the column block of one input-gradient step should stay in L2 cache
 
 
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
