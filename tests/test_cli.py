@@ -216,14 +216,35 @@ def _write_idx_files(folder):
     (folder / "t10k-labels-idx1-ubyte").write_bytes(gzip.decompress(labels))
 
 
-@pytest.mark.parametrize("layout", ["flat", "torchvision"])
-def test_data_directory_of_idx_files(tmp_path, capsys, layout):
+@pytest.mark.parametrize("layout", ["flat", "torchvision", "default ./data"])
+def test_data_directory_of_idx_files(tmp_path, capsys, monkeypatch, layout):
     root = tmp_path / "mnist"
     _write_idx_files(root if layout == "flat" else root / "MNIST" / "raw")
-    rc, out, err = run_mnist(capsys, "--data", root, "--epochs", 1, "--limit", 64, "--no-plots",
+    data = ["--data", root]
+    if layout == "default ./data":  # where --download puts the files
+        os.rename(root, tmp_path / "data")
+        monkeypatch.chdir(tmp_path)
+        data = []
+    rc, out, err = run_mnist(capsys, *data, "--epochs", 1, "--limit", 64, "--no-plots",
                              "--model", "mlp", "--output-dir", tmp_path / "out", *FAST)
     assert rc == 0, err
-    assert "MNIST files in" in out and "train 64 of 10,000, test 100 of 10,000" in out
+    assert "MNIST" in out.splitlines()[0] and "embedded" not in out.splitlines()[0]
+    assert "train 64 of 10,000, test 100 of 10,000" in out
+
+
+def test_download_offline_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    import urllib.error
+
+    from numtorch.datasets import mnist as mnist_files
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(mnist_files, "_download_url", offline)
+    rc, _, err = run_mnist(capsys, "--download", "--data", tmp_path / "data", "--output-dir",
+                           tmp_path / "out")
+    assert rc == 2
+    assert "offline" in err and "Traceback" not in err
 
 
 def test_corrupt_data_file_is_a_clear_error(tmp_path, capsys):

@@ -36,6 +36,7 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle")
 # Learning rates that work for LeNet-5 with batch 64 (the peak rate for onecycle).
 DEFAULT_LR = {"sgd": 0.1, "sgd-momentum": 0.05, "adam": 3e-3, "adamw": 3e-3, "rmsprop": 1e-3}
 DEFAULT_EPOCHS = 10
+DEFAULT_ROOT = "data"  # where --download puts MNIST (as data/MNIST/raw/), and looks first
 _FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
           "t10k-labels-idx1-ubyte")
 
@@ -58,10 +59,12 @@ def add_arguments(parser):
                         "(default: %(default)s)")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="a directory with the MNIST IDX files (train-images-idx3-ubyte[.gz] … "
-                        "directly in it or under MNIST/raw/); default: the 10,000 digits "
-                        "embedded in numtorch (8,000 train / 2,000 test)")
+                        "directly in it or under MNIST/raw/); default: ./data/MNIST/raw/ if "
+                        "--download put MNIST there, else the 10,000 digits embedded in "
+                        "numtorch (8,000 train / 2,000 test)")
     p.add_argument("--download", action="store_true",
-                   help="download the full MNIST (60,000 + 10,000) into --data (default ./data)")
+                   help="download the full MNIST (60,000 + 10,000) into --data (default ./data)"
+                        " unless it is there already")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     p.add_argument("--output-dir", metavar="DIR", default=os.path.join("runs", "mnist"),
                    help="where to write the results (default: %(default)s)")
@@ -111,15 +114,19 @@ def mnist_transform(model_name):
 
 def load_datasets(args, transform):
     """``(train_set, test_set, description)`` as chosen by ``--data`` and ``--download``."""
+    if args.data is None:  # ./data as --download leaves it, else the embedded sample
+        train_set = MNIST(DEFAULT_ROOT, train=True, transform=transform, download=args.download)
+        test_set = MNIST(DEFAULT_ROOT, train=False, transform=transform)
+        if train_set.source != test_set.source:  # half a copy: don't mix it with the sample
+            train_set = MNIST(None, train=True, transform=transform)
+            test_set = MNIST(None, train=False, transform=transform)
+        if train_set.source == "embedded":
+            return train_set, test_set, "embedded sample of 10,000 real MNIST digits"
+        return train_set, test_set, f"MNIST in {os.path.abspath(train_set.raw_folder)}"
     if args.download:
-        root = args.data or "data"
-        train_set = MNIST(root, train=True, transform=transform, download=True)
-        test_set = MNIST(root, train=False, transform=transform)
-        return train_set, test_set, f"MNIST in {os.path.abspath(root)}"
-    if args.data is None:
-        train_set = MNIST(None, train=True, transform=transform)
-        test_set = MNIST(None, train=False, transform=transform)
-        return train_set, test_set, "embedded sample of 10,000 real MNIST digits"
+        train_set = MNIST(args.data, train=True, transform=transform, download=True)
+        test_set = MNIST(args.data, train=False, transform=transform)
+        return train_set, test_set, f"MNIST in {os.path.abspath(train_set.raw_folder)}"
     root = os.path.expanduser(args.data)
     if not os.path.isdir(root):
         raise CommandError(f"data directory not found: {args.data}")
