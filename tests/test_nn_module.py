@@ -799,3 +799,20 @@ def test_hook_handle_context_manager_and_masking_helper():
     lin(numtorch.ones(1, 1))
     assert calls == [1]
     assert mask_addresses("<X object at 0xdeadbeef>") == "<X object at 0x?>"
+
+
+# ------------------------------------------------------------ finite differences (float64)
+@pytest.mark.parametrize("fn,shapes", [
+    (lambda x: NF.normalize(x, p=2.0, dim=1), [(3, 4)]),
+    (lambda x: NF.normalize(x, p=3.0, dim=0), [(3, 4)]),
+    (lambda a, b: NF.cosine_similarity(a, b, dim=1), [(3, 4), (3, 4)]),
+    (lambda a, b: NF.pairwise_distance(a, b), [(3, 4), (3, 4)]),
+    (lambda a, b, w: NF.bilinear(a, b, w), [(2, 3), (2, 4), (5, 3, 4)]),
+    (lambda w: NF.embedding(numtorch.tensor([[0, 2, 2], [1, 0, 3]]), w),
+     [(4, 3)]),
+    (lambda x, w, b: NF.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)]),
+])
+def test_finite_differences(fn, shapes):
+    from oracle import check_grad_fd
+    rng = np.random.default_rng(5)
+    check_grad_fd(fn, [rng.standard_normal(s) for s in shapes])
