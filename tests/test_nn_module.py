@@ -816,3 +816,12 @@ def test_finite_differences(fn, shapes):
     from oracle import check_grad_fd
     rng = np.random.default_rng(5)
     check_grad_fd(fn, [rng.standard_normal(s) for s in shapes])
+
+
+def test_hook_removing_itself_during_call():
+    lin = nnn.Linear(1, 1)
+    handles = []
+    handles.append(lin.register_forward_pre_hook(lambda m, a: handles[0].remove()))
+    handles.append(lin.register_forward_hook(lambda m, a, o: handles[1].remove()))
+    lin(numtorch.ones(1, 1))
+    assert not lin._forward_pre_hooks and not lin._forward_hooks

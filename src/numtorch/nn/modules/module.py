@@ -188,7 +188,7 @@ class _BackwardHookState:
         for i, g in zip(self.output_positions, grads):
             full[i] = None if g is None else Tensor._wrap(g)
         grad_output = tuple(full)
-        for hook in self.module._backward_pre_hooks.values():
+        for hook in list(self.module._backward_pre_hooks.values()):
             out = hook(self.module, grad_output)
             if out is not None:
                 grad_output = tuple(out) if isinstance(out, (tuple, list)) else (out,)
@@ -213,7 +213,7 @@ class _BackwardHookState:
         return [None if full[i] is None else full[i]._data for i in self.input_positions]
 
     def _call_hooks(self, grad_input):
-        for hook in self.module._backward_hooks.values():
+        for hook in list(self.module._backward_hooks.values()):
             out = hook(self.module, grad_input, self.grad_outputs)
             if out is not None:
                 out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
@@ -816,7 +816,7 @@ class Module:
         try:
             result = self.forward(*args, **kwargs)
         except Exception:
-            for hook_id in self._forward_hooks_always_called:
+            for hook_id in list(self._forward_hooks_always_called):
                 self._call_forward_hook(hook_id, args, kwargs, None)
             raise
         result = self._run_forward_hooks(args, kwargs, result)
@@ -827,11 +827,11 @@ class Module:
     __call__ = _call_impl
 
     def _run_pre_hooks(self, args, kwargs):
-        for hook in _global_forward_pre_hooks.values():
+        for hook in list(_global_forward_pre_hooks.values()):
             out = hook(self, args)
             if out is not None:
                 args = out if isinstance(out, tuple) else (out,)
-        for hook_id, hook in self._forward_pre_hooks.items():
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 out = hook(self, args, kwargs)
                 if out is not None:
@@ -847,7 +847,7 @@ class Module:
         return args, kwargs
 
     def _run_forward_hooks(self, args, kwargs, result):
-        for hook in _global_forward_hooks.values():
+        for hook in list(_global_forward_hooks.values()):
             out = hook(self, args, result)
             if out is not None:
                 result = out
