@@ -293,8 +293,9 @@ def test_conv_transpose2d_output_size(torch):
         ours(numtorch.tensor(x), output_size=[12, 10])
 
 
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 2), groups=2)])
-def test_input_grad_computed_in_blocks_equals_whole(monkeypatch, kw):
+def test_blocks_and_worker_threads_equal_whole_batch(monkeypatch, kw, workers):
     """Large batches run the forward and the input gradient a block of images at a time."""
     from numtorch.ops import conv as conv_ops
     rng = np.random.default_rng(6)
@@ -309,5 +310,6 @@ def test_input_grad_computed_in_blocks_equals_whole(monkeypatch, kw):
 
     whole = run()
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_ops, "NUM_WORKERS", workers)
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-12)

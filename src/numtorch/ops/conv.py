@@ -13,6 +13,9 @@ input gradient is ``col2im(W^T @ grad)``. The transposed convolution is the same
 swapped.
 """
 
+import os
+import time
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -112,6 +115,71 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
 
 _BLOCK_BYTES = 1 << 19  # a block of columns (one step of a batched kernel) should stay in L2
 
+# Worker threads for the batched kernels. NumPy releases the GIL inside copies and BLAS calls,
+# so blocks of images can run in parallel. None (the default): one worker per idle CPU (at most
+# 4), judged from the load average at most once a second, so that a machine busy with other
+# processes gets a single thread instead of threads waiting for each other's time slices.
+# Set an int to force a number of workers.
+NUM_WORKERS = None
+_executor = None
+_auto = [-1.0, 1]  # time of the last load check, workers chosen then
+
+
+def _workers():
+    if NUM_WORKERS is not None:
+        return max(1, int(NUM_WORKERS))
+    now = time.monotonic()
+    if now - _auto[0] > 1.0:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not on Linux
+            cpus = os.cpu_count() or 1
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # pragma: no cover
+            load = 0.0
+        idle = cpus - max(0.0, load - 1.0)  # this process's own busy thread counts once
+        _auto[0], _auto[1] = now, max(1, min(4, cpus, int(idle + 0.5)))
+    return _auto[1]
+
+
+def _forget_executor():
+    global _executor
+    _executor = None
+
+
+if hasattr(os, "register_at_fork"):
+    # A forked child (e.g. a DataLoader worker) must not wait on its parent's threads.
+    os.register_at_fork(after_in_child=_forget_executor)
+
+
+def run_blocks(n, block, fn):
+    """``[fn(start, stop) for each block of the batch]``, the blocks shared among worker threads
+    when there are several (contiguous runs of blocks per thread)."""
+    bounds = [(s, min(n, s + block)) for s in range(0, n, block)]
+    workers = min(_workers(), len(bounds))
+    if workers <= 1:
+        return [fn(s, e) for s, e in bounds]
+    global _executor
+    if _executor is None or _executor._max_workers < workers - 1:
+        from concurrent.futures import ThreadPoolExecutor
+        _executor = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="numtorch")
+    per = -(-len(bounds) // workers)
+    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
+
+    def run(group):
+        return [fn(s, e) for s, e in group]
+
+    futures = [_executor.submit(run, grp) for grp in groups[1:]]
+    results = run(groups[0])
+    for f in futures:
+        results.extend(f.result())
+    return results
+
+
+def _block_size(per_image_bytes):
+    return max(1, _BLOCK_BYTES // max(1, per_image_bytes))
+
 
 def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
@@ -134,18 +202,20 @@ def _conv_forward(x, w, stride, pads, dilation, groups):
     wo = (wp - dw * (kw - 1) - 1) // sw + 1
     wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
     k = w.shape[1] * kh * kw * groups
-    block = max(1, _BLOCK_BYTES // (k * ho * wo * x.itemsize))
+    block = _block_size(k * ho * wo * x.itemsize)
     if n <= block or (kh == kw == 1 and sh == sw == 1):
         cols = im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
         out = np.matmul(wm, _grouped(cols, n, groups, ho * wo))
         return out.reshape(n, o, ho, wo), cols
     cols = np.empty((n, xp.shape[1], kh, kw, ho, wo), dtype=x.dtype)
     out = np.empty((n, o, ho, wo), dtype=np.result_type(x, w))
-    for s in range(0, n, block):
-        e = min(n, s + block)
+
+    def step(s, e):
         np.copyto(cols[s:e], windows(xp[s:e], kh, kw, sh, sw, dh, dw, ho, wo))
         np.matmul(wm, _grouped(cols[s:e], e - s, groups, ho * wo),
                   out=_grouped(out[s:e], e - s, groups, ho * wo))
+
+    run_blocks(n, block, step)
     return out, cols
 
 
@@ -159,13 +229,17 @@ def _conv_backward_weight(g, cols, w_shape, groups):
     BLAS's operands in their stored layout and runs faster than ``grad[n] @ cols[n]^T``)."""
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
-    if groups == 1:
-        gw = np.matmul(cols.reshape(n, -1, ln), g.reshape(n, o, ln).swapaxes(1, 2)).sum(0).T
-    else:
-        gw = np.matmul(cols.reshape(n, groups, -1, ln),
-                       g.reshape(n, groups, o // groups, ln).swapaxes(2, 3))
-        gw = gw.sum(0).swapaxes(1, 2)
-    return gw.reshape(w_shape)
+    gg = g.reshape(n, o, ln) if groups == 1 else g.reshape(n, groups, o // groups, ln)
+    cc = _grouped(cols, n, groups, ln)
+
+    def step(s, e):
+        return np.matmul(cc[s:e], gg[s:e].swapaxes(-1, -2)).sum(0)
+
+    parts = run_blocks(n, _block_size(cols[:1].nbytes), step)
+    gw = parts[0]
+    for p in parts[1:]:
+        gw += p
+    return gw.swapaxes(-1, -2).reshape(w_shape)
 
 
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
@@ -174,14 +248,16 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
     n = g.shape[0]
     per_image = w.shape[1] * groups * w.shape[2] * w.shape[3] * g.shape[2] * \
         (x_shape[3] + pads[2] + pads[3]) * g.itemsize
-    block = max(1, _BLOCK_BYTES // per_image)
+    block = _block_size(per_image)
     if n <= block:
         return _conv_backward_input_block(g, w, x_shape, stride, pads, dilation, groups)
     gx = np.empty(x_shape, dtype=g.dtype)
-    for s in range(0, n, block):
-        e = min(n, s + block)
+
+    def step(s, e):
         gx[s:e] = _conv_backward_input_block(g[s:e], w, (e - s,) + tuple(x_shape[1:]), stride,
                                              pads, dilation, groups)
+
+    run_blocks(n, block, step)
     return gx
 
 
