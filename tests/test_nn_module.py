@@ -825,3 +825,19 @@ def test_hook_removing_itself_during_call():
     handles.append(lin.register_forward_hook(lambda m, a, o: handles[1].remove()))
     lin(numtorch.ones(1, 1))
     assert not lin._forward_pre_hooks and not lin._forward_hooks
+
+
+def test_get_total_norm_and_clip_grads_with_norm_vs_torch():
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal(s).astype(np.float32) for s in ((4, 2), (3,))]
+    res = []
+    for lib in LIBS:
+        params = [lib.nn.Parameter(lib.zeros(*g.shape)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = lib.tensor(g)
+        total = lib.nn.utils.get_total_norm([p.grad for p in params], norm_type=3.0)
+        lib.nn.utils.clip_grads_with_norm_(params, 0.5, total)
+        res.append((total.numpy(), [p.grad.numpy() for p in params]))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-5)
+    for u, v in zip(res[0][1], res[1][1]):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-7)
