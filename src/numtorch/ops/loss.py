@@ -92,20 +92,68 @@ def _as_tensor(x, like):
     return x if isinstance(x, Tensor) else _wrap(np.asarray(x, dtype=like._data.dtype))
 
 
+# ---------------------------------------------------------------------------- scalar steps
+class _ScalarStep(Node):
+    """``tensor <op> python_number`` as PyTorch's C++ losses record it (``MulBackward1``, …)."""
+
+    factor = 1
+
+    def backward(self, g):
+        return (g * self.factor if self.factor != 1 else g,)
+
+
+class _ClampMinStep(Node):
+    _saved_fields = ("x",)
+
+    def backward(self, g):
+        return (g * (self.x >= self.min),)
+
+
+_SCALAR_STEPS = {name: type(name, (_ScalarStep,), {})
+                 for name in ("MulBackward1", "DivBackward1", "AddBackward1", "SubBackward1")}
+ClampMinBackward0 = type("ClampMinBackward0", (_ClampMinStep,), {})
+
+
+def _scalar_step(input, name, value):
+    """``input * value`` (Mul), ``input / value`` (Div), ``input + value`` (Add) or
+    ``input - value`` (Sub) for a Python number ``value``, recorded under PyTorch's name."""
+    x = input._data
+    v = np.asarray(value, dtype=x.dtype)
+    kind = name[:3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = {"Mul": np.multiply, "Div": np.true_divide, "Add": np.add,
+               "Sub": np.subtract}[kind](x, v)
+    if not (_GradState.enabled and input._requires_grad):
+        return _wrap(res)
+    node = _SCALAR_STEPS[name]()
+    if kind == "Mul":
+        node.factor = value
+    elif kind == "Div":
+        node.factor = 1 / value if value else math.inf
+    return attach(res, node, input)
+
+
+def _clamp_min(input, value):
+    """``input.clamp_min(value)``, recorded as ``ClampMinBackward0``."""
+    x = input._data
+    res = np.maximum(x, np.asarray(value, dtype=x.dtype))
+    if not (_GradState.enabled and input._requires_grad):
+        return _wrap(res)
+    node = ClampMinBackward0()
+    node.x, node.min = x, value
+    node.save_versions(input)
+    return attach(res, node, input)
+
+
 # ---------------------------------------------------------------------------- regression losses
 class _PointwiseLossNode(Node):
-    """Fused ``reduce(f(input - target))``; ``_local(d)`` is ``f'(d)`` (times any weight)."""
+    """Fused ``reduce(f(input - target))``; ``_local(d)`` is ``f'(d)``."""
 
-    _saved_fields = ("d", "weight")
-    weight = None
+    _saved_fields = ("d",)
 
     def backward(self, g):
         (ni, _), (nt, _) = self.next_functions
         gd = _reduction_grad(g, self.d.shape, self.reduction) * self._local(self.d)
-        if self.weight is not None:
-            gd = gd * self.weight
-            if self.weight_sum is not None:
-                gd = gd / self.weight_sum
         return (unbroadcast(gd, self.in_shape) if ni is not None else None,
                 unbroadcast(-gd, self.t_shape) if nt is not None else None)
 
@@ -129,9 +177,8 @@ class HuberLossBackward0(_PointwiseLossNode):
         return np.clip(d, -delta, delta).astype(d.dtype, copy=False)
 
 
-def _pointwise_loss(node_cls, pointwise, input, target, reduction, weight=None,
-                    weight_mean_by_sum=False, **params):
-    """Run a fused regression loss ``reduce(weight * pointwise(input - target))``."""
+def _pointwise_loss(node_cls, pointwise, input, target, reduction, **params):
+    """Run a fused regression loss ``reduce(pointwise(input - target))``."""
     _check_reduction(reduction)
     target = _as_tensor(target, input)
     _warn_size(input, target)
@@ -140,38 +187,39 @@ def _pointwise_loss(node_cls, pointwise, input, target, reduction, weight=None,
         d = a - b
     except ValueError:
         raise shape_error(a.shape, b.shape) from None
-    loss = pointwise(d)
-    w = weight_sum = None
-    if weight is not None:
-        w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
-        if w.shape != a.shape:
-            raise ValueError("Weights and input must have the same size.")
-        w = w.astype(loss.dtype, copy=False)
-        loss = loss * w
-        if weight_mean_by_sum and reduction == "mean":
-            weight_sum = np.asarray(w.sum(), dtype=loss.dtype)
-            res = np.asarray(loss.sum() / weight_sum, dtype=loss.dtype)
-        else:
-            res = _reduce(loss, reduction)
-    else:
-        res = _reduce(loss, reduction)
+    res = _reduce(pointwise(d), reduction)
     if _GradState.enabled and (input._requires_grad or target._requires_grad):
         node = node_cls()
-        node.d, node.in_shape, node.t_shape = d, a.shape, b.shape
-        # A weighted mean divides by the weights' sum: its gradient is the sum's, rescaled.
-        node.reduction = "sum" if weight_sum is not None else reduction
-        node.weight, node.weight_sum = w, weight_sum
+        node.d, node.in_shape, node.t_shape, node.reduction = d, a.shape, b.shape, reduction
         node.__dict__.update(params)
         node.save_versions(input, target)
         return attach(res, node, input, target)
     return _wrap(res)
 
 
+def _weighted(loss, weight, reduction, input, mean_by_weight_sum):
+    """``reduce(loss * weight)``; a mean is over the weights' sum when ``mean_by_weight_sum``."""
+    if tuple(np.shape(_data(weight))) != tuple(loss.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = ew.mul(loss, weight)
+    if reduction == "mean" and mean_by_weight_sum:
+        return ew.div(rd.sum(loss), rd.sum(_as_tensor(weight, input)))
+    return _apply_reduction(loss, reduction)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean squared error between each element of ``input`` and ``target``."""
+    """Mean squared error between each element of ``input`` and ``target``.
+
+    With ``weight`` (the input's shape) each squared error is weighted and ``'mean'`` divides by
+    the weights' sum; the graph is then composed, as PyTorch composes it.
+    """
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    return _pointwise_loss(MseLossBackward0, lambda d: d * d, input, target, reduction, weight,
-                           weight_mean_by_sum=True)
+    if weight is None:
+        return _pointwise_loss(MseLossBackward0, lambda d: d * d, input, target, reduction)
+    _check_reduction(reduction)
+    target = _as_tensor(target, input)
+    _warn_size(input, target)
+    return _weighted(ew.pow(ew.sub(input, target), 2), weight, reduction, input, True)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -183,12 +231,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     loss = ew.abs(ew.sub(input, target))
     if weight is None:
         return _apply_reduction(loss, reduction)
-    if tuple(np.shape(_data(weight))) != tuple(loss.shape):
-        raise ValueError("Weights and input must have the same size.")
-    loss = ew.mul(loss, weight)
-    if reduction == "mean":
-        return ew.div(rd.sum(loss), rd.sum(_as_tensor(weight, input)))
-    return _apply_reduction(loss, reduction)
+    return _weighted(loss, weight, reduction, input, True)
 
 
 def _smooth_l1(beta):
@@ -210,7 +253,10 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """Squared error below ``delta``, ``delta``-scaled absolute error above it."""
+    """Squared error below ``delta``, ``delta``-scaled absolute error above it.
+
+    With ``weight`` the pointwise losses are weighted, then reduced (a plain mean).
+    """
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
 
@@ -218,8 +264,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         a = np.abs(d)
         return np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype,
                                                                                    copy=False)
-    return _pointwise_loss(HuberLossBackward0, pointwise, input, target, reduction, weight,
-                           delta=delta)
+    if weight is None:
+        return _pointwise_loss(HuberLossBackward0, pointwise, input, target, reduction,
+                               delta=delta)
+    _check_reduction(reduction)
+    loss = _pointwise_loss(HuberLossBackward0, pointwise, input, target, "none", delta=delta)
+    return _weighted(loss, weight, reduction, input, False)
 
 
 def _data(x):
@@ -400,8 +450,7 @@ def _smoothed_cross_entropy(logp, nll, target, weight, ignore_index, reduction, 
     else:
         terms = logp
     smooth = ew.neg(rd.sum(terms, class_axis))
-    if ignored.any():
-        smooth = smooth.masked_fill(_wrap(ignored), 0)
+    smooth = smooth.masked_fill(_wrap(ignored), 0)
     if reduction == "mean":
         kept = target._data.reshape(-1)[~ignored.reshape(-1)]
         if weight is not None:
@@ -414,7 +463,8 @@ def _smoothed_cross_entropy(logp, nll, target, weight, ignore_index, reduction, 
             smooth = ew.div(rd.sum(smooth), _wrap(np.asarray(denom, dtype=logp.dtype._np)))
     elif reduction == "sum":
         smooth = rd.sum(smooth)
-    return ew.add(ew.mul(nll, 1 - eps), ew.mul(smooth, eps / n_classes))
+    return ew.add(_scalar_step(nll, "MulBackward1", 1 - eps),
+                  _scalar_step(smooth, "MulBackward1", eps / n_classes))
 
 
 def _cross_entropy_probs(input, target, weight, reduction, eps, class_axis):
@@ -430,7 +480,7 @@ def _cross_entropy_probs(input, target, weight, reduction, eps, class_axis):
     total = ew.neg(rd.sum(prod))
     if reduction == "sum":
         return total
-    return ew.div(total, input._data.size // n_classes if n_classes else 0)
+    return _scalar_step(total, "DivBackward1", input._data.size / n_classes if n_classes else 0)
 
 
 # ---------------------------------------------------------------------------- binary losses
@@ -616,7 +666,8 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
             "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {Size(input1.shape)}, input2: {Size(input2.shape)}, target: "
             f"{Size(target.shape)} ")
-    loss = ew.clamp_min(ew.add(ew.mul(ew.neg(target), ew.sub(input1, input2)), margin), 0)
+    diff = ew.mul(ew.neg(target), ew.sub(input1, input2))
+    loss = _clamp_min(_scalar_step(diff, "AddBackward1", margin), 0)
     return _apply_reduction(loss, reduction)
 
 
@@ -628,25 +679,40 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     eps = 1e-12
     dim = input1.ndim - 1
     prod = rd.sum(ew.mul(input1, input2), dim)
-    m1 = ew.add(rd.sum(ew.mul(input1, input1), dim), eps)
-    m2 = ew.add(rd.sum(ew.mul(input2, input2), dim), eps)
+    m1 = _scalar_step(rd.sum(ew.mul(input1, input1), dim), "AddBackward1", eps)
+    m2 = _scalar_step(rd.sum(ew.mul(input2, input2), dim), "AddBackward1", eps)
     cos = ew.div(prod, ew.sqrt(ew.mul(m1, m2)))
     from .indexing import where
-    pos = ew.rsub(cos, 1)
-    neg = ew.clamp_min(ew.sub(cos, margin), 0)
+    pos = ew.sub(_wrap(np.ones((), dtype=cos._data.dtype)), cos)
+    neg = _clamp_min(_scalar_step(cos, "SubBackward1", margin), 0)
     t = target._data
     zeros = _wrap(np.zeros((), dtype=cos._data.dtype))
     loss = ew.add(where(_wrap(t == 1), pos, zeros), where(_wrap(t == -1), neg, zeros))
     return _apply_reduction(loss, reduction)
 
 
+class SoftMarginLossBackward0(Node):
+    _saved_fields = ("x", "y")
+
+    def backward(self, g):
+        x, y = self.x, self.y
+        gl = _reduction_grad(g, x.shape, self.reduction)
+        return (gl * -y * _sigmoid(-y * x),)
+
+
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """``log(1 + exp(-target * input))``."""
+    """``log(1 + exp(-target * input))`` for targets of ±1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    from .activation import softplus
-    loss = softplus(ew.neg(ew.mul(target, input)), 1.0, math.inf)
-    return _apply_reduction(loss, reduction)
+    target = _as_tensor(target, input)
+    x, y = binary_operands(input, target)
+    res = _reduce(_softplus(-y * x), reduction)
+    if _GradState.enabled and input._requires_grad:
+        node = SoftMarginLossBackward0()
+        node.x, node.y, node.reduction = x, y, reduction
+        node.save_versions(input, target)
+        return attach(res, node, input)
+    return _wrap(res)
 
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
@@ -657,6 +723,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     from .indexing import where
     t = target._data
     zeros = _wrap(np.zeros((), dtype=input._data.dtype))
-    margin_part = where(_wrap(t != 1), ew.clamp_min(ew.rsub(input, margin), 0), zeros)
+    margin_t = _wrap(np.asarray(margin, dtype=input._data.dtype))
+    margin_part = where(_wrap(t != 1), _clamp_min(ew.sub(margin_t, input), 0), zeros)
     self_part = where(_wrap(t != -1), input, zeros)
     return _apply_reduction(ew.add(margin_part, self_part), reduction)
