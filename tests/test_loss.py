@@ -496,3 +496,49 @@ def test_other_losses_finite_differences(name, fn):
         check_grad_fd(lambda a: fn(a, numtorch.tensor(y)), [x])
     else:
         check_grad_fd(fn, [x, y])
+
+
+def _graph(fn, depth=0, out=None):
+    """The backward graph below ``fn`` as indented node names (skipping absent edges)."""
+    out = [] if out is None else out
+    out.append("  " * depth + type(fn).__name__)
+    for node, _ in fn.next_functions:
+        if node is not None:
+            _graph(node, depth + 1, out)
+    return out
+
+
+COMPOSED = {
+    "label_smoothing": lambda F, x, y, p, w: F.cross_entropy(x, y, label_smoothing=0.1),
+    "label_smoothing_weight": lambda F, x, y, p, w: F.cross_entropy(x, y, weight=w,
+                                                                    label_smoothing=0.1),
+    "label_smoothing_none": lambda F, x, y, p, w: F.cross_entropy(x, y, label_smoothing=0.1,
+                                                                  reduction="none"),
+    "probabilities": lambda F, x, y, p, w: F.cross_entropy(x, p),
+    "probabilities_weight": lambda F, x, y, p, w: F.cross_entropy(x, p, weight=w,
+                                                                  label_smoothing=0.2),
+    "kl_div_batchmean": lambda F, x, y, p, w: F.kl_div(x, p, reduction="batchmean"),
+    "kl_div_log_target": lambda F, x, y, p, w: F.kl_div(x, p, reduction="sum", log_target=True),
+    "l1": lambda F, x, y, p, w: F.l1_loss(x, p),
+    "mse_weight": lambda F, x, y, p, w: F.mse_loss(x, p, weight=p),
+    "huber_weight": lambda F, x, y, p, w: F.huber_loss(x, p, weight=p),
+    "margin_ranking": lambda F, x, y, p, w: F.margin_ranking_loss(x, p, p.sign(), margin=0.1),
+    "cosine_embedding": lambda F, x, y, p, w: F.cosine_embedding_loss(
+        x, p, (w[:4] - 1).sign(), margin=0.1),
+    "soft_margin": lambda F, x, y, p, w: F.soft_margin_loss(x, (p - 0.2).sign()),
+    "hinge_embedding": lambda F, x, y, p, w: F.hinge_embedding_loss(x, (p - 0.2).sign()),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(COMPOSED))
+def test_composed_loss_graphs_read_as_torch(name):
+    r = rng(0)
+    x = r.standard_normal((4, 5)).astype(np.float32)
+    p = r.dirichlet(np.ones(5), 4).astype(np.float32)
+    y, w = np.array([0, 4, 2, 1]), r.uniform(0.5, 1.5, 5).astype(np.float32)
+
+    def build(lib):
+        return COMPOSED[name](lib.nn.functional, lib.tensor(x, requires_grad=True),
+                              lib.tensor(y), lib.tensor(p), lib.tensor(w))
+    assert _graph(build(numtorch).grad_fn) == _graph(build(torch).grad_fn)
