@@ -841,3 +841,74 @@ def test_get_total_norm_and_clip_grads_with_norm_vs_torch():
     np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-5)
     for u, v in zip(res[0][1], res[1][1]):
         np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-7)
+
+
+EDGE_CASES = {
+    "module positional arg": lambda L: L.nn.Module(1),
+    "sequential insert out of range": lambda L: L.nn.Sequential(L.nn.Identity()).insert(
+        5, L.nn.Identity()),
+    "sequential * 3": lambda L: len(L.nn.Sequential(L.nn.Identity()) * 3),
+    "sequential *=": lambda L: (lambda s: (s.__imul__(2), len(s)))(
+        L.nn.Sequential(L.nn.Identity(), L.nn.Flatten())),
+    "sequential +=": lambda L: (lambda s: (s.__iadd__(L.nn.Sequential(L.nn.Identity())),
+                                           list(s._modules)))(L.nn.Sequential(L.nn.Identity())),
+    "sequential del slice": lambda L: (lambda s: (s.__delitem__(slice(0, 2)), list(s._modules)))(
+        L.nn.Sequential(L.nn.Identity(), L.nn.Flatten(), L.nn.Dropout())),
+    "sequential str index": lambda L: L.nn.Sequential(L.nn.Identity())["0"],
+    "modulelist str index": lambda L: L.nn.ModuleList([L.nn.Identity()])["0"],
+    "modulelist + list": lambda L: L.nn.ModuleList([L.nn.Identity()]) + [L.nn.Flatten()],
+    "modulelist setitem -1": lambda L: (lambda m: (m.__setitem__(-1, L.nn.Dropout()), m))(
+        L.nn.ModuleList([L.nn.Identity(), L.nn.Flatten()])),
+    "moduledict dotted key": lambda L: L.nn.ModuleDict({"a.b": L.nn.Identity()}),
+    "moduledict missing key": lambda L: L.nn.ModuleDict()["x"],
+    "parameterlist slice": lambda L: L.nn.ParameterList([L.ones(1), L.ones(2), L.ones(3)])[1:],
+    "parameterlist -1": lambda L: tuple(L.nn.ParameterList([L.ones(1), L.ones(2)])[-1].shape),
+    "parameterlist out of range": lambda L: L.nn.ParameterList([L.ones(1)])[3],
+    "parameterdict missing": lambda L: L.nn.ParameterDict()["x"],
+    "parameterdict object": lambda L: L.nn.ParameterDict({"a": 3}),
+    "parameterlist objects": lambda L: L.nn.ParameterList([3, "x"]),
+    "named_modules memo prefix": lambda L: [n for n, _ in L.nn.Sequential(
+        L.nn.Identity()).named_modules(memo=set(), prefix="p")],
+    "linear float64": lambda L: L.nn.Linear(2, 2, dtype=L.float64).weight.dtype,
+    "linear dtype mismatch": lambda L: L.nn.Linear(2, 2)(L.ones(1, 2, dtype=L.float64)),
+    "linear 1-d input": lambda L: tuple(L.nn.Linear(2, 3)(L.ones(2)).shape),
+    "linear zero in_features": lambda L: L.nn.Linear(0, 3).bias.abs().sum().item(),
+    "linear 3-d bad": lambda L: L.nn.Linear(4, 3)(L.ones(2, 5, 3)),
+    "linear 1-d bad": lambda L: L.nn.Linear(4, 3)(L.ones(3)),
+    "embedding padding -2": lambda L: L.nn.Embedding(5, 2, padding_idx=-2).padding_idx,
+    "embedding padding -6": lambda L: L.nn.Embedding(5, 2, padding_idx=-6),
+    "from_pretrained 1-d": lambda L: L.nn.Embedding.from_pretrained(L.ones(3)),
+    "embedding weight shape": lambda L: L.nn.Embedding(3, 2, _weight=L.ones(2, 2)),
+    "dropout p<0": lambda L: L.nn.functional.dropout(L.ones(2), -0.1),
+    "alpha dropout p=1": lambda L: L.nn.functional.alpha_dropout(L.ones(2), 1.0, True),
+    "normalize 1-d": lambda L: L.nn.functional.normalize(L.tensor([3.0, 4.0]), dim=0),
+    "cosine broadcast": lambda L: L.nn.functional.cosine_similarity(L.ones(3, 4), L.ones(4),
+                                                                    dim=-1),
+    "pairwise 1-d": lambda L: L.nn.functional.pairwise_distance(L.ones(4), L.zeros(4)),
+    "unflatten -1": lambda L: tuple(L.nn.Unflatten(1, (2, -1))(L.ones(3, 6)).shape),
+    "unflatten list": lambda L: L.nn.Unflatten(1, [2, 3]),
+    "flatten 1-d": lambda L: L.nn.Flatten()(L.ones(3)).shape,
+    "0-dim buffer from 1-element": lambda L: (lambda m: (
+        m.register_buffer("s", L.tensor(1.0)), m.load_state_dict({"s": L.tensor([5.0])}),
+        m.s))(L.nn.Module()),
+    "clip nothing": lambda L: L.nn.utils.clip_grad_norm_([], 1.0),
+    "clip norm 0": lambda L: (lambda p: (setattr(p, "grad", L.tensor([0.0, 2.0, 3.0])),
+                                         L.nn.utils.clip_grad_norm_([p], 1.0, norm_type=0)))(
+        L.nn.Parameter(L.zeros(3))),
+    "clip float64": lambda L: (lambda p: (
+        setattr(p, "grad", L.tensor([3.0, 4.0], dtype=L.float64)),
+        L.nn.utils.clip_grad_norm_(p, 1.0)))(L.nn.Parameter(L.zeros(2, dtype=L.float64))),
+    "parameters_to_vector grad_fn": lambda L: type(L.nn.utils.parameters_to_vector(
+        L.nn.Linear(1, 1).parameters()).grad_fn).__name__,
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_CASES))
+def test_edge_cases_match_torch(case):
+    def outcome(lib):
+        try:
+            return "ok", mask_addresses(repr(EDGE_CASES[case](lib)))
+        except Exception as e:  # noqa: BLE001 - the class is what we compare
+            return type(e).__name__, str(e)
+    a, b = both(outcome)
+    assert a == b
