@@ -191,3 +191,9 @@ def test_no_warnings_on_ordinary_use():
         warnings.simplefilter("error")
         nnn.Linear(3, 2)
         nnn.Embedding(4, 2)
+
+
+def test_deprecated_aliases_warn_like_torch():
+    for lib in (numtorch, torch):
+        with pytest.warns(FutureWarning, match="`nn.init.xavier_uniform` is now deprecated"):
+            lib.nn.init.xavier_uniform(lib.empty(3, 3))

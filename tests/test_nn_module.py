@@ -912,3 +912,18 @@ def test_edge_cases_match_torch(case):
             return type(e).__name__, str(e)
     a, b = both(outcome)
     assert a == b
+
+
+def test_legacy_backward_hook_and_mixing_error():
+    lin = nnn.Linear(2, 2)
+    seen = []
+    lin.register_backward_hook(lambda m, gin, gout: seen.append(len(gout)))
+    lin(numtorch.ones(1, 2, requires_grad=True)).sum().backward()
+    assert seen == [1]
+    a, b = both(lambda lib: err(lambda: (lambda m: (
+        m.register_backward_hook(lambda *a: None),
+        m.register_full_backward_hook(lambda *a: None)))(lib.nn.Linear(1, 1))))
+    assert a == b and a[0] is RuntimeError
+    with pytest.raises(TypeError, match="bfloat16"):
+        lin.bfloat16()
+    assert lin.compile() is None

@@ -244,3 +244,28 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     for c in range(cols):
         values[rng.permutation(rows)[:num_zeros], c] = 0
     return _fill(tensor, values)
+
+
+def _deprecated(new):
+    old_name = new.__name__[:-1]
+
+    def old(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of "
+                      f"`nn.init.{new.__name__}`.", FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+    old.__name__ = old_name
+    old.__doc__ = f"Deprecated alias of :func:`{new.__name__}`."
+    return old
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

@@ -712,6 +712,19 @@ class Module:
             f"cuda:{device}" if isinstance(device, int) else device))
         return self
 
+    def bfloat16(self):
+        """NumPy has no bfloat16: raises a TypeError."""
+        raise TypeError("numtorch has no bfloat16 dtype (NumPy lacks it); use half() or float()")
+
+    def xpu(self, device=None):
+        """numtorch runs on the CPU only: raises a RuntimeError naming the device."""
+        check_device("xpu")
+
+    ipu = mtia = xpu
+
+    def compile(self, *args, **kwargs):
+        """Accepted for compatibility: numtorch runs modules eagerly, so this does nothing."""
+
     def to_empty(self, *, device=None, recurse=True):
         check_device(device)
         from ..._creation import empty_like
@@ -758,6 +771,18 @@ class Module:
         self._backward_hooks[handle.id] = hook
         if prepend:
             self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_backward_hook(self, hook):
+        """Deprecated: registers ``hook`` with the semantics of
+        :meth:`register_full_backward_hook` (PyTorch's legacy hook saw only the last op)."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError(
+                "Cannot use both regular backward hooks and full backward hooks on a single "
+                "Module. Please use only one of them.")
+        self._is_full_backward_hook = False
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
         return handle
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
@@ -824,7 +849,7 @@ class Module:
             result = state.wrap_outputs(result)
         return result
 
-    __call__ = _call_impl
+    __call__ = _wrapped_call_impl = _call_impl
 
     def _run_pre_hooks(self, args, kwargs):
         for hook in list(_global_forward_pre_hooks.values()):
