@@ -113,7 +113,7 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
     return out
 
 
-_BLOCK_BYTES = 1 << 19  # a block of columns (one step of a batched kernel) should stay in L2
+_BLOCK_BYTES = 1 << 20  # a block of columns (one step of a batched kernel) should stay in cache
 
 # Worker threads for the batched kernels. NumPy releases the GIL inside copies and BLAS calls,
 # so blocks of images can run in parallel. None (the default): one worker per idle CPU (at most
