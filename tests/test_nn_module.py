@@ -927,3 +927,10 @@ def test_legacy_backward_hook_and_mixing_error():
     with pytest.raises(TypeError, match="bfloat16"):
         lin.bfloat16()
     assert lin.compile() is None
+
+
+def test_skip_init():
+    lin = nnn.utils.skip_init(nnn.Linear, 2, 3)
+    assert isinstance(lin, nnn.Linear) and lin.weight.shape == (3, 2)
+    a, b = both(lambda lib: err(lambda: lib.nn.utils.skip_init(lib.nn.Identity)))
+    assert a == b
