@@ -297,6 +297,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     x = input._data
     nsp = x.ndim - 2
+    if antialias:
+        raise NotImplementedError("numtorch's interpolate does not implement antialias=True")
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
