@@ -6,11 +6,15 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
   ``(N, C, kh, kw, Ho, Wo)`` array (one strided copy, no Python loop over pixels);
 * one batched ``matmul`` of the weight ``(G, O/G, C/G*kh*kw)`` with those columns viewed as
   ``(N, G, C/G*kh*kw, Ho*Wo)``, which lands directly in the ``(N, O, Ho, Wo)`` output layout;
-* ``col2im`` for the way back: ``kh*kw`` strided slice-adds (never a per-pixel scatter).
+* ``col2im`` for the way back: ``kh*kw`` slice-adds (never a per-pixel scatter); for stride 1
+  the gradient rows are widened to the padded input's width first, so each add is one long
+  contiguous run over the flattened input planes.
 
-The weight gradient is one batched matmul against the columns kept from the forward pass, the
-input gradient is ``col2im(W^T @ grad)``. The transposed convolution is the same two kernels
-swapped.
+The weight gradient is a batched matmul against the columns kept from the forward pass, the
+input gradient is ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
+time (about 1 MiB of columns, so they are reused while in cache), and the blocks are shared
+among worker threads when CPUs are idle (``NUM_WORKERS``). The transposed convolution is the
+same two kernels swapped.
 """
 
 import os
