@@ -1,6 +1,12 @@
 """``torch.nn.utils``: gradient clipping, parameter/vector conversion and ``skip_init``."""
 
-from .clip_grad import *  # noqa: F401,F403
+from .clip_grad import (
+           clip_grad_norm,
+           clip_grad_norm_,
+           clip_grad_value_,
+           clip_grads_with_norm_,
+           get_total_norm,
+)
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .init import skip_init
 
