@@ -305,6 +305,21 @@ def test_step_bumps_version_and_updates_in_place():
     assert p._version > before
 
 
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_non_finite_gradients_propagate_silently(name):
+    grad = np.array([np.inf, -np.inf, np.nan, 0.0])
+    p = Parameter(Tensor._wrap(np.ones(4)))
+    q = torch.nn.Parameter(torch.ones(4, dtype=torch.float64))
+    opt_nt = getattr(optim, name)([p], **CONFIGS[name][0])
+    opt_th = getattr(torch.optim, name)([q], **CONFIGS[name][0])
+    for _ in range(2):
+        p.grad = Tensor._wrap(grad.copy())
+        q.grad = torch.from_numpy(grad.copy())
+        opt_nt.step()  # no NumPy RuntimeWarning (warnings are errors in the test suite)
+        opt_th.step()
+    np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=1e-12, equal_nan=True)
+
+
 def test_closure_return_value():
     p = Parameter(Tensor._wrap(np.ones(3)))
     opt = optim.SGD([p], lr=0.1)

@@ -76,29 +76,30 @@ class Adadelta(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            rho, eps = group["rho"], group["eps"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "Adadelta")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["square_avg"] = _zeros_like(p)
-                    state["acc_delta"] = _zeros_like(p)
-                _increment(state["step"])
-                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                square_avg = state["square_avg"]._data
-                acc_delta = state["acc_delta"]._data
-                _mul_addcmul_(square_avg, rho, grad, 1 - rho)
-                std = np.add(square_avg, eps, out=np.empty_like(square_avg))
-                np.sqrt(std, out=std)
-                delta = np.add(acc_delta, eps, out=np.empty_like(acc_delta))
-                np.sqrt(delta, out=delta)
-                delta /= std
-                delta *= grad
-                _mul_addcmul_(acc_delta, rho, delta, 1 - rho)
-                delta *= -lr
-                p._data += delta
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                rho, eps = group["rho"], group["eps"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "Adadelta")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["square_avg"] = _zeros_like(p)
+                        state["acc_delta"] = _zeros_like(p)
+                    _increment(state["step"])
+                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    square_avg = state["square_avg"]._data
+                    acc_delta = state["acc_delta"]._data
+                    _mul_addcmul_(square_avg, rho, grad, 1 - rho)
+                    std = np.add(square_avg, eps, out=np.empty_like(square_avg))
+                    np.sqrt(std, out=std)
+                    delta = np.add(acc_delta, eps, out=np.empty_like(acc_delta))
+                    np.sqrt(delta, out=delta)
+                    delta /= std
+                    delta *= grad
+                    _mul_addcmul_(acc_delta, rho, delta, 1 - rho)
+                    delta *= -lr
+                    p._data += delta
+                    p._bump_version()
         return loss

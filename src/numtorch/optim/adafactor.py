@@ -102,15 +102,16 @@ class Adafactor(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            eps1, eps2 = group["eps"]
-            for p in _params_with_grad(group):
-                state = self._state_for(p)
-                if eps1 is None:  # like PyTorch, the first parameter's dtype decides
-                    eps1 = float(np.finfo(p._data.dtype).eps)
-                self._update(p, state, lr, eps1, eps2, group)
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                eps1, eps2 = group["eps"]
+                for p in _params_with_grad(group):
+                    state = self._state_for(p)
+                    if eps1 is None:  # like PyTorch, the first parameter's dtype decides
+                        eps1 = float(np.finfo(p._data.dtype).eps)
+                    self._update(p, state, lr, eps1, eps2, group)
+                    p._bump_version()
         return loss
 
     @staticmethod

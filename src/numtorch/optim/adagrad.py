@@ -92,17 +92,18 @@ class Adagrad(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            for p in _params_with_grad(group):
-                state = self.state.get(p) or self._init_state(p, group)  # added group
-                step = _increment(state["step"])
-                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                clr = lr / (1 + (step - 1) * group["lr_decay"])
-                state_sum = state["sum"]._data
-                state_sum += grad * grad
-                std = np.sqrt(state_sum, out=np.empty_like(state_sum))
-                std += group["eps"]
-                _addcdiv_(p._data, grad, std, -clr)
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                for p in _params_with_grad(group):
+                    state = self.state.get(p) or self._init_state(p, group)  # added group
+                    step = _increment(state["step"])
+                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    clr = lr / (1 + (step - 1) * group["lr_decay"])
+                    state_sum = state["sum"]._data
+                    state_sum += grad * grad
+                    std = np.sqrt(state_sum, out=np.empty_like(state_sum))
+                    std += group["eps"]
+                    _addcdiv_(p._data, grad, std, -clr)
+                    p._bump_version()
         return loss

@@ -116,36 +116,37 @@ class Adam(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            beta1, beta2 = (_lr_value(b) for b in group["betas"])
-            amsgrad = group["amsgrad"]
-            decoupled = group["decoupled_weight_decay"]
-            weight_decay = group["weight_decay"]
-            for p in _params_with_grad(group):
-                state = self._state_for(p, amsgrad)
-                step = _increment(state["step"])
-                if weight_decay != 0 and decoupled:
-                    p._data *= 1 - lr * weight_decay
-                    grad = _effective_grad(p, group["maximize"], 0)
-                else:
-                    grad = _effective_grad(p, group["maximize"], weight_decay)
-                exp_avg = state["exp_avg"]._data
-                exp_avg_sq = state["exp_avg_sq"]._data
-                _lerp_(exp_avg, grad, 1 - beta1)
-                _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                beta1, beta2 = (_lr_value(b) for b in group["betas"])
+                amsgrad = group["amsgrad"]
+                decoupled = group["decoupled_weight_decay"]
+                weight_decay = group["weight_decay"]
+                for p in _params_with_grad(group):
+                    state = self._state_for(p, amsgrad)
+                    step = _increment(state["step"])
+                    if weight_decay != 0 and decoupled:
+                        p._data *= 1 - lr * weight_decay
+                        grad = _effective_grad(p, group["maximize"], 0)
+                    else:
+                        grad = _effective_grad(p, group["maximize"], weight_decay)
+                    exp_avg = state["exp_avg"]._data
+                    exp_avg_sq = state["exp_avg_sq"]._data
+                    _lerp_(exp_avg, grad, 1 - beta1)
+                    _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
 
-                step_size = lr / (1 - beta1 ** step)
-                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-                if amsgrad:
-                    max_sq = state["max_exp_avg_sq"]._data
-                    np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    denom = np.sqrt(max_sq, out=np.empty_like(max_sq))
-                else:
-                    denom = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))
-                denom /= bias_correction2_sqrt
-                denom += group["eps"]
-                _addcdiv_(p._data, exp_avg, denom, -step_size)
-                p._bump_version()
+                    step_size = lr / (1 - beta1 ** step)
+                    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                    if amsgrad:
+                        max_sq = state["max_exp_avg_sq"]._data
+                        np.maximum(max_sq, exp_avg_sq, out=max_sq)
+                        denom = np.sqrt(max_sq, out=np.empty_like(max_sq))
+                    else:
+                        denom = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))
+                    denom /= bias_correction2_sqrt
+                    denom += group["eps"]
+                    _addcdiv_(p._data, exp_avg, denom, -step_size)
+                    p._bump_version()
         return loss
 

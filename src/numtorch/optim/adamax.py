@@ -65,28 +65,29 @@ class Adamax(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            beta1, beta2 = group["betas"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "Adamax")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_inf"] = _zeros_like(p)
-                step = _increment(state["step"])
-                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                exp_avg = state["exp_avg"]._data
-                exp_inf = state["exp_inf"]._data
-                _lerp_(exp_avg, grad, 1 - beta1)
-                exp_inf *= beta2
-                norm = np.abs(grad, out=np.empty_like(grad))
-                norm += group["eps"]
-                np.maximum(exp_inf, norm, out=exp_inf)
-                clr = lr / (1 - beta1 ** step)
-                np.divide(exp_avg, exp_inf, out=norm)
-                norm *= -clr
-                p._data += norm
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                beta1, beta2 = group["betas"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "Adamax")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["exp_avg"] = _zeros_like(p)
+                        state["exp_inf"] = _zeros_like(p)
+                    step = _increment(state["step"])
+                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    exp_avg = state["exp_avg"]._data
+                    exp_inf = state["exp_inf"]._data
+                    _lerp_(exp_avg, grad, 1 - beta1)
+                    exp_inf *= beta2
+                    norm = np.abs(grad, out=np.empty_like(grad))
+                    norm += group["eps"]
+                    np.maximum(exp_inf, norm, out=exp_inf)
+                    clr = lr / (1 - beta1 ** step)
+                    np.divide(exp_avg, exp_inf, out=norm)
+                    norm *= -clr
+                    p._data += norm
+                    p._bump_version()
         return loss

@@ -73,33 +73,34 @@ class ASGD(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "ASGD")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["eta"] = _scalar_tensor(lr)
-                    state["mu"] = _scalar_tensor(1.0)
-                    state["ax"] = _zeros_like(p)
-                step = _increment(state["step"])
-                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                eta = float(state["eta"]._data)
-                p._data *= 1 - lambd * eta
-                p._data += -eta * grad
-                p._bump_version()
-                ax = state["ax"]._data
-                mu = state["mu"]._data
-                if float(mu) != 1:
-                    diff = np.subtract(p._data, ax, out=np.empty_like(ax))
-                    diff *= mu
-                    ax += diff
-                else:
-                    np.copyto(ax, p._data)
-                # PyTorch rounds the new values through a tensor of the default dtype.
-                default = get_default_dtype()._np
-                state["eta"]._data[...] = default.type(lr / ((1 + lambd * lr * step) ** alpha))
-                mu[...] = default.type(1 / max(1, step - t0))
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "ASGD")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["eta"] = _scalar_tensor(lr)
+                        state["mu"] = _scalar_tensor(1.0)
+                        state["ax"] = _zeros_like(p)
+                    step = _increment(state["step"])
+                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    eta = float(state["eta"]._data)
+                    p._data *= 1 - lambd * eta
+                    p._data += -eta * grad
+                    p._bump_version()
+                    ax = state["ax"]._data
+                    mu = state["mu"]._data
+                    if float(mu) != 1:
+                        diff = np.subtract(p._data, ax, out=np.empty_like(ax))
+                        diff *= mu
+                        ax += diff
+                    else:
+                        np.copyto(ax, p._data)
+                    # PyTorch rounds the new values through a tensor of the default dtype.
+                    default = get_default_dtype()._np
+                    state["eta"]._data[...] = default.type(lr / ((1 + lambd * lr * step) ** alpha))
+                    mu[...] = default.type(1 / max(1, step - t0))
         return loss

@@ -85,45 +85,46 @@ class NAdam(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            beta1, beta2 = group["betas"]
-            weight_decay = group["weight_decay"]
-            momentum_decay = group["momentum_decay"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "NAdam")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["mu_product"] = _scalar_tensor(1.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                step = _increment(state["step"])
-                bias_correction2 = 1 - beta2 ** step
-                if weight_decay != 0 and group["decoupled_weight_decay"]:
-                    p._data *= 1 - lr * weight_decay
-                    grad = _effective_grad(p, group["maximize"], 0)
-                else:
-                    grad = _effective_grad(p, group["maximize"], weight_decay)
-                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
-                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
-                mu_product_arr = state["mu_product"]._data
-                mu_product_arr *= mu  # float32 arithmetic, as PyTorch's scalar tensor
-                mu_product = float(mu_product_arr)
-                exp_avg = state["exp_avg"]._data
-                exp_avg_sq = state["exp_avg_sq"]._data
-                _lerp_(exp_avg, grad, 1 - beta1)
-                _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
-                denom = np.divide(exp_avg_sq, bias_correction2, out=np.empty_like(exp_avg_sq))
-                np.sqrt(denom, out=denom)
-                denom += group["eps"]
-                mu_product_next = mu_product * mu_next
-                update = np.multiply(grad, -lr * (1.0 - mu) / (1.0 - mu_product),
-                                     out=np.empty_like(grad))
-                update /= denom
-                p._data += update
-                np.multiply(exp_avg, (-lr * mu_next) / (1.0 - mu_product_next), out=update)
-                update /= denom
-                p._data += update
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                beta1, beta2 = group["betas"]
+                weight_decay = group["weight_decay"]
+                momentum_decay = group["momentum_decay"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "NAdam")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["mu_product"] = _scalar_tensor(1.0)
+                        state["exp_avg"] = _zeros_like(p)
+                        state["exp_avg_sq"] = _zeros_like(p)
+                    step = _increment(state["step"])
+                    bias_correction2 = 1 - beta2 ** step
+                    if weight_decay != 0 and group["decoupled_weight_decay"]:
+                        p._data *= 1 - lr * weight_decay
+                        grad = _effective_grad(p, group["maximize"], 0)
+                    else:
+                        grad = _effective_grad(p, group["maximize"], weight_decay)
+                    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+                    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+                    mu_product_arr = state["mu_product"]._data
+                    mu_product_arr *= mu  # float32 arithmetic, as PyTorch's scalar tensor
+                    mu_product = float(mu_product_arr)
+                    exp_avg = state["exp_avg"]._data
+                    exp_avg_sq = state["exp_avg_sq"]._data
+                    _lerp_(exp_avg, grad, 1 - beta1)
+                    _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
+                    denom = np.divide(exp_avg_sq, bias_correction2, out=np.empty_like(exp_avg_sq))
+                    np.sqrt(denom, out=denom)
+                    denom += group["eps"]
+                    mu_product_next = mu_product * mu_next
+                    update = np.multiply(grad, -lr * (1.0 - mu) / (1.0 - mu_product),
+                                         out=np.empty_like(grad))
+                    update /= denom
+                    p._data += update
+                    np.multiply(exp_avg, (-lr * mu_next) / (1.0 - mu_product_next), out=update)
+                    update /= denom
+                    p._data += update
+                    p._bump_version()
         return loss

@@ -73,42 +73,43 @@ class RAdam(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            beta1, beta2 = group["betas"]
-            weight_decay = group["weight_decay"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "RAdam")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                step = _increment(state["step"])
-                if weight_decay != 0 and group["decoupled_weight_decay"]:
-                    p._data *= 1 - lr * weight_decay
-                    grad = _effective_grad(p, group["maximize"], 0)
-                else:
-                    grad = _effective_grad(p, group["maximize"], weight_decay)
-                exp_avg = state["exp_avg"]._data
-                exp_avg_sq = state["exp_avg_sq"]._data
-                _lerp_(exp_avg, grad, 1 - beta1)
-                _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                beta1, beta2 = group["betas"]
+                weight_decay = group["weight_decay"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "RAdam")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["exp_avg"] = _zeros_like(p)
+                        state["exp_avg_sq"] = _zeros_like(p)
+                    step = _increment(state["step"])
+                    if weight_decay != 0 and group["decoupled_weight_decay"]:
+                        p._data *= 1 - lr * weight_decay
+                        grad = _effective_grad(p, group["maximize"], 0)
+                    else:
+                        grad = _effective_grad(p, group["maximize"], weight_decay)
+                    exp_avg = state["exp_avg"]._data
+                    exp_avg_sq = state["exp_avg_sq"]._data
+                    _lerp_(exp_avg, grad, 1 - beta1)
+                    _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
 
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                update = np.divide(exp_avg, bias_correction1, out=np.empty_like(exp_avg))
-                update *= lr
-                rho_inf = 2 / (1 - beta2) - 1
-                rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-                if rho_t > 5.0:
-                    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                    adaptive = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))
-                    adaptive += group["eps"]
-                    np.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
-                    update *= adaptive
-                    update *= rect
-                p._data -= update
-                p._bump_version()
+                    bias_correction1 = 1 - beta1 ** step
+                    bias_correction2 = 1 - beta2 ** step
+                    update = np.divide(exp_avg, bias_correction1, out=np.empty_like(exp_avg))
+                    update *= lr
+                    rho_inf = 2 / (1 - beta2) - 1
+                    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+                    if rho_t > 5.0:
+                        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                                / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                        adaptive = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))
+                        adaptive += group["eps"]
+                        np.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
+                        update *= adaptive
+                        update *= rect
+                    p._data -= update
+                    p._bump_version()
         return loss

@@ -89,40 +89,41 @@ class RMSprop(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            alpha = group["alpha"]
-            momentum = group["momentum"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "RMSprop")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["square_avg"] = _zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _zeros_like(p)
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                alpha = group["alpha"]
+                momentum = group["momentum"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "RMSprop")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["square_avg"] = _zeros_like(p)
+                        if momentum > 0:
+                            state["momentum_buffer"] = _zeros_like(p)
+                        if group["centered"]:
+                            state["grad_avg"] = _zeros_like(p)
+                    _increment(state["step"])
+                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    square_avg = state["square_avg"]._data
+                    _mul_addcmul_(square_avg, alpha, grad, 1 - alpha)
                     if group["centered"]:
-                        state["grad_avg"] = _zeros_like(p)
-                _increment(state["step"])
-                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                square_avg = state["square_avg"]._data
-                _mul_addcmul_(square_avg, alpha, grad, 1 - alpha)
-                if group["centered"]:
-                    grad_avg = state["grad_avg"]._data
-                    _lerp_(grad_avg, grad, 1 - alpha)
-                    avg = np.multiply(grad_avg, grad_avg, out=np.empty_like(grad_avg))
-                    np.subtract(square_avg, avg, out=avg)
-                    np.sqrt(avg, out=avg)
-                else:
-                    avg = np.sqrt(square_avg, out=np.empty_like(square_avg))
-                avg += group["eps"]
-                if momentum > 0:
-                    buf = state["momentum_buffer"]._data
-                    buf *= momentum
-                    np.divide(grad, avg, out=avg)
-                    buf += avg
-                    p._data += -lr * buf
-                else:
-                    _addcdiv_(p._data, grad, avg, -lr)
-                p._bump_version()
+                        grad_avg = state["grad_avg"]._data
+                        _lerp_(grad_avg, grad, 1 - alpha)
+                        avg = np.multiply(grad_avg, grad_avg, out=np.empty_like(grad_avg))
+                        np.subtract(square_avg, avg, out=avg)
+                        np.sqrt(avg, out=avg)
+                    else:
+                        avg = np.sqrt(square_avg, out=np.empty_like(square_avg))
+                    avg += group["eps"]
+                    if momentum > 0:
+                        buf = state["momentum_buffer"]._data
+                        buf *= momentum
+                        np.divide(grad, avg, out=avg)
+                        buf += avg
+                        p._data += -lr * buf
+                    else:
+                        _addcdiv_(p._data, grad, avg, -lr)
+                    p._bump_version()
         return loss

@@ -69,31 +69,33 @@ class Rprop(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            etaminus, etaplus = group["etas"]
-            step_size_min, step_size_max = group["step_sizes"]
-            for p in _params_with_grad(group):
-                _check_dense(p, "Rprop")
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_tensor(0.0)
-                    state["prev"] = _zeros_like(p)
-                    state["step_size"] = Tensor._wrap(
-                        np.full_like(p._data, _lr_value(group["lr"])))
-                _increment(state["step"])
-                grad = _effective_grad(p, group["maximize"], 0)
-                prev = state["prev"]._data
-                step_size = state["step_size"]._data
-                product = np.multiply(grad, prev, out=np.empty_like(prev))
-                factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, 1.0))
-                factor = factor.astype(p._data.dtype, copy=False)
-                step_size *= factor
-                np.clip(step_size, step_size_min, step_size_max, out=step_size)
-                # Where the gradient changed sign, skip the update and forget the gradient.
-                np.copyto(prev, grad)
-                prev[factor == np.asarray(etaminus, dtype=factor.dtype)] = 0
-                update = np.sign(prev, out=product)
-                update *= step_size
-                p._data -= update
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                etaminus, etaplus = group["etas"]
+                step_size_min, step_size_max = group["step_sizes"]
+                for p in _params_with_grad(group):
+                    _check_dense(p, "Rprop")
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = _scalar_tensor(0.0)
+                        state["prev"] = _zeros_like(p)
+                        state["step_size"] = Tensor._wrap(
+                            np.full_like(p._data, _lr_value(group["lr"])))
+                    _increment(state["step"])
+                    grad = _effective_grad(p, group["maximize"], 0)
+                    prev = state["prev"]._data
+                    step_size = state["step_size"]._data
+                    product = np.multiply(grad, prev, out=np.empty_like(prev))
+                    factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, 1.0))
+                    factor = factor.astype(p._data.dtype, copy=False)
+                    step_size *= factor
+                    np.clip(step_size, step_size_min, step_size_max, out=step_size)
+                    # Where the gradient changed sign, skip the update and forget the gradient.
+                    np.copyto(prev, grad)
+                    prev[factor == np.asarray(etaminus, dtype=factor.dtype)] = 0
+                    update = np.sign(prev, out=product)
+                    np.nan_to_num(update, copy=False)  # PyTorch's sign(nan) is 0
+                    update *= step_size
+                    p._data -= update
+                    p._bump_version()
         return loss

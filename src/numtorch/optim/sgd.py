@@ -77,23 +77,24 @@ class SGD(Optimizer):
                 the loss.
         """
         loss = _run_closure(closure)
-        for group in self.param_groups:
-            lr = _lr_value(group["lr"])
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            for p in _params_with_grad(group):
-                grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                if momentum != 0:
-                    state = self.state[p]
-                    buf_t = state.get("momentum_buffer")
-                    if buf_t is None:
-                        buf = np.array(grad, copy=True)
-                        state["momentum_buffer"] = Tensor._wrap(buf)
-                    else:
-                        buf = buf_t._data
-                        buf *= momentum
-                        buf += grad if dampening == 0 else grad * (1 - dampening)
-                    grad = grad + momentum * buf if group["nesterov"] else buf
-                p._data += -lr * grad
-                p._bump_version()
+        with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
+            for group in self.param_groups:
+                lr = _lr_value(group["lr"])
+                momentum = group["momentum"]
+                dampening = group["dampening"]
+                for p in _params_with_grad(group):
+                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    if momentum != 0:
+                        state = self.state[p]
+                        buf_t = state.get("momentum_buffer")
+                        if buf_t is None:
+                            buf = np.array(grad, copy=True)
+                            state["momentum_buffer"] = Tensor._wrap(buf)
+                        else:
+                            buf = buf_t._data
+                            buf *= momentum
+                            buf += grad if dampening == 0 else grad * (1 - dampening)
+                        grad = grad + momentum * buf if group["nesterov"] else buf
+                    p._data += -lr * grad
+                    p._bump_version()
         return loss
