@@ -12,9 +12,9 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
 
 The weight gradient is a batched matmul against the columns kept from the forward pass, the
 input gradient is ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
-time (about 1 MiB of columns, so they are reused while in cache), and the blocks are shared
-among worker threads when CPUs are idle (``NUM_WORKERS``). The transposed convolution is the
-same two kernels swapped.
+time (about 1 MiB of columns, so they are reused while in cache); after
+``numtorch.set_num_threads(n)`` the blocks are shared among up to ``n`` worker threads while CPUs
+are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels swapped.
 """
 
 import os
@@ -120,13 +120,13 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
 _BLOCK_BYTES = 1 << 20  # a block of columns (one step of a batched kernel) should stay in cache
 
 # Worker threads for the batched kernels. NumPy releases the GIL inside copies and BLAS calls,
-# so blocks of images can run in parallel. None (the default): one worker per idle CPU (at most
-# 4), judged from the load average at most once a second, so that a machine busy with other
-# processes gets a single thread instead of threads waiting for each other's time slices.
-# Set an int to force a number of workers.
+# so blocks of images can run in parallel. None (the default): numtorch's thread count
+# (``numtorch.set_num_threads``, 1 unless asked otherwise) capped by the CPUs the load average
+# shows idle, re-read at most once a second, so a machine busy with other processes gets one
+# thread instead of threads queueing for each other's time slices. An int forces a count.
 NUM_WORKERS = None
 _executor = None
-_auto = [-1.0, 1]  # time of the last load check, workers chosen then
+_auto = [-1.0, 1]  # time of the last check, workers chosen then
 
 
 def _workers():
@@ -134,17 +134,28 @@ def _workers():
         return max(1, int(NUM_WORKERS))
     now = time.monotonic()
     if now - _auto[0] > 1.0:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - not on Linux
-            cpus = os.cpu_count() or 1
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):  # pragma: no cover
-            load = 0.0
-        idle = cpus - max(0.0, load - 1.0)  # this process's own busy thread counts once
-        _auto[0], _auto[1] = now, max(1, min(4, cpus, int(idle + 0.5)))
+        _auto[0], _auto[1] = now, _auto_workers()
     return _auto[1]
+
+
+def _auto_workers():
+    try:
+        from .._threads import get_num_threads
+        wanted = get_num_threads()
+    except ImportError:  # pragma: no cover - the thread settings module is optional here
+        wanted = 1
+    if wanted <= 1:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover
+        load = 0.0
+    idle = cpus - max(0.0, load - 1.0)  # this process's own busy thread counts once
+    return max(1, min(wanted, cpus, int(idle + 0.5)))
 
 
 def _forget_executor():
