@@ -16,6 +16,7 @@ uncaught exception (its traceback is printed to stderr, without numtorch's own l
 """
 
 import builtins
+import contextlib
 import io
 import os
 import runpy
@@ -61,7 +62,8 @@ def main(argv=None):
         warnings.simplefilter("ignore", RuntimeWarning)
         compat.install()
     try:
-        return _run(os.path.abspath(script))
+        with _hook_in_spawned_children():
+            return _run(os.path.abspath(script))
     finally:
         _flush()
         compat.uninstall()
@@ -82,6 +84,35 @@ def _script_path(script, path):
     if rest and os.path.abspath(rest[0] or os.curdir) != numtorch_root:
         rest = rest[1:]
     return [script_dir] + rest
+
+
+@contextlib.contextmanager
+def _hook_in_spawned_children():
+    """Start 'spawn' and 'forkserver' processes with the hook installed.
+
+    Such a process (a DataLoader worker, say) imports the script again as ``__mp_main__``; without
+    the hook its ``import torch`` would not reach numtorch. Forked processes inherit the hook.
+    """
+    from multiprocessing import util
+
+    original = util.spawnv_passfds
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    prelude = (f"import sys; sys.path.insert(0, {root!r}); import numtorch.compat; "
+               f"numtorch.compat.install(); ")
+
+    def spawnv_passfds(path, args, passfds):
+        args = list(args)
+        if "-c" in args[:-1]:
+            i = args.index("-c") + 1
+            if "spawn_main" in args[i] or "forkserver" in args[i]:
+                args[i] = prelude + args[i]
+        return original(path, args, passfds)
+
+    util.spawnv_passfds = spawnv_passfds
+    try:
+        yield
+    finally:
+        util.spawnv_passfds = original
 
 
 def _run(script):

@@ -241,3 +241,55 @@ def test_numtorch_internals_are_not_mistaken_for_torch_modules(tmp_path, capsys)
     status, out, err = run_script(capsys, script)
     assert (status, out) == (1, "False False False\n")
     assert "torch.ops is not provided by numtorch" in err
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_dataloader_workers_see_numtorch_too(tmp_path, method):
+    """Spawned workers import the script again as __mp_main__: they must get the hook as well."""
+    write(tmp_path / "prog.py", """
+        import sys
+        import torch
+        from torch.utils.data import DataLoader, Dataset
+
+
+        class Squares(Dataset):
+            def __len__(self):
+                return 6
+
+            def __getitem__(self, i):
+                return torch.tensor([float(i) ** 2])
+
+
+        if __name__ == "__main__":
+            loader = DataLoader(Squares(), batch_size=3, num_workers=2,
+                                multiprocessing_context=sys.argv[1])
+            print([batch.flatten().tolist() for batch in loader])
+    """)
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    result = subprocess.run([sys.executable, "-m", "numtorch.run", "prog.py", method],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == "[[0.0, 1.0, 4.0], [9.0, 16.0, 25.0]]\n"
+
+
+def test_whole_model_pickled_from_main_round_trips(tmp_path, capsys):
+    script = write(tmp_path / "prog.py", """
+        import pickle
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(2, 1)
+
+
+        net = Net()
+        back = pickle.loads(pickle.dumps(net))
+        same = torch.equal(back.fc.weight, net.fc.weight)
+        print(type(back).__name__, type(back).__module__, same)
+    """)
+    status, out, err = run_script(capsys, script)
+    assert status == 0, err
+    assert out == "Net __main__ True\n"
