@@ -168,7 +168,11 @@ class EmbeddingBackward0(Node):
             counts = np.bincount(flat, minlength=num)
             rows = rows / counts[flat][:, None].astype(rows.dtype)
         grad = np.zeros((num, dim), dtype=g.dtype)
-        np.add.at(grad, flat, rows)
+        if flat.size:
+            # Sum the rows of each index: sort once, then one reduceat (faster than add.at).
+            order = np.argsort(flat, kind="stable")
+            uniq, starts = np.unique(flat[order], return_index=True)
+            grad[uniq] = np.add.reduceat(rows[order], starts, axis=0)
         if self.padding_idx is not None:
             grad[self.padding_idx] = 0
         return (grad,)
