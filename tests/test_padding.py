@@ -159,3 +159,10 @@ def test_layer_forward_matches_torch(torch, name, args, kw):
     ours = getattr(nn, name)(*args, **kw)(numtorch.tensor(x))
     theirs = getattr(torch.nn, name)(*args, **kw)(torch.tensor(x))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=2, mode="trilinear"),
+                                dict(size=(3, 7, 5), mode="trilinear", align_corners=True),
+                                dict(scale_factor=(2, 1.5, 1), mode="nearest")])
+def test_interpolate_3d_matches_torch(torch, kw):
+    check_op(lambda lib, x: lib.nn.functional.interpolate(x, **kw), shapes=[(1, 2, 4, 5, 3)])
