@@ -152,7 +152,6 @@ def _stand_in(fullname, target):
     module.__loader__ = _LOADER
     module.__package__ = fullname
     sys.modules[fullname] = module
-    _FINDER.served.add(fullname)
     return module
 
 
@@ -163,14 +162,19 @@ def _make_stand_in(fullname, target):
     return _StandIn(fullname, target)
 
 
-def _called_for_from_import():
-    """True when the import system is probing ``from package import name`` for a submodule."""
+def _import_system_caller():
+    """What asked the import system for a module: ``"from"`` for the submodule probe of
+    ``from package import name``, ``"find_spec"`` for :func:`importlib.util.find_spec`, else
+    ``"import"``."""
     frame = sys._getframe(2)  # the caller of find_spec: the import system
     while frame is not None and "importlib" in frame.f_code.co_filename:
-        if frame.f_code.co_name == "_handle_fromlist":
-            return True
+        name = frame.f_code.co_name
+        if name == "_handle_fromlist":
+            return "from"
+        if name == "find_spec" and frame.f_code.co_filename.endswith(("util.py", "util>")):
+            return "find_spec"
         frame = frame.f_back
-    return False
+    return "import"
 
 
 class _Loader(importlib.abc.Loader):
@@ -183,14 +187,11 @@ class _Loader(importlib.abc.Loader):
         return _make_stand_in(spec.name, target)
 
     def exec_module(self, module):
-        _FINDER.served.add(module.__name__)
+        """Nothing to run: the stand-in reads its attributes from numtorch when asked."""
 
 
 class _Finder(importlib.abc.MetaPathFinder):
     """Finds ``torch``/``torchvision`` modules and serves them from numtorch."""
-
-    def __init__(self):
-        self.served = set()
 
     def find_spec(self, fullname, path=None, target=None):
         if not _is_served_name(fullname):
@@ -198,7 +199,10 @@ class _Finder(importlib.abc.MetaPathFinder):
         numtorch_name = _numtorch_name(fullname)
         if numtorch_name is not None and not (numtorch_name and _module_exists(numtorch_name)):
             message = _not_provided_message(fullname)
-            if _called_for_from_import():
+            caller = _import_system_caller()
+            if caller == "find_spec":  # a library probing for an optional part: "absent"
+                return None
+            if caller == "from":
                 # ``from torch import fft``: a ModuleNotFoundError here would be swallowed and
                 # replaced by "cannot import name"; a plain ImportError keeps this message.
                 raise ImportError(message, name=fullname)
@@ -254,7 +258,6 @@ def uninstall():
     for name in [n for n in sys.modules if _is_served_name(n)]:
         if isinstance(sys.modules[name], _StandIn) or sys.modules[name] is None:
             del sys.modules[name]
-    _FINDER.served.clear()
     sys.modules.update(_saved_modules)
     _saved_modules.clear()
 

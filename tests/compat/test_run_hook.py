@@ -141,14 +141,17 @@ def test_unprovided_parts_fail_with_a_message_naming_them(tmp_path, capsys, stat
 
 def test_probing_for_an_unprovided_module_is_an_import_error(tmp_path, capsys):
     script = write(tmp_path / "prog.py", """
+        import importlib.util
         try:
             import torch.distributed as dist
         except ImportError:
             dist = None
         import torch
         print(dist is None, hasattr(torch, "fft"), hasattr(torch, "tensor"))
+        print(importlib.util.find_spec("torch.distributed"),
+              importlib.util.find_spec("torch.nn").name)
     """)
-    assert run_script(capsys, script)[:2] == (0, "True False True\n")
+    assert run_script(capsys, script)[:2] == (0, "True False True\nNone torch.nn\n")
 
 
 def test_torch_submodules_and_torchvision_are_served_by_numtorch(tmp_path, capsys):
