@@ -134,6 +134,9 @@ LINALG = {
     "addmm": ((3, 4), (4, 5), lambda t, a, b: t.addmm(b[0], a, b, beta=0.5, alpha=2)),
     "linear": ((3, 4), (5, 4), lambda t, a, b: t.nn.functional.linear(a, b, b[:, 0])),
     "linear3d": ((2, 3, 4), (5, 4), lambda t, a, b: t.nn.functional.linear(a, b)),
+    "einsum": ((2, 3, 4), (4, 5), lambda t, a, b: t.einsum("bij,jk->bik", a, b)),
+    "einsum_ellipsis": ((2, 3, 4), (4, 5), lambda t, a, b: t.einsum("...i,ij->...j", a, b)),
+    "einsum_implicit": ((3, 4), (4, 5), lambda t, a, b: t.einsum("ij,jk", a, b)),
 }
 
 

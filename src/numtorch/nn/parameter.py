@@ -41,8 +41,17 @@ class Parameter(Tensor):
         return (_rebuild_tensor, (Parameter, self._data, self._requires_grad))
 
 
-class Buffer(Tensor):
-    """Marks a tensor as a module buffer when assigned as a Module attribute."""
+class _BufferMeta(type):
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, Tensor) and "_buffer_persistent" in instance.__dict__
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """Marks a tensor as a module buffer when assigned as a Module attribute.
+
+    ``Buffer(t)`` returns a plain tensor carrying the mark (as PyTorch does), so
+    ``isinstance(x, nn.Buffer)`` is true for it and the buffer still prints as ``tensor(...)``.
+    """
 
     def __new__(cls, data=None, *, persistent=True):
         t = Tensor._wrap(data._data if isinstance(data, Tensor) else np.asarray(data))

@@ -275,12 +275,34 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]
     arrays = [o._data for o in operands]
+    equation = _expand_ellipsis(equation.replace(" ", ""), arrays)
     data = np.einsum(equation, *arrays, optimize=True)
     if not (_GradState.enabled and any(o._requires_grad for o in operands)):
         return _wrap(np.asarray(data))
     node = _EinsumBackward()
     node.equation, node.arrays = equation, arrays
     return attach(np.asarray(data), node, *operands)
+
+
+def _expand_ellipsis(equation, arrays):
+    """Spell out ``...`` with explicit letters so backward can build the reverse equations."""
+    if "..." not in equation:
+        return equation
+    lhs, arrow, out = equation.partition("->")
+    specs = lhs.split(",")
+    used = set(equation) - set(".,->")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    n_ell = max(a.ndim - (len(s) - 3) for s, a in zip(specs, arrays) if "..." in s)
+    ell = "".join(free[:n_ell])
+    specs = [s.replace("...", ell[n_ell - (a.ndim - (len(s) - 3)):]) if "..." in s else s
+             for s, a in zip(specs, arrays)]
+    if arrow:
+        out = out.replace("...", ell)
+    else:
+        rest = "".join(sorted(c for c in set("".join(specs)) - set(ell)
+                              if "".join(specs).count(c) == 1))
+        out = ell + rest
+    return ",".join(specs) + "->" + out
 
 
 class _EinsumBackward(Node):

@@ -1,0 +1,3 @@
+"""``torch.utils.hooks``: the handle returned by every ``register_*_hook``."""
+
+from ..autograd.node import _RemovableHandle as RemovableHandle  # noqa: F401
