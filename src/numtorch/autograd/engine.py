@@ -33,11 +33,12 @@ def _make_root_grads(tensors, grad_tensors, what):
     grads = []
     for t, g in zip(tensors, grad_tensors):
         if g is None:
-            if t._data.size != 1:
+            data = t._data
+            if data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar {what}")
-            if t.dtype.is_floating_point is False and not t.dtype.is_complex:
+            if data.dtype.kind not in "fc":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            grads.append(np.ones_like(t._data))
+            grads.append(np.ones(data.shape, dtype=data.dtype))
         else:
             gd = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
             if gd.shape != t._data.shape:

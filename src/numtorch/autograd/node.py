@@ -9,6 +9,7 @@ reached through its ``AccumulateGrad`` node.
 import weakref
 
 _FREED = object()
+_SAVED_FIELDS = {}  # node class -> names of the attributes its backward needs
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -87,10 +88,15 @@ class Node:
 
     def _release(self):
         """Free what this node saved for backward (called unless retain_graph=True)."""
-        if self._versions is not None and self._versions is not _FREED:
-            for cls in type(self).__mro__:
-                for slot in cls.__dict__.get("_saved_fields", ()):
-                    setattr(self, slot, None)
+        versions = self._versions
+        if versions is not None and versions is not _FREED:
+            cls = type(self)
+            fields = _SAVED_FIELDS.get(cls)
+            if fields is None:
+                fields = _SAVED_FIELDS[cls] = tuple(
+                    {f for c in cls.__mro__ for f in c.__dict__.get("_saved_fields", ())})
+            for name in fields:
+                setattr(self, name, None)
             self._versions = _FREED
 
     def apply(self, grads):

@@ -23,13 +23,25 @@ def _tn(t):
             "float16": "c10::Half"}.get(t._data.dtype.name, t._data.dtype.name)
 
 
+def _grad_rhs(a, g):
+    """``a.T @ g``, the gradient of the right operand of ``a @ b``.
+
+    Computed as ``(g.T @ a).T``: BLAS runs faster in that orientation, and when ``b`` is a
+    transposed weight (``linear``) the result is already contiguous in the weight's layout. A
+    single row (batch 1) is an outer product, which NumPy's matmul does slowly.
+    """
+    if a.shape[0] == 1:
+        return (g.T * a).T
+    return (g.T @ a).T
+
+
 class MmBackward0(Node):
     _saved_fields = ("a", "b")
 
     def backward(self, g):
         (na, _), (nb, _) = self.next_functions
         return (g @ self.b.T if na is not None else None,
-                self.a.T @ g if nb is not None else None)
+                _grad_rhs(self.a, g) if nb is not None else None)
 
 
 def mm(input, mat2):
@@ -63,7 +75,7 @@ class AddmmBackward0(Node):
         ga = g if self.alpha == 1 else g * self.alpha
         return (gb,
                 ga @ self.m2.T if n1 is not None else None,
-                self.m1.T @ ga if n2 is not None else None)
+                _grad_rhs(self.m1, ga) if n2 is not None else None)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
