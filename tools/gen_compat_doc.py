@@ -105,7 +105,7 @@ def served(torch_name):
     if not numtorch_name:
         return False
     try:
-        return compat._module_exists(numtorch_name)
+        return compat._resolve(numtorch_name) is not None
     except ImportError:
         return False
 

@@ -58,10 +58,10 @@ def _is_served_name(fullname):
 
 
 def _numtorch_name(fullname):
-    """The numtorch module that serves ``fullname``.
+    """The name of the numtorch module that serves ``fullname``.
 
-    ``None`` for the bare ``torchvision`` stand-in, ``""`` for a torchvision module numtorch has
-    no counterpart for.
+    ``None`` for the bare ``torchvision`` stand-in, ``""`` for a module numtorch has no
+    counterpart for by construction (``torchvision.models``, ``torch.ops``).
     """
     if fullname == "torch" or fullname.startswith("torch."):
         if fullname.split(".")[1:2] and fullname.split(".")[1] in _INTERNAL:
@@ -138,7 +138,7 @@ class _StandIn(types.ModuleType):
 
     def __repr__(self):
         target = self.__dict__.get("_numtorch_target")
-        served = target.__name__ if target is not None else "numtorch"
+        served = getattr(target, "__name__", "numtorch")
         return f"<module {self.__name__!r} (served by {served})>"
 
 
@@ -181,10 +181,7 @@ class _Loader(importlib.abc.Loader):
     """Creates the stand-in for a spec found by :class:`_Finder`."""
 
     def create_module(self, spec):
-        target = None
-        if spec.loader_state is not None:
-            target = importlib.import_module(spec.loader_state)
-        return _make_stand_in(spec.name, target)
+        return _make_stand_in(spec.name, spec.loader_state)
 
     def exec_module(self, module):
         """Nothing to run: the stand-in reads its attributes from numtorch when asked."""
@@ -197,8 +194,11 @@ class _Finder(importlib.abc.MetaPathFinder):
         if not _is_served_name(fullname):
             return None
         numtorch_name = _numtorch_name(fullname)
-        if numtorch_name is not None and not (numtorch_name and _module_exists(numtorch_name)):
+        target = _resolve(numtorch_name) if numtorch_name else None
+        if numtorch_name is not None and target is None:
             message = _not_provided_message(fullname)
+            if numtorch_name and _is_plain_attribute(numtorch_name):
+                message = f"No module named {fullname!r}"  # e.g. import torch.nn.Linear
             caller = _import_system_caller()
             if caller == "find_spec":  # a library probing for an optional part: "absent"
                 return None
@@ -208,23 +208,39 @@ class _Finder(importlib.abc.MetaPathFinder):
                 raise ImportError(message, name=fullname)
             raise ModuleNotFoundError(message, name=fullname)
         return importlib.machinery.ModuleSpec(fullname, _LOADER, origin="numtorch",
-                                              loader_state=numtorch_name, is_package=True)
+                                              loader_state=target, is_package=True)
 
 
-def _module_exists(name):
-    if name in sys.modules:
-        return sys.modules[name] is not None
-    parent, _, child = name.rpartition(".")
-    if parent:
-        try:
-            parent_module = importlib.import_module(parent)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and (exc.name == parent or parent.startswith(exc.name + ".")):
-                return False
-            raise
-        if not hasattr(parent_module, "__path__"):
-            return isinstance(getattr(parent_module, child, None), types.ModuleType)
-    return importlib.util.find_spec(name) is not None
+def _resolve(name):
+    """The numtorch object that serves the module ``name``, or ``None`` when there is none.
+
+    That is the module ``name`` itself, or a namespace that a module holds as an attribute
+    (``numtorch.backends.cudnn``, so that ``import torch.backends.cudnn`` works). An error
+    raised while importing an existing numtorch module is not hidden.
+    """
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
+    parent_name, _, child = name.rpartition(".")
+    if parent_name:
+        parent = _resolve(parent_name)
+        if parent is None:
+            return None
+        value = getattr(parent, child, None)
+        if isinstance(value, (types.ModuleType, types.SimpleNamespace)):
+            return value
+        if not isinstance(parent, types.ModuleType) or not hasattr(parent, "__path__"):
+            return None
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+def _is_plain_attribute(name):
+    """Whether ``name`` is a class or function of a numtorch module rather than a module."""
+    parent_name, _, child = name.rpartition(".")
+    parent = _resolve(parent_name) if parent_name else None
+    return parent is not None and hasattr(parent, child)
 
 
 _LOADER = _Loader()

@@ -139,6 +139,20 @@ def test_unprovided_parts_fail_with_a_message_naming_them(tmp_path, capsys, stat
     assert "compat.py" not in err  # the hook's own frames are left out
 
 
+def test_namespaces_import_like_modules_and_classes_do_not(tmp_path, capsys):
+    script = write(tmp_path / "prog.py", """
+        import torch.backends.cudnn as cudnn
+        import torch
+        cudnn.benchmark = True
+        print(torch.backends.cudnn is cudnn, torch.backends.cudnn.benchmark)
+        import torch.nn.Linear
+    """)
+    status, out, err = run_script(capsys, script)
+    assert (status, out) == (1, "True True\n")
+    assert err.rstrip().splitlines()[-1] == \
+        "ModuleNotFoundError: No module named 'torch.nn.Linear'"
+
+
 def test_probing_for_an_unprovided_module_is_an_import_error(tmp_path, capsys):
     script = write(tmp_path / "prog.py", """
         import importlib.util

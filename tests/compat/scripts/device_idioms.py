@@ -4,6 +4,7 @@ import random
 
 import numpy as np
 import torch
+import torch.backends.cudnn as cudnn
 import torch.nn as nn
 
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -13,6 +14,8 @@ print(device, device.type, torch.cuda.device_count())
 print(torch.backends.mps.is_available())
 torch.backends.cudnn.benchmark = False
 torch.backends.cudnn.deterministic = True
+cudnn.benchmark = True
+print(cudnn.benchmark)
 random.seed(0)
 np.random.seed(0)
 torch.manual_seed(0)
