@@ -10,8 +10,10 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
   the gradient rows are widened to the padded input's width first, so each add is one long
   contiguous run over the flattened input planes.
 
-The weight gradient is a batched matmul against the columns kept from the forward pass, the
-input gradient is ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
+The columns are never kept: forward multiplies each block's columns while they are in cache,
+and the weight gradient rebuilds them from the saved input, a block at a time (cheaper than
+writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
+``col2im(W^T @ grad)``. Large batches are processed a block of images at a
 time (about 1 MiB of columns, so they are reused while in cache); after
 ``numtorch.set_num_threads(n)`` the blocks are shared among up to ``n`` worker threads while CPUs
 are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels swapped.
@@ -200,38 +202,34 @@ def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
-def _conv_forward(x, w, stride, pads, dilation, groups):
-    """Forward of a 2-D convolution on arrays. Returns ``(out, cols)``.
+def _conv_geometry(xp, w, stride, dilation):
+    kh, kw = w.shape[2:]
+    ho = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    return kh, kw, ho, wo
 
-    Large batches go a block of images at a time: each block's columns are multiplied while
-    they are still in cache, straight into the output and the saved column array.
-    """
+
+def _conv_forward(x, w, stride, pads, dilation, groups):
+    """Forward of a 2-D convolution on arrays, a block of images at a time: each block's columns
+    are built and multiplied while they are still in cache, straight into the output. The
+    columns are not kept (backward rebuilds them from the input, which costs less than writing
+    and re-reading ``kh * kw`` times the input's memory)."""
     n = x.shape[0]
-    o, _, kh, kw = w.shape
-    sh, sw = stride
-    dh, dw = dilation
-    top, bottom, left, right = pads
-    xp = pad_zeros(x, top, bottom, left, right)
-    hp, wp = xp.shape[2:]
-    ho = (hp - dh * (kh - 1) - 1) // sh + 1
-    wo = (wp - dw * (kw - 1) - 1) // sw + 1
+    o = w.shape[0]
+    xp = pad_zeros(x, *pads)
+    kh, kw, ho, wo = _conv_geometry(xp, w, stride, dilation)
     wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
     k = w.shape[1] * kh * kw * groups
-    block = _block_size(k * ho * wo * x.itemsize)
-    if n <= block or (kh == kw == 1 and sh == sw == 1):
-        cols = im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo)
-        out = np.matmul(wm, _grouped(cols, n, groups, ho * wo))
-        return out.reshape(n, o, ho, wo), cols
-    cols = np.empty((n, xp.shape[1], kh, kw, ho, wo), dtype=x.dtype)
     out = np.empty((n, o, ho, wo), dtype=np.result_type(x, w))
+    geom = (kh, kw) + tuple(stride) + tuple(dilation) + (ho, wo)
 
     def step(s, e):
-        np.copyto(cols[s:e], windows(xp[s:e], kh, kw, sh, sw, dh, dw, ho, wo))
-        np.matmul(wm, _grouped(cols[s:e], e - s, groups, ho * wo),
+        cols = im2col(xp[s:e], *geom)
+        np.matmul(wm, _grouped(cols, e - s, groups, ho * wo),
                   out=_grouped(out[s:e], e - s, groups, ho * wo))
 
-    run_blocks(n, block, step)
-    return out, cols
+    run_blocks(n, _block_size(k * ho * wo * x.itemsize), step)
+    return out
 
 
 def _grouped(a, n, groups, length):
@@ -239,22 +237,27 @@ def _grouped(a, n, groups, length):
     return a.reshape(n, -1, length) if groups == 1 else a.reshape(n, groups, -1, length)
 
 
-def _conv_backward_weight(g, cols, w_shape, groups):
-    """Weight gradient: sum over the batch of ``cols[n] @ grad[n]^T`` (this orientation keeps
-    BLAS's operands in their stored layout and runs faster than ``grad[n] @ cols[n]^T``)."""
+def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
+    """Weight gradient: sum over the batch of ``cols[n] @ grad[n]^T``, the columns rebuilt from
+    the input a block of images at a time (this orientation keeps BLAS's operands in their
+    stored layout and runs faster than ``grad[n] @ cols[n]^T``)."""
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
+    xp = pad_zeros(x, *pads)
+    kh, kw = kernel
+    geom = (kh, kw) + tuple(stride) + tuple(dilation) + tuple(g.shape[2:])
     gg = g.reshape(n, o, ln) if groups == 1 else g.reshape(n, groups, o // groups, ln)
-    cc = _grouped(cols, n, groups, ln)
 
     def step(s, e):
-        return np.matmul(cc[s:e], gg[s:e].swapaxes(-1, -2)).sum(0)
+        cols = _grouped(im2col(xp[s:e], *geom), e - s, groups, ln)
+        return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
-    parts = run_blocks(n, _block_size(cols[:1].nbytes), step)
+    k = x.shape[1] * kh * kw
+    parts = run_blocks(n, _block_size(k * ln * x.itemsize), step)
     gw = parts[0]
     for p in parts[1:]:
         gw += p
-    return gw.swapaxes(-1, -2).reshape(w_shape)
+    return gw.swapaxes(-1, -2).reshape(o, -1, kh, kw)
 
 
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
@@ -321,7 +324,7 @@ def _conv_backward_input_block(g, w, x_shape, stride, pads, dilation, groups):
 class ConvolutionBackward0(Node):
     """Backward of a (non-transposed) convolution."""
 
-    _saved_fields = ("cols", "w")
+    _saved_fields = ("x", "w")
 
     def backward(self, g):
         nf = self.next_functions
@@ -332,7 +335,8 @@ class ConvolutionBackward0(Node):
             gx = _conv_backward_input(g, self.w, self.x_shape4, self.stride, self.pads,
                                       self.dilation, self.groups).reshape(self.x_shape)
         if nw is not None:
-            gw = _conv_backward_weight(g, self.cols, self.w_shape, self.groups)
+            gw = _conv_backward_weight(g, self.x, self.kernel, self.stride, self.pads,
+                                       self.dilation, self.groups).reshape(self.w_shape)
         if nb is not None:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -447,7 +451,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
     else:
         x4, w4, stride2, dil2 = x, w, stride, dilation
         pads4 = pads[0] + pads[1]
-    out, cols = _conv_forward(x4, w4, stride2, pads4, dil2, groups)
+    out = _conv_forward(x4, w4, stride2, pads4, dil2, groups)
     if b is not None:
         out += b[:, None, None]
     out_shape4 = out.shape
@@ -456,9 +460,10 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
     if _GradState.enabled and (input._requires_grad or weight._requires_grad or
                                (bias is not None and bias._requires_grad)):
         node = ConvolutionBackward0()
-        node.cols = cols if weight._requires_grad else None
+        node.x = x4 if weight._requires_grad else None
         node.w = w4 if input._requires_grad else None
         node.x_shape, node.x_shape4, node.w_shape = x.shape, x4.shape, w.shape
+        node.kernel = w4.shape[2:]
         node.out_shape4 = out_shape4
         node.stride, node.pads, node.dilation, node.groups = stride2, pads4, dil2, groups
         node.save_versions(input, weight)
