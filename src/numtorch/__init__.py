@@ -50,7 +50,6 @@ from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()
 from ._tensor_str import set_printoptions
-from ._summary import summary
 from . import cuda, backends  # noqa: F401
 
 divide = true_divide = div
@@ -90,17 +89,26 @@ ByteTensor = _legacy_tensor_type("ByteTensor", "uint8")
 BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 
 
-def _lazy_submodules():
+# Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;
+# ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
+_LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps")
+_LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
+                   "save_safetensors": "serialization", "load_safetensors": "serialization",
+                   "summary": "_summary"}
+
+
+def __getattr__(name):
     import importlib
-    for name in ("nn", "optim", "utils", "serialization", "datasets", "viz"):
-        try:
-            globals()[name] = importlib.import_module(f".{name}", __name__)
-        except ImportError:  # a part still under construction
-            pass
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    if name in _LAZY_FUNCTIONS:
+        value = getattr(importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'numtorch' has no attribute '{name}'")
 
 
-_lazy_submodules()
-try:
-    from .serialization import load, load_safetensors, save, save_safetensors  # noqa: F401
-except ImportError:
-    pass
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS))
