@@ -159,28 +159,37 @@ def _exit_status(code):
     return 1
 
 
-_LAUNCHER_FILES = {os.path.abspath(__file__), os.path.abspath(compat.__file__),
-                   os.path.abspath(runpy.__file__), "<frozen runpy>"}
+_LAUNCHER_FILES = {os.path.abspath(__file__), os.path.abspath(runpy.__file__), "<frozen runpy>"}
+_HOOK_FILE = os.path.abspath(compat.__file__)
 
 
 def _print_exception(exc_type, exc, tb):
     """Print a traceback as ``python SCRIPT`` would, without the launcher's frames."""
     _flush()
     report = traceback.TracebackException(exc_type, exc, tb)
-    _drop_launcher_frames(report, set())
+    _drop_launcher_frames(report, exc, set())
     print("".join(report.format()), end="", file=sys.stderr)
     _flush()
 
 
-def _drop_launcher_frames(report, seen):
+def _drop_launcher_frames(report, exc, seen):
+    """Leave out the frames of this module and runpy, and the hook's own frames at the end of an
+    import or attribute error it raised on purpose (its message says what is missing)."""
     if report is None or id(report) in seen:
         return
     seen.add(id(report))
-    kept = [frame for frame in report.stack if os.path.abspath(frame.filename)
-            not in _LAUNCHER_FILES and frame.filename not in _LAUNCHER_FILES]
+    kept = [frame for frame in report.stack if _where(frame) not in _LAUNCHER_FILES]
+    if isinstance(exc, (ImportError, AttributeError)):
+        while kept and _where(kept[-1]) == _HOOK_FILE:
+            kept.pop()
     report.stack = traceback.StackSummary.from_list(kept)
-    _drop_launcher_frames(report.__cause__, seen)
-    _drop_launcher_frames(report.__context__, seen)
+    _drop_launcher_frames(report.__cause__, exc.__cause__, seen)
+    _drop_launcher_frames(report.__context__, exc.__context__, seen)
+
+
+def _where(frame):
+    name = frame.filename
+    return name if name.startswith("<") else os.path.abspath(name)
 
 
 def _flush():
