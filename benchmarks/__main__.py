@@ -24,6 +24,9 @@ def _parser():
                       help="measure while a spinning process occupies one core")
     mode.add_argument("--both", action="store_true",
                       help="run the normal mode, then the contended mode")
+    p.add_argument("--retries", type=int, default=1, metavar="N",
+                   help="measure a case again, up to N times, while other processes kept more "
+                        "than half a core busy; the quietest attempt is kept (default: 1)")
     p.add_argument("--no-torch", action="store_true", help="measure numtorch only")
     p.add_argument("--list", action="store_true", help="list the case ids and exit")
     return p
@@ -42,7 +45,8 @@ def main(argv=None):
     tables = []
     for contend in modes:
         _, table = suite.run(quick=args.quick, only=args.only, with_torch=not args.no_torch,
-                             contend=contend, progress=lambda line: print(line, file=sys.stderr))
+                             contend=contend, retries=args.retries,
+                             progress=lambda line: print(line, file=sys.stderr))
         print(table)
         tables.append(table)
     if args.markdown:
