@@ -12,7 +12,7 @@ The script runs as ``python SCRIPT [ARGS...]`` would run it (``sys.argv``, ``__n
 
 Exit status: what the script passes to :func:`sys.exit` (0 when it ends normally), 1 after an
 uncaught exception (its traceback is printed to stderr, without numtorch's own launcher frames),
-2 when the script cannot be opened.
+130 after Ctrl-C, 2 when the script cannot be opened.
 """
 
 import builtins
@@ -58,6 +58,7 @@ def main(argv=None):
     saved_argv, saved_path = sys.argv, sys.path[:]
     sys.argv = argv
     sys.path[:] = _script_path(script, sys.path)
+    hooked_before = compat.is_installed()
     with warnings.catch_warnings():  # a PyTorch imported earlier is set aside for the run
         warnings.simplefilter("ignore", RuntimeWarning)
         compat.install()
@@ -66,7 +67,8 @@ def main(argv=None):
             return _run(os.path.abspath(script))
     finally:
         _flush()
-        compat.uninstall()
+        if not hooked_before:
+            compat.uninstall()
         sys.argv = saved_argv
         sys.path[:] = saved_path
 

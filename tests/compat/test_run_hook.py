@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,15 @@ def test_whole_model_pickled_from_main_round_trips(tmp_path, capsys):
     status, out, err = run_script(capsys, script)
     assert status == 0, err
     assert out == "Net __main__ True\n"
+
+
+def test_a_hook_installed_by_the_user_stays_after_a_run(tmp_path, capsys):
+    script = write(tmp_path / "prog.py", "import torch\nprint(torch.ones(1).sum().item())\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        compat.install()
+    try:
+        assert run_script(capsys, script)[:2] == (0, "1.0\n")
+        assert compat.is_installed()
+    finally:
+        compat.uninstall()
