@@ -74,13 +74,22 @@ class Result:
     values: dict
     spread: float = float("nan")
     other: float = float("nan")
+    best: dict = field(default_factory=dict)
 
     @property
     def ratio(self):
-        nt, th = self.values.get("numtorch"), self.values.get("torch")
-        if nt is None or th is None or not nt:
-            return float("nan")
-        return th / nt
+        return _ratio(self.values)
+
+    @property
+    def best_ratio(self):
+        return _ratio(self.best)
+
+
+def _ratio(values):
+    nt, th = values.get("numtorch"), values.get("torch")
+    if nt is None or th is None or not nt:
+        return float("nan")
+    return th / nt
 
 
 @dataclass
@@ -115,8 +124,8 @@ def _warm_and_calibrate(fn, s):
 def compare_times(fns, s, weight=1.0):
     """Time the zero-argument callables in ``fns`` (``lib -> fn``) in alternating blocks.
 
-    Returns ``(medians, spread)``: median seconds per call for each library and the largest
-    relative interquartile range among them (a noise indicator)."""
+    Returns ``(medians, spread, best)``: median seconds per call for each library, the largest
+    relative interquartile range among them (a noise indicator) and the fastest block of each."""
     inner = {name: _warm_and_calibrate(fn, s) for name, fn in fns.items()}
     samples = {name: [] for name in fns}
     order = list(fns)
@@ -126,9 +135,13 @@ def compare_times(fns, s, weight=1.0):
         for name in order if rounds % 2 == 0 else order[::-1]:
             samples[name].append(_block(fns[name], inner[name]))
         rounds += 1
+    return _summary(samples)
+
+
+def _summary(samples):
     medians = {name: statistics.median(v) for name, v in samples.items()}
     spread = max(_rel_iqr(v) for v in samples.values())
-    return medians, spread
+    return medians, spread, {name: min(v) for name, v in samples.items()}
 
 
 def _rel_iqr(v):
@@ -143,8 +156,8 @@ def timed(id, section, label, setup, weight=1.0):
 
     def run(s):
         fns = {name: setup(lib) for name, lib in s.libs.items()}
-        medians, spread = compare_times(fns, s, weight)
-        return [Result(section, label, "s", medians, spread)]
+        medians, spread, best = compare_times(fns, s, weight)
+        return [Result(section, label, "s", medians, spread, best=best)]
 
     return Case(id, section, run)
 
@@ -340,10 +353,9 @@ def _import_run(s):
         for name in list(s.libs) if i % 2 == 0 else list(s.libs)[::-1]:
             if len(samples[name]) < counts[name]:
                 samples[name].append(_import_time(name))
-    medians = {name: statistics.median(v) for name, v in samples.items()}
-    spread = max(_rel_iqr(v) for v in samples.values())
+    medians, spread, best = _summary(samples)
     label = " / ".join(f"{counts[n]}" for n in s.libs)
-    return [Result(IMPORT, f"import (median of {label} runs)", "s", medians, spread)]
+    return [Result(IMPORT, f"import (median of {label} runs)", "s", medians, spread, best=best)]
 
 
 # --------------------------------------------------------------------------- registry
@@ -521,19 +533,21 @@ def markdown(results, info, mode, wall, load=None):
              f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {wall:.0f} s wall"
              f"{load_text}. "
              "Alternating runs in one process, medians. Ratio = torch / numtorch (≥ 1: numtorch "
-             "is faster or, for memory, smaller). Spread = the larger relative interquartile "
+             "is faster or, for memory, smaller); best ratio = the same for each library's "
+             "fastest run (less sensitive to load). Spread = the larger relative interquartile "
              "range of the two libraries' samples. Other load = cores kept busy by other "
              "processes during the case, on average.", "",
-             "| case | numtorch | torch | torch/numtorch | spread | other load |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| case | numtorch | torch | torch/numtorch | best ratio | spread | other load |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     section = None
     for r in results:
         if r.section != section:
             section = r.section
-            lines.append(f"| ***{section}*** | | | | | |")
+            lines.append(f"| ***{section}*** | | | | | | |")
         lines.append(f"| {r.label} | {_fmt(r.values.get('numtorch'), r.unit)} | "
                      f"{_fmt(r.values.get('torch'), r.unit)} | {_fmt_ratio(r.ratio)} | "
-                     f"{_fmt_spread(r.spread)} | {_fmt_load(r.other)} |")
+                     f"{_fmt_ratio(r.best_ratio)} | {_fmt_spread(r.spread)} | "
+                     f"{_fmt_load(r.other)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -583,7 +597,8 @@ def run(quick=False, only=None, with_torch=True, contend=False, retries=1, progr
                 for r in rows:
                     progress(f"{case.id:<28} {_fmt(r.values.get('numtorch'), r.unit):>11} "
                              f"{_fmt(r.values.get('torch'), r.unit):>11} "
-                             f"{_fmt_ratio(r.ratio):>6}  other load {_fmt_load(r.other)}")
+                             f"{_fmt_ratio(r.ratio):>6} (best {_fmt_ratio(r.best_ratio)})"
+                             f"  other load {_fmt_load(r.other)}")
     mode = (f"shared cores (a spinning process pinned to CPU {cpu})" if contend
             else "normal (no extra load from the suite)")
     if quick:

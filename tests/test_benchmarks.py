@@ -26,7 +26,8 @@ def test_quick_numtorch_only_case_prints_and_writes_a_table(tmp_path):
     table = out_file.read_text(encoding="utf-8")
     assert table in proc.stdout + "\n"
     assert "Machine: " in table and "NumPy " in table
-    assert "| case | numtorch | torch | torch/numtorch | spread | other load |" in table
+    header = "| case | numtorch | torch | torch/numtorch | best ratio | spread | other load |"
+    assert header in table
     rows = [line for line in table.splitlines() if line.startswith("| LeNet-5, batch 1 |")]
     assert len(rows) == 1
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
