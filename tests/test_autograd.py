@@ -279,3 +279,34 @@ def test_float32_stays_float32():
     assert y.dtype == torch.float32
     y.sum().backward()
     assert x.grad.dtype == torch.float32
+
+
+def test_inplace_on_view_of_leaf_raises_like_pytorch():
+    w = leaf(3)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        w[0].add_(1)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        w.view(3).mul_(2)
+
+
+def test_augmented_index_assignment_matches_torch():
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(0).standard_normal((3, 4))
+    grads = []
+    for lib in (torch, __import__("numtorch")):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 2
+        y[:, 0] += 1
+        y[1] *= 3
+        (y * y).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_base_used_after_view_changed_in_place_fails_loudly():
+    # PyTorch rebases the base's history; numtorch refuses rather than compute wrong gradients.
+    x = leaf(3)
+    b = x * 2
+    b[0:2].mul_(2)
+    with pytest.raises(RuntimeError, match="in-place operation"):
+        (b * 1).sum()

@@ -153,3 +153,12 @@ def test_max_returns_named_tuple_like_torch():
     a, b = numtorch.tensor(x).max(1), torch.tensor(x).max(1)
     assert a.indices.tolist() == b.indices.tolist() and a.values.tolist() == b.values.tolist()
     assert repr(a).startswith("torch.return_types.max(\nvalues=tensor(")
+
+
+def test_integer_index_is_a_view_like_pytorch():
+    x = numtorch.zeros(3)
+    x[0].add_(1)
+    x[1].fill_(5)
+    m = numtorch.zeros(2, 2)
+    m[0][1] = 7
+    assert x.tolist() == [1, 5, 0] and m.tolist() == [[0, 7], [0, 0]]

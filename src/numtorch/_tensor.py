@@ -35,6 +35,7 @@ class Tensor:
     _post_acc_hooks = None
     _retains_grad = False
     _is_param = False
+    _stale_history = False  # a view was changed in place under autograd (see ops._record_inplace)
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         # The legacy constructor: torch.Tensor(2, 3) or torch.Tensor([1, 2]).
@@ -245,6 +246,12 @@ class Tensor:
     def _edge(self):
         fn = self.grad_fn
         if fn is not None:
+            if self._stale_history:
+                raise RuntimeError(
+                    "a view of this tensor was modified by an in-place operation while gradients "
+                    "were recorded, and numtorch cannot rebase this tensor's history onto that "
+                    "change (PyTorch can). Modify a .clone() of the view, or use out-of-place "
+                    "operations.")
             return (fn, self._output_nr)
         if self._requires_grad:
             acc = self._acc
@@ -307,10 +314,17 @@ class Tensor:
         return _RemovableHandle(self._post_acc_hooks, hook)
 
     def _check_inplace(self):
-        """PyTorch's guard: a leaf that requires grad can't be changed in place while recording."""
-        if self._requires_grad and self.grad_fn is None and _GradState.enabled:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation.")
+        """PyTorch's guard: a leaf that requires grad (or a view of one) can't be changed in
+        place while recording."""
+        if self._requires_grad and _GradState.enabled:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation.")
+            base = self._base
+            if base is not None and base.grad_fn is None and base._requires_grad:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place "
+                    "operation.")
 
     # ------------------------------------------------------------------ conversions
     def numpy(self, *, force=False):

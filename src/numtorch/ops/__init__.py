@@ -18,33 +18,43 @@ _wrap = Tensor._wrap
 
 # ---------------------------------------------------------------------------- in-place ops
 def _inplace(method_name, fn, ufunc=None):
-    """Make ``tensor.<name>_(...)``: fast ufunc path when nothing records, else rebase history."""
+    """Make ``tensor.<name>_(...)``: a ufunc writing into the tensor when nothing records, else
+    the out-of-place op whose result is written back and whose node becomes the history."""
 
     def op(self, *args, **kwargs):
         self._check_inplace()
-        record = _GradState.enabled and (
-            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
-        if not record and ufunc is not None and not kwargs:
+        if _GradState.enabled and (self._requires_grad or any(
+                isinstance(a, Tensor) and a._requires_grad for a in args)):
+            return _record_inplace(self, fn, args, kwargs)
+        if ufunc is not None and not kwargs:
             other = args[0]
             od = other._data if isinstance(other, Tensor) else as_tensor_arg(other, self)
             _ufunc_into(self, ufunc, od)
-            return self
-        if record:
-            src = _wrap(self._data.copy())
-            src.__dict__.update({k: v for k, v in self.__dict__.items()
-                                 if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
-            result = fn(src, *args, **kwargs)
         else:
-            result = fn(self, *args, **kwargs)
-        _assign_result(self, result._data)
-        if record:
-            self.grad_fn = result.grad_fn
-            self._requires_grad = True
-            self._output_nr = result._output_nr
+            _assign_result(self, fn(self, *args, **kwargs)._data)
         return self
 
     op.__name__ = method_name
     return op
+
+
+def _record_inplace(self, fn, args, kwargs):
+    """Run ``fn`` on a copy that stands for this tensor's current value, write the result into
+    this tensor and make its node this tensor's history (PyTorch's "rebase")."""
+    src = _wrap(self._data.copy())
+    src.__dict__.update({k: v for k, v in self.__dict__.items()
+                         if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
+    result = fn(src, *args, **kwargs)
+    _assign_result(self, result._data)
+    self.grad_fn = result.grad_fn
+    self._requires_grad = True
+    self._output_nr = result._output_nr
+    base = self._base
+    if base is not None and base._requires_grad:
+        # The base's values changed but its history does not show it (PyTorch would rebase
+        # the base too): make any later use of the base in a graph fail loudly.
+        base._stale_history = True
+    return self
 
 
 def _ufunc_into(self, ufunc, od):
@@ -84,18 +94,9 @@ def _assign_result(self, data):
 def _unary_inplace(name, fn):
     def op(self, *args, **kwargs):
         self._check_inplace()
-        record = _GradState.enabled and self._requires_grad
-        if record:
-            src = _wrap(self._data.copy())
-            src.__dict__.update({k: v for k, v in self.__dict__.items()
-                                 if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
-            result = fn(src, *args, **kwargs)
-            _assign_result(self, result._data)
-            self.grad_fn = result.grad_fn
-            self._requires_grad = True
-            self._output_nr = result._output_nr
-        else:
-            _assign_result(self, fn(self, *args, **kwargs)._data)
+        if _GradState.enabled and self._requires_grad:
+            return _record_inplace(self, fn, args, kwargs)
+        _assign_result(self, fn(self, *args, **kwargs)._data)
         return self
 
     op.__name__ = name

@@ -72,13 +72,13 @@ class IndexBackward0(Node):
 def getitem(input, index):
     x = input._data
     idx, advanced = _convert_index(index)
+    if not advanced and Ellipsis not in idx:
+        idx = idx + (Ellipsis,)  # NumPy then returns a 0-d view, not a scalar copy
     try:
         data = x[idx]
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, idx)) from None
     if not advanced:
-        if not isinstance(data, np.ndarray):
-            data = np.asarray(data)
         if _GradState.enabled and input._requires_grad:
             is_select = any(isinstance(i, (int, np.integer)) for i in idx)
             node = SelectBackward0() if is_select else SliceBackward0()
@@ -86,8 +86,7 @@ def getitem(input, index):
             out = attach(data, node, input)
         else:
             out = _wrap(data)
-        if np.shares_memory(data, x) if data.size else True:
-            input._share_version(out)
+        input._share_version(out)  # basic indexing always gives a view
         return out
     if _GradState.enabled and input._requires_grad:
         node = IndexBackward0()
@@ -132,6 +131,9 @@ def setitem(input, index, value):
                                      (value_t is not None and value_t._requires_grad))
     if record:
         input._check_inplace()
+        # Writing through the base rebases its history: an earlier in-place change of one of
+        # its views (``x[i] += v`` runs ``x[i].__iadd__(v)`` first) is captured by this node.
+        input._stale_history = False
         node = CopySlices()
         node.index, node.v_shape = idx, np.shape(vd)
         node.next_functions = (input._edge(), value_t._edge() if value_t is not None else (None, 0))
