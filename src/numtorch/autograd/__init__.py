@@ -15,10 +15,25 @@ from .grad_mode import (
 from .gradcheck import GradcheckError, gradcheck
 from .node import AccumulateGrad, Node
 
-__all__ = ["Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
+__all__ = ["Variable", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "gradcheck", "Node", "AccumulateGrad",
            "GradcheckError", "once_differentiable", "is_grad_enabled",
            "is_inference_mode_enabled"]
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, _tensor.Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The pre-0.4 wrapper, kept as PyTorch keeps it: ``Variable(t)`` returns ``t`` itself
+    (optionally marked ``requires_grad``), and every tensor is a ``Variable``."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        if requires_grad:
+            data.requires_grad_(True)
+        return data
 
 
 def _tensors(x):
