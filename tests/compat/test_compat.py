@@ -70,6 +70,10 @@ def _run_numtorch(script):
 
 def _run_torch(scripts, outdir):
     """Run ``scripts`` under PyTorch through fork_runner.py; the outcome of each, by name."""
+    if not hasattr(os, "fork"):  # one ``python SCRIPT`` each
+        return {s.name: subprocess.run([sys.executable, s.name], cwd=s.parent, env=_env(),
+                                       capture_output=True, text=True, timeout=300)
+                for s in scripts}
     done = subprocess.run([sys.executable, str(HERE / "fork_runner.py"), "torch", str(outdir),
                            *map(str, scripts)], env=_env(), capture_output=True, text=True,
                           timeout=600)
