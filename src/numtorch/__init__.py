@@ -50,7 +50,7 @@ from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()
 from ._tensor_str import set_printoptions
-from . import cuda, backends  # noqa: F401
+from . import backends, cuda, version
 
 divide = true_divide = div
 multiply = mul
@@ -67,7 +67,7 @@ inf = _builtins.float("inf")
 nan = _builtins.float("nan")
 pi = 3.141592653589793
 e = 2.718281828459045
-__version__ = "2.13.0+numtorch0.1.0"
+__version__ = version.__version__
 
 
 def _legacy_tensor_type(name, np_dtype):

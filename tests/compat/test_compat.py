@@ -31,8 +31,6 @@ SRC = HERE.parent.parent / "src"
 # Scripts that expose a gap in numtorch (name -> reason): they fail under numtorch, ...
 XFAIL_RUN = {
     "lstm_tagger.py": "numtorch.nn has no LSTM (nn/modules: recurrent layers not provided)",
-    "char_rnn_scratch.py": "Tensor.topk is missing as a method (torch.topk exists)",
-    "legacy_variable.py": "torch.autograd.Variable is not provided",
 }
 # ... or run but print something else than PyTorch.
 XFAIL_MATCH = {}

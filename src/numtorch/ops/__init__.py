@@ -338,6 +338,12 @@ def _install():
         "random_": _random_fill(_random_int), "bernoulli_": _random_fill(_bernoulli),
         "exponential_": _random_fill(_exponential),
     }
+    from .. import _functional as fx
+    methods.update({
+        "sort": fx.sort, "argsort": fx.argsort, "topk": fx.topk, "unique": fx.unique,
+        "median": fx.median, "diag": fx.diag, "diagonal": fx.diagonal, "trace": fx.trace,
+        "bincount": fx.bincount, "histc": fx.histc,
+    })
     for name, fn in methods.items():
         setattr(T, name, fn)
 

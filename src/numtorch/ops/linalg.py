@@ -44,7 +44,25 @@ class MmBackward0(Node):
                 _grad_rhs(self.a, g) if nb is not None else None)
 
 
-def mm(input, mat2):
+def _into(out, result):
+    """Honour an ``out=`` tensor: copy the result into it (no graph is recorded, as in PyTorch
+    where out= ops do not support autograd)."""
+    if out is None:
+        return result
+    if result._requires_grad and (out._requires_grad or result.grad_fn is not None):
+        from ..autograd.grad_mode import _GradState
+        if _GradState.enabled:
+            raise RuntimeError(
+                "out=... arguments don't support automatic differentiation, but one of the "
+                "arguments requires grad.")
+    out._data = np.array(result._data, dtype=out._data.dtype, copy=True)
+    out._bump_version()
+    return out
+
+
+def mm(input, mat2, *, out=None):
+    if out is not None:
+        return _into(out, mm(input, mat2))
     a, b = input._data, mat2._data
     if a.ndim != 2 or b.ndim != 2:
         which, t = ("self", a) if a.ndim != 2 else ("mat2", b)
@@ -119,7 +137,9 @@ class BmmBackward0(Node):
         return ga, gb
 
 
-def bmm(input, mat2):
+def bmm(input, mat2, *, out=None):
+    if out is not None:
+        return _into(out, bmm(input, mat2))
     a, b = input._data, mat2._data
     if a.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -214,8 +234,10 @@ def mv(input, vec):
     return _wrap(data)
 
 
-def matmul(input, other):
+def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules for 1-D and batched operands."""
+    if out is not None:
+        return _into(out, matmul(input, other))
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
