@@ -1,5 +1,6 @@
 """``torch.nn.utils``: gradient clipping, parameter/vector conversion and ``skip_init``."""
 
+from . import rnn  # noqa: F401
 from .clip_grad import (
            clip_grad_norm,
            clip_grad_norm_,

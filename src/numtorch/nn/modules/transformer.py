@@ -1,0 +1,1 @@
+"""Attention layers: ``MultiheadAttention`` and the Transformer encoder."""
