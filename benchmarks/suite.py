@@ -37,14 +37,19 @@ IMPORT = "import time (fresh process, in-process timer around the import)"
 @dataclass
 class Settings:
     """How hard to measure: ``budget`` seconds per library per case (scaled by each case's
-    weight), at least ``min_rounds`` alternating blocks, blocks of at least ``block`` seconds."""
+    weight), at least ``min_rounds`` alternating blocks, blocks of at least ``block`` seconds,
+    ``pause`` seconds of sleep before each block when two libraries alternate (PyTorch's OpenMP
+    workers keep spinning for a while after its calls; without the pause they steal the CPU from
+    whatever runs next, which on a loaded 2-core machine made numtorch's LeNet batch-1 step look
+    twice as slow as when it runs alone)."""
 
     quick: bool = False
     budget: float = 0.6
     min_rounds: int = 5
-    block: float = 0.003
+    block: float = 0.02
     warmup: float = 0.05
     imports: int = 5
+    pause: float = 0.01
     libs: dict = field(default_factory=dict)
 
     @classmethod
@@ -60,7 +65,7 @@ class Settings:
                 libs["torch"] = torch
         if quick:
             return cls(True, budget=0.02, min_rounds=2, block=0.0, warmup=0.0, imports=1,
-                       libs=libs)
+                       pause=0.0, libs=libs)
         return cls(libs=libs)
 
 
@@ -133,6 +138,8 @@ def compare_times(fns, s, weight=1.0):
     rounds = 0
     while rounds < s.min_rounds or time.perf_counter() < deadline:
         for name in order if rounds % 2 == 0 else order[::-1]:
+            if s.pause and len(fns) > 1:
+                time.sleep(s.pause)
             samples[name].append(_block(fns[name], inner[name]))
         rounds += 1
     return _summary(samples)
