@@ -377,8 +377,16 @@ class ConvolutionBackward0(Node):
             gw = _conv_backward_weight(g, self.x, self.kernel, self.stride, self.pads,
                                        self.dilation, self.groups).reshape(self.w_shape)
         if nb is not None:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = _bias_grad(g)
         return gx, gw, gb
+
+
+def _bias_grad(g):
+    """``g.sum((0, 2, 3))`` as a matrix-vector product (BLAS), several times faster than
+    NumPy's reduction over non-adjacent axes."""
+    n, o = g.shape[:2]
+    ones = np.ones(g.shape[2] * g.shape[3], dtype=g.dtype)
+    return (g.reshape(n * o, -1) @ ones).reshape(n, o).sum(0)
 
 
 class _ConvTransposeBackward(Node):
