@@ -555,7 +555,24 @@ def markdown(results, info, mode, wall, load=None):
                      f"{_fmt(r.values.get('torch'), r.unit)} | {_fmt_ratio(r.ratio)} | "
                      f"{_fmt_ratio(r.best_ratio)} | {_fmt_spread(r.spread)} | "
                      f"{_fmt_load(r.other)} |")
+    summary = _train_summary(results)
+    if summary:
+        lines += ["", summary]
     return "\n".join(lines) + "\n"
+
+
+def _geomean(xs):
+    xs = [x for x in xs if x > 0 and not math.isnan(x)]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
+
+
+def _train_summary(results):
+    rows = [r for r in results if r.section == TRAIN]
+    ratio = _geomean([r.ratio for r in rows])
+    if math.isnan(ratio):
+        return ""
+    return (f"Training steps, geometric mean of torch/numtorch over {len(rows)} rows: "
+            f"{ratio:.2f} (best-run ratios: {_geomean([r.best_ratio for r in rows]):.2f}).")
 
 
 def measure_case(case, s, retries=0, expected_other=0.0, busy=0.5):
