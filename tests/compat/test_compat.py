@@ -30,7 +30,6 @@ SRC = HERE.parent.parent / "src"
 
 # Scripts that expose a gap in numtorch (name -> reason): they fail under numtorch, ...
 XFAIL_RUN = {
-    "lstm_tagger.py": "numtorch.nn has no LSTM (nn/modules: recurrent layers not provided)",
 }
 # ... or run but print something else than PyTorch.
 XFAIL_MATCH = {}
