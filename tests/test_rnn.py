@@ -324,3 +324,20 @@ def test_recurrent_layers_take_packed_sequences(cls_name, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _compare(tm, nm, (t_pad, t_state), (n_pad, n_state), t_seq + t_h, n_seq + n_h, dtype)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_lstm_cell_gradient_through_one_output_only(which):
+    tm, nm = _pair("LSTMCell", np.float64, 3, 4)
+    t_in, n_in = _inputs([(2, 3), (2, 4), (2, 4)], np.float64)
+    (tm(t_in[0], (t_in[1], t_in[2]))[which] ** 2).sum().backward()
+    (nm(n_in[0], (n_in[1], n_in[2]))[which] ** 2).sum().backward()
+    for a, b in zip(t_in + list(tm.parameters()), n_in + list(nm.parameters())):
+        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), **TOL[np.float64])
+
+
+def test_no_graph_under_no_grad():
+    gru = numtorch.nn.GRU(3, 4)
+    with numtorch.no_grad():
+        out, h = gru(numtorch.randn(5, 2, 3))
+    assert out.grad_fn is None and not out.requires_grad and h.grad_fn is None

@@ -13,7 +13,12 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ... import _creation
+from ..._tensor import Tensor
+from ...autograd.grad_mode import _GradState
+from ...autograd.node import Node
 from ...ops.shape import cat, stack
 from .. import init
 from .._functional_core import dropout as _dropout
@@ -36,46 +41,130 @@ def _packed_sequence_class():
     return PackedSequence
 
 
+# ---------------------------------------------------------------------- fused gate kernels
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _outputs(node, *arrays):
+    """Wrap ``arrays`` as outputs 0..n-1 of ``node`` (or as plain tensors when it is None)."""
+    outs = []
+    for nr, a in enumerate(arrays):
+        out = Tensor._wrap(a)
+        if node is not None:
+            out._requires_grad = True
+            out.grad_fn = node
+            if nr:
+                out._output_nr = nr
+        outs.append(out)
+    return outs
+
+
+class ThnnFusedLstmCellBackward0(Node):
+    """Backward of the LSTM gate arithmetic: (gates, c) -> (h, c'), gate order i, f, g, o."""
+
+    num_outputs = 2
+    _saved_fields = ("i", "f", "g", "o", "c_prev", "tanh_c")
+
+    def backward(self, grads):
+        dh, dc = grads
+        i, f, g, o, tanh_c = self.i, self.f, self.g, self.o, self.tanh_c
+        dc_total = np.zeros_like(tanh_c) if dc is None else dc.copy()
+        if dh is not None:
+            dc_total += dh * o * (1 - tanh_c * tanh_c)
+            do = dh * tanh_c * o * (1 - o)
+        else:
+            do = np.zeros_like(o)
+        di = dc_total * g * i * (1 - i)
+        df = dc_total * self.c_prev * f * (1 - f)
+        dg = dc_total * i * (1 - g * g)
+        d_gates = np.concatenate([di, df, dg, do], axis=-1)
+        d_c_prev = dc_total * f if self.next_functions[1][0] is not None else None
+        return d_gates, d_c_prev
+
+
+def _lstm_pointwise(gates, c_prev):
+    """``h, c = o * tanh(c), f * c_prev + i * g`` from the pre-activation ``gates``: one node."""
+    x = gates._data
+    hs = x.shape[-1] // 4
+    i, f = _sigmoid(x[:, :hs]), _sigmoid(x[:, hs:2 * hs])
+    g, o = np.tanh(x[:, 2 * hs:3 * hs]), _sigmoid(x[:, 3 * hs:])
+    c = f * c_prev._data + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    node = None
+    if _GradState.enabled and (gates._requires_grad or c_prev._requires_grad):
+        node = ThnnFusedLstmCellBackward0()
+        node.next_functions = (gates._edge(), c_prev._edge())
+        node.i, node.f, node.g, node.o, node.tanh_c = i, f, g, o, tanh_c
+        node.c_prev = c_prev._data
+        node.save_versions(c_prev)
+    return _outputs(node, h, c)
+
+
+class ThnnFusedGruCellBackward0(Node):
+    """Backward of the GRU gate arithmetic: (input gates, hidden gates, h) -> h'."""
+
+    _saved_fields = ("r", "z", "n", "h_n", "h_prev")
+
+    def backward(self, dh):
+        r, z, n = self.r, self.z, self.n
+        dn = dh * (1 - z) * (1 - n * n)
+        dz = dh * (self.h_prev - n) * z * (1 - z)
+        dr = dn * self.h_n * r * (1 - r)
+        d_gi = np.concatenate([dr, dz, dn], axis=-1)
+        d_gh = np.concatenate([dr, dz, dn * r], axis=-1)
+        d_h = dh * z if self.next_functions[2][0] is not None else None
+        return d_gi, d_gh, d_h
+
+
+def _gru_pointwise(gi, gh, h_prev):
+    """``h' = (1 - z) * n + z * h`` with ``n = tanh(i_n + r * h_n)``: one node."""
+    a, b, hp = gi._data, gh._data, h_prev._data
+    hs = hp.shape[-1]
+    r = _sigmoid(a[:, :hs] + b[:, :hs])
+    z = _sigmoid(a[:, hs:2 * hs] + b[:, hs:2 * hs])
+    h_n = b[:, 2 * hs:]
+    n = np.tanh(a[:, 2 * hs:] + r * h_n)
+    h = n + z * (hp - n)
+    node = None
+    if _GradState.enabled and (gi._requires_grad or gh._requires_grad or h_prev._requires_grad):
+        node = ThnnFusedGruCellBackward0()
+        node.next_functions = (gi._edge(), gh._edge(), h_prev._edge())
+        node.r, node.z, node.n, node.h_n, node.h_prev = r, z, n, h_n, hp
+        node.save_versions(h_prev)
+    return _outputs(node, h)[0]
+
+
 # ------------------------------------------------------------------------------- cell steps
-def _rnn_tanh_step(gi, h, w_hh, b_hh):
-    gh = h.matmul(w_hh.t())
-    if b_hh is not None:
-        gh = gh + b_hh
-    return (gi + gh).tanh()
+# ``w_hh_t`` is the transposed hidden weight (transposed once per sequence, not per step);
+# ``b_hh`` is None when it was already added to the input gates ``gi``.
+def _hidden_gates(h, w_hh_t, b_hh):
+    gh = h.matmul(w_hh_t)
+    return gh if b_hh is None else gh + b_hh
 
 
-def _rnn_relu_step(gi, h, w_hh, b_hh):
-    gh = h.matmul(w_hh.t())
-    if b_hh is not None:
-        gh = gh + b_hh
-    return (gi + gh).relu()
+def _rnn_tanh_step(gi, h, w_hh_t, b_hh):
+    return (gi + _hidden_gates(h, w_hh_t, b_hh)).tanh()
 
 
-def _lstm_step(gi, state, w_hh, b_hh, w_hr=None):
+def _rnn_relu_step(gi, h, w_hh_t, b_hh):
+    return (gi + _hidden_gates(h, w_hh_t, b_hh)).relu()
+
+
+def _lstm_step(gi, state, w_hh_t, b_hh, w_hr_t=None):
     """One LSTM step; ``gi`` already holds ``x W_ih^T + b_ih``. Gate order i, f, g, o."""
     h, c = state
-    gates = gi + h.matmul(w_hh.t())
-    if b_hh is not None:
-        gates = gates + b_hh
-    i, f, g, o = gates.chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
-    if w_hr is not None:
-        h = h.matmul(w_hr.t())
+    h, c = _lstm_pointwise(gi + _hidden_gates(h, w_hh_t, b_hh), c)
+    if w_hr_t is not None:
+        h = h.matmul(w_hr_t)
     return h, c
 
 
-def _gru_step(gi, h, w_hh, b_hh):
+def _gru_step(gi, h, w_hh_t, b_hh):
     """One GRU step, gate order r, z, n with ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``."""
-    gh = h.matmul(w_hh.t())
-    if b_hh is not None:
-        gh = gh + b_hh
-    i_r, i_z, i_n = gi.chunk(3, -1)
-    h_r, h_z, h_n = gh.chunk(3, -1)
-    r = (i_r + h_r).sigmoid()
-    z = (i_z + h_z).sigmoid()
-    n = (i_n + r * h_n).tanh()
-    return n + z * (h - n)
+    return _gru_pointwise(gi, _hidden_gates(h, w_hh_t, b_hh), h)
 
 
 _STEPS = {"RNN_TANH": _rnn_tanh_step, "RNN_RELU": _rnn_relu_step, "GRU": _gru_step,
@@ -225,16 +314,18 @@ class RNNBase(Module):
         gi = data.matmul(w_ih.t())
         if b_ih is not None:
             gi = gi + b_ih
+        if b_hh is not None and self.mode != "GRU":  # GRU keeps b_hn inside r * (...)
+            gi, b_hh = gi + b_hh, None
         step = _STEPS[self.mode]
-        extra = (w_hr,) if self.mode == "LSTM" else ()
-        offsets = [0]
-        for bs in batch_sizes:
-            offsets.append(offsets[-1] + bs)
+        extra = (w_hr.t() if w_hr is not None else None,) if self.mode == "LSTM" else ()
+        w_hh = w_hh.t()
+        # One split node (not a slice per step): its backward assembles the gradient once.
+        gi_steps = gi.split(batch_sizes, 0)
         order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
         outputs = [None] * len(batch_sizes)
         for t in order:
             bs = batch_sizes[t]
-            new = step(gi[offsets[t]:offsets[t + 1]], _state_rows(state, bs), w_hh, b_hh, *extra)
+            new = step(gi_steps[t], _state_rows(state, bs), w_hh, b_hh, *extra)
             outputs[t] = new[0] if isinstance(new, tuple) else new
             state = _merge_rows(new, state, bs)
         return cat(outputs, 0), state
@@ -529,7 +620,7 @@ class RNNCell(RNNCellBase):
         input, batched = self._prepare(input, hx, "RNNCell")
         h = self._state(hx, input, batched)
         step = _rnn_tanh_step if self.nonlinearity == "tanh" else _rnn_relu_step
-        h = step(self._input_gates(input), h, self.weight_hh, self.bias_hh)
+        h = step(self._input_gates(input), h, self.weight_hh.t(), self.bias_hh)
         return h if batched else h.squeeze(0)
 
 
@@ -545,7 +636,7 @@ class LSTMCell(RNNCellBase):
             h = c = self._state(None, input, batched)
         else:
             h, c = self._state(hx[0], input, batched), self._state(hx[1], input, batched)
-        h, c = _lstm_step(self._input_gates(input), (h, c), self.weight_hh, self.bias_hh)
+        h, c = _lstm_step(self._input_gates(input), (h, c), self.weight_hh.t(), self.bias_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -558,5 +649,5 @@ class GRUCell(RNNCellBase):
     def forward(self, input, hx=None):
         input, batched = self._prepare(input, hx, "GRUCell")
         h = self._state(hx, input, batched)
-        h = _gru_step(self._input_gates(input), h, self.weight_hh, self.bias_hh)
+        h = _gru_step(self._input_gates(input), h, self.weight_hh.t(), self.bias_hh)
         return h if batched else h.squeeze(0)
