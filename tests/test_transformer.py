@@ -265,3 +265,21 @@ def test_encoder_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")
+@pytest.mark.parametrize("grad_mode", [False, True])
+def test_encoder_inference_zeroes_padded_positions_like_torch(grad_mode):
+    def make(nn):
+        return nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2,
+                                     norm=nn.LayerNorm(8))
+
+    tm, nm = _pair(make, make, np.float64)
+    x = np.random.default_rng(0).standard_normal((2, 5, 8))
+    kpm = np.zeros((2, 5), dtype=bool)
+    kpm[1, 3:] = True
+    with torch.set_grad_enabled(grad_mode):
+        t_out = tm(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+    with numtorch.set_grad_enabled(grad_mode):
+        n_out = nm(numtorch.tensor(x), src_key_padding_mask=numtorch.tensor(kpm))
+    np.testing.assert_allclose(_np(n_out), _np(t_out), **TOL[np.float64])

@@ -7,6 +7,7 @@ import numpy as np
 
 from ... import _creation
 from ..._tensor import Tensor
+from ...autograd.grad_mode import _GradState
 from ...ops.activation import gelu, relu
 from ...ops.attention import multi_head_attention_forward
 from .. import init
@@ -156,8 +157,9 @@ class _ActivationMixin:
     def _set_activation(self, activation):
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
-        self.activation_relu_or_gelu = activation is relu or activation is gelu or \
-            type(activation).__name__ in ("ReLU", "GELU")
+        name = type(activation).__name__
+        self.activation_relu_or_gelu = (1 if activation is relu or name == "ReLU" else
+                                        2 if activation is gelu or name == "GELU" else 0)
         self.activation = activation
 
     def _ff_block(self, x, dropout_out):
@@ -344,9 +346,33 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
+        if padded is not None:
+            output = output.masked_fill(padded, 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """Where PyTorch would run on nested tensors (inference, batch first, only a
+        right-padded ``src_key_padding_mask``), its output is zero at the padded positions:
+        return that ``(N, S, 1)`` boolean mask, else None."""
+        if (not self.use_nested_tensor or not len(self.layers) or self.layers[0].training
+                or src.dim() != 3 or key_padding_mask is None or mask is not None):
+            return None
+        first = self.layers[0]
+        args = (src, first.self_attn.in_proj_weight, first.self_attn.in_proj_bias,
+                first.self_attn.out_proj.weight, first.self_attn.out_proj.bias,
+                first.norm1.weight, first.norm1.bias, first.norm2.weight, first.norm2.bias,
+                first.linear1.weight, first.linear1.bias, first.linear2.weight,
+                first.linear2.bias)
+        if _GradState.enabled and any(t is not None and t.requires_grad for t in args):
+            return None
+        kpm = key_padding_mask._data
+        keep = ~kpm if kpm.dtype == np.bool_ else kpm == 0
+        if self.mask_check and np.any(keep[:, 1:] & ~keep[:, :-1]):
+            return None
+        return Tensor._wrap(~keep[:, :, None])
 
 
 class TransformerDecoder(Module):
