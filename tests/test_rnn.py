@@ -210,6 +210,8 @@ def test_argument_errors_match_torch():
         numtorch.nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="dropout should be a number"):
         numtorch.nn.GRU(3, 4, dropout=2)
+    with pytest.raises(ValueError, match="RNN input dtype \\(torch.float64\\) does not match"):
+        lstm(numtorch.randn(2, 1, 3, dtype=numtorch.float64))
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         numtorch.nn.LSTM(3, 4, dropout=0.5)
 

@@ -392,6 +392,11 @@ class RNNBase(Module):
             self._check_input(input, None)
         if packed:
             self._check_input(data, batch_sizes)
+        weight = self.weight_ih_l0
+        if data.dtype != weight.dtype:
+            raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype "
+                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
+                             f"convert model: model.to({data.dtype})")
         hx = self._prepare_hidden(hx, batched, batch, data, sorted_indices)
         out, hidden = self._run(data, batch_sizes, hx)
         if packed:
