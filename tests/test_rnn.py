@@ -343,3 +343,11 @@ def test_no_graph_under_no_grad():
     with numtorch.no_grad():
         out, h = gru(numtorch.randn(5, 2, 3))
     assert out.grad_fn is None and not out.requires_grad and h.grad_fn is None
+
+
+@pytest.mark.parametrize("cls_name", ["LSTM", "GRU", "RNN"])
+def test_finite_difference_gradients(cls_name):
+    from oracle import check_grad_fd
+    numtorch.manual_seed(0)
+    module = getattr(numtorch.nn, cls_name)(3, 4, bidirectional=True).double()
+    check_grad_fd(lambda x: module(x)[0], [np.random.default_rng(0).standard_normal((4, 2, 3))])

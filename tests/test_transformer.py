@@ -283,3 +283,19 @@ def test_encoder_inference_zeroes_padded_positions_like_torch(grad_mode):
     with numtorch.set_grad_enabled(grad_mode):
         n_out = nm(numtorch.tensor(x), src_key_padding_mask=numtorch.tensor(kpm))
     np.testing.assert_allclose(_np(n_out), _np(t_out), **TOL[np.float64])
+
+
+def test_functional_multi_head_attention_forward_matches_torch():
+    rng = np.random.default_rng(4)
+    w_in, b_in = rng.standard_normal((24, 8)) * 0.3, rng.standard_normal(24) * 0.1
+    w_out, b_out = rng.standard_normal((8, 8)) * 0.3, rng.standard_normal(8) * 0.1
+    mask = np.triu(np.ones((4, 4), dtype=bool), k=1)
+
+    def fn(m, q, k, v):
+        out, weights = m.nn.functional.multi_head_attention_forward(
+            q, k, v, 8, 2, m.tensor(w_in), m.tensor(b_in), None, None, False, 0.0,
+            m.tensor(w_out), m.tensor(b_out), training=False, attn_mask=m.tensor(mask),
+            average_attn_weights=False)
+        return out, weights
+
+    check_op(fn, [(4, 3, 8)] * 3, dtypes=(np.float64,))
