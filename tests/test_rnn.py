@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from oracle import check_grad_fd
 
 import numtorch
 from numtorch.nn.utils import rnn as nt_rnn
@@ -347,7 +348,6 @@ def test_no_graph_under_no_grad():
 
 @pytest.mark.parametrize("cls_name", ["LSTM", "GRU", "RNN"])
 def test_finite_difference_gradients(cls_name):
-    from oracle import check_grad_fd
     numtorch.manual_seed(0)
     module = getattr(numtorch.nn, cls_name)(3, 4, bidirectional=True).double()
     check_grad_fd(lambda x: module(x)[0], [np.random.default_rng(0).standard_normal((4, 2, 3))])
