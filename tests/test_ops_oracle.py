@@ -95,6 +95,9 @@ SHAPE_OPS = {
     "narrow": lambda t, a: a.narrow(1, 1, 2), "unbind": lambda t, a: a.unbind(1),
     "flip": lambda t, a: a.flip(0, 2), "roll": lambda t, a: a.roll(2, 1),
     "cat": lambda t, a: t.cat([a, a * 2], 1), "stack": lambda t, a: t.stack([a, a + 1], 1),
+    "repeat_interleave": lambda t, a: a.repeat_interleave(2, dim=1),
+    "repeat_interleave_t": lambda t, a: a.repeat_interleave(t.tensor([1, 0, 3]), dim=0),
+    "repeat_interleave_flat": lambda t, a: t.repeat_interleave(a, 2),
     "tril": lambda t, a: a[0].tril(), "movedim": lambda t, a: a.movedim(0, 2),
 }
 

@@ -35,7 +35,8 @@ from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero,
                             logsumexp, max, mean, min, norm, prod, return_types, softmax,
                             log_softmax, std, std_mean, sum, var, var_mean)
 from .ops.shape import (broadcast_to, cat, chunk, concat, concatenate, flatten, flip, fliplr,
-                        flipud, hstack, movedim, moveaxis, narrow, permute, repeat, reshape,
+                        flipud, hstack, movedim, moveaxis, narrow, permute, repeat,
+                        repeat_interleave, reshape,
                         roll, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
                         transpose, tril, triu, unbind, unflatten, unsqueeze, vstack)
 from .ops.indexing import (gather, index_select, masked_fill, masked_select, nonzero, scatter,

@@ -332,6 +332,38 @@ def repeat(input, *sizes):
     return _wrap(data)
 
 
+class RepeatInterleaveBackward0(Node):
+    def backward(self, g):
+        # Sum each run of repeated rows back onto its source row.
+        moved = np.moveaxis(g, self.axis, 0)
+        starts = np.concatenate([[0], np.cumsum(self.repeats)[:-1]]).astype(np.int64)
+        if moved.shape[0] == 0:
+            summed = np.zeros((len(self.repeats),) + moved.shape[1:], dtype=g.dtype)
+        else:
+            summed = np.add.reduceat(moved, starts, axis=0)
+            summed[np.asarray(self.repeats) == 0] = 0
+        out = np.moveaxis(summed, 0, self.axis)
+        return (out.reshape(self.in_shape),)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times along ``dim`` (the flattened tensor when None)."""
+    if repeats is None:  # torch.repeat_interleave(counts): indices repeated by their counts
+        counts = input._data
+        return _wrap(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    src = input if dim is not None else reshape(input, -1)
+    x = src._data
+    ax = wrap_dim(dim if dim is not None else 0, x.ndim)
+    reps = repeats._data if isinstance(repeats, Tensor) else repeats
+    reps = np.broadcast_to(np.asarray(reps, dtype=np.int64), (x.shape[ax],))
+    data = np.repeat(x, reps, axis=ax)
+    if _GradState.enabled and src._requires_grad:
+        node = RepeatInterleaveBackward0()
+        node.axis, node.repeats, node.in_shape = ax, reps, x.shape
+        return attach(data, node, src)
+    return _wrap(data)
+
+
 def tile(input, dims):
     dims = tuple(dims)
     if len(dims) < input._data.ndim:
