@@ -20,6 +20,7 @@ are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels s
 """
 
 import os
+import threading
 import time
 
 import numpy as np
@@ -205,6 +206,40 @@ def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
+# Scratch buffers: each thread keeps one flat buffer per purpose and hands out views of it,
+# so the multi-MiB temporaries of the batched kernels are not fresh allocations on every call
+# (large fresh arrays come from mmap and page-fault on first touch, costing more than the
+# arithmetic). Requests above the cap get ordinary arrays, so little memory stays held.
+_SCRATCH_CAP = 8 << 20
+_scratch_local = threading.local()
+
+
+def scratch(name, shape, dtype):
+    """An uninitialised C-contiguous array of ``shape``, a view of this thread's reusable
+    buffer ``name``. Valid until the next request for ``name`` on this thread."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes > _SCRATCH_CAP:
+        return np.empty(shape, dtype)
+    bufs = getattr(_scratch_local, "bufs", None)
+    if bufs is None:
+        bufs = _scratch_local.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[name] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _cols(xp, geom):
+    """``im2col`` of a block into the thread's scratch buffer (never to be kept)."""
+    kh, kw, sh, sw, dh, dw, ho, wo = geom
+    if kh == kw == 1 and sh == sw == 1:
+        return im2col(xp, *geom)
+    cols = scratch("im2col", (xp.shape[0], xp.shape[1], kh, kw, ho, wo), xp.dtype)
+    np.copyto(cols, windows(xp, *geom))
+    return cols
+
+
 def _conv_geometry(xp, w, stride, dilation):
     kh, kw = w.shape[2:]
     ho = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
@@ -227,7 +262,7 @@ def _conv_forward(x, w, stride, pads, dilation, groups):
     geom = (kh, kw) + tuple(stride) + tuple(dilation) + (ho, wo)
 
     def step(s, e):
-        cols = im2col(xp[s:e], *geom)
+        cols = _cols(xp[s:e], geom)
         np.matmul(wm, _grouped(cols, e - s, groups, ho * wo),
                   out=_grouped(out[s:e], e - s, groups, ho * wo))
 
@@ -252,7 +287,7 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     gg = g.reshape(n, o, ln) if groups == 1 else g.reshape(n, groups, o // groups, ln)
 
     def step(s, e):
-        cols = _grouped(im2col(xp[s:e], *geom), e - s, groups, ln)
+        cols = _grouped(_cols(xp[s:e], geom), e - s, groups, ln)
         return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
     k = x.shape[1] * kh * kw
@@ -302,10 +337,14 @@ def _conv_backward_input_flat(g, w, x_shape, pads, dilation):
     def step(s, e):
         b = e - s
         length = b * hp * wp
-        gw_ = np.zeros((o, b, hp, wp), dtype=g.dtype)
+        gw_ = scratch("g", (o, b, hp, wp), g.dtype)
+        gw_.fill(0)
         gw_[:, :, :ho, :wo] = g[s:e].transpose(1, 0, 2, 3)
-        gcols = np.matmul(wt, gw_.reshape(o, length)).reshape(c, kh, kw, length)
-        buf = np.zeros((c, length + tail), dtype=g.dtype)
+        gcols = scratch("cols", (c * kh * kw, length), g.dtype)
+        np.matmul(wt, gw_.reshape(o, length), out=gcols)
+        gcols = gcols.reshape(c, kh, kw, length)
+        buf = scratch("buf", (c, length + tail), g.dtype)
+        buf.fill(0)
         for i in range(kh):
             for j in range(kw):
                 off = i * dh * wp + j * dw
@@ -377,16 +416,8 @@ class ConvolutionBackward0(Node):
             gw = _conv_backward_weight(g, self.x, self.kernel, self.stride, self.pads,
                                        self.dilation, self.groups).reshape(self.w_shape)
         if nb is not None:
-            gb = _bias_grad(g)
+            gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
-
-
-def _bias_grad(g):
-    """``g.sum((0, 2, 3))`` as a matrix-vector product (BLAS), several times faster than
-    NumPy's reduction over non-adjacent axes."""
-    n, o = g.shape[:2]
-    ones = np.ones(g.shape[2] * g.shape[3], dtype=g.dtype)
-    return (g.reshape(n * o, -1) @ ones).reshape(n, o).sum(0)
 
 
 class _ConvTransposeBackward(Node):
