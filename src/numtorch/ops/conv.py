@@ -19,6 +19,7 @@ time (about 1 MiB of columns, so they are reused while in cache); after
 are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels swapped.
 """
 
+import math
 import os
 import threading
 import time
@@ -91,8 +92,13 @@ def pad_zeros(x, top, bottom, left, right, value=0):
 def windows(xp, kh, kw, sh, sw, dh, dw, ho, wo):
     """A read-only ``(N, C, kh, kw, ho, wo)`` strided view of the windows of ``xp``."""
     s0, s1, s2, s3 = xp.strides
-    return as_strided(xp, (xp.shape[0], xp.shape[1], kh, kw, ho, wo),
-                      (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False)
+    shape = (xp.shape[0], xp.shape[1], kh, kw, ho, wo)
+    strides = (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
+    if xp.flags.c_contiguous:  # the ndarray constructor is several times cheaper than as_strided
+        v = np.ndarray(shape, xp.dtype, buffer=xp, strides=strides)
+        v.flags.writeable = False
+        return v
+    return as_strided(xp, shape, strides, writeable=False)
 
 
 def im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo):
@@ -211,6 +217,7 @@ def _out_size(size, k, s, p0, p1, d):
 # (large fresh arrays come from mmap and page-fault on first touch, costing more than the
 # arithmetic). Requests above the cap get ordinary arrays, so little memory stays held.
 _SCRATCH_CAP = 8 << 20
+_SCRATCH_MIN = 64 << 10  # smaller arrays come from malloc's free lists anyway
 _scratch_local = threading.local()
 
 
@@ -218,8 +225,8 @@ def scratch(name, shape, dtype):
     """An uninitialised C-contiguous array of ``shape``, a view of this thread's reusable
     buffer ``name``. Valid until the next request for ``name`` on this thread."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    if nbytes > _SCRATCH_CAP:
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > _SCRATCH_CAP or nbytes < _SCRATCH_MIN:
         return np.empty(shape, dtype)
     bufs = getattr(_scratch_local, "bufs", None)
     if bufs is None:
