@@ -19,6 +19,7 @@ time (about 1 MiB of columns, so they are reused while in cache); after
 are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels swapped.
 """
 
+import functools
 import math
 import os
 import threading
@@ -483,6 +484,44 @@ def _shape_str(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
+@functools.lru_cache(maxsize=64)
+def _conv_args(x_shape, w_shape, b_shape, stride, padding, dilation, groups, nd):
+    """Checked ``(stride, dilation, groups, pads)`` of a convolution call (cached: a network
+    calls each of its convolutions with the same arguments every step)."""
+    stride = _ntuple(stride, nd, "stride")
+    dilation = _ntuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    kernel = w_shape[2:]
+    pads = _resolve_padding(padding, nd, kernel, dilation, stride)
+    o, cg = w_shape[:2]
+    if x_shape[1] != cg * groups or o % groups:
+        if o % groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                               f"{groups} at dimension 0, but got weight of size "
+                               f"{_shape_str(w_shape)} instead")
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(w_shape)}, "
+                           f"expected input{_shape_str(x_shape)} to have {cg * groups} channels, "
+                           f"but got {x_shape[1]} channels instead")
+    if b_shape is not None and (len(b_shape) != 1 or b_shape[0] != o):
+        raise RuntimeError(f"Given weight of size {_shape_str(w_shape)}, expected bias to be "
+                           f"1-dimensional with {o} elements, but got bias of size "
+                           f"{_shape_str(b_shape)} instead")
+    padded = [x_shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
+    eff = [dilation[i] * (kernel[i] - 1) + 1 for i in range(nd)]
+    if any(p < k for p, k in zip(padded, eff)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be greater than "
+            "actual input size")
+    return stride, dilation, groups, pads
+
+
 def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
     name = f"conv{nd}d"
     x, w = input._data, weight._data
@@ -499,37 +538,13 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
                            f"{_shape_str(w.shape)} instead")
     b = bias._data if bias is not None else None
     _check_dtypes(x, w, b)
-    stride = _ntuple(stride, nd, "stride")
-    dilation = _ntuple(dilation, nd, "dilation")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError("dilation should be greater than zero")
-    groups = int(groups)
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    kernel = w.shape[2:]
-    pads = _resolve_padding(padding, nd, kernel, dilation, stride)
-    o, cg = w.shape[:2]
-    if x.shape[1] != cg * groups or o % groups:
-        if o % groups:
-            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                               f"{groups} at dimension 0, but got weight of size "
-                               f"{_shape_str(w.shape)} instead")
-        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_str(w.shape)}, "
-                           f"expected input{_shape_str(x.shape)} to have {cg * groups} channels, "
-                           f"but got {x.shape[1]} channels instead")
-    if b is not None and (b.ndim != 1 or b.shape[0] != o):
-        raise RuntimeError(f"Given weight of size {_shape_str(w.shape)}, expected bias to be "
-                           f"1-dimensional with {o} elements, but got bias of size "
-                           f"{_shape_str(b.shape)} instead")
-    padded = [x.shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
-    eff = [dilation[i] * (kernel[i] - 1) + 1 for i in range(nd)]
-    if any(p < k for p, k in zip(padded, eff)):
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-            f"Kernel size: ({' x '.join(map(str, eff))}). Kernel size can't be greater than "
-            "actual input size")
+    b_shape = None if b is None else b.shape
+    try:
+        stride, dilation, groups, pads = _conv_args(x.shape, w.shape, b_shape, stride, padding,
+                                                    dilation, groups, nd)
+    except TypeError:  # unhashable arguments (lists): check them without the cache
+        stride, dilation, groups, pads = _conv_args.__wrapped__(
+            x.shape, w.shape, b_shape, stride, padding, dilation, groups, nd)
     if nd == 1:
         x4, w4 = x[:, :, None, :], w[:, :, None, :]
         stride2, dil2, pads4 = (1, stride[0]), (1, dilation[0]), (0, 0) + pads[0]

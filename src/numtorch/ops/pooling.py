@@ -8,6 +8,8 @@ whole gradient to one element) and routes the gradient back with ``kh * kw`` sli
 PyTorch records it.
 """
 
+import functools
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -201,14 +203,34 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    x = input._data
+class _Shape:
+    """Stands in for an array where only ``.shape`` is read (argument checks)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+@functools.lru_cache(maxsize=64)
+def _max_pool2d_args(shape, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked ``(kernel, stride, padding, dilation, ho, wo)`` (cached: a network pools with
+    the same arguments every step)."""
     kernel = _tuple(kernel_size, 2, "max_pool2d: kernel_size")
     stride = kernel if stride is None or stride == [] or stride == () else \
         _tuple(stride, 2, "max_pool2d: stride")
     padding = _tuple(padding, 2, "max_pool2d: padding")
     dilation = _tuple(dilation, 2, "max_pool2d: dilation")
-    ho, wo = _check_pool_args("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
+    ho, wo = _check_pool_args("max_pool2d", _Shape(shape), kernel, stride, padding, dilation,
+                              ceil_mode)
+    return kernel, stride, padding, dilation, ho, wo
+
+
+def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x = input._data
+    args = (x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    try:
+        kernel, stride, padding, dilation, ho, wo = _max_pool2d_args(*args)
+    except TypeError:  # unhashable arguments (lists): check them without the cache
+        kernel, stride, padding, dilation, ho, wo = _max_pool2d_args.__wrapped__(*args)
     record = _GradState.enabled and input._requires_grad
     out, arg = _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo,
                                  record or return_indices)
