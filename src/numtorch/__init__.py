@@ -47,6 +47,8 @@ from ._functional import (are_deterministic_algorithms_enabled, argsort, bincoun
                           is_floating_point, is_nonzero, is_tensor, median, meshgrid, numel,
                           searchsorted, set_num_interop_threads, sort, square, topk, trace,
                           unique, use_deterministic_algorithms)
+from .ops.math_extra import (cosine_similarity, det, inverse, logdet, pinverse, slogdet,
+                              svd)
 from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()
@@ -92,7 +94,8 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 
 # Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
-_LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps")
+_LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
+                 "linalg")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
                    "summary": "_summary"}
