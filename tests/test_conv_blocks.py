@@ -1,0 +1,61 @@
+"""The blocked convolution kernels (scratch buffers, worker threads, batch-folded input
+gradient) give the same numbers as one whole-batch pass and as PyTorch."""
+
+import numpy as np
+import pytest
+
+import numtorch
+import numtorch.nn.functional as F
+from numtorch.ops import conv as conv_ops
+
+torch = pytest.importorskip("torch")
+
+
+def _run(lib, x, w, b, **kw):
+    xt = lib.tensor(x, requires_grad=True)
+    wt = lib.tensor(w, requires_grad=True)
+    bt = lib.tensor(b, requires_grad=True)
+    out = lib.nn.functional.conv2d(xt, wt, bt, **kw)
+    (out * out).sum().backward()
+    return [a.detach().numpy() for a in (out, xt.grad, wt.grad, bt.grad)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+@pytest.mark.parametrize("kw", [{}, dict(padding=2), dict(padding=(1, 0), dilation=2),
+                                dict(stride=2, padding=1)])
+def test_tiny_blocks_scratch_and_threads_match_whole_batch_and_torch(monkeypatch, kw, workers):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    whole = _run(numtorch, x, w, b, **kw)
+    theirs = _run(torch, x, w, b, **kw)
+    # one image per block, every temporary from the per-thread scratch buffers
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_ops, "_COL2IM_BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_ops, "_SCRATCH_MIN", 0)
+    monkeypatch.setattr(conv_ops, "NUM_WORKERS", workers)
+    for _ in range(2):  # the second pass reuses the buffers the first one left behind
+        blocked = _run(numtorch, x, w, b, **kw)
+        for a, c, t in zip(blocked, whole, theirs):
+            assert a.dtype == np.float32
+            np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(a, t, rtol=1e-4, atol=1e-4)
+
+
+def test_scratch_views_and_cap(monkeypatch):
+    a = conv_ops.scratch("test", (40, 500), np.float32)
+    assert a.shape == (40, 500) and a.dtype == np.float32 and a.flags.c_contiguous
+    b = conv_ops.scratch("test", (10, 10), np.float64)
+    assert np.shares_memory(a, b) or b.nbytes < conv_ops._SCRATCH_MIN
+    monkeypatch.setattr(conv_ops, "_SCRATCH_CAP", 1024)
+    c = conv_ops.scratch("test", (40, 500), np.float32)
+    assert not np.shares_memory(a, c)
+
+
+def test_input_gradient_not_needed_skips_it():
+    rng = np.random.default_rng(1)
+    x = numtorch.tensor(rng.standard_normal((2, 1, 8, 8)).astype(np.float32))
+    w = numtorch.tensor(rng.standard_normal((4, 1, 5, 5)).astype(np.float32), requires_grad=True)
+    F.conv2d(x, w).sum().backward()
+    assert x.grad is None and w.grad.shape == (4, 1, 5, 5)
