@@ -47,8 +47,16 @@ from ._functional import (are_deterministic_algorithms_enabled, argsort, bincoun
                           is_floating_point, is_nonzero, is_tensor, median, meshgrid, numel,
                           searchsorted, set_num_interop_threads, sort, square, topk, trace,
                           unique, use_deterministic_algorithms)
-from .ops.math_extra import (cosine_similarity, det, inverse, logdet, pinverse, slogdet,
-                              svd)
+from .ops.math_extra import (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3d, baddbmm,
+                              block_diag, broadcast_shapes, broadcast_tensors, cartesian_prod,
+                              column_stack, corrcoef, cosine_similarity, cov, cross, cummax,
+                              cummin, deg2rad, det, diag_embed, diagflat, diff, digamma, dist,
+                              dstack, erfinv, heaviside, hypot, inner, inverse, isin, kron,
+                              kthvalue, lerp, lgamma, logaddexp, logaddexp2, logcumsumexp, logdet,
+                              logit, mode, nan_to_num, nanmean, nansum, pinverse, rad2deg, rot90,
+                              select, sgn, signbit, slogdet, svd, take_along_dim, tensordot,
+                              trapezoid, tril_indices, triu_indices, unique_consecutive, vander,
+                              xlogy)
 from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()
@@ -95,7 +103,7 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 # Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
 _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
-                 "linalg")
+                 "linalg", "distributions", "special")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
                    "summary": "_summary"}
