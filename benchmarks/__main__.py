@@ -24,9 +24,12 @@ def _parser():
                       help="measure while a spinning process occupies one core")
     mode.add_argument("--both", action="store_true",
                       help="run the normal mode, then the contended mode")
-    p.add_argument("--retries", type=int, default=1, metavar="N",
-                   help="measure a case again, up to N times, while other processes kept more "
-                        "than half a core busy; the quietest attempt is kept (default: 1)")
+    p.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="measure a case again, up to N times, when other processes kept more "
+                        "than half a core busy, after waiting up to 5 s for a quiet moment; the "
+                        "quietest attempt is kept (default: 2)")
+    p.add_argument("--retry-budget", type=float, default=60.0, metavar="SECONDS",
+                   help="time all retries together may take (default: 60)")
     p.add_argument("--no-torch", action="store_true", help="measure numtorch only")
     p.add_argument("--list", action="store_true", help="list the case ids and exit")
     return p
@@ -46,6 +49,7 @@ def main(argv=None):
     for contend in modes:
         _, table = suite.run(quick=args.quick, only=args.only, with_torch=not args.no_torch,
                              contend=contend, retries=args.retries,
+                             retry_budget=args.retry_budget,
                              progress=lambda line: print(line, file=sys.stderr))
         print(table)
         tables.append(table)

@@ -575,34 +575,57 @@ def _train_summary(results):
             f"{ratio:.2f} (best-run ratios: {_geomean([r.best_ratio for r in rows]):.2f}).")
 
 
-def measure_case(case, s, retries=0, expected_other=0.0, busy=0.5):
-    """Run ``case``; while other processes kept more than ``busy`` cores (beyond
-    ``expected_other``) busy, retry up to ``retries`` times and keep the quietest attempt."""
-    best = None
-    for _ in range(retries + 1):
+def wait_for_quiet(expected_other=0.0, quiet=0.3, max_wait=5.0, window=0.5):
+    """Sleep in ``window``-second steps until other processes keep at most ``quiet`` cores
+    (beyond ``expected_other``) busy, or ``max_wait`` seconds have passed."""
+    end = time.perf_counter() + max_wait
+    while time.perf_counter() < end:
         before = _cpu_seconds()
-        rows = case.run(s)
-        load = other_load(before, _cpu_seconds())
-        for r in rows:
-            r.other = load
-        if best is None or not load >= best[0]:
-            best = (load, rows)
-        if not load - expected_other > busy:
-            break
-    return best[1]
+        time.sleep(window)
+        if not other_load(before, _cpu_seconds()) - expected_other > quiet:
+            return
 
 
-#: Seconds into a run after which busy cases are no longer measured again (keeps the wall time
-#: of a full run near three minutes on a loaded machine).
-RETRY_WINDOW = 100.0
+class Retrier:
+    """Measures cases again while other processes load the machine, within a time budget.
+
+    A case measured while others kept more than ``busy`` cores (beyond ``expected_other``, the
+    contention spinner) busy is run again, up to ``retries`` times, after waiting up to 5 s for
+    a quiet moment; the quietest attempt is kept. All retries together may take ``budget``
+    seconds."""
+
+    def __init__(self, retries=2, expected_other=0.0, busy=0.5, budget=60.0):
+        self.retries, self.expected, self.busy = retries, expected_other, busy
+        self.left = budget
+
+    def measure(self, case, s):
+        best = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                if self.left <= 0:
+                    break
+                start = time.perf_counter()
+                wait_for_quiet(self.expected, max_wait=min(5.0, self.left))
+            before = _cpu_seconds()
+            rows = case.run(s)
+            load = other_load(before, _cpu_seconds())
+            if attempt:
+                self.left -= time.perf_counter() - start
+            for r in rows:
+                r.other = load
+            if best is None or not load >= best[0]:
+                best = (load, rows)
+            if not load - self.expected > self.busy:
+                break
+        return best[1]
 
 
-def run(quick=False, only=None, with_torch=True, contend=False, retries=1, progress=None):
+def run(quick=False, only=None, with_torch=True, contend=False, retries=2, retry_budget=60.0,
+        progress=None):
     """Run the selected cases; returns ``(results, markdown_text)``.
 
-    A case measured while other processes kept more than half a core busy is measured again,
-    up to ``retries`` times, and the quietest attempt is kept (only during the first
-    :data:`RETRY_WINDOW` seconds of the run)."""
+    Cases measured while other processes kept the machine busy are measured again (see
+    :class:`Retrier`; ``retries`` times at most, ``retry_budget`` seconds in all)."""
     s = Settings.make(quick, with_torch)
     chosen = select(cases(), only)
     if not chosen:
@@ -610,12 +633,11 @@ def run(quick=False, only=None, with_torch=True, contend=False, retries=1, progr
                          + ", ".join(c.id for c in cases()))
     start = time.perf_counter()
     load_start = os.getloadavg()[0]
+    retrier = Retrier(0 if quick else retries, 1.0 if contend else 0.0, budget=retry_budget)
     results = []
     with contended(contend) as cpu:
         for case in chosen:
-            late = time.perf_counter() - start > RETRY_WINDOW
-            rows = measure_case(case, s, 0 if quick or late else retries,
-                                1.0 if contend else 0.0)
+            rows = retrier.measure(case, s)
             results += rows
             if progress is not None:
                 for r in rows:
