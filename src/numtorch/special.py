@@ -260,7 +260,7 @@ def expm1(input, *, out=None):
 
 def exp2(input, *, out=None):
     """``2 ** x``."""
-    return ew.pow(2.0, _as_float_tensor(input))
+    return ew._rpow(2.0, _as_float_tensor(input))
 
 
 def _pair(input, other):
@@ -273,24 +273,52 @@ def _pair(input, other):
     return _as_float_tensor(input), _as_float_tensor(other)
 
 
-def _x_times_log(x, y, log_fn, one):
-    """``x * log_fn(y)`` with 0 where ``x == 0`` (and NaN where ``y`` is NaN)."""
-    zero_x = ew.eq(x, 0)
-    safe_y = _where(zero_x, ew.mul(y, 0) + one, y) if one is not None else y
-    res = _where(zero_x, ew.mul(x, 0), ew.mul(x, log_fn(safe_y)))
-    return _where(ew.isnan(y), y, res)
+def _reduce_to(g, shape):
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+class _XLogY(Function):
+    """``x * log(y + shift)``, 0 where ``x == 0`` unless ``y`` is NaN."""
+
+    @staticmethod
+    def forward(ctx, x, y, log1p):
+        xa, ya = x._data, y._data
+        log_fn = np.log1p if log1p else np.log
+        with np.errstate(all="ignore"):
+            res = np.where(xa == 0, 0, xa * log_fn(ya)).astype(np.result_type(xa, ya))
+        res = np.where(np.isnan(ya), ya, res)
+        ctx.save_for_backward(x, y)
+        ctx.log1p = log1p
+        return Tensor._wrap(np.asarray(res))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        xa, ya, ga = x._data, y._data, g._data
+        log_fn = np.log1p if ctx.log1p else np.log
+        with np.errstate(all="ignore"):
+            gx = ga * np.where(xa == 0, 0, log_fn(ya))
+            gx = np.where(np.isnan(ya), np.nan, gx)
+            gy = ga * xa / (ya + 1 if ctx.log1p else ya)
+        return (Tensor._wrap(_reduce_to(gx, xa.shape).astype(xa.dtype, copy=False)),
+                Tensor._wrap(_reduce_to(gy, ya.shape).astype(ya.dtype, copy=False)), None)
 
 
 def xlogy(input, other, *, out=None):
     """``input * log(other)``, defined as 0 where ``input`` is 0."""
     x, y = _pair(input, other)
-    return _x_times_log(x, y, ew.log, 1.0)
+    return _XLogY.apply(x, y, False)
 
 
 def xlog1py(input, other, *, out=None):
     """``input * log1p(other)``, defined as 0 where ``input`` is 0."""
     x, y = _pair(input, other)
-    return _x_times_log(x, y, ew.log1p, 0.0)
+    return _XLogY.apply(x, y, True)
 
 
 def entr(input, *, out=None):

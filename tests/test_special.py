@@ -1,0 +1,101 @@
+"""torch.special vs PyTorch: values, dtypes and gradients (float64 tight, float32 loose)."""
+
+import math
+
+import numpy as np
+import pytest
+from oracle import check_grad_fd, check_op
+
+import numtorch
+import numtorch.special as S
+
+torch = pytest.importorskip("torch")
+
+# name: (low, high) of the inputs
+UNARY = {
+    "expit": (-6, 6), "erf": (-3, 3), "erfc": (-4, 6), "erfinv": (-0.99, 0.99),
+    "log1p": (-0.9, 3), "expm1": (-3, 3), "exp2": (-4, 4), "gammaln": (0.05, 12),
+    "digamma": (0.05, 12), "ndtr": (-6, 6), "ndtri": (0.01, 0.99), "log_ndtr": (-12, 6),
+    "sinc": (-3, 3), "entr": (0.01, 3), "logit": (0.02, 0.98),
+}
+TOL32 = dict(rtol=2e-4, atol=2e-5)
+TOL64 = dict(rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_against_torch(name):
+    low, high = UNARY[name]
+
+    def fn(T, x):
+        return getattr(T.special, name)(x)
+    check_op(fn, [(3, 4)], low=low, high=high, dtypes=(np.float64,), tol=TOL64)
+    check_op(fn, [(3, 4)], low=low, high=high, dtypes=(np.float32,), tol=TOL32)
+
+
+def test_negative_and_special_points():
+    x = [-2.5, -1.5, -0.5, 0.0, -1.0, -3.0]
+    for name in ("gammaln", "digamma"):
+        a = getattr(S, name)(numtorch.tensor(x, dtype=numtorch.float64))._data
+        b = getattr(torch.special, name)(torch.tensor(x, dtype=torch.float64)).numpy()
+        np.testing.assert_allclose(a, b, rtol=1e-10, equal_nan=True)
+    y = numtorch.tensor([-1.0, 1.0, 0.0, 1.5])
+    np.testing.assert_array_equal(S.erfinv(y)._data, torch.special.erfinv(
+        torch.tensor([-1.0, 1.0, 0.0, 1.5])).numpy())
+    np.testing.assert_array_equal(S.entr(numtorch.tensor([-1.0, 0.0]))._data, [-math.inf, 0.0])
+    np.testing.assert_allclose(S.log_ndtr(numtorch.tensor([-30.0, -50.0], dtype=numtorch.float64))
+                               ._data, torch.special.log_ndtr(
+                                   torch.tensor([-30.0, -50.0], dtype=torch.float64)).numpy(),
+                               rtol=1e-10)
+    assert S.sinc(numtorch.tensor(0.0)).item() == 1.0
+    assert S.expit(numtorch.tensor([1, 2])).dtype == numtorch.float32
+
+
+def test_logit_eps_and_polygamma():
+    check_op(lambda T, x: T.special.logit(x, eps=0.1), [(5,)], low=0.0, high=1.0,
+             dtypes=(np.float64,), tol=TOL64)
+    x = np.linspace(0.2, 6, 7)
+    a = S.polygamma(1, numtorch.tensor(x))._data
+    np.testing.assert_allclose(a, torch.special.polygamma(1, torch.tensor(x)).numpy(), rtol=1e-8)
+    check_grad_fd(S.digamma, [np.linspace(0.3, 5, 6)])
+    check_grad_fd(S.gammaln, [np.linspace(0.3, 5, 6)])
+
+
+def test_multigammaln():
+    check_op(lambda T, x: T.special.multigammaln(x, 3), [(4,)], low=1.5, high=5,
+             dtypes=(np.float64,), tol=TOL64)
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
+def test_xlogy_family(name):
+    def fn(T, x, y):
+        return getattr(T.special, name)(x, y)
+    check_op(fn, [(3, 1), (4,)], low=0.1, high=3, dtypes=(np.float64,), tol=TOL64)
+    check_op(fn, [(3, 4), (3, 4)], low=0.1, high=3, dtypes=(np.float32,), tol=TOL32)
+    x = np.array([0.0, 0.0, 2.0, 1.0])
+    y = np.array([0.0, 2.0, 3.0, np.nan])
+    check_op(fn, arrays=[x, y], dtypes=(np.float64,), grad=False)
+    a = numtorch.tensor(x, requires_grad=True)
+    b = numtorch.tensor(y[:3].tolist() + [1.0], requires_grad=True)
+    getattr(S, name)(a, b).sum().backward()
+    ta = torch.tensor(x, requires_grad=True)
+    tb = torch.tensor(y[:3].tolist() + [1.0], requires_grad=True)
+    getattr(torch.special, name)(ta, tb).sum().backward()
+    np.testing.assert_allclose(b.grad._data, tb.grad.numpy())
+    np.testing.assert_allclose(a.grad._data[2:], ta.grad.numpy()[2:])
+    assert S.xlogy(2.0, numtorch.tensor([3.0])).shape == (1,)
+
+
+def test_reductions_and_rounding():
+    check_op(lambda T, x: T.special.log_softmax(x, 1), [(3, 5)], tol=TOL64,
+             dtypes=(np.float64,))
+    check_op(lambda T, x: T.special.softmax(x, -1), [(3, 5)], tol=TOL64, dtypes=(np.float64,))
+    check_op(lambda T, x: T.special.logsumexp(x, 0), [(3, 5)], tol=TOL64, dtypes=(np.float64,))
+    check_op(lambda T, x: T.special.round(x), [(3, 5)], dtypes=(np.float64,))
+    x = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(S.i0(numtorch.tensor(x))._data,
+                               torch.special.i0(torch.tensor(x)).numpy(), rtol=1e-10)
+
+
+def test_top_level_access():
+    assert numtorch.special is S
+    assert callable(numtorch.special.expit)
