@@ -345,6 +345,22 @@ def _install():
         "median": fx.median, "diag": fx.diag, "diagonal": fx.diagonal, "trace": fx.trace,
         "bincount": fx.bincount, "histc": fx.histc,
     })
+    from . import math_extra as mx
+    methods.update({
+        "baddbmm": mx.baddbmm, "diff": mx.diff, "nan_to_num": mx.nan_to_num, "unfold": mx.unfold,
+        "cummax": mx.cummax, "cummin": mx.cummin, "logcumsumexp": mx.logcumsumexp,
+        "logit": mx.logit, "kthvalue": mx.kthvalue, "mode": mx.mode, "hypot": mx.hypot,
+        "xlogy": mx.xlogy, "logaddexp": mx.logaddexp, "logaddexp2": mx.logaddexp2,
+        "nanmean": mx.nanmean, "nansum": mx.nansum, "rot90": mx.rot90, "select": mx.select,
+        "inner": mx.inner, "take_along_dim": mx.take_along_dim, "kron": mx.kron,
+        "heaviside": mx.heaviside, "deg2rad": mx.deg2rad, "rad2deg": mx.rad2deg, "sgn": mx.sgn,
+        "signbit": mx.signbit, "cov": mx.cov, "corrcoef": mx.corrcoef, "erfinv": mx.erfinv,
+        "lgamma": mx.lgamma, "digamma": mx.digamma, "det": mx.det, "inverse": mx.inverse,
+        "slogdet": mx.slogdet, "logdet": mx.logdet, "pinverse": mx.pinverse, "svd": mx.svd,
+        "cross": mx.cross, "diag_embed": mx.diag_embed, "diagflat": mx.diagflat,
+        "dist": mx.dist, "unique_consecutive": mx.unique_consecutive,
+        "matrix_power": lambda self, n: mx._linalg().matrix_power(self, n),
+    })
     for name, fn in methods.items():
         setattr(T, name, fn)
 
