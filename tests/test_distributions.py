@@ -394,3 +394,24 @@ def test_top_level_namespace():
     p = numtorch.tensor([0.2, 0.8])
     np.testing.assert_allclose(logits_to_probs(probs_to_logits(p, True), True)._data, p._data,
                                rtol=1e-6)
+
+
+def test_gamma_rsample_implicit_gradient():
+    numtorch.manual_seed(3)
+    conc = numtorch.tensor([0.3, 1.0, 4.0], dtype=numtorch.float64, requires_grad=True)
+    rate = numtorch.tensor(2.0, dtype=numtorch.float64, requires_grad=True)
+    x = nd.Gamma(conc, rate).rsample((200,))
+    w = np.random.default_rng(0).standard_normal((200, 3))
+    (x * numtorch.tensor(w)).sum().backward()
+    draws = torch.tensor(x._data * 2.0)  # the standard-gamma draws
+    expected = (torch._standard_gamma_grad(torch.tensor([0.3, 1.0, 4.0]).expand(200, 3)
+                                           .double(), draws) / 2.0).numpy()
+    np.testing.assert_allclose(conc.grad._data, (w * expected).sum(0), rtol=2e-3)
+    np.testing.assert_allclose(rate.grad.item(), -(w * x._data).sum() / 2.0, rtol=1e-10)
+    # Beta and Dirichlet rsample reach their concentrations too
+    a = numtorch.tensor([2.0, 0.5], requires_grad=True)
+    nd.Beta(a, 1.5).rsample((50,)).sum().backward()
+    assert a.grad is not None and np.all(np.isfinite(a.grad._data))
+    c = numtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    nd.Dirichlet(c).rsample((10,))[..., 0].sum().backward()
+    assert c.grad is not None and c.grad._data[0] > 0 > c.grad._data[2]

@@ -13,8 +13,7 @@ class Dirichlet(ExponentialFamily):
     """A Dirichlet distribution over the simplex, parameterised by ``concentration``
     (its last dimension is the event).
 
-    ``rsample`` draws normalised gamma variates; no gradient flows to ``concentration``
-    through the draw.
+    ``rsample`` normalises reparameterised gamma draws, so gradients reach ``concentration``.
     """
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
