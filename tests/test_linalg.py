@@ -82,6 +82,15 @@ CASES = {
     "vecdot": ((3, 4), lambda t, a: t.linalg.vecdot(a, a.exp(), dim=0)),
     "logdet": ((3, 3), lambda t, a: t.logdet(_spd(t, a))),
     "svd_top": ((4, 3), lambda t, a: tuple(t.svd(a))[1]),
+    "solve_triangular": ((2, 3, 3), lambda t, a: t.linalg.solve_triangular(
+        a + 3 * t.eye(3, dtype=a.dtype), a[0].exp(), upper=False)),
+    "solve_triangular_upper_right": ((3, 3), lambda t, a: t.linalg.solve_triangular(
+        a + 3 * t.eye(3, dtype=a.dtype), a[:2].exp(), upper=True, left=False)),
+    "solve_triangular_unit": ((3, 3), lambda t, a: t.linalg.solve_triangular(
+        a, a.exp(), upper=True, unitriangular=True)),
+    "inv_ex": ((3, 3), lambda t, a: t.linalg.inv_ex(a).inverse),
+    "cholesky_ex": ((3, 3), lambda t, a: t.linalg.cholesky_ex(_spd(t, a)).L),
+    "solve_ex": ((3, 3), lambda t, a: t.linalg.solve_ex(a, a[0]).result),
 }
 
 
@@ -111,6 +120,8 @@ FD = {
     "pinv": lambda a: numtorch.linalg.pinv(a[:, :2]),
     "matrix_norm_nuc": lambda a: numtorch.linalg.matrix_norm(a, "nuc"),
     "cross": lambda a: numtorch.linalg.cross(a, a.exp()),
+    "solve_triangular": lambda a: numtorch.linalg.solve_triangular(
+        a + 3 * numtorch.eye(3, dtype=a.dtype), a.exp(), upper=False),
 }
 
 
@@ -218,3 +229,21 @@ def test_qr_mode_r_and_complete_backward_error():
     assert q.shape == (4, 4)
     with pytest.raises(RuntimeError, match="not differentiable when mode='complete'"):
         q.sum().backward()
+
+
+def test_ex_variants_report_failures_in_info():
+    for t in (numtorch, torch):
+        z = t.stack([t.eye(2), t.zeros(2, 2)])
+        assert t.linalg.inv_ex(z).info.tolist() == [0, 1]
+        assert str(t.linalg.inv_ex(z).info.dtype).endswith("int32")
+        assert t.linalg.cholesky_ex(-t.eye(2)).info.item() == 1
+        assert t.linalg.solve_ex(t.eye(2), t.ones(2)).info.item() == 0
+        with pytest.raises(RuntimeError):
+            t.linalg.inv_ex(z, check_errors=True)
+
+
+def test_solve_triangular_singular_gives_inf_like_torch():
+    a, b = numtorch.zeros(2, 2), numtorch.ones(2, 1)
+    ours = numtorch.linalg.solve_triangular(a, b, upper=True).tolist()
+    theirs = torch.linalg.solve_triangular(torch.zeros(2, 2), torch.ones(2, 1), upper=True)
+    assert str(ours) == str(theirs.tolist())

@@ -22,7 +22,8 @@ _rt = rd._return_type
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
            "solve", "lstsq", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
-           "matrix_rank", "cross", "matrix_power", "multi_dot", "vecdot", "matmul"]
+           "matrix_rank", "cross", "matrix_power", "multi_dot", "vecdot", "matmul",
+           "solve_triangular", "inv_ex", "cholesky_ex", "solve_ex"]
 
 
 class LinAlgError(RuntimeError):
@@ -37,6 +38,9 @@ class return_types:
     svd = _rt("svd", ("U", "S", "V"))
     linalg_qr = _rt("linalg_qr", ("Q", "R"))
     linalg_lstsq = _rt("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+    linalg_inv_ex = _rt("linalg_inv_ex", ("inverse", "info"))
+    linalg_cholesky_ex = _rt("linalg_cholesky_ex", ("L", "info"))
+    linalg_solve_ex = _rt("linalg_solve_ex", ("result", "info"))
 
 
 matmul = _la.matmul
@@ -329,6 +333,129 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return return_types.linalg_lstsq(X, empty, rank, _wrap(np.empty((0,), a.dtype)))
 
 
+class LinalgSolveTriangularBackward0(Node):
+    _saved_fields = ("a", "x")
+
+    def backward(self, g):
+        (na, _), (nb, _) = self.next_functions
+        a, x = self.a, self.x
+        gb = _triangular_solve(_mT(a), g, not self.upper)
+        ga = None
+        if na is not None:
+            ga = -gb @ _mT(x)
+            ga = np.triu(ga) if self.upper else _tril(ga)
+            if self.unitriangular:
+                n = ga.shape[-1]
+                ga[..., np.arange(n), np.arange(n)] = 0
+            ga = unbroadcast(ga, self.a_shape)
+        return ga, (unbroadcast(gb, self.b_shape) if nb is not None else None)
+
+
+def _triangular_solve(a, b, upper):
+    """Solve ``a x = b`` for (batches of) triangular ``a``, by substitution when ``a`` is
+    singular so that the result holds inf/nan as LAPACK's trtrs gives."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = np.broadcast_to(a, batch + a.shape[-2:])
+    b = np.broadcast_to(b, batch + b.shape[-2:])
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        pass
+    n = a.shape[-1]
+    x = np.zeros(b.shape, np.result_type(a, b))
+    order = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(all="ignore"):
+        for i in order:
+            acc = b[..., i, :] - np.einsum("...j,...jk->...k", a[..., i, :], x)
+            x[..., i, :] = acc / a[..., i, i, None]
+    return x
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """Solve ``A X = B`` (``X A = B`` with ``left=False``) for triangular ``A``; only the
+    ``upper`` or lower triangle of ``A`` is read."""
+    a = _matrix_input(A, "linalg.solve_triangular")
+    b = B._data
+    if b.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    ok = a.shape[-1] == b.shape[-2] if left else b.shape[-1] == a.shape[-2]
+    if not ok:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"linalg.solve_triangular: Incompatible shapes of A and B for the equation {eq} "
+            f"({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
+    if not left:
+        return sh.transpose(solve_triangular(sh.transpose(A, -2, -1), sh.transpose(B, -2, -1),
+                                             upper=not upper, unitriangular=unitriangular),
+                            -2, -1)
+    tri = np.triu(a) if upper else _tril(a)
+    if unitriangular:
+        tri = tri.copy()
+        n = tri.shape[-1]
+        tri[..., np.arange(n), np.arange(n)] = 1
+    x = _triangular_solve(tri, b, upper)
+    if _record(A, B):
+        node = LinalgSolveTriangularBackward0()
+        node.a, node.x, node.upper, node.unitriangular = tri, x, upper, unitriangular
+        node.a_shape, node.b_shape = a.shape, b.shape
+        node.save_versions(A, B)
+        return attach(x, node, A, B)
+    return _wrap(x)
+
+
+def _info(a, failed_index=0):
+    return _wrap(np.full(a.shape[:-2], failed_index, np.int32))
+
+
+def inv_ex(A, *, check_errors=False):
+    """``(inverse, info)``: ``info`` is 0, or the failing pivot for a singular matrix (whose
+    inverse is then nan) instead of an error."""
+    try:
+        return return_types.linalg_inv_ex(inv(A), _info(A._data))
+    except LinAlgError:
+        if check_errors:
+            raise
+    a = A._data
+    info = np.zeros(a.shape[:-2], np.int32).reshape(-1)
+    out = np.empty(a.shape, a.dtype).reshape((-1,) + a.shape[-2:])
+    for i, m in enumerate(a.reshape((-1,) + a.shape[-2:])):
+        try:
+            out[i] = np.linalg.inv(m)
+        except np.linalg.LinAlgError:
+            out[i], info[i] = np.nan, _first_zero_pivot(m)[1]
+    return return_types.linalg_inv_ex(_wrap(out.reshape(a.shape)),
+                                      _wrap(info.reshape(a.shape[:-2])))
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """``(L, info)``: ``info`` is 0, or the order of the leading minor that is not
+    positive-definite (``L`` is then nan) instead of an error."""
+    try:
+        return return_types.linalg_cholesky_ex(cholesky(A, upper=upper), _info(A._data))
+    except LinAlgError as err:
+        if check_errors:
+            raise
+        order = int(str(err).split("order ")[-1].split(" ")[0]) if "order" in str(err) else 1
+    a = A._data
+    return return_types.linalg_cholesky_ex(_wrap(np.full(a.shape, np.nan, a.dtype)),
+                                           _info(a, order))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """``(result, info)``: as ``solve`` with ``info`` 0, or nan results and a non-zero
+    ``info`` for a singular matrix."""
+    try:
+        return return_types.linalg_solve_ex(solve(A, B, left=left), _info(A._data))
+    except LinAlgError:
+        if check_errors:
+            raise
+    a, b = A._data, B._data
+    shape = np.broadcast_shapes(a.shape[:-1], b.shape) if b.ndim == a.ndim else b.shape
+    return return_types.linalg_solve_ex(_wrap(np.full(shape, np.nan, a.dtype)),
+                                        _info(a, _first_zero_pivot(a)[1]))
+
+
 # ---------------------------------------------------------------------------- cholesky
 class LinalgCholeskyExBackward0(Node):
     _saved_fields = ("L",)
@@ -594,10 +721,8 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
     a = _matrix_input(A, "torch.linalg.matrix_rank", square=False)
     if tol is not None:
         atol = tol
-    s = np.abs(np.linalg.eigvalsh(a))[..., ::-1] if hermitian else \
+    s = np.sort(np.abs(np.linalg.eigvalsh(a)), -1)[..., ::-1] if hermitian else \
         np.linalg.svd(a, compute_uv=False)
-    if hermitian:
-        s = np.sort(s, -1)[..., ::-1]
     return _wrap(np.asarray(np.sum(s > _tolerance(s, a.shape, atol, rtol), -1), np.int64))
 
 
