@@ -27,6 +27,7 @@ SCALAR = [
     lambda t, a: a * 2.5, lambda t, a: 2 * a, lambda t, a: a / 4, lambda t, a: 2 / a,
     lambda t, a: a ** 2, lambda t, a: a ** 3, lambda t, a: a.abs() ** 0.5, lambda t, a: 2 ** a,
     lambda t, a: -a, lambda t, a: a % 1.5, lambda t, a: a.abs() ** a,
+    lambda t, a: t.pow(2.0, a), lambda t, a: t.pow(a, 3),
 ]
 
 

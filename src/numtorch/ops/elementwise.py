@@ -383,7 +383,7 @@ def fmod(input, other):
 def pow(input, exponent):
     """``input ** exponent``; either side may be a Python number."""
     if not isinstance(input, Tensor):
-        return _rpow(exponent, input)
+        return _rpow(input, exponent)
     if not isinstance(exponent, Tensor):
         ad = input._data
         if isinstance(exponent, float) and ad.dtype.kind in "iub":
