@@ -91,6 +91,13 @@ CASES = {
     "inv_ex": ((3, 3), lambda t, a: t.linalg.inv_ex(a).inverse),
     "cholesky_ex": ((3, 3), lambda t, a: t.linalg.cholesky_ex(_spd(t, a)).L),
     "solve_ex": ((3, 3), lambda t, a: t.linalg.solve_ex(a, a[0]).result),
+    "matrix_exp": ((2, 3, 3), lambda t, a: t.linalg.matrix_exp(a)),
+    "matrix_exp_big": ((3, 3), lambda t, a: t.matrix_exp(a * 4)),
+    "matrix_exp_method": ((3, 3), lambda t, a: a.matrix_exp()),
+    "diagonal": ((2, 3, 4), lambda t, a: t.linalg.diagonal(a, offset=1)),
+    "diagonal_dims": ((2, 3, 4), lambda t, a: t.linalg.diagonal(a, offset=-1, dim1=0, dim2=2)),
+    "vander": ((2, 3), lambda t, a: t.linalg.vander(a)),
+    "vander_N": ((3,), lambda t, a: t.linalg.vander(a, N=5)),
 }
 
 
@@ -122,6 +129,7 @@ FD = {
     "cross": lambda a: numtorch.linalg.cross(a, a.exp()),
     "solve_triangular": lambda a: numtorch.linalg.solve_triangular(
         a + 3 * numtorch.eye(3, dtype=a.dtype), a.exp(), upper=False),
+    "matrix_exp": lambda a: numtorch.linalg.matrix_exp(a * 2),
 }
 
 

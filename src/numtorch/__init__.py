@@ -53,10 +53,10 @@ from .ops.math_extra import (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3
                               cummin, deg2rad, det, diag_embed, diagflat, diff, digamma, dist,
                               dstack, erfinv, heaviside, hypot, inner, inverse, isin, kron,
                               kthvalue, lerp, lgamma, logaddexp, logaddexp2, logcumsumexp, logdet,
-                              logit, mode, nan_to_num, nanmean, nansum, pinverse, rad2deg, rot90,
-                              select, sgn, signbit, slogdet, svd, take_along_dim, tensordot,
-                              trapezoid, tril_indices, triu_indices, unique_consecutive, vander,
-                              xlogy)
+                              logit, matrix_exp, mode, nan_to_num, nanmean, nansum, pinverse,
+                              rad2deg, rot90, select, sgn, signbit, slogdet, svd, take_along_dim,
+                              tensordot, trapezoid, tril_indices, triu_indices,
+                              unique_consecutive, vander, xlogy)
 from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()

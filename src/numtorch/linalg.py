@@ -23,7 +23,8 @@ _rt = rd._return_type
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
            "solve", "lstsq", "cholesky", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv",
            "matrix_rank", "cross", "matrix_power", "multi_dot", "vecdot", "matmul",
-           "solve_triangular", "inv_ex", "cholesky_ex", "solve_ex"]
+           "solve_triangular", "inv_ex", "cholesky_ex", "solve_ex", "matrix_exp", "diagonal",
+           "vander"]
 
 
 class LinAlgError(RuntimeError):
@@ -810,3 +811,72 @@ def multi_dot(tensors):
 def vecdot(x, y, *, dim=-1):
     """Dot product of vectors along ``dim`` (inputs broadcast)."""
     return rd.sum(ew.mul(x, y), dim)
+
+
+# ---------------------------------------------------------------------------- matrix_exp
+def _expm(a):
+    """Matrix exponential by scaling and squaring with a degree-18 Taylor polynomial (the
+    truncation error is below float64 rounding once the norm is scaled under 1/2)."""
+    norm = np.abs(a).sum(-2).max(-1) if a.size else np.zeros(a.shape[:-2])
+    squarings = int(max(0, np.ceil(np.log2(max(float(np.max(norm, initial=0)), 1e-300) / 0.5))))
+    x = a / (2.0 ** squarings)
+    eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    out, term = eye.copy(), eye
+    for k in range(1, 19):
+        term = term @ x / k
+        out = out + term
+    for _ in range(squarings):
+        out = out @ out
+    return out.astype(a.dtype, copy=False)
+
+
+class LinalgMatrixExpBackward0(Node):
+    """The gradient is the upper-right block of ``exp([[A^T, G], [0, A^T]])``."""
+
+    _saved_fields = ("a",)
+
+    def backward(self, g):
+        at = _mT(self.a)
+        n = at.shape[-1]
+        block = np.zeros(g.shape[:-2] + (2 * n, 2 * n), g.dtype)
+        block[..., :n, :n] = at
+        block[..., n:, n:] = at
+        block[..., :n, n:] = g
+        return (_expm(block)[..., :n, n:],)
+
+
+def matrix_exp(A):
+    """Matrix exponential of each square matrix in ``A``."""
+    a = _matrix_input(A, "linalg.matrix_exp")
+    out = _expm(a)
+    if _record(A):
+        node = LinalgMatrixExpBackward0()
+        node.a = a
+        node.save_versions(A)
+        return attach(out, node, A)
+    return _wrap(out)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The ``offset`` diagonal of each matrix (alias of ``torch.diagonal`` with the last two
+    dimensions as defaults)."""
+    idx = np.arange(min(A._data.shape[dim1], A._data.shape[dim2]))
+    moved = sh.movedim(A, (dim1, dim2), (-2, -1))
+    n_rows, n_cols = moved._data.shape[-2:]
+    rows = idx if offset >= 0 else idx - offset
+    cols = idx + offset if offset >= 0 else idx
+    keep = (rows < n_rows) & (cols < n_cols)
+    from .ops.indexing import getitem
+    return getitem(moved, (Ellipsis, rows[keep], cols[keep]))
+
+
+def vander(x, *, N=None):
+    """Vandermonde matrix with increasing powers of ``x`` along the last dimension."""
+    n = x._data.shape[-1] if N is None else N
+    if n < 2 and N is not None and N < 1:
+        raise RuntimeError("N must be greater than 1.")
+    ones = _wrap(np.ones(x._data.shape + (1,), x._data.dtype))
+    if n == 1:
+        return ones
+    powers = rd.cumprod(sh.expand(sh.unsqueeze(x, -1), x._data.shape + (n - 1,)), -1)
+    return sh.cat([ones, powers], -1)

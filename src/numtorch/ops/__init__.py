@@ -360,6 +360,7 @@ def _install():
         "cross": mx.cross, "diag_embed": mx.diag_embed, "diagflat": mx.diagflat,
         "dist": mx.dist, "unique_consecutive": mx.unique_consecutive,
         "matrix_power": lambda self, n: mx._linalg().matrix_power(self, n),
+        "matrix_exp": mx.matrix_exp,
     })
     for name, fn in methods.items():
         setattr(T, name, fn)

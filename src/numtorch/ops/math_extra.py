@@ -53,6 +53,11 @@ def logdet(input):
     return ix.where(ew.lt(sign, 0), _wrap(np.asarray(np.nan, logabs._data.dtype)), logabs)
 
 
+def matrix_exp(input):
+    """Alias of ``torch.linalg.matrix_exp``."""
+    return _linalg().matrix_exp(input)
+
+
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse, singular values below ``rcond * S.max()`` dropped."""
     return _linalg().pinv(input, rtol=rcond)
