@@ -94,25 +94,8 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
     while ready:
         node = ready.pop()
         grads = pending.pop(node)
-        if node._pre_hooks:
-            for nr, fn in node._pre_hooks:
-                if grads[nr] is not None:
-                    out = fn(_wrap(grads[nr]))
-                    if out is not None:
-                        grads[nr] = out._data
-        if node._retained:
-            for nr, ref in node._retained:
-                t = ref()
-                if t is not None and grads[nr] is not None:
-                    if t._grad is None:
-                        t._grad = _wrap(grads[nr].copy())
-                    else:
-                        t._grad._data = t._grad._data + grads[nr]
-        if node._node_pre_hooks:
-            for fn in node._node_pre_hooks:
-                out = fn(tuple(_maybe_wrap(g) for g in grads))
-                if out is not None:
-                    grads = [None if g is None else g._data for g in out]
+        if node._pre_hooks or node._retained or node._node_pre_hooks:
+            grads = _run_pre_hooks(node, grads)
         if targets:
             for nr in range(node.num_outputs):
                 hit = targets.get((node, nr))
@@ -123,12 +106,12 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
             results = ()
         else:
             results = node.apply(grads)
-            if not isinstance(results, tuple):
+            if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
                 for fn in node._hooks:
                     fn(tuple(_maybe_wrap(r) for r in results), tuple(_maybe_wrap(g) for g in grads))
-            if not retain_graph:
+            if not retain_graph and node._versions is not None:
                 node._release()
         for (nxt, nr), g in zip(node.next_functions, results):
             if nxt is None:
@@ -158,6 +141,30 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
                         "graph. Set allow_unused=True if this is the desired behavior.")
         return captured
     return None
+
+
+def _run_pre_hooks(node, grads):
+    """Tensor hooks, retain_grad and node pre-hooks on the gradients flowing into ``node``."""
+    if node._pre_hooks:
+        for nr, fn in node._pre_hooks:
+            if grads[nr] is not None:
+                out = fn(_wrap(grads[nr]))
+                if out is not None:
+                    grads[nr] = out._data
+    if node._retained:
+        for nr, ref in node._retained:
+            t = ref()
+            if t is not None and grads[nr] is not None:
+                if t._grad is None:
+                    t._grad = _wrap(grads[nr].copy())
+                else:
+                    t._grad._data = t._grad._data + grads[nr]
+    if node._node_pre_hooks:
+        for fn in node._node_pre_hooks:
+            out = fn(tuple(_maybe_wrap(g) for g in grads))
+            if out is not None:
+                grads = [None if g is None else g._data for g in out]
+    return grads
 
 
 def _skip(node, deps, pending, ready):

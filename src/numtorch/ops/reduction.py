@@ -56,9 +56,16 @@ def _sum_dtype(x, dtype):
     return None
 
 
+def _filled(shape, value):
+    """A new array of ``shape`` filled with the 0-d array ``value`` (np.broadcast_to is slow)."""
+    out = np.empty(shape, dtype=value.dtype)
+    out[...] = value
+    return out
+
+
 class SumBackward0(Node):
     def backward(self, g):
-        return (np.broadcast_to(g, self.in_shape).copy(),)
+        return (_filled(self.in_shape, g),)
 
 
 class SumBackward1(Node):
@@ -84,7 +91,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 class MeanBackward0(Node):
     def backward(self, g):
-        return (np.broadcast_to(g / self.count, self.in_shape).copy(),)
+        return (_filled(self.in_shape, g / self.count),)
 
 
 class MeanBackward1(Node):
