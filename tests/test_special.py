@@ -99,3 +99,21 @@ def test_reductions_and_rounding():
 def test_top_level_access():
     assert numtorch.special is S
     assert callable(numtorch.special.expit)
+
+
+@pytest.mark.parametrize("name", ["gammainc", "gammaincc"])
+def test_incomplete_gamma(name):
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.2, 30, (4, 5))
+    x = rng.uniform(0.01, 40, (5,))
+    ta = torch.tensor(a)
+    tx = torch.tensor(x, requires_grad=True)
+    nx = numtorch.tensor(x, requires_grad=True)
+    out = getattr(S, name)(numtorch.tensor(a), nx)
+    ref = getattr(torch.special, name)(ta, tx)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-8, atol=1e-14)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(nx.grad._data, tx.grad.numpy(), rtol=1e-8)
+    f32 = getattr(S, name)(numtorch.tensor(a, dtype=numtorch.float32), 1.5)
+    assert f32.dtype == numtorch.float32
