@@ -162,3 +162,11 @@ def test_integer_index_is_a_view_like_pytorch():
     m = numtorch.zeros(2, 2)
     m[0][1] = 7
     assert x.tolist() == [1, 5, 0] and m.tolist() == [[0, 7], [0, 0]]
+
+
+def test_reductions_of_empty_tensors_match_torch():
+    for fn in (lambda t: t.zeros(0, 3).mean(0), lambda t: t.zeros(0).mean(),
+               lambda t: t.zeros(0, 3).sum(0), lambda t: t.zeros(0).sum()):
+        a, b = fn(numtorch), fn(torch)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert str(a.dtype) == str(b.dtype)

@@ -1,6 +1,7 @@
 """Reductions (sum, mean, max, var, norm, logsumexp, …), scans, and the softmax family."""
 
 import collections
+import warnings
 
 import numpy as np
 
@@ -75,9 +76,11 @@ class SumBackward1(Node):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
-    axes = normalize_dims(dim, x.ndim)
-    res = np.sum(x, axis=axes, keepdims=keepdim, dtype=_sum_dtype(x, dtype))
-    res = np.asarray(res)
+    axes = None if dim is None else normalize_dims(dim, x.ndim)
+    res = x.sum(axis=axes, keepdims=keepdim,
+                dtype=None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype))
+    if res.__class__ is not np.ndarray:
+        res = np.asarray(res)
     if _GradState.enabled and input._requires_grad:
         if dim is None:
             node = SumBackward0()
@@ -107,9 +110,15 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
-    axes = normalize_dims(dim, x.ndim)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        res = np.asarray(np.mean(x, axis=axes, keepdims=keepdim))
+    axes = None if dim is None else normalize_dims(dim, x.ndim)
+    if x.size:
+        res = x.mean(axis=axes, keepdims=keepdim)
+    else:  # the mean of nothing is nan, silently, as in PyTorch
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = x.mean(axis=axes, keepdims=keepdim)
+    if res.__class__ is not np.ndarray:
+        res = np.asarray(res)
     if _GradState.enabled and input._requires_grad:
         if dim is None:
             node = MeanBackward0()
