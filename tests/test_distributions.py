@@ -415,3 +415,41 @@ def test_gamma_rsample_implicit_gradient():
     c = numtorch.tensor([1.0, 2.0, 3.0], requires_grad=True)
     nd.Dirichlet(c).rsample((10,))[..., 0].sum().backward()
     assert c.grad is not None and c.grad._data[0] > 0 > c.grad._data[2]
+
+
+def _transformed_outputs(lib, dtype):
+    D = lib.distributions
+    loc = lib.tensor(np.array([0.3, -0.2], dtype), requires_grad=True)
+    sc = lib.tensor(np.array([0.5, 1.2], dtype), requires_grad=True)
+    v = lib.tensor(np.array([[0.7, 2.0], [1.5, 0.1]], dtype))
+    ln = D.LogNormal(loc, sc)
+    outs = [ln.log_prob(v), ln.entropy(), ln.mean, ln.variance, ln.mode, ln.cdf(v),
+            ln.icdf(lib.tensor(np.array([0.2, 0.7], dtype)))]
+    tanh = D.TransformedDistribution(D.Normal(loc, sc), [D.TanhTransform(),
+                                                          D.AffineTransform(1.0, 2.0)])
+    outs.append(tanh.log_prob(lib.tensor(np.array([[0.5, 1.2]], dtype))))
+    sig = D.TransformedDistribution(D.Normal(loc, sc), [D.SigmoidTransform()])
+    outs.append(sig.log_prob(lib.tensor(np.array([0.3, 0.6], dtype))))
+    aff = D.TransformedDistribution(D.Normal(loc, sc),
+                                    D.AffineTransform(loc * 0 + 1, sc, event_dim=1))
+    outs.append(aff.log_prob(lib.tensor(np.array([0.3, 0.6], dtype))))
+    comp = D.ComposeTransform([D.ExpTransform(), D.AffineTransform(0.5, -3.0)])
+    x = lib.tensor(np.array([0.1, -0.4], dtype))
+    outs += [comp(x), comp.log_abs_det_jacobian(x, comp(x)), comp.inv(comp(x))]
+    return outs, [loc, sc], (tanh, aff)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_transformed_distributions_against_torch(dtype):
+    (nt_outs, nt_in, (nt_tanh, nt_aff)) = _transformed_outputs(numtorch, dtype)
+    (th_outs, th_in, (th_tanh, th_aff)) = _transformed_outputs(torch, dtype)
+    _compare_outputs((nt_outs, th_outs), TOL[dtype], list(zip(nt_in, th_in)))
+    for a, b in ((nt_tanh, th_tanh), (nt_aff, th_aff)):
+        assert (tuple(a.batch_shape), tuple(a.event_shape)) == (tuple(b.batch_shape),
+                                                                tuple(b.event_shape))
+        assert tuple(a.sample((3,)).shape) == tuple(b.sample((3,)).shape)
+        assert a.has_rsample and repr(a.support) == repr(b.support)
+    numtorch.manual_seed(0)
+    s = nd.LogNormal(0.0, 0.5).sample((20000,))._data
+    np.testing.assert_allclose(s.mean(), np.exp(0.125), rtol=0.02)
+    assert repr(nd.LogNormal(0.0, 1.0)) == repr(torch.distributions.LogNormal(0.0, 1.0))

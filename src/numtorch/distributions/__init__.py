@@ -5,7 +5,7 @@ differentiable numtorch ops, so gradients flow to the parameters. Sampling draws
 numtorch's default generator: ``numtorch.manual_seed`` makes it reproducible.
 """
 
-from . import constraints
+from . import constraints, transforms
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .categorical import Categorical
@@ -20,9 +20,20 @@ from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .transformed_distribution import LogNormal, TransformedDistribution
+from .transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    SigmoidTransform,
+    TanhTransform,
+    Transform,
+)
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution",
+__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "LogNormal",
+           "SigmoidTransform", "TanhTransform", "Transform", "TransformedDistribution",
+           "transforms", "Bernoulli", "Beta", "Categorical", "Dirichlet", "Distribution",
            "ExponentialFamily", "Exponential", "Gamma", "Independent", "Laplace",
            "MultivariateNormal", "Normal", "OneHotCategorical", "Uniform", "constraints",
            "kl_divergence", "register_kl"]
