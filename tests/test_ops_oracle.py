@@ -99,6 +99,8 @@ SHAPE_OPS = {
     "repeat_interleave": lambda t, a: a.repeat_interleave(2, dim=1),
     "repeat_interleave_t": lambda t, a: a.repeat_interleave(t.tensor([1, 0, 3]), dim=0),
     "repeat_interleave_flat": lambda t, a: t.repeat_interleave(a, 2),
+    "diagonal": lambda t, a: a.diagonal(1, 0, 2), "diag2d": lambda t, a: a[0].diag(-1),
+    "diag1d": lambda t, a: t.diag(a[0, 0], 1), "trace": lambda t, a: a[1].trace(),
     "tril": lambda t, a: a[0].tril(), "movedim": lambda t, a: a.movedim(0, 2),
 }
 

@@ -5,6 +5,7 @@ import numpy as np
 from ._tensor import Tensor
 from .ops import elementwise as ew
 from .ops import reduction as rd
+from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
 
@@ -97,16 +98,8 @@ def median(input, dim=None, keepdim=False):
     return rd.return_types.median(_wrap(vals), _wrap(inds))
 
 
-def diag(input, diagonal=0):
-    return _wrap(np.diag(input._data, diagonal).copy())
-
-
-def diagonal(input, offset=0, dim1=0, dim2=1):
-    return _wrap(np.diagonal(input._data, offset, dim1, dim2).copy())
-
-
 def trace(input):
-    return (input * _wrap(np.eye(*input._data.shape, dtype=input._data.dtype))).sum()
+    return diagonal(input).sum()
 
 
 def meshgrid(*tensors, indexing="ij"):

@@ -679,6 +679,61 @@ RollBackward0.__name__ = "RollBackward0"
 _RollFlat.__name__ = "RollBackward0"
 
 
+class DiagonalBackward0(Node):
+    def backward(self, g):
+        out = np.zeros(self.in_shape, dtype=g.dtype)
+        _writable_diagonal(out, self.offset, self.dim1, self.dim2)[...] = g
+        return (out,)
+
+
+def _writable_diagonal(a, offset, dim1, dim2):
+    """A writable view of ``a``'s diagonal (the view np.diagonal returns is read-only)."""
+    d = np.diagonal(a, offset, dim1, dim2)
+    start = d.__array_interface__["data"][0] - a.__array_interface__["data"][0] if d.size else 0
+    return np.ndarray(d.shape, a.dtype, buffer=a, offset=start, strides=d.strides)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The ``offset`` diagonal over dims ``dim1``/``dim2`` as a view, in the last dimension."""
+    x = input._data
+    d1, d2 = wrap_dim(dim1, x.ndim), wrap_dim(dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if x.flags.writeable and x.flags.c_contiguous:
+        data = _writable_diagonal(x, offset, d1, d2)
+    else:
+        data = np.diagonal(x, offset, d1, d2)
+    node = None
+    if _GradState.enabled and input._requires_grad:
+        node = DiagonalBackward0()
+        node.in_shape, node.offset, node.dim1, node.dim2 = x.shape, offset, d1, d2
+    return _view_result(input, data, node)
+
+
+class DiagBackward0(Node):
+    def backward(self, g):
+        return (g[self.rows, self.cols],)
+
+
+def diag(input, diagonal=0):
+    """A 1-D input becomes a matrix with it on the ``diagonal``; a 2-D input gives that diagonal."""
+    x = input._data
+    if x.ndim == 2:
+        return clone(globals()["diagonal"](input, diagonal))
+    if x.ndim != 1:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+    n = x.shape[0] + abs(diagonal)
+    rows = np.arange(x.shape[0]) + max(0, -diagonal)
+    cols = np.arange(x.shape[0]) + max(0, diagonal)
+    data = np.zeros((n, n), dtype=x.dtype)
+    data[rows, cols] = x
+    if _GradState.enabled and input._requires_grad:
+        node = DiagBackward0()
+        node.rows, node.cols = rows, cols
+        return attach(data, node, input)
+    return _wrap(data)
+
+
 class TrilBackward0(Node):
     def backward(self, g):
         return (np.tril(g, self.k),)
