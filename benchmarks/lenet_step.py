@@ -79,7 +79,8 @@ def compare(batch, rounds, numtorch, torch):
 def memory(batch):
     """Peak memory of three training steps per library, each in a fresh process."""
     out = {}
-    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}:{ROOT}")
+    path = os.environ.get("PYTHONPATH") or str(ROOT / "src")  # the numtorch being measured
+    env = dict(os.environ, PYTHONPATH=f"{path}:{ROOT}")
     for lib in ("numtorch", "torch"):
         res = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--lib", lib, "--model",
                               "lenet", "--batch", str(batch)], capture_output=True, text=True,
