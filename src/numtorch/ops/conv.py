@@ -6,15 +6,17 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
   ``(N, C, kh, kw, Ho, Wo)`` array (one strided copy, no Python loop over pixels);
 * one batched ``matmul`` of the weight ``(G, O/G, C/G*kh*kw)`` with those columns viewed as
   ``(N, G, C/G*kh*kw, Ho*Wo)``, which lands directly in the ``(N, O, Ho, Wo)`` output layout;
-* ``col2im`` for the way back: ``kh*kw`` slice-adds (never a per-pixel scatter); for stride 1
-  the gradient rows are widened to the padded input's width first, so each add is one long
-  contiguous run over the flattened input planes.
+* ``col2im`` for the way back: ``kh*kw`` slice-adds (never a per-pixel scatter). For stride 1
+  without groups the block's images are laid side by side (gradient as ``(O, images, Hp, Wp)``,
+  zero beyond the output), so ``W^T @ grad`` is one GEMM and each add is one long contiguous
+  run over all the block's planes.
 
 The columns are never kept: forward multiplies each block's columns while they are in cache,
 and the weight gradient rebuilds them from the saved input, a block at a time (cheaper than
 writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
 ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
-time (about 1 MiB of columns, so they are reused while in cache); after
+time (about 1 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
+``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); after
 ``numtorch.set_num_threads(n)`` the blocks are shared among up to ``n`` worker threads while CPUs
 are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels swapped.
 """
