@@ -488,6 +488,18 @@ def _threads(n):
     return f"{n} thread" + ("" if n == 1 else "s")
 
 
+def _commit():
+    """``git describe``-like tag of the measured tree: short hash, ``+dirty`` if edited."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "src"],
+                               cwd=ROOT, text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+dirty" if dirty else "")
+
+
 def machine_info(s):
     """One line: CPU, cores, Python, NumPy + BLAS, torch and numtorch with their threads."""
     cores = os.cpu_count()
@@ -499,7 +511,7 @@ def machine_info(s):
     if torch is not None:
         parts.append(f"torch {torch.__version__} ({_threads(torch.get_num_threads())})")
     nt = s.libs["numtorch"]
-    parts.append(f"numtorch {getattr(nt, '__version__', '?')} "
+    parts.append(f"numtorch {getattr(nt, '__version__', '?')} at {_commit()} "
                  f"({_threads(nt.get_num_threads())})")
     return " · ".join(parts)
 
