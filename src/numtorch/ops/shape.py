@@ -65,17 +65,28 @@ class UnsafeViewBackward0(ViewBackward0):
 
 
 def view(input, *shape):
-    if len(shape) == 1 and (isinstance(shape[0], dt.dtype) or shape[0] in (float, int, bool)):
-        return view_dtype(input, shape[0])
+    if len(shape) == 1:
+        first = shape[0]
+        if first.__class__ is not int:
+            if isinstance(first, dt.dtype) or first in (float, int, bool):
+                return view_dtype(input, first)
+            shape = tuple(first)
     x = input._data
-    shape = _infer_shape(_shape_arg(shape), x.size)
-    try:
-        data = np.reshape(x, shape, copy=False)
-    except ValueError:
-        raise RuntimeError(
-            "view size is not compatible with input tensor's size and stride (at least one "
-            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
-        ) from None
+    data = None
+    if x.flags.c_contiguous:  # fast path: NumPy infers -1 and always returns a view here
+        try:
+            data = x.reshape(shape)
+        except (ValueError, TypeError):
+            pass
+    if data is None:
+        shape = _infer_shape(_shape_arg(shape), x.size)  # raises PyTorch's message if invalid
+        try:
+            data = np.reshape(x, shape, copy=False)
+        except ValueError:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            ) from None
     node = None
     if _GradState.enabled and input._requires_grad:
         node = ViewBackward0()
