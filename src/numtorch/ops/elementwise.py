@@ -200,41 +200,26 @@ atan2 = _binary(np.arctan2, Atan2Backward0, True)
 
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with broadcasting."""
-    if not isinstance(input, Tensor):
-        input = _tensor_from(input, other if isinstance(other, Tensor) else None)
-    ad, bd = binary_operands(input, other)
-    if alpha != 1:
-        bd = bd * alpha
-    try:
-        res = ad + bd
-    except ValueError:
-        raise shape_error(ad.shape, np.shape(bd)) from None
-    if out is not None:
-        return _write_out(out, res)
-    other_t = other if isinstance(other, Tensor) else None
-    if _GradState.enabled and (input._requires_grad
-                               or (other_t is not None and other_t._requires_grad)):
-        node = AddBackward0()
-        node.a_shape, node.b_shape = ad.shape, np.shape(bd)
-        if alpha != 1:
-            node.alpha = alpha
-        return attach(res, node, input, other_t)
-    return _wrap(res)
+    return _add_or_sub(input, other, alpha, out, np.add, AddBackward0)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other`` with broadcasting."""
+    return _add_or_sub(input, other, alpha, out, np.subtract, SubBackward0)
+
+
+def _add_or_sub(input, other, alpha, out, ufunc, node_cls):
     if not isinstance(input, Tensor):
         input = _tensor_from(input, other if isinstance(other, Tensor) else None)
     ad, bd = binary_operands(input, other)
-    if ad.dtype == np.bool_:
+    if ufunc is np.subtract and ad.dtype == np.bool_:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead.")
     if alpha != 1:
         bd = bd * alpha
     try:
-        res = ad - bd
+        res = ufunc(ad, bd)
     except ValueError:
         raise shape_error(ad.shape, np.shape(bd)) from None
     if out is not None:
@@ -242,9 +227,10 @@ def sub(input, other, *, alpha=1, out=None):
     other_t = other if isinstance(other, Tensor) else None
     if _GradState.enabled and (input._requires_grad
                                or (other_t is not None and other_t._requires_grad)):
-        node = SubBackward0()
+        node = node_cls()
         node.a_shape, node.b_shape = ad.shape, np.shape(bd)
-        node.alpha = -alpha
+        if alpha != 1:
+            node.alpha = alpha if ufunc is np.add else -alpha
         return attach(res, node, input, other_t)
     return _wrap(res)
 
