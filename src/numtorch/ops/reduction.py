@@ -49,6 +49,11 @@ def _expand_grad(g, in_shape, axes, keepdim):
     return np.broadcast_to(g, in_shape)
 
 
+def _unreduce(a, axes, keepdim):
+    """A reduced array with its reduced ``axes`` put back as size-1 dims (to broadcast)."""
+    return a if axes is None or keepdim else np.expand_dims(a, axes)
+
+
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dt.to_numpy_dtype(dtype)
@@ -137,8 +142,8 @@ class ProdBackward0(Node):
 
     def backward(self, g):
         x, axes, keepdim = self.x, self.axes, self.keepdim
-        out = self.out if axes is None or keepdim else np.expand_dims(self.out, axes)
-        gexp = g if axes is None or keepdim else np.expand_dims(g, axes)
+        out = _unreduce(self.out, axes, keepdim)
+        gexp = _unreduce(g, axes, keepdim)
         zeros = x == 0
         if not zeros.any():
             return (gexp * out / x,)
@@ -176,8 +181,8 @@ class _EvenlyDistribute(Node):
 
     def backward(self, g):
         x, axes, keepdim = self.x, self.axes, self.keepdim
-        out = self.out if axes is None or keepdim else np.expand_dims(self.out, axes)
-        gexp = g if axes is None or keepdim else np.expand_dims(g, axes)
+        out = _unreduce(self.out, axes, keepdim)
+        gexp = _unreduce(g, axes, keepdim)
         mask = x == out
         count = mask.sum(axis=axes, keepdims=True)
         return (np.where(mask, gexp / count, 0).astype(g.dtype),)
@@ -328,7 +333,7 @@ class VarBackward0(Node):
 
     def backward(self, g):
         x, axes = self.x, self.axes
-        gexp = g if axes is None or self.keepdim else np.expand_dims(g, axes)
+        gexp = _unreduce(g, axes, self.keepdim)
         m = x.mean(axis=axes, keepdims=True)
         return (gexp * (2.0 / self.dof) * (x - m),)
 
@@ -338,8 +343,8 @@ class StdBackward0(Node):
 
     def backward(self, g):
         x, axes = self.x, self.axes
-        gexp = g if axes is None or self.keepdim else np.expand_dims(g, axes)
-        out = self.out if axes is None or self.keepdim else np.expand_dims(self.out, axes)
+        gexp = _unreduce(g, axes, self.keepdim)
+        out = _unreduce(self.out, axes, self.keepdim)
         m = x.mean(axis=axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (gexp * (x - m) / (self.dof * out),)
@@ -413,8 +418,8 @@ class LinalgVectorNormBackward0(Node):
 
     def backward(self, g):
         x, axes, p = self.x, self.axes, self.ord
-        gexp = g if axes is None or self.keepdim else np.expand_dims(g, axes)
-        out = self.out if axes is None or self.keepdim else np.expand_dims(self.out, axes)
+        gexp = _unreduce(g, axes, self.keepdim)
+        out = _unreduce(self.out, axes, self.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 grad = np.where(out == 0, 0, x / out) * gexp
@@ -475,8 +480,8 @@ class LogsumexpBackward0(Node):
 
     def backward(self, g):
         axes = self.axes
-        gexp = g if self.keepdim else np.expand_dims(g, axes)
-        out = self.out if self.keepdim else np.expand_dims(self.out, axes)
+        gexp = _unreduce(g, axes, self.keepdim)
+        out = _unreduce(self.out, axes, self.keepdim)
         return (gexp * np.exp(self.x - out),)
 
 
