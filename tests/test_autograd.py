@@ -310,3 +310,22 @@ def test_base_used_after_view_changed_in_place_fails_loudly():
     b[0:2].mul_(2)
     with pytest.raises(RuntimeError, match="in-place operation"):
         (b * 1).sum()
+
+
+@pytest.mark.parametrize("op", ["relu_", "tanh_", "sigmoid_", "exp_", "neg_", "sqrt_", "mul_"])
+def test_recorded_inplace_ops_match_torch(op):
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(0).standard_normal((3, 4))
+    grads = []
+    for lib in (torch, __import__("numtorch")):
+        x = lib.tensor(x0, requires_grad=True)
+        w = lib.tensor(x0 * 0.5, requires_grad=True)
+        y = x * 2
+        y.add_(w)
+        y.sub_(w, alpha=3)
+        y = y.abs() if op == "sqrt_" else y
+        getattr(y, op)(*((w,) if op == "mul_" else ()))
+        (y * y).sum().backward()
+        grads.append((x.grad.numpy().copy(), w.grad.numpy().copy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0])
+    np.testing.assert_allclose(grads[0][1], grads[1][1])

@@ -17,6 +17,13 @@ _wrap = Tensor._wrap
 
 
 # ---------------------------------------------------------------------------- in-place ops
+# In-place ops whose backward never reads the input's old value (they keep nothing, or their
+# own result): recording them needs no copy of the tensor before it is overwritten.
+_KEEPS_NO_INPUT = frozenset({
+    "add_", "sub_", "neg_", "relu_", "exp_", "expm1_", "sigmoid_", "tanh_", "sqrt_", "rsqrt_",
+    "reciprocal_", "floor_", "ceil_", "trunc_", "sign_", "round_"})
+
+
 def _inplace(method_name, fn, ufunc=None):
     """Make ``tensor.<name>_(...)``: a ufunc writing into the tensor when nothing records, else
     the out-of-place op whose result is written back and whose node becomes the history."""
@@ -25,7 +32,7 @@ def _inplace(method_name, fn, ufunc=None):
         self._check_inplace()
         if _GradState.enabled and (self._requires_grad or any(
                 isinstance(a, Tensor) and a._requires_grad for a in args)):
-            return _record_inplace(self, fn, args, kwargs)
+            return _record_inplace(self, fn, args, kwargs, method_name not in _KEEPS_NO_INPUT)
         if ufunc is not None and not kwargs:
             other = args[0]
             od = other._data if isinstance(other, Tensor) else as_tensor_arg(other, self)
@@ -38,10 +45,11 @@ def _inplace(method_name, fn, ufunc=None):
     return op
 
 
-def _record_inplace(self, fn, args, kwargs):
-    """Run ``fn`` on a copy that stands for this tensor's current value, write the result into
-    this tensor and make its node this tensor's history (PyTorch's "rebase")."""
-    src = _wrap(self._data.copy())
+def _record_inplace(self, fn, args, kwargs, copy_input=True):
+    """Run ``fn`` on a tensor that stands for this tensor's current value, write the result into
+    this tensor and make its node this tensor's history (PyTorch's "rebase"). The stand-in is a
+    copy when ``fn``'s backward may read the value that is about to be overwritten."""
+    src = _wrap(self._data.copy() if copy_input else self._data)
     src.__dict__.update({k: v for k, v in self.__dict__.items()
                          if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
     result = fn(src, *args, **kwargs)
@@ -95,7 +103,7 @@ def _unary_inplace(name, fn):
     def op(self, *args, **kwargs):
         self._check_inplace()
         if _GradState.enabled and self._requires_grad:
-            return _record_inplace(self, fn, args, kwargs)
+            return _record_inplace(self, fn, args, kwargs, name not in _KEEPS_NO_INPUT)
         _assign_result(self, fn(self, *args, **kwargs)._data)
         return self
 
