@@ -159,6 +159,8 @@ class AccumulateGrad(Node):
                 f"but expected shape compatible with {list(data.shape)}")
         current = var._grad
         if current is None:
+            # A copy: the incoming array may also be another leaf's gradient (x + y passes one
+            # array to both), and .grad is accumulated into in place by later backwards.
             var._grad = _wrap(grad.astype(data.dtype, copy=True))
         else:
             cd = current._data

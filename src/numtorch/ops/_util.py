@@ -12,8 +12,7 @@ _new = object.__new__
 
 def attach(data, node, *inputs):
     """Wrap ``data`` as the output of ``node`` whose inputs are ``inputs`` (Tensors or None)."""
-    node.next_functions = tuple(
-        t._edge() if t is not None else (None, 0) for t in inputs)
+    node.next_functions = tuple([t._edge() if t is not None else (None, 0) for t in inputs])
     out = _new(Tensor)
     out._data = data
     out._requires_grad = True
