@@ -33,6 +33,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from . import _jit
 from ._util import attach
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
@@ -109,13 +110,22 @@ def im2col(xp, kh, kw, sh, sw, dh, dw, ho, wo):
     if kh == kw == 1 and sh == sw == 1 and xp.flags.c_contiguous:
         return xp[:, :, None, None, :ho, :wo] if (ho, wo) == xp.shape[2:] else \
             np.ascontiguousarray(xp[:, :, None, None, :ho, :wo])
-    return np.ascontiguousarray(windows(xp, kh, kw, sh, sw, dh, dw, ho, wo))
+    jit = _jit.kernels(xp)
+    if jit is None:
+        return np.ascontiguousarray(windows(xp, kh, kw, sh, sw, dh, dw, ho, wo))
+    cols = np.empty(xp.shape[:2] + (kh, kw, ho, wo), dtype=xp.dtype)
+    jit.im2col(xp, cols, sh, sw, dh, dw)
+    return cols
 
 
 def col2im(cols, hp, wp, sh, sw, dh, dw):
     """Inverse of ``im2col``: sum each window column back onto an ``(N, C, hp, wp)`` array."""
     n, c, kh, kw, ho, wo = cols.shape
     out = np.zeros((n, c, hp, wp), dtype=cols.dtype)
+    jit = _jit.kernels(cols)
+    if jit is not None:
+        jit.col2im(cols, out, sh, sw, dh, dw)
+        return out
     if kh == sh and kw == sw and dh == dw == 1 and hp == ho * kh and wp == wo * kw:
         # Non-overlapping windows tiling the input: a single transposed copy.
         out.reshape(n, c, ho, kh, wo, kw)[...] = cols.transpose(0, 1, 4, 2, 5, 3)
@@ -246,7 +256,11 @@ def _cols(xp, geom):
     if kh == kw == 1 and sh == sw == 1:
         return im2col(xp, *geom)
     cols = scratch("im2col", (xp.shape[0], xp.shape[1], kh, kw, ho, wo), xp.dtype)
-    np.copyto(cols, windows(xp, *geom))
+    jit = _jit.kernels(xp)
+    if jit is None:
+        np.copyto(cols, windows(xp, *geom))
+    else:
+        jit.im2col(xp, cols, *geom[2:6])
     return cols
 
 
@@ -312,6 +326,9 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
     """Gradient of a convolution with respect to its input: ``col2im(W^T @ grad)``, a block of
     images at a time so the intermediate columns stay in cache."""
     n = g.shape[0]
+    jit = _jit.kernels(g, w)
+    if jit is not None:
+        return _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups)
     if groups == 1 and stride == (1, 1):
         return _conv_backward_input_flat(g, w, x_shape, pads, dilation)
     per_image = w.shape[1] * groups * w.shape[2] * w.shape[3] * g.shape[2] * \
@@ -326,6 +343,39 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
                                              pads, dilation, groups)
 
     run_blocks(n, block, step)
+    return gx
+
+
+def _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups):
+    """Input gradient with the compiled col2im: per block, ``W^T @ grad`` into cached columns,
+    then one pass adding every column onto the (padded) input gradient."""
+    n, o, ho, wo = g.shape
+    _, cg, kh, kw = w.shape
+    c = cg * groups
+    top, bottom, left, right = pads
+    h, wd = x_shape[2:]
+    hp, wp = h + top + bottom, wd + left + right
+    padded = top or bottom or left or right
+    if groups == 1:
+        wt = np.ascontiguousarray(w.reshape(o, -1).T)
+    else:
+        wt = np.ascontiguousarray(w.reshape(groups, o // groups, -1).swapaxes(1, 2))
+    gx = (np.empty if padded else np.zeros)(x_shape, dtype=g.dtype)
+    length = ho * wo
+
+    def step(s, e):
+        b = e - s
+        gcols = scratch("cols", (b, c, kh, kw, ho, wo), g.dtype)
+        np.matmul(wt, _grouped(g[s:e], b, groups, length), out=_grouped(gcols, b, groups, length))
+        if padded:
+            gxp = scratch("gxp", (b, c, hp, wp), g.dtype)
+            gxp.fill(0)
+            jit.col2im(gcols, gxp, *stride, *dilation)
+            gx[s:e] = gxp[:, :, top:top + h, left:left + wd]
+        else:
+            jit.col2im(gcols, gx[s:e], *stride, *dilation)
+
+    run_blocks(n, _block_size(c * kh * kw * length * g.itemsize), step)
     return gx
 
 

@@ -1,0 +1,88 @@
+"""The optional compiled convolution kernels (numba) against NumPy's strided-view reference."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from numtorch.ops import _jit
+from numtorch.ops import conv as conv_ops
+
+numba = pytest.importorskip("numba")
+
+GEOMETRIES = [
+    # (N, C, H, W), (kh, kw), stride, dilation
+    ((2, 3, 9, 8), (3, 3), (1, 1), (1, 1)),
+    ((2, 3, 9, 8), (5, 2), (1, 1), (1, 1)),
+    ((2, 3, 11, 10), (3, 3), (2, 3), (1, 1)),
+    ((2, 3, 11, 10), (3, 2), (1, 1), (2, 3)),
+    ((1, 2, 12, 13), (2, 3), (3, 2), (2, 2)),
+    ((3, 1, 5, 5), (1, 1), (2, 2), (1, 1)),
+]
+
+
+def _geometry(shape, kernel, stride, dilation):
+    ho = (shape[2] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    wo = (shape[3] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    return ho, wo
+
+
+@pytest.fixture
+def jit(monkeypatch):
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    kernels = _jit.kernels(np.empty(1, np.float32))
+    assert kernels is not None
+    return kernels
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,kernel,stride,dilation", GEOMETRIES)
+def test_im2col_and_col2im_match_numpy(jit, shape, kernel, stride, dilation, dtype):
+    rng = np.random.default_rng(0)
+    xp = rng.standard_normal(shape).astype(dtype)
+    ho, wo = _geometry(shape, kernel, stride, dilation)
+    geom = (*kernel, *stride, *dilation, ho, wo)
+    reference = np.ascontiguousarray(conv_ops.windows(xp, *geom))
+    cols = np.full(reference.shape, np.nan, dtype)
+    jit.im2col(xp, cols, *stride, *dilation)
+    np.testing.assert_array_equal(cols, reference)
+
+    # col2im is the adjoint of im2col: scatter-add a random gradient of the columns, then
+    # compare with the slice-add loop written directly in NumPy
+    g = rng.standard_normal(reference.shape).astype(dtype)
+    out = np.zeros(shape, dtype)
+    jit.col2im(g, out, *stride, *dilation)
+    expected = np.zeros(shape, dtype)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            hi, wj = i * dilation[0], j * dilation[1]
+            expected[:, :, hi:hi + stride[0] * (ho - 1) + 1:stride[0],
+                     wj:wj + stride[1] * (wo - 1) + 1:stride[1]] += g[:, :, i, j]
+    np.testing.assert_allclose(out, expected, rtol=1e-6 if dtype == np.float32 else 1e-12,
+                               atol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_non_contiguous_input(jit):
+    rng = np.random.default_rng(1)
+    xp = rng.standard_normal((3, 2, 9, 10)).transpose(1, 0, 2, 3)  # (2, 3, 9, 10), strided
+    cols = np.empty((2, 3, 3, 3, 7, 8))
+    jit.im2col(xp, cols, 1, 1, 1, 1)
+    np.testing.assert_array_equal(cols, conv_ops.windows(xp, 3, 3, 1, 1, 1, 1, 7, 8))
+
+
+def test_other_dtypes_and_switch_fall_back_to_numpy(monkeypatch):
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    assert _jit.kernels(np.empty(1, np.float16)) is None
+    assert _jit.kernels(np.empty(1, np.float32), np.empty(1, np.int64)) is None
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    assert _jit.kernels(np.empty(1, np.float32)) is None
+
+
+def test_environment_variable_turns_the_kernels_off():
+    code = ("import numtorch.ops._jit as j, numpy as np; "
+            "print(j.ENABLED, j.kernels(np.empty(1, np.float32)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "NUMTORCH_JIT": "0"}, check=True)
+    assert out.stdout.split() == ["False", "None"]
