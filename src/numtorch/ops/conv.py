@@ -16,20 +16,21 @@ and the weight gradient rebuilds them from the saved input, a block at a time (c
 writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
 ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
 time (about 1 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
-``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); after
-``numtorch.set_num_threads(n)`` the blocks are shared among up to ``n`` worker threads while CPUs
-are idle (``NUM_WORKERS``). The transposed convolution is the same two kernels swapped.
+``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
+shared among up to ``numtorch.get_num_threads()`` worker threads while other processes leave
+cores idle (``NUM_WORKERS``). With numba installed, im2col and col2im are compiled loops
+(``_jit``). The transposed convolution is the same two kernels swapped.
 """
 
 import functools
 import math
 import os
 import threading
-import time
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import _threads
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
@@ -144,43 +145,18 @@ _BLOCK_BYTES = 1 << 20  # a block of columns (one step of a batched kernel) shou
 # (measured 1/2/4 MiB on LeNet's conv2 at batch 64 and 256: 4 MiB best).
 _COL2IM_BLOCK_BYTES = 4 << 20
 
-# Worker threads for the batched kernels. NumPy releases the GIL inside copies and BLAS calls,
-# so blocks of images can run in parallel. None (the default): numtorch's thread count
-# (``numtorch.set_num_threads``, 1 unless asked otherwise) capped by the CPUs the load average
-# shows idle, re-read at most once a second, so a machine busy with other processes gets one
-# thread instead of threads queueing for each other's time slices. An int forces a count.
+# Worker threads for the batched kernels. NumPy and the compiled kernels release the GIL, so
+# blocks of images can run in parallel. None (the default): ``numtorch._threads.workers()``, i.e.
+# up to ``numtorch.get_num_threads()`` threads while other processes leave cores idle. An int
+# forces a count.
 NUM_WORKERS = None
 _executor = None
-_auto = [-1.0, 1]  # time of the last check, workers chosen then
 
 
 def _workers():
     if NUM_WORKERS is not None:
         return max(1, int(NUM_WORKERS))
-    now = time.monotonic()
-    if now - _auto[0] > 1.0:
-        _auto[0], _auto[1] = now, _auto_workers()
-    return _auto[1]
-
-
-def _auto_workers():
-    try:
-        from .._threads import get_num_threads
-        wanted = get_num_threads()
-    except ImportError:  # pragma: no cover - the thread settings module is optional here
-        wanted = 1
-    if wanted <= 1:
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover
-        load = 0.0
-    idle = cpus - max(0.0, load - 1.0)  # this process's own busy thread counts once
-    return max(1, min(wanted, cpus, int(idle + 0.5)))
+    return _threads.workers()
 
 
 def _forget_executor():

@@ -1,0 +1,66 @@
+"""Thread settings: set/get_num_threads, the BLAS limit, and the convolution worker count that
+backs off when other processes keep cores busy."""
+
+import pytest
+
+import numtorch
+from numtorch import _threads
+
+
+@pytest.fixture
+def restore_threads(monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", _threads._requested)
+    monkeypatch.setattr(_threads, "_sample", {})
+    yield
+    _threads._apply_default()
+
+
+def test_set_num_threads_caps_blas_and_workers(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    numtorch.set_num_threads(1)
+    assert numtorch.get_num_threads() == 1
+    assert _threads.workers() == 1
+    blas = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert blas and all(n == 1 for n in blas)
+
+
+def test_default_is_the_usable_cpus(restore_threads):
+    _threads._requested = None
+    assert numtorch.get_num_threads() == _threads._usable_cpus()
+
+
+def test_bad_thread_count_raises_and_keeps_setting(restore_threads):
+    before = numtorch.get_num_threads()
+    with pytest.raises(ValueError):
+        numtorch.set_num_threads(0)
+    assert numtorch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("busy,expected", [(0.0, 4), (1.0, 3), (2.6, 1), (3.9, 1), (8.0, 1)])
+def test_workers_leave_the_busy_cores_alone(restore_threads, monkeypatch, busy, expected):
+    monkeypatch.setattr(_threads, "_requested", 8)
+    monkeypatch.setattr(_threads, "_usable_cpus", lambda: 4)
+    monkeypatch.setattr(_threads, "_cores_busy_with_others", lambda: busy)
+    assert _threads.workers() == expected
+
+
+def test_busy_cores_come_from_cpu_time_not_counting_our_own(restore_threads, monkeypatch):
+    # two CPUs at 100 ticks a second; over one second the machine used 150 busy ticks, 100 of
+    # them ours: other processes kept half a core busy
+    readings = iter([(1000, 500), (1200, 550)])
+    own = iter([10.0, 11.0])
+    monkeypatch.setattr(_threads, "_read_proc_stat", lambda: next(readings))
+    monkeypatch.setattr(_threads, "_own_cpu_seconds", lambda: next(own))
+    monkeypatch.setattr(_threads, "_CLOCK_TICKS", 100)
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
+    assert _threads._cores_busy_with_others() is None  # first reading: nothing to compare
+    assert _threads._cores_busy_with_others() == pytest.approx(0.5)
+
+
+def test_without_proc_stat_the_load_average_is_used(restore_threads, monkeypatch):
+    def missing():
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(_threads, "_read_proc_stat", missing)
+    monkeypatch.setattr(_threads.os, "getloadavg", lambda: (2.5, 0.0, 0.0))
+    assert _threads._cores_busy_with_others() == pytest.approx(1.5)
