@@ -60,6 +60,8 @@ from .ops.math_extra import (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3
 from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()
+from ._malloc import tune as _tune_malloc
+_tune_malloc()
 from ._tensor_str import set_printoptions
 from . import backends, cuda, version
 
