@@ -331,9 +331,10 @@ def _memory_run(s):
                 values[key][name] = out[key]
     batch = "batch 32 (quick)" if s.quick else "batch 256"
     return [
-        Result(MEMORY, f"step RSS high-water above RSS before the steps, {batch}", "B",
-               values["rss_step"]),
-        Result(MEMORY, "process peak RSS (interpreter + library + model + steps)", "B",
+        Result(MEMORY, f"step RSS high-water above RSS before the steps (after a batch-2 warm-up), "
+               f"{batch}", "B", values["rss_step"]),
+        Result(MEMORY, "process peak RSS (interpreter + libraries, incl. numba if used + model "
+               "+ steps)", "B",
                values["rss_peak"]),
         Result(MEMORY, "tracemalloc peak during the steps (NumPy buffers; numtorch only)", "B",
                values["traced_peak"]),
