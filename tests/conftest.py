@@ -1,8 +1,12 @@
-"""Suite-wide settings: the torch oracle runs single-threaded.
+"""Suite-wide settings: the torch oracle runs single-threaded; the ``jit_kernels`` fixture.
 
 On a 2-core machine shared with other work, torch's default thread pool makes each small oracle
 call several times slower; one thread keeps the suite fast and changes no result.
 """
+
+import pytest
+
+from numtorch.ops import _jit
 
 try:
     import torch
@@ -11,3 +15,13 @@ except ImportError:
 
 if torch is not None:
     torch.set_num_threads(1)
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def jit_kernels(request, monkeypatch):
+    """Runs a test on the pure-NumPy kernels and, when numba is installed, again on the compiled
+    ones (``numtorch.ops._jit``). Modules opt in with ``pytestmark``."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(_jit, "ENABLED", request.param == "numba")
+    return request.param

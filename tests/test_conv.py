@@ -13,7 +13,6 @@ from oracle import check_grad_fd, check_op
 import numtorch
 import numtorch.nn as nn
 import numtorch.nn.functional as F
-from numtorch.ops import _jit
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +20,8 @@ def torch():
     return pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, params=["numpy", "numba"])
-def conv_kernels(request, monkeypatch):
-    """Every test runs on the pure-NumPy kernels and, when numba is installed, on the compiled
-    ones (``numtorch.ops._jit``)."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-    monkeypatch.setattr(_jit, "ENABLED", request.param == "numba")
-    return request.param
+# every test runs on the pure-NumPy kernels and on the compiled ones (conftest.py)
+pytestmark = pytest.mark.usefixtures("jit_kernels")
 
 
 # ---------------------------------------------------------------------------- F.conv2d vs torch

@@ -6,20 +6,13 @@ import pytest
 
 import numtorch
 import numtorch.nn.functional as F
-from numtorch.ops import _jit
 from numtorch.ops import conv as conv_ops
 
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, params=["numpy", "numba"])
-def conv_kernels(request, monkeypatch):
-    """Every test runs on the pure-NumPy kernels and, when numba is installed, on the compiled
-    ones (``numtorch.ops._jit``)."""
-    if request.param == "numba":
-        pytest.importorskip("numba")
-    monkeypatch.setattr(_jit, "ENABLED", request.param == "numba")
-    return request.param
+# every test runs on the pure-NumPy kernels and on the compiled ones (conftest.py)
+pytestmark = pytest.mark.usefixtures("jit_kernels")
 
 
 def _run(lib, x, w, b, **kw):

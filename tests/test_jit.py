@@ -86,3 +86,25 @@ def test_environment_variable_turns_the_kernels_off():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "NUMTORCH_JIT": "0"}, check=True)
     assert out.stdout.split() == ["False", "None"]
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_large_tensors_match_torch(monkeypatch, enabled, dtype):
+    torch = pytest.importorskip("torch")
+    import numtorch
+
+    monkeypatch.setattr(_jit, "ENABLED", enabled)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 5000)).astype(dtype)  # above the compiled kernels' size floor
+    x[0, :4] = [np.nan, -0.0, 0.0, -np.inf]
+    g = rng.standard_normal(x.shape).astype(dtype)
+    results = []
+    for lib in (numtorch, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        out = lib.relu(xt * 1)  # a non-leaf, so the in-place form below is allowed
+        out.backward(lib.tensor(g))
+        y = (xt * 1).relu_()
+        results.append((out.detach().numpy(), xt.grad.numpy(), y.detach().numpy()))
+    for mine, theirs in zip(*results):
+        np.testing.assert_array_equal(mine, theirs)

@@ -12,6 +12,9 @@ import numtorch
 import numtorch.nn as nn
 import numtorch.nn.functional as F
 
+# every test runs on the pure-NumPy kernels and on the compiled ones (conftest.py)
+pytestmark = pytest.mark.usefixtures("jit_kernels")
+
 
 @pytest.fixture(scope="module")
 def torch():
@@ -26,6 +29,8 @@ MAX2D_CASES = [
     ((2, 3, 8, 8), dict(kernel_size=2)),
     ((2, 3, 9, 7), dict(kernel_size=2)),  # odd sizes: the tail is dropped
     ((2, 3, 9, 7), dict(kernel_size=2, ceil_mode=True)),
+    ((2, 3, 9, 7), dict(kernel_size=2, padding=1)),  # 2x2 (compiled kernel) with padding
+    ((2, 3, 8, 9), dict(kernel_size=2, padding=1, ceil_mode=True)),
     ((2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
     ((2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
     ((2, 3, 9, 8), dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 1), dilation=(2, 1))),

@@ -1,9 +1,13 @@
-"""Optional compiled kernels for the memory-bound loops of convolution (numba).
+"""Optional compiled kernels (numba) for the memory-bound loops of convolution, max pooling
+and ReLU.
 
 ``im2col`` and ``col2im`` move every element of a convolution's input once per kernel offset.
 NumPy does that as a strided copy whose innermost run is one output row (10 elements on LeNet's
 second convolution) and, for col2im, as ``kh * kw`` separate slice-adds; a compiled loop does
-the same work two to four times faster. The matrix products stay with BLAS.
+the same work two to four times faster. The matrix products stay with BLAS. 2x2 max pooling
+finds each window's maximum and its position in one pass instead of four whole-array passes,
+and ReLU runs at memory speed (NumPy's ``maximum`` against a scalar is several times slower
+than a copy).
 
 numba is an optional dependency (``pip install "numtorch[fast]"``). Without it, or with the
 environment variable ``NUMTORCH_JIT=0``, :func:`kernels` returns None and the convolutions use
@@ -37,6 +41,10 @@ class _Kernels:
         self.im2col_any = jit(_im2col_any)
         self.col2im_unit = jit(_col2im_unit)
         self.col2im_any = jit(_col2im_any)
+        self.max_pool2x2 = jit(_max_pool2x2)
+        self.max_pool2x2_backward = jit(_max_pool2x2_backward)
+        self.relu = jit(_relu)
+        self.relu_backward = jit(_relu_backward)
 
     def im2col(self, xp, cols, sh, sw, dh, dw):
         """Fill ``cols`` ``(N, C, kh, kw, ho, wo)`` with the windows of ``xp`` ``(N, C, H, W)``."""
@@ -129,3 +137,69 @@ def _col2im_any(cols, out, sh, sw, dh, dw):
                         dst = out[b, ch, max(y * sh + i * dh, 0)]
                         for x in range(wo):
                             dst[off + x * sw] += src[x]
+
+
+def _max_pool2x2(xp, out, arg):
+    """2x2 windows at stride 2 (the common max pooling): the maxima of ``xp`` (padded with -inf
+    where needed) into ``out``, and into ``arg`` the in-window position ``2 * i + j`` of the
+    first maximum, or of the last NaN (a NaN always takes over, as in PyTorch). Written out for
+    this one shape: a loop over a run-time kernel size was slower than NumPy."""
+    n, c, ho, wo = out.shape
+    for b in range(n):
+        for ch in range(c):
+            for y in range(ho):
+                r0 = xp[b, ch, 2 * y]
+                r1 = xp[b, ch, 2 * y + 1]
+                o = out[b, ch, y]
+                a = arg[b, ch, y]
+                for x in range(wo):
+                    best = r0[2 * x]
+                    pos = 0
+                    v = r0[2 * x + 1]
+                    if v > best or v != v:
+                        best = v
+                        pos = 1
+                    v = r1[2 * x]
+                    if v > best or v != v:
+                        best = v
+                        pos = 2
+                    v = r1[2 * x + 1]
+                    if v > best or v != v:
+                        best = v
+                        pos = 3
+                    o[x] = best
+                    a[x] = pos
+
+
+def _max_pool2x2_backward(g, arg, gx):
+    """Writes each output gradient to the input position of its window's maximum and zeros to
+    the window's other three positions (``gx`` beyond ``2 * ho`` x ``2 * wo`` is left as is)."""
+    n, c, ho, wo = g.shape
+    for b in range(n):
+        for ch in range(c):
+            for y in range(ho):
+                r0 = gx[b, ch, 2 * y]
+                r1 = gx[b, ch, 2 * y + 1]
+                gr = g[b, ch, y]
+                ar = arg[b, ch, y]
+                for x in range(wo):
+                    v = gr[x]
+                    a = ar[x]
+                    r0[2 * x] = v if a == 0 else 0
+                    r0[2 * x + 1] = v if a == 1 else 0
+                    r1[2 * x] = v if a == 2 else 0
+                    r1[2 * x + 1] = v if a == 3 else 0
+
+
+def _relu(x, out):
+    """``out = max(x, 0)`` over flat arrays; NaN and -0.0 stay as they are (as in PyTorch)."""
+    for k in range(x.size):
+        v = x[k]
+        out[k] = 0 if v < 0 else v
+
+
+def _relu_backward(g, result, out):
+    """``out = 0 where the ReLU's result is <= 0, else g`` over flat arrays (a NaN result
+    passes its gradient, as in PyTorch)."""
+    for k in range(g.size):
+        out[k] = 0 if result[k] <= 0 else g[k]

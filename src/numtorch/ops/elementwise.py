@@ -11,6 +11,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from . import _jit
 from ._util import as_tensor_arg, attach, binary_operands, shape_error, unbroadcast
 
 _wrap = Tensor._wrap
@@ -532,8 +533,32 @@ frac = _unary("FracBackward0", lambda x: x - np.trunc(x), lambda g, x, o: g, sav
 sign = _unary("SignBackward0", np.sign, _zero_like, saves_x=False, float_only=False)
 neg = _unary("NegBackward0", np.negative, lambda g, x, o: -g, saves_x=False, float_only=False)
 abs = _unary("AbsBackward0", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
-relu = _unary("ReluBackward0", lambda x: np.maximum(x, 0),
-              lambda g, x, o: g * (o > 0), saves_x=False, saves_out=True, float_only=False)
+_JIT_MIN_SIZE = 4096  # below this a compiled call's dispatch costs more than it saves
+
+
+def _relu_forward(x):
+    if x.size >= _JIT_MIN_SIZE and x.flags.c_contiguous:
+        jit = _jit.kernels(x)
+        if jit is not None:
+            out = np.empty_like(x)
+            jit.relu(x.reshape(-1), out.reshape(-1))
+            return out
+    return np.maximum(x, 0)
+
+
+def _relu_backward(g, x, o):
+    if g.size >= _JIT_MIN_SIZE and g.flags.c_contiguous and o.flags.c_contiguous and \
+            g.dtype == o.dtype:
+        jit = _jit.kernels(g)
+        if jit is not None:
+            out = np.empty_like(g)
+            jit.relu_backward(g.reshape(-1), o.reshape(-1), out.reshape(-1))
+            return out
+    return g * ~(o <= 0)  # not ``o > 0``: a NaN result passes its gradient, as in PyTorch
+
+
+relu = _unary("ReluBackward0", _relu_forward, _relu_backward, saves_x=False, saves_out=True,
+              float_only=False)
 
 
 def round(input, *, decimals=0):

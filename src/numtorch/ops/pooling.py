@@ -15,6 +15,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from . import _jit
 from ._util import attach
 from .conv import pad_zeros
 
@@ -109,6 +110,13 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
     extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     xp = pad_zeros(x, ph, ph + extra_h, pw, pw + extra_w, _lowest(x.dtype))
+    atype = np.uint8 if kh * kw < 256 else np.int64
+    jit = _jit.kernels(xp) if kernel == stride == (2, 2) and dilation == (1, 1) else None
+    if jit is not None:
+        out = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+        arg = np.empty(out.shape, dtype=atype)
+        jit.max_pool2x2(xp, out, arg)
+        return out, (arg if need_arg else None)
     hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
     views = [xp[:, :, i * dh:i * dh + hspan:sh, j * dw:j * dw + wspan:sw]
              for i in range(kh) for j in range(kw)]
@@ -117,7 +125,6 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
         for v in views[1:]:
             np.maximum(best, v, out=best)
         return best, None
-    atype = np.uint8 if kh * kw < 256 else np.int64
     arg = np.zeros(best.shape, dtype=atype)
     gt = np.empty(best.shape, dtype=np.bool_)
     for k in range(1, kh * kw):
@@ -150,6 +157,17 @@ def _max_pool_backward(g, arg, x_shape, kernel, stride, padding, dilation):
     ph, pw = padding
     dh, dw = dilation
     ho, wo = g.shape[2:]
+    extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+    extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
+    jit = _jit.kernels(g) if kernel == stride == (2, 2) and dilation == (1, 1) else None
+    if jit is not None:
+        shape = (n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w)
+        exact = shape[2:] == (2 * ho, 2 * wo)  # every position is written
+        gxp = (np.empty if exact else np.zeros)(shape, dtype=g.dtype)
+        jit.max_pool2x2_backward(g, arg, gxp)
+        if gxp.shape == tuple(x_shape):
+            return gxp
+        return gxp[:, :, ph:ph + h, pw:pw + w]
     if (kh, kw) == (sh, sw) and padding == (0, 0) and dilation == (1, 1) and \
             ho * kh <= h and wo * kw <= w:
         # Tiled windows: write each in-window offset once, straight into the input layout.
@@ -163,8 +181,6 @@ def _max_pool_backward(g, arg, x_shape, kernel, stride, padding, dilation):
         if not exact:
             gx[:, :, :ho * kh, :wo * kw] = target.reshape(n, c, ho * kh, wo * kw)
         return gx
-    extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
-    extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     gxp = np.zeros((n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w), dtype=g.dtype)
     hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
     overlap = kh * dh > sh or kw * dw > sw
