@@ -247,7 +247,7 @@ def _conv_geometry(xp, w, stride, dilation):
     return kh, kw, ho, wo
 
 
-def _conv_forward(x, w, stride, pads, dilation, groups):
+def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     """Forward of a 2-D convolution on arrays, a block of images at a time: each block's columns
     are built and multiplied while they are still in cache, straight into the output. The
     columns are not kept (backward rebuilds them from the input, which costs less than writing
@@ -265,6 +265,9 @@ def _conv_forward(x, w, stride, pads, dilation, groups):
         cols = _cols(xp[s:e], geom)
         np.matmul(wm, _grouped(cols, e - s, groups, ho * wo),
                   out=_grouped(out[s:e], e - s, groups, ho * wo))
+        if bias is not None:  # while the block's output is still in cache
+            block = out[s:e].reshape(e - s, o, ho * wo)
+            block += bias[:, None]
 
     run_blocks(n, _block_size(k * ho * wo * x.itemsize), step)
     return out
@@ -452,8 +455,13 @@ class ConvolutionBackward0(Node):
             gw = _conv_backward_weight(g, self.x, self.kernel, self.stride, self.pads,
                                        self.dilation, self.groups).reshape(self.w_shape)
         if nb is not None:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = _bias_grad(g)
         return gx, gw, gb
+
+
+def _bias_grad(g):
+    """``g.sum(axis=(0, 2, 3))``; einsum runs it about three times faster."""
+    return np.einsum("nol->o", g.reshape(g.shape[0], g.shape[1], -1))
 
 
 class _ConvTransposeBackward(Node):
@@ -579,9 +587,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
     else:
         x4, w4, stride2, dil2 = x, w, stride, dilation
         pads4 = pads[0] + pads[1]
-    out = _conv_forward(x4, w4, stride2, pads4, dil2, groups)
-    if b is not None:
-        out += b[:, None, None]
+    out = _conv_forward(x4, w4, stride2, pads4, dil2, groups, b)
     out_shape4 = out.shape
     if nd == 1:
         out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
