@@ -471,11 +471,12 @@ def _cpu_model():
 def _blas():
     try:
         from threadpoolctl import threadpool_info
-        for info in threadpool_info():
-            path = info.get("filepath", "")
-            if info.get("user_api") == "blas" and ("numpy" in path or "openblas" in path):
-                return (f"{info.get('internal_api')} {info.get('version')} "
-                        f"({info.get('threading_layer', '?')}, {_threads(info['num_threads'])})")
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        # NumPy's own BLAS first: SciPy (imported by numba) brings a second OpenBLAS
+        infos.sort(key=lambda i: "numpy" not in i.get("filepath", ""))
+        for info in infos:
+            return (f"{info.get('internal_api')} {info.get('version')} "
+                    f"({info.get('threading_layer', '?')}, {_threads(info['num_threads'])})")
     except ImportError:
         pass
     try:
@@ -483,6 +484,14 @@ def _blas():
         return f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # noqa: BLE001 - older NumPy: no dict mode
         return "unknown"
+
+
+def _numba_available():
+    try:
+        from numtorch.ops import _jit
+    except ImportError:  # pragma: no cover - an older numtorch
+        return False
+    return _jit.kernels(np.empty(1, np.float32)) is not None
 
 
 def _threads(n):
@@ -512,8 +521,9 @@ def machine_info(s):
     if torch is not None:
         parts.append(f"torch {torch.__version__} ({_threads(torch.get_num_threads())})")
     nt = s.libs["numtorch"]
+    jit = "numba kernels" if _numba_available() else "pure-NumPy kernels"
     parts.append(f"numtorch {getattr(nt, '__version__', '?')} at {_commit()} "
-                 f"({_threads(nt.get_num_threads())})")
+                 f"(get_num_threads {nt.get_num_threads()}: convolution workers; {jit})")
     return " · ".join(parts)
 
 
