@@ -108,3 +108,39 @@ def test_relu_large_tensors_match_torch(monkeypatch, enabled, dtype):
         results.append((out.detach().numpy(), xt.grad.numpy(), y.detach().numpy()))
     for mine, theirs in zip(*results):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def _sgd_run(lib, dtype, steps=15, **kw):
+    rng = np.random.default_rng(3)
+    p = lib.nn.Parameter(lib.tensor(rng.standard_normal((90, 70)).astype(dtype)))
+    opt = lib.optim.SGD([p], lr=0.05, **kw)
+    for _ in range(steps):
+        p.grad = lib.tensor(rng.standard_normal((90, 70)).astype(dtype))
+        opt.step()
+    return p.detach().numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_sgd_momentum_equals_numpy_path_and_torch(monkeypatch, dtype):
+    import numtorch
+
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    fused = _sgd_run(numtorch, dtype, momentum=0.9)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    plain = _sgd_run(numtorch, dtype, momentum=0.9)
+    np.testing.assert_array_equal(fused, plain)  # same rounding, operation by operation
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(fused, _sgd_run(torch, dtype, momentum=0.9),
+                               rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [dict(momentum=0.9, nesterov=True),
+                                dict(momentum=0.9, dampening=0.3),
+                                dict(momentum=0.9, weight_decay=0.01, maximize=True)])
+def test_sgd_variants_unchanged_with_kernels_on(monkeypatch, kw):
+    import numtorch
+
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    on = _sgd_run(numtorch, "float64", **kw)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    np.testing.assert_array_equal(on, _sgd_run(numtorch, "float64", **kw))

@@ -1,13 +1,13 @@
 """Optional compiled kernels (numba) for the memory-bound loops of convolution, max pooling
-and ReLU.
+and ReLU, and SGD's momentum update.
 
 ``im2col`` and ``col2im`` move every element of a convolution's input once per kernel offset.
 NumPy does that as a strided copy whose innermost run is one output row (10 elements on LeNet's
 second convolution) and, for col2im, as ``kh * kw`` separate slice-adds; a compiled loop does
 the same work two to four times faster. The matrix products stay with BLAS. 2x2 max pooling
 finds each window's maximum and its position in one pass instead of four whole-array passes,
-and ReLU runs at memory speed (NumPy's ``maximum`` against a scalar is several times slower
-than a copy).
+ReLU runs at memory speed (NumPy's ``maximum`` against a scalar is several times slower
+than a copy), and SGD's momentum step reads and writes each array once instead of four passes.
 
 numba is an optional dependency (``pip install "numtorch[fast]"``). Without it, or with the
 environment variable ``NUMTORCH_JIT=0``, :func:`kernels` returns None and the convolutions use
@@ -45,6 +45,7 @@ class _Kernels:
         self.max_pool2x2_backward = jit(_max_pool2x2_backward)
         self.relu = jit(_relu)
         self.relu_backward = jit(_relu_backward)
+        self.sgd_momentum = jit(_sgd_momentum)
 
     def im2col(self, xp, cols, sh, sw, dh, dw):
         """Fill ``cols`` ``(N, C, kh, kw, ho, wo)`` with the windows of ``xp`` ``(N, C, H, W)``."""
@@ -203,3 +204,14 @@ def _relu_backward(g, result, out):
     passes its gradient, as in PyTorch)."""
     for k in range(g.size):
         out[k] = 0 if result[k] <= 0 else g[k]
+
+
+def _sgd_momentum(param, buf, grad, momentum, neg_lr):
+    """``buf = buf * momentum + grad; param += neg_lr * buf`` over flat arrays, rounding after
+    each operation exactly as the NumPy path's in-place steps do (scalars of the arrays'
+    dtype; no fused multiply-add)."""
+    for k in range(param.size):
+        b = buf[k] * momentum
+        b = b + grad[k]
+        buf[k] = b
+        param[k] += neg_lr * b

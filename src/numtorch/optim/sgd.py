@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._tensor import Tensor
+from ..ops import _jit
 from .optimizer import (
     Optimizer,
     _check_fused,
@@ -15,6 +16,23 @@ from .optimizer import (
 )
 
 __all__ = ["SGD"]
+
+_FUSED_MIN_SIZE = 4096  # below this the compiled call's dispatch costs more than it saves
+
+
+def _fused_momentum_step(param, buf, grad, momentum, lr):
+    """The plain momentum update in one compiled pass (``numtorch.ops._jit``) when the arrays
+    allow it; False (nothing done) otherwise."""
+    if param.size < _FUSED_MIN_SIZE or not (param.dtype == buf.dtype == grad.dtype) or \
+            not (param.flags.c_contiguous and buf.flags.c_contiguous and grad.flags.c_contiguous):
+        return False
+    jit = _jit.kernels(param)
+    if jit is None:
+        return False
+    scalar = param.dtype.type
+    jit.sgd_momentum(param.reshape(-1), buf.reshape(-1), grad.reshape(-1), scalar(momentum),
+                     scalar(-lr))
+    return True
 
 
 class SGD(Optimizer):
@@ -90,6 +108,10 @@ class SGD(Optimizer):
                         if buf_t is None:
                             buf = np.array(grad, copy=True)
                             state["momentum_buffer"] = Tensor._wrap(buf)
+                        elif dampening == 0 and not group["nesterov"] and \
+                                _fused_momentum_step(p._data, buf_t._data, grad, momentum, lr):
+                            p._bump_version()
+                            continue
                         else:
                             buf = buf_t._data
                             buf *= momentum
