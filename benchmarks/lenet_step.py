@@ -6,10 +6,10 @@ Run from the repository root::
 
 The step is ``zero_grad``, forward, ``cross_entropy``, backward, SGD (lr 0.01, momentum 0.9) on
 the same weights and data in both libraries (``benchmarks/models.py``). The two run in alternating
-blocks (numtorch, torch, torch, numtorch, ...) so both see the same machine load; the table shows
-the median milliseconds per step and the ratio ``torch time / numtorch time`` (>= 1 means
-numtorch is as fast or faster). ``--threads N`` calls ``torch.set_num_threads(N)`` (default:
-PyTorch's own default); numtorch keeps its default unless ``--nt-threads`` is given.
+blocks (numtorch, torch, torch, numtorch, ..., 10 ms apart) so both see the same machine load;
+the table shows the median milliseconds per step and the ratio ``torch time / numtorch time``
+(>= 1 means numtorch is as fast or faster). ``--threads N`` calls ``torch.set_num_threads(N)``
+(default: PyTorch's own default); numtorch keeps its default unless ``--nt-threads`` is given.
 
 ``--memory`` adds the peak memory of three steps at each batch, each library in a fresh process
 (``benchmarks/memory.py``: resident-set growth over the steps for both, tracemalloc's peak for
@@ -72,6 +72,9 @@ def compare(batch, rounds, numtorch, torch):
     order = ["numtorch", "torch"]
     for r in range(rounds):
         for name in (order if r % 2 == 0 else order[::-1]):
+            # as in the suite: let the other library's spinning worker threads (torch's
+            # OpenMP pool) go idle before timing, or they take the CPU from this block
+            time.sleep(0.01)
             times[name].append(_time_block(fns[name], reps[name]))
     return {k: statistics.median(v) for k, v in times.items()}
 
