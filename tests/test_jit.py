@@ -1,16 +1,17 @@
-"""The optional compiled convolution kernels (numba) against NumPy's strided-view reference."""
+"""The optional compiled kernels (numba) against the NumPy paths and PyTorch, and the fallback
+to NumPy when numba is missing, broken or switched off."""
 
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
+from conftest import skip_without_numba
 
 from numtorch.ops import _jit
 from numtorch.ops import conv as conv_ops
-
-numba = pytest.importorskip("numba")
 
 GEOMETRIES = [
     # (N, C, H, W), (kh, kw), stride, dilation
@@ -31,6 +32,7 @@ def _geometry(shape, kernel, stride, dilation):
 
 @pytest.fixture
 def jit(monkeypatch):
+    skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     kernels = _jit.kernels(np.empty(1, np.float32))
     assert kernels is not None
@@ -80,6 +82,21 @@ def test_other_dtypes_and_switch_fall_back_to_numpy(monkeypatch):
     assert _jit.kernels(np.empty(1, np.float32)) is None
 
 
+def test_a_broken_numba_falls_back_to_numpy(monkeypatch):
+    # e.g. a numba built for another NumPy raises on import; here: a module without njit
+    monkeypatch.setitem(sys.modules, "numba", types.ModuleType("numba"))
+    monkeypatch.setattr(_jit, "_kernels", None)
+    monkeypatch.setattr(_jit, "unavailable_reason", None)
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    assert _jit.kernels(np.empty(1, np.float32)) is None
+    assert "AttributeError" in _jit.unavailable_reason
+    import numtorch
+
+    x = numtorch.randn(2, 3, 6, 6, requires_grad=True)  # the NumPy path still serves
+    numtorch.nn.functional.conv2d(x, numtorch.randn(4, 3, 3, 3)).sum().backward()
+    assert x.grad.shape == (2, 3, 6, 6)
+
+
 def test_environment_variable_turns_the_kernels_off():
     code = ("import numtorch.ops._jit as j, numpy as np; "
             "print(j.ENABLED, j.kernels(np.empty(1, np.float32)))")
@@ -94,6 +111,8 @@ def test_relu_large_tensors_match_torch(monkeypatch, enabled, dtype):
     torch = pytest.importorskip("torch")
     import numtorch
 
+    if enabled:
+        skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", enabled)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 5000)).astype(dtype)  # above the compiled kernels' size floor

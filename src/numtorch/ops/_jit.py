@@ -62,6 +62,24 @@ class _Kernels:
             self.col2im_any(cols, out, sh, sw, dh, dw)
 
 
+def _load():
+    """The kernels, or False when numba cannot be used here. Any failure counts, not only a
+    missing package: an installed numba that does not match NumPy's version raises ImportError,
+    a broken llvmlite OSError, and numtorch must then run on NumPy alone."""
+    global unavailable_reason
+    try:
+        import numba
+
+        return _Kernels(numba)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        unavailable_reason = f"{type(exc).__name__}: {exc}"
+        return False
+
+
+#: Why the compiled kernels are not used (None while they are, or before the first attempt).
+unavailable_reason = None
+
+
 def kernels(*arrays):
     """The compiled kernels, or None when they are off, numba is missing, or an array's dtype
     is not float32/float64."""
@@ -69,12 +87,7 @@ def kernels(*arrays):
     if not ENABLED:
         return None
     if _kernels is None:
-        try:
-            import numba
-        except ImportError:
-            _kernels = False
-        else:
-            _kernels = _Kernels(numba)
+        _kernels = _load()
     if _kernels is False:
         return None
     for a in arrays:
