@@ -1,10 +1,8 @@
-"""Functional forms owned by the Module half of ``torch.nn``: dropout, embedding, one_hot,
-normalize, cosine_similarity, pairwise_distance, bilinear.
+"""Functional forms owned by the Module half of ``torch.nn``: embedding, one_hot, normalize,
+cosine_similarity, pairwise_distance, bilinear (the dropout family lives in ``ops.dropout``).
 
 Each is differentiable: composed from recorded tensor ops, or (embedding) a node of its own.
 """
-
-import warnings
 
 import numpy as np
 
@@ -12,146 +10,11 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState, no_grad
 from ..autograd.node import Node
 from ..ops._util import attach
-from ..random import _rng
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
-           "feature_alpha_dropout", "embedding", "one_hot", "normalize", "cosine_similarity",
-           "pairwise_distance", "bilinear"]
+__all__ = ["embedding", "one_hot", "normalize", "cosine_similarity", "pairwise_distance",
+           "bilinear"]
 
 _wrap = Tensor._wrap
-
-
-# ---------------------------------------------------------------------------------- dropout
-def _check_p(p):
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-
-
-def _keep_mask(input, p, noise_shape):
-    """A 0/1 mask (input's dtype) keeping each entry with probability ``1 - p``."""
-    keep = _rng().random(noise_shape) >= p
-    return keep.astype(input._data.dtype)
-
-
-def _scaled_dropout(input, p, noise_shape, inplace):
-    """``input * mask / (1 - p)`` with one mask value per entry of ``noise_shape``."""
-    noise = _keep_mask(input, p, noise_shape)
-    if p < 1:
-        noise *= noise.dtype.type(1.0 / (1.0 - p))
-    noise_t = _wrap(noise)
-    return input.mul_(noise_t) if inplace else input * noise_t
-
-
-def dropout(input, p=0.5, training=True, inplace=False):
-    r"""While ``training``, zero each element of ``input`` with probability ``p`` and scale the
-    others by :math:`\frac{1}{1-p}`; otherwise return ``input`` unchanged."""
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    return _scaled_dropout(input, p, input._data.shape, inplace)
-
-
-def _channel_noise_shape(shape, spatial):
-    """One mask value per (batch, channel): the last ``spatial`` dims become 1."""
-    return tuple(shape[:len(shape) - spatial]) + (1,) * spatial
-
-
-def _feature_noise_shape(shape):
-    return tuple(shape[:2]) + (1,) * (len(shape) - 2)
-
-
-def dropout1d(input, p=0.5, training=True, inplace=False):
-    r"""Channel-wise dropout for :math:`(N, C, L)` or :math:`(C, L)` inputs."""
-    _check_p(p)
-    if input.dim() not in (2, 3):
-        raise RuntimeError(
-            f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note "
-            "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
-            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
-            "inputs).")
-    if not training or p == 0:
-        return input
-    return _scaled_dropout(input, p, _channel_noise_shape(input._data.shape, 1), inplace)
-
-
-def dropout2d(input, p=0.5, training=True, inplace=False):
-    r"""Channel-wise dropout for :math:`(N, C, H, W)` or :math:`(C, H, W)` inputs.
-
-    As in PyTorch, a 3-D input is (with a warning) treated as :math:`(N, C, L)`.
-    """
-    _check_p(p)
-    ndim = input.dim()
-    if ndim not in (3, 4):
-        warnings.warn(
-            f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated and will "
-            "result in an error in a future release. To retain the behavior and silence this "
-            "warning, please use dropout instead. Note that dropout2d exists to provide "
-            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
-            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
-    if ndim == 3:
-        warnings.warn(
-            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
-            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
-            "the channel dim. This behavior will change in a future release to interpret the "
-            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
-            "channel-wise dropout behavior, please switch to using dropout1d instead.",
-            stacklevel=2)
-    if not training or p == 0:
-        return input
-    return _scaled_dropout(input, p, _feature_noise_shape(input._data.shape), inplace)
-
-
-def dropout3d(input, p=0.5, training=True, inplace=False):
-    r"""Channel-wise dropout for :math:`(N, C, D, H, W)` or :math:`(C, D, H, W)` inputs."""
-    _check_p(p)
-    ndim = input.dim()
-    if ndim not in (4, 5):
-        warnings.warn(
-            f"dropout3d: Received a {ndim}-D input to dropout3d, which is deprecated and will "
-            "result in an error in a future release. To retain the behavior and silence this "
-            "warning, please use dropout instead. Note that dropout3d exists to provide "
-            "channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and "
-            "an optional batch dimension (i.e. 4D or 5D inputs).", stacklevel=2)
-    if not training or p == 0:
-        return input
-    shape = input._data.shape
-    noise_shape = (_channel_noise_shape(shape, 3) if ndim == 4
-                   else _feature_noise_shape(shape))
-    return _scaled_dropout(input, p, noise_shape, inplace)
-
-
-_SELU_ALPHA = 1.7580993408473766  # -alpha' = SELU's scale * alpha
-
-
-def _alpha_dropout(input, p, noise_shape, inplace):
-    if p == 1:
-        zero = _wrap(np.zeros((), dtype=input._data.dtype))
-        return input.mul_(zero) if inplace else input * zero
-    keep = _keep_mask(input, p, noise_shape)
-    a = 1.0 / np.sqrt((_SELU_ALPHA ** 2 * p + 1) * (1 - p))
-    dtype = input._data.dtype.type
-    scale = _wrap(keep * dtype(a))
-    shift = _wrap((keep - 1) * dtype(_SELU_ALPHA * a) + dtype(_SELU_ALPHA * a * p))
-    if inplace:
-        return input.mul_(scale).add_(shift)
-    return input * scale + shift
-
-
-def alpha_dropout(input, p=0.5, training=False, inplace=False):
-    r"""Dropout for SELU networks: dropped entries take SELU's negative saturation value and an
-    affine correction keeps the mean and variance of the input."""
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    return _alpha_dropout(input, p, input._data.shape, inplace)
-
-
-def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
-    r"""Alpha dropout of whole channels (one mask value per batch entry and channel)."""
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    return _alpha_dropout(input, p, _feature_noise_shape(input._data.shape), inplace)
 
 
 # -------------------------------------------------------------------------------- embedding

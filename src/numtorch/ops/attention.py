@@ -15,17 +15,13 @@ import numpy as np
 from .. import _creation
 from .. import _dtype as dt
 from .._tensor import Tensor
+from .dropout import dropout
 from .linalg import linear
 from .padding import pad
 from .reduction import softmax
 from .shape import cat
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
-
-
-def _dropout(x, p, training):
-    from ..nn._functional_core import dropout
-    return dropout(x, p, training)
 
 
 def _additive(mask, dtype, masked_when):
@@ -90,7 +86,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         masked = True
     attn = _softmax_masked(scores) if masked else softmax(scores, -1)
     if dropout_p > 0.0:
-        attn = _dropout(attn, dropout_p, True)
+        attn = dropout(attn, dropout_p, True)
     return attn.matmul(value)
 
 
@@ -199,7 +195,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             scores = scores + attn_mask
         weights = softmax(scores, -1)
         if dropout_p > 0.0:
-            weights = _dropout(weights, dropout_p, True)
+            weights = dropout(weights, dropout_p, True)
         out = weights.matmul(v)
     else:
         if attn_mask is not None:

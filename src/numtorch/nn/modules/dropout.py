@@ -1,6 +1,6 @@
 """Dropout layers: zero random elements (or whole channels) while training."""
 
-from .. import _functional_core as F
+from ...ops import dropout as F
 from .module import Module
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",

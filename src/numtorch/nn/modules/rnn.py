@@ -19,9 +19,9 @@ from ... import _creation
 from ..._tensor import Tensor
 from ...autograd.grad_mode import _GradState
 from ...autograd.node import Node
+from ...ops.dropout import dropout as _dropout
 from ...ops.shape import cat, stack
 from .. import init
-from .._functional_core import dropout as _dropout
 from ..parameter import Parameter
 from .module import Module
 
