@@ -1,8 +1,6 @@
 """The beta distribution."""
 
-from numbers import Number
 
-from .._size import Size
 from .._tensor import Tensor
 from ..ops.shape import stack
 from . import constraints
@@ -27,9 +25,7 @@ class Beta(ExponentialFamily):
     def __init__(self, concentration1, concentration0, validate_args=None):
         c1, c0 = broadcast_all(concentration1, concentration0)
         self._dirichlet = Dirichlet(stack([c1, c0], -1), validate_args=validate_args)
-        scalar = isinstance(concentration1, Number) and isinstance(concentration0, Number)
-        super().__init__(Size() if scalar else self._dirichlet._batch_shape,
-                         validate_args=validate_args)
+        super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = type(self).__new__(type(self))

@@ -1,6 +1,5 @@
 """The exponential distribution."""
 
-from numbers import Number
 
 from .._size import Size
 from . import constraints
@@ -20,8 +19,7 @@ class Exponential(ExponentialFamily):
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
-        batch_shape = Size() if isinstance(rate, Number) else self.rate.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self.rate.size(), validate_args=validate_args)
 
     @property
     def mean(self):

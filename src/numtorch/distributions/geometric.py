@@ -1,6 +1,5 @@
 """The geometric distribution: failures before the first success."""
 
-from numbers import Number
 
 import numpy as np
 
@@ -27,11 +26,11 @@ class Geometric(Distribution):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
-            param, scalar = self.probs, isinstance(probs, Number)
+            batch_shape = self.probs.size()
         else:
             (self.logits,) = broadcast_all(logits)
-            param, scalar = self.logits, isinstance(logits, Number)
-        super().__init__(Size() if scalar else param.size(), validate_args=validate_args)
+            batch_shape = self.logits.size()
+        super().__init__(batch_shape, validate_args=validate_args)
         if self._validate_args and probs is not None and not bool((self.probs._data > 0).all()):
             raise ValueError(
                 f"Expected parameter probs ({type(self.probs).__name__} of shape "

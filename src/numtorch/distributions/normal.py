@@ -1,7 +1,6 @@
 """The normal (Gaussian) distribution."""
 
 import math
-from numbers import Number
 
 from .. import special
 from .._size import Size
@@ -31,9 +30,7 @@ class Normal(ExponentialFamily):
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self.loc.size(), validate_args=validate_args)
 
     @property
     def mean(self):
