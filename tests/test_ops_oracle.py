@@ -143,6 +143,9 @@ LINALG = {
     "einsum": ((2, 3, 4), (4, 5), lambda t, a, b: t.einsum("bij,jk->bik", a, b)),
     "einsum_ellipsis": ((2, 3, 4), (4, 5), lambda t, a, b: t.einsum("...i,ij->...j", a, b)),
     "einsum_implicit": ((3, 4), (4, 5), lambda t, a, b: t.einsum("ij,jk", a, b)),
+    "einsum_diagonal": ((2, 2, 3), (3,), lambda t, a, b: t.einsum("iij,j->i", a, b)),
+    "einsum_trace_scalar": ((3, 3), (4, 4), lambda t, a, b: t.einsum("ii,jj->", a, b)),
+    "einsum_summed_alone": ((3, 4), (5,), lambda t, a, b: t.einsum("ij,k->ik", a, b)),
 }
 
 

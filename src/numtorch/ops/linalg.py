@@ -315,6 +315,7 @@ def einsum(equation, *operands):
         return _wrap(np.asarray(data))
     node = _EinsumBackward()
     node.equation, node.arrays = equation, arrays
+    node.save_versions(*operands)
     return attach(np.asarray(data), node, *operands)
 
 
@@ -343,9 +344,9 @@ class _EinsumBackward(Node):
     _saved_fields = ("arrays",)
 
     def backward(self, g):
-        lhs, _, out = self.equation.replace(" ", "").partition("->")
+        lhs, arrow, out = self.equation.partition("->")
         specs = lhs.split(",")
-        if not out:
+        if not arrow:
             letters = "".join(specs)
             out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
         grads = []
@@ -355,11 +356,27 @@ class _EinsumBackward(Node):
                 continue
             others = [s for j, s in enumerate(specs) if j != i]
             arrs = [a for j, a in enumerate(self.arrays) if j != i]
-            eq = ",".join([out] + others) + "->" + spec
-            shape = self.arrays[i].shape
-            grads.append(np.broadcast_to(np.einsum(eq, g, *arrs, optimize=True), shape).copy()
-                         if len(set(spec)) == len(spec) else None)
+            grads.append(_einsum_operand_grad(g, out, others, arrs, spec, self.arrays[i].shape))
         return tuple(grads)
+
+
+def _einsum_operand_grad(g, out, others, arrays, spec, shape):
+    """Gradient of the operand with subscripts ``spec``: an einsum of ``g`` with the other
+    operands, broadcast over letters summed within this operand alone (``ij->i``) and written
+    onto the diagonal for a repeated letter (``ii->i``)."""
+    letters = "".join(dict.fromkeys(spec))
+    known = set(out).union(*others)
+    kept = "".join(c for c in letters if c in known)
+    grad = np.einsum(",".join([out] + others) + "->" + kept, g, *arrays, optimize=True)
+    size = dict(zip(spec, shape))
+    if len(kept) != len(letters):
+        grad = np.broadcast_to(grad.reshape([size[c] if c in known else 1 for c in letters]),
+                               [size[c] for c in letters])
+    if len(letters) == len(spec):
+        return grad.copy() if grad.base is not None else grad
+    full = np.zeros(shape, grad.dtype)
+    np.einsum(spec + "->" + letters, full)[...] = grad
+    return full
 
 
 _EinsumBackward.__name__ = "EinsumBackward0"
