@@ -54,19 +54,22 @@ def _renorm_rows(weight, indices, max_norm, norm_type):
             weight._bump_version()
 
 
+def _resolve_padding_idx(padding_idx, num):
+    """``padding_idx`` checked against ``num`` rows, a negative one counted from the end."""
+    if padding_idx is None:
+        return None
+    if padding_idx > 0 and padding_idx >= num or padding_idx < -num:  # (0 is not checked)
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx + num if padding_idx < 0 else padding_idx
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     r"""Look up rows of ``weight`` (shape :math:`(V, D)`) at the integer ``input`` indices;
     the output has shape ``input.shape + (D,)``. Rows at ``padding_idx`` get no gradient;
     with ``max_norm`` the looked-up rows are renormalised in place first."""
     num = weight.size(0)
-    if padding_idx is not None:
-        if padding_idx > 0 and padding_idx >= num:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        if padding_idx < 0:
-            if padding_idx < -num:
-                raise AssertionError("Padding_idx must be within num_embeddings")
-            padding_idx = num + padding_idx
+    padding_idx = _resolve_padding_idx(padding_idx, num)
     idx = input._data if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype not in (np.int64, np.int32):
         raise RuntimeError(
