@@ -19,3 +19,14 @@ def test_einsum_repeated_letter_gradient_is_on_the_diagonal():
     x = numtorch.randn(3, 3, requires_grad=True)
     numtorch.einsum("ii", x).backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.eye(3, dtype=np.float32))
+
+
+def test_var_std_without_degrees_of_freedom_divide_by_zero_and_warn_like_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (numtorch, torch):
+        with pytest.warns(UserWarning, match=r"var\(\): degrees of freedom is <= 0"):
+            v = lib.var(lib.tensor([1.0, 2.0]), correction=2)
+        with pytest.warns(UserWarning, match=r"std\(\): degrees of freedom is <= 0"):
+            s = lib.std(lib.tensor([[1.0, 1.0], [1.0, 3.0]]), dim=1, correction=2)
+        assert np.isinf(v.item())  # not nan: the spread is not zero
+        np.testing.assert_array_equal(np.isnan(s.numpy()), [True, False])

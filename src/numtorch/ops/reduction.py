@@ -365,18 +365,32 @@ def _var_args(dim, unbiased, correction):
     return dim, unbiased, correction
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def _moment(input, dim, unbiased, correction, keepdim, np_fn, name):
+    """``np_fn`` (np.var or np.std) with PyTorch's arguments: (axes, dof, result).
+
+    With dof <= 0 the result divides by zero (inf, or nan where the spread is zero), with
+    PyTorch's warning instead of NumPy's.
+    """
     dim, unbiased, correction = _var_args(dim, unbiased, correction)
     x = input._data
     axes = normalize_dims(dim, x.ndim)
     c = _correction(unbiased, correction)
     n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
     dof = n - c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        res = np.asarray(np.var(x, axis=axes, keepdims=keepdim) * (n / dof if dof > 0 else np.inf)
-                         if dof > 0 else np.full(np.var(x, axis=axes, keepdims=keepdim).shape,
-                                                 np.nan, dtype=x.dtype))
-    res = res.astype(x.dtype, copy=False)
+    if dof > 0:
+        res = np_fn(x, axis=axes, keepdims=keepdim, ddof=c)
+    else:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = np_fn(x, axis=axes, keepdims=keepdim, ddof=c)
+    return x, axes, dof, np.asarray(res).astype(x.dtype, copy=False)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.var, "var")
     if _GradState.enabled and input._requires_grad:
         node = VarBackward0()
         node.x, node.axes, node.keepdim, node.dof = x, axes, keepdim, dof
@@ -386,15 +400,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    dim, unbiased, correction = _var_args(dim, unbiased, correction)
-    x = input._data
-    axes = normalize_dims(dim, x.ndim)
-    c = _correction(unbiased, correction)
-    n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-    dof = n - c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        res = np.asarray(np.std(x, axis=axes, keepdims=keepdim, ddof=c)).astype(x.dtype,
-                                                                                 copy=False)
+    x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.std, "std")
     if _GradState.enabled and input._requires_grad:
         node = StdBackward0()
         node.x, node.out, node.axes, node.keepdim, node.dof = x, res, axes, keepdim, dof
