@@ -311,6 +311,25 @@ def test_sample_statistics_shapes_and_dtypes(name):
     assert np.array_equal(a._data, d.sample((5,))._data)
 
 
+
+SCALAR_PARAMS = {
+    "Normal": (0.0, 1.0), "Laplace": (0.0, 1.0), "Cauchy": (0.0, 1.0), "Uniform": (0.0, 1.0),
+    "Gamma": (2.0, 3.0), "Exponential": (2.0,), "Poisson": (3.0,), "Bernoulli": (0.3,),
+    "Geometric": (0.3,), "Beta": (2.0, 3.0), "Binomial": (5, 0.3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_PARAMS))
+def test_scalar_parameters(name):
+    """Python-number parameters give batch_shape () and 0-d samples (Gamma, Poisson and
+    Binomial drew a Python scalar there and failed)."""
+    args = SCALAR_PARAMS[name]
+    d, td = getattr(nd, name)(*args), getattr(torch.distributions, name)(*args)
+    assert tuple(d.batch_shape) == tuple(td.batch_shape) == ()
+    for shape in ((), (4,)):
+        s, ts = d.sample(shape), td.sample(shape)
+        assert tuple(s.shape) == tuple(ts.shape) and str(s.dtype) == str(ts.dtype)
+
 def test_multivariate_samples_and_shapes():
     numtorch.manual_seed(0)
     cov = np.array([[2.0, 0.6], [0.6, 1.0]])

@@ -66,7 +66,7 @@ class Binomial(Distribution):
         shape = tuple(self._extended_shape(sample_shape))
         n = np.broadcast_to(self.total_count._data, shape).astype(np.int64)
         p = np.broadcast_to(self.probs._data, shape)
-        return Tensor._wrap(_rng(None).binomial(n, p).astype(p.dtype))
+        return Tensor._wrap(np.asarray(_rng(None).binomial(n, p), p.dtype))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -33,8 +33,8 @@ class _StandardGamma(Function):
     @staticmethod
     def forward(ctx, concentration, shape):
         c = np.broadcast_to(concentration._data, tuple(shape))
-        x = _rng(None).standard_gamma(c).astype(c.dtype)
-        x = np.maximum(x, np.finfo(c.dtype).tiny)
+        x = np.asarray(_rng(None).standard_gamma(c), c.dtype)  # a 0-d draw is a float
+        x = np.maximum(x, np.finfo(c.dtype).tiny, out=x)
         ctx.save_for_backward(concentration)
         ctx.x = x
         return Tensor._wrap(x)

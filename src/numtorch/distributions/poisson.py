@@ -39,7 +39,7 @@ class Poisson(ExponentialFamily):
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
         rate = np.broadcast_to(self.rate._data, shape)
-        return Tensor._wrap(_rng(None).poisson(rate).astype(rate.dtype))
+        return Tensor._wrap(np.asarray(_rng(None).poisson(rate), rate.dtype))
 
     def log_prob(self, value):
         if self._validate_args:
