@@ -7,7 +7,7 @@ from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ...ops.padding import pad
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _factory
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
@@ -18,12 +18,6 @@ def _ntuple(x, n):
     if isinstance(x, (list, tuple)):
         return tuple(x) if len(x) != 1 or n == 1 else tuple(x) * n
     return (x,) * n
-
-
-def _factory(device, dtype):
-    from ..._device import check_device
-    check_device(device)
-    return {"dtype": dtype}
 
 
 class _ConvNd(Module):

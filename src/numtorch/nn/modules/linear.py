@@ -7,15 +7,9 @@ from ...ops.linalg import linear
 from .. import init
 from .._functional_core import bilinear
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _factory
 
 __all__ = ["Identity", "Linear", "Bilinear"]
-
-
-def _factory(device, dtype):
-    from ..._device import check_device
-    check_device(device)
-    return {"dtype": dtype}
 
 
 class Identity(Module):

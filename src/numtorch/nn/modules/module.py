@@ -34,6 +34,13 @@ def _typename(obj):
     return f"{module}.{cls.__qualname__}"
 
 
+def _factory(device, dtype):
+    """The factory keywords for a layer's ``device=``/``dtype=`` arguments (only the CPU exists,
+    so a ``device`` is checked and dropped)."""
+    check_device(device)
+    return {"dtype": dtype}
+
+
 def _is_buffer_marked(value):
     """True for a tensor made by ``nn.Buffer(...)`` (it carries its persistence flag)."""
     return isinstance(value, Tensor) and "_buffer_persistent" in value.__dict__

@@ -23,17 +23,11 @@ from ...ops.dropout import dropout as _dropout
 from ...ops.shape import cat, stack
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _factory
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-
-
-def _factory(device, dtype):
-    from ..._device import check_device
-    check_device(device)
-    return {"dtype": dtype}
 
 
 def _packed_sequence_class():

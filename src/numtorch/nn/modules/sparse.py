@@ -5,7 +5,7 @@ from ...autograd.grad_mode import no_grad
 from .. import _functional_core as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _factory
 
 __all__ = ["Embedding"]
 
@@ -35,8 +35,7 @@ class Embedding(Module):
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
-        from ..._device import check_device
-        check_device(device)
+        kw = _factory(device, dtype)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = F._resolve_padding_idx(padding_idx, num_embeddings)
@@ -44,8 +43,8 @@ class Embedding(Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         if _weight is None:
-            self.weight = Parameter(_creation.empty((num_embeddings, embedding_dim),
-                                                    dtype=dtype), requires_grad=not _freeze)
+            self.weight = Parameter(_creation.empty((num_embeddings, embedding_dim), **kw),
+                                    requires_grad=not _freeze)
             self.reset_parameters()
         else:
             if list(_weight.shape) != [num_embeddings, embedding_dim]:
