@@ -3,6 +3,8 @@
 import ast
 import pathlib
 
+import pytest
+
 import numtorch as torch
 import numtorch.nn.functional as F
 
@@ -29,3 +31,31 @@ def test_attention_dropout_all():
     q = torch.randn(2, 3, 4)
     out = F.scaled_dot_product_attention(q, q, q, dropout_p=1.0)
     assert out.abs().sum().item() == 0.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: torch.nn.BatchNorm1d(3, **kw),
+    lambda **kw: torch.nn.InstanceNorm2d(3, **kw),
+    lambda **kw: torch.nn.LayerNorm(3, **kw),
+    lambda **kw: torch.nn.GroupNorm(1, 3, **kw),
+    lambda **kw: torch.nn.Embedding(3, 2, **kw),
+])
+def test_layers_check_device(make):
+    # Every layer with a device= argument accepts the CPU and refuses other devices.
+    make(device="cpu")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        make(device="cuda")
+
+
+def test_norm_layers_follow_default_dtype():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        bn, ln = torch.nn.BatchNorm2d(2), torch.nn.LayerNorm(2, bias=False)
+    finally:
+        torch.set_default_dtype(old)
+    assert bn.weight.dtype == bn.running_mean.dtype == ln.weight.dtype == torch.float64
+    assert ln.bias is None and list(bn.state_dict()) == [
+        "weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    half = torch.nn.GroupNorm(1, 2, dtype=torch.float16, affine=False)
+    assert half.weight is None and list(half.state_dict()) == []

@@ -13,7 +13,7 @@ from ... import _dtype as dt
 from ..._creation import empty, ones, tensor, zeros
 from ...ops import normalization as N
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _factory
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
@@ -21,8 +21,25 @@ __all__ = [
 ]
 
 
-def _float_dtype(dtype):
-    return dtype or dt.get_default_dtype()
+def _affine_parameters(module, affine, shape, bias, kw):
+    """Register ``weight`` and ``bias`` of ``shape`` (None when not ``affine``/``bias``)."""
+    if affine:
+        module.weight = Parameter(empty(shape, **kw))
+        if bias:
+            module.bias = Parameter(empty(shape, **kw))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module):
+    """Weight to ones, bias to zeros (those that exist)."""
+    if module.weight is not None:
+        module.weight.data.fill_(1)
+    if module.bias is not None:
+        module.bias.data.zero_()
 
 
 class _NormBase(Module):
@@ -33,24 +50,16 @@ class _NormBase(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
-        dtype = _float_dtype(dtype)
+        kw = _factory(device, dtype)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(empty(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(empty(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, num_features, bias, kw)
         if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("running_mean", zeros(num_features, **kw))
+            self.register_buffer("running_var", ones(num_features, **kw))
             self.register_buffer("num_batches_tracked", tensor(0, dtype=dt.long))
         else:
             self.register_buffer("running_mean", None)
@@ -67,10 +76,7 @@ class _NormBase(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            self.weight.data.fill_(1)
-            if self.bias is not None:
-                self.bias.data.zero_()
+        _reset_affine(self)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -212,23 +218,12 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dtype = _float_dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(empty(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(empty(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        kw = _factory(device, dtype)
+        _affine_parameters(self, elementwise_affine, self.normalized_shape, bias, kw)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            self.weight.data.fill_(1)
-            if self.bias is not None:
-                self.bias.data.zero_()
+        _reset_affine(self)
 
     def forward(self, input):
         return N.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -251,23 +246,12 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        dtype = _float_dtype(dtype)
-        if affine:
-            self.weight = Parameter(empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        kw = _factory(device, dtype)
+        _affine_parameters(self, affine, num_channels, bias, kw)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            self.weight.data.fill_(1)
-            if self.bias is not None:
-                self.bias.data.zero_()
+        _reset_affine(self)
 
     def forward(self, input):
         return N.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
