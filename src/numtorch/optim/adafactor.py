@@ -73,10 +73,7 @@ class Adafactor(Optimizer):
                     "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize}
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
+    _setstate_defaults = {"foreach": None}
 
     def _state_for(self, p):
         _check_dense(p, "Adafactor")

@@ -73,13 +73,8 @@ class Adagrad(Optimizer):
         state["sum"] = Tensor._wrap(np.full_like(p._data, group["initial_accumulator_value"]))
         return state
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
+    _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
+                           "fused": None}
 
     def share_memory(self):
         """No-op kept for API compatibility (NumPy arrays live in this process)."""

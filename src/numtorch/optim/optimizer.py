@@ -148,6 +148,11 @@ class Optimizer:
         for param_group in param_groups:
             self.add_param_group(param_group)
 
+    # Options that PyTorch added to an optimizer after its first release, with the value a
+    # parameter group loaded from an older checkpoint (or pickle) gets; each subclass lists
+    # its own, in PyTorch's order (it decides the order of a group's keys).
+    _setstate_defaults = {}
+
     # ------------------------------------------------------------------ pickling and repr
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state,
@@ -167,6 +172,9 @@ class Optimizer:
         for p_state in self.state.values():
             if isinstance(p_state, dict) and isinstance(p_state.get("step"), (int, float)):
                 p_state["step"] = _scalar_tensor(float(p_state["step"]))
+        for group in self.param_groups:
+            for key, value in self._setstate_defaults.items():
+                group.setdefault(key, value)
 
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]

@@ -78,14 +78,8 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
         _check_fused(fused, foreach, differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
+    _setstate_defaults = {"nesterov": False, "maximize": False, "foreach": None,
+                           "differentiable": False, "fused": False}
 
     def step(self, closure=None):
         """Perform a single optimization step.
