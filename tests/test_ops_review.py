@@ -30,3 +30,19 @@ def test_var_std_without_degrees_of_freedom_divide_by_zero_and_warn_like_torch()
             s = lib.std(lib.tensor([[1.0, 1.0], [1.0, 3.0]]), dim=1, correction=2)
         assert np.isinf(v.item())  # not nan: the spread is not zero
         np.testing.assert_array_equal(np.isnan(s.numpy()), [True, False])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t, x, i: t.gather(x, 1, i),
+    lambda t, x, i: x.scatter(1, i, 5.0),
+    lambda t, x, i: x.scatter_add(1, i, t.ones(1, 1)),
+])
+def test_gather_scatter_reject_negative_index_like_torch(fn):
+    torch = pytest.importorskip("torch")
+    for lib in (numtorch, torch):
+        x = lib.arange(6.0).reshape(2, 3)
+        with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with "
+                                               "size 3"):
+            fn(lib, x, lib.tensor([[-1]]))
+        with pytest.raises(RuntimeError, match="index 3 is out of bounds"):
+            fn(lib, x, lib.tensor([[3]]))

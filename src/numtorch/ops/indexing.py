@@ -251,21 +251,26 @@ def _scatter_add_np(out, axis, index, src):
     np.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
 
 
-def _check_index(index, name):
+def _check_index(index, name, x, axis):
+    """PyTorch's checks of a gather/scatter index into ``x``: int64, and within the size of
+    ``axis`` (NumPy would wrap a negative index)."""
+    size = x.shape[axis] if x.ndim else 1
     if index.dtype != np.int64:
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.size:
+        lo, hi = index.min(), index.max()
+        if lo < 0 or hi >= size:
+            raise RuntimeError(f"index {int(lo if lo < 0 else hi)} is out of bounds for "
+                               f"dimension {axis} with size {size}")
 
 
 def gather(input, dim, index, *, sparse_grad=False):
     x, idx = input._data, index._data
-    _check_index(idx, "gather")
     ax = wrap_dim(dim, x.ndim)
     if idx.ndim != x.ndim:
         raise RuntimeError(
             "Index tensor must have the same number of dimensions as input tensor")
-    if idx.size and (idx.max() >= x.shape[ax] or idx.min() < -x.shape[ax]):
-        raise RuntimeError(
-            f"index {int(idx.max())} is out of bounds for dimension {ax} with size {x.shape[ax]}")
+    _check_index(idx, "gather", x, ax)
     src = x[tuple(slice(0, s) if d != ax else slice(None) for d, s in enumerate(idx.shape))]
     data = np.take_along_axis(src, idx, axis=ax)
     if _GradState.enabled and input._requires_grad:
@@ -319,8 +324,8 @@ def _scatter_np(out, axis, index, src):
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     x, idx = input._data, index._data
-    _check_index(idx, "scatter")
     ax = wrap_dim(dim, x.ndim)
+    _check_index(idx, "scatter", x, ax)
     if src is None:
         src = value
     src_t = src if isinstance(src, Tensor) else None
@@ -348,6 +353,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 def scatter_add(input, dim, index, src):
     x, idx = input._data, index._data
     ax = wrap_dim(dim, x.ndim)
+    _check_index(idx, "scatter_add", x, ax)
     data = x.copy()
     _scatter_add_np(data, ax, idx, src._data)
     if _GradState.enabled and (input._requires_grad or src._requires_grad):
