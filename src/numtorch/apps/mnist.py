@@ -222,22 +222,14 @@ def _format_seconds(seconds):
 
 
 def _print_model(console, net, model_name):
+    """Print the model and its ``numtorch.summary`` table; return its number of parameters."""
     console.print(net)
-    summary = getattr(numtorch, "summary", None)
-    if summary is None:
-        try:
-            from numtorch._summary import summary
-        except ImportError:
-            summary = None
-    n_params = sum(p.numel() for p in net.parameters())
-    if summary is not None and not console.quiet:
+    if not console.quiet:
         size = MODELS[model_name].input_size
         # A zero input, not a random one: printing must not change what the seed gives.
-        stats = summary(net, input_data=numtorch.zeros(1, 1, size, size), verbose=0)
-        console.print(stats)
-    else:
-        console.print(f"Total params: {_format_count(n_params)}")
-    return n_params
+        console.print(numtorch.summary(net, input_data=numtorch.zeros(1, 1, size, size),
+                                       verbose=0))
+    return sum(p.numel() for p in net.parameters())
 
 
 # ---------------------------------------------------------------------------- training
@@ -351,11 +343,9 @@ def write_graph(path, net, dataset):
 
 # ---------------------------------------------------------------------------- the job
 def _check_args(args):
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) < 1:
-            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("limit", "test_limit"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
+    for name in ("epochs", "batch_size", "limit", "test_limit"):  # the last two may be None
+        value = getattr(args, name)
+        if value is not None and value < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
     if args.lr is not None and not args.lr > 0:
         raise CommandError("--lr must be positive")
@@ -430,11 +420,10 @@ class _Run:
         saved = ckpt.get("args", {})
         if saved.get("optimizer") == args.optimizer:
             self.optimizer.load_state_dict(ckpt["optimizer"])
-        # A schedule continues only if it would have been the same one: epoch-independent
-        # ("none"), or built for the same number of epochs and batches.
-        same_schedule = saved.get("scheduler") == args.scheduler and (
-            args.scheduler == "none" or all(saved.get(k) == getattr(args, k)
-                                            for k in ("epochs", "batch_size", "limit")))
+        # A schedule continues only if it would have been the same one: built for the same
+        # number of epochs and batches.
+        same_schedule = saved.get("scheduler") == args.scheduler and all(
+            saved.get(k) == getattr(args, k) for k in ("epochs", "batch_size", "limit"))
         if self.scheduler is not None and same_schedule and ckpt.get("scheduler") is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
         elif self.scheduler is not None:
