@@ -3,10 +3,12 @@
 The job is the classic PyTorch training script, written against numtorch's copy of the API:
 ``datasets.MNIST`` + ``transforms`` → ``DataLoader`` → ``LeNet5`` → ``cross_entropy`` →
 ``optim`` (+ an LR schedule). After every epoch it prints the test loss and accuracy and saves a
-checkpoint; at the end it writes metrics, the confusion matrix and (with matplotlib) pictures.
+checkpoint; at the end it writes metrics, the confusion matrix, the test predictions and
+pictures (the PNGs with matplotlib, ``graph.svg`` with Graphviz).
 
 Everything random draws from numtorch's generators seeded by ``--seed``, so two runs with the
-same options print the same numbers.
+same options print the same losses and accuracies and save the same weights; only the timings
+differ.
 """
 
 import argparse

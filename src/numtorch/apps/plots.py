@@ -10,8 +10,9 @@ import numpy as np
 
 __all__ = ["MISSING_MESSAGE", "available", "plot_confusion", "plot_curves", "plot_predictions"]
 
-MISSING_MESSAGE = ("matplotlib is not installed, so no pictures were drawn; to get curves.png, "
-                   "predictions.png and confusion.png run:  pip install numtorch[plot]")
+# graph.svg needs Graphviz, not matplotlib: it may still be drawn, so name what is missing.
+MISSING_MESSAGE = ("matplotlib is not installed, so curves.png, predictions.png and "
+                   "confusion.png were not drawn; to get them run:  pip install numtorch[plot]")
 _RED, _GREEN = "#d62728", "#2ca02c"
 
 
