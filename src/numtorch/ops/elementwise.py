@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
@@ -289,7 +290,6 @@ def div(input, other, *, rounding_mode=None, out=None):
             return attach(res._data, node, input, other if isinstance(other, Tensor) else None)
         return res if out is None else _write_out(out, res._data)
     if ad.dtype.kind in "iub":
-        from .. import _dtype as dt
         ad = ad.astype(dt.get_default_dtype()._np)
         bd = np.asarray(bd).astype(ad.dtype)
     elif np.asarray(bd).dtype.kind in "iub":
@@ -333,7 +333,6 @@ def rdiv(input, other):
     if isinstance(other, Tensor):
         return div(other, input)
     if input._data.dtype.kind in "iub":
-        from .. import _dtype as dt
         input = _wrap(input._data.astype(dt.get_default_dtype()._np))
     return mul(reciprocal(input), other)
 
@@ -374,7 +373,6 @@ def pow(input, exponent):
     if not isinstance(exponent, Tensor):
         ad = input._data
         if isinstance(exponent, float) and ad.dtype.kind in "iub":
-            from .. import _dtype as dt
             ad = ad.astype(dt.get_default_dtype()._np)
         if ad.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
@@ -412,7 +410,6 @@ def _rpow(base, input):
         return pow(base, input)
     ed = input._data
     if ed.dtype.kind in "iub" and isinstance(base, float):
-        from .. import _dtype as dt
         ed = ed.astype(dt.get_default_dtype()._np)
     with np.errstate(divide="ignore", over="ignore"):
         res = np.power(as_tensor_arg(base, _wrap(ed)), ed)
@@ -447,7 +444,6 @@ def _unary(name, forward, derivative, saves_x=True, saves_out=False, float_only=
     def op(input, *, out=None):
         x = input._data
         if float_only and x.dtype.kind in "iub":
-            from .. import _dtype as dt
             x = x.astype(dt.get_default_dtype()._np)
         res = forward(x)
         if out is not None:

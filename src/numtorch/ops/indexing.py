@@ -2,10 +2,11 @@
 
 import numpy as np
 
+from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
-from ._util import as_tensor_arg, attach, unbroadcast, wrap_dim
+from ._util import as_tensor_arg, attach, binary_operands, unbroadcast, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -175,7 +176,6 @@ def where(condition, input=None, other=None):
     if not isinstance(input, Tensor):
         input = _wrap(as_tensor_arg(input, other)) if isinstance(other, Tensor) \
             else _wrap(np.asarray(input))
-    from ._util import binary_operands
     ad, bd = binary_operands(input, other)
     data = np.where(c, ad, bd)
     other_t = other if isinstance(other, Tensor) else None
@@ -188,7 +188,6 @@ def where(condition, input=None, other=None):
 
 
 def _dtype_name(a):
-    from .. import _dtype as dt
     return dt.from_numpy_dtype(a.dtype).name.capitalize()
 
 

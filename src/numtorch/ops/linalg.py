@@ -50,7 +50,6 @@ def _into(out, result):
     if out is None:
         return result
     if result._requires_grad and (out._requires_grad or result.grad_fn is not None):
-        from ..autograd.grad_mode import _GradState
         if _GradState.enabled:
             raise RuntimeError(
                 "out=... arguments don't support automatic differentiation, but one of the "

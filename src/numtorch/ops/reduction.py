@@ -10,6 +10,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from ._util import attach, normalize_dims, wrap_dim
+from .elementwise import maximum, minimum
 
 _wrap = Tensor._wrap
 
@@ -242,7 +243,6 @@ def _extreme(input, dim, keepdim, np_fn, arg_fn, full_node, dim_node, name, rtyp
             return attach(res, node, input)
         return _wrap(res)
     if isinstance(dim, Tensor):  # torch.max(a, b) is maximum
-        from .elementwise import maximum, minimum
         return (maximum if name == "max" else minimum)(input, dim)
     axis = wrap_dim(dim, x.ndim)
     if x.ndim == 0:

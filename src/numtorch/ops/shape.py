@@ -10,7 +10,7 @@ from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
-from ._util import attach, wrap_dim
+from ._util import attach, result_type, unbroadcast, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -275,7 +275,6 @@ moveaxis = movedim
 
 class ExpandBackward0(Node):
     def backward(self, g):
-        from ._util import unbroadcast
         return (unbroadcast(g, self.in_shape),)
 
 
@@ -552,7 +551,6 @@ def _common_dtype(arrays):
     dts = {a.dtype for a in arrays}
     if len(dts) == 1:
         return None
-    from ._util import result_type
     out = arrays[0]
     rt = out.dtype
     for a in arrays[1:]:
