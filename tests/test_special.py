@@ -117,3 +117,26 @@ def test_incomplete_gamma(name):
     np.testing.assert_allclose(nx.grad._data, tx.grad.numpy(), rtol=1e-8)
     f32 = getattr(S, name)(numtorch.tensor(a, dtype=numtorch.float32), 1.5)
     assert f32.dtype == numtorch.float32
+
+
+def test_grad_fn_names_match_torch():
+    """The functions torch.special shares with torch (lgamma, digamma, erfinv, xlogy) use the same
+    nodes, and the others carry PyTorch's node names."""
+    calls = {"gammaln": lambda T, x: T.special.gammaln(x),
+             "digamma": lambda T, x: T.special.digamma(x),
+             "polygamma": lambda T, x: T.special.polygamma(1, x),
+             "erfinv": lambda T, x: T.special.erfinv(x * 0.1),
+             "erfc": lambda T, x: T.special.erfc(x),
+             "log_ndtr": lambda T, x: T.special.log_ndtr(x),
+             "xlogy": lambda T, x: T.special.xlogy(x, x),
+             "xlog1py": lambda T, x: T.special.xlog1py(x, x)}
+    for name, fn in calls.items():
+        ours = fn(numtorch, numtorch.tensor([0.5, 2.0], requires_grad=True))
+        theirs = fn(torch, torch.tensor([0.5, 2.0], requires_grad=True))
+        assert ours.grad_fn.name() == theirs.grad_fn.name(), name
+
+
+def test_gammaln_infinities():
+    x = [-math.inf, math.inf, 1e308, -2.0]
+    a = S.gammaln(numtorch.tensor(x, dtype=numtorch.float64))._data
+    np.testing.assert_array_equal(a, torch.special.gammaln(torch.tensor(x, dtype=torch.float64)))

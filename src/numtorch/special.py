@@ -1,8 +1,9 @@
 """``torch.special``: special mathematical functions.
 
-Most are composed from differentiable numtorch ops, so autograd comes for free; the few that
-NumPy lacks (``gammaln``, ``digamma``, ``erfc``, ``erfinv``) are ``autograd.Function`` s that
-evaluate in float64 and return the input's dtype.
+Most are composed from differentiable numtorch ops, so autograd comes for free; those that are
+also ``torch`` functions (``gammaln`` = ``lgamma``, ``digamma``, ``erfinv``, ``xlogy``) share
+their kernels and backward nodes. The few that NumPy lacks evaluate in float64 and return the
+input's dtype, with the node PyTorch names (``ErfcBackward0``, ...).
 """
 
 import math
@@ -13,7 +14,9 @@ from . import _dtype as dt
 from ._tensor import Tensor
 from .autograd.function import Function
 from .ops import elementwise as ew
+from .ops import math_extra as mx
 from .ops import reduction as red
+from .ops._util import unbroadcast
 from .ops.indexing import where as _where
 
 __all__ = ["expit", "logit", "erf", "erfc", "erfinv", "log_softmax", "softmax", "log1p",
@@ -44,86 +47,13 @@ def _vectorize(fn, x):
 # ------------------------------------------------------------------ float64 kernels
 def _lgamma_np(x):
     def f(v):
-        if v <= 0 and v == math.floor(v):
+        if v <= 0 and v.is_integer():
             return math.inf
         try:
             return math.lgamma(v)
         except (ValueError, OverflowError):
             return math.inf if not math.isnan(v) else math.nan
     return _vectorize(f, x)
-
-
-def _shift_up(x, fn_asym, step):
-    """Recurrence ``f(x) = f(x + 1) - step(x)`` until ``x >= 10``, then the asymptotic series."""
-    x = x.copy()
-    acc = np.zeros_like(x)
-    for _ in range(10):
-        small = x < 10
-        if not small.any():
-            break
-        acc = acc - np.where(small, step(np.where(small, x, 1.0)), 0.0)
-        x = np.where(small, x + 1, x)
-    return acc + fn_asym(x)
-
-
-def _digamma_np(x):
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        neg = x <= 0
-        pole = neg & (x == np.floor(x))
-        xr = np.where(neg, 1 - x, x)            # reflection: psi(1-x) - pi / tan(pi x)
-
-        def asym(z):
-            z2 = 1 / (z * z)
-            return (np.log(z) - 0.5 / z - z2 * (1 / 12 - z2 * (1 / 120 - z2 * (
-                1 / 252 - z2 * (1 / 240 - z2 * (1 / 132))))))
-        res = _shift_up(xr, asym, lambda z: 1 / z)
-        res = np.where(neg, res - math.pi / np.tan(math.pi * x), res)
-        res = np.where(pole, np.where(x == 0, -np.inf, np.nan), res)
-    return res
-
-
-def _trigamma_np(x):
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        neg = x <= 0
-        xr = np.where(neg, 1 - x, x)            # reflection: -psi1(1-x) + pi^2 / sin^2(pi x)
-
-        def asym(z):
-            z2 = 1 / (z * z)
-            return 1 / z + z2 / 2 + (1 / z) * z2 * (1 / 6 - z2 * (1 / 30 - z2 * (
-                1 / 42 - z2 * (1 / 30))))
-        res = _shift_up(xr, asym, lambda z: -1 / (z * z))
-        res = np.where(neg, -res + (math.pi / np.sin(math.pi * x)) ** 2, res)
-        res = np.where(neg & (x == np.floor(x)), np.inf, res)
-    return res
-
-
-def _erfinv_np(y):
-    """Inverse error function: Giles' approximation polished by two Newton steps in float64."""
-    y = np.asarray(y, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        w = -np.log((1.0 - y) * (1.0 + y))
-        central = w < 5.0
-        wc = np.where(central, w, 5.0) - 2.5
-        pc = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
-            pc = c + pc * wc
-        wt = np.sqrt(np.where(central, 5.0, np.where(np.isfinite(w), w, 5.0))) - 3.0
-        pt = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
-            pt = c + pt * wt
-        x = np.where(central, pc, pt) * y
-        inside = np.abs(y) < 1
-        xs = np.where(inside, x, 0.0)
-        for _ in range(2):
-            err = _vectorize(math.erf, xs) - y
-            xs = xs - err / (_TWO_OVER_SQRT_PI * np.exp(-xs * xs))
-            xs = np.where(inside, xs, 0.0)
-        out = np.where(inside, xs, np.where(np.abs(y) == 1, np.sign(y) * np.inf, np.nan))
-    return out
 
 
 def _log_gamma_kernel(a, x):
@@ -169,50 +99,18 @@ def _gammainc_np(a, x, iters=400):
     return np.where(use_series, p_series, 1 - q_cf)
 
 
-# ------------------------------------------------------------------ Functions
-class _Unary64(Function):
-    """Base: ``forward`` evaluates ``_fn`` in float64; ``backward`` multiplies by ``_grad``."""
-
-    @classmethod
-    def _cast(cls, arr, like):
-        return np.asarray(arr).astype(like.dtype, copy=False)
-
-    @classmethod
-    def forward(cls, ctx, x):
-        out = Tensor._wrap(cls._cast(cls._fn(x._data), x._data))
-        ctx.save_for_backward(x, out)
-        return out
-
-    @classmethod
-    def backward(cls, ctx, g):
-        x, out = ctx.saved_tensors
-        d = cls._grad(x._data.astype(np.float64), out._data.astype(np.float64))
-        return Tensor._wrap((g._data * d).astype(g._data.dtype, copy=False))
-
-
-class _Gammaln(_Unary64):
-    _fn = staticmethod(_lgamma_np)
-    _grad = staticmethod(lambda x, o: _digamma_np(x))
-
-
-class _Digamma(_Unary64):
-    _fn = staticmethod(_digamma_np)
-    _grad = staticmethod(lambda x, o: _trigamma_np(x))
-
-
-class _Trigamma(_Unary64):
-    _fn = staticmethod(_trigamma_np)
-    _grad = staticmethod(lambda x, o: np.full_like(x, np.nan))
-
-
-class _Erfc(_Unary64):
-    _fn = staticmethod(lambda x: _vectorize(math.erfc, x))
-    _grad = staticmethod(lambda x, o: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
-
-
-class _Erfinv(_Unary64):
-    _fn = staticmethod(_erfinv_np)
-    _grad = staticmethod(lambda x, o: 0.5 * math.sqrt(math.pi) * np.exp(o * o))
+# ------------------------------------------------------------------ nodes
+def _unary(name, x, fn, grad):
+    """``fn(x)`` (a float64 kernel) in ``x``'s dtype, with a node ``name`` whose gradient is
+    ``g * grad(x64, out64)``."""
+    x = _as_float_tensor(x)
+    xa = x._data
+    scale = None
+    with np.errstate(all="ignore"):
+        out64 = fn(xa)
+        if mx._record(x):
+            scale = grad(xa.astype(np.float64), out64).astype(xa.dtype, copy=False)
+    return mx._masked_unary(name, x, np.asarray(out64).astype(xa.dtype, copy=False), scale)
 
 
 def _log_ndtr_np(x):
@@ -225,11 +123,6 @@ def _log_ndtr_np(x):
         series = 1 + it2 * (-0.5 + it2 * (0.75 + it2 * (-1.875 + it2 * 6.5625)))
         far = np.log(series / (2 * t * math.sqrt(math.pi))) - t * t
     return np.where(x > -20, near, far)
-
-
-class _LogNdtr(_Unary64):
-    _fn = staticmethod(_log_ndtr_np)
-    _grad = staticmethod(lambda x, o: np.exp(-0.5 * x * x - o) / math.sqrt(2 * math.pi))
 
 
 class _Gammainc(Function):
@@ -252,23 +145,19 @@ class _Gammainc(Function):
         with np.errstate(all="ignore"):
             pdf = np.exp(_log_gamma_kernel(a._data.astype(np.float64),
                                            x._data.astype(np.float64)) - np.log(x._data))
-        gx = g._data * (-pdf if ctx.upper else pdf)
-        lead = gx.ndim - x._data.ndim
-        gx = gx.sum(axis=tuple(range(lead))) if lead else gx
-        axes = tuple(i for i, n in enumerate(x._data.shape) if n == 1 and gx.shape[i] != 1)
-        gx = gx.sum(axis=axes, keepdims=True) if axes else gx
+        gx = unbroadcast(g._data * (-pdf if ctx.upper else pdf), x._data.shape)
         return None, Tensor._wrap(gx.astype(x._data.dtype, copy=False)), None
 
 
 # ------------------------------------------------------------------ public API
 def gammaln(input, *, out=None):
     """Natural logarithm of the absolute value of the gamma function."""
-    return _Gammaln.apply(_as_float_tensor(input))
+    return _unary("LgammaBackward0", input, _lgamma_np, lambda x, o: mx._digamma_np(x))
 
 
 def digamma(input, *, out=None):
     """Logarithmic derivative of the gamma function, ``psi(x)``."""
-    return _Digamma.apply(_as_float_tensor(input))
+    return mx.digamma(_as_float_tensor(input))
 
 
 psi = digamma
@@ -278,8 +167,9 @@ def polygamma(n, input, *, out=None):
     """The ``n``-th derivative of the digamma function (``n`` of 0 and 1 are supported)."""
     if n == 0:
         return digamma(input)
-    if n == 1:
-        return _Trigamma.apply(_as_float_tensor(input))
+    if n == 1:  # its gradient, polygamma(2, x), is not implemented: NaN
+        return _unary("PolygammaBackward0", input, mx._trigamma_np,
+                      lambda x, o: np.full_like(x, np.nan))
     raise NotImplementedError("numtorch.special.polygamma supports n = 0 and n = 1")
 
 
@@ -312,12 +202,13 @@ def erf(input, *, out=None):
 
 def erfc(input, *, out=None):
     """Complementary error function ``1 - erf(x)``, accurate for large ``x``."""
-    return _Erfc.apply(_as_float_tensor(input))
+    return _unary("ErfcBackward0", input, lambda x: _vectorize(math.erfc, x),
+                  lambda x, o: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
 
 
 def erfinv(input, *, out=None):
     """Inverse error function on ``(-1, 1)``."""
-    return _Erfinv.apply(_as_float_tensor(input))
+    return mx.erfinv(_as_float_tensor(input))
 
 
 def expit(input, *, out=None):
@@ -356,52 +247,27 @@ def _pair(input, other):
     return _as_float_tensor(input), _as_float_tensor(other)
 
 
-def _reduce_to(g, shape):
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    g = g.sum(axis=tuple(range(lead))) if lead else g
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    return g.sum(axis=axes, keepdims=True) if axes else g
+def _xlog1py(a, b):
+    return np.where((a == 0) & ~np.isnan(b), 0, a * np.log1p(b)).astype(
+        np.result_type(a, b), copy=False)
 
 
-class _XLogY(Function):
-    """``x * log(y + shift)``, 0 where ``x == 0`` unless ``y`` is NaN."""
+def _xlog1py_grads(g, a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * _xlog1py(a != 0, b).astype(g.dtype), g * a / (b + 1)
 
-    @staticmethod
-    def forward(ctx, x, y, log1p):
-        xa, ya = x._data, y._data
-        log_fn = np.log1p if log1p else np.log
-        with np.errstate(all="ignore"):
-            res = np.where(xa == 0, 0, xa * log_fn(ya)).astype(np.result_type(xa, ya))
-        res = np.where(np.isnan(ya), ya, res)
-        ctx.save_for_backward(x, y)
-        ctx.log1p = log1p
-        return Tensor._wrap(np.asarray(res))
 
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        xa, ya, ga = x._data, y._data, g._data
-        log_fn = np.log1p if ctx.log1p else np.log
-        with np.errstate(all="ignore"):
-            gx = ga * np.where(xa == 0, 0, log_fn(ya))
-            gx = np.where(np.isnan(ya), np.nan, gx)
-            gy = ga * xa / (ya + 1 if ctx.log1p else ya)
-        return (Tensor._wrap(_reduce_to(gx, xa.shape).astype(xa.dtype, copy=False)),
-                Tensor._wrap(_reduce_to(gy, ya.shape).astype(ya.dtype, copy=False)), None)
+_xlog1py_op = mx._float_binary("SpecialXlog1PyBackward0", _xlog1py, _xlog1py_grads)
 
 
 def xlogy(input, other, *, out=None):
     """``input * log(other)``, defined as 0 where ``input`` is 0."""
-    x, y = _pair(input, other)
-    return _XLogY.apply(x, y, False)
+    return mx.xlogy(*_pair(input, other))
 
 
 def xlog1py(input, other, *, out=None):
     """``input * log1p(other)``, defined as 0 where ``input`` is 0."""
-    x, y = _pair(input, other)
-    return _XLogY.apply(x, y, True)
+    return _xlog1py_op(*_pair(input, other))
 
 
 def entr(input, *, out=None):
@@ -428,7 +294,8 @@ def ndtri(input, *, out=None):
 
 def log_ndtr(input, *, out=None):
     """``log(ndtr(x))``, without underflow for very negative ``x``."""
-    return _LogNdtr.apply(_as_float_tensor(input))
+    return _unary("SpecialLogNdtrBackward0", input, _log_ndtr_np,
+                  lambda x, o: np.exp(-0.5 * x * x - o) / math.sqrt(2 * math.pi))
 
 
 def sinc(input, *, out=None):
