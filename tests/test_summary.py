@@ -9,6 +9,7 @@ recomputes every table with it.
 # ruff: noqa: E501  (the reference tables are as wide as torchinfo prints them)
 
 import pytest
+from tutorial_net import lenet
 
 import numtorch
 from numtorch import _summary
@@ -19,30 +20,6 @@ ALL_COLUMNS = ("input_size", "output_size", "num_params", "params_percent", "ker
 
 
 # ------------------------------------------------------------------------------- the models
-def lenet(lib):
-    """The seed's LeNet: the classic PyTorch tutorial network (61,706 parameters)."""
-    nn, F = lib.nn, lib.nn.functional
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = lib.flatten(x, 1)
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
-
-    return Net()
-
-
 def frozen_sequential(lib):
     """Nested Sequentials, a frozen conv and a partly frozen BatchNorm1d."""
     nn = lib.nn

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tutorial_net import lenet
 
 import numtorch
 from numtorch import viz
@@ -296,29 +297,6 @@ def test_graph_text_shared_node_ascii_and_leaves():
 
 
 # ------------------------------------------------------------------------------- the LeNet
-def lenet(lib):
-    nn, F = lib.nn, lib.nn.functional
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5)
-            self.conv2 = nn.Conv2d(6, 16, 5)
-            self.fc1 = nn.Linear(16 * 5 * 5, 120)
-            self.fc2 = nn.Linear(120, 84)
-            self.fc3 = nn.Linear(84, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            x = lib.flatten(x, 1)
-            x = F.relu(self.fc1(x))
-            x = F.relu(self.fc2(x))
-            return self.fc3(x)
-
-    return Net()
-
-
 def lenet_loss(lib):
     lib.manual_seed(0)
     net = lenet(lib)
