@@ -45,12 +45,17 @@ def _normalized_input_grad(gh, xhat, invstd, axes):
 
 
 def _affine(xhat, weight, bias, shape):
-    """``xhat * weight + bias`` with the parameters viewed as ``shape``."""
+    """``xhat * weight + bias`` with the parameters viewed as ``shape`` (``xhat`` itself when
+    both are None)."""
     out = xhat
     if weight is not None:
         out = out * weight._data.reshape(shape)
     if bias is not None:
-        out = out + bias._data.reshape(shape)
+        b = bias._data.reshape(shape)
+        if out is not xhat and np.result_type(out, b) == out.dtype:
+            out += b  # reuse the product's buffer: one full-size temporary fewer
+        else:
+            out = out + b
     return out
 
 
