@@ -23,6 +23,7 @@ from ..autograd.node import Node
 from . import elementwise as ew
 from . import reduction as rd
 from ._util import attach, binary_operands, shape_error, unbroadcast
+from .activation import _log1p_exp as _softplus
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -574,10 +575,6 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
 def _sigmoid(x):
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _softplus(x):
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
