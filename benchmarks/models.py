@@ -2,6 +2,10 @@
 
 ``lenet5(numtorch)`` and ``lenet5(torch)`` build the same network from the same source, so the
 two libraries run identical code (the suite then loads the same weights into both).
+
+These are the networks of :mod:`numtorch.apps.models` (what ``numtorch mnist`` trains), written
+again against a library argument: the package's classes are built on numtorch alone, and
+numtorch must not import torch. ``tests/test_benchmarks.py`` checks that the two stay the same.
 """
 
 import numpy as np

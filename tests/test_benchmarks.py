@@ -3,10 +3,16 @@
 No timing assertions: the numbers depend on the machine and its load.
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+
+import numtorch
+from numtorch.apps import models as app_models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,3 +54,20 @@ def test_list_names_every_section(tmp_path):
                    "micro-fc1", "micro-cross_entropy", "optim-adam", "optim-sgd", "overhead-",
                    "memory-", "import"):
         assert any(i.startswith(prefix) for i in ids), prefix
+
+
+def test_benchmarked_networks_are_the_ones_numtorch_mnist_trains():
+    spec = importlib.util.spec_from_file_location("bench_models", ROOT / "benchmarks" / "models.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert set(bench.MODELS) == set(app_models.MODELS)
+    for name, build in bench.MODELS.items():
+        app_net, bench_net = app_models.build_model(name), build(numtorch)
+        state = app_net.state_dict()
+        assert ({k: tuple(v.shape) for k, v in bench_net.state_dict().items()}
+                == {k: tuple(v.shape) for k, v in state.items()}), name
+        assert bench.INPUT_SHAPES[name][1:] == (app_net.input_size,) * 2, name
+        bench_net.load_state_dict(state)
+        x = numtorch.tensor(bench.make_batch(name, 3)[0])
+        np.testing.assert_array_equal(bench_net(x).detach().numpy(),
+                                      app_net(x).detach().numpy(), err_msg=name)
