@@ -35,3 +35,39 @@ def test_old_checkpoint_options_filled_like_torch(name):
         assert list(g_nt) == list(g_th)
         assert {k: v for k, v in g_nt.items() if k != "params"} == \
             {k: v for k, v in g_th.items() if k != "params"}
+
+
+def _steps(module, name, lr, **kwargs):
+    """Five float32 steps of ``module.<name>`` (numtorch's or torch's optim); the parameter."""
+    rng = np.random.default_rng(0)
+    wrap = Tensor._wrap if module is optim else torch.from_numpy
+    w = rng.standard_normal((6, 5)).astype(np.float32)
+    p = (Parameter if module is optim else torch.nn.Parameter)(wrap(w))
+    opt = getattr(module, name)([p], lr=lr, **kwargs)
+    for _ in range(5):
+        p.grad = wrap(rng.standard_normal(w.shape).astype(np.float32))
+        opt.step()
+    return p.detach().numpy().copy()
+
+
+OPTIONS = {"SGD": dict(momentum=0.9, nesterov=True), "Adam": dict(), "AdamW": dict(),
+           "RMSprop": dict(momentum=0.5), "Adagrad": dict(), "NAdam": dict()}
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_one_element_tensor_lr_of_any_shape(name):
+    import numtorch
+
+    got = _steps(optim, name, numtorch.tensor([0.01]), **OPTIONS[name])
+    want = _steps(torch.optim, name, torch.tensor([0.01]), **OPTIONS[name])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_numpy_scalar_lr_computes_in_parameter_dtype(name):
+    # np.float64 is a strong type for NumPy: left as it is, it made float32 updates compute
+    # (and round) in float64. It must act like the Python float it equals.
+    as_numpy = _steps(optim, name, np.float64(0.01), **OPTIONS[name])
+    as_python = _steps(optim, name, 0.01, **OPTIONS[name])
+    assert as_numpy.dtype == np.float32
+    np.testing.assert_array_equal(as_numpy, as_python)

@@ -513,8 +513,15 @@ def _check_fused(fused, foreach, differentiable):
 
 
 def _lr_value(lr):
-    """A float learning rate from a float or a 1-element tensor."""
-    return float(lr._data) if isinstance(lr, Tensor) else lr
+    """A Python number from a learning rate (or beta) given as a number or a 1-element tensor.
+
+    NumPy scalars become Python floats too: under NumPy's promotion rules ``np.float64(0.1)``
+    would turn a float32 update into float64 temporaries (and round differently from PyTorch,
+    which treats any number as a weak scalar); a Python float keeps the parameter's dtype.
+    """
+    if isinstance(lr, Tensor):
+        return lr._data.item()
+    return float(lr) if isinstance(lr, np.generic) else lr
 
 
 def _check_lr_tensor(lr):
