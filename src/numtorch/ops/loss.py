@@ -296,15 +296,11 @@ class NllLossBackward0(Node):
 
     def backward(self, g):
         gx = np.zeros(self.in_shape, dtype=self.w.dtype)
-        if self.reduction == "none":
-            scale = -g * self.w
-        elif self.reduction == "sum":
-            scale = -self.w * g
-        elif self.total_weight == 0:  # every target ignored: PyTorch's gradient is zero
-            return (gx,)
-        else:
-            scale = -self.w * (g / self.total_weight)
-        _scatter_classes(gx, self.target, scale)
+        if self.reduction == "mean":
+            if self.total_weight == 0:  # every target ignored: PyTorch's gradient is zero
+                return (gx,)
+            g = g / self.total_weight
+        _scatter_classes(gx, self.target, -self.w * g)
         return (gx,)
 
 
