@@ -17,7 +17,7 @@ from numtorch.apps import models as app_models
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(*args, tmp_path):
+def _run(*args):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", "benchmarks", *args], cwd=ROOT, env=env,
@@ -26,8 +26,7 @@ def _run(*args, tmp_path):
 
 def test_quick_numtorch_only_case_prints_and_writes_a_table(tmp_path):
     out_file = tmp_path / "bench.md"
-    proc = _run("--quick", "--no-torch", "--only", "train-lenet-b1", "--markdown", str(out_file),
-                tmp_path=tmp_path)
+    proc = _run("--quick", "--no-torch", "--only", "train-lenet-b1", "--markdown", str(out_file))
     assert proc.returncode == 0, proc.stderr
     table = out_file.read_text(encoding="utf-8")
     assert table in proc.stdout + "\n"
@@ -40,14 +39,14 @@ def test_quick_numtorch_only_case_prints_and_writes_a_table(tmp_path):
     assert cells[1].endswith(("ms", "µs", " s")) and cells[2] == "–" and cells[3] == "–"
 
 
-def test_unknown_case_is_an_error(tmp_path):
-    proc = _run("--quick", "--no-torch", "--only", "no-such-case", tmp_path=tmp_path)
+def test_unknown_case_is_an_error():
+    proc = _run("--quick", "--no-torch", "--only", "no-such-case")
     assert proc.returncode != 0
     assert "no benchmark matches" in proc.stderr
 
 
-def test_list_names_every_section(tmp_path):
-    proc = _run("--list", tmp_path=tmp_path)
+def test_list_names_every_section():
+    proc = _run("--list")
     assert proc.returncode == 0, proc.stderr
     ids = [line.split()[0] for line in proc.stdout.splitlines()]
     for prefix in ("train-lenet-b", "train-mlp-b", "infer-", "micro-conv1", "micro-pool1",
