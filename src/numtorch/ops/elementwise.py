@@ -122,25 +122,21 @@ class PowBackward2(Node):
 
 class MaximumBackward0(_BinaryNode):
     _saved_fields = ("a", "b")
+    _a_wins = staticmethod(np.greater)
 
     def backward(self, g):
         (na, _), (nb, _) = self.next_functions
         a, b = self.a, self.b
-        # Ties split the gradient in half, as PyTorch does.
-        wa = (a > b) + 0.5 * (a == b)
-        ga = unbroadcast(g * wa.astype(g.dtype), self.a_shape) if na is not None else None
-        gb = unbroadcast(g * (1 - wa).astype(g.dtype), self.b_shape) if nb is not None else None
+        # Ties split the gradient in half, as PyTorch does; the weights are in g's dtype
+        # (a Python 0.5 would make them float64).
+        wa = self._a_wins(a, b) + g.dtype.type(0.5) * (a == b)
+        ga = unbroadcast(g * wa, self.a_shape) if na is not None else None
+        gb = unbroadcast(g * (1 - wa), self.b_shape) if nb is not None else None
         return ga, gb
 
 
 class MinimumBackward0(MaximumBackward0):
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b = self.a, self.b
-        wa = (a < b) + 0.5 * (a == b)
-        ga = unbroadcast(g * wa.astype(g.dtype), self.a_shape) if na is not None else None
-        gb = unbroadcast(g * (1 - wa).astype(g.dtype), self.b_shape) if nb is not None else None
-        return ga, gb
+    _a_wins = staticmethod(np.less)
 
 
 class RemainderBackward0(_BinaryNode):

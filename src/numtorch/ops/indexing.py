@@ -157,10 +157,8 @@ class WhereBackward0(Node):
     def backward(self, g):
         (na, _), (nb, _) = self.next_functions
         c = self.cond
-        ga = unbroadcast(np.where(c, g, 0).astype(g.dtype), self.a_shape) \
-            if na is not None else None
-        gb = unbroadcast(np.where(c, 0, g).astype(g.dtype), self.b_shape) \
-            if nb is not None else None
+        ga = unbroadcast(np.where(c, g, 0), self.a_shape) if na is not None else None
+        gb = unbroadcast(np.where(c, 0, g), self.b_shape) if nb is not None else None
         return ga, gb
 
 
@@ -196,7 +194,7 @@ class MaskedFillBackward0(Node):
 
     def backward(self, g):
         (nx, _), (nv, _) = self.next_functions
-        gx = np.where(self.mask, 0, g).astype(g.dtype) if nx is not None else None
+        gx = np.where(self.mask, 0, g) if nx is not None else None
         gv = None
         if nv is not None:
             gv = np.asarray(np.where(self.mask, g, 0).sum(), dtype=g.dtype)

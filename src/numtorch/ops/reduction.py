@@ -185,8 +185,8 @@ class _EvenlyDistribute(Node):
         out = _unreduce(self.out, axes, keepdim)
         gexp = _unreduce(g, axes, keepdim)
         mask = x == out
-        count = mask.sum(axis=axes, keepdims=True)
-        return (np.where(mask, gexp / count, 0).astype(g.dtype),)
+        count = mask.sum(axis=axes, keepdims=True).astype(g.dtype)  # g / int64 is float64
+        return (np.where(mask, gexp / count, 0),)
 
 
 class MaxBackward1(_EvenlyDistribute):
