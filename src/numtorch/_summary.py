@@ -347,28 +347,25 @@ class ModelStatistics:
 
 # ---------------------------------------------------------------------------------- running
 def _module_tree(model):
-    """(name, module, depth, parent's fallback LayerInfo) for every module, depth first.
+    """A :class:`LayerInfo` for every position of every module, depth first.
 
-    A module reachable twice keeps its last position, as its hooks are registered last there.
+    A module reachable twice appears at each position (the rows of a summary without input).
     """
-    entries = {}
     order = []
     stack = [(type(model).__name__, model, 0, None)]
     while stack:
         name, module, depth, parent = stack.pop()
         info = LayerInfo(name, module, depth, parent)
-        entries[id(module)] = info
         order.append(info)
         children = [(n, m) for n, m in module._modules.items() if m is not None]
         stack.extend((n, m, depth + 1, info) for n, m in reversed(children))
-    return order, entries
+    return order
 
 
 def _record_pass(model, x, kwargs):
     """Run ``model`` on ``x`` with hooks on every module; one LayerInfo per module call."""
-    order, fallback = _module_tree(model)
     rows, seen, current = [], set(), {}
-    handles = {}
+    handles = []
 
     def make_hooks(template):
         def pre_hook(module, inputs):
@@ -389,13 +386,13 @@ def _record_pass(model, x, kwargs):
 
         return pre_hook, hook
 
-    for template in order:
-        mid = id(template.module)
-        for h in handles.pop(mid, ()):
-            h.remove()
+    # A module reachable at several positions is hooked once, with its last position's name
+    # and depth (as torchinfo's hooks, registered last there, leave it).
+    last_position = {id(info.module): info for info in _module_tree(model)}
+    for template in last_position.values():
         pre_hook, hook = make_hooks(template)
-        handles[mid] = (template.module.register_forward_pre_hook(pre_hook),
-                        template.module.register_forward_hook(hook))
+        handles += (template.module.register_forward_pre_hook(pre_hook),
+                    template.module.register_forward_hook(hook))
     try:
         if isinstance(x, dict):
             model(**x, **kwargs)
@@ -406,9 +403,8 @@ def _record_pass(model, x, kwargs):
         raise RuntimeError("Failed to run summary. See above stack traces for more details. "
                            f"Executed layers up to: {executed}") from e
     finally:
-        for pair in handles.values():
-            for h in pair:
-                h.remove()
+        for h in handles:
+            h.remove()
     _add_missing_containers(rows)
     return rows
 
@@ -588,7 +584,7 @@ def summary(model, input_size=None, input_data=None, batch_dim=None, cache_forwa
 
     x, sizes = _prepare_input(input_data, input_size, batch_dim, dtypes)
     if x is None:
-        rows, _ = _module_tree(model)
+        rows = _module_tree(model)
         seen = set()
         for row in rows:
             row.calculate_num_params()
