@@ -270,22 +270,14 @@ def _extreme(input, dim, keepdim, np_fn, arg_fn, full_node, dim_node, name, rtyp
 
 def max(input, dim=None, keepdim=False):
     """Maximum of all elements, or ``(values, indices)`` along ``dim``."""
-    return _extreme(input, dim, keepdim, np.max, _nan_argmax, MaxBackward1, MaxBackward0,
+    return _extreme(input, dim, keepdim, np.max, np.argmax, MaxBackward1, MaxBackward0,
                     "max", return_types.max)
 
 
 def min(input, dim=None, keepdim=False):
     """Minimum of all elements, or ``(values, indices)`` along ``dim``."""
-    return _extreme(input, dim, keepdim, np.min, _nan_argmin, MinBackward1, MinBackward0,
+    return _extreme(input, dim, keepdim, np.min, np.argmin, MinBackward1, MinBackward0,
                     "min", return_types.min)
-
-
-def _nan_argmax(x, axis, keepdims):
-    return np.argmax(x, axis=axis, keepdims=keepdims)
-
-
-def _nan_argmin(x, axis, keepdims):
-    return np.argmin(x, axis=axis, keepdims=keepdims)
 
 
 def _amaxmin(input, dim, keepdim, np_fn, node_cls):
@@ -308,24 +300,22 @@ def amin(input, dim=(), keepdim=False):
     return _amaxmin(input, dim, keepdim, np.min, AminBackward0)
 
 
-def argmax(input, dim=None, keepdim=False):
+def _arg_extreme(input, dim, keepdim, np_fn):
     x = input._data
     if dim is None:
-        res = np.asarray(np.argmax(x), dtype=np.int64)
+        res = np.asarray(np_fn(x), dtype=np.int64)
         if keepdim:
             res = res.reshape((1,) * x.ndim)
         return _wrap(res)
-    return _wrap(np.argmax(x, axis=wrap_dim(dim, x.ndim), keepdims=keepdim).astype(np.int64))
+    return _wrap(np_fn(x, axis=wrap_dim(dim, x.ndim), keepdims=keepdim).astype(np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _arg_extreme(input, dim, keepdim, np.argmax)
 
 
 def argmin(input, dim=None, keepdim=False):
-    x = input._data
-    if dim is None:
-        res = np.asarray(np.argmin(x), dtype=np.int64)
-        if keepdim:
-            res = res.reshape((1,) * x.ndim)
-        return _wrap(res)
-    return _wrap(np.argmin(x, axis=wrap_dim(dim, x.ndim), keepdims=keepdim).astype(np.int64))
+    return _arg_extreme(input, dim, keepdim, np.argmin)
 
 
 class VarBackward0(Node):
@@ -433,7 +423,8 @@ class LinalgVectorNormBackward0(Node):
                 grad = np.sign(x) * gexp
             elif p == np.inf or p == -np.inf:
                 mask = np.abs(x) == out
-                grad = np.sign(x) * mask / mask.sum(axis=axes, keepdims=True) * gexp
+                count = mask.sum(axis=axes, keepdims=True).astype(x.dtype)
+                grad = np.sign(x) * mask / count * gexp
             elif p == 0:
                 grad = np.zeros_like(x)
             else:
