@@ -525,3 +525,17 @@ def test_transformed_distributions_against_torch(dtype):
     s = nd.LogNormal(0.0, 0.5).sample((20000,))._data
     np.testing.assert_allclose(s.mean(), np.exp(0.125), rtol=0.02)
     assert repr(nd.LogNormal(0.0, 1.0)) == repr(torch.distributions.LogNormal(0.0, 1.0))
+
+
+def test_mvn_uses_linalg_nodes():
+    """MultivariateNormal factors and solves with torch.linalg, so its graph has PyTorch's
+    nodes (it had private Cholesky/solve Functions)."""
+    cov = _spd(3, 3)
+    for lib in (numtorch, torch):
+        c = lib.tensor(cov, requires_grad=True)
+        d = lib.distributions.MultivariateNormal(lib.zeros(3, dtype=c.dtype), c)
+        names = (d._unbroadcasted_scale_tril.grad_fn.name(),
+                 d.log_prob(lib.zeros(2, 3, dtype=c.dtype)).grad_fn.name())
+        if lib is numtorch:
+            ours = names
+    assert ours == names

@@ -3,9 +3,7 @@
 import math
 from functools import total_ordering
 
-import numpy as np
-
-from .. import special
+from .. import linalg, special
 from ..ops import activation as act
 from ..ops.indexing import where
 from .bernoulli import Bernoulli
@@ -16,7 +14,7 @@ from .exponential import Exponential
 from .gamma import Gamma
 from .independent import Independent, _sum_rightmost
 from .laplace import Laplace
-from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _diagonal, _Solve
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
@@ -195,11 +193,9 @@ def _kl_mvn_mvn(p, q):
         raise ValueError("KL-divergence between two Multivariate Normals with different event "
                          "shapes cannot be computed")
     n = p.event_shape[0]
-    half_term1 = (_diagonal(q._unbroadcasted_scale_tril).log().sum(-1)
-                  - _diagonal(p._unbroadcasted_scale_tril).log().sum(-1))
     lq, lp = q._unbroadcasted_scale_tril, p._unbroadcasted_scale_tril
-    shape = np.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
-    sol = _Solve.apply(lq.expand(shape + (n, n)), lp.expand(shape + (n, n)), True)
+    half_term1 = _half_log_det(lq) - _half_log_det(lp)
+    sol = linalg.solve_triangular(lq, lp, upper=False)
     term2 = (sol * sol).sum((-2, -1))
     term3 = _batch_mahalanobis(lq, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)

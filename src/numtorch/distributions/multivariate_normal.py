@@ -1,14 +1,12 @@
-"""The multivariate normal distribution, and the small differentiable linear-algebra kernels
-it needs (Cholesky factor, linear solve)."""
+"""The multivariate normal distribution."""
 
 import math
 
 import numpy as np
 
+from .. import linalg
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.function import Function
-from ..ops.reduction import sum as _sum
 from . import constraints
 from .distribution import Distribution
 from .utils import lazy_property
@@ -16,84 +14,23 @@ from .utils import lazy_property
 __all__ = ["MultivariateNormal"]
 
 
-def _mT(a):
-    return np.swapaxes(a, -1, -2)
-
-
-def _reduce_to(g, shape):
-    """Sum a broadcast gradient back to ``shape``."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    g = g.sum(axis=tuple(range(lead))) if lead else g
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    return g.sum(axis=axes, keepdims=True) if axes else g
-
-
-class _Cholesky(Function):
-    """Lower Cholesky factor ``L`` of a symmetric positive-definite matrix ``A = L L^T``."""
-
-    @staticmethod
-    def forward(ctx, a):
-        try:
-            out = Tensor._wrap(np.linalg.cholesky(a._data))
-        except np.linalg.LinAlgError:
-            raise RuntimeError("linalg.cholesky: The factorization could not be completed "
-                               "because the input is not positive-definite.") from None
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (lt,) = ctx.saved_tensors
-        low, gl = lt._data, g._data
-        phi = np.tril(_mT(low) @ gl)
-        phi = phi - 0.5 * np.eye(low.shape[-1], dtype=low.dtype) * phi
-        s = np.linalg.solve(_mT(low), _mT(np.linalg.solve(_mT(low), _mT(phi))))
-        return Tensor._wrap(0.5 * (s + _mT(s)))
-
-
-class _Solve(Function):
-    """``X = A^{-1} B`` for square ``A`` (batch dimensions broadcast); with ``lower`` only the
-    lower triangle of ``A`` is read, and only it receives a gradient."""
-
-    @staticmethod
-    def forward(ctx, a, b, lower=False):
-        am = np.tril(a._data) if lower else a._data
-        x = Tensor._wrap(np.linalg.solve(am, b._data))
-        ctx.save_for_backward(a, x)
-        ctx.shapes = (a._data.shape, b._data.shape)
-        ctx.lower = lower
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        a, x = ctx.saved_tensors
-        am = np.tril(a._data) if ctx.lower else a._data
-        gb = np.linalg.solve(_mT(am), g._data)
-        ga = -gb @ _mT(x._data)
-        if ctx.lower:
-            ga = np.tril(ga)
-        sa, sb = ctx.shapes
-        return Tensor._wrap(_reduce_to(ga, sa)), Tensor._wrap(_reduce_to(gb, sb)), None
-
-
-def _diagonal(m):
-    """The diagonal of the last two dimensions, differentiably (a masked row sum)."""
-    return _sum(m * _eye(m.shape[-1], m), -1)
-
-
 def _batch_mahalanobis(scale_tril, diff):
-    """``|L^{-1} diff|^2`` over the last dimension."""
-    shape = np.broadcast_shapes(tuple(scale_tril.shape[:-2]), tuple(diff.shape[:-1]))
-    n = scale_tril.shape[-1]
-    low = scale_tril.expand(shape + (n, n))
-    sol = _Solve.apply(low, diff.expand(shape + (n,)).unsqueeze(-1), True).squeeze(-1)
-    return _sum(sol * sol, -1)
+    """``|L^{-1} diff|^2`` over the last dimension (batch dimensions broadcast)."""
+    sol = linalg.solve_triangular(scale_tril, diff.unsqueeze(-1), upper=False).squeeze(-1)
+    return (sol * sol).sum(-1)
 
 
-def _eye(n, like):
-    return Tensor._wrap(np.eye(n, dtype=like._data.dtype))
+def _half_log_det(scale_tril):
+    """``log |L|``: the sum of the logs of the diagonal."""
+    return scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
+
+def _precision_to_scale_tril(precision):
+    """The lower Cholesky factor of ``precision^{-1}``, without forming the inverse (as
+    PyTorch: ``L^{-1}`` is the transposed, flipped Cholesky factor of the flipped precision)."""
+    lf = linalg.cholesky(precision.flip(-2, -1))
+    eye = Tensor._wrap(np.eye(precision.shape[-1], dtype=precision._data.dtype))
+    return linalg.solve_triangular(lf.flip(-2, -1).transpose(-1, -2), eye, upper=False)
 
 
 class MultivariateNormal(Distribution):
@@ -137,11 +74,9 @@ class MultivariateNormal(Distribution):
         if scale_tril is not None:
             self._unbroadcasted_scale_tril = scale_tril
         elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = _Cholesky.apply(covariance_matrix)
+            self._unbroadcasted_scale_tril = linalg.cholesky(covariance_matrix)
         else:
-            cov = _Solve.apply(precision_matrix, _eye(n, precision_matrix), False)
-            cov = 0.5 * (cov + cov.transpose(-1, -2))
-            self._unbroadcasted_scale_tril = _Cholesky.apply(cov)
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
         new = super().expand(batch_shape, _instance)
@@ -161,10 +96,10 @@ class MultivariateNormal(Distribution):
 
     @lazy_property
     def precision_matrix(self):
+        # inv(L L^T), whose gradient reaches all of L, as PyTorch's cholesky_inverse does
         n = self._event_shape[0]
         low = self._unbroadcasted_scale_tril
-        cov = low @ low.transpose(-1, -2)
-        return _Solve.apply(cov, _eye(n, low), False).expand(self._batch_shape + (n, n))
+        return linalg.inv(low @ low.transpose(-1, -2)).expand(self._batch_shape + (n, n))
 
     @property
     def mean(self):
@@ -177,24 +112,22 @@ class MultivariateNormal(Distribution):
     @property
     def variance(self):
         low = self._unbroadcasted_scale_tril
-        return _sum(low * low, -1).expand(self._batch_shape + self._event_shape)
+        return (low * low).sum(-1).expand(self._batch_shape + self._event_shape)
 
     def rsample(self, sample_shape=Size()):
         eps = self._standard_normal(self._extended_shape(sample_shape))
         return self.loc + (self._unbroadcasted_scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
 
-    def _half_log_det(self):
-        return _sum(_diagonal(self._unbroadcasted_scale_tril).log(), -1)
-
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         diff = value - self.loc
-        m = _batch_mahalanobis(self._unbroadcasted_scale_tril, diff)
+        low = self._unbroadcasted_scale_tril
+        m = _batch_mahalanobis(low, diff)
         n = self._event_shape[0]
-        return -0.5 * (n * math.log(2 * math.pi) + m) - self._half_log_det()
+        return -0.5 * (n * math.log(2 * math.pi) + m) - _half_log_det(low)
 
     def entropy(self):
         n = self._event_shape[0]
-        h = 0.5 * n * (1.0 + math.log(2 * math.pi)) + self._half_log_det()
+        h = 0.5 * n * (1.0 + math.log(2 * math.pi)) + _half_log_det(self._unbroadcasted_scale_tril)
         return h if len(self._batch_shape) == 0 else h.expand(self._batch_shape)
