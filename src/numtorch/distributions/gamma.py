@@ -7,6 +7,7 @@ from .. import special
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..ops._util import unbroadcast
 from ..random import _rng
 from . import constraints
 from .exp_family import ExponentialFamily
@@ -44,11 +45,7 @@ class _StandardGamma(Function):
         (concentration,) = ctx.saved_tensors
         c = concentration._data
         grad = _standard_gamma_grad(np.broadcast_to(c, ctx.x.shape), ctx.x)
-        full = g._data * grad
-        lead = full.ndim - c.ndim
-        full = full.sum(axis=tuple(range(lead))) if lead else full
-        axes = tuple(i for i, n in enumerate(c.shape) if n == 1 and full.shape[i] != 1)
-        full = full.sum(axis=axes, keepdims=True) if axes else full
+        full = unbroadcast(g._data * grad, c.shape)
         return Tensor._wrap(full.astype(c.dtype, copy=False)), None
 
 
