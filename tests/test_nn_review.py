@@ -59,3 +59,21 @@ def test_norm_layers_follow_default_dtype():
         "weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
     half = torch.nn.GroupNorm(1, 2, dtype=torch.float16, affine=False)
     assert half.weight is None and list(half.state_dict()) == []
+
+
+def test_pad_and_nearest_build_one_hot_maps_only_for_backward(monkeypatch):
+    # A gather's one-hot maps are (out, in) per axis (quadratic in a long 1-D signal): only a
+    # recorded backward needs them.
+    from numtorch.ops import padding
+
+    built = []
+    real = padding._one_hot
+    monkeypatch.setattr(padding, "_one_hot", lambda *a: built.append(a) or real(*a))
+    x = torch.randn(1, 2, 6)
+    F.pad(x, (2, 2), mode="reflect")
+    F.interpolate(x, scale_factor=2)
+    with torch.no_grad():
+        F.pad(x.requires_grad_(), (1, 1), mode="replicate")
+    assert built == []
+    F.pad(x, (2, 2), mode="circular").sum().backward()
+    assert len(built) == 1 and x.grad is not None

@@ -64,11 +64,18 @@ class _AxisMapBackward(Node):
 
 
 def _record(input, out, node_cls, mats):
+    """Wrap ``out``; record ``node_cls`` with the per-axis maps when grad is needed. ``mats``
+    may be a callable that builds them: a gather's one-hot maps are (out, in) per axis, only
+    worth making when backward will use them."""
     if _GradState.enabled and input._requires_grad:
         node = node_cls()
-        node.mats = mats
+        node.mats = mats() if callable(mats) else mats
         return attach(out, node, input)
     return _wrap(out)
+
+
+def _one_hots(idxs, sizes, dtype):
+    return tuple(_one_hot(ix, n, dtype) for ix, n in zip(idxs, sizes))
 
 
 # ---------------------------------------------------------------------------- pad
@@ -197,15 +204,14 @@ def pad(input, pad, mode="constant", value=None):
             "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
-    idxs, mats = [], []
+    idxs = []
     for i in range(k):
         d = x.ndim - k + i
         lo, hi = pads[2 * (k - 1 - i)], pads[2 * (k - 1 - i) + 1]
-        idx = _pad_index(x.shape[d], lo, hi, mode, d, pads, x.shape)
-        idxs.append(idx)
-        mats.append(_one_hot(idx, x.shape[d], x.dtype) if x.dtype.kind == "f" else None)
+        idxs.append(_pad_index(x.shape[d], lo, hi, mode, d, pads, x.shape))
     out = _gather(x, idxs)
-    return _record(input, out, _PAD_NODES[(mode, k)], tuple(mats))
+    return _record(input, out, _PAD_NODES[(mode, k)],
+                   lambda: _one_hots(idxs, x.shape[x.ndim - k:], x.dtype))
 
 
 # ---------------------------------------------------------------------------- interpolate
@@ -343,10 +349,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         idxs = [_nearest_index(i, o, s, exact) for i, o, s in zip(in_sizes, out_sizes, scales)]
-        out = _gather(x, idxs)
-        mats = tuple(_one_hot(ix, n, x.dtype) for ix, n in zip(idxs, in_sizes)) \
-            if x.dtype.kind == "f" else None
-        return _record(input, out, _NEAREST_NODES[(exact, nsp)], mats)
+        return _record(input, _gather(x, idxs), _NEAREST_NODES[(exact, nsp)],
+                       lambda: _one_hots(idxs, in_sizes, x.dtype))
     if mode in _LINEAR_MODES:
         want, node_cls = _LINEAR_MODES[mode]
         if want != nsp:
