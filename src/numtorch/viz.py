@@ -58,7 +58,7 @@ _HIDDEN_ATTRS = {"next_functions", "metadata_", "variable"}
 
 
 class ExecutableNotFound(RuntimeError):
-    """Raised when a graph is rendered and neither Graphviz's ``dot`` program is available."""
+    """Raised when a graph is rendered and Graphviz's ``dot`` program is not available."""
 
 
 # ----------------------------------------------------------------------------------- DOT text
@@ -114,8 +114,10 @@ class Digraph:
         """Render the graph to a file and return the path of the rendered file.
 
         As with the ``graphviz`` package, the DOT source is saved to ``filename`` and the picture
-        to ``filename.<format>``; ``cleanup=True`` removes the source afterwards. A ``filename``
-        that already ends in ``.<format>`` is used as is for the picture.
+        to ``filename.<format>``; ``cleanup=True`` removes the source afterwards (unlike
+        ``graphviz``, whose default keeps it: here the picture is what was asked for, and
+        ``.source`` or :meth:`save` give the text). A ``filename`` that already ends in
+        ``.<format>`` is used as is for the picture.
 
         Args:
             filename (str or path): where to write.
