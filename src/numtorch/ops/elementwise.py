@@ -163,17 +163,19 @@ class Atan2Backward0(_BinaryNode):
         return ga, gb
 
 
-def _binary(ufunc, node_cls, saves):
-    """Build ``op(input, other)`` for a differentiable broadcasting binary ufunc."""
+def _binary(name, ufunc, node_cls, saves):
+    """Build ``op(input, other, *, out=None)`` for a differentiable broadcasting binary ufunc."""
 
-    def op(input, other):
+    def op(input, other, *, out=None):
         if not isinstance(input, Tensor):
             input = _tensor_from(input, other if isinstance(other, Tensor) else None)
         ad, bd = binary_operands(input, other)
         try:
-            out = ufunc(ad, bd)
+            res = ufunc(ad, bd)
         except ValueError:
             raise shape_error(ad.shape, np.shape(bd)) from None
+        if out is not None:
+            return _write_out(out, res)
         other_t = other if isinstance(other, Tensor) else None
         if _GradState.enabled and (input._requires_grad
                                    or (other_t is not None and other_t._requires_grad)):
@@ -184,16 +186,17 @@ def _binary(ufunc, node_cls, saves):
                 node.a, node.b = ad, bd
                 node.save_versions(input, other_t) if other_t is not None \
                     else node.save_versions(input)
-            return attach(out, node, input, other_t)
-        return _wrap(out)
+            return attach(res, node, input, other_t)
+        return _wrap(res)
 
+    op.__name__ = name
     return op
 
 
-_mul = _binary(np.multiply, MulBackward0, True)
-maximum = _binary(np.maximum, MaximumBackward0, True)
-minimum = _binary(np.minimum, MinimumBackward0, True)
-atan2 = _binary(np.arctan2, Atan2Backward0, True)
+mul = _binary("mul", np.multiply, MulBackward0, True)
+maximum = _binary("maximum", np.maximum, MaximumBackward0, True)
+minimum = _binary("minimum", np.minimum, MinimumBackward0, True)
+atan2 = _binary("atan2", np.arctan2, Atan2Backward0, True)
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -251,11 +254,6 @@ class _ScaledNeg(RsubBackward1):
 
     def backward(self, g):
         return (-g * self.alpha,)
-
-
-def mul(input, other, *, out=None):
-    res = _mul(input, other)
-    return res if out is None else _write_out(out, res._data)
 
 
 def div(input, other, *, rounding_mode=None, out=None):
