@@ -125,17 +125,18 @@ class Adam(Optimizer):
                         grad = _effective_grad(p, group["maximize"], weight_decay)
                     exp_avg = state["exp_avg"]._data
                     exp_avg_sq = state["exp_avg_sq"]._data
-                    _lerp_(exp_avg, grad, 1 - beta1)
-                    _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
+                    scratch = np.empty_like(exp_avg)  # the one temporary, used three times
+                    _lerp_(exp_avg, grad, 1 - beta1, scratch)
+                    _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2, scratch)
 
                     step_size = lr / (1 - beta1 ** step)
                     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
                     if amsgrad:
                         max_sq = state["max_exp_avg_sq"]._data
                         np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                        denom = np.sqrt(max_sq, out=np.empty_like(max_sq))
+                        denom = np.sqrt(max_sq, out=scratch)
                     else:
-                        denom = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))
+                        denom = np.sqrt(exp_avg_sq, out=scratch)
                     denom /= bias_correction2_sqrt
                     denom += group["eps"]
                     _addcdiv_(p._data, exp_avg, denom, -step_size)

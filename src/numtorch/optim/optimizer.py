@@ -478,9 +478,10 @@ def _effective_grad(p, maximize, weight_decay):
     return grad
 
 
-def _lerp_(start, end, weight):
-    """``start.lerp_(end, weight)`` in place, with PyTorch's two-sided formula."""
-    diff = np.subtract(end, start, out=np.empty_like(start))
+def _lerp_(start, end, weight, scratch=None):
+    """``start.lerp_(end, weight)`` in place, with PyTorch's two-sided formula. ``scratch``: an
+    array like ``start`` to use as working space (one is made if not given)."""
+    diff = np.subtract(end, start, out=np.empty_like(start) if scratch is None else scratch)
     if weight < 0.5:
         diff *= weight
         start += diff
@@ -489,10 +490,11 @@ def _lerp_(start, end, weight):
         np.subtract(end, diff, out=start)
 
 
-def _mul_addcmul_(avg, decay, grad, value):
-    """``avg.mul_(decay).addcmul_(grad, grad, value=value)`` in place."""
+def _mul_addcmul_(avg, decay, grad, value, scratch=None):
+    """``avg.mul_(decay).addcmul_(grad, grad, value=value)`` in place (``scratch`` as in
+    :func:`_lerp_`)."""
     avg *= decay
-    sq = np.multiply(grad, value, out=np.empty_like(avg))
+    sq = np.multiply(grad, value, out=np.empty_like(avg) if scratch is None else scratch)
     sq *= grad
     avg += sq
 
