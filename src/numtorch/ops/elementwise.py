@@ -449,7 +449,6 @@ def _unary(name, forward, derivative, saves_x=True, saves_out=False, float_only=
                 node.x = x
                 node.save_versions(input, output=result if saves_out else None)
             elif saves_out:
-                node.out = res
                 node.save_versions(output=result)
             if saves_out:
                 node.out = res
