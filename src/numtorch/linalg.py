@@ -202,8 +202,9 @@ def det(A):
     if _record(A):
         node = LinalgDetBackward0()
         node.a, node.out = a, out
-        node.save_versions(A)
-        return attach(out, node, A)
+        result = attach(out, node, A)
+        node.save_versions(A, output=result)
+        return result
     return _wrap(out)
 
 
@@ -306,8 +307,9 @@ def solve(A, B, *, left=True):
     if _record(A, B):
         node = LinalgSolveExBackward0()
         node.a, node.x, node.vector, node.b_shape = a, x, vector, bm.shape
-        node.save_versions(A, B)
-        return attach(out, node, A, B)
+        result = attach(out, node, A, B)
+        node.save_versions(A, output=result)  # B is not read by backward
+        return result
     return _wrap(out)
 
 
@@ -400,8 +402,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         node = LinalgSolveTriangularBackward0()
         node.a, node.x, node.upper, node.unitriangular = tri, x, upper, unitriangular
         node.a_shape, node.b_shape = a.shape, b.shape
-        node.save_versions(A, B)
-        return attach(x, node, A, B)
+        result = attach(x, node, A, B)
+        node.save_versions(A, output=result)  # B is not read by backward
+        return result
     return _wrap(x)
 
 
@@ -483,8 +486,9 @@ def cholesky(A, *, upper=False):
     if _record(A):
         node = LinalgCholeskyExBackward0()
         node.L, node.upper = L, upper
-        node.save_versions(A)
-        return attach(out, node, A)
+        result = attach(out, node, A)
+        node.save_versions(output=result)  # backward reads only the factor
+        return result
     return _wrap(out)
 
 
@@ -712,8 +716,9 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     if _record(A):
         node = LinalgPinvBackward0()
         node.a, node.p = a, p
-        node.save_versions(A)
-        return attach(p, node, A)
+        result = attach(p, node, A)
+        node.save_versions(A, output=result)
+        return result
     return _wrap(p)
 
 
