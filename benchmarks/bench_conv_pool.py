@@ -3,9 +3,9 @@
 Run: ``PYTHONPATH=src python3 benchmarks/bench_conv_pool.py [--cpu] [batch ...]`` from the
 repository root. Each case runs alternately in both libraries; the table shows median
 milliseconds and the ratio PyTorch time / numtorch time (>= 1 means numtorch is as fast or
-faster). ``--cpu`` measures process CPU time with one thread in both libraries (BLAS limited
-through threadpoolctl): a fairer comparison on a machine shared with other jobs, where wall-clock
-times mostly measure the other jobs.
+faster). ``--cpu`` measures process CPU time with one thread in both libraries (numtorch's
+convolution workers and BLAS limited through threadpoolctl): a fairer comparison on a machine
+shared with other jobs, where wall-clock times mostly measure the other jobs.
 """
 
 import contextlib
@@ -77,7 +77,8 @@ def _time(fn, reps):
 
 
 def _single_thread():
-    """Limit PyTorch and NumPy's BLAS to one thread (and switch to CPU time)."""
+    """One thread in both libraries (and CPU time): PyTorch's intra-op threads, numtorch's
+    convolution workers and NumPy's BLAS (the last two through threadpoolctl)."""
     global _clock
     _clock = time.process_time
     if torch is not None:
@@ -86,6 +87,7 @@ def _single_thread():
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
         return contextlib.nullcontext()
+    numtorch.set_num_threads(1)  # its convolutions split a batch among worker threads otherwise
     return threadpool_limits(1)
 
 
