@@ -7,7 +7,6 @@ recomputes BatchNorm statistics for the averaged weights.
 
 import itertools
 import math
-import warnings
 from copy import deepcopy
 
 import numpy as np
@@ -16,7 +15,8 @@ from .._dtype import get_default_dtype
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import Module
-from .lr_scheduler import LRScheduler, _format_param
+from .lr_scheduler import LRScheduler, _format_param, _warn_get_lr_called_within_step
+from .optimizer import _lerp_
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn",
            "get_swa_multi_avg_fn", "get_ema_avg_fn", "get_swa_avg_fn"]
@@ -28,17 +28,6 @@ def _check_decay(decay):
                          "range.")
 
 
-def _lerp_into(avg, cur, weight):
-    """``avg.lerp_(cur, weight)`` on arrays, with PyTorch's two-sided formula."""
-    diff = np.subtract(cur, avg, out=np.empty_like(avg))
-    if weight < 0.5:
-        diff *= weight
-        avg += diff
-    else:
-        diff *= 1 - weight
-        np.subtract(cur, diff, out=avg)
-
-
 def get_ema_multi_avg_fn(decay=0.999):
     """An in-place EMA update ``ema = decay * ema + (1 - decay) * current`` for lists of
     tensors, usable as ``AveragedModel(multi_avg_fn=...)``."""
@@ -47,7 +36,7 @@ def get_ema_multi_avg_fn(decay=0.999):
     def ema_update(ema_param_list, current_param_list, _):
         for p_ema, p_model in zip(ema_param_list, current_param_list):
             if p_ema._data.dtype.kind in "fc":
-                _lerp_into(p_ema._data, p_model._data, 1 - decay)
+                _lerp_(p_ema._data, p_model._data, 1 - decay)
             else:
                 p_ema._data[...] = p_ema._data * decay + p_model._data * (1 - decay)
             p_ema._bump_version()
@@ -69,7 +58,7 @@ def get_swa_multi_avg_fn():
             weight = 1 / (n + 1)
         for p_avg, p_model in zip(averaged_param_list, current_param_list):
             if p_avg._data.dtype.kind in "fc":
-                _lerp_into(p_avg._data, p_model._data, weight)
+                _lerp_(p_avg._data, p_model._data, weight)
             else:
                 p_avg._data += (p_model._data - p_avg._data) // (n + 1)
             p_avg._bump_version()
@@ -261,9 +250,7 @@ class SWALR(LRScheduler):
             self._linear_anneal
 
     def get_lr(self):
-        if not self._get_lr_called_within_step:
-            warnings.warn("To get the last learning rate computed by the scheduler, please use "
-                          "`get_last_lr()`.", UserWarning, stacklevel=2)
+        _warn_get_lr_called_within_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)
