@@ -35,7 +35,7 @@ COMMANDS = {
 class _Broken:
     """Stands in for a command whose module fails to import: says why when it is run."""
 
-    def __init__(self, name, error):
+    def __init__(self, error):
         self.HELP = f"(unavailable: {error})"
         self._message = f"this command is unavailable: {type(error).__name__}: {error}"
 
@@ -58,7 +58,7 @@ def _available_commands():
         try:
             found[name] = importlib.import_module(module_name)
         except ImportError as e:  # one broken command must not take the others down
-            found[name] = _Broken(name, e)
+            found[name] = _Broken(e)
     return found
 
 
