@@ -154,16 +154,13 @@ def run_program(package, source=PROGRAM):
     return printed, namespace
 
 
+_NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")  # a printed float (integers are kept)
 
 
 def mask(text):
     """Mask addresses and floating-point values; keep sizes and integers in names."""
-    text = re.sub(r"0x[0-9a-fA-F]+", "0x?", text)
-    text = re.sub(r"-?\d+\.\d*(?:e[+-]?\d+)?", "#", text)
+    text = _NUMBER.sub("#", re.sub(r"0x[0-9a-fA-F]+", "0x?", text))
     return re.sub(r"\s+", " ", text).replace("[ ", "[").strip()
-
-
-_NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]\d+)?")
 
 
 def _layout_and_numbers(text):
