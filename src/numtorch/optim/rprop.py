@@ -81,13 +81,16 @@ class Rprop(Optimizer):
                     prev = state["prev"]._data
                     step_size = state["step_size"]._data
                     product = np.multiply(grad, prev, out=np.empty_like(prev))
-                    factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, 1.0))
-                    factor = factor.astype(p._data.dtype, copy=False)
+                    # The factors in the parameter's dtype (Python floats would make a float64
+                    # array); PyTorch writes them into a tensor of that dtype too.
+                    as_dtype = prev.dtype.type
+                    factor = np.where(product > 0, as_dtype(etaplus),
+                                      np.where(product < 0, as_dtype(etaminus), as_dtype(1)))
                     step_size *= factor
                     np.clip(step_size, step_size_min, step_size_max, out=step_size)
                     # Where the gradient changed sign, skip the update and forget the gradient.
                     np.copyto(prev, grad)
-                    prev[factor == np.asarray(etaminus, dtype=factor.dtype)] = 0
+                    prev[factor == as_dtype(etaminus)] = 0
                     update = np.sign(prev, out=product)
                     np.nan_to_num(update, copy=False)  # PyTorch's sign(nan) is 0
                     update *= step_size
