@@ -111,24 +111,6 @@ optimizer.step()    # Does the update
 print(optimizer)
 '''
 
-NEEDED = ["nn.Conv2d", "nn.Linear", "nn.MSELoss", "nn.functional.relu",
-          "nn.functional.max_pool2d", "optim.SGD"]
-
-
-def _missing():
-    out = []
-    for path in NEEDED:
-        obj = numtorch
-        for part in path.split("."):
-            obj = getattr(obj, part, None)
-        if obj is None:
-            out.append("numtorch." + path)
-    return out
-
-
-pytestmark = pytest.mark.skipif(bool(_missing()), reason="waiting for " + ", ".join(_missing()))
-
-
 def _importer(package):
     """An ``__import__`` that resolves ``torch`` and ``torch.*`` to ``package``."""
     real = builtins.__import__

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import numtorch.nn as nn_numtorch
+
 torch = pytest.importorskip("torch")
-nn_numtorch = pytest.importorskip("numtorch.nn")
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
