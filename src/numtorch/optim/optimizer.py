@@ -257,7 +257,12 @@ class Optimizer:
     @staticmethod
     def _cast_state_value(param, value, key, group):
         """Copy a loaded state tensor, taking the parameter's floating dtype (``step`` keeps
-        its own dtype unless the group is capturable or fused)."""
+        its own dtype unless the group is capturable or fused).
+
+        Always a copy, on purpose: PyTorch's ``value.to(dtype)`` returns ``value`` itself when
+        the dtype already matches, so there the loaded optimizer updates the tensors of the
+        state dict (and of the optimizer it came from) in place; here the two stay apart.
+        """
         if key == "step":
             if group.get("capturable", False) or group.get("fused", False):
                 return Tensor._wrap(np.array(value._data, dtype=np.float32))
