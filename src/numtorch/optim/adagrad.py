@@ -91,7 +91,8 @@ class Adagrad(Optimizer):
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
                 for p in _params_with_grad(group):
-                    state = self.state.get(p) or self._init_state(p, group)  # added group
+                    # A group added by add_param_group() has no state yet.
+                    state = self.state.get(p) or self._init_state(p, group)
                     step = _increment(state["step"])
                     grad = _effective_grad(p, group["maximize"], group["weight_decay"])
                     clr = lr / (1 + (step - 1) * group["lr_decay"])
