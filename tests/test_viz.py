@@ -5,6 +5,7 @@ computation (when torch is installed): the DOT edges, unrolled from the output, 
 same tree of node names as PyTorch's ``next_functions``, which is what torchviz draws.
 """
 
+import importlib.util
 import re
 import shutil
 import sys
@@ -260,6 +261,18 @@ def test_clear_error_without_graphviz(monkeypatch, tmp_path):
     assert list(tmp_path.iterdir()) == []
     # DOT output itself needs no Graphviz
     assert dot.pipe("dot") == dot.source.encode()
+
+
+@needs_dot
+@pytest.mark.parametrize("graphviz_package", [True, False])
+def test_dot_failure_is_a_runtime_error_with_or_without_graphviz_package(monkeypatch,
+                                                                        graphviz_package):
+    if not graphviz_package:
+        monkeypatch.setitem(sys.modules, "graphviz", None)
+    elif importlib.util.find_spec("graphviz") is None:
+        pytest.skip("the graphviz package is not installed")
+    with pytest.raises(RuntimeError, match=r"dot failed \(exit status 1\): .*syntax error"):
+        viz.Digraph("digraph { a -> }").pipe("svg")
 
 
 def test_unknown_format():

@@ -162,7 +162,11 @@ def _check_format(format):
 
 
 def _run_dot(source, fmt):
-    """Render DOT ``source`` to ``fmt`` bytes with the graphviz package or the dot program."""
+    """Render DOT ``source`` to ``fmt`` bytes with the graphviz package or the dot program.
+
+    Either way a missing ``dot`` raises :class:`ExecutableNotFound` and a failing one a
+    :class:`RuntimeError` with its message.
+    """
     try:
         import graphviz
     except ImportError:
@@ -172,15 +176,22 @@ def _run_dot(source, fmt):
             return graphviz.Source(source).pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             raise ExecutableNotFound(_INSTALL_HINT) from None
+        except subprocess.CalledProcessError as e:  # graphviz.CalledProcessError
+            raise _dot_failed(e.returncode, e.stderr) from None
     exe = shutil.which("dot")
     if exe is None:
         raise ExecutableNotFound(_INSTALL_HINT)
     proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
                           check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"dot failed (exit status {proc.returncode}): "
-                           f"{proc.stderr.decode('utf-8', 'replace').strip()}")
+        raise _dot_failed(proc.returncode, proc.stderr)
     return proc.stdout
+
+
+def _dot_failed(status, stderr):
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    return RuntimeError(f"dot failed (exit status {status}): {(stderr or '').strip()}")
 
 
 # ------------------------------------------------------------------------------ graph walking
