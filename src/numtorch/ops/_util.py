@@ -4,7 +4,6 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
 
 _wrap = Tensor._wrap
 _new = object.__new__
@@ -18,16 +17,6 @@ def attach(data, node, *inputs):
     out._requires_grad = True
     out.grad_fn = node
     return out
-
-
-def needs_grad(*tensors):
-    """True when grad mode is on and any of ``tensors`` requires grad."""
-    if not _GradState.enabled:
-        return False
-    for t in tensors:
-        if t._requires_grad:
-            return True
-    return False
 
 
 def unbroadcast(grad, shape):
@@ -144,10 +133,3 @@ def normalize_dims(dim, ndim):
     if len(set(dims)) != len(dims):
         raise RuntimeError("dim appears multiple times in the list of dims")
     return dims if dims else None
-
-
-def to_array(x, dtype=None):
-    """Any tensor-like input as an ndarray."""
-    if isinstance(x, Tensor):
-        return x._data
-    return np.asarray(x, dtype=dtype)
