@@ -12,6 +12,7 @@ BINARY = [
     ("add_alpha", lambda t, a, b: t.add(a, b, alpha=0.5)),
     ("maximum", lambda t, a, b: t.maximum(a, b)), ("minimum", lambda t, a, b: t.minimum(a, b)),
     ("atan2", lambda t, a, b: t.atan2(a, b)), ("where", lambda t, a, b: t.where(a > 0, a, b)),
+    ("fmod", lambda t, a, b: t.fmod(a, b)),
 ]
 SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (2, 3)), ((5,), ())]
 
@@ -27,7 +28,7 @@ SCALAR = [
     lambda t, a: a * 2.5, lambda t, a: 2 * a, lambda t, a: a / 4, lambda t, a: 2 / a,
     lambda t, a: a ** 2, lambda t, a: a ** 3, lambda t, a: a.abs() ** 0.5, lambda t, a: 2 ** a,
     lambda t, a: -a, lambda t, a: a % 1.5, lambda t, a: a.abs() ** a,
-    lambda t, a: t.pow(2.0, a), lambda t, a: t.pow(a, 3),
+    lambda t, a: t.pow(2.0, a), lambda t, a: t.pow(a, 3), lambda t, a: t.fmod(a, 0.7),
 ]
 
 

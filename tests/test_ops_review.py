@@ -46,3 +46,18 @@ def test_gather_scatter_reject_negative_index_like_torch(fn):
             fn(lib, x, lib.tensor([[-1]]))
         with pytest.raises(RuntimeError, match="index 3 is out of bounds"):
             fn(lib, x, lib.tensor([[3]]))
+
+
+def test_fmod_and_remainder_record_gradients_named_like_torch():
+    torch = pytest.importorskip("torch")
+    for name in ("fmod", "remainder"):
+        for other in (1.5, "tensor"):
+            names = []
+            for lib in (numtorch, torch):
+                a = lib.tensor([5.5, -3.0], requires_grad=True)
+                b = lib.tensor([2.0, 2.0], requires_grad=True) if other == "tensor" else other
+                out = getattr(lib, name)(a, b)
+                out.sum().backward()
+                names.append(type(out.grad_fn).__name__)
+                np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0])
+            assert names[0] == names[1]

@@ -140,15 +140,30 @@ class MinimumBackward0(MaximumBackward0):
 
 
 class RemainderBackward0(_BinaryNode):
+    """``input % number``; RemainderBackward1 for a tensor ``other``, the Fmod pair likewise."""
+
     _saved_fields = ("a", "b")
+    _round = staticmethod(np.floor)  # the quotient remainder() takes away (fmod: truncated)
 
     def backward(self, g):
         (na, _), (nb, _) = self.next_functions
         ga = unbroadcast(g, self.a_shape) if na is not None else None
         gb = None
         if nb is not None:
-            gb = unbroadcast(-g * np.floor(self.a / self.b), self.b_shape)
+            gb = unbroadcast(-g * self._round(self.a / self.b), self.b_shape)
         return ga, gb
+
+
+class RemainderBackward1(RemainderBackward0):
+    pass
+
+
+class FmodBackward0(RemainderBackward0):
+    _round = staticmethod(np.trunc)
+
+
+class FmodBackward1(FmodBackward0):
+    pass
 
 
 class Atan2Backward0(_BinaryNode):
@@ -337,27 +352,34 @@ def floor_divide(input, other):
 
 def remainder(input, other):
     """Python-style modulus (the result has the sign of the divisor)."""
+    return _modulus(input, other, np.remainder, RemainderBackward0, RemainderBackward1)
+
+
+def fmod(input, other):
+    """C-style modulus (the result has the sign of the dividend)."""
+    return _modulus(input, other, np.fmod, FmodBackward0, FmodBackward1)
+
+
+def _modulus(input, other, ufunc, number_node, tensor_node):
     if not isinstance(input, Tensor):
         input = _tensor_from(input, other if isinstance(other, Tensor) else None)
     ad, bd = binary_operands(input, other)
     if ad.dtype.kind in "iu" and np.any(np.asarray(bd) == 0):
         raise RuntimeError("ZeroDivisionError")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        res = np.remainder(ad, bd)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = ufunc(ad, bd)
+    except ValueError:
+        raise shape_error(ad.shape, np.shape(bd)) from None
     other_t = other if isinstance(other, Tensor) else None
     if _GradState.enabled and (input._requires_grad
                                or (other_t is not None and other_t._requires_grad)):
-        node = RemainderBackward0()
+        node = tensor_node() if other_t is not None else number_node()
         node.a_shape, node.b_shape = ad.shape, np.shape(bd)
         node.a, node.b = ad, bd
         node.save_versions(*(t for t in (input, other_t) if t is not None))
         return attach(res, node, input, other_t)
     return _wrap(res)
-
-
-def fmod(input, other):
-    ad, bd = binary_operands(input, other)
-    return _wrap(np.fmod(ad, bd))
 
 
 def pow(input, exponent):
