@@ -77,3 +77,29 @@ def test_pad_and_nearest_build_one_hot_maps_only_for_backward(monkeypatch):
     assert built == []
     F.pad(x, (2, 2), mode="circular").sum().backward()
     assert len(built) == 1 and x.grad is not None
+
+
+@pytest.mark.parametrize("name", ["silu", "mish", "logsigmoid", "softplus", "gelu", "sigmoid",
+                                  "elu", "selu", "hardswish"])
+@pytest.mark.parametrize("value", [-2.5, 0.3])
+def test_activations_of_0d_tensors_match_torch(name, value):
+    # NumPy gives scalars for 0-d arithmetic; the kernels' out= steps used to fail on them.
+    real = pytest.importorskip("torch")
+    x = torch.tensor(value, requires_grad=True)
+    y = getattr(F, name)(x)
+    y.backward()
+    rx = real.tensor(value, requires_grad=True)
+    ry = getattr(real.nn.functional, name)(rx)
+    ry.backward()
+    assert y.shape == ry.shape == ()
+    assert abs(y.item() - ry.item()) < 1e-6 and abs(x.grad.item() - rx.grad.item()) < 1e-6
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy_with_logits", "soft_margin_loss"])
+def test_logit_losses_of_0d_tensors_match_torch(loss):
+    real = pytest.importorskip("torch")
+    x = torch.tensor(-0.7, requires_grad=True)
+    getattr(F, loss)(x, torch.tensor(1.0)).backward()
+    rx = real.tensor(-0.7, requires_grad=True)
+    getattr(real.nn.functional, loss)(rx, real.tensor(1.0)).backward()
+    assert abs(x.grad.item() - rx.grad.item()) < 1e-6

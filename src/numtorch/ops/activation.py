@@ -84,6 +84,18 @@ def _maybe_inplace(fn, input, inplace, name, *args):
     return _unary_inplace(name, fn)(input, *args)
 
 
+def _keeps_0d(kernel):
+    """Run 0-d inputs of ``kernel`` as one-element arrays: NumPy turns 0-d arithmetic into
+    scalars, which the kernels' in-place ``out=`` steps refuse."""
+    def run(x):
+        if np.ndim(x) == 0:
+            return kernel(np.reshape(x, 1)).reshape(())
+        return kernel(x)
+    run.__doc__ = kernel.__doc__
+    return run
+
+
+@_keeps_0d
 def _stable_sigmoid(x):
     """``1 / (1 + exp(-x))``: exact in both tails; ``exp`` overflowing to inf gives 0.
 
@@ -318,6 +330,7 @@ def celu_(input, alpha=1.0):
 
 
 # ---------------------------------------------------------------------------- gelu
+@_keeps_0d
 def _erfc_fast(z):
     """``erfc(z)`` to about 1.2e-7 relative error (Chebyshev fit), in ``z``'s dtype."""
     a = np.abs(z)
