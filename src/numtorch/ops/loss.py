@@ -24,6 +24,7 @@ from . import elementwise as ew
 from . import reduction as rd
 from ._util import attach, binary_operands, shape_error, unbroadcast
 from .activation import _log1p_exp as _softplus
+from .activation import _stable_sigmoid as _sigmoid
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -566,11 +567,6 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
                 gt = gl * ((pw - 1) * _softplus(-x) - x)
             gt = unbroadcast(gt, self.t_shape)
         return gi, gt
-
-
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

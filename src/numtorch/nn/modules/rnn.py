@@ -19,6 +19,7 @@ from ... import _creation
 from ..._tensor import Tensor
 from ...autograd.grad_mode import _GradState
 from ...autograd.node import Node
+from ...ops.activation import _stable_sigmoid as _sigmoid
 from ...ops.dropout import dropout as _dropout
 from ...ops.shape import cat, stack
 from .. import init
@@ -36,9 +37,6 @@ def _packed_sequence_class():
 
 
 # ---------------------------------------------------------------------- fused gate kernels
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _outputs(node, *arrays):
