@@ -148,9 +148,9 @@ class Optimizer:
         for param_group in param_groups:
             self.add_param_group(param_group)
 
-    # Options that PyTorch added to an optimizer after its first release, with the value a
-    # parameter group loaded from an older checkpoint (or pickle) gets; each subclass lists
-    # its own, in PyTorch's order (it decides the order of a group's keys).
+    # Options a parameter group saved by an older PyTorch may lack, with the value
+    # ``__setstate__`` (so also ``load_state_dict``) fills in; each subclass lists its own, in
+    # PyTorch's order, which decides the order of the group's keys.
     _setstate_defaults = {}
 
     # ------------------------------------------------------------------ pickling and repr
