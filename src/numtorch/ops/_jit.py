@@ -10,10 +10,11 @@ ReLU runs at memory speed (NumPy's ``maximum`` against a scalar is several times
 than a copy), and SGD's momentum step reads and writes each array once instead of four passes.
 
 numba is an optional dependency (``pip install "numtorch[fast]"``). Without it, or with the
-environment variable ``NUMTORCH_JIT=0``, :func:`kernels` returns None and the convolutions use
-their pure-NumPy path, which gives the same numbers. numba is imported on the first convolution,
-not with numtorch, and compiled kernels are cached on disk, so only the very first run pays the
-compilation (about a second).
+environment variable ``NUMTORCH_JIT=0``, :func:`kernels` returns None and every caller uses its
+pure-NumPy path: the same values up to float rounding (col2im sums in another order; im2col,
+pooling, ReLU and the SGD update are bitwise equal). numba is imported on the first use, not with
+numtorch, and compiled kernels are cached on disk, so only the very first run pays the
+compilation (one to two seconds).
 """
 
 import os
