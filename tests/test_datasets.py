@@ -163,6 +163,15 @@ def test_getitem_classes_and_repr(embedded):
         f"    Root location: {train.root}", "    Split: Train"]
 
 
+def test_samples_are_fresh_images(embedded):
+    # torchvision builds a new image per sample; editing one must not change the dataset
+    train, _ = embedded
+    before = train.data.numpy()[3].copy()
+    img, _ = train[3]
+    img.zero_()
+    np.testing.assert_array_equal(train.data.numpy()[3], before)
+
+
 def test_transforms_are_applied(embedded, tmp_path):
     ds = MNIST(tmp_path, train=False, transform=transforms.ToTensor(),
                target_transform=lambda y: y + 100)

@@ -271,7 +271,7 @@ class MNIST:
     # -------------------------------------------------------------- samples
     def __getitem__(self, index):
         """Return ``(image, target)``: the transformed image and the class index."""
-        img = Tensor._wrap(self.data._data[index])
+        img = Tensor._wrap(self.data._data[index].copy())  # a fresh image, as torchvision's
         target = int(self.targets._data[index])
         if self.transform is not None:
             img = self.transform(img)
