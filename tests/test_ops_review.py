@@ -61,3 +61,22 @@ def test_fmod_and_remainder_record_gradients_named_like_torch():
                 names.append(type(out.grad_fn).__name__)
                 np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0])
             assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.tensor([1, 2]).logsumexp(0),
+    lambda t: t.tensor([1, 5]).clamp(0.5, 2.5),
+    lambda t: t.atan2(t.tensor([1]), t.tensor([2])),
+    lambda t: t.where(t.tensor([True, False]), 1.0, 0),
+], ids=["logsumexp", "clamp", "atan2", "where"])
+def test_integer_inputs_give_default_float_dtype_like_torch(fn):
+    torch = pytest.importorskip("torch")
+    a, b = fn(numtorch), fn(torch)
+    assert str(a.dtype) == str(b.dtype) == "torch.float32"
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_var_std_of_integers_raise_like_torch():
+    for fn in (numtorch.var, numtorch.std):
+        with pytest.raises(RuntimeError, match="std and var only support floating point"):
+            fn(numtorch.tensor([1, 2]))

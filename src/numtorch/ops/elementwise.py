@@ -211,7 +211,15 @@ def _binary(name, ufunc, node_cls, saves):
 mul = _binary("mul", np.multiply, MulBackward0, True)
 maximum = _binary("maximum", np.maximum, MaximumBackward0, True)
 minimum = _binary("minimum", np.minimum, MinimumBackward0, True)
-atan2 = _binary("atan2", np.arctan2, Atan2Backward0, True)
+_atan2 = _binary("atan2", np.arctan2, Atan2Backward0, True)
+
+
+def atan2(input, other, *, out=None):
+    """``atan(input / other)`` by quadrant; integers give the default float dtype (NumPy:
+    float64)."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+        input = _wrap(input._data.astype(dt.get_default_dtype()._np))
+    return _atan2(input, other, out=out)
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -613,6 +621,8 @@ def clamp(input, min=None, max=None, *, out=None):
             res = minimum(res, max if isinstance(max, Tensor) else _tensor_from(max, input))
         return res
     x = input._data
+    if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
+        x = x.astype(dt.get_default_dtype()._np)  # as PyTorch, not NumPy's int64 + float32
     lo = None if min is None else as_tensor_arg(min, input)
     hi = None if max is None else as_tensor_arg(max, input)
     res = np.clip(x, lo, hi)

@@ -173,7 +173,8 @@ def where(condition, input=None, other=None):
             f"{_dtype_name(c)}")
     if not isinstance(input, Tensor):
         input = _wrap(as_tensor_arg(input, other)) if isinstance(other, Tensor) \
-            else _wrap(np.asarray(input))
+            else _wrap(np.asarray(input, dt.get_default_dtype()._np if isinstance(input, float)
+                                  else None))
     ad, bd = binary_operands(input, other)
     data = np.where(c, ad, bd)
     other_t = other if isinstance(other, Tensor) else None

@@ -363,6 +363,8 @@ def _moment(input, dim, unbiased, correction, keepdim, np_fn, name):
     """
     dim, unbiased, correction = _var_args(dim, unbiased, correction)
     x = input._data
+    if x.dtype.kind not in "fc":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     axes = normalize_dims(dim, x.ndim)
     c = _correction(unbiased, correction)
     n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
@@ -484,6 +486,8 @@ class LogsumexpBackward0(Node):
 
 def logsumexp(input, dim, keepdim=False):
     x = input._data
+    if x.dtype.kind in "iub":
+        x = x.astype(dt.get_default_dtype()._np)
     axes = normalize_dims(dim, x.ndim) or tuple(range(x.ndim))
     m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
     m = np.where(np.isfinite(m), m, 0)
