@@ -39,6 +39,7 @@ def test_attention_dropout_all():
     lambda **kw: torch.nn.LayerNorm(3, **kw),
     lambda **kw: torch.nn.GroupNorm(1, 3, **kw),
     lambda **kw: torch.nn.Embedding(3, 2, **kw),
+    lambda **kw: torch.nn.PReLU(3, **kw),
 ])
 def test_layers_check_device(make):
     # Every layer with a device= argument accepts the CPU and refuses other devices.
@@ -57,6 +58,7 @@ def test_norm_layers_follow_default_dtype():
     assert bn.weight.dtype == bn.running_mean.dtype == ln.weight.dtype == torch.float64
     assert ln.bias is None and list(bn.state_dict()) == [
         "weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert torch.nn.PReLU(dtype=torch.float64).weight.dtype == torch.float64
     half = torch.nn.GroupNorm(1, 2, dtype=torch.float16, affine=False)
     assert half.weight is None and list(half.state_dict()) == []
 

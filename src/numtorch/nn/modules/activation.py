@@ -1,11 +1,10 @@
 """Activation layers: thin Modules over ``numtorch.nn.functional``'s activations."""
 
-from ... import _dtype as dt
 from ..._creation import empty
 from ...ops import activation as A
 from ...ops import reduction as R
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _factory
 
 __all__ = [
     "Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU",
@@ -305,7 +304,7 @@ class PReLU(Module):
         super().__init__()
         self.num_parameters = num_parameters
         self.init = init
-        self.weight = Parameter(empty(num_parameters, dtype=dtype or dt.get_default_dtype()))
+        self.weight = Parameter(empty(num_parameters, **_factory(device, dtype)))
         self.reset_parameters()
 
     def reset_parameters(self):
