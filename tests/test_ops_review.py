@@ -80,3 +80,10 @@ def test_var_std_of_integers_raise_like_torch():
     for fn in (numtorch.var, numtorch.std):
         with pytest.raises(RuntimeError, match="std and var only support floating point"):
             fn(numtorch.tensor([1, 2]))
+
+
+def test_diag_of_a_vector_is_recorded_as_diag_embed_like_torch():
+    torch = pytest.importorskip("torch")
+    names = {type(lib.diag(lib.ones(3, requires_grad=True), 1).grad_fn).__name__
+             for lib in (numtorch, torch)}
+    assert names == {"DiagEmbedBackward0"}

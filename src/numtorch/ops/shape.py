@@ -719,7 +719,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return _view_result(input, data, node)
 
 
-class DiagBackward0(Node):
+class DiagEmbedBackward0(Node):
     def backward(self, g):
         return (g[self.rows, self.cols],)
 
@@ -737,7 +737,7 @@ def diag(input, diagonal=0):
     data = np.zeros((n, n), dtype=x.dtype)
     data[rows, cols] = x
     if _GradState.enabled and input._requires_grad:
-        node = DiagBackward0()
+        node = DiagEmbedBackward0()
         node.rows, node.cols = rows, cols
         return attach(data, node, input)
     return _wrap(data)
