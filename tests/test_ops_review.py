@@ -87,3 +87,22 @@ def test_diag_of_a_vector_is_recorded_as_diag_embed_like_torch():
     names = {type(lib.diag(lib.ones(3, requires_grad=True), 1).grad_fn).__name__
              for lib in (numtorch, torch)}
     assert names == {"DiagEmbedBackward0"}
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t, a, o: t.add(a, 1, out=o), lambda t, a, o: t.mul(a, 2, out=o),
+    lambda t, a, o: t.div(a, 2, rounding_mode="floor", out=o), lambda t, a, o: t.exp(a, out=o),
+    lambda t, a, o: t.clamp(a, t.zeros(2), out=o),
+], ids=["add", "mul", "div_floor", "exp", "clamp_tensor"])
+def test_out_refuses_inputs_that_require_grad_and_writes_without_grad(fn):
+    torch = pytest.importorskip("torch")
+    for lib in (numtorch, torch):
+        a = lib.tensor([1.5, -2.5], requires_grad=True)
+        with pytest.raises(RuntimeError, match=r"out=\.\.\. arguments don't support automatic"):
+            fn(lib, a, lib.empty(2))
+    results = []
+    for lib in (numtorch, torch):
+        o = lib.empty(2)
+        assert fn(lib, lib.tensor([1.5, -2.5]), o) is o  # the result lands in ``out``
+        results.append(o.numpy())
+    np.testing.assert_allclose(*results)

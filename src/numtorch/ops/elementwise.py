@@ -190,7 +190,7 @@ def _binary(name, ufunc, node_cls, saves):
         except ValueError:
             raise shape_error(ad.shape, np.shape(bd)) from None
         if out is not None:
-            return _write_out(out, res)
+            return _write_out(out, res, name, input, other)
         other_t = other if isinstance(other, Tensor) else None
         if _GradState.enabled and (input._requires_grad
                                    or (other_t is not None and other_t._requires_grad)):
@@ -247,7 +247,7 @@ def _add_or_sub(input, other, alpha, out, ufunc, node_cls):
     except ValueError:
         raise shape_error(ad.shape, np.shape(bd)) from None
     if out is not None:
-        return _write_out(out, res)
+        return _write_out(out, res, "add" if ufunc is np.add else "sub", input, other)
     other_t = other if isinstance(other, Tensor) else None
     if _GradState.enabled and (input._requires_grad
                                or (other_t is not None and other_t._requires_grad)):
@@ -299,13 +299,14 @@ def div(input, other, *, rounding_mode=None, out=None):
             with np.errstate(divide="ignore", invalid="ignore"):
                 q = np.true_divide(ad, bd)
             res = np.floor(q) if rounding_mode == "floor" else np.trunc(q)
-        res = _wrap(res)
+        if out is not None:
+            return _write_out(out, res, "div", input, other)
         if _GradState.enabled and (input._requires_grad or
                                    (isinstance(other, Tensor) and other._requires_grad)):
             node = _ZeroGrad2("DivBackward2")
             node.shapes = (ad.shape, np.shape(bd))
-            return attach(res._data, node, input, other if isinstance(other, Tensor) else None)
-        return res if out is None else _write_out(out, res._data)
+            return attach(res, node, input, other if isinstance(other, Tensor) else None)
+        return _wrap(res)
     if ad.dtype.kind in "iub":
         ad = ad.astype(dt.get_default_dtype()._np)
         bd = np.asarray(bd).astype(ad.dtype)
@@ -317,7 +318,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     except ValueError:
         raise shape_error(ad.shape, np.shape(bd)) from None
     if out is not None:
-        return _write_out(out, res)
+        return _write_out(out, res, "div", input, other)
     other_t = other if isinstance(other, Tensor) else None
     if _GradState.enabled and (input._requires_grad
                                or (other_t is not None and other_t._requires_grad)):
@@ -444,8 +445,14 @@ def _rpow(base, input):
     return _wrap(res)
 
 
-def _write_out(out, array):
-    """Write a result into a user-supplied ``out=`` tensor."""
+def _write_out(out, array, name, *inputs):
+    """Write a result into a user-supplied ``out=`` tensor; as in PyTorch, out= records no
+    graph, so it is refused while grad mode is on and ``out`` or an input requires grad."""
+    if _GradState.enabled and (out._requires_grad or any(
+            isinstance(t, Tensor) and t._requires_grad for t in inputs)):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad.")
     if out._data.shape != array.shape:
         out._data = np.empty(array.shape, dtype=out._data.dtype)
     np.copyto(out._data, array, casting="same_kind")
@@ -471,7 +478,7 @@ def _unary(name, forward, derivative, saves_x=True, saves_out=False, float_only=
             x = x.astype(dt.get_default_dtype()._np)
         res = forward(x)
         if out is not None:
-            return _write_out(out, res)
+            return _write_out(out, res, op.__name__, input)
         if _GradState.enabled and input._requires_grad:
             node = node_cls()
             result = attach(res, node, input)
@@ -619,7 +626,7 @@ def clamp(input, min=None, max=None, *, out=None):
             res = maximum(res, min if isinstance(min, Tensor) else _tensor_from(min, input))
         if max is not None:
             res = minimum(res, max if isinstance(max, Tensor) else _tensor_from(max, input))
-        return res
+        return res if out is None else _write_out(out, res._data, "clamp", input, min, max)
     x = input._data
     if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
         x = x.astype(dt.get_default_dtype()._np)  # as PyTorch, not NumPy's int64 + float32
@@ -627,7 +634,7 @@ def clamp(input, min=None, max=None, *, out=None):
     hi = None if max is None else as_tensor_arg(max, input)
     res = np.clip(x, lo, hi)
     if out is not None:
-        return _write_out(out, res)
+        return _write_out(out, res, "clamp", input)
     if _GradState.enabled and input._requires_grad:
         node = ClampBackward1()
         node.x, node.min, node.max = x, min, max
