@@ -106,3 +106,19 @@ def test_out_refuses_inputs_that_require_grad_and_writes_without_grad(fn):
         assert fn(lib, lib.tensor([1.5, -2.5]), o) is o  # the result lands in ``out``
         results.append(o.numpy())
     np.testing.assert_allclose(*results)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t, f, d: t.bmm(d[None], f[None]), lambda t, f, d: t.mv(f, d[0]),
+    lambda t, f, d: t.matmul(d[None], f), lambda t, f, d: t.matmul(t.ones(2, 2).long()[None], f),
+    lambda t, f, d: t.addmm(f, d, f), lambda t, f, d: t.addmm(d, f, f),
+], ids=["bmm", "mv", "matmul", "matmul_long", "addmm_mat1", "addmm_self"])
+def test_matrix_products_refuse_mixed_dtypes_like_torch(fn):
+    torch = pytest.importorskip("torch")
+    messages = []
+    for lib in (numtorch, torch):
+        f, d = lib.ones(2, 2), lib.ones(2, 2, dtype=lib.float64)
+        with pytest.raises(RuntimeError) as err:
+            fn(lib, f, d)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]

@@ -5,7 +5,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
-from ._util import attach, result_type, unbroadcast
+from ._util import attach, unbroadcast
 
 _wrap = Tensor._wrap
 
@@ -102,10 +102,14 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, m1.shape))} and "
             f"{'x'.join(map(str, m2.shape))})")
+    bias = input._data
+    if m1.dtype != m2.dtype or bias.dtype != m2.dtype:
+        which, d = ("mat1", m1) if m1.dtype != m2.dtype else ("self", bias)
+        raise RuntimeError(f"{which} and mat2 must have the same dtype, but got {_dn(d)} and "
+                           f"{_dn(m2)}")
     data = m1 @ m2
     if alpha != 1:
         data *= alpha
-    bias = input._data
     try:
         data += bias if beta == 1 else beta * bias
     except ValueError:
@@ -148,6 +152,8 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, "
             f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {_dn(a)} but found {_dn(b)}")
     data = a @ b
     if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
         node = BmmBackward0()
@@ -224,6 +230,9 @@ def mv(input, vec):
         raise RuntimeError(
             f"size mismatch, got input ({a.shape[0] if a.ndim else 0}), mat "
             f"({'x'.join(map(str, a.shape))}), vec ({b.shape[0] if b.ndim else 0})")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {_dn(b)}, "
+                           f"{_dn(a)}, and {_dn(b)}")
     data = a @ b
     if _GradState.enabled and (input._requires_grad or vec._requires_grad):
         node = MvBackward0()
@@ -250,9 +259,7 @@ def matmul(input, other, *, out=None):
         return mv(input, other)
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]:
         return bmm(input, other)
-    if a.dtype != b.dtype:
-        rt = result_type(input, other)
-        a, b = a.astype(rt), b.astype(rt)
+    _same_dtype(input, other, "matmul")
     try:
         data = np.matmul(a, b)
     except ValueError:
