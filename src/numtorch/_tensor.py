@@ -58,6 +58,8 @@ class Tensor:
     @classmethod
     def _wrap(cls, data, requires_grad=False):
         """Wrap an ndarray without copying (internal fast path)."""
+        if data.__class__ is not np.ndarray and isinstance(data, np.generic):
+            data = np.asarray(data)  # a ufunc on 0-d arrays returns a NumPy scalar
         t = _new(cls)
         t._data = data
         if requires_grad:

@@ -12,6 +12,8 @@ _new = object.__new__
 def attach(data, node, *inputs):
     """Wrap ``data`` as the output of ``node`` whose inputs are ``inputs`` (Tensors or None)."""
     node.next_functions = tuple([t._edge() if t is not None else (None, 0) for t in inputs])
+    if data.__class__ is not np.ndarray and isinstance(data, np.generic):
+        data = np.asarray(data)  # a ufunc on 0-d arrays returns a NumPy scalar
     out = _new(Tensor)
     out._data = data
     out._requires_grad = True
