@@ -3,8 +3,10 @@
 import numpy as np
 
 from ._tensor import Tensor
+from .autograd.grad_mode import _GradState
 from .ops import elementwise as ew
 from .ops import reduction as rd
+from .ops._util import attach, wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
@@ -84,18 +86,44 @@ def histc(input, bins=100, min=0, max=0):
 
 
 def median(input, dim=None, keepdim=False):
+    """The lower median of all elements, or ``(values, indices)`` along ``dim``; a NaN makes the
+    result NaN (its first position is the index), as in PyTorch. Among tied values the index is
+    the first in sorted order, which may differ from PyTorch's choice."""
     x = input._data
+    grad = _GradState.enabled and input._requires_grad
     if dim is None:
-        flat = np.sort(x.reshape(-1))
-        return _wrap(np.asarray(flat[(flat.size - 1) // 2]))
-    srt = np.sort(x, axis=dim)
-    idx = np.argsort(x, axis=dim, kind="stable")
-    k = (x.shape[dim] - 1) // 2
-    vals = np.take(srt, k, axis=dim)
-    inds = np.take(idx, k, axis=dim).astype(np.int64)
-    if keepdim:
-        vals, inds = np.expand_dims(vals, dim), np.expand_dims(inds, dim)
-    return rd.return_types.median(_wrap(vals), _wrap(inds))
+        rd._check_nonempty(x, "median")
+        flat = x.reshape(-1)
+        if flat.dtype.kind == "f" and np.isnan(flat).any():
+            res = np.asarray(np.nan, dtype=x.dtype)
+        else:
+            res = np.asarray(np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2])
+        if not grad:
+            return _wrap(res)
+        node = rd.MedianBackward0()
+        node.x, node.out, node.axes, node.keepdim = x, res, None, False
+        node.save_versions(input)
+        return attach(res, node, input)
+    d = wrap_dim(dim, x.ndim)
+    if x.ndim == 0:
+        return rd.return_types.median(input.clone(), _wrap(np.zeros((), np.int64)))
+    order = np.argsort(x, axis=d, kind="stable")
+    inds = np.take(order, [(x.shape[d] - 1) // 2], axis=d)
+    if x.dtype.kind == "f":
+        nans = np.isnan(x)
+        has_nan = nans.any(axis=d, keepdims=True)
+        if has_nan.any():
+            inds = np.where(has_nan, np.argmax(nans, axis=d, keepdims=True), inds)
+    inds = inds.astype(np.int64)
+    vals = np.take_along_axis(x, inds, axis=d)
+    if not keepdim:
+        vals, inds = np.squeeze(vals, d), np.squeeze(inds, d)
+    values = _wrap(vals)
+    if grad:
+        node = rd.MedianBackward1()
+        node.indices, node.axis, node.keepdim, node.in_shape = inds, d, keepdim, x.shape
+        values = attach(vals, node, input)
+    return rd.return_types.median(values, _wrap(inds))
 
 
 def trace(input):

@@ -176,7 +176,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 class _EvenlyDistribute(Node):
-    """Gradient of a full max/min/amax/amin: shared equally among tied extreme elements."""
+    """Gradient of a full max/min/amax/amin/median: shared equally among the elements equal to
+    the result (among the NaNs when the result is NaN)."""
 
     _saved_fields = ("x", "out")
 
@@ -185,6 +186,8 @@ class _EvenlyDistribute(Node):
         out = _unreduce(self.out, axes, keepdim)
         gexp = _unreduce(g, axes, keepdim)
         mask = x == out
+        if out.dtype.kind == "f" and np.isnan(out).any():  # a NaN result: shared among NaNs
+            mask |= np.isnan(x) & np.isnan(out)
         count = mask.sum(axis=axes, keepdims=True).astype(g.dtype)  # g / int64 is float64
         return (np.where(mask, gexp / count, 0),)
 
@@ -221,6 +224,14 @@ class MaxBackward0(Node):
 
 
 class MinBackward0(MaxBackward0):
+    pass
+
+
+class MedianBackward0(_EvenlyDistribute):
+    pass
+
+
+class MedianBackward1(MaxBackward0):
     pass
 
 
