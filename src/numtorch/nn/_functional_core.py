@@ -10,6 +10,8 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState, no_grad
 from ..autograd.node import Node
 from ..ops._util import attach
+from ..ops.linalg import einsum
+from ..ops.math_extra import cosine_similarity  # noqa: F401  (defined beside torch.cosine_similarity)
 
 __all__ = ["embedding", "one_hot", "normalize", "cosine_similarity", "pairwise_distance",
            "bilinear"]
@@ -124,15 +126,6 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return result
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    r"""Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (inputs broadcast):
-    :math:`\sum \frac{x_1}{\max(\lVert x_1 \rVert, \epsilon)}
-    \frac{x_2}{\max(\lVert x_2 \rVert, \epsilon)}`."""
-    n1 = x1.norm(2, dim, keepdim=True).clamp_min(eps)
-    n2 = x2.norm(2, dim, keepdim=True).clamp_min(eps)
-    return ((x1 / n1) * (x2 / n2)).sum(dim)
-
-
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     r"""The ``p``-norm of ``x1 - x2 + eps`` over the last dimension."""
     diff = x1 - x2 + eps
@@ -142,7 +135,6 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 def bilinear(input1, input2, weight, bias=None):
     r""":math:`y = x_1^T A x_2 + b` for inputs :math:`(*, H_1)`, :math:`(*, H_2)` and weight
     :math:`(H_{out}, H_1, H_2)`."""
-    from ..ops.linalg import einsum
     lead = tuple(input1.shape[:-1])
     x1 = input1.reshape(-1, input1.shape[-1])
     x2 = input2.reshape(-1, input2.shape[-1])

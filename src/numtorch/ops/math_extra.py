@@ -78,9 +78,12 @@ def svd(input, some=True, compute_uv=True):
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """Alias of ``torch.nn.functional.cosine_similarity``."""
-    from ..nn.functional import cosine_similarity as cs
-    return cs(x1, x2, dim, eps)
+    r"""Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (inputs broadcast):
+    :math:`\sum \frac{x_1}{\max(\lVert x_1 \rVert, \epsilon)}
+    \frac{x_2}{\max(\lVert x_2 \rVert, \epsilon)}` (also ``nn.functional.cosine_similarity``)."""
+    n1 = x1.norm(2, dim, keepdim=True).clamp_min(eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp_min(eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 # ---------------------------------------------------------------------------- helpers
