@@ -244,3 +244,17 @@ def test_rrelu_module_random_in_training_only():
 def test_softmax2d_rejects_wrong_rank():
     with pytest.raises(ValueError):
         numtorch.nn.Softmax2d()(numtorch.randn(2, 3))
+
+
+def test_gelu_of_infinities_is_quiet_and_matches_torch_float64():
+    torch = pytest.importorskip("torch")
+    a = np.array([-np.inf, np.inf, np.nan, 1.0])
+    for approximate in ("none", "tanh"):
+        results = []
+        for lib in (numtorch, torch):
+            x = lib.tensor(a, requires_grad=True)
+            y = lib.nn.functional.gelu(x, approximate=approximate)
+            y.sum().backward()
+            results.append((y.detach().numpy(), x.grad.numpy()))
+        np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)  # nan == nan
+        np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)

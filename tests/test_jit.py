@@ -163,3 +163,27 @@ def test_sgd_variants_unchanged_with_kernels_on(monkeypatch, kw):
     on = _sgd_run(numtorch, "float64", **kw)
     monkeypatch.setattr(_jit, "ENABLED", False)
     np.testing.assert_array_equal(on, _sgd_run(numtorch, "float64", **kw))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_erf_family_equal_on_both_paths(monkeypatch, dtype):
+    import numtorch
+    import numtorch.nn.functional as F
+    import numtorch.special as special
+
+    skip_without_numba()
+    rng = np.random.default_rng(4)
+    a = (rng.standard_normal(3000) * 4).astype(dtype)
+    a[:3] = [np.nan, np.inf, -np.inf]
+    p = np.clip(rng.standard_normal(3000) * 0.4, -0.99, 0.99).astype(dtype)
+
+    def run():
+        x = numtorch.tensor(a)
+        return [x.erf().numpy(), special.erfc(x).numpy(), F.gelu(x).numpy(),
+                special.log_ndtr(x).numpy(), numtorch.tensor(p).erfinv().numpy()]
+
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    compiled = run()
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    for c, v in zip(compiled, run()):
+        np.testing.assert_array_equal(c, v)  # both are libm's erf/erfc, rounded the same way

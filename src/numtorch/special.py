@@ -116,7 +116,7 @@ def _unary(name, x, fn, grad):
 def _log_ndtr_np(x):
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(all="ignore"):
-        near = np.log(0.5 * _vectorize(math.erfc, np.where(x > -20, x, 0.0) / -_SQRT2))
+        near = np.log(0.5 * ew.erfc_values(np.where(x > -20, x, 0.0) / -_SQRT2))
         # erfc(t) ~ exp(-t^2) / (t sqrt(pi)) * (1 - 1/(2t^2) + 3/(4t^4) - 15/(8t^6) + ...)
         t = np.where(x > -20, 20.0, x) / -_SQRT2
         it2 = 1 / (t * t)
@@ -202,7 +202,7 @@ def erf(input, *, out=None):
 
 def erfc(input, *, out=None):
     """Complementary error function ``1 - erf(x)``, accurate for large ``x``."""
-    return _unary("ErfcBackward0", input, lambda x: _vectorize(math.erfc, x),
+    return _unary("ErfcBackward0", input, lambda x: ew.erfc_values(x, np.float64),
                   lambda x, o: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
 
 

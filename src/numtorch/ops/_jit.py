@@ -1,5 +1,5 @@
 """Optional compiled kernels (numba) for the memory-bound loops of convolution, max pooling
-and ReLU, and SGD's momentum update.
+and ReLU, SGD's momentum update, and erf/erfc.
 
 ``im2col`` and ``col2im`` move every element of a convolution's input once per kernel offset.
 NumPy does that as a strided copy whose innermost run is one output row (10 elements on LeNet's
@@ -7,7 +7,8 @@ second convolution) and, for col2im, as ``kh * kw`` separate slice-adds; a compi
 the same work two to four times faster. The matrix products stay with BLAS. 2x2 max pooling
 finds each window's maximum and its position in one pass instead of four whole-array passes,
 ReLU runs at memory speed (NumPy's ``maximum`` against a scalar is several times slower
-than a copy), and SGD's momentum step reads and writes each array once instead of four passes.
+than a copy), SGD's momentum step reads and writes each array once instead of four passes, and
+erf/erfc run libm's functions in a compiled loop instead of a Python call per element.
 
 numba is an optional dependency (``pip install "numtorch[fast]"``). Without it, or with the
 environment variable ``NUMTORCH_JIT=0``, :func:`kernels` returns None and every caller uses its
@@ -17,6 +18,7 @@ numtorch, and compiled kernels are cached on disk, so only the very first run pa
 compilation (one to two seconds).
 """
 
+import math
 import os
 
 import numpy as np
@@ -47,6 +49,8 @@ class _Kernels:
         self.relu = jit(_relu)
         self.relu_backward = jit(_relu_backward)
         self.sgd_momentum = jit(_sgd_momentum)
+        self.erf = jit(_erf)
+        self.erfc = jit(_erfc)
 
     def im2col(self, xp, cols, sh, sw, dh, dw):
         """Fill ``cols`` ``(N, C, kh, kw, ho, wo)`` with the windows of ``xp`` ``(N, C, H, W)``."""
@@ -229,3 +233,15 @@ def _sgd_momentum(param, buf, grad, momentum, neg_lr):
         b = b + grad[k]
         buf[k] = b
         param[k] += neg_lr * b
+
+
+def _erf(x, out):
+    """``out = erf(x)`` over flat arrays, computed in float64 (libm's erf, as ``math.erf``)."""
+    for k in range(x.size):
+        out[k] = math.erf(np.float64(x[k]))
+
+
+def _erfc(x, out):
+    """``out = erfc(x)`` over flat arrays, computed in float64 (libm's erfc)."""
+    for k in range(x.size):
+        out[k] = math.erfc(np.float64(x[k]))

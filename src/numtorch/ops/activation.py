@@ -356,20 +356,21 @@ def _erfc_fast(z):
     return poly
 
 
-_erfc_exact = np.vectorize(math.erfc, otypes=[np.float64])
-
-
 def _normal_cdf(x):
     """Φ(x) = erfc(-x/√2)/2, accurate in the far left tail too."""
     z = x * -_INV_SQRT_2
     if x.dtype == np.float64:
-        return _erfc_exact(z) * 0.5 if z.size else z.copy()
+        return ew.erfc_values(z) * 0.5
     return (_erfc_fast(z) * 0.5).astype(x.dtype, copy=False)
 
 
 def _gelu_grad(self, g):
-    x = self.x
-    if self.approximate == "tanh":
+    with np.errstate(invalid="ignore", over="ignore"):  # ±inf give nan silently, as in torch
+        return _gelu_grad_values(self.x, g, self.approximate)
+
+
+def _gelu_grad_values(x, g, approximate):
+    if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         t = np.tanh(inner)
         d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
@@ -389,10 +390,11 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     x = _float_data(input)
-    if approximate == "tanh":
-        res = 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-    else:
-        res = x * _normal_cdf(x)
+    with np.errstate(invalid="ignore", over="ignore"):  # gelu(-inf) is nan, silently as in torch
+        if approximate == "tanh":
+            res = 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        else:
+            res = x * _normal_cdf(x)
     return _record(GeluBackward0, input, res, save_x=x, approximate=approximate)
 
 

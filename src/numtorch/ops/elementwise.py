@@ -510,8 +510,32 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def erf_values(x, dtype=None):
+    """``erf`` of an array, computed in float64 by libm and returned as ``dtype`` (x's by
+    default): a compiled loop when numba is there, else one Python call per element."""
+    return _libm_values(math.erf, "erf", x, dtype)
+
+
+def erfc_values(x, dtype=None):
+    """``erfc`` of an array (see :func:`erf_values`)."""
+    return _libm_values(math.erfc, "erfc", x, dtype)
+
+
+def _libm_values(fn, name, x, dtype):
+    x = np.asarray(x)
+    dtype = np.dtype(dtype or x.dtype)
+    jit = _jit.kernels(np.empty(0, dtype)) if x.dtype.kind == "f" else None
+    if jit is not None:
+        out = np.empty(x.shape, dtype)
+        getattr(jit, name)(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+        return out
+    if x.size == 0:
+        return np.empty(x.shape, dtype)
+    return np.vectorize(fn, otypes=[dtype])(x)
+
+
 def _erf(x):
-    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    return erf_values(x)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

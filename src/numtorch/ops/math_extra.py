@@ -517,8 +517,7 @@ def _erfinv_np(x):
     ``erf(y) = x`` near zero and on ``erfc(|y|) = 1 - |x|`` in the tails (where 1 - |x| is
     exact)."""
     x64 = x.astype(np.float64)
-    erf = np.vectorize(math.erf, otypes=[np.float64])
-    erfc = np.vectorize(math.erfc, otypes=[np.float64])
+    erf, erfc = ew.erf_values, ew.erfc_values
     with np.errstate(all="ignore"):
         w = -np.log((1 - x64) * (1 + x64))
         y = np.where(w < 5, _horner(_GILES_SMALL, w - 2.5),
