@@ -67,9 +67,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             raise TypeError("new(): invalid data type 'str'")
         arr = _from_sequence(data)
         if dtype is None:
-            arr = arr.astype(_infer_dtype(arr), copy=False)
+            dtype = _infer_dtype(arr)
     if dtype is not None:
-        arr = arr.astype(dt.to_numpy_dtype(dtype), copy=False)
+        with np.errstate(over="ignore"):  # 1e308 -> float32 is inf, silently as in torch
+            arr = arr.astype(dt.to_numpy_dtype(dtype), copy=False)
     return _finish(arr, requires_grad)
 
 

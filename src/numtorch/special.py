@@ -46,14 +46,7 @@ def _vectorize(fn, x):
 
 # ------------------------------------------------------------------ float64 kernels
 def _lgamma_np(x):
-    def f(v):
-        if v <= 0 and v.is_integer():
-            return math.inf
-        try:
-            return math.lgamma(v)
-        except (ValueError, OverflowError):
-            return math.inf if not math.isnan(v) else math.nan
-    return _vectorize(f, x)
+    return mx._lgamma_np(np.asarray(x, dtype=np.float64))
 
 
 def _log_gamma_kernel(a, x):

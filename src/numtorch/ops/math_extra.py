@@ -547,14 +547,25 @@ def erfinv(input):
     return _masked_unary("ErfinvBackward0", input, out, scale)
 
 
-_lgamma_scalar = np.frompyfunc(lambda v: math.lgamma(v) if v not in (0.0,) and not (
-    v < 0 and v == math.floor(v)) else math.inf, 1, 1)
+def _lgamma_value(v):
+    """``lgamma`` of one float as torch gives it: inf at the poles (0, -1, -2, ...), at -inf and
+    where the result overflows (math.lgamma raises there), nan for nan."""
+    if v <= 0 and v.is_integer():
+        return math.inf
+    try:
+        return math.lgamma(v)
+    except (ValueError, OverflowError):
+        return math.nan if math.isnan(v) else math.inf
+
+
+_lgamma_scalar = np.frompyfunc(_lgamma_value, 1, 1)
 
 
 def _lgamma_np(x):
     if not x.size:
         return x.copy()
-    return _lgamma_scalar(x.astype(np.float64)).astype(x.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # flags left by libm's overflow
+        return _lgamma_scalar(x.astype(np.float64)).astype(x.dtype)
 
 
 def _digamma_np(x):
