@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .models import MODELS, make_batch
+from .zoo import ZOO, zoo_setup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +32,8 @@ MICRO = "forward + backward on LeNet-5's shapes, batch 64"
 OPTIM = "optimizer step alone on LeNet-5's parameters (gradients preset)"
 OVERHEAD = "per-op overhead on 4×4 float32 tensors (benchmarks/overhead.py's ops)"
 MEMORY = "memory of LeNet-5 training steps at batch 256 (fresh process per library)"
+ZOO_SECTION = ("model zoo: one training step (zero_grad, forward, loss, backward, the model's "
+               "optimizer)")
 IMPORT = "import time (fresh process, in-process timer around the import)"
 
 
@@ -381,6 +384,8 @@ def cases():
         title = "LeNet-5" if model == "lenet" else "MLP"
         out.append(timed(f"infer-{model}-b{n}", INFER, f"{title} no_grad, batch {n}",
                          infer_setup(model, n)))
+    for name, (_, _, label) in ZOO.items():
+        out.append(timed(f"zoo-{name}", ZOO_SECTION, label, zoo_setup(name), weight=2.0))
     out.append(timed("infer-lenet-b64-graph", INFER, "LeNet-5 forward recording the graph, "
                      "batch 64", infer_setup("lenet", 64, grad=True)))
     for name, label in MICRO_LABELS.items():

@@ -70,3 +70,33 @@ def test_benchmarked_networks_are_the_ones_numtorch_mnist_trains():
         x = numtorch.tensor(bench.make_batch(name, 3)[0])
         np.testing.assert_array_equal(bench_net(x).detach().numpy(),
                                       app_net(x).detach().numpy(), err_msg=name)
+
+
+def _zoo_module():
+    import benchmarks.zoo as zoo
+    return zoo
+
+
+def test_zoo_models_agree_with_torch_on_the_same_weights():
+    """The zoo's deterministic models compute the same loss in both libraries (same source,
+    same weights, same batch), so their timings compare the same work."""
+    torch = __import__("pytest").importorskip("torch")
+    sys.path.insert(0, str(ROOT))
+    try:
+        zoo = _zoo_module()
+    finally:
+        sys.path.remove(str(ROOT))
+    for name in ("resnet8", "mlp-adam"):
+        losses = {}
+        for lib in (numtorch, torch):
+            builder = zoo.ZOO[name][0]
+            net = builder(lib)
+            net.load_state_dict({k: lib.tensor(v) for k, v in zoo._weights(name).items()})
+            xa, ya = zoo._batch(name, np.random.default_rng(0))
+            loss = lib.nn.functional.cross_entropy(net(lib.tensor(xa)), lib.tensor(ya))
+            loss.backward()
+            losses[lib.__name__] = (loss.item(), next(net.parameters()).grad.numpy().copy())
+        assert abs(losses["numtorch"][0] - losses["torch"][0]) < 1e-4
+        np.testing.assert_allclose(losses["numtorch"][1], losses["torch"][1], rtol=1e-3, atol=1e-4)
+    for name in ("lstm", "gpt", "vae"):
+        zoo.zoo_setup(name)(numtorch)()  # one full training step runs
