@@ -3,11 +3,8 @@ what the model computes."""
 
 import enum
 import inspect
-import io
 import os
 import warnings
-
-import numpy as np
 
 from .._tensor import Tensor
 from ._trace import ExportError, Tracer, tracing

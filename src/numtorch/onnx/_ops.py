@@ -744,8 +744,6 @@ def _getitem(g, input, index):
         x = g.node("Gather", [x, index_name], axis=pos)
     if new_axes:
         x = g.unsqueeze(x, new_axes)
-    if x == g.v(input):
-        x = g.node("Identity", [x])
     return x
 
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from ._graph import Graph
 
-__all__ = ["SYMBOLICS", "MODULE_SYMBOLICS", "MODULE_GUARDS", "symbolic", "module_symbolic", "Tracer", "SymInt",
-           "TracerWarning", "ExportError", "tracing", "active"]
+__all__ = ["SYMBOLICS", "MODULE_SYMBOLICS", "MODULE_GUARDS", "symbolic", "module_symbolic",
+           "Tracer", "SymInt", "TracerWarning", "ExportError", "tracing", "active"]
 
 SYMBOLICS = {}
 MODULE_SYMBOLICS = {}
@@ -384,8 +384,6 @@ class Tracer(Graph):
             want = self.array(tensor).dtype
             if name in self.dtypes and self.dtypes[name] != want:
                 name = self.cast(name, want)
-            if name in self.initializers or name in {n for n, _ in self.values.values()}:
-                name = self.node("Identity", [name])
             self.register(tensor, name)
 
     def _check_inplace(self, display, outputs):
@@ -504,11 +502,11 @@ def _install(tracer, patches):
         if not callable(fn) or isinstance(fn, type) or name.startswith("_") and \
                 name not in _DUNDERS:
             return
-        if id(fn) in originals:
+        if id(fn) in originals and owner is not Tensor:
             wrapper = originals[id(fn)][1]
         else:
             wrapper = _function_wrapper(display, key, fn)
-            originals[id(fn)] = (fn, wrapper)
+            originals.setdefault(id(fn), (fn, wrapper))
         patches.set(owner, name, wrapper)
 
     for name, fn in list(vars(numtorch).items()):
