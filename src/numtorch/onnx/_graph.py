@@ -53,7 +53,7 @@ class Graph:
             name = f"onnx::Constant_{self._count}"
             if key is not None:
                 self._small[key] = name
-        self.initializers[name] = np.ascontiguousarray(array)
+        self.initializers[name] = np.array(array, order="C")  # ascontiguousarray makes 0-d 1-d
         self.dtypes[name] = array.dtype
         return name
 

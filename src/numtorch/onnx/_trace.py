@@ -320,7 +320,9 @@ class Tracer(Graph):
             key = (name, dim)
             if key not in self._shapes:
                 shape = self.shape(name)
-                self._shapes[key] = self.node("Gather", [shape, self.ints([dim])], axis=0)
+                index = self.const(np.asarray(dim, dtype=np.int64))
+                scalar = self.node("Gather", [shape, index], axis=0)
+                self._shapes[key] = self.unsqueeze(scalar, [0])
             return self._shapes[key]
         return SymInt(size, self, build)
 

@@ -39,6 +39,7 @@ def _guarded(run):
                               f"model: running it on an input of other values or sizes failed "
                               f"({e}); the forward pass depends on something the trace "
                               "recorded as a constant") from e
+    guarded.__wrapped__ = run
     return guarded
 
 
@@ -114,7 +115,11 @@ def verify(proto, model, args, kwargs, inputs, names_in, results, names_out, axe
     originals = [tr.array(t) for t in inputs]
     expected = [tr.array(t) for t in results]
     feeds = {**dict(zip(names_in, originals)), **params}
-    got = run(names_out, feeds)
+    try:
+        got = run.__wrapped__(names_out, feeds)
+    except Exception as e:
+        raise ExportError(f"numtorch.onnx.export: the exported graph fails to run on the example "
+                          f"input ({e}); please report this as a numtorch bug") from e
     for name, g, want in zip(names_out, got, expected):
         if not _close(np.asarray(g), want):
             where = _first_difference(proto, tr, feeds)
