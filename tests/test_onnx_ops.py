@@ -301,3 +301,89 @@ def test_model_mode_is_restored():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)).train()
     numtorch.onnx.export(model, numtorch.randn(1, 2), io.BytesIO())
     assert model.training and model[1].training
+
+
+class _NanoAttention(nn.Module):
+    def __init__(self, n_embd, n_head, block_size):
+        super().__init__()
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        self.n_head, self.n_embd = n_head, n_embd
+        mask = numtorch.tril(numtorch.ones(block_size, block_size))
+        self.register_buffer("bias", mask.view(1, 1, block_size, block_size))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / k.size(-1) ** 0.5)
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class _NanoGPT(nn.Module):
+    def __init__(self, vocab=30, block_size=16, n_embd=16):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, n_embd), nn.Embedding(block_size, n_embd)
+        self.ln = nn.LayerNorm(n_embd)
+        self.attn = _NanoAttention(n_embd, 2, block_size)
+        self.lm_head = nn.Linear(n_embd, vocab, bias=False)
+        self.wte.weight = self.lm_head.weight  # tied
+
+    def forward(self, idx):
+        b, t = idx.size()
+        pos = numtorch.arange(0, t, dtype=numtorch.long)
+        x = self.wte(idx) + self.wpe(pos)
+        x = x + self.attn(self.ln(x))
+        return self.lm_head(x[:, [-1], :])
+
+
+def test_gpt_with_dynamic_batch_and_sequence():
+    numtorch.manual_seed(0)
+    model = _NanoGPT().eval()
+    buffer = io.BytesIO()
+    numtorch.onnx.export(model, (numtorch.randint(0, 30, (2, 7)),), buffer, input_names=["idx"],
+                         dynamic_axes={"idx": {0: "batch", 1: "seq"}})
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    for shape in ((1, 3), (4, 12)):
+        idx = numtorch.randint(0, 30, shape)
+        got = session.run(None, {"idx": idx.numpy()})[0]
+        want = model(idx).detach().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_tuple_inputs_are_flattened_like_pytorch():
+    # pytorch/examples word_language_model: export(model, (input, (h0, c0)), ...)
+    class RNNModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Embedding(20, 6)
+            self.rnn = nn.LSTM(6, 5, 2)
+            self.decoder = nn.Linear(5, 20)
+
+        def forward(self, input, hidden):
+            output, hidden = self.rnn(self.encoder(input), hidden)
+            return F.log_softmax(self.decoder(output).view(-1, 20), dim=1), hidden
+
+    numtorch.manual_seed(0)
+    model = RNNModel().eval()
+    x = numtorch.randint(0, 20, (4, 3))
+    hidden = (numtorch.randn(2, 3, 5), numtorch.randn(2, 3, 5))
+    proto = numtorch.onnx.export(model, (x, hidden), None)
+    assert [i.name for i in proto.graph.input] == ["input", "hidden_0", "hidden_1"]
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x.numpy(), "hidden_0": hidden[0].numpy(),
+                             "hidden_1": hidden[1].numpy()})
+    want = _flat(model(x, hidden))
+    assert len(got) == 3
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_item_warns_like_the_tracer():
+    model = Lambda(lambda m, x: x * float(x.mean().item() > -100))
+    with pytest.warns(numtorch.onnx.TracerWarning, match="Tensor.item"):
+        numtorch.onnx.export(model, (numtorch.randn(2, 3),), io.BytesIO())
