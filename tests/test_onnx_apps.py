@@ -2,6 +2,9 @@
 without the numtorch[onnx] extra."""
 
 import io
+import os
+import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -65,3 +68,22 @@ def test_predict_onnx_without_onnxruntime_says_so(tmp_path, capsys, monkeypatch)
 def test_export_onnx_flag_parses():
     assert mnist.parse_args(["--export-onnx"]).export_onnx
     assert not mnist.parse_args([]).export_onnx
+
+
+def test_torch_onnx_under_numtorch_run(tmp_path):
+    pytest.importorskip("onnx")
+    script = tmp_path / "export.py"
+    script.write_text(
+        "import torch\n"
+        "import torch.onnx\n"
+        "from torch.onnx import export\n"
+        "m = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())\n"
+        "export(m, torch.randn(1, 3), 'm.onnx', input_names=['x'],\n"
+        "       dynamic_axes={'x': {0: 'batch'}}, dynamo=False)\n"
+        "print(torch.onnx.is_in_onnx_export(), torch.onnx.TrainingMode.EVAL.name)\n")
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(numtorch.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-m", "numtorch", "run", str(script)], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "EVAL"]
+    assert (tmp_path / "m.onnx").stat().st_size > 0

@@ -387,3 +387,25 @@ def test_item_warns_like_the_tracer():
     model = Lambda(lambda m, x: x * float(x.mean().item() > -100))
     with pytest.warns(numtorch.onnx.TracerWarning, match="Tensor.item"):
         numtorch.onnx.export(model, (numtorch.randn(2, 3),), io.BytesIO())
+
+
+def test_kwargs_and_trailing_dict_are_keyword_arguments():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x, scale=None, shift=0.0):
+            return self.fc(x) * scale + shift
+
+    numtorch.manual_seed(0)
+    model = Scaled().eval()
+    x, scale = numtorch.randn(2, 3), numtorch.randn(2, 1)
+    for proto in (numtorch.onnx.export(model, (x,), None, kwargs={"scale": scale, "shift": 1.5}),
+                  numtorch.onnx.export(model, (x, {"scale": scale, "shift": 1.5}), None)):
+        assert [i.name for i in proto.graph.input] == ["x", "scale"]
+        session = ort.InferenceSession(proto.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        got = session.run(None, {"x": x.numpy(), "scale": scale.numpy()})[0]
+        want = model(x, scale=scale, shift=1.5).detach().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
