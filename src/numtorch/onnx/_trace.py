@@ -419,7 +419,7 @@ class Tracer(Graph):
                 self.depth -= 1
             outputs = _tensors_in(out, [])
             self.emit(lambda g, *a, **k: handler(g, module, *a, **k), outputs, out, args, kwargs,
-                      f"{type(module).__module__}.{type(module).__name__}")
+                      _module_display(type(module)))
             return out
         finally:
             self.module_stack.pop()
@@ -433,6 +433,12 @@ class Tracer(Graph):
             if base in MODULE_SYMBOLICS:
                 return MODULE_SYMBOLICS[base] if cls.forward is base.forward else None
         return None
+
+
+def _module_display(cls):
+    if cls.__module__.startswith("numtorch.nn."):
+        return f"torch.nn.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 # ---------------------------------------------------------------------- installing the wrappers
