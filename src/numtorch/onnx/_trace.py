@@ -88,10 +88,6 @@ _RANDOM = {"rand", "randn", "randint", "rand_like", "randn_like", "randint_like"
 _PROPERTIES = ("T", "mT", "data", "H", "mH")
 
 
-def _display(namespace, name):
-    return f"{namespace}.{name}"
-
-
 class SymInt(int):
     """An int read from a traced tensor's shape that can compute itself in the graph."""
 
@@ -169,11 +165,8 @@ class _Patches:
         self._undo = []
 
     def set(self, owner, name, value):
-        had = name in vars(owner) if isinstance(owner, type) else hasattr(owner, name)
-        old = vars(owner)[name] if isinstance(owner, type) else getattr(owner, name, None)
-        if isinstance(owner, types.ModuleType):
-            had, old = name in owner.__dict__, owner.__dict__.get(name)
-        self._undo.append((owner, name, had, old))
+        namespace = vars(owner)
+        self._undo.append((owner, name, name in namespace, namespace.get(name)))
         setattr(owner, name, value)
 
     def set_item(self, mapping, key, value):
@@ -520,10 +513,10 @@ def _install(tracer, patches):
     for name, fn in list(vars(numtorch).items()):
         if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)) and \
                 name not in _SKIP_FUNCTIONS and not name.startswith("_"):
-            wrap(numtorch, name, _display("torch", name), name)
+            wrap(numtorch, name, f"torch.{name}", name)
     for name, fn in list(vars(F).items()):
         if isinstance(fn, types.FunctionType) and not name.startswith("_"):
-            wrap(F, name, _display("torch.nn.functional", name), name)
+            wrap(F, name, f"torch.nn.functional.{name}", name)
     for name, fn in list(vars(Tensor).items()):
         if name in _DUNDERS:
             if isinstance(fn, types.FunctionType):
