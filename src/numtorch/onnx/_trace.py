@@ -13,6 +13,7 @@ has dynamic axes: ints that remember how to compute themselves in the graph, so 
 ``x.view(x.size(0), -1)`` reshapes by the batch size of the input the graph is run on.
 """
 
+import inspect
 import sys
 import types
 import warnings
@@ -499,7 +500,7 @@ def _install(tracer, patches):
     originals = {}  # id(original function) -> wrapper
 
     def wrap(owner, name, display, key):
-        fn = vars(owner).get(name) if isinstance(owner, type) else owner.__dict__.get(name)
+        fn = inspect.getattr_static(owner, name, None)
         if not callable(fn) or isinstance(fn, type) or name.startswith("_") and \
                 name not in _DUNDERS:
             return
@@ -517,17 +518,19 @@ def _install(tracer, patches):
     for name, fn in list(vars(F).items()):
         if isinstance(fn, types.FunctionType) and not name.startswith("_"):
             wrap(F, name, f"torch.nn.functional.{name}", name)
-    for name, fn in list(vars(Tensor).items()):
+    # Methods may live on Tensor or on a base class; the wrappers go on Tensor itself.
+    tensor_attrs = {name: inspect.getattr_static(Tensor, name) for name in dir(Tensor)}
+    for name, fn in tensor_attrs.items():
         if name in _DUNDERS:
             if isinstance(fn, types.FunctionType):
                 wrap(Tensor, name, f"Tensor.{name}", _DUNDERS[name])
         elif isinstance(fn, types.FunctionType) and not name.startswith("_") and \
                 name not in _SKIP_METHODS:
             wrap(Tensor, name, f"Tensor.{name}", name)
-    patches.set(Tensor, "size", _size_wrapper(vars(Tensor)["size"]))
-    patches.set(Tensor, "shape", _shape_property(vars(Tensor)["shape"]))
+    patches.set(Tensor, "size", _size_wrapper(tensor_attrs["size"]))
+    patches.set(Tensor, "shape", _shape_property(tensor_attrs["shape"]))
     for name in _PROPERTIES:
-        prop = vars(Tensor).get(name)
+        prop = tensor_attrs.get(name)
         if isinstance(prop, property):
             patches.set(Tensor, name, _tensor_property(name, prop))
 
