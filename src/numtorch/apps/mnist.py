@@ -13,6 +13,7 @@ differ.
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import sys
@@ -76,6 +77,8 @@ def add_arguments(parser):
                    help="test on the first N test samples only")
     p.add_argument("--resume", metavar="CHECKPOINT", default=None,
                    help="continue training from a checkpoint written by this command")
+    p.add_argument("--export-onnx", action="store_true",
+                   help="also write model.onnx beside the checkpoint (needs numtorch[onnx])")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true",
                    help="write no pictures (PNGs and graph.svg)")
@@ -324,6 +327,19 @@ def write_predictions_csv(path, targets, probs):
             writer.writerow([i, int(t), int(p), f"{probs[i, p]:.6f}"])
 
 
+def export_onnx(net, folder, example):
+    """Write ``model.onnx`` (batch axis dynamic) into ``folder``; returns its path."""
+    import numtorch.onnx
+    path = os.path.join(folder, "model.onnx")
+    try:
+        numtorch.onnx.export(net, (example,), path, input_names=["input"],
+                             output_names=["logits"],
+                             dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    except ImportError as e:
+        raise CommandError(str(e)) from None
+    return path
+
+
 def write_graph(path, net, dataset):
     """``graph.svg``: the autograd graph of the loss on two samples, if Graphviz can draw it."""
     try:
@@ -351,6 +367,8 @@ def _check_args(args):
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
     if args.lr is not None and not args.lr > 0:
         raise CommandError("--lr must be positive")
+    if getattr(args, "export_onnx", False) and importlib.util.find_spec("onnx") is None:
+        raise CommandError("--export-onnx needs the onnx package: pip install 'numtorch[onnx]'")
 
 
 class _Run:
@@ -496,6 +514,9 @@ class _Run:
         write_confusion_csv(files["confusion.csv"], matrix)
         files["predictions.csv"] = os.path.join(out, "predictions.csv")
         write_predictions_csv(files["predictions.csv"], targets, probs)
+        if getattr(args, "export_onnx", False):
+            files["model.onnx"] = export_onnx(self.net, os.path.dirname(self.ckpt_path),
+                                              self.test_set.tensors[0][:2])
         if not args.no_plots:
             files.update(self._pictures(targets, predictions, probs, matrix))
         console.print("wrote " + ", ".join(os.path.basename(p) for p in files.values()))

@@ -1,5 +1,8 @@
 """``numtorch predict CHECKPOINT IMAGE...``: read handwritten digits with a trained model.
 
+``CHECKPOINT`` is a ``checkpoint.pt`` of ``numtorch mnist`` or the ``model.onnx`` that
+``numtorch mnist --export-onnx`` writes (run by ONNX Runtime, ``pip install numtorch[onnx]``).
+
 An image of any size is turned into an MNIST-style digit the way MNIST itself was made: gray
 levels, white ink on black (light backgrounds are inverted), the digit cropped, scaled to fit a
 20×20 box and placed in a 28×28 image with its centre of mass in the middle. Then the training
@@ -25,7 +28,8 @@ PILLOW_MESSAGE = ("reading {path} needs Pillow, which is not installed: "
 
 def add_arguments(parser):
     """The options of ``numtorch predict``."""
-    parser.add_argument("checkpoint", help="a checkpoint.pt written by `numtorch mnist`")
+    parser.add_argument("checkpoint", help="a checkpoint.pt written by `numtorch mnist` (or its "
+                        "model.onnx, with onnxruntime installed)")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="digit images to classify")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="print only 'IMAGE: LABEL' lines")
@@ -56,6 +60,8 @@ def load_model(path):
     """
     if not os.path.isfile(path):
         raise CommandError(f"checkpoint not found: {path}")
+    if path.lower().endswith(".onnx"):
+        return load_onnx(path)
     ckpt = numtorch.load(path)
     if isinstance(ckpt, dict) and "model" in ckpt:
         state_dict = ckpt["model"]
@@ -68,6 +74,38 @@ def load_model(path):
     net.load_state_dict(state_dict)
     net.eval()
     return net, name
+
+
+class OnnxModel:
+    """A model exported to ONNX (``numtorch mnist --export-onnx``), run by ONNX Runtime and
+    called like the network it was exported from."""
+
+    def __init__(self, session):
+        self.session = session
+        self.input_name = session.get_inputs()[0].name
+
+    def __call__(self, x):
+        logits = self.session.run(None, {self.input_name: x.numpy()})[0]
+        return numtorch.from_numpy(logits)
+
+
+def load_onnx(path):
+    """``(OnnxModel, model name)`` for an ONNX file; the name comes from the input size."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise CommandError(f"running {path} needs onnxruntime, which is not installed: "
+                           "pip install 'numtorch[onnx]'") from None
+    try:
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise CommandError(f"{path}: not an ONNX model ONNX Runtime can run ({e})") from None
+    size = session.get_inputs()[0].shape[-1]
+    names = [name for name, cls in MODELS.items() if cls.input_size == size]
+    if len(names) != 1:
+        raise CommandError(f"{path}: expected a digit model with 28x28 or 32x32 inputs, got "
+                           f"input shape {session.get_inputs()[0].shape}")
+    return OnnxModel(session), names[0]
 
 
 # ---------------------------------------------------------------------------- the image
