@@ -918,3 +918,12 @@ def test_gpu_checkpoints_load_on_the_cpu(torch, tmp_path):
     assert seen == ["cuda:0"] and got["w"].device == numtorch.device("cpu")
     np.testing.assert_array_equal(got["w"]._data, np.arange(4.0, dtype=np.float32))
     np.testing.assert_array_equal(numtorch.load(tmp_path / "gpu.pt")["w"]._data, np.arange(4.0))
+
+
+def test_load_reads_safetensors_paths(tmp_path):
+    path = tmp_path / "m.safetensors"
+    serialization.save_safetensors({"a": nt(np.arange(3, dtype=np.float32))}, path)
+    assert numtorch.load(path)["a"].tolist() == [0.0, 1.0, 2.0]
+    assert numtorch.load(str(path), map_location="cpu")["a"].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(RuntimeError, match="dict map_location is not supported"):
+        numtorch.load(path, map_location={"cpu": "cpu"})

@@ -167,7 +167,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     """Loads an object saved with :func:`torch.save` or :func:`numtorch.save` from a file.
 
     Tensors come back as numtorch tensors on the CPU (whatever device they were saved from);
-    tensors that shared a storage when saved share one NumPy buffer after loading.
+    tensors that shared a storage when saved share one NumPy buffer after loading. A path
+    ending in ``.safetensors`` is read with :func:`load_safetensors`, as torch does.
 
     .. warning::
         ``weights_only=False`` uses Python's unpickler, which can run arbitrary code from the
@@ -198,6 +199,17 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     encoding = pickle_load_args.pop("encoding", "utf-8")
     if pickle_load_args:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(pickle_load_args)}")
+    if isinstance(f, (str, os.PathLike)) and os.fspath(f).endswith(".safetensors"):
+        if isinstance(map_location, dict):
+            raise RuntimeError(
+                "Loading safetensors file with dict map_location is not supported. "
+                "Use a device string or torch.device instead.")
+        if callable(map_location) and not isinstance(map_location, (str, _device)):
+            raise RuntimeError(
+                "Loading safetensors file with callable map_location is not supported. "
+                "Use a device string or torch.device instead.")
+        _location_mapper(map_location)
+        return load_safetensors(f)
     map_fn = _location_mapper(map_location)
     if isinstance(f, (str, os.PathLike)):
         name = os.fspath(f)
