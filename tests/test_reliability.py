@@ -76,18 +76,20 @@ def peak_memory(fn):
 
 
 # ============================================================================ loading checkpoints
-@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "symlink"])
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "symlink", "file_object"])
 def test_load_refuses_devices_at_once(tmp_path, target):
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero here")
-    path = target
+    what = repr(target)
     if target == "symlink":
-        path = str(tmp_path / "model.pt")
-        os.symlink("/dev/zero", path)
+        what = repr(str(tmp_path / "model.pt"))
+        os.symlink("/dev/zero", tmp_path / "model.pt")
+    elif target == "file_object":
+        what = "open('/dev/zero', 'rb')"
     proc = run_child(f"""
         import pickle, numtorch
         try:
-            numtorch.load({path!r})
+            numtorch.load({what})
         except pickle.UnpicklingError as e:
             print("refused:", e)
         """, timeout=60, memory_mb=1024)

@@ -927,3 +927,22 @@ def test_load_reads_safetensors_paths(tmp_path):
     assert numtorch.load(str(path), map_location="cpu")["a"].tolist() == [0.0, 1.0, 2.0]
     with pytest.raises(RuntimeError, match="dict map_location is not supported"):
         numtorch.load(path, map_location={"cpu": "cpu"})
+
+
+def test_load_reads_from_a_pipe(tmp_path):
+    """Pipes end when the writer closes them, so unlike devices they are read."""
+    import threading
+    numtorch.save({"w": nt(np.arange(3.0))}, tmp_path / "n.pt")
+    data = (tmp_path / "n.pt").read_bytes()
+    r, w = os.pipe()
+
+    def feed():
+        with os.fdopen(w, "wb") as fh:
+            fh.write(data)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    with os.fdopen(r, "rb") as fh:
+        got = numtorch.load(fh)
+    t.join()
+    assert got["w"].tolist() == [0.0, 1.0, 2.0]

@@ -225,7 +225,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     except (AttributeError, OSError, ValueError):
         fd = None
     if fd is not None:
-        check_regular_file(fd, name)
+        check_regular_file(fd, name, streams_ok=True)
     if not (hasattr(f, "seekable") and f.seekable()):
         f = io.BytesIO(f.read())
     return _load_from(f, name, map_fn, False, encoding, weights_only)

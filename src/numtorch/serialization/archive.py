@@ -29,11 +29,14 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, Valu
                struct.error, UnicodeDecodeError, NotImplementedError, zlib.error, RuntimeError)
 
 
-def check_regular_file(fileobj_or_fd, name):
-    """Refuse anything but a regular file (devices, FIFOs, sockets would read forever)."""
+def check_regular_file(fd, name, streams_ok=False):
+    """Refuse anything but a regular file: a device such as ``/dev/zero`` never ends. With
+    ``streams_ok``, pipes and sockets (which end when the writer closes them) are accepted."""
     try:
-        mode = os.fstat(fileobj_or_fd).st_mode
+        mode = os.fstat(fd).st_mode
     except (OSError, TypeError, ValueError):
+        return
+    if streams_ok and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         return
     if not stat.S_ISREG(mode):
         raise NotAFile(f"numtorch.load: '{name}' is not a regular file (a device, FIFO or "
