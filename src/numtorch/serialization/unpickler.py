@@ -130,7 +130,7 @@ def user_allowed_globals():
         module = getattr(g, "__module__", None) or ""
         qualname = getattr(g, "__qualname__", None) or getattr(g, "__name__", "")
         out[f"{module}.{qualname}"] = g
-        out[f"{torch_module_name(module)}.{qualname}"] = g
+        out[f"{torch_module_name(module, qualname)}.{qualname}"] = g
     return out
 
 
@@ -749,18 +749,29 @@ def load_weights_only(data, persistent_load, name, encoding="utf-8"):
         raise pickle.UnpicklingError(weights_only_message(str(e))) from None
 
 
-def _numtorch_global(module, name):
-    """The numtorch object for the torch global ``module.name``."""
-    full = f"{module}.{name}"
-    try:
-        obj = importlib.import_module("numtorch" + module[len("torch"):])
-        for part in name.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        raise pickle.UnpicklingError(
-            f"numtorch.load: the checkpoint refers to {full}, which numtorch does not "
-            "provide") from None
+def _lookup(module, name):
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
     return obj
+
+
+def _numtorch_global(module, name):
+    """The numtorch object for the torch global ``module.name``.
+
+    numtorch keeps some classes in another file than torch (``BatchNorm2d`` is in
+    ``nn/modules/normalization.py``), so when torch's module path has no such name the
+    enclosing packages are tried (``numtorch.nn.modules``, then ``numtorch.nn``).
+    """
+    parts = ("numtorch" + module[len("torch"):]).split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            return _lookup(".".join(parts[:end]), name)
+        except (ImportError, AttributeError):
+            continue
+    raise pickle.UnpicklingError(
+        f"numtorch.load: the checkpoint refers to {module}.{name}, which numtorch does not "
+        "provide")
 
 
 class _FullUnpickler(pickle.Unpickler):

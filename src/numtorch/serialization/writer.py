@@ -83,8 +83,24 @@ class _StorageRef:
         self.pid = ("storage", storage_cls, key, "cpu", flat.size)
 
 
-def torch_module_name(module):
-    """torch's module path for a numtorch module path (others are returned unchanged)."""
+# numtorch classes kept in another file than torch keeps them: (numtorch module, name) -> torch
+# module (a test walks torch.nn and checks that every class numtorch has is written right).
+_TORCH_MODULES = {
+    **{("numtorch.nn.modules.normalization", f"BatchNorm{d}d"): "torch.nn.modules.batchnorm"
+       for d in (1, 2, 3)},
+    **{("numtorch.nn.modules.normalization", f"InstanceNorm{d}d"):
+       "torch.nn.modules.instancenorm" for d in (1, 2, 3)},
+    ("numtorch.nn.modules.transformer", "MultiheadAttention"): "torch.nn.modules.activation",
+    **{("numtorch.nn.modules.padding", name): "torch.nn.modules.upsampling"
+       for name in ("Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d")},
+}
+
+
+def torch_module_name(module, name=None):
+    """torch's module path for the numtorch global ``module.name`` (others are unchanged)."""
+    renamed = _TORCH_MODULES.get((module, name))
+    if renamed is not None:
+        return renamed
     if module == "numtorch" or module.startswith("numtorch."):
         return "torch" + module[len("numtorch"):]
     return module
@@ -135,9 +151,10 @@ class _CheckpointPickler(pickle._Pickler):
 
     def save_global(self, obj, name=None):
         module = getattr(obj, "__module__", None) or ""
-        torch_module = torch_module_name(module)
+        name = name or getattr(obj, "__qualname__", None)
+        torch_module = torch_module_name(module, name)
         if torch_module != module:
-            self._write_global(obj, torch_module, name or obj.__qualname__)
+            self._write_global(obj, torch_module, name)
             return
         super().save_global(obj, name)
 
