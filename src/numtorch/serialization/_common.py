@@ -14,7 +14,12 @@ STORAGE_NAMES = {
     "complex128": "ComplexDoubleStorage",
 }
 
-BF16 = "bfloat16"  # loaded as float32 (numtorch has no bfloat16)
+# Where numtorch has a bfloat16 dtype, bfloat16 storages load as it; otherwise this marker
+# stands for bfloat16 and its storages load as float32.
+BF16 = "bfloat16"
+HAS_BF16 = "bfloat16" in dt._BY_NAME
+if HAS_BF16:
+    STORAGE_NAMES["bfloat16"] = "BFloat16Storage"
 
 
 class StorageType:
@@ -36,7 +41,8 @@ class StorageType:
 
 STORAGE_TYPES = {name: StorageType(name, np.dtype(dt._BY_NAME[d]._np))
                  for d, name in STORAGE_NAMES.items()}
-STORAGE_TYPES["BFloat16Storage"] = StorageType("BFloat16Storage", BF16)
+if not HAS_BF16:
+    STORAGE_TYPES["BFloat16Storage"] = StorageType("BFloat16Storage", BF16)
 STORAGE_TYPES["UntypedStorage"] = StorageType("UntypedStorage", np.dtype(np.uint8))
 
 

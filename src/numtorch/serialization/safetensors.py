@@ -16,6 +16,7 @@ import numpy as np
 from .. import _dtype as dt
 from .._tensor import Tensor
 from ._common import BF16 as _BF16
+from ._common import HAS_BF16
 from .archive import check_regular_path
 from .writer import atomic_write
 
@@ -23,6 +24,8 @@ _ST_CODES = {
     "float16": "F16", "float32": "F32", "float64": "F64", "int8": "I8", "int16": "I16",
     "int32": "I32", "int64": "I64", "uint8": "U8", "bool": "BOOL", "complex64": "C64",
 }
+if HAS_BF16:
+    _ST_CODES["bfloat16"] = "BF16"
 _ST_DTYPES = {code: np.dtype(dt._BY_NAME[name]._np) for name, code in _ST_CODES.items()}
 _ST_MAX_HEADER = 100_000_000
 
@@ -82,13 +85,14 @@ def _st_entries(header, path, data_len):
         if name == "__metadata__":
             continue
         try:
-            np_dtype = _ST_DTYPES.get(info["dtype"]) if info["dtype"] != "BF16" else _BF16
+            code = info["dtype"]
+            np_dtype = _ST_DTYPES.get(code, _BF16 if code == "BF16" else None)
             shape = tuple(info["shape"])
             begin, end = info["data_offsets"]
         except (TypeError, KeyError, ValueError):
             raise _st_error(path, f"malformed entry for {name!r}") from None
         if np_dtype is None:
-            raise _st_error(path, f"unsupported dtype {info['dtype']!r} for {name!r}")
+            raise _st_error(path, f"unsupported dtype {code!r} for {name!r}")
         if not all(type(n) is int and n >= 0 for n in shape + (begin, end)):
             raise _st_error(path, f"bad shape or offsets for {name!r}")
         itemsize = 2 if np_dtype is _BF16 else np_dtype.itemsize
@@ -105,8 +109,8 @@ def _st_entries(header, path, data_len):
 def load_safetensors(path):
     """Loads a safetensors file into a ``dict`` of tensors (in file order).
 
-    BF16 tensors load as float32 (numtorch has no bfloat16). Raises ``RuntimeError`` for a
-    damaged or malformed file.
+    BF16 tensors load as bfloat16, or as float32 where numtorch has no bfloat16. Raises
+    ``RuntimeError`` for a damaged or malformed file.
     """
     path = os.fspath(path)
     check_regular_path(path)
