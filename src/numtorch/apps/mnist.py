@@ -637,8 +637,9 @@ def load_checkpoint(path):
     except pickle.UnpicklingError:
         raise CommandError(
             f"{path} is not a checkpoint of `numtorch mnist`: it holds pickled Python objects "
-            "(a whole model?), which are not loaded because that could run code; save "
-            "net.state_dict() instead") from None
+            "(a whole model?), which are not loaded because that could run code; if you trust "
+            "it, load it with numtorch.load(path, weights_only=False) and save its "
+            "state_dict() instead") from None
     except (RuntimeError, OSError, EOFError) as e:
         raise CommandError(f"can't read {path}: {_first_line(e)}") from None
 
