@@ -19,6 +19,7 @@ import pytest
 import numtorch
 from numtorch import serialization
 from numtorch.nn.parameter import Parameter
+from numtorch.serialization import writer
 
 ALL_DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
               np.uint8, np.bool_, np.complex64, np.complex128]
@@ -377,16 +378,140 @@ def test_storages_are_aligned_like_torch(tmp_path):
         assert z.read("n/byteorder") == b"little"
 
 
-def test_save_refuses_objects_load_would_refuse(tmp_path):
-    class Config:
-        pass
+class Point:
+    """A user class at module level (importable, so whole objects of it can be pickled)."""
 
-    with pytest.raises(pickle.PicklingError, match="Config"):
-        numtorch.save({"cfg": Config()}, tmp_path / "n.pt")
-    with pytest.raises(pickle.PicklingError, match="numpy"):
-        numtorch.save({"arr": np.ones(2)}, tmp_path / "n.pt")
-    assert not (tmp_path / "n.pt").exists()
-    assert os.listdir(tmp_path) == []
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __eq__(self, other):
+        return type(other) is Point and (self.x, self.y) == (other.x, other.y)
+
+
+_NUMPY_GLOBALS = [np._core.multiarray._reconstruct, np.ndarray, np.dtype,
+                  type(np.dtype(np.float64))]
+
+
+def test_any_picklable_object_saves(tmp_path):
+    obj = {"cfg": Point(1, [2, 3]), "arr": np.arange(4.0), "w": nt(np.ones(3, np.float32))}
+    numtorch.save(obj, tmp_path / "n.pt")
+    got = numtorch.load(tmp_path / "n.pt", weights_only=False)
+    assert got["cfg"] == Point(1, [2, 3])
+    np.testing.assert_array_equal(got["arr"], np.arange(4.0))
+    assert isinstance(got["w"], numtorch.Tensor) and got["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_weights_only_is_the_default_and_refuses_other_globals(tmp_path):
+    numtorch.save({"cfg": Point(1, 2)}, tmp_path / "n.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed") as e:
+        numtorch.load(tmp_path / "n.pt")
+    name = f"{Point.__module__}.Point"
+    assert f"GLOBAL {name} was not an allowed global by default" in str(e.value)
+    assert f"torch.serialization.add_safe_globals([{name}])" in str(e.value)
+    with pytest.raises(pickle.UnpicklingError):
+        numtorch.load(tmp_path / "n.pt", weights_only=True)
+    with pytest.raises(RuntimeError, match="explicit pickle_module"):
+        numtorch.load(tmp_path / "n.pt", pickle_module=pickle, weights_only=True)
+    assert numtorch.load(tmp_path / "n.pt", pickle_module=pickle)["cfg"] == Point(1, 2)
+
+
+def test_refusal_message_is_torchs(torch, tmp_path):
+    for i, obj in enumerate([{"cfg": Point(1, 2)}, np.arange(3.0), [1, Point(0, 0)]]):
+        path = tmp_path / f"n{i}.pt"
+        numtorch.save(obj, path)
+        with pytest.raises(pickle.UnpicklingError) as ours:
+            numtorch.load(path)
+        with pytest.raises(pickle.UnpicklingError) as theirs:
+            torch.load(path)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_safe_globals_allow_user_classes_and_numpy_arrays(tmp_path):
+    numtorch.save({"cfg": Point(1, 2), "arr": np.arange(3.0)}, tmp_path / "n.pt")
+    assert serialization.get_safe_globals() == []
+    with serialization.safe_globals([Point] + _NUMPY_GLOBALS):
+        assert serialization.get_safe_globals() == [Point] + _NUMPY_GLOBALS
+        got = numtorch.load(tmp_path / "n.pt")
+    assert got["cfg"] == Point(1, 2)
+    np.testing.assert_array_equal(got["arr"], np.arange(3.0))
+    assert serialization.get_safe_globals() == []
+    serialization.add_safe_globals([Point])
+    try:
+        assert serialization.get_unsafe_globals_in_checkpoint(tmp_path / "n.pt") == [
+            "numpy._core.multiarray._reconstruct", "numpy.dtype", "numpy.ndarray"]
+        with pytest.raises(pickle.UnpicklingError, match="numpy"):
+            numtorch.load(tmp_path / "n.pt")
+    finally:
+        serialization.clear_safe_globals()
+    assert serialization.get_safe_globals() == []
+    with pytest.raises(ValueError, match="tuple of length 2"):
+        serialization.add_safe_globals([(Point,)])
+
+
+def test_numpy_arrays_take_torchs_allowlisted_path(torch, tmp_path):
+    """torch pickles ndarrays with numpy's own reduce; both load them only when allowed."""
+    arr = np.arange(6, dtype=np.int32).reshape(2, 3)
+    torch.save(arr, tmp_path / "t.pt")
+    numtorch.save(arr, tmp_path / "n.pt")
+    allowed = _NUMPY_GLOBALS[:3] + [type(arr.dtype)]
+    for path in (tmp_path / "t.pt", tmp_path / "n.pt"):
+        with pytest.raises(pickle.UnpicklingError, match="numpy._core.multiarray._reconstruct"):
+            numtorch.load(path)
+        np.testing.assert_array_equal(numtorch.load(path, weights_only=False), arr)
+        np.testing.assert_array_equal(torch.load(path, weights_only=False), arr)
+        with serialization.safe_globals(allowed):
+            np.testing.assert_array_equal(numtorch.load(path), arr)
+        with torch.serialization.safe_globals(allowed):
+            np.testing.assert_array_equal(torch.load(path), arr)
+
+
+def _same_module_outputs(ours, theirs, torch):
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    got = ours(numtorch.from_numpy(x)).detach().numpy()
+    want = theirs(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_whole_module_numtorch_to_torch(torch, tmp_path):
+    net = numtorch.nn.Sequential(numtorch.nn.Linear(4, 3), numtorch.nn.ReLU(),
+                                 numtorch.nn.Linear(3, 2))
+    numtorch.save(net, tmp_path / "net.pt")
+    with pytest.raises(pickle.UnpicklingError, match="torch.nn.modules.container.Sequential"):
+        torch.load(tmp_path / "net.pt")
+    theirs = torch.load(tmp_path / "net.pt", weights_only=False)
+    assert type(theirs) is torch.nn.Sequential and type(theirs[0]) is torch.nn.Linear
+    _same_module_outputs(net, theirs, torch)
+    back = numtorch.load(tmp_path / "net.pt", weights_only=False)
+    assert type(back) is numtorch.nn.Sequential and repr(back) == repr(net)
+    _same_module_outputs(back, theirs, torch)
+
+
+def test_whole_module_torch_to_numtorch(torch, tmp_path):
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(),
+                                 torch.nn.BatchNorm1d(3), torch.nn.Linear(3, 2))
+    theirs[2].running_mean.uniform_()
+    theirs.eval()
+    torch.save(theirs, tmp_path / "net.pt")
+    with pytest.raises(pickle.UnpicklingError, match="torch.nn.modules.container.Sequential"):
+        numtorch.load(tmp_path / "net.pt")
+    ours = numtorch.load(tmp_path / "net.pt", weights_only=False)
+    assert type(ours) is numtorch.nn.Sequential and type(ours[1]) is numtorch.nn.Tanh
+    assert isinstance(ours[0].weight, numtorch.nn.Parameter) and ours[0].weight.requires_grad
+    _same_module_outputs(ours, theirs, torch)
+    with serialization.safe_globals([numtorch.nn.Sequential, numtorch.nn.Linear,
+                                     numtorch.nn.Tanh, numtorch.nn.BatchNorm1d, set]):
+        _same_module_outputs(numtorch.load(tmp_path / "net.pt"), theirs, torch)
+
+
+def test_weights_only_false_runs_code_only_when_asked(tmp_path):
+    marker = tmp_path / "ran"
+    _checkpoint_with(pickle.dumps(_Exploit(open, str(marker), "w"), protocol=2),
+                     tmp_path / "evil.pt")
+    with pytest.raises(pickle.UnpicklingError):
+        numtorch.load(tmp_path / "evil.pt")
+    assert not marker.exists()
+    numtorch.load(tmp_path / "evil.pt", weights_only=False).close()
+    assert marker.exists()
 
 
 # ----------------------------------------------------------------------------------- malicious
@@ -410,15 +535,15 @@ def _malicious_pickles(marker):
     code = f"open({str(marker)!r}, 'w').close()"
     system = r"(os|posix)\.system"  # os.system pickles as posix.system on Linux
     yield system, pickle.dumps({"w": _Exploit(os.system, cmd)}, protocol=2)
-    yield r"builtins\.exec", pickle.dumps(_Exploit(exec, code), protocol=4)  # STACK_GLOBAL
-    yield r"builtins\.eval", pickle.dumps([1, _Exploit(eval, code)], protocol=2)
+    yield r"GLOBAL exec ", pickle.dumps(_Exploit(exec, code), protocol=4)  # STACK_GLOBAL
+    yield r"GLOBAL eval ", pickle.dumps([1, _Exploit(eval, code)], protocol=2)
     yield r"posix\.system", b"(cposix\nsystem\nX" + struct.pack("<I", len(cmd)) + cmd.encode() \
         + b"tR."
     yield r"os\.system", b"(X" + struct.pack("<I", len(cmd)) + cmd.encode() + b"ios\nsystem\n."
-    yield r"builtins\.getattr", b"\x80\x02cbuiltins\ngetattr\n."
+    yield r"GLOBAL getattr ", b"\x80\x02cbuiltins\ngetattr\n."
 
 
-@pytest.mark.parametrize("weights_only", [True, False])
+@pytest.mark.parametrize("weights_only", [True, None])
 def test_malicious_checkpoints_are_refused(tmp_path, weights_only):
     marker = tmp_path / "pwned"
     for i, (name, pkl) in enumerate(_malicious_pickles(marker)):
@@ -522,7 +647,7 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch, exc):
     old = checkpoints(nt)["lenet"]
     numtorch.save(old, path)
     before = path.read_bytes()
-    real = serialization._write_record
+    real = writer._write_record
     calls = []
 
     def failing(zf, fileobj, name, data, align):
@@ -532,7 +657,7 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch, exc):
             raise exc
         return real(zf, fileobj, name, data, align)
 
-    monkeypatch.setattr(serialization, "_write_record", failing)
+    monkeypatch.setattr(writer, "_write_record", failing)
     new = OrderedDict((k, nt(v._data * 2)) for k, v in old.items())
     with pytest.raises(type(exc)):
         numtorch.save(new, path)
@@ -796,3 +921,47 @@ def test_gpu_checkpoints_load_on_the_cpu(torch, tmp_path):
     assert seen == ["cuda:0"] and got["w"].device == numtorch.device("cpu")
     np.testing.assert_array_equal(got["w"]._data, np.arange(4.0, dtype=np.float32))
     np.testing.assert_array_equal(numtorch.load(tmp_path / "gpu.pt")["w"]._data, np.arange(4.0))
+
+
+def test_load_reads_safetensors_paths(tmp_path):
+    path = tmp_path / "m.safetensors"
+    serialization.save_safetensors({"a": nt(np.arange(3, dtype=np.float32))}, path)
+    assert numtorch.load(path)["a"].tolist() == [0.0, 1.0, 2.0]
+    assert numtorch.load(str(path), map_location="cpu")["a"].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(RuntimeError, match="dict map_location is not supported"):
+        numtorch.load(path, map_location={"cpu": "cpu"})
+
+
+def test_load_reads_from_a_pipe(tmp_path):
+    """Pipes end when the writer closes them, so unlike devices they are read."""
+    import threading
+    numtorch.save({"w": nt(np.arange(3.0))}, tmp_path / "n.pt")
+    data = (tmp_path / "n.pt").read_bytes()
+    r, w = os.pipe()
+
+    def feed():
+        with os.fdopen(w, "wb") as fh:
+            fh.write(data)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    with os.fdopen(r, "rb") as fh:
+        got = numtorch.load(fh)
+    t.join()
+    assert got["w"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_classes_are_written_under_torchs_module_path(torch):
+    """Every torch.nn class numtorch has is pickled by the name torch pickles it by, so a
+    whole module saved by numtorch loads in torch (and its weights_only allowlist matches)."""
+    import inspect
+    import pickletools
+    pairs = [(getattr(numtorch.nn, name), cls) for name, cls in vars(torch.nn).items()
+             if inspect.isclass(cls) and inspect.isclass(getattr(numtorch.nn, name, None))]
+    assert len(pairs) > 50
+    buf = io.BytesIO()
+    numtorch.save([ours for ours, _ in pairs], buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        pkl = z.read("archive/data.pkl")
+    written = [arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"]
+    assert written == [f"{cls.__module__} {cls.__qualname__}" for _, cls in pairs]

@@ -33,17 +33,42 @@ def _infer_dtype(data):
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
-def _from_sequence(data):
-    """Convert nested lists/tuples that may contain tensors into an ndarray."""
+def _from_sequence(data, dtype=None):
+    """Convert nested lists/tuples that may contain tensors into an ndarray.
+
+    Python ints beyond int64 (``2**63``) become floats only when ``dtype`` is a floating,
+    complex or bool dtype; otherwise they raise torch's overflow error instead of wrapping.
+    """
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-        data = [x._data if isinstance(x, Tensor) else _from_sequence(x) for x in data]
+        data = [x._data if isinstance(x, Tensor) else _from_sequence(x, dtype) for x in data]
     try:
         arr = np.array(data)
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:
         raise ValueError(f"expected sequence of equal-length sequences: {e}") from None
     if arr.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__} (ragged or mixed data)")
+        if not all(isinstance(x, numbers.Number) for x in arr.reshape(-1)):
+            raise TypeError(
+                f"Could not infer dtype of {type(data).__name__} (ragged or mixed data)")
+        target = None if dtype is None else dt.to_numpy_dtype(dtype)
+        if target is None or target.kind in "iu":
+            raise ValueError("Overflow when unpacking long long")
+        arr = np.array(data, dtype=np.complex128 if target.kind == "c" else np.float64)
+    elif arr.dtype == np.uint64 and (dtype is None or dt.to_numpy_dtype(dtype).kind in "iu"):
+        raise ValueError("Overflow when unpacking long long")  # a Python int >= 2**63
     return arr
+
+
+def _check_fits(arr, target):
+    """torch's check that Python values fit an integer dtype (unsigned types also take
+    negative values down to ``-max``, which wrap around)."""
+    if target.kind not in "iu" or arr.size == 0 or arr.dtype.kind not in "iuf":
+        return
+    info = np.iinfo(target)
+    low = -int(info.max) if target.kind == "u" else int(info.min)
+    with np.errstate(invalid="ignore"):
+        lo, hi = arr.min(), arr.max()
+    if not (low <= lo and hi <= info.max):  # also catches NaN
+        raise RuntimeError(f"value cannot be converted to type {target.name} without overflow")
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -62,12 +87,14 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         arr = np.array(data)
         if dtype is None:
             return _finish(arr, requires_grad)
+        _check_fits(arr, dt.to_numpy_dtype(dtype))
     else:
         if isinstance(data, str):
             raise TypeError("new(): invalid data type 'str'")
-        arr = _from_sequence(data)
+        arr = _from_sequence(data, dtype)
         if dtype is None:
             dtype = _infer_dtype(arr)
+        _check_fits(arr, dt.to_numpy_dtype(dtype))
     if dtype is not None:
         with np.errstate(over="ignore"):  # 1e308 -> float32 is inf, silently as in torch
             arr = arr.astype(dt.to_numpy_dtype(dtype), copy=False)

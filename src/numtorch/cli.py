@@ -15,7 +15,8 @@ either
   docstring is its description in ``numtorch --help``.
 
 Errors the user can fix are raised as :class:`numtorch.apps.CommandError` and printed as
-``numtorch <command>: error: <message>`` with exit status 2, without a traceback.
+``numtorch <command>: error: <message>`` with exit status 2, without a traceback; so are
+``OSError`` (a full disk, a file that vanished).
 """
 
 import argparse
@@ -105,6 +106,9 @@ def main(argv=None):
     try:
         return handler(args) or 0
     except CommandError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the disk filled up, a file vanished: the system's words, one line
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,7 +15,9 @@ import argparse
 import csv
 import importlib.util
 import json
+import math
 import os
+import pickle
 import sys
 import time
 
@@ -79,6 +81,9 @@ def add_arguments(parser):
                    help="continue training from a checkpoint written by this command")
     p.add_argument("--export-onnx", action="store_true",
                    help="also write model.onnx beside the checkpoint (needs numtorch[onnx])")
+    p.add_argument("--allow-nan", action="store_true",
+                   help="keep training and saving when the loss becomes NaN or infinite (by "
+                        "default training stops there and the last good checkpoint is kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-plots", action="store_true",
                    help="write no pictures (PNGs and graph.svg)")
@@ -238,20 +243,31 @@ def _print_model(console, net, model_name):
 
 
 # ---------------------------------------------------------------------------- training
-def train_one_epoch(net, loader, optimizer, scheduler, per_batch, bar):
-    """One pass over ``loader``; returns ``(mean loss, accuracy)`` over its samples."""
+class Diverged(CommandError):
+    """Training produced a NaN or infinite loss or weights."""
+
+
+def train_one_epoch(net, loader, optimizer, scheduler, per_batch, bar, stop_on_nan=True):
+    """One pass over ``loader``; returns ``(mean loss, accuracy)`` over its samples.
+
+    With ``stop_on_nan``, a NaN or infinite loss raises :class:`Diverged` before the step that
+    would spread it into the weights.
+    """
     net.train()
     total_loss, correct, seen = 0.0, 0, 0
     for step, (images, labels) in enumerate(loader):
         optimizer.zero_grad()
         logits = net(images)
         loss = F.cross_entropy(logits, labels)
+        value = loss.item()
+        if stop_on_nan and not math.isfinite(value):
+            raise Diverged(f"the loss became {value} at batch {step + 1}")
         loss.backward()
         optimizer.step()
         if per_batch:
             scheduler.step()
         n = labels.shape[0]
-        total_loss += loss.item() * n
+        total_loss += value * n
         correct += int((logits.argmax(1) == labels).sum())
         seen += n
         if bar is not None:
@@ -365,10 +381,46 @@ def _check_args(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.lr is not None and not args.lr > 0:
-        raise CommandError("--lr must be positive")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise CommandError(f"--lr must be a positive finite number, not {args.lr:g}")
     if getattr(args, "export_onnx", False) and importlib.util.find_spec("onnx") is None:
         raise CommandError("--export-onnx needs the onnx package: pip install 'numtorch[onnx]'")
+
+
+def check_output_dir(path):
+    """Fail early, before any training, if results could not be written to ``path``.
+
+    Nothing is created: an existing directory must take a file; otherwise the nearest existing
+    parent must be a writable directory.
+    """
+    if os.path.isdir(path):
+        probe = os.path.join(path, f".numtorch-write-test-{os.getpid()}")
+        try:
+            with open(probe, "wb"):
+                pass
+            os.unlink(probe)
+        except OSError as e:
+            raise CommandError(f"can't write to --output-dir {path}: "
+                               f"{e.strerror or e}") from None
+        return
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent == os.path.abspath(path) or not os.path.isdir(parent):
+        raise CommandError(f"--output-dir {path}: {parent} exists and is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(f"can't create --output-dir {path}: {parent} is not writable")
+
+
+def make_output_dir(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"can't create --output-dir {path}: {e.strerror or e}") from None
+
+
+def _finite(net):
+    return all(bool(np.isfinite(p.detach().numpy()).all()) for p in net.parameters())
 
 
 class _Run:
@@ -432,26 +484,37 @@ class _Run:
         args, console = self.args, self.console
         if not os.path.isfile(path):
             raise CommandError(f"checkpoint not found: {path}")
-        ckpt = numtorch.load(path)
-        if ckpt.get("model_name") != args.model:
-            raise CommandError(f"{path} holds a {ckpt.get('model_name')!r} model, not "
-                               f"{args.model!r} (pass --model {ckpt.get('model_name')})")
-        self.net.load_state_dict(ckpt["model"])
-        saved = ckpt.get("args", {})
-        if saved.get("optimizer") == args.optimizer:
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-        # A schedule continues only if it would have been the same one: built for the same
-        # number of epochs and batches.
-        same_schedule = saved.get("scheduler") == args.scheduler and all(
-            saved.get(k) == getattr(args, k) for k in ("epochs", "batch_size", "limit"))
-        if self.scheduler is not None and same_schedule and ckpt.get("scheduler") is not None:
-            self.scheduler.load_state_dict(ckpt["scheduler"])
-        elif self.scheduler is not None:
-            console.print("note: options differ from the checkpoint's; the LR schedule restarts")
-        numtorch.set_rng_state(ckpt["rng_state"])
-        self.loader_generator.set_state(ckpt["loader_rng_state"])
-        self.history = list(ckpt.get("history", []))
-        console.print(f"resumed from {path} after epoch {ckpt['epoch']}")
+        ckpt = load_checkpoint(path)
+        name = ckpt.get("model_name") if isinstance(ckpt, dict) else None
+        if name not in MODELS or not isinstance(ckpt.get("model"), dict):
+            raise CommandError(f"{path} is not a checkpoint of `numtorch mnist` (it holds no "
+                               f"{' or '.join(MODELS)} weights)")
+        if name != args.model:
+            raise CommandError(f"{path} holds a {name!r} model, not {args.model!r} "
+                               f"(pass --model {name})")
+        try:
+            self.net.load_state_dict(ckpt["model"])
+            saved = ckpt.get("args", {})
+            if saved.get("optimizer") == args.optimizer:
+                self.optimizer.load_state_dict(ckpt["optimizer"])
+            # A schedule continues only if it would have been the same one: built for the same
+            # number of epochs and batches.
+            same_schedule = saved.get("scheduler") == args.scheduler and all(
+                saved.get(k) == getattr(args, k) for k in ("epochs", "batch_size", "limit"))
+            if self.scheduler is not None and same_schedule and \
+                    ckpt.get("scheduler") is not None:
+                self.scheduler.load_state_dict(ckpt["scheduler"])
+            elif self.scheduler is not None:
+                console.print("note: options differ from the checkpoint's; the LR schedule "
+                              "restarts")
+            numtorch.set_rng_state(ckpt["rng_state"])
+            self.loader_generator.set_state(ckpt["loader_rng_state"])
+            self.history = list(ckpt.get("history", []))
+            epoch = ckpt["epoch"]
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as e:
+            raise CommandError(f"{path} is damaged or not a checkpoint of `numtorch mnist`: "
+                               f"{_first_line(e)}") from None
+        console.print(f"resumed from {path} after epoch {epoch}")
 
     # ------------------------------------------------------------------ epochs
     def run_epoch(self, epoch):
@@ -460,9 +523,16 @@ class _Run:
         t0 = time.perf_counter()
         lr_now = self.optimizer.param_groups[0]["lr"]
         bar = console.bar(len(self.train_set), f"epoch {epoch}/{args.epochs}")
+        stop_on_nan = not getattr(args, "allow_nan", False)
         try:
             train_loss, train_acc = train_one_epoch(self.net, self.loader, self.optimizer,
-                                                    self.scheduler, self.per_batch, bar)
+                                                    self.scheduler, self.per_batch, bar,
+                                                    stop_on_nan)
+            if stop_on_nan and not _finite(self.net):
+                raise Diverged("the weights became NaN or infinite")
+        except Diverged as e:
+            raise Diverged(f"training diverged in epoch {epoch}: {e}; {self._kept()} "
+                           "(try a lower --lr, or pass --allow-nan to save anyway)") from None
         finally:
             if bar is not None:
                 bar.close()
@@ -479,6 +549,13 @@ class _Run:
                       f"({seconds:.1f}s)")
         self.save_checkpoint()
         return probs
+
+    def _kept(self):
+        if self.history:
+            return f"{self.ckpt_path} keeps epoch {self.history[-1]['epoch']}"
+        if os.path.exists(self.ckpt_path):
+            return f"{self.ckpt_path} was left as it was"
+        return "no checkpoint was written"
 
     def run(self):
         """The remaining epochs; returns the final test probabilities."""
@@ -549,10 +626,11 @@ def train(args, stream=None):
     path), ``seconds``, ``num_params`` and ``probabilities`` (the final test softmax, N×10).
     """
     _check_args(args)
+    check_output_dir(args.output_dir)
     started = time.perf_counter()
     console = _Console(args.quiet, not args.no_progress, stream)
     run = _Run(args, console)
-    os.makedirs(args.output_dir, exist_ok=True)
+    make_output_dir(args.output_dir)
     if args.resume:
         run.resume(args.resume)
     probs = run.run()
@@ -566,6 +644,25 @@ def train(args, stream=None):
     print(line, file=stream or sys.stdout, flush=True)
     return {"history": run.history, "test_acc": correct / len(targets), "files": files,
             "seconds": elapsed, "num_params": run.num_params, "probabilities": probs}
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def load_checkpoint(path):
+    """``numtorch.load(path)`` with the errors a user can meet turned into one clear line."""
+    try:
+        return numtorch.load(path)
+    except pickle.UnpicklingError:
+        raise CommandError(
+            f"{path} is not a checkpoint of `numtorch mnist`: it holds pickled Python objects "
+            "(a whole model?), which are not loaded because that could run code; if you trust "
+            "it, load it with numtorch.load(path, weights_only=False) and save its "
+            "state_dict() instead") from None
+    except (RuntimeError, OSError, EOFError) as e:
+        raise CommandError(f"can't read {path}: {_first_line(e)}") from None
 
 
 def _unnormalize(images):

@@ -12,6 +12,7 @@ need nothing extra.
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -21,6 +22,9 @@ import numtorch.nn.functional as F
 from . import CommandError
 from .models import MODELS, build_model
 
+# Larger pictures are refused before they are decoded (a digit needs a few thousand pixels; a
+# 74-byte PNG can claim 30000×30000).
+MAX_PIXELS = 50_000_000
 HELP = "classify digit images (PNG, JPEG, … or .npy) with a checkpoint of `numtorch mnist`"
 PILLOW_MESSAGE = ("reading {path} needs Pillow, which is not installed: "
                   "pip install numtorch[plot]  (or pass the image as a .npy array)")
@@ -58,20 +62,28 @@ def load_model(path):
 
     A bare ``state_dict`` saved with ``numtorch.save(net.state_dict(), path)`` works too.
     """
+    from .mnist import _first_line, load_checkpoint
+
     if not os.path.isfile(path):
         raise CommandError(f"checkpoint not found: {path}")
     if path.lower().endswith(".onnx"):
         return load_onnx(path)
-    ckpt = numtorch.load(path)
+    ckpt = load_checkpoint(path)
     if isinstance(ckpt, dict) and "model" in ckpt:
         state_dict = ckpt["model"]
         name = ckpt.get("model_name") or _infer_model_name(state_dict)
     else:
-        state_dict, name = ckpt, _infer_model_name(ckpt)
+        state_dict, name = ckpt, _infer_model_name(ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state_dict, dict) or name is None:
+        raise CommandError(f"{path} is not a checkpoint of `numtorch mnist` (no model weights)")
     if name not in MODELS:
         raise CommandError(f"{path}: unknown model {name!r}")
-    net = build_model(name, num_classes=state_dict["fc3.weight"].shape[0])
-    net.load_state_dict(state_dict)
+    try:
+        net = build_model(name, num_classes=state_dict["fc3.weight"].shape[0])
+        net.load_state_dict(state_dict)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
+        raise CommandError(f"{path}: the weights don't fit the {name} model: "
+                           f"{_first_line(e)}") from None
     net.eval()
     return net, name
 
@@ -109,6 +121,37 @@ def load_onnx(path):
 
 
 # ---------------------------------------------------------------------------- the image
+def _read_npy(path):
+    """A ``.npy`` image, refusing object arrays and arrays larger than the file or
+    :data:`MAX_PIXELS` before anything is allocated."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            data_bytes = os.fstat(f.fileno()).st_size - f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as e:
+        raise CommandError(f"{path}: not a NumPy .npy file ({e})") from None
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise CommandError(f"{path}: holds {dtype} values, not numbers (an image must be a "
+                           "2-D array of numbers)")
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize > data_bytes:
+        raise CommandError(f"{path}: claims shape {shape} but the file holds only "
+                           f"{data_bytes} bytes of data (truncated or damaged)")
+    if count > MAX_PIXELS:
+        raise CommandError(f"{path}: {count} values is too large for a digit image "
+                           f"(at most {MAX_PIXELS})")
+    try:
+        return np.load(path, allow_pickle=False).astype(np.float32)
+    except (ValueError, OSError, EOFError) as e:
+        raise CommandError(f"{path}: can't read the array ({e})") from None
+
+
 def read_image(path):
     """A 2-D float32 array of ink-or-paper gray levels in ``[0, 255]``.
 
@@ -117,21 +160,34 @@ def read_image(path):
     if not os.path.isfile(path):
         raise CommandError(f"image not found: {path}")
     if path.lower().endswith(".npy"):
-        arr = np.load(path, allow_pickle=False).astype(np.float32)
+        arr = _read_npy(path)
         if arr.ndim == 3:
             arr = arr.mean(axis=-1 if arr.shape[-1] in (1, 3, 4) else 0)
         if arr.ndim != 2:
             raise CommandError(f"{path}: expected a 2-D image array, got shape {arr.shape}")
+        if arr.size == 0:
+            raise CommandError(f"{path}: the image is empty (shape {arr.shape})")
+        if not np.isfinite(arr).all():
+            raise CommandError(f"{path}: the image holds NaN or infinite values")
         return arr * 255 if arr.max() <= 1.0 else arr
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
         raise CommandError(PILLOW_MESSAGE.format(path=path)) from None
     try:
-        with Image.open(path) as img:
-            img.load()
-    except (UnidentifiedImageError, OSError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise CommandError(f"{path}: {img.width}×{img.height} pixels is too large "
+                                       f"for a digit image (at most {MAX_PIXELS} pixels)")
+                img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise CommandError(f"{path}: refused as a decompression bomb ({e})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise CommandError(f"{path}: not an image Pillow can read ({e})") from None
+    if img.width == 0 or img.height == 0:
+        raise CommandError(f"{path}: the image is empty")
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         alpha = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3]
         if alpha.max() - alpha.min() > 64:

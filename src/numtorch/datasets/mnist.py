@@ -8,6 +8,7 @@ when no full copy is present and ``download`` is False; ``dataset.source`` tells
 import functools
 import gzip
 import hashlib
+import math
 import os
 import urllib.error
 import urllib.request
@@ -50,7 +51,7 @@ def _parse_idx(raw, name):
     if len(raw) < header:
         raise RuntimeError(f"{name}: truncated IDX header")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: 2**32 x 2**32 can't wrap to 0
     if len(raw) - header != expected:
         raise RuntimeError(
             f"{name}: IDX data has {len(raw) - header} bytes but dimensions {dims} need "

@@ -1,5 +1,6 @@
 """What runs inside a DataLoader worker process, and the fetchers both sides share."""
 
+import multiprocessing.queues
 import os
 import queue
 import random
@@ -13,8 +14,10 @@ from .dataset import _batch_source
 
 __all__ = ["get_worker_info", "WorkerInfo"]
 
-# How often (seconds) a blocked worker or loader wakes up to check that its peer is alive.
+# How often (seconds) a blocked worker or loader wakes up to check that its peer is alive. The
+# loader checks often, so that a worker killed by a signal is reported at once.
 STATUS_CHECK_INTERVAL = 5.0
+LOADER_CHECK_INTERVAL = 0.2
 
 _worker_info = None
 
@@ -88,6 +91,28 @@ class _IterableDatasetStopIteration:
 
 class _ResumeIteration:
     """Sent to persistent workers at the start of a new epoch (and echoed back)."""
+
+
+class DataQueue(multiprocessing.queues.Queue):
+    """The workers' result queue: a batch that can't be pickled is answered with its error.
+
+    ``multiprocessing.Queue`` pickles in a background thread; when that fails it only prints
+    the error and drops the item, so the loader would wait for the batch forever. Here the
+    worker sends the pickling error in its place, and the loader raises it.
+    """
+
+    def __init__(self, ctx):
+        super().__init__(ctx=ctx)
+
+    def _on_queue_feeder_error(self, e, obj):
+        if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], int):
+            where = "in DataLoader worker process"
+            if _worker_info is not None:
+                where += f" {_worker_info.id}"
+            where += " while sending a batch (it can't be pickled)"
+            self.put((obj[0], ExceptionWrapper((type(e), e, e.__traceback__), where)))
+        else:
+            super()._on_queue_feeder_error(e, obj)
 
 
 # ---------------------------------------------------------------------------- fetchers

@@ -4,6 +4,8 @@ import itertools
 import multiprocessing
 import os
 import queue
+import signal
+import time
 import warnings
 
 from . import _random, _worker
@@ -265,7 +267,7 @@ class _MultiProcessIter(_BaseIter):
         self._persistent = loader.persistent_workers
         self._in_order = loader.in_order
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
-        self._data_queue = ctx.Queue()
+        self._data_queue = _worker.DataQueue(ctx)
         self._index_queues = []
         self._workers = []
         for worker_id in range(self._num_workers):
@@ -357,23 +359,26 @@ class _MultiProcessIter(_BaseIter):
         return data
 
     def _get_data(self):
-        if self._timeout > 0:
+        """The next ``(task, data)`` from the workers; raises when a worker died or, with a
+        ``timeout``, when nothing came in time. Worker deaths are noticed within
+        ``LOADER_CHECK_INTERVAL`` seconds."""
+        deadline = time.monotonic() + self._timeout if self._timeout > 0 else None
+        while True:
+            wait = _worker.LOADER_CHECK_INTERVAL
+            if deadline is not None:
+                wait = min(wait, max(deadline - time.monotonic(), 0.0))
             try:
-                return self._data_queue.get(timeout=self._timeout)
+                return self._data_queue.get(timeout=wait)
             except queue.Empty:
+                pass
+            dead = [w for w in self._workers if not w.is_alive()]
+            if dead:
+                self._shutdown_workers(terminate=True)
+                raise RuntimeError(_death_message(dead)) from None
+            if deadline is not None and time.monotonic() >= deadline:
                 self._shutdown_workers(terminate=True)
                 raise RuntimeError(
                     f"DataLoader timed out after {self._timeout} seconds") from None
-        while True:
-            try:
-                return self._data_queue.get(timeout=_worker.STATUS_CHECK_INTERVAL)
-            except queue.Empty:
-                dead = [w for w in self._workers if not w.is_alive()]
-                if dead:
-                    pids = ", ".join(str(w.pid) for w in dead)
-                    self._shutdown_workers(terminate=True)
-                    raise RuntimeError(
-                        f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from None
 
     def _shutdown_workers(self, terminate=False):
         """Ask the workers to exit (or, when they may be stuck, terminate them) and join them."""
@@ -397,6 +402,25 @@ class _MultiProcessIter(_BaseIter):
     def __del__(self):
         if not getattr(self, "_shutdown", True):
             self._shutdown_workers()
+
+
+def _death_message(dead):
+    """torch's words for workers that died while the loader waited for them."""
+    w = dead[0]
+    code = w.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+            name = signal.strsignal(-code) or name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"DataLoader worker (pid {w.pid}) is killed by signal: {name}. "
+    if code:
+        return (f"DataLoader worker (pid {w.pid}) exited unexpectedly with exit code {code}. "
+                "Details are lost due to multiprocessing. Rerunning with num_workers=0 may "
+                "give better error trace.")
+    pids = ", ".join(str(w.pid) for w in dead)
+    return f"DataLoader worker (pid(s) {pids}) exited unexpectedly"
 
 
 def _warn_too_many_workers(num_workers):
