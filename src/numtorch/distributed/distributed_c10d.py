@@ -220,7 +220,6 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     """
     if _state.default is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    name = _backend_name(backend)
     if timeout is None:
         timeout = default_pg_timeout
     if not isinstance(timeout, datetime.timedelta):
@@ -234,6 +233,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         rank = _env_int("RANK")
     if world_size < 0 and env_method and (launched is None or "WORLD_SIZE" in os.environ):
         world_size = _env_int("WORLD_SIZE")
+    name = _backend_name(backend)  # after the rendezvous variables, as PyTorch checks them
     if launched is None and world_size > 1:
         raise RuntimeError(
             f"numtorch.distributed: a process group of {world_size} processes needs its "
