@@ -34,7 +34,7 @@ class LeNet(nn.Module):
 
 def main():
     dist.init_process_group("gloo")
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank = dist.get_rank()
     rng = np.random.default_rng(0)
     images = torch.tensor(rng.standard_normal((96, 1, 28, 28)), dtype=torch.float32)
     labels = torch.tensor(rng.integers(0, 10, 96))
