@@ -98,3 +98,31 @@ def test_become_rank_reads_the_mpi_launchers_variables():
     untouched = {"PATH": "/bin"}
     launcher.become_rank(untouched)
     assert untouched == {"PATH": "/bin"}
+
+
+def _ddp_benchmark():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "ddp_lenet.py"
+    spec = importlib.util.spec_from_file_location("bench_ddp_lenet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ddp_benchmark_table_shows_images_per_second_and_speedup():
+    ddp_lenet = _ddp_benchmark()
+    text = ddp_lenet.table({("numtorch", 1): 1000.0, ("numtorch", 2): 1800.0,
+                            ("torch", 1): 900.0, ("torch", 2): None}, [1, 2],
+                           ["numtorch", "torch"])
+    assert "| 1 | 1,000 | 900 | 1.11 |" in text
+    assert "| 2 | 1,800 | n/a | n/a |" in text
+    assert "numtorch 1.80x, torch n/a" in text
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_ddp_benchmark_runs_numtorch_with_two_ranks():
+    ddp_lenet = _ddp_benchmark()
+    value, why = ddp_lenet.measure("numtorch", 2, steps=2, warmup=1)
+    assert value is not None and value > 0, why
