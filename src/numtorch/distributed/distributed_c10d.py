@@ -482,7 +482,7 @@ def _wait(requests, limit, what, pg, statuses=None):
             raise _timeout_error(what, limit if isinstance(limit, datetime.timedelta)
                                  else datetime.timedelta(seconds=seconds), pg)
         time.sleep(nap)
-        nap = min(nap * 2, 1e-3)
+        nap = min(nap * 2, 5e-4)
 
 
 def _run(requests, pg, what, async_op, finish=None, result=()):
