@@ -782,8 +782,8 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
                            for t in input_tensor_list])
     recv_counts = [t._data.size for t in output_tensor_list]
     recv = np.empty(sum(recv_counts), dtype=dtype)
-    kind = _mpi.datatype(dtype) or _mpi.mpi().BYTE
-    if _mpi.datatype(dtype) is None:
+    kind = _mpi.datatype(dtype)
+    if kind is None:
         raise TypeError(f"numtorch.distributed cannot communicate tensors of dtype "
                         f"{input_tensor_list[0].dtype}")
     req = _alltoallv(pg, send, [t._data.size for t in input_tensor_list], recv, recv_counts, kind)
