@@ -25,7 +25,9 @@ for name in ("float64", "float32"):
     torch.manual_seed(10 + rank)  # different weights on each rank: DDP starts from rank 0's
     model = lenet(torch).to(dtype)
     ref = copy.deepcopy(model)  # rank 0's copy is the single-process reference
-    ddp = DDP(model)
+    # float32 in small buckets: several all-reduces started during backward
+    ddp = DDP(model, bucket_cap_mb=None if name == "float64" else 0.05)
+    out[name + "_buckets"] = len(ddp._buckets)
     opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.9)
     rng = np.random.default_rng(0)
@@ -116,6 +118,7 @@ def test_ddp_lenet_equals_one_process_on_the_whole_batch(tmp_path):
     r0, r1 = got[0], got[1]
     assert r0["float64"] <= 1e-10
     assert r0["float32"] <= 1e-5
+    assert r0["float64_buckets"] == 1 and r0["float32_buckets"] >= 3
     assert r0["float64_same"] and r0["float32_same"] and r1["float64_same"]
     # the checkpoint rank 0 saved (keys with "module.") loads into a plain LeNet
     from tutorial_net import lenet

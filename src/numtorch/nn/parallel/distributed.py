@@ -102,7 +102,8 @@ class DistributedDataParallel(Module):
         self._params = params
         cap = (25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024
         self.bucket_bytes_cap = int(cap)
-        self._buckets = self._make_buckets(params, [_FIRST_BUCKET_BYTES, int(cap)])
+        self._buckets = self._make_buckets(params, [min(_FIRST_BUCKET_BYTES, int(cap)),
+                                                    int(cap)])
         self._where = {}
         for b, bucket in enumerate(self._buckets):
             for i, p in enumerate(bucket.params):
