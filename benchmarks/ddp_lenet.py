@@ -11,7 +11,9 @@ steps, then ``--steps`` timed steps between two barriers. It runs under ``numtor
 --nproc-per-node N`` (numtorch serves ``import torch``; the ranks talk through MPI) and under
 ``torchrun --nproc-per-node N`` (PyTorch, gloo), one thread per rank in both, as torchrun sets.
 The table shows images per second (all ranks together, ``N * 64 * steps / seconds`` measured by
-rank 0) and, per library, the speed-up of 2 ranks over 1.
+rank 0) and, per library, the speed-up of 2 ranks over 1. On a machine that other work keeps
+busy the wall-clock speed-up says little, so the CPU time one rank spends per step is shown too:
+``2 * cpu(1 rank) / cpu(2 ranks)`` is the speed-up 2 idle cores would allow.
 """
 
 import argparse
@@ -24,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CPU_MS = {}  # (library, ranks): CPU milliseconds one rank spends on one step of 64 images
 
 WORKER = r'''
 import sys, time
@@ -53,13 +56,16 @@ def step():
 for _ in range(warmup):
     step()
 dist.barrier()
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 for _ in range(steps):
     step()
+cpu = torch.tensor([time.process_time() - cpu], dtype=torch.float64)
 dist.barrier()
 seconds = time.perf_counter() - start
+dist.all_reduce(cpu)
 if rank == 0:
     print(f"IMAGES_PER_SECOND {{world * batch * steps / seconds:.1f}}", flush=True)
+    print(f"CPU_MS_PER_STEP {{1000 * cpu.item() / (world * steps):.2f}}", flush=True)
 dist.destroy_process_group()
 '''
 
@@ -91,8 +97,10 @@ def measure(library, ranks, steps=30, warmup=5, timeout=600):
             env["PYTHONPATH"] = str(ROOT)  # real torch, not numtorch's compat
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     found = re.search(r"IMAGES_PER_SECOND ([\d.]+)", proc.stdout)
+    cpu = re.search(r"CPU_MS_PER_STEP ([\d.]+)", proc.stdout)
     if proc.returncode != 0 or found is None:
         return None, (proc.stdout + proc.stderr)[-2000:]
+    CPU_MS[library, ranks] = float(cpu.group(1)) if cpu else None
     return float(found.group(1)), ""
 
 
@@ -124,11 +132,17 @@ def table(found, ranks, libraries):
             ratio = f"{values[0] / values[1]:.2f}"
         lines.append(f"| {n} | " + " | ".join(cell(v) for v in values) + f" | {ratio} |")
     if 1 in ranks and 2 in ranks:
-        speedups = []
+        speedups, cpu = [], []
         for lib in libraries:
             one, two = found.get((lib, 1)), found.get((lib, 2))
             speedups.append(f"{lib} {two / one:.2f}x" if one and two else f"{lib} n/a")
+            c1, c2 = CPU_MS.get((lib, 1)), CPU_MS.get((lib, 2))
+            if c1 and c2:
+                cpu.append(f"{lib} {c1:.1f} ms with 1 rank, {c2:.1f} ms with 2 "
+                           f"(at most {2 * c1 / c2:.2f}x on 2 idle cores)")
         lines += ["", "2 ranks over 1: " + ", ".join(speedups)]
+        if cpu:
+            lines += ["", "CPU time of one rank's step: " + "; ".join(cpu)]
     return "\n".join(lines) + "\n"
 
 
