@@ -90,6 +90,13 @@ def test_launcher_option_errors(tmp_path, capsys):
     assert "can't open file" in capsys.readouterr().err
 
 
+def test_without_mpiexec_the_launcher_names_the_extra(tmp_path, capsys, monkeypatch):
+    script = write(tmp_path, "print('hi')\n")
+    monkeypatch.setattr(launcher, "_find_mpiexec", lambda: None)
+    assert launcher.main(["--nproc-per-node", "2", str(script)]) == 2
+    assert "pip install 'numtorch[distributed]'" in capsys.readouterr().err
+
+
 def test_become_rank_reads_the_mpi_launchers_variables():
     environ = {"PMI_RANK": "3", "PMI_SIZE": "4", "MPI_LOCALRANKID": "1", "MPI_LOCALNRANKS": "2"}
     launcher.become_rank(environ)
