@@ -2,10 +2,13 @@
 Queue); Hogwild training of one shared model by several processes; spawn reports failures."""
 
 import copy
+import importlib.util
 import io
 import multiprocessing as std_mp
 import os
 import pickle
+import shutil
+import time
 
 import pytest
 
@@ -32,6 +35,25 @@ def _fails(i):
 
 def _exits(i):
     os._exit(3 if i == 0 else 0)
+
+
+def _tutorial_rank(rank, world_size, directory):
+    import numtorch.distributed as dist
+    os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "localhost", "12355"
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    t = numtorch.tensor([rank + 1.0])
+    dist.all_reduce(t)
+    with open(os.path.join(directory, f"rank{rank}.txt"), "w") as f:
+        f.write(f"{dist.get_rank()} {dist.get_world_size()} {t.item()}")
+    dist.destroy_process_group()
+
+
+def _rank_fails(rank, directory):
+    import numtorch.distributed as dist
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    if rank == 1:
+        raise RuntimeError("rank 1 broke")
+    dist.barrier()  # never passes: the parent ends the job
 
 
 class _Net(nn.Module):
@@ -122,6 +144,26 @@ def test_spawn_runs_each_index_and_raises_a_childs_error():
     with pytest.raises(mp.ProcessExitedException, match="process 0 terminated with exit code 3"):
         mp.spawn(_exits, nprocs=2, start_method="fork")
     assert std_mp.active_children() == []
+
+
+needs_mpi = pytest.mark.skipif(
+    importlib.util.find_spec("mpi4py") is None or shutil.which("mpiexec") is None,
+    reason="needs mpi4py and mpiexec")
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_spawn_starts_ranks_that_can_form_a_process_group(tmp_path):
+    """PyTorch's DDP tutorial: mp.spawn + init_process_group(rank=rank, world_size=n)."""
+    mp.spawn(_tutorial_rank, args=(2, str(tmp_path)), nprocs=2, join=True)
+    assert [(tmp_path / f"rank{r}.txt").read_text() for r in range(2)] == ["0 2 3.0",
+                                                                          "1 2 3.0"]
+    start = time.monotonic()
+    with pytest.raises(mp.ProcessRaisedException) as raised:
+        mp.spawn(_rank_fails, args=(str(tmp_path),), nprocs=2)
+    assert "-- Process 1 terminated with the following error:" in str(raised.value)
+    assert "RuntimeError: rank 1 broke" in str(raised.value)
+    assert time.monotonic() - start < 60
 
 
 def test_module_reexports_multiprocessing():

@@ -238,7 +238,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise RuntimeError(
             f"numtorch.distributed: a process group of {world_size} processes needs its "
             f"processes started by MPI; launch the program with 'numtorch run "
-            f"--nproc-per-node {world_size} SCRIPT' or 'mpiexec -n {world_size} python SCRIPT'")
+            f"--nproc-per-node {world_size} SCRIPT' or 'mpiexec -n {world_size} python SCRIPT', "
+            f"or start the processes with torch.multiprocessing.spawn (which uses mpiexec)")
     MPI = _mpi.mpi()
     world = MPI.COMM_WORLD
     if world_size >= 0 and world_size != world.Get_size():

@@ -97,7 +97,14 @@ class ProcessContext:
 
 
 def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
-    """Start ``nprocs`` processes running ``fn(i, *args)`` with the given start method."""
+    """Start ``nprocs`` processes running ``fn(i, *args)`` with the given start method.
+
+    With ``"spawn"`` and MPI installed, the processes are the ranks of one ``mpiexec`` job, so
+    that they can call ``init_process_group`` (see :mod:`numtorch.multiprocessing._mpi_spawn`).
+    """
+    from . import _mpi_spawn
+    if start_method == "spawn" and _mpi_spawn.available():
+        return _mpi_spawn.run(fn, args, nprocs, join)
     ctx = multiprocessing.get_context(start_method)
     processes, queues = [], []
     for i in range(nprocs):
