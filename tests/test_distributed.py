@@ -236,3 +236,24 @@ def test_without_mpi4py_the_error_names_the_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, env={"PYTHONPATH": str(numtorch.__path__[0] + "/..")})
     assert "pip install 'numtorch[distributed]'" in out.stdout, out.stderr
+
+
+def test_node_local_rank_and_record_as_torchrun_programs_use_them(monkeypatch):
+    from numtorch.distributed.elastic.multiprocessing.errors import record
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert dist.get_node_local_rank(fallback_rank=2) == 2
+    with pytest.raises(RuntimeError, match="LOCAL_RANK is not in the environment"):
+        dist.get_node_local_rank()
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert dist.get_node_local_rank() == 1
+
+    @record
+    def main(x):
+        if x < 0:
+            raise ValueError("negative")
+        return x + 1
+
+    assert main(1) == 2 and main.__name__ == "main"
+    with pytest.raises(ValueError, match="negative"):
+        main(-1)
+    assert record()(lambda: 3)() == 3

@@ -29,7 +29,7 @@ __all__ = [
     "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
     "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast",
     "broadcast_object_list", "default_pg_timeout", "destroy_process_group", "gather",
-    "gather_object", "get_backend", "get_global_rank", "get_group_rank",
+    "gather_object", "get_backend", "get_global_rank", "get_group_rank", "get_node_local_rank",
     "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group",
     "irecv", "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
     "is_torchelastic_launched", "isend", "monitored_barrier", "new_group", "recv", "reduce",
@@ -321,6 +321,18 @@ def get_world_size(group=None):
     """The number of processes in ``group`` (-1 when this process is not a member)."""
     pg = _group(group)
     return -1 if pg is GroupMember.NON_GROUP_MEMBER else pg.size()
+
+
+def get_node_local_rank(fallback_rank=None):
+    """This process's rank on its host: ``LOCAL_RANK``, else ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError(
+        "LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+        "`get_node_local_rank` to work, assuming you are not running in a multi-device context "
+        "and want the code to run locally instead.")
 
 
 def get_process_group_ranks(group):
