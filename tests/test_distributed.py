@@ -170,6 +170,22 @@ def test_a_dead_or_failing_rank_ends_the_job_within_the_timeout(tmp_path, mode, 
     assert elapsed < limit + 30
 
 
+@needs_mpi
+def test_a_rank_that_never_joins_fails_init_within_the_timeout(tmp_path):
+    start = time.monotonic()
+    proc = mpirun(tmp_path, """
+        import datetime, time
+        import numtorch.distributed as dist
+        from numtorch.distributed import _mpi
+        if _mpi.launcher_env()[0] == 0:
+            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=2))
+        time.sleep(60)
+    """, timeout=90)
+    assert proc.returncode != 0
+    assert "rank 0 timed out after 0:00:02 waiting for init_process_group" in proc.stderr
+    assert time.monotonic() - start < 45
+
+
 def test_errors_before_initialisation_are_pytorchs():
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         dist.get_rank()

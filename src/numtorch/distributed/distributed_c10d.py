@@ -248,12 +248,15 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if rank >= 0 and rank != world.Get_rank():
         raise RuntimeError(f"numtorch.distributed: rank={rank} but this is MPI rank "
                            f"{world.Get_rank()} (RANK must follow the MPI launcher's order)")
+    if world.Get_size() > 1:
+        _install_fault_handlers()
+    # every rank must get here: a barrier with the timeout first, as Dup itself cannot time out
+    _wait([world.Ibarrier()], timeout, "init_process_group",
+          f"MPI's COMM_WORLD ({world.Get_size()} processes)")
     comm = world.Dup()  # the library's own traffic never mixes with the program's MPI use
     pg = ProcessGroup(comm, range(world.Get_size()), timeout, name)
     _state.default, _state.backend, _state.broken = pg, name, False
     _state.groups = [pg]
-    if world.Get_size() > 1:
-        _install_fault_handlers()
     return None
 
 
@@ -372,6 +375,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
     MPI = _mpi.mpi()
     me = world.rank()
     member = me in ranks
+    _wait([world._comm.Ibarrier()], world._timeout, "new_group", world)  # Split cannot time out
     comm = world._comm.Split(0 if member else MPI.UNDEFINED, ranks.index(me) if member else 0)
     if not member:
         return GroupMember.NON_GROUP_MEMBER
