@@ -170,19 +170,32 @@ def test_a_dead_or_failing_rank_ends_the_job_within_the_timeout(tmp_path, mode, 
     assert elapsed < limit + 30
 
 
+NEVER_JOINS = """
+import datetime, sys, time
+import numtorch.distributed as dist
+from numtorch.distributed import _mpi
+if _mpi.launcher_env()[0] == 1:
+    if sys.argv[1] == "raise":
+        raise ImportError("rank 1 fails before init_process_group")
+    time.sleep(8)  # a rank busy elsewhere, that never joins
+    sys.exit(0)
+dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=2))
+print("rank 0 initialised")
+"""
+
+
 @needs_mpi
-def test_a_rank_that_never_joins_fails_init_within_the_timeout(tmp_path):
+@pytest.mark.parametrize("mode", ["raise", "sleep"])
+def test_a_rank_that_never_joins_fails_init_within_the_timeout(tmp_path, mode):
     start = time.monotonic()
-    proc = mpirun(tmp_path, """
-        import datetime, time
-        import numtorch.distributed as dist
-        from numtorch.distributed import _mpi
-        if _mpi.launcher_env()[0] == 0:
-            dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=2))
-        time.sleep(60)
-    """, timeout=90)
+    python = (sys.executable, "-m", "numtorch.run") if mode == "raise" else (sys.executable,)
+    proc = mpirun(tmp_path, NEVER_JOINS, mode, timeout=90, python=python)
     assert proc.returncode != 0
-    assert "rank 0 timed out after 0:00:02 waiting for init_process_group" in proc.stderr
+    assert "rank 0 initialised" not in proc.stdout
+    if mode == "raise":  # the failing rank takes the job down at once
+        assert "ImportError: rank 1 fails before init_process_group" in proc.stderr
+    else:  # rank 0 gives up after its timeout, saying why
+        assert "rank 0 timed out after 2 s starting MPI" in proc.stderr
     assert time.monotonic() - start < 45
 
 

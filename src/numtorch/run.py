@@ -87,11 +87,18 @@ def main(argv=None):
 
 def _end_job_on_failure(status):
     """A rank of a distributed job that fails takes the whole job down at once (MPI_Abort),
-    rather than leaving the other ranks to wait for it until their timeout."""
-    dist = sys.modules.get("numtorch.distributed")
-    if status and dist is not None and dist.is_initialized() and dist.get_world_size() > 1:
-        _flush()
-        dist.distributed_c10d._abort(status)
+    rather than leaving the other ranks to wait for it until their timeout.
+
+    A rank that fails before ``init_process_group`` starts MPI for that purpose (the other ranks
+    wait in MPI's start-up for it), within a minute."""
+    if not status:
+        return
+    from .distributed import _mpi
+    launched = _mpi.launcher_env()
+    if launched is None or launched[1] < 2 or not _mpi.is_available():
+        return
+    _flush()
+    _mpi.mpi(timeout=60).COMM_WORLD.Abort(status)
 
 
 def _script_path(script, path):

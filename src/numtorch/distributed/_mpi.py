@@ -5,6 +5,9 @@ it goes through :func:`mpi`, which says what to install when it is missing.
 """
 
 import os
+import signal
+import sys
+import time
 
 import numpy as np
 
@@ -33,16 +36,47 @@ def is_available():
         return False
 
 
-def mpi():
-    """The ``mpi4py.MPI`` module (importing it initialises MPI), or a clear error."""
+def mpi(timeout=None):
+    """The ``mpi4py.MPI`` module (importing it initialises MPI), or a clear error.
+
+    MPI's initialisation waits for every rank of the job to start it, inside C code that holds
+    the interpreter. With ``timeout`` (seconds) a forked watchdog ends this process after that
+    long, saying why, if the initialisation has not finished.
+    """
     global _MPI
     if _MPI is None:
+        watchdog = _start_watchdog(timeout) if timeout is not None else None
         try:
             from mpi4py import MPI
         except ImportError as e:
             raise RuntimeError(INSTALL_HINT) from e
+        finally:
+            if watchdog is not None:
+                os.kill(watchdog, signal.SIGKILL)
+                os.waitpid(watchdog, 0)
         _MPI = MPI
     return _MPI
+
+
+def _start_watchdog(timeout):
+    if not hasattr(os, "fork"):  # pragma: no cover - not POSIX
+        return None
+    rank = launcher_env()
+    message = (f"numtorch.distributed: rank {rank[0] if rank else '?'} timed out after "
+               f"{timeout:g} s starting MPI: another rank of the job never called "
+               f"init_process_group (it died or failed before it)\n").encode()
+    parent = os.getpid()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:  # the watchdog: only async-signal-safe calls from here on
+        try:
+            time.sleep(timeout)
+            os.write(2, message)
+            os.kill(parent, signal.SIGTERM)
+        finally:
+            os._exit(0)
+    return pid
 
 
 def launcher_env(environ=None):

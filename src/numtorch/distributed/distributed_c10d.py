@@ -240,7 +240,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             f"processes started by MPI; launch the program with 'numtorch run "
             f"--nproc-per-node {world_size} SCRIPT' or 'mpiexec -n {world_size} python SCRIPT', "
             f"or start the processes with torch.multiprocessing.spawn (which uses mpiexec)")
-    MPI = _mpi.mpi()
+    MPI = _mpi.mpi(timeout.total_seconds() if launched is not None else None)
     world = MPI.COMM_WORLD
     if world_size >= 0 and world_size != world.Get_size():
         raise RuntimeError(f"numtorch.distributed: world_size={world_size} but MPI started "
