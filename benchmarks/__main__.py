@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python3 -m benchmarks [--quick] [--only NAME[,NAME]] [--markdown FILE]
                                          [--contended | --both] [--no-torch] [--list]
+    PYTHONPATH=src python3 -m benchmarks --ddp     (DDP LeNet-5 throughput, 1 and 2 ranks)
 """
 
 import argparse
@@ -32,12 +33,24 @@ def _parser():
                    help="time all retries together may take (default: 60)")
     p.add_argument("--no-torch", action="store_true", help="measure numtorch only")
     p.add_argument("--list", action="store_true", help="list the case ids and exit")
+    p.add_argument("--ddp", action="store_true",
+                   help="instead of the suite: DistributedDataParallel LeNet-5 throughput with 1 "
+                        "and 2 ranks, numtorch run vs torchrun (benchmarks/ddp_lenet.py)")
     return p
 
 
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.ddp:
+        from . import ddp_lenet
+        _, table = ddp_lenet.run(steps=5 if args.quick else 30, with_torch=not args.no_torch,
+                                 progress=lambda line: print(line, file=sys.stderr))
+        print(table)
+        if args.markdown:
+            with open(args.markdown, "w", encoding="utf-8") as f:
+                f.write(table)
+        return 0
     if not suite.select(suite.cases(), args.only):
         parser.error(f"no benchmark matches {args.only!r}; see --list")
     if args.list:

@@ -431,10 +431,14 @@ class Tensor:
         return False
 
     def share_memory_(self):
-        return self
+        """Move the data into shared memory (in place), so that processes that receive this
+        tensor through ``numtorch.multiprocessing`` work on the same memory."""
+        from .multiprocessing import _shm
+        return _shm.share(self)
 
     def is_shared(self):
-        return False
+        from .multiprocessing import _shm
+        return _shm.is_shared(self._data)
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import _str

@@ -2,7 +2,9 @@
 
 ``numtorch mnist``   train LeNet-5 on MNIST (the embedded 10,000-digit sample by default)
 ``numtorch predict`` classify digit images with a checkpoint that ``numtorch mnist`` wrote
-``numtorch run``     (when :mod:`numtorch.run` is installed) run a PyTorch script on numtorch
+``numtorch run``     (when :mod:`numtorch.run` is installed) run a PyTorch script on numtorch;
+                    ``numtorch run --nproc-per-node N`` runs it as N ranks, as ``torchrun`` does
+                    (:mod:`numtorch.distributed.run`)
 
 Subcommands are listed in :data:`COMMANDS`: name → module; a module that is not present is left
 out of the command line, so a new command is one entry here plus its module. A command module

@@ -17,7 +17,7 @@ and pickling behave as usual. ``torchvision.datasets`` is served by :mod:`numtor
 ``torchvision.transforms`` by :mod:`numtorch.datasets.transforms`.
 
 A part of PyTorch that numtorch does not provide fails where the program reaches it, with an error
-that names it: importing ``torch.distributed`` raises :class:`ModuleNotFoundError` (an
+that names it: importing ``torch.fx`` raises :class:`ModuleNotFoundError` (an
 :class:`ImportError`), reading ``torch.fft`` raises :class:`AttributeError`, each saying that the
 module or attribute is not provided by numtorch.
 

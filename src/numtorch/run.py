@@ -4,6 +4,8 @@ Usage::
 
     numtorch run SCRIPT [ARGS...]
     python -m numtorch.run SCRIPT [ARGS...]
+    numtorch run --nproc-per-node N SCRIPT [ARGS...]     (as torchrun)
+    mpiexec -n N numtorch run SCRIPT [ARGS...]
 
 The script runs as ``python SCRIPT [ARGS...]`` would run it (``sys.argv``, ``__name__ ==
 "__main__"``, ``__file__``, the script's directory first on ``sys.path``, its exit status), with
@@ -29,9 +31,13 @@ from . import compat
 
 __all__ = ["main"]
 
-USAGE = "usage: numtorch run SCRIPT [ARGS...]"
+USAGE = "usage: numtorch run [--nproc-per-node N] SCRIPT [ARGS...]"
 HELP = (USAGE + "\n\nRun a PyTorch program unchanged: 'import torch' (and torchvision's datasets "
-        "and transforms)\nare served by numtorch for the duration of the run.\n")
+        "and transforms)\nare served by numtorch for the duration of the run.\n\n"
+        "With --nproc-per-node N the program runs as N ranks started through mpiexec, with\n"
+        "torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, ...); see\n"
+        "'numtorch run --nproc-per-node 1 --help' for the launcher's options. Started by\n"
+        "mpiexec (mpiexec -n N numtorch run SCRIPT), each rank gets the same environment.\n")
 
 
 def main(argv=None):
@@ -50,6 +56,10 @@ def main(argv=None):
     if argv[0] in ("-h", "--help"):
         print(HELP, end="")
         return 0
+    from .distributed import run as launcher
+    if argv[0].startswith("-"):
+        return launcher.main(argv)
+    launcher.become_rank()
     script = argv[0]
     if not os.path.exists(script):
         print(f"numtorch run: can't open file {os.path.abspath(script)!r}: "
@@ -64,13 +74,31 @@ def main(argv=None):
         compat.install()
     try:
         with _hook_in_spawned_children():
-            return _run(os.path.abspath(script))
+            status = _run(os.path.abspath(script))
+        _end_job_on_failure(status)
+        return status
     finally:
         _flush()
         if not hooked_before:
             compat.uninstall()
         sys.argv = saved_argv
         sys.path[:] = saved_path
+
+
+def _end_job_on_failure(status):
+    """A rank of a distributed job that fails takes the whole job down at once (MPI_Abort),
+    rather than leaving the other ranks to wait for it until their timeout.
+
+    A rank that fails before ``init_process_group`` starts MPI for that purpose (the other ranks
+    wait in MPI's start-up for it), within a minute."""
+    if not status:
+        return
+    from .distributed import _mpi
+    launched = _mpi.launcher_env()
+    if launched is None or launched[1] < 2 or not _mpi.is_available():
+        return
+    _flush()
+    _mpi.mpi(timeout=60).COMM_WORLD.Abort(status)
 
 
 def _script_path(script, path):

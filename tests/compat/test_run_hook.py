@@ -119,9 +119,9 @@ def test_missing_script_and_no_arguments(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("statement, missing, error", [
-    ("import torch.distributed as dist", "torch.distributed", "ModuleNotFoundError"),
-    ("from torch import distributed", "torch.distributed", "ImportError"),
-    ("import torch.distributed.rpc", "torch.distributed", "ModuleNotFoundError"),
+    ("import torch.fx as fx", "torch.fx", "ModuleNotFoundError"),
+    ("from torch import fx", "torch.fx", "ImportError"),
+    ("import torch.distributed.rpc", "torch.distributed.rpc", "ModuleNotFoundError"),
     ("from torch.cuda.amp import autocast", "torch.cuda.amp", "ModuleNotFoundError"),
     ("import torchvision.models as models", "torchvision.models", "ModuleNotFoundError"),
     ("from torchvision import models", "torchvision.models", "ImportError"),
@@ -158,12 +158,12 @@ def test_probing_for_an_unprovided_module_is_an_import_error(tmp_path, capsys):
     script = write(tmp_path / "prog.py", """
         import importlib.util
         try:
-            import torch.distributed as dist
+            import torch.fx as fx
         except ImportError:
-            dist = None
+            fx = None
         import torch
-        print(dist is None, hasattr(torch, "fft"), hasattr(torch, "tensor"))
-        print(importlib.util.find_spec("torch.distributed"),
+        print(fx is None, hasattr(torch, "fft"), hasattr(torch, "tensor"))
+        print(importlib.util.find_spec("torch.fx"),
               importlib.util.find_spec("torch.nn").name)
     """)
     assert run_script(capsys, script)[:2] == (0, "True False True\nNone torch.nn\n")
@@ -218,8 +218,8 @@ def test_install_and_uninstall_in_this_process():
         import torch.nn as nn
         assert torch.zeros is numtorch.zeros and nn.Conv2d is numtorch.nn.Conv2d
         assert "numtorch" in repr(torch)
-        with pytest.raises(ModuleNotFoundError, match="torch.distributed is not provided"):
-            import torch.distributed  # noqa: F401
+        with pytest.raises(ModuleNotFoundError, match="torch.fx is not provided"):
+            import torch.fx  # noqa: F401
         with pytest.raises(AttributeError, match="torch.fft is not provided by numtorch"):
             torch.fft  # noqa: B018
     finally:

@@ -630,7 +630,8 @@ class Module:
         return self
 
     def share_memory(self):
-        return self
+        """Move every parameter, gradient and buffer into shared memory (``share_memory_``)."""
+        return self._apply(lambda t: t.share_memory_())
 
     # ----------------------------------------------------------------- dtype / device moves
     def _apply(self, fn, recurse=True):

@@ -1,0 +1,1 @@
+"""``torch.distributed.elastic``: what torchrun programs import from it (``errors.record``)."""
