@@ -170,8 +170,8 @@ def to_pil_image(pic, mode=None):
         if arr.ndim == 2:
             arr = arr[None]
         arr = arr.transpose(1, 2, 0)
-        if arr.dtype.kind == "f" and mode != "F":
-            arr = (arr * np.float32(255)).astype(np.uint8)
+        if arr.dtype.kind == "f" and mode != "F":  # x * 255 truncated, wrapped as torch's byte()
+            arr = ((arr * arr.dtype.type(255)).astype(np.int64) & 0xFF).astype(np.uint8)
     elif isinstance(pic, np.ndarray):
         if pic.ndim not in (2, 3):
             raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
