@@ -10,6 +10,7 @@ kernels written after torchvision's tensor path.
 import enum
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -191,7 +192,7 @@ def convert_image_dtype(image, dtype=None):
         raise TypeError("Input img should be Tensor Image")
     target = dt.float32 if dtype is None else dtype
     x = image._data
-    out_np = target._np
+    out_np = np.dtype(target._np).type
     if x.dtype == out_np:
         return image
     if x.dtype.kind == "f":
@@ -459,6 +460,9 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if (oh, ow) == (h, w):
         return img
     if _is_pil(img):
+        if antialias is False:
+            warnings.warn("Anti-alias option is always applied for PIL Image input. Argument "
+                          "antialias is ignored.", stacklevel=2)
         if mode == InterpolationMode.NEAREST_EXACT:
             raise ValueError("NEAREST_EXACT is not supported for PIL images")
         return img.resize((ow, oh), _PIL_FILTERS[mode])
