@@ -6,12 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from vision_oracle import import_torchvision
 
 import numtorch
 from numtorch.datasets import transforms as T
 from numtorch.datasets.transforms import functional as F
-
-from vision_oracle import import_torchvision
 
 Image = pytest.importorskip("PIL.Image")
 

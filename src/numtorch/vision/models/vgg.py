@@ -89,6 +89,11 @@ class VGG11_BN_Weights(WeightsEnum):
 
 class VGG16_Weights(WeightsEnum):
     IMAGENET1K_V1 = _weights(_URL + "vgg16-397923af.pth", 138357544, (32, 32))
+    # the convolutions of a Lua Torch port: BGR-like means, inputs scaled to [0, 255]; its
+    # classifier is not trained
+    IMAGENET1K_FEATURES = _weights(_URL + "vgg16_features-amdegroot-88682ab5.pth", 138357544,
+                                   (32, 32), mean=(0.48235, 0.45882, 0.40784),
+                                   std=(1.0 / 255.0, 1.0 / 255.0, 1.0 / 255.0))
     DEFAULT = IMAGENET1K_V1
 
 
