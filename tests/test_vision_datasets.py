@@ -327,3 +327,25 @@ def test_folder_errors_match_torchvision(tv, tmp_path):
         with pytest.raises(type(want.value)) as got:
             case(datasets)
         assert str(got.value) == str(want.value)
+
+
+def test_mnist_repr_is_torchvisions(tv, tmp_path):
+    """torchvision indents only the first line of the transforms' repr."""
+    import torch
+
+    from numtorch.datasets.mnist import MNIST
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, magic, shape in (("t10k-images-idx3-ubyte", 2051, (3, 28, 28)),
+                               ("t10k-labels-idx1-ubyte", 2049, (3,)),
+                               ("train-images-idx3-ubyte", 2051, (2, 28, 28)),
+                               ("train-labels-idx1-ubyte", 2049, (2,))):
+        header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in shape)
+        (raw / name).write_bytes(header + bytes(int(np.prod(shape))))
+    tf = T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))])
+    want = tv.datasets.MNIST(str(tmp_path), train=False, transform=tv.transforms.Compose(
+        [tv.transforms.ToTensor(), tv.transforms.Normalize((0.1307,), (0.3081,))]))
+    got = MNIST(str(tmp_path), train=False, transform=tf)
+    assert repr(got) == repr(want)
+    assert torch.equal(want.targets, torch.zeros(3, dtype=torch.uint8))
