@@ -261,3 +261,17 @@ def test_random_erasing_erases_a_window_inside_the_image():
     assert math.isclose((out == 0).sum() / 3, (bottom - top + 1) * (right - left + 1))
     with pytest.raises(ValueError, match="number of input channels"):
         T.RandomErasing(p=1.0, value=(1, 2))(x)
+
+
+def test_tensor_transforms_are_modules_as_in_torchvision(tv):
+    import torch
+
+    for name in T.__all__:
+        ours = getattr(T, name)
+        theirs = getattr(tv.transforms, name)
+        if isinstance(theirs, type):
+            assert issubclass(ours, numtorch.nn.Module) == issubclass(theirs, torch.nn.Module), \
+                name
+    pipeline = numtorch.nn.Sequential(T.CenterCrop(9), T.Normalize((0.5,) * 3, (0.25,) * 3))
+    out = pipeline(numtorch.tensor(F32))
+    np.testing.assert_allclose(out.numpy(), (F32[:, 2:11, 4:13] - 0.5) / 0.25, rtol=1e-6)

@@ -5,10 +5,11 @@ Images are tensors of shape ``(..., C, H, W)`` (or ``(H, W)``), NumPy arrays lai
 A transform returns the same kind of image it was given; the work is done by
 :mod:`.functional`.
 
-Random transforms draw from numtorch's global generator, so ``numtorch.manual_seed`` makes them
-repeatable. They draw their parameters in torchvision's order, but numtorch's random stream is
-not PyTorch's: with the same seed the crops, angles and factors differ from torchvision's (the
-distributions are the same).
+As in torchvision, the transforms that work on tensors are :class:`numtorch.nn.Module` objects
+(they can sit in an ``nn.Sequential``). Random transforms draw from numtorch's global
+generator, so ``numtorch.manual_seed`` makes them repeatable. They draw their parameters in
+torchvision's order, but numtorch's random stream is not PyTorch's: with the same seed the
+crops, angles and factors differ from torchvision's (the distributions are the same).
 """
 
 import math
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ... import nn
 from ..._tensor import Tensor
 from ...utils.data import _random
 from . import functional as F
@@ -87,14 +89,15 @@ class Lambda:
         return f"{self.__class__.__name__}()"
 
 
-class RandomApply:
+class RandomApply(nn.Module):
     """Apply the list of ``transforms`` together with probability ``p``."""
 
     def __init__(self, transforms, p=0.5):
+        super().__init__()
         self.transforms = transforms
         self.p = p
 
-    def __call__(self, img):
+    def forward(self, img):
         if self.p < _rand():
             return img
         for t in self.transforms:
@@ -173,14 +176,15 @@ class PILToTensor:
         return f"{self.__class__.__name__}()"
 
 
-class ConvertImageDtype:
+class ConvertImageDtype(nn.Module):
     """Convert a tensor image to ``dtype``, rescaling its values (see
     :func:`functional.convert_image_dtype`)."""
 
     def __init__(self, dtype):
+        super().__init__()
         self.dtype = dtype
 
-    def __call__(self, image):
+    def forward(self, image):
         return F.convert_image_dtype(image, self.dtype)
 
     def __repr__(self):
@@ -204,7 +208,7 @@ class ToPILImage:
         return f"{self.__class__.__name__}({mode})"
 
 
-class Normalize:
+class Normalize(nn.Module):
     """Normalize each channel: ``output[c] = (input[c] - mean[c]) / std[c]``.
 
     Args:
@@ -217,37 +221,40 @@ class Normalize:
     """
 
     def __init__(self, mean, std, inplace=False):
+        super().__init__()
         self.mean = mean
         self.std = std
         self.inplace = inplace
 
-    def __call__(self, tensor):
+    def forward(self, tensor):
         return F.normalize(tensor, self.mean, self.std, self.inplace)
 
     def __repr__(self):
         return f"{self.__class__.__name__}(mean={self.mean}, std={self.std})"
 
 
-class Grayscale:
+class Grayscale(nn.Module):
     """Convert an RGB image to grey, with ``num_output_channels`` (1 or 3) channels."""
 
     def __init__(self, num_output_channels=1):
+        super().__init__()
         self.num_output_channels = num_output_channels
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.rgb_to_grayscale(img, num_output_channels=self.num_output_channels)
 
     def __repr__(self):
         return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
 
 
-class RandomGrayscale:
+class RandomGrayscale(nn.Module):
     """Convert to grey with probability ``p``, keeping the number of channels."""
 
     def __init__(self, p=0.1):
+        super().__init__()
         self.p = p
 
-    def __call__(self, img):
+    def forward(self, img):
         num_output_channels = F.get_dimensions(img)[0]
         if _rand() < self.p:
             return F.rgb_to_grayscale(img, num_output_channels=num_output_channels)
@@ -258,7 +265,7 @@ class RandomGrayscale:
 
 
 # ---------------------------------------------------------------------------- padding, cropping
-class Pad:
+class Pad(nn.Module):
     """Pad an image on all sides.
 
     Args:
@@ -269,6 +276,7 @@ class Pad:
     """
 
     def __init__(self, padding, fill=0, padding_mode="constant"):
+        super().__init__()
         if not isinstance(padding, (numbers.Number, tuple, list)):
             raise TypeError("Got inappropriate padding arg")
         if not isinstance(fill, (numbers.Number, tuple, list)):
@@ -284,7 +292,7 @@ class Pad:
         self.fill = fill
         self.padding_mode = padding_mode
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.pad(img, self.padding, self.fill, self.padding_mode)
 
     def __repr__(self):
@@ -292,20 +300,21 @@ class Pad:
                 f"padding_mode={self.padding_mode})")
 
 
-class CenterCrop:
+class CenterCrop(nn.Module):
     """Crop the centre ``size`` window (zero-padded if the image is smaller)."""
 
     def __init__(self, size):
+        super().__init__()
         self.size = _size_pair(size)
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.center_crop(img, self.size)
 
     def __repr__(self):
         return f"{self.__class__.__name__}(size={self.size})"
 
 
-class RandomCrop:
+class RandomCrop(nn.Module):
     """Crop a random ``size`` window, after optional padding.
 
     Args:
@@ -318,6 +327,7 @@ class RandomCrop:
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0,
                  padding_mode="constant"):
+        super().__init__()
         self.size = _size_pair(size)
         self.padding = padding
         self.pad_if_needed = pad_if_needed
@@ -338,7 +348,7 @@ class RandomCrop:
         j = _randint(0, w - tw + 1)
         return i, j, th, tw
 
-    def __call__(self, img):
+    def forward(self, img):
         if self.padding is not None:
             img = F.pad(img, self.padding, self.fill, self.padding_mode)
         _, h, w = F.get_dimensions(img)
@@ -352,7 +362,7 @@ class RandomCrop:
         return f"{self.__class__.__name__}(size={self.size}, padding={self.padding})"
 
 
-class RandomResizedCrop:
+class RandomResizedCrop(nn.Module):
     """Crop a random window of random area (``scale`` of the image) and aspect ratio
     (``ratio``), then resize it to ``size``.
 
@@ -368,6 +378,7 @@ class RandomResizedCrop:
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
                  interpolation=InterpolationMode.BILINEAR, antialias=True):
+        super().__init__()
         self.size = _size_pair(size)
         if not isinstance(scale, Sequence):
             raise TypeError("Scale should be a sequence")
@@ -405,7 +416,7 @@ class RandomResizedCrop:
             w, h = width, height
         return (height - h) // 2, (width - w) // 2, h, w
 
-    def __call__(self, img):
+    def forward(self, img):
         i, j, h, w = self.get_params(img, self.scale, self.ratio)
         return F.resized_crop(img, i, j, h, w, self.size, self.interpolation,
                               antialias=self.antialias)
@@ -417,13 +428,14 @@ class RandomResizedCrop:
                 f"interpolation={self.interpolation.value}, antialias={self.antialias})")
 
 
-class RandomHorizontalFlip:
+class RandomHorizontalFlip(nn.Module):
     """Mirror the image left-right with probability ``p``."""
 
     def __init__(self, p=0.5):
+        super().__init__()
         self.p = p
 
-    def __call__(self, img):
+    def forward(self, img):
         if _rand() < self.p:
             return F.hflip(img)
         return img
@@ -435,7 +447,7 @@ class RandomHorizontalFlip:
 class RandomVerticalFlip(RandomHorizontalFlip):
     """Mirror the image top-bottom with probability ``p``."""
 
-    def __call__(self, img):
+    def forward(self, img):
         if _rand() < self.p:
             return F.vflip(img)
         return img
@@ -460,7 +472,7 @@ def _check_jitter(value, name, center=1, bound=(0, float("inf")), clip_first_on_
     return tuple(value)
 
 
-class ColorJitter:
+class ColorJitter(nn.Module):
     """Randomly change brightness, contrast, saturation and hue, in a random order.
 
     Args:
@@ -472,6 +484,7 @@ class ColorJitter:
     """
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        super().__init__()
         self.brightness = _check_jitter(brightness, "brightness")
         self.contrast = _check_jitter(contrast, "contrast")
         self.saturation = _check_jitter(saturation, "saturation")
@@ -488,7 +501,7 @@ class ColorJitter:
         h = None if hue is None else _uniform(hue[0], hue[1])
         return fn_idx, b, c, s, h
 
-    def __call__(self, img):
+    def forward(self, img):
         fn_idx, b, c, s, h = self.get_params(self.brightness, self.contrast, self.saturation,
                                              self.hue)
         for fn_id in fn_idx._data.tolist():
@@ -507,11 +520,12 @@ class ColorJitter:
                 f"contrast={self.contrast}, saturation={self.saturation}, hue={self.hue})")
 
 
-class GaussianBlur:
+class GaussianBlur(nn.Module):
     """Blur with a Gaussian of ``kernel_size`` whose sigma is drawn from ``sigma``
     (``(min, max)``, or one fixed value)."""
 
     def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        super().__init__()
         self.kernel_size = _size_pair(kernel_size, "Kernel size should be a tuple/list of two "
                                                    "integers")
         for ks in self.kernel_size:
@@ -533,7 +547,7 @@ class GaussianBlur:
         """A sigma drawn uniformly from ``[sigma_min, sigma_max]``."""
         return _uniform(sigma_min, sigma_max)
 
-    def __call__(self, img):
+    def forward(self, img):
         sigma = self.get_params(self.sigma[0], self.sigma[1])
         return F.gaussian_blur(img, self.kernel_size, [sigma, sigma])
 
@@ -541,7 +555,7 @@ class GaussianBlur:
         return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"
 
 
-class RandomErasing:
+class RandomErasing(nn.Module):
     """With probability ``p``, erase a random rectangle of a tensor image (Zhong et al.).
 
     Args:
@@ -553,6 +567,7 @@ class RandomErasing:
     """
 
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False):
+        super().__init__()
         if not isinstance(value, (numbers.Number, str, tuple, list)):
             raise TypeError("Argument value should be either a number or str or a sequence")
         if isinstance(value, str) and value != "random":
@@ -596,7 +611,7 @@ class RandomErasing:
             return i, j, h, w, Tensor._wrap(v)
         return 0, 0, img_h, img_w, img
 
-    def __call__(self, img):
+    def forward(self, img):
         if _rand() < self.p:
             if isinstance(self.value, (int, float)):
                 value = [float(self.value)]
@@ -621,7 +636,7 @@ class RandomErasing:
 
 
 # ---------------------------------------------------------------------------- geometry
-class RandomRotation:
+class RandomRotation(nn.Module):
     """Rotate by a random angle drawn uniformly from ``degrees``.
 
     Args:
@@ -635,6 +650,7 @@ class RandomRotation:
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False,
                  center=None, fill=0):
+        super().__init__()
         if isinstance(degrees, numbers.Number):
             if degrees < 0:
                 raise ValueError("If degrees is a single number, it must be positive.")
@@ -652,7 +668,7 @@ class RandomRotation:
         """A random angle in ``[degrees[0], degrees[1]]``."""
         return _uniform(float(degrees[0]), float(degrees[1]))
 
-    def __call__(self, img):
+    def forward(self, img):
         angle = self.get_params(self.degrees)
         fill = self.fill
         if isinstance(img, Tensor) and isinstance(fill, (int, float)):
@@ -669,7 +685,7 @@ class RandomRotation:
         return s + ")"
 
 
-class Resize:
+class Resize(nn.Module):
     """Resize to ``size``: ``(h, w)``, or an int to which the smaller edge is matched.
 
     See :func:`functional.resize`: PIL images are resized by Pillow, tensors resampled with
@@ -678,6 +694,7 @@ class Resize:
 
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
                  antialias=True):
+        super().__init__()
         if not isinstance(size, (int, Sequence)) and size is not None:
             raise TypeError(f"Size should be int or sequence. Got {type(size)}")
         if isinstance(size, Sequence) and len(size) not in (1, 2):
@@ -687,7 +704,7 @@ class Resize:
         self.max_size = max_size
         self.antialias = antialias
 
-    def __call__(self, img):
+    def forward(self, img):
         return F.resize(img, self.size, self.interpolation, self.max_size, self.antialias)
 
     def __repr__(self):
