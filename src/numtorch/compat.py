@@ -96,6 +96,12 @@ class _StandIn(types.ModuleType):
         self.__path__ = []  # a package, so that every ``torch.X.Y`` import reaches the hook
         if target is not None and getattr(target, "__file__", None):
             self.__file__ = target.__file__
+        if name.startswith("torchvision.") and isinstance(target, types.ModuleType):
+            # programs list what a torchvision module holds through its __dict__ (the ImageNet
+            # example: ``name for name in models.__dict__ if name.islower() ...``)
+            self.__dict__.update({k: v for k, v in vars(target).items()
+                                  if not k.startswith("_")
+                                  and not isinstance(v, types.ModuleType)})
 
     def __getattr__(self, attr):
         d = self.__dict__

@@ -238,12 +238,15 @@ def test_torchvision_models_utils_io_and_functional_are_served(tmp_path, capsys)
             io.read_image is numtorch.vision.io.read_image,
             ops.Conv2dNormActivation is numtorch.vision.ops.Conv2dNormActivation,
             models.list_models(module=models) == numtorch.vision.models.list_models(),
+            sorted(name for name in models.__dict__ if name.islower() and not
+                   name.startswith("__") and callable(models.__dict__[name]))[:3] == [
+                "alexnet", "densenet121", "get_model"],
         ]
         print(checks)
     """)
     status, out, err = run_script(capsys, script)
     assert status == 0, err
-    assert out.strip() == str([True] * 11)
+    assert out.strip() == str([True] * 12)
 
 
 def test_install_and_uninstall_in_this_process():
