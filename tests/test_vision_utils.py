@@ -119,3 +119,49 @@ def test_read_image_gives_the_png_pixels_as_uint8_chw(tmp_path, mode):
     if mode == "RGB":  # ITU-R 601-2 luma, rounded
         luma = pixels.astype(np.float64) @ [0.299, 0.587, 0.114]
         np.testing.assert_allclose(gray.numpy()[0], luma, atol=1)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"colors": "red", "width": 2}, {"colors": [(10, 200, 30), "#00ff00", "blue"],
+                                        "fill": True},
+    {"labels": ["cat", "dog", "a bird"]},
+    {"labels": ["cat", "dog", "x"], "fill_labels": True, "label_colors": "white"},
+])
+@pytest.mark.parametrize("kind", ["u8", "f32", "grey"])
+def test_draw_bounding_boxes_matches_torchvision(tv, kwargs, kind):
+    import torch
+
+    pixels = RNG.integers(0, 256, (3, 40, 50), dtype=np.uint8)
+    if kind == "f32":
+        pixels = pixels.astype(np.float32) / 255
+    elif kind == "grey":
+        pixels = pixels[:1]
+    boxes = np.array([[2, 3, 20, 30], [10, 5, 45, 38], [0, 0, 49, 39]], dtype=np.float32)
+    want = tv.utils.draw_bounding_boxes(torch.from_numpy(pixels), torch.from_numpy(boxes),
+                                        **kwargs)
+    got = utils.draw_bounding_boxes(numtorch.tensor(pixels), numtorch.tensor(boxes), **kwargs)
+    assert str(got.dtype) == str(want.dtype) and tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-7)
+
+
+def test_draw_bounding_boxes_errors_match_torchvision(tv):
+    import torch
+
+    image = np.zeros((3, 10, 10), np.uint8)
+    cases = [
+        (np.zeros((2, 3, 10, 10), np.uint8), [[0, 0, 5, 5]], {}),
+        (np.zeros((2, 10, 10), np.uint8), [[0, 0, 5, 5]], {}),
+        (image, [[6, 0, 5, 5]], {}),
+        (image, [[0, 0, 5, 5]], {"labels": ["a", "b"]}),
+        (image, [[0, 0, 5, 5], [1, 1, 2, 2]], {"colors": ["red"]}),
+        (image, [[0, 0, 5, 5]], {"colors": (1, 2)}),
+    ]
+    for img, boxes, kwargs in cases:
+        with pytest.raises(ValueError) as want:
+            tv.utils.draw_bounding_boxes(torch.from_numpy(img), torch.tensor(boxes), **kwargs)
+        with pytest.raises(ValueError) as got:
+            utils.draw_bounding_boxes(numtorch.tensor(img), numtorch.tensor(boxes), **kwargs)
+        assert str(got.value) == str(want.value)
+    with pytest.warns(UserWarning, match="No box was drawn"):
+        out = utils.draw_bounding_boxes(numtorch.tensor(image), numtorch.zeros(0, 4))
+    assert out.numpy().sum() == 0

@@ -2,6 +2,7 @@
 
 import math
 import pathlib
+import warnings
 
 import numpy as np
 
@@ -136,6 +137,118 @@ def save_image(tensor, fp, format=None, **kwargs):
     image.save(fp, format=format)
 
 
-def draw_bounding_boxes(*args, **kwargs):
-    """Not provided by numtorch: draws text and boxes with PIL fonts (torchvision's)."""
-    raise NotImplementedError("torchvision.utils.draw_bounding_boxes is not provided by numtorch")
+def _parse_colors(colors, num_objects):
+    """One ``(r, g, b)`` tuple per object from ``None`` (a fixed palette), one colour, or a list."""
+    from PIL import ImageColor
+
+    if colors is None:
+        palette = (2**25 - 1, 2**15 - 1, 2**21 - 1)
+        colors = [tuple((i * p) % 255 for p in palette) for i in range(num_objects)]
+    elif isinstance(colors, list):
+        if len(colors) < num_objects:
+            raise ValueError(f"Number of colors must be equal or larger than the number of "
+                             f"objects, but got {len(colors)} < {num_objects}.")
+    elif not isinstance(colors, (tuple, str)):
+        raise ValueError(f"colors must be a tuple or a string, or a list thereof, but got "
+                         f"{colors}.")
+    elif isinstance(colors, tuple) and len(colors) != 3:
+        raise ValueError(f"If passed as tuple, colors should be an RGB triplet, but got "
+                         f"{colors}.")
+    else:
+        colors = [colors] * num_objects
+    return [ImageColor.getrgb(c) if isinstance(c, str) else tuple(int(v) for v in c)
+            for c in colors]
+
+
+def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, width=1, font=None,
+                        font_size=None, label_colors=None, label_background_colors=None,
+                        fill_labels=False):
+    """Draws bounding boxes on given RGB image.
+
+    Args:
+        image (Tensor): Tensor of shape (C, H, W) and dtype uint8 or float (in ``[0, 1]``).
+        boxes (Tensor): Tensor of size (N, 4) containing bounding boxes in (xmin, ymin, xmax,
+            ymax) format, in absolute pixel coordinates.
+        labels (List[str], optional): List containing the labels of bounding boxes.
+        colors (color or list of colors, optional): PIL colour names (``"red"``, ``"#FF00FF"``)
+            or RGB tuples, one for all boxes or one per box. By default a fixed palette.
+        fill (bool): If `True` fills the bounding box with specified color (alpha 100).
+        width (int): Width of bounding box.
+        font (str, optional): A TrueType font file for the labels (default: Pillow's font).
+        font_size (int, optional): The requested font size in points.
+        label_colors, label_background_colors (color or list of colors, optional): label text
+            and (with ``fill_labels``) label box colours.
+        fill_labels (bool): fill the label's background. Default: False.
+
+    Returns:
+        img (Tensor[C, H, W]): the image with the boxes, of the input's dtype. Needs Pillow.
+        Oriented boxes of size (N, 8) are not provided by numtorch.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not isinstance(image, Tensor):
+        raise TypeError(f"Tensor expected, got {type(image)}")
+    arr = image._data
+    if not (arr.dtype == np.uint8 or arr.dtype.kind == "f"):
+        raise ValueError(f"The image dtype must be uint8 or float, got {image.dtype}")
+    if arr.ndim != 3:
+        raise ValueError("Pass individual images, not batches")
+    if arr.shape[0] not in {1, 3}:
+        raise ValueError("Only grayscale and RGB images are supported")
+    box_arr = boxes._data if isinstance(boxes, Tensor) else np.asarray(boxes)
+    if box_arr.shape[-1] == 8:
+        raise NotImplementedError("draw_bounding_boxes: oriented (N, 8) boxes are not provided "
+                                  "by numtorch")
+    if box_arr.shape[-1] == 4 and ((box_arr[:, 0] > box_arr[:, 2]).any()
+                                   or (box_arr[:, 1] > box_arr[:, 3]).any()):
+        raise ValueError("Boxes need to be in (xmin, ymin, xmax, ymax) format. Use "
+                         "torchvision.ops.box_convert to convert them")
+    num_boxes = box_arr.shape[0]
+    if num_boxes == 0:
+        warnings.warn("boxes doesn't contain any box. No box was drawn", stacklevel=2)
+        return image
+    if labels is None:
+        labels = [None] * num_boxes
+    elif len(labels) != num_boxes:
+        raise ValueError(f"Number of boxes ({num_boxes}) and labels ({len(labels)}) mismatch. "
+                         "Please specify labels for each box.")
+    colors = _parse_colors(colors, num_boxes)
+    if label_colors or fill_labels:
+        label_colors = _parse_colors(label_colors if label_colors else "black", num_boxes)
+    else:
+        label_colors = list(colors)
+    if fill_labels and label_background_colors:
+        label_background_colors = _parse_colors(label_background_colors, num_boxes)
+    else:
+        label_background_colors = list(colors)
+    if font is None:
+        if font_size is not None:
+            warnings.warn("Argument 'font_size' will be ignored since 'font' is not set.",
+                          stacklevel=2)
+        txt_font = ImageFont.load_default()
+    else:
+        txt_font = ImageFont.truetype(font=font, size=font_size or 10)
+    if arr.shape[0] == 1:
+        arr = np.tile(arr, (3, 1, 1))
+    floating = arr.dtype.kind == "f"
+    if floating:  # to uint8 as convert_image_dtype does
+        arr = (arr * arr.dtype.type(255 + 1.0 - 1e-3)).astype(np.uint8)
+    img = Image.fromarray(np.ascontiguousarray(arr.transpose(1, 2, 0)))
+    draw = ImageDraw.Draw(img, "RGBA") if fill else ImageDraw.Draw(img)
+    for bbox, color, label, label_color, label_bg in zip(box_arr.astype(np.int64).tolist(),
+                                                         colors, labels, label_colors,
+                                                         label_background_colors):
+        draw.rectangle(bbox, width=width, outline=color,
+                       fill=color + (100,) if fill else None)
+        if label is not None:
+            margin = width + 1
+            if fill_labels:
+                left, top, right, bottom = draw.textbbox((bbox[0] + margin, bbox[1] + margin),
+                                                         label, font=txt_font)
+                draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=label_bg)
+            draw.text((bbox[0] + margin, bbox[1] + margin), label, fill=label_color,
+                      font=txt_font)
+    out = np.asarray(img).transpose(2, 0, 1)
+    if floating:
+        out = (out.astype(image._data.dtype) / image._data.dtype.type(255))
+    return Tensor._wrap(np.ascontiguousarray(out))
