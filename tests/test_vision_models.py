@@ -207,6 +207,8 @@ def test_weights_enums_and_registry_helpers_match_torchvision(tv):
             assert member.meta["num_params"] == twin.meta["num_params"]
             assert member.meta["min_size"] == twin.meta["min_size"]
             assert repr(member.transforms()) == repr(twin.transforms())
+    with pytest.raises(KeyError, match="numtorch does not ship torchvision's list"):
+        models.ResNet18_Weights.DEFAULT.meta["categories"]
     assert models.get_weight("ResNet50_Weights.IMAGENET1K_V2") is \
         models.ResNet50_Weights.IMAGENET1K_V2
     assert type(models.get_model("squeezenet1_1", num_classes=3)) is models.SqueezeNet
@@ -228,3 +230,36 @@ def test_weights_transforms_preprocess_like_torchvision(tv):
     want = want_t(torch.from_numpy(tensor)).numpy()
     got = got_t(numtorch.tensor(tensor)).numpy()
     np.testing.assert_allclose(got, want, rtol=0, atol=0.02)  # uint8 resize: one grey level
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.resnet18(pretrained=False),
+    lambda m: m.squeezenet1_1(False),
+    lambda m: m.alexnet(None, False),
+    lambda m: m.mobilenet_v2(pretrained=True),
+    lambda m: m.resnet50(True),
+    lambda m: m.densenet121(weights="legacy"),
+    lambda m: m.resnet18(pretrained=True, weights=None),
+])
+def test_pre_0_13_interface_warns_like_torchvision(tv, hub, call):
+    import warnings
+
+    def outcome(module):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model = call(module)
+            except Exception as exc:  # noqa: BLE001 - compared below
+                error = (type(exc).__name__, str(exc).split(" ")[-1])
+                model = None
+            else:
+                error = None
+        return ([str(w.message) for w in caught], error,
+                None if model is None else type(model).__name__)
+
+    want, got = outcome(tv.models), outcome(models)
+    assert got[0] == want[0]
+    # pretrained weights: both look for the file in the (empty) hub and cannot download it
+    # (torchvision lets the URLError through, numtorch names the file to place)
+    assert (got[1] is None) == (want[1] is None)
+    assert got[2] == want[2]

@@ -9,6 +9,7 @@ names the file and the directory to put it in.
 """
 
 import enum
+import functools
 import hashlib
 import os
 import re
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -222,3 +224,52 @@ def _load_weights(model, weights, progress, fix_keys=None):
         state_dict = fix_keys(state_dict)
     model.load_state_dict(state_dict)
     return model
+
+
+def _quoted_list(names):
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def handle_legacy_interface(legacy_weights):
+    """Accept the builders' interface from before torchvision 0.13 with its warnings:
+    ``weights``/``progress`` given positionally, and ``pretrained=True`` (meaning
+    ``legacy_weights``) or ``pretrained=False`` (``weights=None``)."""
+    def decorate(builder):
+        @functools.wraps(builder)
+        def wrapper(*args, **kwargs):
+            if args:
+                names = ("weights", "progress")[:len(args)]
+                if len(args) > 2:
+                    raise TypeError(f"{builder.__name__}() takes at most 2 positional arguments "
+                                    f"({len(args)} given)")
+                warnings.warn(f"Using {_quoted_list(names)} as positional parameter(s) is "
+                              "deprecated since 0.13 and may be removed in the future. Please "
+                              "use keyword parameter(s) instead.", stacklevel=2)
+                kwargs.update(zip(names, args))
+            missing = object()
+            weights = kwargs.get("weights", missing)
+            if (("weights" not in kwargs and "pretrained" not in kwargs)
+                    or weights is None or isinstance(weights, WeightsEnum)
+                    or (isinstance(weights, str) and weights != "legacy")):
+                return builder(**kwargs)
+            # a bool (or "legacy") where the weights go means the old ``pretrained``
+            pretrained_positional = weights is not missing
+            pretrained = kwargs.pop("weights") if pretrained_positional else kwargs["pretrained"]
+            kwargs.pop("pretrained", None)
+            default = legacy_weights if pretrained else None
+            if not pretrained_positional:
+                warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be "
+                              "removed in the future, please use 'weights' instead.",
+                              stacklevel=2)
+            msg = ("Arguments other than a weight enum or `None` for 'weights' are deprecated "
+                   "since 0.13 and may be removed in the future. The current behavior is "
+                   f"equivalent to passing `weights={default}`.")
+            if pretrained:
+                msg += (f" You can also use `weights={type(default).__name__}.DEFAULT` to get "
+                        "the most up-to-date weights.")
+            warnings.warn(msg, stacklevel=2)
+            kwargs["weights"] = default
+            return builder(**kwargs)
+        return wrapper
+    return decorate

@@ -6,11 +6,22 @@ from ...datasets.transforms._presets import ImageClassification
 from ._api import Weights
 
 
+class _Meta(dict):
+    """The ``meta`` of a weights entry; says so when asked for what numtorch does not ship."""
+
+    def __missing__(self, key):
+        if key == "categories":
+            raise KeyError("categories: numtorch does not ship torchvision's list of the 1000 "
+                           "ImageNet class names; load your own list (class indices are "
+                           "torchvision's)")
+        raise KeyError(key)
+
+
 def _weights(url, num_params, min_size, **transform_args):
     """A :class:`Weights` for an ImageNet-1k classifier checkpoint."""
     return Weights(url=url, transforms=partial(ImageClassification, crop_size=224,
                                                **transform_args),
-                   meta={"num_params": num_params, "min_size": min_size, "num_classes": 1000})
+                   meta=_Meta(num_params=num_params, min_size=min_size, num_classes=1000))
 
 
 def _make_divisible(v, divisor, min_value=None):

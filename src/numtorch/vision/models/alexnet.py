@@ -1,7 +1,13 @@
 """AlexNet (Krizhevsky, "One weird trick…" variant), as torchvision builds it."""
 
 from ... import flatten, nn
-from ._api import WeightsEnum, _load_weights, _ovewrite_named_param, register_model
+from ._api import (
+    WeightsEnum,
+    _load_weights,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+    register_model,
+)
 from ._utils import _weights
 
 __all__ = ["AlexNet", "AlexNet_Weights", "alexnet"]
@@ -39,6 +45,7 @@ class AlexNet_Weights(WeightsEnum):
 
 
 @register_model()
+@handle_legacy_interface(AlexNet_Weights.IMAGENET1K_V1)
 def alexnet(*, weights: AlexNet_Weights = None, progress=True, **kwargs):
     """AlexNet from `One weird trick for parallelizing convolutional neural networks
     <https://arxiv.org/abs/1404.5997>`__.

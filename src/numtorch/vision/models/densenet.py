@@ -6,7 +6,13 @@ from collections import OrderedDict
 
 from ... import cat, flatten, nn
 from ...nn import functional as F
-from ._api import WeightsEnum, _load_weights, _ovewrite_named_param, register_model
+from ._api import (
+    WeightsEnum,
+    _load_weights,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+    register_model,
+)
 from ._utils import _weights
 
 __all__ = ["DenseNet", "DenseNet121_Weights", "densenet121"]
@@ -139,6 +145,7 @@ class DenseNet121_Weights(WeightsEnum):
 
 
 @register_model()
+@handle_legacy_interface(DenseNet121_Weights.IMAGENET1K_V1)
 def densenet121(*, weights: DenseNet121_Weights = None, progress=True, **kwargs):
     """DenseNet-121 from `Densely Connected Convolutional Networks
     <https://arxiv.org/abs/1608.06993>`__.

@@ -3,7 +3,13 @@
 from ... import flatten, nn
 from ...nn import functional as F
 from ..ops.misc import Conv2dNormActivation
-from ._api import WeightsEnum, _load_weights, _ovewrite_named_param, register_model
+from ._api import (
+    WeightsEnum,
+    _load_weights,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+    register_model,
+)
 from ._utils import _make_divisible, _weights
 
 __all__ = ["MobileNetV2", "MobileNet_V2_Weights", "mobilenet_v2"]
@@ -106,6 +112,7 @@ class MobileNet_V2_Weights(WeightsEnum):
 
 
 @register_model()
+@handle_legacy_interface(MobileNet_V2_Weights.IMAGENET1K_V1)
 def mobilenet_v2(*, weights: MobileNet_V2_Weights = None, progress=True, **kwargs):
     """MobileNetV2 from `MobileNetV2: Inverted Residuals and Linear Bottlenecks
     <https://arxiv.org/abs/1801.04381>`__.

@@ -5,7 +5,13 @@ The module tree, parameter names and shapes are torchvision's, so a state dict s
 """
 
 from ... import flatten, nn
-from ._api import WeightsEnum, _load_weights, _ovewrite_named_param, register_model
+from ._api import (
+    WeightsEnum,
+    _load_weights,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+    register_model,
+)
 from ._utils import _weights
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "ResNet18_Weights", "ResNet34_Weights",
@@ -188,6 +194,7 @@ class ResNet50_Weights(WeightsEnum):
 
 
 @register_model()
+@handle_legacy_interface(ResNet18_Weights.IMAGENET1K_V1)
 def resnet18(*, weights: ResNet18_Weights = None, progress=True, **kwargs):
     """ResNet-18 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__.
@@ -203,6 +210,7 @@ def resnet18(*, weights: ResNet18_Weights = None, progress=True, **kwargs):
 
 
 @register_model()
+@handle_legacy_interface(ResNet34_Weights.IMAGENET1K_V1)
 def resnet34(*, weights: ResNet34_Weights = None, progress=True, **kwargs):
     """ResNet-34 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__. Arguments as for :func:`resnet18`."""
@@ -211,6 +219,7 @@ def resnet34(*, weights: ResNet34_Weights = None, progress=True, **kwargs):
 
 
 @register_model()
+@handle_legacy_interface(ResNet50_Weights.IMAGENET1K_V1)
 def resnet50(*, weights: ResNet50_Weights = None, progress=True, **kwargs):
     """ResNet-50 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__. Arguments as for :func:`resnet18`."""

@@ -1,7 +1,13 @@
 """SqueezeNet 1.0 and 1.1 (Iandola et al.), as torchvision builds them."""
 
 from ... import cat, flatten, nn
-from ._api import WeightsEnum, _load_weights, _ovewrite_named_param, register_model
+from ._api import (
+    WeightsEnum,
+    _load_weights,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+    register_model,
+)
 from ._utils import _weights
 
 __all__ = ["SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "squeezenet1_0",
@@ -90,6 +96,7 @@ class SqueezeNet1_1_Weights(WeightsEnum):
 
 
 @register_model()
+@handle_legacy_interface(SqueezeNet1_0_Weights.IMAGENET1K_V1)
 def squeezenet1_0(*, weights: SqueezeNet1_0_Weights = None, progress=True, **kwargs):
     """SqueezeNet 1.0 from `SqueezeNet: AlexNet-level accuracy with 50x fewer parameters
     <https://arxiv.org/abs/1602.07360>`__.
@@ -104,6 +111,7 @@ def squeezenet1_0(*, weights: SqueezeNet1_0_Weights = None, progress=True, **kwa
 
 
 @register_model()
+@handle_legacy_interface(SqueezeNet1_1_Weights.IMAGENET1K_V1)
 def squeezenet1_1(*, weights: SqueezeNet1_1_Weights = None, progress=True, **kwargs):
     """SqueezeNet 1.1 (2.4x less computation than 1.0). Arguments as for
     :func:`squeezenet1_0`."""

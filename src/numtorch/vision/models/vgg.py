@@ -1,7 +1,13 @@
 """VGG (Simonyan & Zisserman, "Very Deep Convolutional Networks"), as torchvision builds it."""
 
 from ... import flatten, nn
-from ._api import WeightsEnum, _load_weights, _ovewrite_named_param, register_model
+from ._api import (
+    WeightsEnum,
+    _load_weights,
+    _ovewrite_named_param,
+    handle_legacy_interface,
+    register_model,
+)
 from ._utils import _weights
 
 __all__ = ["VGG", "VGG11_Weights", "VGG11_BN_Weights", "VGG16_Weights", "VGG16_BN_Weights",
@@ -103,6 +109,7 @@ class VGG16_BN_Weights(WeightsEnum):
 
 
 @register_model()
+@handle_legacy_interface(VGG11_Weights.IMAGENET1K_V1)
 def vgg11(*, weights: VGG11_Weights = None, progress=True, **kwargs):
     """VGG-11 (configuration "A") from `Very Deep Convolutional Networks for Large-Scale Image
     Recognition <https://arxiv.org/abs/1409.1556>`__.
@@ -117,18 +124,21 @@ def vgg11(*, weights: VGG11_Weights = None, progress=True, **kwargs):
 
 
 @register_model()
+@handle_legacy_interface(VGG11_BN_Weights.IMAGENET1K_V1)
 def vgg11_bn(*, weights: VGG11_BN_Weights = None, progress=True, **kwargs):
     """VGG-11 with batch normalization. Arguments as for :func:`vgg11`."""
     return _vgg("A", True, VGG11_BN_Weights.verify(weights), progress, **kwargs)
 
 
 @register_model()
+@handle_legacy_interface(VGG16_Weights.IMAGENET1K_V1)
 def vgg16(*, weights: VGG16_Weights = None, progress=True, **kwargs):
     """VGG-16 (configuration "D"). Arguments as for :func:`vgg11`."""
     return _vgg("D", False, VGG16_Weights.verify(weights), progress, **kwargs)
 
 
 @register_model()
+@handle_legacy_interface(VGG16_BN_Weights.IMAGENET1K_V1)
 def vgg16_bn(*, weights: VGG16_BN_Weights = None, progress=True, **kwargs):
     """VGG-16 with batch normalization. Arguments as for :func:`vgg11`."""
     return _vgg("D", True, VGG16_BN_Weights.verify(weights), progress, **kwargs)
