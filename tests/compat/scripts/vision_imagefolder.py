@@ -2,6 +2,7 @@
 JPEG files, training transforms (RandomResizedCrop, ColorJitter, RandomGrayscale, GaussianBlur,
 RandomApply) and deterministic evaluation transforms through a DataLoader."""
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -55,5 +56,5 @@ print("tensor ops", TF.resized_crop(x, 2, 3, 20, 30, [10, 12]).shape,
       round(TF.rgb_to_grayscale(x).mean().item(), 4), TF.hflip(x).shape,
       round(TF.rotate(x, 30.0).sum().item(), 2))
 print("size", TF.get_image_size(img), TF.get_dimensions(x))
-torch.manual_seed(0)
+shutil.rmtree(root)
 print("done")
