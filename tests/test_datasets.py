@@ -181,8 +181,8 @@ def test_transforms_are_applied(embedded, tmp_path):
     np.testing.assert_array_equal(img.numpy()[0], raw.astype(np.float32) / np.float32(255))
     assert target == int(embedded[1].targets.numpy()[5]) + 100
     lines = repr(ds).splitlines()
-    assert lines[-3:-1] == ["    StandardTransform", "    Transform: ToTensor()"]
-    assert lines[-1].startswith("    Target transform: <function")
+    assert lines[-3:-1] == ["    StandardTransform", "Transform: ToTensor()"]  # torchvision's
+    assert lines[-1].startswith("Target transform: <function")
 
 
 def test_dataloader_over_mnist(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 import numtorch
 from numtorch._tensor import Tensor
 from numtorch.datasets import transforms as T
+from numtorch.datasets.transforms import functional as TF
 
 
 def tensor(arr):
@@ -253,8 +254,9 @@ def test_resize_nearest_and_bilinear():
     np.testing.assert_allclose(lin, [[[0.0, 1.0, 3.0, 4.0]]])
     assert T.Resize(4, interpolation=T.InterpolationMode.NEAREST)(
         np.zeros((8, 16), np.uint8)).shape == (4, 8)
-    with pytest.raises(NotImplementedError, match="antialias"):
-        T.Resize((1, 1))(tensor(row))
+    # downscaling averages (antialias=True), plain bilinear samples between the two pixels
+    np.testing.assert_allclose(T.Resize((1, 1))(tensor(row)).numpy(), [[[2.0]]])
+    np.testing.assert_allclose(T.Resize((1, 1), antialias=False)(tensor(row)).numpy(), [[[2.0]]])
 
 
 # ------------------------------------------------------------------ against torch's kernels
@@ -284,7 +286,7 @@ def test_rotate_matches_torch_grid_sample(shape, angle, mode):
     torch = pytest.importorskip("torch")
     img = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
     want = _torchvision_rotate(torch, img, angle, mode, 0.25)
-    got = T.rotate(tensor(img), angle, T.InterpolationMode(mode), fill=0.25).numpy()
+    got = TF.rotate(tensor(img), angle, T.InterpolationMode(mode), fill=0.25).numpy()
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
 
 

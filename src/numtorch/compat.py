@@ -1,4 +1,5 @@
-"""Serve ``import torch`` (and ``torchvision``'s datasets and transforms) from numtorch.
+"""Serve ``import torch`` (and ``torchvision``'s datasets, transforms, models, utils, io) from
+numtorch.
 
 :func:`install` puts an import hook at the front of :data:`sys.meta_path`; from then on
 ``import torch``, ``import torch.nn as nn``, ``from torch.utils.data import DataLoader``,
@@ -13,8 +14,9 @@ for PyTorch runs unchanged::
 
 Each ``torch.X`` module is a thin stand-in (a module named ``torch.X``) whose attributes are read
 from ``numtorch.X``: classes and functions are numtorch's own objects, so ``isinstance`` checks
-and pickling behave as usual. ``torchvision.datasets`` is served by :mod:`numtorch.datasets` and
-``torchvision.transforms`` by :mod:`numtorch.datasets.transforms`.
+and pickling behave as usual. ``torchvision.datasets`` is served by :mod:`numtorch.datasets`,
+``torchvision.transforms`` by :mod:`numtorch.datasets.transforms` and ``torchvision.models``,
+``.utils``, ``.io`` and ``.ops`` by :mod:`numtorch.vision`'s modules of those names.
 
 A part of PyTorch that numtorch does not provide fails where the program reaches it, with an error
 that names it: importing ``torch.fx`` raises :class:`ModuleNotFoundError` (an
@@ -41,11 +43,15 @@ _ROOTS = ("torch", "torchvision")
 _TORCHVISION = {
     "torchvision.datasets": "numtorch.datasets",
     "torchvision.transforms": "numtorch.datasets.transforms",
+    "torchvision.models": "numtorch.vision.models",
+    "torchvision.utils": "numtorch.vision.utils",
+    "torchvision.io": "numtorch.vision.io",
+    "torchvision.ops": "numtorch.vision.ops",
 }
 _TORCHVISION_VERSION = "0.28.0+numtorch"
 
 # numtorch's own modules that are no part of PyTorch's namespace (torch.ops is something else).
-_INTERNAL = frozenset({"ops", "apps", "cli", "compat", "run", "viz", "datasets"})
+_INTERNAL = frozenset({"ops", "apps", "cli", "compat", "run", "viz", "datasets", "vision"})
 
 
 def _not_provided_message(name):
@@ -61,7 +67,7 @@ def _numtorch_name(fullname):
     """The name of the numtorch module that serves ``fullname``.
 
     ``None`` for the bare ``torchvision`` stand-in, ``""`` for a module numtorch has no
-    counterpart for by construction (``torchvision.models``, ``torch.ops``).
+    counterpart for by construction (``torchvision.tv_tensors``, ``torch.ops``).
     """
     if fullname == "torch" or fullname.startswith("torch."):
         if fullname.split(".")[1:2] and fullname.split(".")[1] in _INTERNAL:
@@ -90,6 +96,12 @@ class _StandIn(types.ModuleType):
         self.__path__ = []  # a package, so that every ``torch.X.Y`` import reaches the hook
         if target is not None and getattr(target, "__file__", None):
             self.__file__ = target.__file__
+        if name.startswith("torchvision.") and isinstance(target, types.ModuleType):
+            # programs list what a torchvision module holds through its __dict__ (the ImageNet
+            # example: ``name for name in models.__dict__ if name.islower() ...``)
+            self.__dict__.update({k: v for k, v in vars(target).items()
+                                  if not k.startswith("_")
+                                  and not isinstance(v, types.ModuleType)})
 
     def __getattr__(self, attr):
         d = self.__dict__

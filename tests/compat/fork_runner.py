@@ -12,6 +12,7 @@ import os
 import runpy
 import sys
 import traceback
+import types
 
 
 def run_child(script, outdir):
@@ -48,6 +49,23 @@ def warm_up(module):
         optimizer = lib.optim.SGD([p], lr=0.1)
         p.sum().backward()
         optimizer.step()
+        _import_torchvision()
+
+
+def _import_torchvision():
+    """Import torchvision for the scripts that use it. A torchvision whose compiled operators
+    (nms …) do not fit the installed torch fails while registering their meta kernels; the
+    scripts use none of those, so that registration module is skipped."""
+    try:
+        importlib.import_module("torchvision")
+    except ImportError:
+        return
+    except RuntimeError:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "torchvision"]:
+            del sys.modules[name]
+        sys.modules["torchvision._meta_registrations"] = types.ModuleType(
+            "torchvision._meta_registrations")
+        importlib.import_module("torchvision")
 
 
 def main(module, outdir, scripts):

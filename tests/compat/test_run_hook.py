@@ -123,8 +123,8 @@ def test_missing_script_and_no_arguments(tmp_path, capsys):
     ("from torch import fx", "torch.fx", "ImportError"),
     ("import torch.distributed.rpc", "torch.distributed.rpc", "ModuleNotFoundError"),
     ("from torch.cuda.amp import autocast", "torch.cuda.amp", "ModuleNotFoundError"),
-    ("import torchvision.models as models", "torchvision.models", "ModuleNotFoundError"),
-    ("from torchvision import models", "torchvision.models", "ImportError"),
+    ("import torchvision.tv_tensors as tv", "torchvision.tv_tensors", "ModuleNotFoundError"),
+    ("from torchvision import tv_tensors", "torchvision.tv_tensors", "ImportError"),
     ("import torch.jit", "torch.jit", "ModuleNotFoundError"),
     ("import torch\ntorch.fft.rfft(torch.zeros(4))", "torch.fft", "AttributeError"),
     ("import torch.nn as nn\nnn.NoSuchLayer(3)", "torch.nn.NoSuchLayer", "AttributeError"),
@@ -201,6 +201,52 @@ def test_torch_submodules_and_torchvision_are_served_by_numtorch(tmp_path, capsy
     status, out, err = run_script(capsys, script)
     assert status == 0, err
     assert out.strip() == str([True] * 17)
+
+
+def test_torchvision_models_utils_io_and_functional_are_served(tmp_path, capsys):
+    script = write(tmp_path / "prog.py", """
+        import numtorch
+        import torchvision
+        import torchvision.models as models
+        import torchvision.models.resnet
+        import torchvision.transforms.functional as TF
+        from torchvision import io, ops
+        from torchvision.models import ResNet18_Weights, resnet18
+        from torchvision.models.densenet import DenseNet
+        from torchvision.transforms import v2 as unused  # noqa: F401
+    """)
+    status, _, err = run_script(capsys, script)
+    assert status == 1
+    assert "torchvision.transforms.v2 is not provided by numtorch" in err
+    script = write(tmp_path / "prog.py", """
+        import numtorch
+        import torchvision
+        import torchvision.models as models
+        import torchvision.models.resnet
+        import torchvision.transforms.functional as TF
+        from torchvision import io, ops, utils
+        from torchvision.models import ResNet18_Weights, resnet18
+        from torchvision.models.densenet import DenseNet
+        from torchvision.utils import make_grid, save_image
+        checks = [
+            resnet18 is numtorch.vision.models.resnet18,
+            torchvision.models.resnet.ResNet is numtorch.vision.models.resnet.ResNet,
+            ResNet18_Weights.DEFAULT is numtorch.vision.models.ResNet18_Weights.IMAGENET1K_V1,
+            DenseNet is numtorch.vision.models.DenseNet, models.get_model("resnet18") is not None,
+            TF.resize is numtorch.datasets.transforms.functional.resize,
+            make_grid is numtorch.vision.utils.make_grid, utils.save_image is save_image,
+            io.read_image is numtorch.vision.io.read_image,
+            ops.Conv2dNormActivation is numtorch.vision.ops.Conv2dNormActivation,
+            models.list_models(module=models) == numtorch.vision.models.list_models(),
+            sorted(name for name in models.__dict__ if name.islower() and not
+                   name.startswith("__") and callable(models.__dict__[name]))[:3] == [
+                "alexnet", "densenet121", "get_model"],
+        ]
+        print(checks)
+    """)
+    status, out, err = run_script(capsys, script)
+    assert status == 0, err
+    assert out.strip() == str([True] * 12)
 
 
 def test_install_and_uninstall_in_this_process():

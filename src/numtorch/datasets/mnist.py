@@ -305,7 +305,7 @@ class MNIST:
             body.append(f"Root location: {self.root}")
         body += self.extra_repr().splitlines()
         if self.transforms is not None:
-            body += repr(self.transforms).splitlines()
+            body += [repr(self.transforms)]  # torchvision indents only its first line
         lines = [f"Dataset {self.__class__.__name__}"]
         return "\n".join(lines + [" " * self._repr_indent + line for line in body])
 

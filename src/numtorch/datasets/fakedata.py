@@ -1,0 +1,65 @@
+"""Random images for trying a pipeline without data (``torchvision.datasets.FakeData``)."""
+
+import numpy as np
+
+from .vision import VisionDataset
+
+__all__ = ["FakeData"]
+
+
+class FakeData(VisionDataset):
+    """A fake dataset that returns randomly generated images and returns them as PIL images
+
+    Args:
+        size (int, optional): Size of the dataset. Default: 1000 images
+        image_size(tuple, optional): Size of the returned images. Default: (3, 224, 224)
+        num_classes(int, optional): Number of classes in the dataset. Default: 10
+        transform (callable, optional): A function/transform that takes in a PIL image
+            and returns a transformed version. E.g, ``transforms.RandomCrop``
+        target_transform (callable, optional): A function/transform that takes in the
+            target and transforms it.
+        random_offset (int): Offsets the index-based random seed used to
+            generate each image. Default: 0
+
+    Item ``i`` is made from its own generator seeded with ``i + random_offset`` (the global
+    random state is untouched), so it is the same every time, as in torchvision. The pixels are
+    standard normal draws converted like ``ToPILImage`` (``x * 255`` truncated, wrapped to
+    uint8); they come from NumPy's generator, so they are not torchvision's pixels for the
+    same index.
+    """
+
+    def __init__(self, size=1000, image_size=(3, 224, 224), num_classes=10, transform=None,
+                 target_transform=None, random_offset=0):
+        super().__init__(transform=transform, target_transform=target_transform)
+        self.size = size
+        self.num_classes = num_classes
+        self.image_size = image_size
+        self.random_offset = random_offset
+
+    def __getitem__(self, index):
+        """Return ``(image, target)``: a PIL image (after ``transform``) and a class index."""
+        if index >= len(self):
+            raise IndexError(f"{self.__class__.__name__} index out of range")
+        try:
+            from PIL import Image
+        except ImportError:
+            raise ImportError("FakeData yields PIL images and needs Pillow: pip install pillow") \
+                from None
+        rng = np.random.default_rng(index + self.random_offset)
+        img = rng.standard_normal(tuple(self.image_size), dtype=np.float32)
+        target = int(rng.integers(0, self.num_classes))
+        pixels = (img * np.float32(255)).astype(np.int64) & 0xFF
+        pixels = pixels.astype(np.uint8)
+        if pixels.ndim == 3:
+            pixels = pixels.transpose(1, 2, 0)
+            if pixels.shape[2] == 1:
+                pixels = pixels[:, :, 0]
+        img = Image.fromarray(np.ascontiguousarray(pixels))
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def __len__(self):
+        return self.size
