@@ -91,6 +91,7 @@ _TORCH_MODULES = {
     **{("numtorch.nn.modules.normalization", f"InstanceNorm{d}d"):
        "torch.nn.modules.instancenorm" for d in (1, 2, 3)},
     ("numtorch.nn.modules.transformer", "MultiheadAttention"): "torch.nn.modules.activation",
+    ("numtorch.nn.parallel.sync_batchnorm", "SyncBatchNorm"): "torch.nn.modules.batchnorm",
     **{("numtorch.nn.modules.padding", name): "torch.nn.modules.upsampling"
        for name in ("Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d")},
 }
