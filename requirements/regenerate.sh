@@ -19,7 +19,8 @@ python3 -m venv "$work/venv"
   echo "# Resolved on Linux x86-64 with Python $version; regenerate with requirements/regenerate.sh."
   echo "# torch and torchvision use '===' (exact string): PyPI's builds, which load together; a local"
   echo "# '+cpu' torch build would satisfy '==' and break torchvision's compiled operators."
-  "$work/venv/bin/python" -m pip freeze --exclude-editable \
+  # --all: torch needs setuptools at run time, so it is pinned too (pip itself is not)
+  "$work/venv/bin/python" -m pip freeze --all --exclude-editable | grep -v '^pip==' \
     | sed -E 's/^(torch|torchvision)==/\1===/'
 } > requirements/test-constraints.txt
 echo "wrote requirements/test-constraints.txt"
