@@ -73,6 +73,8 @@ SLOW = {
     "test_lenet_walkthrough.py": {"test_walkthrough_prints_what_torch_prints",
                                   "test_walkthrough_exact_lines",
                                   "test_backward_graph_matches_torch"},
+    "test_distributions.py": {"test_against_torch"},  # 58 cases
+    "test_lr_scheduler.py": {"test_schedule_matches_torch"},  # 134 cases of 45 steps
     "test_malloc.py": {"test_repeated_large_temporaries_stop_page_faulting",
                        "test_user_choice_wins", "test_applied_on_import_with_glibc"},
     "test_optim.py": {"test_float32_matches_torch", "test_float64_matches_torch"},  # 120 cases
