@@ -44,9 +44,11 @@ def skip_without_numba():
         pytest.skip(f"numba kernels unavailable ({_jit.unavailable_reason or 'numba missing'})")
 
 
-# Tests marked ``slow``: each took 0.3 s or more on the 2-core machine (`--durations=0`), almost all
-# because they start processes (the script corpus, DataLoader workers, the docs generator) or
-# train a network. Keys are paths under tests/, values test functions, or "*" for a whole file.
+# Tests marked ``slow`` (measured with `--durations=0` on the 2-core machine): those that start
+# processes (the script corpus, DataLoader workers, the docs generator) or train a network, each
+# 0.3 s or more, and the largest tables of step-by-step comparisons with PyTorch. Keys are paths
+# under tests/, values test functions, or "*" for a whole file (tests/test_project_files.py
+# checks that every name still exists).
 SLOW = {
     "compat/test_compat.py": "*",
     "compat/test_gen_compat_doc.py": {"test_generator_reports_coverage_from_the_code"},
@@ -68,12 +70,12 @@ SLOW = {
                      "test_workers_give_the_same_batches_as_the_main_process",
                      "test_worker_info_seed_and_init_fn",
                      "test_persistent_workers_and_iterable_sharding"},
+    "test_distributions.py": {"test_against_torch"},  # 58 cases
     "test_jit.py": {"test_fused_sgd_momentum_equals_numpy_path_and_torch",
                     "test_environment_variable_turns_the_kernels_off"},
     "test_lenet_walkthrough.py": {"test_walkthrough_prints_what_torch_prints",
                                   "test_walkthrough_exact_lines",
                                   "test_backward_graph_matches_torch"},
-    "test_distributions.py": {"test_against_torch"},  # 58 cases
     "test_lr_scheduler.py": {"test_schedule_matches_torch"},  # 134 cases of 45 steps
     "test_malloc.py": {"test_repeated_large_temporaries_stop_page_faulting",
                        "test_user_choice_wins", "test_applied_on_import_with_glibc"},

@@ -54,3 +54,12 @@ def test_constraints_pin_every_test_requirement_exactly():
             pins[_name(name)] = version
     assert wanted <= set(pins), f"not pinned: {sorted(wanted - set(pins))}"
     assert pins["torch"] == "2.13.0" and pins["torchvision"] == "0.28.0"
+
+
+def test_slow_table_names_existing_tests():
+    from conftest import SLOW
+
+    for path, names in SLOW.items():
+        source = (ROOT / "tests" / path).read_text()
+        for name in () if names == "*" else names:
+            assert f"def {name}(" in source, f"tests/conftest.py SLOW: no {name} in {path}"
