@@ -32,11 +32,9 @@ SRC = HERE.parent.parent / "src"
 XFAIL_RUN = {
 }
 # ... or run but print something else than PyTorch.
-XFAIL_MATCH = {}
-# Scripts that real PyTorch cannot run as they stand (name -> why): not compared with it.
-NUMTORCH_ONLY = {
-    "mnist_torchvision.py": "reads MNIST from a folder that has no copy of it: numtorch falls back "
-                            "to its embedded sample, real torchvision raises 'Dataset not found'",
+XFAIL_MATCH = {
+    "mnist_torchvision.py": "torchvision has no MNIST without the files under ./data; numtorch "
+                            "falls back to the sample it ships",
 }
 
 RTOL, ATOL = 2e-3, 2e-4
@@ -98,8 +96,7 @@ def corpus_runs(tmp_path_factory):
     ``{(name, "numtorch"): future}`` and ``{"torch": future of {name: outcome}}``."""
     pool = ThreadPoolExecutor(max_workers=3)
     runs = {}
-    torch_scripts = [s for s in SCRIPTS
-                     if s.name not in NUMTORCH_ONLY and all(_has(m) for m in _needs(s))]
+    torch_scripts = [s for s in SCRIPTS if all(_has(m) for m in _needs(s))]
     if torch_scripts:
         runs["torch"] = pool.submit(_run_torch, torch_scripts, tmp_path_factory.mktemp("torch"))
     for script in SCRIPTS:
@@ -156,8 +153,6 @@ def test_runs_under_numtorch(script, corpus_runs):
 
 @pytest.mark.parametrize("script", _params(SCRIPTS, {**XFAIL_RUN, **XFAIL_MATCH}))
 def test_matches_torch(script, corpus_runs):
-    if script.name in NUMTORCH_ONLY:
-        pytest.skip(NUMTORCH_ONLY[script.name])
     missing = [m for m in _needs(script) if not _has(m)]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} to run under real PyTorch")
