@@ -146,6 +146,27 @@ def _plain_state(sd):
     return out
 
 
+def _assert_same_state(ours, theirs, where="state_dict"):
+    """``ours`` equals PyTorch's ``theirs``: numbers to 1e-13, everything else exactly.
+
+    ``pytest.approx`` is kept to numbers: strings, booleans and ``None`` are compared with ``==``
+    and containers element by element (pytest >= 9.2 refuses ``approx`` on a string).
+    """
+    if isinstance(theirs, dict):
+        assert isinstance(ours, dict) and set(ours) == set(theirs), where
+        for key, value in theirs.items():
+            _assert_same_state(ours[key], value, f"{where}[{key!r}]")
+    elif isinstance(theirs, (list, tuple)):
+        assert isinstance(ours, (list, tuple)) and len(ours) == len(theirs), where
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            _assert_same_state(a, b, f"{where}[{i}]")
+    elif isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
+        assert not isinstance(ours, (bool, str)) and ours == pytest.approx(theirs, rel=1e-13), \
+            (where, ours, theirs)
+    else:
+        assert type(ours) is type(theirs) and ours == theirs, (where, ours, theirs)
+
+
 @pytest.mark.parametrize("name", list(SCHEDULES))
 def test_state_dict_matches_torch(name):
     opt_nt, s_nt = _build(NT, name, "SGD")
@@ -155,14 +176,7 @@ def test_state_dict_matches_torch(name):
         opt_th.step()
         s_nt.step()
         s_th.step()
-    sd_nt, sd_th = _plain_state(s_nt.state_dict()), _plain_state(s_th.state_dict())
-    assert set(sd_nt) == set(sd_th)
-    for key, value in sd_th.items():
-        if key == "_schedulers":
-            for a, b in zip(sd_nt[key], value):
-                assert set(a) == set(b)
-        elif isinstance(value, (int, float, str, bool)):
-            assert sd_nt[key] == pytest.approx(value, rel=1e-13), key
+    _assert_same_state(_plain_state(s_nt.state_dict()), _plain_state(s_th.state_dict()))
 
 
 @pytest.mark.parametrize("name", list(SCHEDULES))
