@@ -76,7 +76,36 @@ SAMPLES = {
     "UnsqueezeBackward0": lambda t, a, b: b.unsqueeze(1),
     "ViewBackward0": lambda t, a, b: b.view(12),
     "WhereBackward0": lambda t, a, b: t.where(b > 0, a, b),
+    "SelectBackward0": lambda t, a, b: b[1],
+    "SliceBackward0": lambda t, a, b: b[1:],
+    "IndexBackward0": lambda t, a, b: b[t.tensor([0, 0, 2])],
+    "IndexPutBackward0": lambda t, a, b: _embed(b, (5, 4), (slice(0, 3),)),
+    "CopySlices": lambda t, a, b: _setitem(b.clone(), 0, a[1]),
+    "MaskedFillBackward0": lambda t, a, b: b.masked_fill(b > 0, 2.0),
+    "GatherBackward0": lambda t, a, b: b.gather(1, t.tensor([[0, 1], [3, 3], [2, 0]])),
+    "ScatterBackward0": lambda t, a, b: b.scatter(1, t.tensor([[0, 1], [3, 2], [2, 0]]), a),
+    "ScatterBackward1": lambda t, a, b: b.scatter(1, t.tensor([[0, 1], [3, 2], [2, 0]]),
+                                                  value=1.5),
+    "ScatterAddBackward0": lambda t, a, b: b.scatter_add(1, t.tensor([[0, 1], [3, 3], [2, 0]]),
+                                                         a),
+    "IndexSelectBackward0": lambda t, a, b: b.index_select(0, t.tensor([2, 0, 2])),
+    "IndexAddBackward0": lambda t, a, b: _index_add(b, 0, t.tensor([2, 0, 2]), a),
 }
+
+
+def _embed(g, shape, index):
+    from numtorch.ops.indexing import embed
+    return embed(g, shape, index)
+
+
+def _index_add(x, dim, index, src):
+    from numtorch.ops.indexing import index_add
+    return index_add(x, dim, index, src)
+
+
+def _setitem(x, i, v):
+    x[i] = v
+    return x
 
 
 def test_every_declared_node_has_a_sample():
