@@ -26,6 +26,22 @@ CASES = {
     "masked_fill": lambda t, a, b: a.masked_fill(b > 0, 2.0) ** 2,
     "setitem": _setitem,
     "where": lambda t, a, b: t.where(a > 0, a * b, b ** 2),
+    "amax": lambda t, a, b: a.amax(1) * b[:, 0],
+    "max_dim": lambda t, a, b: a.max(1).values * b[:, 0],
+    "max_all": lambda t, a, b: a.max() * b,
+    "median_dim": lambda t, a, b: a.median(0).values * b[0],
+    "cat_stack": lambda t, a, b: t.stack([t.cat([a, b], 1) ** 2, t.cat([b, a], 1)]),
+    "cumsum_cumprod": lambda t, a, b: (a.cumsum(1) * b).cumprod(0),
+    "flip_roll": lambda t, a, b: a.flip(0).roll(1, 1) * b,
+    "norm": lambda t, a, b: a.norm(dim=1) * b[:, 0] + (a * b).norm(p=3),
+    "softmax": lambda t, a, b: a.softmax(1) * b,
+    "log_softmax": lambda t, a, b: a.log_softmax(0) * b,
+    "logsumexp": lambda t, a, b: (a * b).logsumexp(1),
+    "prod": lambda t, a, b: (a * b).prod(1),
+    "split_unbind": lambda t, a, b: a.split([1, 2], 1)[1] * b.unbind(1)[0].unsqueeze(1),
+    "var_std": lambda t, a, b: (a * b).var(1) + (a - b).std(0).sum(),
+    "tril_triu": lambda t, a, b: (a * b).tril() + a.triu(1) ** 2,
+    "mean_sum": lambda t, a, b: (a * b).mean(1) + (a ** 2).sum(),
 }
 
 
