@@ -43,6 +43,14 @@ CASES = {
     "tril_triu": lambda t, a, b: (a * b).tril() + a.triu(1) ** 2,
     "mean_sum": lambda t, a, b: (a * b).mean(1) + (a ** 2).sum(),
 }
+ACTIVATIONS = ["celu", "elu", "selu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
+               "hardtanh", "leaky_relu", "logsigmoid", "mish", "silu", "softplus", "softshrink",
+               "relu6", "softsign", "tanhshrink"]
+for _name in ACTIVATIONS:
+    CASES[_name] = (lambda n: lambda t, a, b: getattr(t.nn.functional, n)(a * 2) * b[..., :(
+        a.shape[-1] // 2 if n == "glu" else None)])(_name)
+CASES["gelu_tanh"] = lambda t, a, b: t.nn.functional.gelu(a * 2, approximate="tanh") * b
+CASES["prelu"] = lambda t, a, b: t.nn.functional.prelu(a * 2, b[0, :1].abs()) * b
 
 
 @pytest.fixture(autouse=True)
@@ -52,4 +60,5 @@ def _strict(monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_second_derivatives(name):
-    check_op(CASES[name], [(4, 3), (4, 3)])
+    shape = (4, 6) if name in ACTIVATIONS or name in ("gelu_tanh", "prelu") else (4, 3)
+    check_op(CASES[name], [shape, shape])

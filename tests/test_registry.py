@@ -117,7 +117,29 @@ SAMPLES = {
     "TriuBackward0": lambda t, a, b: b.triu(),
     "UnbindBackward0": lambda t, a, b: b.unbind(1)[2],
     "VarBackward0": lambda t, a, b: b.var(1),
+    "CeluBackward0": lambda t, a, b: _nnf().celu(b),
+    "EluBackward0": lambda t, a, b: _nnf().elu(b),
+    "GeluBackward0": lambda t, a, b: _nnf().gelu(b),
+    "GluBackward0": lambda t, a, b: _nnf().glu(b),
+    "HardshrinkBackward0": lambda t, a, b: _nnf().hardshrink(b),
+    "HardsigmoidBackward0": lambda t, a, b: _nnf().hardsigmoid(b),
+    "HardswishBackward0": lambda t, a, b: _nnf().hardswish(b),
+    "HardtanhBackward0": lambda t, a, b: _nnf().hardtanh(b),
+    "LeakyReluBackward0": lambda t, a, b: _nnf().leaky_relu(b),
+    "LogSigmoidBackward0": lambda t, a, b: _nnf().logsigmoid(b),
+    "MishBackward0": lambda t, a, b: _nnf().mish(b),
+    "PreluKernelBackward0": lambda t, a, b: _nnf().prelu(b, a[0, :1]),
+    "RreluWithNoiseBackward0": lambda t, a, b: _nnf().rrelu(b, training=True),
+    "SiluBackward0": lambda t, a, b: _nnf().silu(b),
+    "SoftplusBackward0": lambda t, a, b: _nnf().softplus(b),
+    "SoftshrinkBackward0": lambda t, a, b: _nnf().softshrink(b),
+    "ThresholdBackward0": lambda t, a, b: _nnf().threshold(b, 0.1, 2.0),
 }
+
+
+def _nnf():
+    import numtorch.nn.functional as nnf
+    return nnf
 
 
 def _embed(g, shape, index):
