@@ -134,7 +134,28 @@ SAMPLES = {
     "SoftplusBackward0": lambda t, a, b: _nnf().softplus(b),
     "SoftshrinkBackward0": lambda t, a, b: _nnf().softshrink(b),
     "ThresholdBackward0": lambda t, a, b: _nnf().threshold(b, 0.1, 2.0),
+    "AddBackward1": lambda t, a, b: _loss()._scalar_step(b, "AddBackward1", 0.5),
+    "SubBackward1": lambda t, a, b: _loss()._scalar_step(b, "SubBackward1", 0.5),
+    "MulBackward1": lambda t, a, b: _loss()._scalar_step(b, "MulBackward1", 0.5),
+    "DivBackward1": lambda t, a, b: _loss()._scalar_step(b, "DivBackward1", 0.5),
+    "ClampMinBackward0": lambda t, a, b: _loss()._clamp_min(b, 0.0),
+    "BinaryCrossEntropyBackward0": lambda t, a, b: _nnf().binary_cross_entropy(
+        a / 3, b.sigmoid(), weight=t.ones(4, dtype=t.float64)),
+    "BinaryCrossEntropyWithLogitsBackward0":
+        lambda t, a, b: _nnf().binary_cross_entropy_with_logits(
+            b, a / 3, pos_weight=t.ones(4, dtype=t.float64) * 2),
+    "HuberLossBackward0": lambda t, a, b: _nnf().huber_loss(a, b),
+    "MseLossBackward0": lambda t, a, b: _nnf().mse_loss(a, b),
+    "SmoothL1LossBackward0": lambda t, a, b: _nnf().smooth_l1_loss(a, b),
+    "NllLossBackward0": lambda t, a, b: _nnf().nll_loss(b, t.tensor([0, 3, 1])),
+    "SoftMarginLossBackward0": lambda t, a, b: _nnf().soft_margin_loss(b, t.tensor(
+        [[1.0, -1.0, 1.0, 1.0]] * 3, dtype=t.float64)),
 }
+
+
+def _loss():
+    from numtorch.ops import loss
+    return loss
 
 
 def _nnf():
