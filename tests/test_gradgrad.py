@@ -72,6 +72,18 @@ LOSSES = {
         (a * b).log_softmax(1), b.softmax(1), reduction="batchmean"),
 }
 CASES.update(LOSSES)
+CASES.update({
+    "diag_embed_diagonal": lambda t, a, b: t.diag_embed(a * b).diagonal(0, 1, 2) ** 2,
+    "erfinv": lambda t, a, b: (a.tanh() * 0.9).erfinv() * b,
+    "lgamma": lambda t, a, b: (a.abs() + 0.5).lgamma() * b,
+    "hypot_logaddexp": lambda t, a, b: t.hypot(a, b) * t.logaddexp(a, b) + t.logaddexp2(b, a),
+    "logcumsumexp": lambda t, a, b: (a * b).logcumsumexp(0),
+    "logit": lambda t, a, b: (a.sigmoid() * 0.9).logit() * b,
+    "nan_to_num": lambda t, a, b: (a * b).nan_to_num() ** 2,
+    "xlogy": lambda t, a, b: t.xlogy(a, b.abs() + 0.1),
+    "repeat_interleave": lambda t, a, b: (a * b).repeat_interleave(2, 0) ** 2,
+    "unfold": lambda t, a, b: (a * b).unfold(0, 2, 1) ** 2,
+})
 
 
 @pytest.fixture(autouse=True)

@@ -219,3 +219,14 @@ def test_index_operands_modified_in_place_raise_as_torch(case):
             idx.fill_(0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()
+
+
+@pytest.mark.parametrize("op", ["lgamma", "erfinv", "digamma", "logit"])
+def test_saved_input_of_special_functions_modified_in_place_raises_as_torch(op):
+    for lib in (numtorch, torch):
+        leaf = lib.tensor([0.3, 0.6, 0.2], dtype=lib.float64, requires_grad=True)
+        x = leaf * 1
+        y = getattr(x, op)()
+        x.add_(0.1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

@@ -142,8 +142,8 @@ def _prod_formula(ctx, g):
         return (gexp * out / x,)
     if not F.is_array(g):
         raise RuntimeError(
-            "numtorch: the second derivative of prod() over a slice containing zeros is not "
-            "implemented")
+            "the second derivative of prod() over a slice containing zeros is not implemented "
+            "with differentiable operations in numtorch")
     # Product of all other elements, computed without dividing by zero.
     ax = axes[0] if axes is not None else None
     flat = x.reshape(-1) if ax is None else np.moveaxis(x, ax, -1)
@@ -467,8 +467,8 @@ def CumprodBackward0(ctx, g):
         return (F.flip(F.cumsum(F.flip(g * out, ax), ax), ax) / x,)
     if not F.is_array(g):
         raise RuntimeError(
-            "numtorch: the second derivative of cumprod() with zeros in the input is not "
-            "implemented")
+            "the second derivative of cumprod() with zeros in the input is not implemented with "
+            "differentiable operations in numtorch")
     # Slow exact path with zeros: d out_j / d x_i = prod_{k<=j, k!=i} x_k.
     xm = np.moveaxis(x, ax, -1)
     gm = np.moveaxis(g, ax, -1)
