@@ -254,3 +254,13 @@ def test_overflow_values_are_quiet_and_equal_torch(case):
         y.sum().backward()
         return lib.cat([y.detach(), x.grad])
     np.testing.assert_allclose(run(numtorch).numpy(), run(torch).numpy(), rtol=1e-6)
+
+
+def test_in_place_op_saving_its_output_then_modified_raises_as_torch():
+    for lib in (numtorch, torch):
+        leaf = lib.tensor([0.5, 1.0], requires_grad=True)
+        x = leaf * 1
+        x.exp_()
+        x.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            x.sum().backward()

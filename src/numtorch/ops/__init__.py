@@ -1,5 +1,7 @@
 """The differentiable operations, one family a module, and the Tensor methods built on them."""
 
+import weakref
+
 import numpy as np
 
 from .. import _dtype as dt
@@ -49,6 +51,13 @@ def _record_inplace(self, fn, args, kwargs, copy_input=True):
                          if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
     result = fn(src, *args, **kwargs)
     _assign_result(self, result._data)
+    node = result.grad_fn
+    versions = node._versions if node is not None else None
+    if versions:  # a saved output is now this tensor: later in-place changes must be caught
+        vb = self._vbox
+        for i, (_, _, ref, name) in enumerate(versions):
+            if isinstance(ref, weakref.ref) and ref() is result:
+                versions[i] = (vb, vb[0], weakref.ref(self), name)
     self.grad_fn = result.grad_fn
     self._requires_grad = True
     self._output_nr = result._output_nr
