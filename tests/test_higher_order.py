@@ -264,3 +264,16 @@ def test_in_place_op_saving_its_output_then_modified_raises_as_torch():
         x.mul_(2)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             x.sum().backward()
+
+
+def test_in_place_index_add_masked_fill_scatter_record_the_source_gradient():
+    grads = []
+    for lib in (numtorch, torch):
+        x = lib.zeros(3, 2, requires_grad=True)
+        s = lib.ones(2, 2, requires_grad=True)
+        y = (x * 1).index_add_(0, lib.tensor([0, 2]), s * 3)
+        z = (x * 1).masked_fill_(lib.tensor([True, False]).expand(3, 2), s[0, 0] * 2)
+        w = (x * 1).scatter_(1, lib.tensor([[1], [0], [1]]), s[:, :1].repeat(2, 1)[:3] * 5)
+        (y.sum() + z.sum() + w.sum()).backward()
+        grads.append((x.grad.tolist(), s.grad.tolist()))
+    assert grads[0] == grads[1]

@@ -254,12 +254,11 @@ def apply_(self, fn):
 
 
 def masked_fill_(self, mask, value):
-    return _unary_inplace("masked_fill_", ix.masked_fill)(self, mask, value)
+    return _inplace("masked_fill_", ix.masked_fill)(self, mask, value)
 
 
 def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-    return _unary_inplace("scatter_", ix.scatter)(self, dim, index, src, value=value,
-                                                  reduce=reduce)
+    return _inplace("scatter_", ix.scatter)(self, dim, index, src, value=value, reduce=reduce)
 
 
 def index_fill_(self, dim, index, value):
@@ -271,6 +270,9 @@ def index_fill_(self, dim, index, value):
 
 def index_add_(self, dim, index, source, *, alpha=1):
     self._check_inplace()
+    if _GradState.enabled and (self._requires_grad or source._requires_grad):
+        return _record_inplace(self, ix.index_add, (dim, index, source), {"alpha": alpha},
+                               copy_input=False)
     moved = np.moveaxis(self._data, dim, 0)
     np.add.at(moved, index._data, np.moveaxis(source._data * alpha, dim, 0))
     self._bump_version()
