@@ -277,3 +277,13 @@ def test_in_place_index_add_masked_fill_scatter_record_the_source_gradient():
         (y.sum() + z.sum() + w.sum()).backward()
         grads.append((x.grad.tolist(), s.grad.tolist()))
     assert grads[0] == grads[1]
+
+
+def test_zero_dim_transpose_and_unfold_record_as_torch():
+    for lib in (numtorch, torch):
+        x = lib.tensor(2.0, requires_grad=True)
+        y, z = x.transpose(0, 0), x.unfold(0, 1, 1)
+        assert type(y.grad_fn).__name__ == "TransposeBackward0"
+        assert type(z.grad_fn).__name__ == "UnfoldBackward0"
+        (y + z.sum()).backward()
+        assert x.grad.item() == 2.0

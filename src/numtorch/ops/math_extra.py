@@ -1053,6 +1053,8 @@ def cross(input, other, dim=None):
 
 @formula("UnfoldBackward0", attrs=("in_shape", "dim", "size", "step"))
 def UnfoldBackward0(ctx, g):
+    if len(ctx.in_shape) == 0:  # a 0-d input: unfold was a reshape to (size,) = (1,)
+        return (F.reshape(g, ()),)
     d, step, n = ctx.dim, ctx.step, g.shape[ctx.dim]
     lead = (slice(None),) * d
     if F.is_array(g):
@@ -1084,9 +1086,7 @@ def unfold(input, dimension, size, step):
     data = windows[(slice(None),) * d + (slice(None, None, step),)]
     if input._data.ndim == 0:
         data = data.reshape(size)
-    if input._data.ndim == 0:
-        return sh._view_result(input, data, None)  # a 0-d input: unfold is a plain reshape
-    out = UnfoldBackward0.record(data, (input,), (), (x.shape, d, size, step))
+    out = UnfoldBackward0.record(data, (input,), (), (input._data.shape, d, size, step))
     input._share_version(out)
     return out
 

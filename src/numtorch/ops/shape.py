@@ -8,22 +8,11 @@ import numpy as np
 from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
 from . import _formulas as F
 from ._registry import declare, formula
-from ._util import attach, result_type, wrap_dim
+from ._util import result_type, wrap_dim
 
 _wrap = Tensor._wrap
-
-
-def _view_result(input, data, node):
-    """Wrap ``data`` (a view of ``input``) and record ``node`` when needed."""
-    if _GradState.enabled and input._requires_grad:
-        out = attach(data, node, input)
-    else:
-        out = _wrap(data)
-    input._share_version(out)
-    return out
 
 
 def _shape_arg(shape):
@@ -207,7 +196,7 @@ def permute(input, *dims):
 
 @formula("TransposeBackward0", attrs=("d0", "d1"))
 def TransposeBackward0(ctx, g):
-    return (F.transpose(g, ctx.d0, ctx.d1),)
+    return (F.transpose(g, ctx.d0, ctx.d1) if g.ndim else g,)
 
 
 @formula("TBackward0")
@@ -218,7 +207,10 @@ def TBackward0(ctx, g):
 def transpose(input, dim0, dim1):
     x = input._data
     if x.ndim == 0:
-        return _view_result(input, x.view(), None)
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)  # only 0 and -1 are valid
+        out = TransposeBackward0.record(x.view(), (input,), (), (0, 0))
+        input._share_version(out)
+        return out
     d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
     data = np.swapaxes(x, d0, d1)
     out = TransposeBackward0.record(data, (input,), (), (d0, d1))
