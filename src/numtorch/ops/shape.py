@@ -8,21 +8,11 @@ import numpy as np
 from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
-from ._util import attach, result_type, unbroadcast, wrap_dim
+from . import _formulas as F
+from ._registry import declare, formula
+from ._util import result_type, wrap_dim
 
 _wrap = Tensor._wrap
-
-
-def _view_result(input, data, node):
-    """Wrap ``data`` (a view of ``input``) and record ``node`` when needed."""
-    if _GradState.enabled and input._requires_grad:
-        out = attach(data, node, input)
-    else:
-        out = _wrap(data)
-    input._share_version(out)
-    return out
 
 
 def _shape_arg(shape):
@@ -55,13 +45,15 @@ def _fmt(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
-class ViewBackward0(Node):
-    def backward(self, g):
-        return (g.reshape(self.in_shape),)
+_IN_SHAPE = ("in_shape",)
 
 
-class UnsafeViewBackward0(ViewBackward0):
-    pass
+def _view_formula(ctx, g):
+    return (F.reshape(g, ctx.in_shape),)
+
+
+ViewBackward0 = formula("ViewBackward0", attrs=_IN_SHAPE)(_view_formula)
+UnsafeViewBackward0 = formula("UnsafeViewBackward0", attrs=_IN_SHAPE)(_view_formula)
 
 
 def view(input, *shape):
@@ -87,11 +79,9 @@ def view(input, *shape):
                 "view size is not compatible with input tensor's size and stride (at least one "
                 "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
             ) from None
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = ViewBackward0()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = ViewBackward0.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
 def view_dtype(input, dtype):
@@ -107,12 +97,8 @@ def reshape(input, *shape):
     except ValueError:
         data = np.reshape(x, shape)
         is_view = False
-    if _GradState.enabled and input._requires_grad:
-        node = ViewBackward0() if is_view else UnsafeViewBackward0()
-        node.in_shape = x.shape
-        out = attach(data, node, input)
-    else:
-        out = _wrap(data)
+    node_cls = ViewBackward0 if is_view else UnsafeViewBackward0
+    out = node_cls.record(data, (input,), (), (x.shape,))
     if is_view:
         input._share_version(out)
     return out
@@ -153,16 +139,9 @@ def unflatten(input, dim, sizes):
     return view(input, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
-class SqueezeBackward0(ViewBackward0):
-    pass
-
-
-class SqueezeBackward1(ViewBackward0):
-    pass
-
-
-class SqueezeBackward2(ViewBackward0):
-    pass
+SqueezeBackward0 = formula("SqueezeBackward0", attrs=_IN_SHAPE)(_view_formula)
+SqueezeBackward1 = formula("SqueezeBackward1", attrs=_IN_SHAPE)(_view_formula)
+SqueezeBackward2 = formula("SqueezeBackward2", attrs=_IN_SHAPE)(_view_formula)
 
 
 def squeeze(input, dim=None):
@@ -176,31 +155,26 @@ def squeeze(input, dim=None):
         axes = tuple(a for a in axes if x.shape[a] == 1)
         data = np.squeeze(x, axes) if axes else x.view()
         node_cls = SqueezeBackward1 if isinstance(dim, int) else SqueezeBackward2
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = node_cls()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = node_cls.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
-class UnsqueezeBackward0(ViewBackward0):
-    pass
+UnsqueezeBackward0 = formula("UnsqueezeBackward0", attrs=_IN_SHAPE)(_view_formula)
 
 
 def unsqueeze(input, dim):
     x = input._data
     d = wrap_dim(dim, x.ndim + 1)
     data = np.expand_dims(x, d)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = UnsqueezeBackward0()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = UnsqueezeBackward0.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
-class PermuteBackward0(Node):
-    def backward(self, g):
-        return (np.transpose(g, self.inverse),)
+@formula("PermuteBackward0", attrs=("dims",))
+def PermuteBackward0(ctx, g):
+    return (F.permute(g, tuple(int(i) for i in np.argsort(ctx.dims))),)
 
 
 def permute(input, *dims):
@@ -215,34 +189,33 @@ def permute(input, *dims):
     if len(set(dims)) != len(dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     data = np.transpose(x, dims)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = PermuteBackward0()
-        node.inverse = tuple(np.argsort(dims))
-    return _view_result(input, data, node)
+    out = PermuteBackward0.record(data, (input,), (), (dims,))
+    input._share_version(out)
+    return out
 
 
-class TransposeBackward0(Node):
-    def backward(self, g):
-        return (np.swapaxes(g, self.d0, self.d1),)
+@formula("TransposeBackward0", attrs=("d0", "d1"))
+def TransposeBackward0(ctx, g):
+    return (F.transpose(g, ctx.d0, ctx.d1) if g.ndim else g,)
 
 
-class TBackward0(Node):
-    def backward(self, g):
-        return (g.T,)
+@formula("TBackward0")
+def TBackward0(ctx, g):
+    return (g.T,)  # ndarray.T, or Tensor.T (a recorded permute) under create_graph
 
 
 def transpose(input, dim0, dim1):
     x = input._data
     if x.ndim == 0:
-        return _view_result(input, x.view(), None)
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)  # only 0 and -1 are valid
+        out = TransposeBackward0.record(x.view(), (input,), (), (0, 0))
+        input._share_version(out)
+        return out
     d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
     data = np.swapaxes(x, d0, d1)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = TransposeBackward0()
-        node.d0, node.d1 = d0, d1
-    return _view_result(input, data, node)
+    out = TransposeBackward0.record(data, (input,), (), (d0, d1))
+    input._share_version(out)
+    return out
 
 
 swapaxes = swapdims = transpose
@@ -252,8 +225,9 @@ def t(input):
     x = input._data
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    node = TBackward0() if _GradState.enabled and input._requires_grad else None
-    return _view_result(input, x.T, node)
+    out = TBackward0.record(x.T, (input,))
+    input._share_version(out)
+    return out
 
 
 def movedim(input, source, destination):
@@ -273,9 +247,9 @@ def movedim(input, source, destination):
 moveaxis = movedim
 
 
-class ExpandBackward0(Node):
-    def backward(self, g):
-        return (unbroadcast(g, self.in_shape),)
+@formula("ExpandBackward0", attrs=_IN_SHAPE)
+def ExpandBackward0(ctx, g):
+    return (F.unbroadcast(g, ctx.in_shape),)
 
 
 def expand(input, *sizes):
@@ -298,11 +272,9 @@ def expand(input, *sizes):
                     f"size ({x.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: "
                     f"{_fmt(sizes)}.  Tensor sizes: {_fmt(x.shape)}") from None
         raise
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = ExpandBackward0()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = ExpandBackward0.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
 def expand_as(input, other):
@@ -313,16 +285,16 @@ def broadcast_to(input, shape):
     return expand(input, shape)
 
 
-class RepeatBackward0(Node):
-    def backward(self, g):
-        reps, in_shape = self.reps, self.in_shape
-        lead = len(reps) - len(in_shape)
-        padded = (1,) * lead + in_shape
-        split_shape = []
-        for r, s in zip(reps, padded):
-            split_shape += [r, s]
-        g = g.reshape(split_shape).sum(axis=tuple(range(0, 2 * len(reps), 2)))
-        return (g.reshape(in_shape),)
+@formula("RepeatBackward0", attrs=("reps", "in_shape"))
+def RepeatBackward0(ctx, g):
+    reps, in_shape = ctx.reps, ctx.in_shape
+    lead = len(reps) - len(in_shape)
+    padded = (1,) * lead + in_shape
+    split_shape = []
+    for r, s in zip(reps, padded):
+        split_shape += [r, s]
+    g = F.sum(F.reshape(g, tuple(split_shape)), tuple(range(0, 2 * len(reps), 2)))
+    return (F.reshape(g, in_shape),)
 
 
 def repeat(input, *sizes):
@@ -335,25 +307,25 @@ def repeat(input, *sizes):
     data = np.tile(x, reps)
     if data.ndim < len(reps):
         data = data.reshape((1,) * (len(reps) - data.ndim) + data.shape)
-    if _GradState.enabled and input._requires_grad:
-        node = RepeatBackward0()
-        node.reps, node.in_shape = reps, x.shape
-        return attach(data, node, input)
-    return _wrap(data)
+    return RepeatBackward0.record(data, (input,), (), (reps, x.shape))
 
 
-class RepeatInterleaveBackward0(Node):
-    def backward(self, g):
-        # Sum each run of repeated rows back onto its source row.
-        moved = np.moveaxis(g, self.axis, 0)
-        starts = np.concatenate([[0], np.cumsum(self.repeats)[:-1]]).astype(np.int64)
-        if moved.shape[0] == 0:
-            summed = np.zeros((len(self.repeats),) + moved.shape[1:], dtype=g.dtype)
-        else:
-            summed = np.add.reduceat(moved, starts, axis=0)
-            summed[np.asarray(self.repeats) == 0] = 0
-        out = np.moveaxis(summed, 0, self.axis)
-        return (out.reshape(self.in_shape),)
+@formula("RepeatInterleaveBackward0", attrs=("axis", "repeats", "in_shape"))
+def RepeatInterleaveBackward0(ctx, g):
+    if not F.is_array(g):
+        from .indexing import index_add
+        rows = np.repeat(np.arange(len(ctx.repeats)), ctx.repeats).astype(np.int64)
+        return (index_add(F.zeros_like(g, ctx.in_shape), ctx.axis, _wrap(rows), g),)
+    # Sum each run of repeated rows back onto its source row.
+    moved = np.moveaxis(g, ctx.axis, 0)
+    starts = np.concatenate([[0], np.cumsum(ctx.repeats)[:-1]]).astype(np.int64)
+    if moved.shape[0] == 0:
+        summed = np.zeros((len(ctx.repeats),) + moved.shape[1:], dtype=g.dtype)
+    else:
+        summed = np.add.reduceat(moved, starts, axis=0)
+        summed[np.asarray(ctx.repeats) == 0] = 0
+    out = np.moveaxis(summed, 0, ctx.axis)
+    return (out.reshape(ctx.in_shape),)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -367,11 +339,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     reps = repeats._data if isinstance(repeats, Tensor) else repeats
     reps = np.broadcast_to(np.asarray(reps, dtype=np.int64), (x.shape[ax],))
     data = np.repeat(x, reps, axis=ax)
-    if _GradState.enabled and src._requires_grad:
-        node = RepeatInterleaveBackward0()
-        node.axis, node.repeats, node.in_shape = ax, reps, x.shape
-        return attach(data, node, src)
-    return _wrap(data)
+    return RepeatInterleaveBackward0.record(data, (src,), (), (ax, reps, x.shape))
 
 
 def tile(input, dims):
@@ -381,16 +349,13 @@ def tile(input, dims):
     return repeat(input, dims)
 
 
-class CloneBackward0(Node):
-    def backward(self, g):
-        return (g,)
+@formula("CloneBackward0")
+def CloneBackward0(ctx, g):
+    return (g,)
 
 
 def clone(input, *, memory_format=None):
-    data = input._data.copy()
-    if _GradState.enabled and input._requires_grad:
-        return attach(data, CloneBackward0(), input)
-    return _wrap(data)
+    return CloneBackward0.record(input._data.copy(), (input,))
 
 
 def contiguous(input, memory_format=None):
@@ -399,9 +364,9 @@ def contiguous(input, memory_format=None):
     return clone(input)
 
 
-class ToCopyBackward0(Node):
-    def backward(self, g):
-        return (g.astype(self.in_dtype, copy=False),)
+@formula("ToCopyBackward0", attrs=("in_dtype",))
+def ToCopyBackward0(ctx, g):
+    return (F.astype(g, ctx.in_dtype),)
 
 
 def to_dtype(input, np_dtype, copy=False):
@@ -410,48 +375,42 @@ def to_dtype(input, np_dtype, copy=False):
     if x.dtype == np_dtype and not copy:
         return input
     data = x.astype(np_dtype)
-    if _GradState.enabled and input._requires_grad and np_dtype.kind in "fc":
-        node = ToCopyBackward0()
-        node.in_dtype = x.dtype
-        return attach(data, node, input)
-    return _wrap(data)
+    if np_dtype.kind not in "fc":
+        return _wrap(data)
+    return ToCopyBackward0.record(data, (input,), (), (x.dtype,))
 
 
-class SplitBackward0(Node):
+def _split_formula(ctx, grads):
     """Backward of split/chunk: one node with an output per piece."""
-
-    def backward(self, grads):
-        parts = [np.zeros(s, dtype=self.dtype) if g is None else g
-                 for g, s in zip(grads, self.shapes)]
-        return (np.concatenate(parts, axis=self.axis),)
-
-
-class SplitWithSizesBackward0(SplitBackward0):
-    pass
+    like = next(g for g in grads if g is not None)
+    parts = [F.astype(F.zeros_like(like, s), ctx.dtype) if g is None else g
+             for g, s in zip(grads, ctx.shapes)]
+    if F.is_array(like):
+        return (np.concatenate(parts, axis=ctx.axis),)
+    return (cat(parts, ctx.axis),)
 
 
-class UnbindBackward0(Node):
-    def backward(self, grads):
-        parts = [np.zeros(self.piece_shape, dtype=self.dtype) if g is None else g for g in grads]
-        return (np.stack(parts, axis=self.axis),)
+_SPLIT = dict(attrs=("axis", "dtype", "shapes"), outputs=None)
+SplitBackward0 = formula("SplitBackward0", **_SPLIT)(_split_formula)
+SplitWithSizesBackward0 = formula("SplitWithSizesBackward0", **_SPLIT)(_split_formula)
 
 
-def _multi_output(input, pieces, node):
-    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node``."""
-    record = node is not None and _GradState.enabled and input._requires_grad
-    if record:
-        node.num_outputs = len(pieces)
-        node.next_functions = (input._edge(),)
-    outs = []
-    for i, p in enumerate(pieces):
-        o = _wrap(p)
-        if record:
-            o._requires_grad = True
-            o.grad_fn = node
-            o._output_nr = i
+@formula("UnbindBackward0", attrs=("axis", "dtype", "piece_shape"), outputs=None)
+def UnbindBackward0(ctx, grads):
+    like = next(g for g in grads if g is not None)
+    parts = [F.astype(F.zeros_like(like, ctx.piece_shape), ctx.dtype) if g is None else g
+             for g in grads]
+    if F.is_array(like):
+        return (np.stack(parts, axis=ctx.axis),)
+    return (stack(parts, ctx.axis),)
+
+
+def _multi_output(input, pieces, node_cls, attrs):
+    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node_cls``."""
+    outs = node_cls.record(tuple(pieces), (input,), (), attrs)
+    for o in outs:
         input._share_version(o)
-        outs.append(o)
-    return tuple(outs)
+    return outs
 
 
 def split(input, split_size_or_sections, dim=0):
@@ -464,7 +423,7 @@ def split(input, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
         bounds = list(range(0, n, size))[1:] if size > 0 else []
-        node = SplitBackward0()
+        node_cls = SplitBackward0
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -472,11 +431,9 @@ def split(input, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                 f"at dimension {ax}), but got split_sizes={sizes}")
         bounds = list(np.cumsum(sizes)[:-1])
-        node = SplitWithSizesBackward0()
+        node_cls = SplitWithSizesBackward0
     pieces = np.split(x, bounds, axis=ax)
-    node.axis, node.dtype = ax, x.dtype
-    node.shapes = [p.shape for p in pieces]
-    return _multi_output(input, pieces, node)
+    return _multi_output(input, pieces, node_cls, (ax, x.dtype, [p.shape for p in pieces]))
 
 
 def chunk(input, chunks, dim=0):
@@ -491,26 +448,15 @@ def tensor_split(input, indices_or_sections, dim=0):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     pieces = np.array_split(x, indices_or_sections, axis=ax)
-    node = SplitBackward0()
-    node.axis, node.dtype, node.shapes = ax, x.dtype, [p.shape for p in pieces]
-    return _multi_output(input, pieces, node)
+    return _multi_output(input, pieces, SplitBackward0, (ax, x.dtype, [p.shape for p in pieces]))
 
 
 def unbind(input, dim=0):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     pieces = [x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax])]
-    node = UnbindBackward0()
-    node.axis, node.dtype = ax, x.dtype
-    node.piece_shape = x.shape[:ax] + x.shape[ax + 1:]
-    return _multi_output(input, pieces, node)
-
-
-class SliceBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        out[self.index] = g
-        return (out,)
+    return _multi_output(input, pieces, UnbindBackward0,
+                         (ax, x.dtype, x.shape[:ax] + x.shape[ax + 1:]))
 
 
 def narrow(input, dim, start, length):
@@ -523,18 +469,27 @@ def narrow(input, dim, start, length):
         raise RuntimeError(
             f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[ax]}).")
     index = (slice(None),) * ax + (slice(start, start + length),)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = SliceBackward0()
-        node.in_shape, node.index = x.shape, index
-    return _view_result(input, x[index], node)
+    from .indexing import SliceBackward0
+    out = SliceBackward0.record(x[index], (input,), (), (x.shape, index, False))
+    input._share_version(out)
+    return out
 
 
-class CatBackward0(Node):
-    def backward(self, g):
-        pieces = np.split(g, self.bounds, axis=self.axis)
-        return tuple(None if n is None else p
-                     for (n, _), p in zip(self.next_functions, pieces))
+def _take_slice(g, axis, index):
+    """``g[..., index, ...]`` along ``axis`` (an int or a slice), differentiable on Tensors."""
+    idx = (slice(None),) * axis + (index,)
+    if F.is_array(g):
+        return g[idx]
+    from .indexing import getitem
+    return getitem(g, idx)
+
+
+@formula("CatBackward0", attrs=("axis", "bounds"))
+def CatBackward0(ctx, g):
+    lo = [0] + list(ctx.bounds)
+    hi = list(ctx.bounds) + [g.shape[ctx.axis]]
+    return tuple(None if n is None else _take_slice(g, ctx.axis, slice(a, b))
+                 for (n, _), a, b in zip(ctx.next_functions, lo, hi))
 
 
 def _tensor_seq(tensors, name):
@@ -581,22 +536,18 @@ def cat(tensors, dim=0, *, out=None):
         out._data = data
         out._bump_version()
         return out
-    if _GradState.enabled and any(t._requires_grad for t in tensors):
-        node = CatBackward0()
-        node.axis = ax
-        node.bounds = list(np.cumsum([a.shape[ax] for a in arrays_k])[:-1])
-        kept = [tensors[i] for i in keep]
-        return attach(data, node, *kept)
-    return _wrap(data)
+    kept = tuple(tensors[i] for i in keep)
+    bounds = [int(b) for b in np.cumsum([a.shape[ax] for a in arrays_k])[:-1]]
+    return CatBackward0.record(data, kept, (), (ax, bounds))
 
 
 concat = concatenate = cat
 
 
-class StackBackward0(Node):
-    def backward(self, g):
-        return tuple(None if n is None else np.take(g, i, axis=self.axis)
-                     for i, (n, _) in enumerate(self.next_functions))
+@formula("StackBackward0", attrs=("axis",))
+def StackBackward0(ctx, g):
+    return tuple(None if n is None else _take_slice(g, ctx.axis, i)
+                 for i, (n, _) in enumerate(ctx.next_functions))
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -613,11 +564,7 @@ def stack(tensors, dim=0, *, out=None):
         out._data = data
         out._bump_version()
         return out
-    if _GradState.enabled and any(t._requires_grad for t in tensors):
-        node = StackBackward0()
-        node.axis = ax
-        return attach(data, node, *tensors)
-    return _wrap(data)
+    return StackBackward0.record(data, tuple(tensors), (), (ax,))
 
 
 def hstack(tensors):
@@ -629,9 +576,11 @@ def vstack(tensors):
     return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
-class FlipBackward0(Node):
-    def backward(self, g):
-        return (np.flip(g, self.axes).copy(),)
+@formula("FlipBackward0", attrs=("axes",))
+def FlipBackward0(ctx, g):
+    if F.is_array(g):
+        return (np.flip(g, ctx.axes).copy(),)
+    return (flip(g, *ctx.axes),)
 
 
 def flip(input, *dims):
@@ -639,11 +588,7 @@ def flip(input, *dims):
     dims = _shape_arg(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in dims)
     data = np.flip(x, axes).copy()
-    if _GradState.enabled and input._requires_grad:
-        node = FlipBackward0()
-        node.axes = axes
-        return attach(data, node, input)
-    return _wrap(data)
+    return FlipBackward0.record(data, (input,), (), (axes,))
 
 
 def fliplr(input):
@@ -654,45 +599,40 @@ def flipud(input):
     return flip(input, 0)
 
 
-class RollBackward0(Node):
-    def backward(self, g):
-        return (np.roll(g, tuple(-s for s in self.shifts), self.axes),)
+@formula("RollBackward0", attrs=("shifts", "axes", "shape"))
+def RollBackward0(ctx, g):
+    back = tuple(-s for s in ctx.shifts) if ctx.axes is not None else -ctx.shifts
+    if F.is_array(g):
+        if ctx.axes is None:
+            return (np.roll(g.reshape(-1), back).reshape(ctx.shape),)
+        return (np.roll(g, back, ctx.axes),)
+    return (roll(g, back, ctx.axes),)
 
 
 def roll(input, shifts, dims=None):
     x = input._data
     if dims is None:
         data = np.roll(x.reshape(-1), shifts).reshape(x.shape)
-        if _GradState.enabled and input._requires_grad:
-            node = _RollFlat()
-            node.shift, node.shape = shifts, x.shape
-            return attach(data, node, input)
-        return _wrap(data)
+        return RollBackward0.record(data, (input,), (), (shifts, None, x.shape))
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in axes)
     data = np.roll(x, shifts, axes)
-    if _GradState.enabled and input._requires_grad:
-        node = RollBackward0()
-        node.shifts, node.axes = shifts, axes
-        return attach(data, node, input)
-    return _wrap(data)
+    return RollBackward0.record(data, (input,), (), (shifts, axes, x.shape))
 
 
-class _RollFlat(RollBackward0):
-    def backward(self, g):
-        return (np.roll(g.reshape(-1), -self.shift).reshape(self.shape),)
-
-
-RollBackward0.__name__ = "RollBackward0"
-_RollFlat.__name__ = "RollBackward0"
-
-
-class DiagonalBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        _writable_diagonal(out, self.offset, self.dim1, self.dim2)[...] = g
+@formula("DiagonalBackward0", attrs=("in_shape", "offset", "dim1", "dim2"))
+def DiagonalBackward0(ctx, g):
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        _writable_diagonal(out, ctx.offset, ctx.dim1, ctx.dim2)[...] = g
         return (out,)
+    from .math_extra import diag_embed
+    out = diag_embed(g, ctx.offset, ctx.dim1, ctx.dim2)
+    if tuple(out.shape) != tuple(ctx.in_shape):
+        raise RuntimeError("the second derivative of diagonal() of a non-square slice is not "
+                           "implemented with differentiable operations in numtorch")
+    return (out,)
 
 
 def _writable_diagonal(a, offset, dim1, dim2):
@@ -712,16 +652,9 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         data = _writable_diagonal(x, offset, d1, d2)
     else:
         data = np.diagonal(x, offset, d1, d2)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = DiagonalBackward0()
-        node.in_shape, node.offset, node.dim1, node.dim2 = x.shape, offset, d1, d2
-    return _view_result(input, data, node)
-
-
-class DiagEmbedBackward0(Node):
-    def backward(self, g):
-        return (g[self.rows, self.cols],)
+    out = DiagonalBackward0.record(data, (input,), (), (x.shape, offset, d1, d2))
+    input._share_version(out)
+    return out
 
 
 def diag(input, diagonal=0):
@@ -731,45 +664,70 @@ def diag(input, diagonal=0):
         return clone(globals()["diagonal"](input, diagonal))
     if x.ndim != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
-    n = x.shape[0] + abs(diagonal)
-    rows = np.arange(x.shape[0]) + max(0, -diagonal)
-    cols = np.arange(x.shape[0]) + max(0, diagonal)
-    data = np.zeros((n, n), dtype=x.dtype)
-    data[rows, cols] = x
-    if _GradState.enabled and input._requires_grad:
-        node = DiagEmbedBackward0()
-        node.rows, node.cols = rows, cols
-        return attach(data, node, input)
-    return _wrap(data)
+    from .math_extra import diag_embed  # recorded as DiagEmbedBackward0, as in PyTorch
+    return diag_embed(input, diagonal, 0, 1)
 
 
-class TrilBackward0(Node):
-    def backward(self, g):
-        return (np.tril(g, self.k),)
+@formula("TrilBackward0", attrs=("k",))
+def TrilBackward0(ctx, g):
+    return (np.tril(g, ctx.k) if F.is_array(g) else tril(g, ctx.k),)
 
 
-class TriuBackward0(Node):
-    def backward(self, g):
-        return (np.triu(g, self.k),)
+@formula("TriuBackward0", attrs=("k",))
+def TriuBackward0(ctx, g):
+    return (np.triu(g, ctx.k) if F.is_array(g) else triu(g, ctx.k),)
 
 
 def tril(input, diagonal=0):
-    data = np.tril(input._data, diagonal)
-    if _GradState.enabled and input._requires_grad:
-        node = TrilBackward0()
-        node.k = diagonal
-        return attach(data, node, input)
-    return _wrap(data)
+    return TrilBackward0.record(np.tril(input._data, diagonal), (input,), (), (diagonal,))
 
 
 def triu(input, diagonal=0):
-    data = np.triu(input._data, diagonal)
-    if _GradState.enabled and input._requires_grad:
-        node = TriuBackward0()
-        node.k = diagonal
-        return attach(data, node, input)
-    return _wrap(data)
+    return TriuBackward0.record(np.triu(input._data, diagonal), (input,), (), (diagonal,))
 
 
 def size_of(input):
     return Size(input._data.shape)
+
+
+# ---------------------------------------------------------------------------- public names
+# (function, numtorch.* exports, Tensor methods, in-place methods, nodes)
+for _fn, _exports, _methods, _inplace, _nodes in [
+    (view, False, True, None, (ViewBackward0,)),
+    (view_as, False, True, None, (ViewBackward0,)),
+    (reshape, True, True, None, (ViewBackward0, UnsafeViewBackward0)),
+    (reshape_as, False, True, None, (ViewBackward0, UnsafeViewBackward0)),
+    (flatten, True, True, None, (ViewBackward0, UnsafeViewBackward0)),
+    (unflatten, True, True, None, (ViewBackward0,)),
+    (squeeze, True, True, None, (SqueezeBackward0, SqueezeBackward1, SqueezeBackward2)),
+    (unsqueeze, True, True, None, (UnsqueezeBackward0,)),
+    (permute, True, True, None, (PermuteBackward0,)),
+    (transpose, ("transpose", "swapaxes", "swapdims"), ("transpose", "swapaxes", "swapdims"),
+     None, (TransposeBackward0,)),
+    (t, True, True, None, (TBackward0,)),
+    (movedim, ("movedim", "moveaxis"), ("movedim", "moveaxis"), None, (PermuteBackward0,)),
+    (expand, False, True, None, (ExpandBackward0,)),
+    (expand_as, False, True, None, (ExpandBackward0,)),
+    (broadcast_to, True, True, None, (ExpandBackward0,)),
+    (repeat, True, True, None, (RepeatBackward0,)),
+    (tile, True, True, None, (RepeatBackward0,)),
+    (repeat_interleave, True, True, None, (RepeatInterleaveBackward0,)),
+    (contiguous, False, True, None, (CloneBackward0,)),
+    (clone, False, True, None, (CloneBackward0,)),
+    (chunk, True, True, None, (SplitBackward0,)),
+    (split, True, True, None, (SplitBackward0, SplitWithSizesBackward0)),
+    (tensor_split, True, True, None, (SplitBackward0,)),
+    (unbind, True, True, None, (UnbindBackward0,)),
+    (narrow, True, True, None, ()),
+    (cat, ("cat", "concat", "concatenate"), False, None, (CatBackward0,)),
+    (stack, True, False, None, (StackBackward0,)),
+    (hstack, True, False, None, (CatBackward0,)), (vstack, True, False, None, (CatBackward0,)),
+    (flip, True, True, None, (FlipBackward0,)),
+    (fliplr, True, True, None, (FlipBackward0,)), (flipud, True, True, None, (FlipBackward0,)),
+    (roll, True, True, None, (RollBackward0,)),
+    (tril, True, True, "tril_", (TrilBackward0,)),
+    (triu, True, True, "triu_", (TriuBackward0,)),
+    (diagonal, True, True, None, (DiagonalBackward0,)),
+    (diag, True, True, None, ()),
+]:
+    declare(_fn, export=_exports, method=_methods, inplace=_inplace, nodes=_nodes)
