@@ -23,18 +23,15 @@ cores idle (``NUM_WORKERS``). With numba installed, im2col and col2im are compil
 """
 
 import functools
-import math
-import os
-import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import _threads
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _jit
+from ._runtime import run_blocks, scratch
 from ._util import attach
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
@@ -145,85 +142,12 @@ _BLOCK_BYTES = 1 << 20  # a block of columns (one step of a batched kernel) shou
 # (measured 1/2/4 MiB on LeNet's conv2 at batch 64 and 256: 4 MiB best).
 _COL2IM_BLOCK_BYTES = 4 << 20
 
-# Worker threads for the batched kernels. NumPy and the compiled kernels release the GIL, so
-# blocks of images can run in parallel. None (the default): ``numtorch._threads.workers()``, i.e.
-# up to ``numtorch.get_num_threads()`` threads while other processes leave cores idle. An int
-# forces a count.
-NUM_WORKERS = None
-_executor = None
-
-
-def _workers():
-    if NUM_WORKERS is not None:
-        return max(1, int(NUM_WORKERS))
-    return _threads.workers()
-
-
-def _forget_executor():
-    global _executor
-    _executor = None
-
-
-if hasattr(os, "register_at_fork"):
-    # A forked child (e.g. a DataLoader worker) must not wait on its parent's threads.
-    os.register_at_fork(after_in_child=_forget_executor)
-
-
-def run_blocks(n, block, fn):
-    """``[fn(start, stop) for each block of the batch]``, the blocks shared among worker threads
-    when there are several (contiguous runs of blocks per thread)."""
-    bounds = [(s, min(n, s + block)) for s in range(0, n, block)]
-    workers = min(_workers(), len(bounds))
-    if workers <= 1:
-        return [fn(s, e) for s, e in bounds]
-    global _executor
-    if _executor is None or _executor._max_workers < workers - 1:
-        from concurrent.futures import ThreadPoolExecutor
-        _executor = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="numtorch")
-    per = -(-len(bounds) // workers)
-    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
-
-    def run(group):
-        return [fn(s, e) for s, e in group]
-
-    futures = [_executor.submit(run, grp) for grp in groups[1:]]
-    results = run(groups[0])
-    for f in futures:
-        results.extend(f.result())
-    return results
-
-
 def _block_size(per_image_bytes):
     return max(1, _BLOCK_BYTES // max(1, per_image_bytes))
 
 
 def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
-
-
-# Scratch buffers: each thread keeps one flat buffer per purpose and hands out views of it,
-# so the multi-MiB temporaries of the batched kernels are not fresh allocations on every call
-# (large fresh arrays come from mmap and page-fault on first touch, costing more than the
-# arithmetic). Requests above the cap get ordinary arrays, so little memory stays held.
-_SCRATCH_CAP = 8 << 20
-_SCRATCH_MIN = 64 << 10  # smaller arrays come from malloc's free lists anyway
-_scratch_local = threading.local()
-
-
-def scratch(name, shape, dtype):
-    """An uninitialised C-contiguous array of ``shape``, a view of this thread's reusable
-    buffer ``name``. Valid until the next request for ``name`` on this thread."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > _SCRATCH_CAP or nbytes < _SCRATCH_MIN:
-        return np.empty(shape, dtype)
-    bufs = getattr(_scratch_local, "bufs", None)
-    if bufs is None:
-        bufs = _scratch_local.bufs = {}
-    buf = bufs.get(name)
-    if buf is None or buf.nbytes < nbytes:
-        buf = bufs[name] = np.empty(nbytes, np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def _cols(xp, geom):
