@@ -117,7 +117,16 @@ SAMPLES = {
     "TriuBackward0": lambda t, a, b: b.triu(),
     "UnbindBackward0": lambda t, a, b: b.unbind(1)[2],
     "VarBackward0": lambda t, a, b: b.var(1),
+    "ConvolutionBackward0": lambda t, a, b: t.nn.functional.conv1d(b[None], a[None, :, :2]),
+    "ConvolutionBackwardBackward0": lambda t, a, b: _conv_grad(t, a, b),
+    "Im2ColBackward0": lambda t, a, b: t.nn.functional.unfold(b[None, None], 2),
+    "Col2ImBackward0": lambda t, a, b: t.nn.functional.fold(b.t()[None], (2, 4), (2, 2)),
 }
+
+
+def _conv_grad(t, a, b):
+    out = t.nn.functional.conv1d(b[None], a[None, :, :2], a[0, :1])
+    return t.autograd.grad((out * out).sum(), b, create_graph=True)[0]
 
 
 def _embed(g, shape, index):
