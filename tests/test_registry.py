@@ -121,7 +121,29 @@ SAMPLES = {
     "ConvolutionBackwardBackward0": lambda t, a, b: _conv_grad(t, a, b),
     "Im2ColBackward0": lambda t, a, b: t.nn.functional.unfold(b[None, None], 2),
     "Col2ImBackward0": lambda t, a, b: t.nn.functional.fold(b.t()[None], (2, 4), (2, 2)),
+    "MaxPool2DWithIndicesBackward0":
+        lambda t, a, b: t.nn.functional.max_pool2d(b[None], 2, return_indices=True)[0],
+    "MaxPool2DWithIndicesBackwardBackward0":
+        lambda t, a, b: _grad2(t, lambda x: t.nn.functional.max_pool2d(x[None, None], 2), b),
+    "AvgPool2DBackward0": lambda t, a, b: t.nn.functional.avg_pool2d(b[None], 2, 1, 1),
+    "AvgPool2DBackwardBackward0":
+        lambda t, a, b: _grad2(t, lambda x: t.nn.functional.avg_pool2d(x[None, None], 2), b),
+    "AdaptiveAvgPool2DBackward0":
+        lambda t, a, b: t.nn.functional.adaptive_avg_pool2d(b[None], (2, 3)),
+    "AdaptiveAvgPool2DBackwardBackward0": lambda t, a, b: _grad2(
+        t, lambda x: t.nn.functional.adaptive_avg_pool2d(x[None, None], (2, 3)), b),
+    "AdaptiveMaxPool2DBackward0":
+        lambda t, a, b: t.nn.functional.adaptive_max_pool2d(b[None], (2, 3)),
+    "AdaptiveMaxPool2DBackwardBackward0": lambda t, a, b: _grad2(
+        t, lambda x: t.nn.functional.adaptive_max_pool2d(x[None, None], (2, 3)), b),
+    "MaxUnpool2DBackward0": lambda t, a, b: t.nn.functional.max_unpool2d(
+        *t.nn.functional.max_pool2d(b[None, None], 2, return_indices=True), 2),
 }
+
+
+def _grad2(t, fn, x):
+    out = fn(x)
+    return t.autograd.grad((out * out).sum(), x, create_graph=True)[0]
 
 
 def _conv_grad(t, a, b):
