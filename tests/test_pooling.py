@@ -234,7 +234,7 @@ def test_layers_forward_match_functional():
     np.testing.assert_array_equal(nn.AvgPool1d(2)(y).numpy(), F.avg_pool1d(y, 2).numpy())
 
 
-# ---------------------------------------------------------------------------- saved values, higher order
+# ---------------------------------------------------------------- saved values, higher order
 @pytest.mark.parametrize("pool", [
     lambda x: F.max_pool2d(x, 2, return_indices=True),
     lambda x: F.max_pool1d(x[0], 2, return_indices=True),
