@@ -189,3 +189,15 @@ def isnan(x):
 def any_true(x):
     """Python bool: whether any element of a bool array/Tensor is true (not differentiable)."""
     return bool((x if not isinstance(x, Tensor) else x._data).any())
+
+
+def clamp_max(x, hi):
+    if not isinstance(x, Tensor):
+        return np.minimum(x, hi)
+    return _ops()[0].clamp(x, max=hi)
+
+
+def isfinite(x):
+    if not isinstance(x, Tensor):
+        return np.isfinite(x)
+    return _ops()[0].isfinite(x)
