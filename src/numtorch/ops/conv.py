@@ -17,9 +17,13 @@ writing and re-reading ``kh*kw`` times the input's memory). The input gradient i
 ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
 time (about 1 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
-shared among up to ``numtorch.get_num_threads()`` worker threads while other processes leave
-cores idle (``NUM_WORKERS``). With numba installed, im2col and col2im are compiled loops
-(``_jit``). The transposed convolution is the same two kernels swapped.
+shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
+are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
+
+Autograd: a convolution records ``ConvolutionBackward0``; under ``create_graph`` its gradients
+are one recorded op, ``ConvolutionBackwardBackward0`` (PyTorch's names), whose derivatives are
+again convolutions and convolution backwards, so derivatives of any order work while a plain
+backward runs the array kernels above.
 """
 
 import functools
