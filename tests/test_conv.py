@@ -24,6 +24,13 @@ def torch():
 pytestmark = pytest.mark.usefixtures("jit_kernels")
 
 
+@pytest.fixture(autouse=True)
+def _strict_gradgrad(monkeypatch):
+    """This family is differentiable to any order: check_op's second-derivative check must
+    run, never be skipped as "not yet converted"."""
+    monkeypatch.setenv("NUMTORCH_GRADGRAD_STRICT", "1")
+
+
 # ---------------------------------------------------------------------------- F.conv2d vs torch
 CONV2D_CASES = [
     # (input shape, weight shape, kwargs)

@@ -16,6 +16,13 @@ import numtorch.nn.functional as F
 pytestmark = pytest.mark.usefixtures("jit_kernels")
 
 
+@pytest.fixture(autouse=True)
+def _strict_gradgrad(monkeypatch):
+    """This family is differentiable to any order: check_op's second-derivative check must
+    run, never be skipped as "not yet converted"."""
+    monkeypatch.setenv("NUMTORCH_GRADGRAD_STRICT", "1")
+
+
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")

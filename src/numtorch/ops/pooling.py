@@ -6,6 +6,12 @@ Max pooling keeps the position of the first maximum in each window (as PyTorch d
 whole gradient to one element) and routes the gradient back with ``kh * kw`` slice assignments.
 1-D pooling is the 2-D one on a unit height, recorded between an unsqueeze and a squeeze as
 PyTorch records it.
+
+Autograd: every node's gradient is itself a recorded op under ``create_graph`` (PyTorch's
+``*BackwardBackward0`` nodes): max pooling's gradient reads the grad-of-grad at the maxima
+(a gather), the linear pools (average, adaptive average) get a node pair from
+``linear_nodes``. The returned indices are saved, so changing them in place makes backward
+raise as in PyTorch.
 """
 
 import functools
