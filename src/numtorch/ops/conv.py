@@ -390,13 +390,17 @@ def _conv_arrays(x, w, b, geom):
     x4, w4 = _as4(x, nd), _as4(w, nd)
     if not transposed:
         return _from4(_conv_forward(x4, w4, stride, pads, dilation, groups, b), nd)
-    n, _, h, wd = x4.shape
+    n, cin, h, wd = x4.shape
     kh, kw = w4.shape[2:]
-    ho = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + out_pad[0] - pads[0] - pads[1]
-    wo = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + out_pad[1] - pads[2] - pads[3]
-    out = _conv_backward_input(x4, w4, (n, w4.shape[1] * groups, ho, wo), stride, pads,
-                               dilation, groups)
-    out = np.ascontiguousarray(out)  # a fresh array (a padded one's inner part is copied)
+    hf = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + out_pad[0]
+    wf = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + out_pad[1]
+    top, _, left, _ = pads
+    cols = np.matmul(w4.reshape(groups, cin // groups, -1).swapaxes(1, 2),
+                     x4.reshape(n, groups, cin // groups, h * wd))
+    cols = cols.reshape(n, w4.shape[1] * groups, kh, kw, h, wd)
+    out = col2im(cols, hf, wf, *stride, *dilation)
+    if top or left:
+        out = np.ascontiguousarray(out[:, :, top:hf - top, left:wf - left])
     if b is not None:
         out += b[:, None, None]
     return _from4(out, nd)
@@ -409,26 +413,38 @@ def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
     stride, pads, dilation, groups, transposed, _, nd = geom
     g4 = _as4(g, nd)
     gx = gw = gb = None
-    if mask[0]:
-        w4 = _as4(w, nd)
-        shape4 = _shape4(x_shape, nd)
-        if not transposed:
-            gx = _conv_backward_input(g4, w4, shape4, stride, pads, dilation, groups)
-        else:  # (an output_padding >= stride leaves windows beyond the input: cropped)
-            gx = _conv_forward(g4, w4, stride, pads, dilation, groups)
-            gx = gx[:, :, :shape4[2], :shape4[3]]
-        gx = np.ascontiguousarray(gx).reshape(x_shape)
-    if mask[1]:
-        x4 = _as4(x, nd)
-        kernel = _as4(w, nd).shape[2:]
-        if not transposed:
-            gw = _conv_backward_weight(g4, x4, kernel, stride, pads, dilation, groups)
-        else:
-            gw = _conv_backward_weight(x4, g4, kernel, stride, pads, dilation, groups)
+    if transposed and (mask[0] or mask[1]):
+        gx, gw = _conv_transpose_backward(g4, x, w, x_shape, geom, mask)
+    elif mask[0]:
+        gx = _conv_backward_input(g4, _as4(w, nd), _shape4(x_shape, nd), stride, pads,
+                                  dilation, groups).reshape(x_shape)
+    if mask[1] and not transposed:
+        gw = _conv_backward_weight(g4, _as4(x, nd), _as4(w, nd).shape[2:], stride, pads,
+                                   dilation, groups)
         gw = _from4(gw, nd)
     if mask[2]:
         gb = _bias_grad(g4)
     return gx, gw, gb
+
+
+def _conv_transpose_backward(g4, x, w, x_shape, geom, mask):
+    """Input and weight gradients of a transposed convolution from one ``im2col`` of the padded
+    gradient: the input gradient is the ordinary convolution of the gradient, the weight
+    gradient pairs the input with the same columns."""
+    stride, pads, dilation, groups, _, _, nd = geom
+    w4 = _as4(w, nd)
+    n, _, h, wd = _shape4(x_shape, nd)
+    cin = x_shape[1]
+    kh, kw = w4.shape[2:]
+    gp = pad_zeros(g4, *pads)
+    gcols = im2col(gp, kh, kw, *stride, *dilation, h, wd).reshape(n, groups, -1, h * wd)
+    gx = gw = None
+    if mask[0]:
+        gx = np.matmul(w4.reshape(groups, cin // groups, -1), gcols).reshape(x_shape)
+    if mask[1]:
+        xg = _as4(x, nd).reshape(n, groups, cin // groups, h * wd)
+        gw = np.matmul(xg, gcols.swapaxes(2, 3)).sum(0).reshape(w.shape)
+    return gx, gw
 
 
 def _conv_any(x, w, b, geom):
