@@ -6,9 +6,10 @@ import warnings
 import numpy as np
 
 from .. import _dtype as dt
+from .._fperr import quiet_call
 from .._tensor import Tensor
 from . import _formulas as F
-from ._registry import OUT, formula, out
+from ._registry import OUT, declare, formula, out
 from ._util import normalize_dims, wrap_dim
 from .elementwise import maximum, minimum
 
@@ -88,8 +89,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     sum_dtype = None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype)
     if x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
+        res = quiet_call(x.sum, axes, sum_dtype, None, keepdim)
     else:
         res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     if res.__class__ is not np.ndarray:
@@ -122,8 +122,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     if x.size:
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.mean(axis=axes, keepdims=keepdim)
+        res = quiet_call(x.mean, axes, None, None, keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -563,3 +562,26 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
             shifted -= lse
         res = shifted
     return LogSoftmaxBackward0.record(res, (input,), (res,), (ax,))
+
+
+# ---------------------------------------------------------------------------- public names
+# (function, numtorch.* exports, Tensor methods); nodes listed for the in-place rule
+for _fn, _exports, _methods, _nodes in [
+    (sum, True, True, (SumBackward0, SumBackward1)),
+    (mean, True, True, (MeanBackward0, MeanBackward1)),
+    (prod, True, True, (ProdBackward0, ProdBackward1)),
+    (max, True, True, (MaxBackward0, MaxBackward1)),
+    (min, True, True, (MinBackward0, MinBackward1)),
+    (amax, True, True, (AmaxBackward0,)), (amin, True, True, (AminBackward0,)),
+    (argmax, True, True, ()), (argmin, True, True, ()),
+    (var, True, True, (VarBackward0,)), (std, True, True, (StdBackward0,)),
+    (var_mean, True, False, (VarBackward0, MeanBackward1)),
+    (std_mean, True, False, (StdBackward0, MeanBackward1)),
+    (norm, True, True, (LinalgVectorNormBackward0,)),
+    (logsumexp, True, True, (LogsumexpBackward0,)),
+    (cumsum, True, True, (CumsumBackward0,)), (cumprod, True, True, (CumprodBackward0,)),
+    (all, True, True, ()), (any, True, True, ()), (count_nonzero, True, True, ()),
+    (softmax, True, True, (SoftmaxBackward0,)),
+    (log_softmax, True, True, (LogSoftmaxBackward0,)),
+]:
+    declare(_fn, export=_exports, method=_methods, nodes=_nodes)
