@@ -24,6 +24,13 @@ def torch():
 pytestmark = pytest.mark.usefixtures("jit_kernels")
 
 
+@pytest.fixture(autouse=True)
+def _strict_gradgrad(monkeypatch):
+    """This family is differentiable to any order: check_op's second-derivative check must
+    run, never be skipped as "not yet converted"."""
+    monkeypatch.setenv("NUMTORCH_GRADGRAD_STRICT", "1")
+
+
 # ---------------------------------------------------------------------------- F.conv2d vs torch
 CONV2D_CASES = [
     # (input shape, weight shape, kwargs)
@@ -301,6 +308,7 @@ def test_conv_transpose2d_output_size(torch):
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 2), groups=2)])
 def test_blocks_and_worker_threads_equal_whole_batch(monkeypatch, kw, workers):
     """Large batches run the forward and the input gradient a block of images at a time."""
+    from numtorch.ops import _runtime
     from numtorch.ops import conv as conv_ops
     rng = np.random.default_rng(6)
     x = rng.standard_normal((5, 4, 7, 6))
@@ -314,6 +322,49 @@ def test_blocks_and_worker_threads_equal_whole_batch(monkeypatch, kw, workers):
 
     whole = run()
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
-    monkeypatch.setattr(conv_ops, "NUM_WORKERS", workers)
+    monkeypatch.setattr(_runtime, "NUM_WORKERS", workers)
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- higher derivatives
+def _third_order(lib, fn, shapes):
+    """Gradients of a non-linear loss, then of a function of them (create_graph both times),
+    then of a function of those: three levels of backward through the convolution."""
+    rng = np.random.default_rng(3)
+    ins = [lib.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    first = lib.autograd.grad(fn(lib, *ins).tanh().sum(), ins, create_graph=True)
+    s = sum(((g * g).sum() if i % 2 == 0 else g.sin().sum()) for i, g in enumerate(first))
+    second = lib.autograd.grad(s, ins, create_graph=True)
+    t = sum((g * g * g).sum() for g in second)
+    third = lib.autograd.grad(t, ins)
+    names = [type(g.grad_fn).__name__ for g in first]
+    return names, [g.detach().numpy() for g in first + second + third]
+
+
+@pytest.mark.parametrize("fn,shapes", [
+    (lambda lib, x, w, b: lib.nn.functional.conv2d(x, w, b, stride=2, padding=1, groups=2),
+     [(2, 4, 6, 5), (6, 2, 3, 3), (6,)]),
+    (lambda lib, x, w, b: lib.nn.functional.conv1d(x, w, b, padding="same", dilation=2),
+     [(2, 3, 7), (4, 3, 3), (4,)]),
+    # (no output_padding: PyTorch's own third derivative refuses it)
+    (lambda lib, x, w, b: lib.nn.functional.conv_transpose2d(x, w, b, stride=2, padding=1),
+     [(2, 3, 4, 3), (3, 2, 3, 3), (2,)]),
+    (lambda lib, x, w: lib.nn.functional.conv_transpose1d(x, w, dilation=2, groups=2),
+     [(2, 2, 5), (2, 3, 3)]),
+])
+def test_third_derivatives_and_node_names_match_torch(torch, fn, shapes):
+    names, ours = _third_order(numtorch, fn, shapes)
+    their_names, theirs = _third_order(torch, fn, shapes)
+    assert names == their_names  # ConvolutionBackwardBackward0, as PyTorch shows it
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_input_changed_in_place_after_conv_raises():
+    x = numtorch.randn(1, 2, 5, 5, requires_grad=True)
+    a = x * 1
+    out = F.conv2d(a, numtorch.randn(3, 2, 3, 3))
+    a.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

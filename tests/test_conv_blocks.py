@@ -6,6 +6,7 @@ import pytest
 
 import numtorch
 import numtorch.nn.functional as F
+from numtorch.ops import _runtime
 from numtorch.ops import conv as conv_ops
 
 torch = pytest.importorskip("torch")
@@ -37,8 +38,8 @@ def test_tiny_blocks_scratch_and_threads_match_whole_batch_and_torch(monkeypatch
     # one image per block, every temporary from the per-thread scratch buffers
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
     monkeypatch.setattr(conv_ops, "_COL2IM_BLOCK_BYTES", 1)
-    monkeypatch.setattr(conv_ops, "_SCRATCH_MIN", 0)
-    monkeypatch.setattr(conv_ops, "NUM_WORKERS", workers)
+    monkeypatch.setattr(_runtime, "_SCRATCH_MIN", 0)
+    monkeypatch.setattr(_runtime, "NUM_WORKERS", workers)
     for _ in range(2):  # the second pass reuses the buffers the first one left behind
         blocked = _run(numtorch, x, w, b, **kw)
         for a, c, t in zip(blocked, whole, theirs):
@@ -48,12 +49,12 @@ def test_tiny_blocks_scratch_and_threads_match_whole_batch_and_torch(monkeypatch
 
 
 def test_scratch_views_and_cap(monkeypatch):
-    a = conv_ops.scratch("test", (40, 500), np.float32)
+    a = _runtime.scratch("test", (40, 500), np.float32)
     assert a.shape == (40, 500) and a.dtype == np.float32 and a.flags.c_contiguous
-    b = conv_ops.scratch("test", (10, 10), np.float64)
-    assert np.shares_memory(a, b) or b.nbytes < conv_ops._SCRATCH_MIN
-    monkeypatch.setattr(conv_ops, "_SCRATCH_CAP", 1024)
-    c = conv_ops.scratch("test", (40, 500), np.float32)
+    b = _runtime.scratch("test", (10, 10), np.float64)
+    assert np.shares_memory(a, b) or b.nbytes < _runtime._SCRATCH_MIN
+    monkeypatch.setattr(_runtime, "_SCRATCH_CAP", 1024)
+    c = _runtime.scratch("test", (40, 500), np.float32)
     assert not np.shares_memory(a, c)
 
 

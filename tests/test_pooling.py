@@ -6,7 +6,7 @@ of each window, exactly as PyTorch routes it.
 
 import numpy as np
 import pytest
-from oracle import check_grad_fd, check_op
+from oracle import TOL, check_grad_fd, check_gradgrad, check_op
 
 import numtorch
 import numtorch.nn as nn
@@ -16,6 +16,13 @@ import numtorch.nn.functional as F
 pytestmark = pytest.mark.usefixtures("jit_kernels")
 
 
+@pytest.fixture(autouse=True)
+def _strict_gradgrad(monkeypatch):
+    """This family is differentiable to any order: check_op's second-derivative check must
+    run, never be skipped as "not yet converted"."""
+    monkeypatch.setenv("NUMTORCH_GRADGRAD_STRICT", "1")
+
+
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")
@@ -23,6 +30,13 @@ def torch():
 
 def _ties(shape, seed=0):
     return np.random.default_rng(seed).integers(-2, 3, shape).astype(np.float64)
+
+
+def _check_ties(fn, arrays):
+    """check_op on inputs with ties; their second derivatives are compared with torch's only (a
+    finite difference jumps from one maximum to another there)."""
+    check_op(fn, arrays=arrays, gradgrad=False)
+    check_gradgrad(fn, fn, arrays, 0, TOL[np.float64], fd=False)
 
 
 MAX2D_CASES = [
@@ -41,8 +55,8 @@ MAX2D_CASES = [
 
 @pytest.mark.parametrize("shape,kw", MAX2D_CASES)
 def test_max_pool2d_matches_torch_with_ties(torch, shape, kw):
-    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw),
-             arrays=[_ties(shape)])
+    _check_ties(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw),
+                arrays=[_ties(shape)])
     check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, **kw), shapes=[shape])
 
 
@@ -50,8 +64,8 @@ def test_max_pool2d_matches_torch_with_ties(torch, shape, kw):
                                                           ceil_mode=True),
                                 dict(kernel_size=2, stride=1, dilation=2)])
 def test_max_pool1d_matches_torch(torch, kw):
-    check_op(lambda lib, x: lib.nn.functional.max_pool1d(x, return_indices=True, **kw),
-             arrays=[_ties((2, 3, 11))])
+    _check_ties(lambda lib, x: lib.nn.functional.max_pool1d(x, return_indices=True, **kw),
+                arrays=[_ties((2, 3, 11))])
     check_op(lambda lib, x: lib.nn.functional.max_pool1d(x, **kw), shapes=[(3, 10)])
 
 
@@ -116,13 +130,13 @@ def test_adaptive_avg_pool1d_matches_torch(torch):
 @pytest.mark.parametrize("shape,size", [((2, 3, 9, 7), (4, 3)), ((2, 3, 8, 6), (4, 3)),
                                         ((3, 5, 5), 2)])
 def test_adaptive_max_pool2d_matches_torch(torch, shape, size):
-    check_op(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, size, return_indices=True),
-             arrays=[_ties(shape)])
+    _check_ties(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, size, return_indices=True),
+                arrays=[_ties(shape)])
 
 
 def test_adaptive_max_pool1d_matches_torch(torch):
-    check_op(lambda lib, x: lib.nn.functional.adaptive_max_pool1d(x, 4, return_indices=True),
-             arrays=[_ties((2, 3, 9))])
+    _check_ties(lambda lib, x: lib.nn.functional.adaptive_max_pool1d(x, 4, return_indices=True),
+                arrays=[_ties((2, 3, 9))])
 
 
 def test_max_unpool2d_matches_torch(torch):
@@ -225,3 +239,44 @@ def test_layers_forward_match_functional():
     y = numtorch.randn(2, 3, 10)
     np.testing.assert_array_equal(nn.MaxPool1d(2)(y).numpy(), F.max_pool1d(y, 2).numpy())
     np.testing.assert_array_equal(nn.AvgPool1d(2)(y).numpy(), F.avg_pool1d(y, 2).numpy())
+
+
+# ---------------------------------------------------------------- saved values, higher order
+@pytest.mark.parametrize("pool", [
+    lambda x: F.max_pool2d(x, 2, return_indices=True),
+    lambda x: F.max_pool1d(x[0], 2, return_indices=True),
+    lambda x: F.adaptive_max_pool2d(x, 3, return_indices=True),
+])
+def test_returned_indices_changed_in_place_raise(pool):
+    """The gradient routes through the maxima the node recorded, but PyTorch saves the returned
+    indices and refuses a backward once they were changed: so does numtorch."""
+    x = numtorch.randn(2, 3, 6, 6, requires_grad=True)
+    out, idx = pool(x)
+    idx.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("max_pool2d", lambda lib, x: lib.nn.functional.max_pool2d(x, 3, 2, 1)),
+    ("avg_pool2d", lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, 2, 1,
+                                                              count_include_pad=False)),
+    ("adaptive_avg_pool2d", lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, (3, 2))),
+    ("adaptive_max_pool2d", lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, (3, 2))),
+    ("max_unpool2d", lambda lib, x: lib.nn.functional.max_unpool2d(
+        *lib.nn.functional.max_pool2d(x, 2, return_indices=True), 2)),
+])
+def test_third_derivatives_and_node_names_match_torch(torch, name, fn):
+    def run(lib):
+        x = lib.tensor(np.random.default_rng(1).standard_normal((2, 3, 7, 6)),
+                       requires_grad=True)
+        y = fn(lib, x)
+        g1, = lib.autograd.grad((y * y * y).sum(), x, create_graph=True)
+        g2, = lib.autograd.grad((g1 * g1 * g1).sum(), x, create_graph=True)
+        g3, = lib.autograd.grad((g2 * g2).sum(), x)
+        return type(g1.grad_fn).__name__, [g.detach().numpy() for g in (g1, g2, g3)]
+
+    ours, theirs = run(numtorch), run(torch)
+    assert ours[0] == theirs[0]
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)

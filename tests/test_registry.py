@@ -167,7 +167,79 @@ SAMPLES = {
     "SpecialXlog1PyBackward0": lambda t, a, b: t.special.xlog1py(b, a),
     "UnfoldBackward0": lambda t, a, b: b.unfold(1, 2, 1),
     "XlogyBackward0": lambda t, a, b: t.xlogy(b, a),
+    "ConvolutionBackward0": lambda t, a, b: t.nn.functional.conv1d(b[None], a[None, :, :2]),
+    "ConvolutionBackwardBackward0": lambda t, a, b: _conv_grad(t, a, b),
+    "Im2ColBackward0": lambda t, a, b: t.nn.functional.unfold(b[None, None], 2),
+    "Col2ImBackward0": lambda t, a, b: t.nn.functional.fold(b.t()[None], (2, 4), (2, 2)),
+    "MaxPool2DWithIndicesBackward0":
+        lambda t, a, b: t.nn.functional.max_pool2d(b[None], 2, return_indices=True)[0],
+    "MaxPool2DWithIndicesBackwardBackward0":
+        lambda t, a, b: _grad2(t, lambda x: t.nn.functional.max_pool2d(x[None, None], 2), b),
+    "AvgPool2DBackward0": lambda t, a, b: t.nn.functional.avg_pool2d(b[None], 2, 1, 1),
+    "AvgPool2DBackwardBackward0":
+        lambda t, a, b: _grad2(t, lambda x: t.nn.functional.avg_pool2d(x[None, None], 2), b),
+    "AdaptiveAvgPool2DBackward0":
+        lambda t, a, b: t.nn.functional.adaptive_avg_pool2d(b[None], (2, 3)),
+    "AdaptiveAvgPool2DBackwardBackward0": lambda t, a, b: _grad2(
+        t, lambda x: t.nn.functional.adaptive_avg_pool2d(x[None, None], (2, 3)), b),
+    "AdaptiveMaxPool2DBackward0":
+        lambda t, a, b: t.nn.functional.adaptive_max_pool2d(b[None], (2, 3)),
+    "AdaptiveMaxPool2DBackwardBackward0": lambda t, a, b: _grad2(
+        t, lambda x: t.nn.functional.adaptive_max_pool2d(x[None, None], (2, 3)), b),
+    "MaxUnpool2DBackward0": lambda t, a, b: t.nn.functional.max_unpool2d(
+        *t.nn.functional.max_pool2d(b[None, None], 2, return_indices=True), 2),
+    "ConstantPadNdBackward0": lambda t, a, b: t.nn.functional.pad(b, (1, -1, 0, 2)),
 }
+
+
+def _pad_or_resample(name, fn):
+    """SAMPLES entries for a padding/resampling node and its gradient's node."""
+    SAMPLES[name] = lambda t, a, b: fn(t, b)
+    SAMPLES[name[:-1] + "Backward0"] = lambda t, a, b: _grad2(t, lambda x: fn(t, x), b)
+
+
+for _name, _fn in [
+    ("ReflectionPad1DBackward0", lambda t, x: t.nn.functional.pad(x, (1, 1), mode="reflect")),
+    ("ReflectionPad2DBackward0",
+     lambda t, x: t.nn.functional.pad(x[None], (1, 1, 1, 1), mode="reflect")),
+    ("ReflectionPad3DBackward0",
+     lambda t, x: t.nn.functional.pad(x[None, None], (1, 1, 1, 1, 0, 0), mode="reflect")),
+    ("ReplicationPad1DBackward0",
+     lambda t, x: t.nn.functional.pad(x, (1, 2), mode="replicate")),
+    ("ReplicationPad2DBackward0",
+     lambda t, x: t.nn.functional.pad(x[None], (1, 2, 0, 1), mode="replicate")),
+    ("ReplicationPad3DBackward0",
+     lambda t, x: t.nn.functional.pad(x[None, None], (1, 1, 1, 1, 1, 1), mode="replicate")),
+    ("UpsampleNearest1DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None], scale_factor=2)),
+    ("UpsampleNearest2DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None, None], size=(4, 7))),
+    ("UpsampleNearest3DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None, None, None], scale_factor=2)),
+    ("UpsampleNearestExact1DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None], size=7, mode="nearest-exact")),
+    ("UpsampleNearestExact2DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None, None], size=(5, 7),
+                                              mode="nearest-exact")),
+    ("UpsampleLinear1DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None], size=7, mode="linear")),
+    ("UpsampleBilinear2DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None, None], size=(5, 7), mode="bilinear")),
+    ("UpsampleTrilinear3DBackward0",
+     lambda t, x: t.nn.functional.interpolate(x[None, None, None], size=(2, 5, 7),
+                                              mode="trilinear")),
+]:
+    _pad_or_resample(_name, _fn)
+
+
+def _grad2(t, fn, x):
+    out = fn(x)
+    return t.autograd.grad((out * out).sum(), x, create_graph=True)[0]
+
+
+def _conv_grad(t, a, b):
+    out = t.nn.functional.conv1d(b[None], a[None, :, :2], a[0, :1])
+    return t.autograd.grad((out * out).sum(), b, create_graph=True)[0]
 
 
 # nodes whose backward raises PyTorch-style "not implemented" by design

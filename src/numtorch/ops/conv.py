@@ -17,29 +17,27 @@ writing and re-reading ``kh*kw`` times the input's memory). The input gradient i
 ``col2im(W^T @ grad)``. Large batches are processed a block of images at a
 time (about 1 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
-shared among up to ``numtorch.get_num_threads()`` worker threads while other processes leave
-cores idle (``NUM_WORKERS``). With numba installed, im2col and col2im are compiled loops
-(``_jit``). The transposed convolution is the same two kernels swapped.
+shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
+are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
+
+Autograd: a convolution records ``ConvolutionBackward0``; under ``create_graph`` its gradients
+are one recorded op, ``ConvolutionBackwardBackward0`` (PyTorch's names), whose derivatives are
+again convolutions and convolution backwards, so derivatives of any order work while a plain
+backward runs the array kernels above.
 """
 
 import functools
-import math
-import os
-import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import _threads
-from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import _jit
-from ._util import attach
+from ._registry import formula
+from ._runtime import run_blocks, scratch
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
-_wrap = Tensor._wrap
 
 
 # ---------------------------------------------------------------------------- argument helpers
@@ -145,85 +143,12 @@ _BLOCK_BYTES = 1 << 20  # a block of columns (one step of a batched kernel) shou
 # (measured 1/2/4 MiB on LeNet's conv2 at batch 64 and 256: 4 MiB best).
 _COL2IM_BLOCK_BYTES = 4 << 20
 
-# Worker threads for the batched kernels. NumPy and the compiled kernels release the GIL, so
-# blocks of images can run in parallel. None (the default): ``numtorch._threads.workers()``, i.e.
-# up to ``numtorch.get_num_threads()`` threads while other processes leave cores idle. An int
-# forces a count.
-NUM_WORKERS = None
-_executor = None
-
-
-def _workers():
-    if NUM_WORKERS is not None:
-        return max(1, int(NUM_WORKERS))
-    return _threads.workers()
-
-
-def _forget_executor():
-    global _executor
-    _executor = None
-
-
-if hasattr(os, "register_at_fork"):
-    # A forked child (e.g. a DataLoader worker) must not wait on its parent's threads.
-    os.register_at_fork(after_in_child=_forget_executor)
-
-
-def run_blocks(n, block, fn):
-    """``[fn(start, stop) for each block of the batch]``, the blocks shared among worker threads
-    when there are several (contiguous runs of blocks per thread)."""
-    bounds = [(s, min(n, s + block)) for s in range(0, n, block)]
-    workers = min(_workers(), len(bounds))
-    if workers <= 1:
-        return [fn(s, e) for s, e in bounds]
-    global _executor
-    if _executor is None or _executor._max_workers < workers - 1:
-        from concurrent.futures import ThreadPoolExecutor
-        _executor = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="numtorch")
-    per = -(-len(bounds) // workers)
-    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
-
-    def run(group):
-        return [fn(s, e) for s, e in group]
-
-    futures = [_executor.submit(run, grp) for grp in groups[1:]]
-    results = run(groups[0])
-    for f in futures:
-        results.extend(f.result())
-    return results
-
-
 def _block_size(per_image_bytes):
     return max(1, _BLOCK_BYTES // max(1, per_image_bytes))
 
 
 def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
-
-
-# Scratch buffers: each thread keeps one flat buffer per purpose and hands out views of it,
-# so the multi-MiB temporaries of the batched kernels are not fresh allocations on every call
-# (large fresh arrays come from mmap and page-fault on first touch, costing more than the
-# arithmetic). Requests above the cap get ordinary arrays, so little memory stays held.
-_SCRATCH_CAP = 8 << 20
-_SCRATCH_MIN = 64 << 10  # smaller arrays come from malloc's free lists anyway
-_scratch_local = threading.local()
-
-
-def scratch(name, shape, dtype):
-    """An uninitialised C-contiguous array of ``shape``, a view of this thread's reusable
-    buffer ``name``. Valid until the next request for ``name`` on this thread."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > _SCRATCH_CAP or nbytes < _SCRATCH_MIN:
-        return np.empty(shape, dtype)
-    bufs = getattr(_scratch_local, "bufs", None)
-    if bufs is None:
-        bufs = _scratch_local.bufs = {}
-    buf = bufs.get(name)
-    if buf is None or buf.nbytes < nbytes:
-        buf = bufs[name] = np.empty(nbytes, np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def _cols(xp, geom):
@@ -437,62 +362,165 @@ def _conv_backward_input_block(g, w, x_shape, stride, pads, dilation, groups):
     return gxp
 
 
-# ---------------------------------------------------------------------------- autograd node
-class ConvolutionBackward0(Node):
-    """Backward of a (non-transposed) convolution."""
+# ---------------------------------------------------------------------------- autograd nodes
+# A convolution is described by ``geom = (stride, pads, dilation, groups, transposed,
+# output_padding, nd)`` in its 2-D form (1-D ones get a unit height; ``pads`` is (top, bottom,
+# left, right)). Forward and backward are bilinear in (input, weight), so every derivative is
+# again a convolution or a convolution's backward: ``_conv_any`` and ``_conv_backward_any`` run
+# the array kernels on ndarrays (plain backward) and the recorded ops on Tensors
+# (``create_graph``), which is what makes any order of derivative work.
+_NO_GRAD = np.empty(0)
 
-    _saved_fields = ("x", "w")
 
-    def backward(self, g):
-        nf = self.next_functions
-        nx, nw, nb = nf[0][0], nf[1][0], nf[2][0]
-        g = g.reshape(self.out_shape4)
-        gx = gw = gb = None
-        if nx is not None:
-            gx = _conv_backward_input(g, self.w, self.x_shape4, self.stride, self.pads,
-                                      self.dilation, self.groups).reshape(self.x_shape)
-        if nw is not None:
-            gw = _conv_backward_weight(g, self.x, self.kernel, self.stride, self.pads,
-                                       self.dilation, self.groups).reshape(self.w_shape)
-        if nb is not None:
-            gb = _bias_grad(g)
-        return gx, gw, gb
+def _shape4(shape, nd):
+    return tuple(shape[:2]) + (1,) + tuple(shape[2:]) if nd == 1 else tuple(shape)
+
+
+def _as4(a, nd):
+    return a.reshape(a.shape[:2] + (1,) + a.shape[2:]) if nd == 1 else a
+
+
+def _from4(a, nd):
+    return a.reshape(a.shape[:2] + a.shape[3:]) if nd == 1 else a
+
+
+def _conv_arrays(x, w, b, geom):
+    """The convolution (or transposed convolution) of arrays ``x`` and ``w`` plus bias ``b``."""
+    stride, pads, dilation, groups, transposed, out_pad, nd = geom
+    x4, w4 = _as4(x, nd), _as4(w, nd)
+    if not transposed:
+        return _from4(_conv_forward(x4, w4, stride, pads, dilation, groups, b), nd)
+    n, cin, h, wd = x4.shape
+    kh, kw = w4.shape[2:]
+    hf = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + out_pad[0]
+    wf = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + out_pad[1]
+    top, _, left, _ = pads
+    cols = np.matmul(w4.reshape(groups, cin // groups, -1).swapaxes(1, 2),
+                     x4.reshape(n, groups, cin // groups, h * wd))
+    cols = cols.reshape(n, w4.shape[1] * groups, kh, kw, h, wd)
+    out = col2im(cols, hf, wf, *stride, *dilation)
+    if top or left:
+        out = np.ascontiguousarray(out[:, :, top:hf - top, left:wf - left])
+    if b is not None:
+        out += b[:, None, None]
+    return _from4(out, nd)
+
+
+def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
+    """``(grad_input, grad_weight, grad_bias)`` of a convolution on arrays, None where ``mask``
+    is false. For a transposed convolution the input gradient is the ordinary convolution of
+    the gradient and the weight gradient swaps the roles of input and gradient."""
+    stride, pads, dilation, groups, transposed, _, nd = geom
+    g4 = _as4(g, nd)
+    gx = gw = gb = None
+    if transposed and (mask[0] or mask[1]):
+        gx, gw = _conv_transpose_backward(g4, x, w, x_shape, geom, mask)
+    elif mask[0]:
+        gx = _conv_backward_input(g4, _as4(w, nd), _shape4(x_shape, nd), stride, pads,
+                                  dilation, groups).reshape(x_shape)
+    if mask[1] and not transposed:
+        gw = _conv_backward_weight(g4, _as4(x, nd), _as4(w, nd).shape[2:], stride, pads,
+                                   dilation, groups)
+        gw = _from4(gw, nd)
+    if mask[2]:
+        gb = _bias_grad(g4)
+    return gx, gw, gb
+
+
+def _conv_transpose_backward(g4, x, w, x_shape, geom, mask):
+    """Input and weight gradients of a transposed convolution from one ``im2col`` of the padded
+    gradient: the input gradient is the ordinary convolution of the gradient, the weight
+    gradient pairs the input with the same columns."""
+    stride, pads, dilation, groups, _, _, nd = geom
+    w4 = _as4(w, nd)
+    n, _, h, wd = _shape4(x_shape, nd)
+    cin = x_shape[1]
+    kh, kw = w4.shape[2:]
+    gp = pad_zeros(g4, *pads)
+    gcols = im2col(gp, kh, kw, *stride, *dilation, h, wd).reshape(n, groups, -1, h * wd)
+    gx = gw = None
+    if mask[0]:
+        gx = np.matmul(w4.reshape(groups, cin // groups, -1), gcols).reshape(x_shape)
+    if mask[1]:
+        xg = _as4(x, nd).reshape(n, groups, cin // groups, h * wd)
+        gw = np.matmul(xg, gcols.swapaxes(2, 3)).sum(0).reshape(w.shape)
+    return gx, gw
+
+
+def _conv_any(x, w, b, geom):
+    """Convolution on arrays or, recorded, on Tensors."""
+    if F.is_array(x):
+        return _conv_arrays(x, w, b, geom)
+    return _convolution(x, w, b, geom)
+
+
+def _conv_backward_any(g, x, w, geom, mask, x_shape):
+    """Convolution backward on arrays or, recorded (differentiable again), on Tensors."""
+    if F.is_array(g):
+        return _conv_backward_arrays(g, x, w, geom, mask, x_shape)
+    return _convolution_backward(g, x, w, geom, mask, x_shape)
+
+
+@formula("ConvolutionBackward0", saves={"x": 0, "w": 1}, attrs=("geom", "x_shape"))
+def ConvolutionBackward0(ctx, g):
+    mask = (ctx.needs(0), ctx.needs(1), ctx.needs(2))
+    return _conv_backward_any(g, ctx.x, ctx.w, ctx.geom, mask, ctx.x_shape)
+
+
+@formula("ConvolutionBackwardBackward0", saves={"g": 0, "x": 1, "w": 2},
+         attrs=("geom", "mask", "x_shape"), outputs=3)
+def ConvolutionBackwardBackward0(ctx, grads):
+    ggx, ggw, ggb = grads
+    if not ctx.mask[0]:
+        ggx = None
+    if not ctx.mask[1]:
+        ggw = None
+    if not ctx.mask[2]:
+        ggb = None
+    geom = ctx.geom
+    # (x is absent from the node of an input gradient taken alone)
+    g, x, w = ctx.g, getattr(ctx, "x", None), ctx.w
+    dg = dx = dw = None
+    if ctx.needs(0):
+        if ggx is not None:
+            dg = _conv_any(ggx, w, ggb, geom)
+        if ggw is not None:
+            term = _conv_any(x, ggw, None, geom)
+            dg = term if dg is None else dg + term
+        if ggb is not None and ggx is None:
+            shape = (1, ggb.shape[0]) + (1,) * (len(g.shape) - 2)
+            term = F.expand(F.reshape(ggb, shape), g.shape)
+            dg = term if dg is None else dg + term
+    if ctx.needs(1) and ggw is not None:
+        dx = _conv_backward_any(g, None, ggw, geom, (True, False, False), ctx.x_shape)[0]
+    if ctx.needs(2) and ggx is not None:
+        dw = _conv_backward_any(g, ggx, w, geom, (False, True, False), ctx.x_shape)[1]
+    return dg, dx, dw
+
+
+def _convolution(x, w, b, geom):
+    """The recorded convolution of Tensors (``x`` batched)."""
+    xd, wd = x._data, w._data
+    out = _conv_arrays(xd, wd, None if b is None else b._data, geom)
+    return ConvolutionBackward0.record(out, (x, w, b), (xd, wd), (geom, xd.shape))
+
+
+def _convolution_backward(g, x, w, geom, mask, x_shape):
+    """The recorded backward of a convolution (its gradients can be differentiated again)."""
+    gd = g._data
+    xd = None if x is None else x._data
+    wd = None if w is None else w._data
+    res = _conv_backward_arrays(gd, xd, wd, geom, mask, x_shape)
+    empty = _NO_GRAD.astype(gd.dtype)
+    outs = ConvolutionBackwardBackward0.record(
+        tuple(empty if r is None else r for r in res), (g, x, w), (gd, xd, wd),
+        (geom, mask, x_shape))
+    return tuple(o if m else None for o, m in zip(outs, mask))
 
 
 def _bias_grad(g):
     """``g.sum(axis=(0, 2, 3))``; einsum runs it about three times faster."""
     return np.einsum("nol->o", g.reshape(g.shape[0], g.shape[1], -1))
-
-
-class _ConvTransposeBackward(Node):
-    """Backward of a transposed convolution (PyTorch shows it as ConvolutionBackward0 too)."""
-
-    _saved_fields = ("x", "w")
-
-    def backward(self, g):
-        nf = self.next_functions
-        nx, nw, nb = nf[0][0], nf[1][0], nf[2][0]
-        g = g.reshape(self.out_shape4)
-        x, w, groups = self.x, self.w, self.groups
-        n, cin, h, wd = x.shape
-        top, left = self.pads
-        gp = pad_zeros(g, top, top, left, left)
-        kh, kw = w.shape[2:]
-        gcols = im2col(gp, kh, kw, *self.stride, *self.dilation, h, wd)
-        gcols = gcols.reshape(n, groups, -1, h * wd)
-        gx = gw = gb = None
-        if nx is not None:
-            gx = np.matmul(w.reshape(groups, cin // groups, -1), gcols).reshape(self.x_shape)
-        if nw is not None:
-            gw = np.matmul(x.reshape(n, groups, cin // groups, h * wd), gcols.swapaxes(2, 3))
-            gw = gw.sum(0).reshape(self.w_shape)
-        if nb is not None:
-            gb = g.sum(axis=(0, 2, 3))
-        return gx, gw, gb
-
-
-_ConvTransposeBackward.__name__ = "ConvolutionBackward0"
-_ConvTransposeBackward.__qualname__ = "ConvolutionBackward0"
 
 
 # ---------------------------------------------------------------------------- functional forms
@@ -582,27 +610,10 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
         stride, dilation, groups, pads = _conv_args.__wrapped__(
             x.shape, w.shape, b_shape, stride, padding, dilation, groups, nd)
     if nd == 1:
-        x4, w4 = x[:, :, None, :], w[:, :, None, :]
-        stride2, dil2, pads4 = (1, stride[0]), (1, dilation[0]), (0, 0) + pads[0]
+        geom = ((1, stride[0]), (0, 0) + pads[0], (1, dilation[0]), groups, False, (0, 0), 1)
     else:
-        x4, w4, stride2, dil2 = x, w, stride, dilation
-        pads4 = pads[0] + pads[1]
-    out = _conv_forward(x4, w4, stride2, pads4, dil2, groups, b)
-    out_shape4 = out.shape
-    if nd == 1:
-        out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
-    if _GradState.enabled and (input._requires_grad or weight._requires_grad or
-                               (bias is not None and bias._requires_grad)):
-        node = ConvolutionBackward0()
-        node.x = x4 if weight._requires_grad else None
-        node.w = w4 if input._requires_grad else None
-        node.x_shape, node.x_shape4, node.w_shape = x.shape, x4.shape, w.shape
-        node.kernel = w4.shape[2:]
-        node.out_shape4 = out_shape4
-        node.stride, node.pads, node.dilation, node.groups = stride2, pads4, dil2, groups
-        node.save_versions(input, weight)
-        return attach(out, node, input, weight, bias)
-    return _wrap(out)
+        geom = (stride, pads[0] + pads[1], dilation, groups, False, (0, 0), 2)
+    return _convolution(input, weight, bias, geom)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -663,41 +674,20 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                            f"input{_shape_str(x.shape)} to have {cin} channels, but got "
                            f"{x.shape[1]} channels instead")
     if nd == 1:
-        x4, w4 = x[:, :, None, :], w[:, :, None, :]
         stride, padding, output_padding, dilation = ((1,) + stride, (0,) + padding,
                                                      (0,) + output_padding, (1,) + dilation)
+        h, wd = 1, x.shape[2]
+        kh, kw = 1, w.shape[2]
     else:
-        x4, w4 = x, w
-    n, _, h, wd = x4.shape
-    kh, kw = w4.shape[2:]
-    hf = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
-    wf = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
-    ho, wo = hf - 2 * padding[0], wf - 2 * padding[1]
+        (h, wd), (kh, kw) = x.shape[2:], w.shape[2:]
+    ho = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0] - 2 * padding[0]
+    wo = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1] - 2 * padding[1]
     if ho <= 0 or wo <= 0:
         raise RuntimeError(f"Given input size per channel: ({h} x {wd}). Calculated output size "
                            f"per channel: ({ho} x {wo}). Output size is too small")
-    cols = np.matmul(w4.reshape(groups, cin // groups, -1).swapaxes(1, 2),
-                     x4.reshape(n, groups, cin // groups, h * wd))
-    cols = cols.reshape(n, og * groups, kh, kw, h, wd)
-    full = col2im(cols, hf, wf, *stride, *dilation)
-    out = full
-    if padding[0] or padding[1]:
-        out = np.ascontiguousarray(full[:, :, padding[0]:padding[0] + ho,
-                                        padding[1]:padding[1] + wo])
-    if b is not None:
-        out += b[:, None, None]
-    out_shape4 = out.shape
-    if nd == 1:
-        out = out.reshape(n, out.shape[1], wo)
-    if _GradState.enabled and (input._requires_grad or weight._requires_grad or
-                               (bias is not None and bias._requires_grad)):
-        node = _ConvTransposeBackward()
-        node.x, node.w = x4, w4
-        node.x_shape, node.w_shape, node.out_shape4 = x.shape, w.shape, out_shape4
-        node.stride, node.pads, node.dilation, node.groups = stride, padding, dilation, groups
-        node.save_versions(input, weight)
-        return attach(out, node, input, weight, bias)
-    return _wrap(out)
+    geom = (stride, (padding[0], padding[0], padding[1], padding[1]), dilation, groups, True,
+            output_padding, nd)
+    return _convolution(input, weight, bias, geom)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -722,23 +712,27 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 # ---------------------------------------------------------------------------- unfold / fold
-class Im2ColBackward0(Node):
-    def backward(self, g):
-        n, c, h, w = self.x_shape
-        kh, kw, ho, wo = self.geom
-        top, left = self.padding
-        cols = g.reshape(n, c, kh, kw, ho, wo)
-        full = col2im(cols, h + 2 * top, w + 2 * left, *self.stride, *self.dilation)
-        return (full[:, :, top:top + h, left:left + w],)
+@formula("Im2ColBackward0", attrs=("x_shape", "geom", "padding", "stride", "dilation"))
+def Im2ColBackward0(ctx, g):
+    n, c, h, w = ctx.x_shape
+    kh, kw, ho, wo = ctx.geom
+    top, left = ctx.padding
+    if not F.is_array(g):
+        return (fold(g, (h, w), (kh, kw), ctx.dilation, ctx.padding, ctx.stride),)
+    cols = g.reshape(n, c, kh, kw, ho, wo)
+    full = col2im(cols, h + 2 * top, w + 2 * left, *ctx.stride, *ctx.dilation)
+    return (full[:, :, top:top + h, left:left + w],)
 
 
-class Col2ImBackward0(Node):
-    def backward(self, g):
-        kh, kw, ho, wo = self.geom
-        top, left = self.padding
-        gp = pad_zeros(g, top, top, left, left)
-        cols = im2col(gp, kh, kw, *self.stride, *self.dilation, ho, wo)
-        return (cols.reshape(self.in_shape),)
+@formula("Col2ImBackward0", attrs=("in_shape", "geom", "padding", "stride", "dilation"))
+def Col2ImBackward0(ctx, g):
+    kh, kw, ho, wo = ctx.geom
+    top, left = ctx.padding
+    if not F.is_array(g):
+        return (unfold(g, (kh, kw), ctx.dilation, ctx.padding, ctx.stride),)
+    gp = pad_zeros(g, top, top, left, left)
+    cols = im2col(gp, kh, kw, *ctx.stride, *ctx.dilation, ho, wo)
+    return (cols.reshape(ctx.in_shape),)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -763,12 +757,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
                            "at least one.")
     cols = im2col(pad_zeros(x, ph, ph, pw, pw), kh, kw, sh, sw, dh, dw, ho, wo)
     out = cols.reshape(n, c * kh * kw, ho * wo)
-    if _GradState.enabled and input._requires_grad:
-        node = Im2ColBackward0()
-        node.x_shape, node.geom = x.shape, (kh, kw, ho, wo)
-        node.padding, node.stride, node.dilation = (ph, pw), (sh, sw), (dh, dw)
-        return attach(out, node, input)
-    return _wrap(out)
+    return Im2ColBackward0.record(out, (input,), (), (x.shape, (kh, kw, ho, wo), (ph, pw),
+                                                      (sh, sw), (dh, dw)))
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -799,9 +789,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     c = ck // (kh * kw)
     full = col2im(x.reshape(n, c, kh, kw, ho, wo), h + 2 * ph, w + 2 * pw, sh, sw, dh, dw)
     out = np.ascontiguousarray(full[:, :, ph:ph + h, pw:pw + w])
-    if _GradState.enabled and input._requires_grad:
-        node = Col2ImBackward0()
-        node.in_shape, node.geom = x.shape, (kh, kw, ho, wo)
-        node.padding, node.stride, node.dilation = (ph, pw), (sh, sw), (dh, dw)
-        return attach(out, node, input)
-    return _wrap(out)
+    return Col2ImBackward0.record(out, (input,), (), (x.shape, (kh, kw, ho, wo), (ph, pw),
+                                                      (sh, sw), (dh, dw)))

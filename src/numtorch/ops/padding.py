@@ -13,10 +13,9 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
-from ._util import attach
-from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from . import _formulas as F
+from ._registry import formula
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, linear_nodes
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
@@ -56,74 +55,90 @@ def _gather(x, idxs):
     return x[(Ellipsis,) + np.ix_(*full)]
 
 
-class _AxisMapBackward(Node):
-    """Backward of a per-axis gather or linear map: ``g`` times each map's transpose."""
-
-    def backward(self, g):
-        return (_map_axes(g, self.mats, transpose=True),)
-
-
-def _record(input, out, node_cls, mats):
-    """Wrap ``out``; record ``node_cls`` with the per-axis maps when grad is needed. ``mats``
-    may be a callable that builds them: a gather's one-hot maps are (out, in) per axis, only
-    worth making when backward will use them."""
-    if _GradState.enabled and input._requires_grad:
-        node = node_cls()
-        node.mats = mats() if callable(mats) else mats
-        return attach(out, node, input)
-    return _wrap(out)
-
-
 def _one_hots(idxs, sizes, dtype):
     return tuple(_one_hot(ix, n, dtype) for ix, n in zip(idxs, sizes))
 
 
+def _gather_apply(a, ctx):
+    return _gather(a, ctx.idxs)
+
+
+def _gather_adjoint(g, ctx):
+    """The gradient of a per-axis gather: ``g`` times each axis's one-hot map transposed (BLAS
+    sums the repeated sources, no scatter-add)."""
+    return _map_axes(g, _one_hots(ctx.idxs, ctx.sizes, g.dtype), transpose=True)
+
+
+def _gather_nodes(name, save_input):
+    return linear_nodes(name, _gather_apply, _gather_adjoint, ("idxs", "sizes"), save_input)
+
+
+def _maps_nodes(name):
+    return linear_nodes(name, lambda a, ctx: _map_axes(a, ctx.mats),
+                        lambda g, ctx: _map_axes(g, ctx.mats, transpose=True), ("mats",),
+                        save_input=False)
+
+
 # ---------------------------------------------------------------------------- pad
-class ConstantPadNdBackward0(Node):
-    def backward(self, g):
-        src, dst = self.src, self.dst
-        if self.cropped:
-            gx = np.zeros(self.x_shape, dtype=g.dtype)
-            gx[src] = g[dst]
-            return (gx,)
-        return (g[dst],)
+@formula("ConstantPadNdBackward0", attrs=("src", "dst", "cropped", "x_shape", "pads"))
+def ConstantPadNdBackward0(ctx, g):
+    if not F.is_array(g):  # the gradient is the padding undone: a constant pad again
+        return (_constant_pad(g, tuple(-p for p in ctx.pads), 0),)
+    src, dst = ctx.src, ctx.dst
+    if ctx.cropped:
+        gx = np.zeros(ctx.x_shape, dtype=g.dtype)
+        gx[src] = g[dst]
+        return (gx,)
+    return (g[dst],)
 
 
-class ReflectionPad1DBackward0(_AxisMapBackward):
-    pass
+ReflectionPad1DBackward0, ReflectionPad1DBackwardBackward0 = _gather_nodes(
+    "ReflectionPad1DBackward0", True)
+ReflectionPad2DBackward0, ReflectionPad2DBackwardBackward0 = _gather_nodes(
+    "ReflectionPad2DBackward0", True)
+ReflectionPad3DBackward0, ReflectionPad3DBackwardBackward0 = _gather_nodes(
+    "ReflectionPad3DBackward0", True)
+ReplicationPad1DBackward0, ReplicationPad1DBackwardBackward0 = _gather_nodes(
+    "ReplicationPad1DBackward0", True)
+ReplicationPad2DBackward0, ReplicationPad2DBackwardBackward0 = _gather_nodes(
+    "ReplicationPad2DBackward0", True)
+ReplicationPad3DBackward0, ReplicationPad3DBackwardBackward0 = _gather_nodes(
+    "ReplicationPad3DBackward0", True)
 
 
-class ReflectionPad2DBackward0(_AxisMapBackward):
-    pass
-
-
-class ReflectionPad3DBackward0(_AxisMapBackward):
-    pass
-
-
-class ReplicationPad1DBackward0(_AxisMapBackward):
-    pass
-
-
-class ReplicationPad2DBackward0(_AxisMapBackward):
-    pass
-
-
-class ReplicationPad3DBackward0(_AxisMapBackward):
-    pass
-
-
-class CopySlices(_AxisMapBackward):
-    """Circular padding (PyTorch builds it from slice copies and shows this node)."""
+def _circular_pad(input, pads, k):
+    """Circular padding built from slice copies, as PyTorch builds it (its node is CopySlices,
+    differentiable to any order). A negative size crops first; the wrap then reads the cropped
+    tensor, as in PyTorch."""
+    out, fresh = input, False
+    for i in range(k):
+        axis = out._data.ndim - k + i
+        lo, hi = pads[2 * (k - 1 - i)], pads[2 * (k - 1 - i) + 1]
+        lead = (slice(None),) * axis
+        if lo < 0 or hi < 0:
+            n = out._data.shape[axis]
+            out = out[lead + (slice(max(-lo, 0), n - max(-hi, 0)),)]
+            lo, hi = max(lo, 0), max(hi, 0)
+        if not (lo or hi):
+            continue
+        n = out._data.shape[axis]
+        shape = list(out._data.shape)
+        shape[axis] = n + lo + hi
+        new = _wrap(np.zeros(shape, dtype=out._data.dtype))
+        new[lead + (slice(lo, lo + n),)] = out
+        if lo:
+            new[lead + (slice(0, lo),)] = out[lead + (slice(n - lo, n),)]
+        if hi:
+            new[lead + (slice(lo + n, lo + n + hi),)] = out[lead + (slice(0, hi),)]
+        out, fresh = new, True
+    return out if fresh else out.clone()  # never a view of the input
 
 
 _PAD_NODES = {("reflect", 1): ReflectionPad1DBackward0, ("reflect", 2): ReflectionPad2DBackward0,
               ("reflect", 3): ReflectionPad3DBackward0,
               ("replicate", 1): ReplicationPad1DBackward0,
               ("replicate", 2): ReplicationPad2DBackward0,
-              ("replicate", 3): ReplicationPad3DBackward0,
-              ("circular", 1): CopySlices, ("circular", 2): CopySlices,
-              ("circular", 3): CopySlices}
+              ("replicate", 3): ReplicationPad3DBackward0}
 
 
 def _constant_pad(input, pads, value):
@@ -156,11 +171,7 @@ def _constant_pad(input, pads, value):
     fill = 0 if value is None else value
     out = np.full(shape, fill, dtype=x.dtype)
     out[dst] = x[src]
-    if _GradState.enabled and input._requires_grad:
-        node = ConstantPadNdBackward0()
-        node.src, node.dst, node.cropped, node.x_shape = src, dst, cropped, x.shape
-        return attach(out, node, input)
-    return _wrap(out)
+    return ConstantPadNdBackward0.record(out, (input,), (), (src, dst, cropped, x.shape, pads))
 
 
 def _pad_index(size, lo, hi, mode, dim, pads, shape):
@@ -205,50 +216,35 @@ def pad(input, pad, mode="constant", value=None):
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     idxs = []
+    circular = mode == "circular"
     for i in range(k):
         d = x.ndim - k + i
         lo, hi = pads[2 * (k - 1 - i)], pads[2 * (k - 1 - i) + 1]
         idxs.append(_pad_index(x.shape[d], lo, hi, mode, d, pads, x.shape))
+    if circular:
+        return _circular_pad(input, pads, k)
     out = _gather(x, idxs)
-    return _record(input, out, _PAD_NODES[(mode, k)],
-                   lambda: _one_hots(idxs, x.shape[x.ndim - k:], x.dtype))
+    node = _PAD_NODES[(mode, k)]
+    return node.record(out, (input,), (x,), (tuple(idxs), tuple(x.shape[x.ndim - k:])))
 
 
 # ---------------------------------------------------------------------------- interpolate
-class UpsampleNearest1DBackward0(_AxisMapBackward):
-    pass
-
-
-class UpsampleNearest2DBackward0(_AxisMapBackward):
-    pass
-
-
-class UpsampleNearest3DBackward0(_AxisMapBackward):
-    pass
-
-
-class _UpsampleNearestExact1DBackward0(_AxisMapBackward):
-    pass
-
-
-class _UpsampleNearestExact2DBackward0(_AxisMapBackward):
-    pass
-
-
-_UpsampleNearestExact1DBackward0.__name__ = "UpsampleNearestExact1DBackward0"
-_UpsampleNearestExact2DBackward0.__name__ = "UpsampleNearestExact2DBackward0"
-
-
-class UpsampleLinear1DBackward0(_AxisMapBackward):
-    pass
-
-
-class UpsampleBilinear2DBackward0(_AxisMapBackward):
-    pass
-
-
-class UpsampleTrilinear3DBackward0(_AxisMapBackward):
-    pass
+UpsampleNearest1DBackward0, UpsampleNearest1DBackwardBackward0 = _gather_nodes(
+    "UpsampleNearest1DBackward0", False)
+UpsampleNearest2DBackward0, UpsampleNearest2DBackwardBackward0 = _gather_nodes(
+    "UpsampleNearest2DBackward0", False)
+UpsampleNearest3DBackward0, UpsampleNearest3DBackwardBackward0 = _gather_nodes(
+    "UpsampleNearest3DBackward0", False)
+UpsampleNearestExact1DBackward0, UpsampleNearestExact1DBackwardBackward0 = _gather_nodes(
+    "UpsampleNearestExact1DBackward0", False)
+UpsampleNearestExact2DBackward0, UpsampleNearestExact2DBackwardBackward0 = _gather_nodes(
+    "UpsampleNearestExact2DBackward0", False)
+UpsampleLinear1DBackward0, UpsampleLinear1DBackwardBackward0 = _maps_nodes(
+    "UpsampleLinear1DBackward0")
+UpsampleBilinear2DBackward0, UpsampleBilinear2DBackwardBackward0 = _maps_nodes(
+    "UpsampleBilinear2DBackward0")
+UpsampleTrilinear3DBackward0, UpsampleTrilinear3DBackwardBackward0 = _maps_nodes(
+    "UpsampleTrilinear3DBackward0")
 
 
 def _nearest_index(in_size, out_size, scale, exact):
@@ -289,8 +285,8 @@ _LINEAR_MODES = {"linear": (1, UpsampleLinear1DBackward0),
                  "trilinear": (3, UpsampleTrilinear3DBackward0)}
 _NEAREST_NODES = {(False, 1): UpsampleNearest1DBackward0, (False, 2): UpsampleNearest2DBackward0,
                   (False, 3): UpsampleNearest3DBackward0,
-                  (True, 1): _UpsampleNearestExact1DBackward0,
-                  (True, 2): _UpsampleNearestExact2DBackward0}
+                  (True, 1): UpsampleNearestExact1DBackward0,
+                  (True, 2): UpsampleNearestExact2DBackward0}
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -349,8 +345,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         idxs = [_nearest_index(i, o, s, exact) for i, o, s in zip(in_sizes, out_sizes, scales)]
-        return _record(input, _gather(x, idxs), _NEAREST_NODES[(exact, nsp)],
-                       lambda: _one_hots(idxs, in_sizes, x.dtype))
+        return _NEAREST_NODES[(exact, nsp)].record(_gather(x, idxs), (input,), (),
+                                                   (tuple(idxs), tuple(in_sizes)))
     if mode in _LINEAR_MODES:
         want, node_cls = _LINEAR_MODES[mode]
         if want != nsp:
@@ -358,7 +354,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                       "input")
         mats = tuple(_linear_matrix(i, o, s, align_corners, x.dtype)
                      for i, o, s in zip(in_sizes, out_sizes, scales))
-        return _record(input, _map_axes(x, mats), node_cls, mats)
+        return node_cls.record(_map_axes(x, mats), (input,), (), (mats,))
     raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
                               f"{x.ndim}D) for the modes: nearest | linear | bilinear | bicubic | "
                               f"trilinear | area | nearest-exact (got {mode})")

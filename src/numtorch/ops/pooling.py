@@ -6,17 +6,23 @@ Max pooling keeps the position of the first maximum in each window (as PyTorch d
 whole gradient to one element) and routes the gradient back with ``kh * kw`` slice assignments.
 1-D pooling is the 2-D one on a unit height, recorded between an unsqueeze and a squeeze as
 PyTorch records it.
+
+Autograd: every node's gradient is itself a recorded op under ``create_graph`` (PyTorch's
+``*BackwardBackward0`` nodes): max pooling's gradient reads the grad-of-grad at the maxima
+(a gather), the linear pools (average, adaptive average) get a node pair from
+``linear_nodes``. The returned indices are saved, so changing them in place makes backward
+raise as in PyTorch.
 """
 
 import functools
+import math
 
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import _jit
-from ._util import attach
+from ._registry import aux, formula
 from .conv import pad_zeros
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -26,6 +32,57 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_wi
            "lp_pool2d"]
 
 _wrap = Tensor._wrap
+
+
+# ---------------------------------------------------------------------------- node helpers
+def _raw(v):
+    """The ndarray of a saved index/constant, whether the formula runs on arrays or Tensors."""
+    return v._data if isinstance(v, Tensor) else v
+
+
+def _gather_planes(v, flat, out_shape):
+    """``v`` (N, C, *in) read at the flat per-plane indices ``flat`` (N, C, *out): the adjoint of
+    routing a gradient to the maxima. Differentiable on Tensors (gather)."""
+    n, c = flat.shape[:2]
+    flat = flat.reshape(n, c, -1)
+    if F.is_array(v):
+        return np.take_along_axis(v.reshape(n, c, -1), flat, axis=2).reshape(out_shape)
+    from .indexing import gather
+    return F.reshape(gather(F.reshape(v, (n, c, -1)), 2, _wrap(flat)), out_shape)
+
+
+def linear_nodes(name, apply, adjoint, attrs, save_input=True):
+    """Declare PyTorch's node ``name`` for a linear op ``y = apply(x)`` (arrays) whose gradient
+    is ``adjoint(g)``, and the node of that gradient (``name`` with ``Backward0`` ->
+    ``BackwardBackward0``), whose own gradient is ``apply`` again: derivatives of any order.
+
+    ``apply(a, ctx)``/``adjoint(a, ctx)`` read the declared ``attrs`` from ``ctx``. With
+    ``save_input`` the input is saved (only for PyTorch's in-place check, as PyTorch saves it)
+    and the gradient node has an edge to it (its gradient there is zero)."""
+    saves = {"x": 0} if save_input else None
+
+    @formula(name, saves=saves, attrs=attrs)
+    def forward_node(ctx, g):
+        if F.is_array(g):
+            return (adjoint(g, ctx),)
+        x = ctx.x if save_input else None
+        return (backward_node.record(adjoint(g._data, ctx), (g, x), (),
+                                     tuple(getattr(ctx, a) for a in attrs)),)
+
+    @formula(name[:-len("Backward0")] + "BackwardBackward0", attrs=attrs)
+    def backward_node(ctx, gg):
+        dg = dx = None
+        if ctx.needs(0):
+            if F.is_array(gg):
+                dg = apply(gg, ctx)
+            else:
+                dg = forward_node.record(apply(gg._data, ctx), (gg,), (),
+                                         tuple(getattr(ctx, a) for a in attrs))
+        if ctx.needs(1):
+            dx = F.zeros_like(gg)
+        return dg, dx
+
+    return forward_node, backward_node
 
 
 def _tuple(x, n, name):
@@ -204,12 +261,37 @@ def _flat_indices(arg, kernel, stride, padding, dilation, width):
     return rows * width + cols
 
 
-class MaxPool2DWithIndicesBackward0(Node):
-    _saved_fields = ("arg",)
+def _pool_flat(ctx):
+    """PyTorch's flat indices of a max pooling's maxima, from the node's in-window positions."""
+    return _flat_indices(_raw(ctx.arg), ctx.kernel, ctx.stride, ctx.padding, ctx.dilation,
+                         ctx.x_shape[3])
 
-    def backward(self, g):
-        return (_max_pool_backward(g, self.arg, self.x_shape, self.kernel, self.stride,
-                                   self.padding, self.dilation),)
+
+@formula("MaxPool2DWithIndicesBackward0", saves={"x": 0, "arg": None, "indices": aux(0)},
+         attrs=("x_shape", "kernel", "stride", "padding", "dilation"))
+def MaxPool2DWithIndicesBackward0(ctx, g):
+    if F.is_array(g):
+        return (_max_pool_backward(g, ctx.arg, ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding,
+                                   ctx.dilation),)
+    gx = _max_pool_backward(g._data, _raw(ctx.arg), ctx.x_shape, ctx.kernel, ctx.stride,
+                            ctx.padding, ctx.dilation)
+    return (MaxPool2DWithIndicesBackwardBackward0.record(
+        gx, (g, ctx.x), (_raw(ctx.arg),),
+        (ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding, ctx.dilation)),)
+
+
+@formula("MaxPool2DWithIndicesBackwardBackward0", saves={"arg": None},
+         attrs=("x_shape", "kernel", "stride", "padding", "dilation"))
+def MaxPool2DWithIndicesBackwardBackward0(ctx, gg):
+    """The gradient of max pooling's backward: the grad-of-grad read at the maxima (and zero
+    for the pooled input, as in PyTorch)."""
+    dg = dx = None
+    if ctx.needs(0):
+        flat = _pool_flat(ctx)
+        dg = _gather_planes(gg, flat, flat.shape)
+    if ctx.needs(1):
+        dx = F.zeros_like(gg)
+    return dg, dx
 
 
 @_batched
@@ -247,19 +329,17 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
         kernel, stride, padding, dilation, ho, wo = _max_pool2d_args(*args)
     except TypeError:  # unhashable arguments (lists): check them without the cache
         kernel, stride, padding, dilation, ho, wo = _max_pool2d_args.__wrapped__(*args)
-    record = _GradState.enabled and input._requires_grad
     out, arg = _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo,
-                                 record or return_indices)
-    if record:
-        node = MaxPool2DWithIndicesBackward0()
-        node.arg, node.x_shape = arg, x.shape
-        node.kernel, node.stride, node.padding, node.dilation = kernel, stride, padding, dilation
-        result = attach(out, node, input)
-    else:
-        result = _wrap(out)
-    if return_indices:
-        return result, _wrap(_flat_indices(arg, kernel, stride, padding, dilation, x.shape[3]))
-    return result
+                                 input._requires_grad or return_indices)
+    attrs = (x.shape, kernel, stride, padding, dilation)
+    if not return_indices:
+        return MaxPool2DWithIndicesBackward0.record(out, (input,), (x, arg, None), attrs)
+    # the returned indices are saved too: changing them in place makes backward raise, as in
+    # PyTorch (the gradient itself is routed with the node's own copy of the positions)
+    flat = _flat_indices(arg, kernel, stride, padding, dilation, x.shape[3])
+    indices = _wrap(flat)
+    return MaxPool2DWithIndicesBackward0.record(out, (input,), (x, arg, flat), attrs,
+                                                aux=(indices,)), indices
 
 
 @_batched
@@ -313,47 +393,9 @@ def _avg_divisor(size, k, s, p, out, count_include_pad, dtype):
     return (np.minimum(end, size) - np.maximum(start, 0)).astype(dtype)
 
 
-class AvgPool2DBackward0(Node):
-    def backward(self, g):
-        n, c, h, w = self.x_shape
-        kh, kw = self.kernel
-        sh, sw = self.stride
-        ph, pw = self.padding
-        ho, wo = g.shape[2:]
-        gd = g / self.divisor if self.divisor is not None else g * (1.0 / (kh * kw))
-        gd = gd.astype(g.dtype, copy=False)
-        if self.tiled:
-            gx = np.zeros(self.x_shape, dtype=g.dtype)
-            view = gx[:, :, :ho * kh, :wo * kw]
-            view[...] = np.broadcast_to(gd[:, :, :, None, :, None],
-                                        (n, c, ho, kh, wo, kw)).reshape(n, c, ho * kh, wo * kw)
-            return (gx,)
-        hp = max(h + 2 * ph, (ho - 1) * sh + kh)
-        wp = max(w + 2 * pw, (wo - 1) * sw + kw)
-        gxp = np.zeros((n, c, hp, wp), dtype=g.dtype)
-        hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
-        for i in range(kh):
-            for j in range(kw):
-                gxp[:, :, i:i + hspan:sh, j:j + wspan:sw] += gd
-        return (gxp[:, :, ph:ph + h, pw:pw + w],)
-
-
-@_batched
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
-    """Applies 2D average pooling over an input signal composed of several input planes.
-
-    ``count_include_pad`` counts the zero padding in each window's divisor;
-    ``divisor_override`` replaces the divisor altogether.
-    """
-    x = input._data
-    kernel = _tuple(kernel_size, 2, "avg_pool2d: kernel_size")
-    stride = kernel if stride is None or stride == [] or stride == () else \
-        _tuple(stride, 2, "avg_pool2d: stride")
-    padding = _tuple(padding, 2, "avg_pool2d: padding")
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    ho, wo = _check_pool_args("avg_pool2d", x, kernel, stride, padding, (1, 1), ceil_mode)
+def _avg_pool_arrays(x, kernel, stride, padding, ho, wo, count_include_pad, divisor_override):
+    """``(out, divisor, tiled)``: the window averages of ``x`` (N, C, H, W), the divisor used
+    (None: the plain kernel area) and whether the windows tile the input."""
     n, c, h, w = x.shape
     kh, kw = kernel
     sh, sw = stride
@@ -384,12 +426,66 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         out = total * x.dtype.type(1.0 / (kh * kw)) if x.dtype.kind == "f" else total // (kh * kw)
     else:
         out = (total / divisor).astype(x.dtype, copy=False)
-    if _GradState.enabled and input._requires_grad:
-        node = AvgPool2DBackward0()
-        node.x_shape, node.kernel, node.stride, node.padding = x.shape, kernel, stride, padding
-        node.divisor, node.tiled = divisor, tiled and divisor is None
-        return attach(out, node, input)
-    return _wrap(out)
+    return out, divisor, tiled and divisor is None
+
+
+def _avg_pool_apply(x, ctx):
+    ho, wo = ctx.out_hw
+    return _avg_pool_arrays(x, ctx.kernel, ctx.stride, ctx.padding, ho, wo,
+                            ctx.count_include_pad, ctx.divisor_override)[0]
+
+
+def _avg_pool_adjoint(g, ctx):
+    n, c, h, w = ctx.x_shape
+    kh, kw = ctx.kernel
+    sh, sw = ctx.stride
+    ph, pw = ctx.padding
+    ho, wo = g.shape[2:]
+    gd = g / ctx.divisor if ctx.divisor is not None else g * (1.0 / (kh * kw))
+    gd = gd.astype(g.dtype, copy=False)
+    if ctx.tiled:
+        gx = np.zeros(ctx.x_shape, dtype=g.dtype)
+        view = gx[:, :, :ho * kh, :wo * kw]
+        view[...] = np.broadcast_to(gd[:, :, :, None, :, None],
+                                    (n, c, ho, kh, wo, kw)).reshape(n, c, ho * kh, wo * kw)
+        return gx
+    hp = max(h + 2 * ph, (ho - 1) * sh + kh)
+    wp = max(w + 2 * pw, (wo - 1) * sw + kw)
+    gxp = np.zeros((n, c, hp, wp), dtype=g.dtype)
+    hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
+    for i in range(kh):
+        for j in range(kw):
+            gxp[:, :, i:i + hspan:sh, j:j + wspan:sw] += gd
+    return gxp[:, :, ph:ph + h, pw:pw + w]
+
+
+AvgPool2DBackward0, AvgPool2DBackwardBackward0 = linear_nodes(
+    "AvgPool2DBackward0", _avg_pool_apply, _avg_pool_adjoint,
+    ("x_shape", "kernel", "stride", "padding", "out_hw", "count_include_pad",
+     "divisor_override", "divisor", "tiled"))
+
+
+@_batched
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Applies 2D average pooling over an input signal composed of several input planes.
+
+    ``count_include_pad`` counts the zero padding in each window's divisor;
+    ``divisor_override`` replaces the divisor altogether.
+    """
+    x = input._data
+    kernel = _tuple(kernel_size, 2, "avg_pool2d: kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else \
+        _tuple(stride, 2, "avg_pool2d: stride")
+    padding = _tuple(padding, 2, "avg_pool2d: padding")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    ho, wo = _check_pool_args("avg_pool2d", x, kernel, stride, padding, (1, 1), ceil_mode)
+    out, divisor, tiled = _avg_pool_arrays(x, kernel, stride, padding, ho, wo,
+                                           count_include_pad, divisor_override)
+    return AvgPool2DBackward0.record(out, (input,), (x,), (
+        x.shape, kernel, stride, padding, (ho, wo), count_include_pad, divisor_override,
+        divisor, tiled))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -441,40 +537,18 @@ def _adaptive_matrix(size, out, dtype):
     return m
 
 
-class SeparableBackward(Node):
-    """Backward of ``out = A_h @ x @ A_w^T`` over the last two axes (either A may be None)."""
-
-    def backward(self, g):
-        mh, mw = self.mats
-        if mh is not None:
-            g = np.matmul(mh.T, g)
-        if mw is not None:
-            g = np.matmul(g, mw)
-        return (g,)
+def _separable(a, mh, mw):
+    """``A_h @ a @ A_w^T`` on the last two axes (either matrix may be None: identity)."""
+    if mw is not None:
+        a = np.matmul(a, mw.T)
+    if mh is not None:
+        a = np.matmul(mh, a)
+    return a
 
 
-def separable_apply(input, mh, mw, node_cls, forward=None):
-    """``A_h @ x @ A_w^T`` on the last two axes of ``input``, recorded with ``node_cls``."""
-    x = input._data
-    if forward is not None:
-        out = forward(x)
-    else:
-        out = x
-        if mw is not None:
-            out = np.matmul(out, mw.T)
-        if mh is not None:
-            out = np.matmul(mh, out)
-        if out is x:
-            out = x.copy()
-    if _GradState.enabled and input._requires_grad:
-        node = node_cls()
-        node.mats = (mh, mw)
-        return attach(out, node, input)
-    return _wrap(out)
-
-
-class AdaptiveAvgPool2DBackward0(SeparableBackward):
-    pass
+AdaptiveAvgPool2DBackward0, AdaptiveAvgPool2DBackwardBackward0 = linear_nodes(
+    "AdaptiveAvgPool2DBackward0", lambda a, ctx: _separable(a, *ctx.mats),
+    lambda g, ctx: _separable(g, *(None if m is None else m.T for m in ctx.mats)), ("mats",))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -490,7 +564,10 @@ def adaptive_avg_pool2d(input, output_size):
     h, w = x.shape[-2:]
     mh = None if ho == h else _adaptive_matrix(h, ho, x.dtype)
     mw = None if wo == w else _adaptive_matrix(w, wo, x.dtype)
-    return separable_apply(input, mh, mw, AdaptiveAvgPool2DBackward0)
+    out = _separable(x, mh, mw)
+    if out is x:
+        out = x.copy()
+    return AdaptiveAvgPool2DBackward0.record(out, (input,), (x,), ((mh, mw),))
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -500,23 +577,42 @@ def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
 
 
-class AdaptiveMaxPool2DBackward0(Node):
-    _saved_fields = ("indices",)
+def _scatter_planes(g, idx, x_shape, unique):
+    """``g`` added onto zeros of ``x_shape`` at the flat per-plane indices ``idx``."""
+    n, c = x_shape[:2]
+    gx = np.zeros((n * c, math.prod(x_shape[2:])), dtype=g.dtype)
+    idx = idx.reshape(n * c, -1)
+    gf = g.reshape(n * c, -1)
+    if unique:
+        np.put_along_axis(gx, idx, gf, axis=1)
+    else:
+        # Overlapping windows may share a maximum: add one output cell at a time (each row
+        # has a single index per cell, so the fancy-index add has no duplicates).
+        rows = np.arange(n * c)
+        for k in range(idx.shape[1]):
+            gx[rows, idx[:, k]] += gf[:, k]
+    return gx.reshape(x_shape)
 
-    def backward(self, g):
-        n, c, h, w = self.x_shape
-        gx = np.zeros((n * c, h * w), dtype=g.dtype)
-        idx = self.indices.reshape(n * c, -1)
-        gf = g.reshape(n * c, -1)
-        if self.unique:
-            np.put_along_axis(gx, idx, gf, axis=1)
-        else:
-            # Overlapping windows may share a maximum: add one output cell at a time (each row
-            # has a single index per cell, so the fancy-index add has no duplicates).
-            rows = np.arange(n * c)
-            for k in range(idx.shape[1]):
-                gx[rows, idx[:, k]] += gf[:, k]
-        return (gx.reshape(self.x_shape),)
+
+@formula("AdaptiveMaxPool2DBackward0", saves={"x": 0, "indices": aux(0)},
+         attrs=("x_shape", "unique"))
+def AdaptiveMaxPool2DBackward0(ctx, g):
+    idx = _raw(ctx.indices)
+    if F.is_array(g):
+        return (_scatter_planes(g, idx, ctx.x_shape, ctx.unique),)
+    gx = _scatter_planes(g._data, idx, ctx.x_shape, ctx.unique)
+    return (AdaptiveMaxPool2DBackwardBackward0.record(gx, (g, ctx.x), (idx,), ()),)
+
+
+@formula("AdaptiveMaxPool2DBackwardBackward0", saves={"indices": None})
+def AdaptiveMaxPool2DBackwardBackward0(ctx, gg):
+    dg = dx = None
+    if ctx.needs(0):
+        idx = _raw(ctx.indices)
+        dg = _gather_planes(gg, idx, idx.shape)
+    if ctx.needs(1):
+        dx = F.zeros_like(gg)
+    return dg, dx
 
 
 @_batched
@@ -547,13 +643,9 @@ def _adaptive_max_pool2d(input, output_size):
                 ww = we[j] - ws[j]
                 indices[:, :, i, j] = (hs[i] + a // ww) * w + ws[j] + a % ww
         unique = False
-    if _GradState.enabled and input._requires_grad:
-        node = AdaptiveMaxPool2DBackward0()
-        node.indices, node.x_shape, node.unique = indices, x.shape, unique
-        result = attach(out, node, input)
-    else:
-        result = _wrap(out)
-    return result, _wrap(indices)
+    idx_t = _wrap(indices)
+    return AdaptiveMaxPool2DBackward0.record(out, (input,), (x, indices), (x.shape, unique),
+                                             aux=(idx_t,)), idx_t
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
@@ -576,14 +668,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 
 
 # ---------------------------------------------------------------------------- unpooling
-class MaxUnpool2DBackward0(Node):
-    _saved_fields = ("indices",)
-
-    def backward(self, g):
-        n, c = g.shape[:2]
-        gf = g.reshape(n, c, -1)
-        return (np.take_along_axis(gf, self.indices.reshape(n, c, -1), axis=2).reshape(
-            self.in_shape),)
+@formula("MaxUnpool2DBackward0", saves={"indices": aux(0)}, attrs=("in_shape",))
+def MaxUnpool2DBackward0(ctx, g):
+    return (_gather_planes(g, _raw(ctx.indices), ctx.in_shape),)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -609,11 +696,8 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     out = np.zeros((n, c, oh * ow), dtype=x.dtype)
     np.put_along_axis(out, idx.reshape(n, c, -1), x.reshape(n, c, -1), axis=2)
     out = out.reshape(n, c, oh, ow)
-    if _GradState.enabled and input._requires_grad:
-        node = MaxUnpool2DBackward0()
-        node.indices, node.in_shape = idx, x.shape
-        return attach(out, node, input)
-    return _wrap(out)
+    return MaxUnpool2DBackward0.record(out, (input,), (idx,),
+                                       (x.shape,), aux=(indices,))
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
