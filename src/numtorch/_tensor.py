@@ -36,6 +36,7 @@ class Tensor:
     _retains_grad = False
     _is_param = False
     _stale_history = False  # a view was changed in place under autograd (see ops._record_inplace)
+    _is_inference = False  # created in inference mode (see autograd.grad_mode.inference_mode)
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         # The legacy constructor: torch.Tensor(2, 3) or torch.Tensor([1, 2]).
@@ -54,6 +55,8 @@ class Tensor:
         self._data = data
         if requires_grad:
             self._requires_grad = True
+        if _GradState.inference:
+            self._is_inference = True
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
@@ -64,6 +67,8 @@ class Tensor:
         t._data = data
         if requires_grad:
             t._requires_grad = True
+        if _GradState.inference:
+            t._is_inference = True
         return t
 
     # ------------------------------------------------------------------ basic properties
@@ -151,6 +156,11 @@ class Tensor:
     def get_device(self):
         return -1
 
+    def is_inference(self):
+        """True if this tensor was created in inference mode (and is not a view of a normal
+        tensor)."""
+        return self._is_inference
+
     @property
     def is_leaf(self):
         return self.grad_fn is None
@@ -174,6 +184,10 @@ class Tensor:
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients")
+        if requires_grad and self._is_inference and not _GradState.inference:
+            raise RuntimeError(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                "allowed.")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -213,6 +227,8 @@ class Tensor:
             vb = self._vbox = [0]
         view._vbox = vb
         view._base = self if self._base is None else self._base
+        if view._is_inference is not self._is_inference:
+            view._is_inference = self._is_inference
 
     @property
     def output_nr(self):
@@ -327,6 +343,11 @@ class Tensor:
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place "
                     "operation.")
+        elif self._is_inference and not _GradState.inference:
+            raise RuntimeError(
+                "Inplace update to inference tensor outside InferenceMode is not allowed.You can "
+                "make a clone to get a normal tensor before doing inplace update.See "
+                "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
     # ------------------------------------------------------------------ conversions
     def numpy(self, *, force=False):

@@ -18,6 +18,13 @@ _FREED_MESSAGE = (
     "graph a second time or if you need to access saved tensors after calling backward.")
 
 
+_INFERENCE_SAVED_MESSAGE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a clone "
+    "to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")
+
+
 class Node:
     """Base class of every backward node.
 
@@ -56,6 +63,8 @@ class Node:
         """
         saved = []
         for t in tensors:
+            if t._is_inference:
+                raise RuntimeError(_INFERENCE_SAVED_MESSAGE)
             vb = t._vbox
             if vb is None:
                 vb = t._vbox = [0]

@@ -130,6 +130,8 @@ def setitem(input, index, value):
     vd = value._data if value_t is not None else as_tensor_arg(value, input)
     record = _GradState.enabled and (input._requires_grad or
                                      (value_t is not None and value_t._requires_grad))
+    if input._is_inference:
+        input._check_inplace()
     if record:
         input._check_inplace()
         # Writing through the base rebases its history: an earlier in-place change of one of
