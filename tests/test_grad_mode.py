@@ -128,7 +128,8 @@ def test_inference_mode_as_decorator():
             return x * 2
 
         y, flag = f(lib.ones(2))
-        return flag, y.is_inference(), g(lib.ones(2)).is_inference(), lib.is_inference_mode_enabled()
+        return (flag, y.is_inference(), g(lib.ones(2)).is_inference(),
+                lib.is_inference_mode_enabled())
 
     a, b = _both(run)
     assert a == b
@@ -152,8 +153,9 @@ def test_inference_tensors_and_views():
             computed = normal * 2
             view_of_inf = inf[1:]
         outside = inf * 2
-        return [t.is_inference() for t in
-                (normal, inf, view_of_normal, detached, computed, view_of_inf, outside, inf.clone())]
+        tensors = (normal, inf, view_of_normal, detached, computed, view_of_inf, outside,
+                   inf.clone())
+        return [t.is_inference() for t in tensors]
 
     a, b = _both(run)
     assert a == b
