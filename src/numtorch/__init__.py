@@ -17,6 +17,8 @@ from . import ops as _ops  # noqa: F401  (attaches Tensor methods)
 from . import autograd
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
                        no_grad, set_grad_enabled)
+from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                                    set_anomaly_enabled)
 from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
                         from_numpy, full, full_like, linspace, logspace, multinomial, normal,
                         ones, ones_like, rand, rand_like, randint, randint_like, randn,

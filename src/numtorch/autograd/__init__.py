@@ -2,6 +2,8 @@
 
 from .. import _tensor
 from . import graph  # noqa: F401
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                           set_anomaly_enabled, set_detect_anomaly)
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -18,7 +20,7 @@ from .node import AccumulateGrad, Node
 __all__ = ["Variable", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "gradcheck", "Node", "AccumulateGrad",
            "GradcheckError", "once_differentiable", "is_grad_enabled",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "detect_anomaly", "set_detect_anomaly"]
 
 
 class _VariableMeta(type):
