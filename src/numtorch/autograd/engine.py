@@ -6,6 +6,7 @@ several consumers are summed before the node runs.
 
 import numpy as np
 
+from .anomaly_mode import _AnomalyState, apply_checked
 from .node import AccumulateGrad
 
 
@@ -105,7 +106,8 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
         if capture and node.__class__ is AccumulateGrad:
             results = ()
         else:
-            results = node.apply(grads)
+            results = (node.apply(grads) if not _AnomalyState.enabled
+                       else apply_checked(node, grads))
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
