@@ -79,7 +79,8 @@ def test_error_in_custom_backward_shows_forward_trace():
         mode = numtorch.autograd.detect_anomaly()
     with mode:
         y = Bad.apply(x)  # forward of Bad
-        with pytest.warns(UserWarning, match=r"(?s)Error detected in BadBackward\..*forward of Bad"):
+        trace = r"(?s)Error detected in BadBackward\..*forward of Bad"
+        with pytest.warns(UserWarning, match=trace):
             with pytest.raises(ValueError, match="broken backward"):
                 y.sum().backward()
 
