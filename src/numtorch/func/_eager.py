@@ -21,7 +21,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
-from ..autograd.grad_mode import _GradState, enable_grad
+from ..autograd.grad_mode import enable_grad
 from ._pytree import tree_flatten, tree_unflatten
 
 
