@@ -67,13 +67,11 @@ def _normalize_argnums(argnums, n, api):
             raise RuntimeError(f"{api}: argnums must be non-empty")
         nums = argnums
     else:
-        raise RuntimeError(
-            f"{api}: Expected argnums to be int or tuple[int, ...], got: {type(argnums)}")
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
     out = []
     for a in nums:
         if not isinstance(a, int) or isinstance(a, bool):
-            raise RuntimeError(
-                f"{api}: Expected argnums to be int or tuple[int, ...], got: {type(a)}")
+            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
         if not -n <= a < n:
             raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
         out.append(a % n)
@@ -319,9 +317,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     for p, t in zip(p_leaves, t_leaves):
         if tuple(p.shape) != tuple(t.shape):
             raise RuntimeError(
-                "jvp(f, primals, tangents): Expected primals and tangents to have the same "
-                f"shape. Got primal of shape {tuple(p.shape)} and tangent of shape "
-                f"{tuple(t.shape)}")
+                "Trying to set a forward gradient that has a different size than that of the "
+                f"original Tensor, this is not supported. Tensor is of size {list(p.shape)} "
+                f"while the given forward gradient is of size {list(t.shape)}.")
     with _Level():
         prep = _Prepared(primals, tuple(range(len(primals))), "jvp")
         out = func(*prep.args)
