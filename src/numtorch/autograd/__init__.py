@@ -1,7 +1,7 @@
 """``numtorch.autograd``: reverse-mode automatic differentiation."""
 
 from .. import _tensor
-from . import graph  # noqa: F401
+from . import functional, graph  # noqa: F401
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
