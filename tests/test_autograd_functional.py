@@ -29,14 +29,14 @@ needs_create_graph = pytest.mark.skipif(not _higher_order_available(),
 
 
 def _np(tree):
-    if isinstance(tree, tuple):
-        return tuple(_np(t) for t in tree)
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_np(t) for t in tree)
     return tree.detach().numpy(), tree.requires_grad
 
 
 def _same(a, b):
-    if isinstance(b, tuple) and not isinstance(b[0], np.ndarray):
-        assert isinstance(a, tuple) and len(a) == len(b)
+    if isinstance(b, (tuple, list)) and not isinstance(b[0], np.ndarray):
+        assert type(a) is type(b) and len(a) == len(b)
         for x, y in zip(a, b):
             _same(x, y)
         return

@@ -305,7 +305,11 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         _check_requires_grad(outputs, "outputs", strict)
         jac = _jacobian_rows(outputs, inputs, create_graph, strict)
     jac = _postprocess(jac, create_graph)
-    return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+    result = _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+    if strategy == "forward-mode" and is_inputs_tuple:
+        # PyTorch's forward-mode path returns lists where the reverse-mode one returns tuples.
+        result = [list(r) for r in result] if is_outputs_tuple else list(result)
+    return result
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
