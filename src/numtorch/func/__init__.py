@@ -7,8 +7,8 @@ Python functions of tensors; ``vmap`` maps a function over a batch dimension;
 """
 
 from ._eager import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
-from ._functional_call import functional_call
+from ._functional_call import functional_call, stack_module_state
 from ._vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap",
-           "functional_call"]
+           "functional_call", "stack_module_state"]

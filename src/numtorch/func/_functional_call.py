@@ -107,3 +107,36 @@ def _swap(owner, attr, value):
     old = owner.__dict__.get(attr, _MISSING)
     object.__setattr__(owner, attr, value)
     return None, old
+
+
+def stack_module_state(models):
+    """Stacks the parameters and buffers of several modules of one class (an ensemble) along a
+    new leading dimension, for use with ``vmap`` and :func:`functional_call`.
+
+    Returns:
+        ``(params, buffers)``: two dicts from name to stacked tensor. The stacked parameters
+        are new leaves that require grad when the originals do.
+    """
+    from ..ops.shape import stack
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or not any(m.training for m in models)):
+        raise RuntimeError(
+            "stack_module_state: Expected all models to have the same training/eval mode.")
+    if any(type(m) is not type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(getter, leaf):
+        per_model = [dict(getter(m)) for m in models]
+        out = {}
+        for name in per_model[0]:
+            tensors = [d[name] for d in per_model]
+            t = stack([x.detach() for x in tensors])
+            if leaf and any(x.requires_grad for x in tensors):
+                t.requires_grad_(True)
+            out[name] = t
+        return out
+
+    return (stacked(lambda m: m.named_parameters(), True),
+            stacked(lambda m: m.named_buffers(), False))
