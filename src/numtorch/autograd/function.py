@@ -124,6 +124,10 @@ class Function(metaclass=_FunctionMeta):
                 output = cls.forward(ctx, *args, **kwargs)
         if not record:
             return output
+        for d in ctx._dirty:
+            if d.grad_fn is None and d._requires_grad:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad has been used in an in-place operation.")
         single = not isinstance(output, tuple)
         outputs = (output,) if single else output
         ctx._n_args = len(args)
