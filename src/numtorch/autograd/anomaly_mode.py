@@ -117,10 +117,11 @@ def _warn_forward_trace(node):
         + "".join(stack), UserWarning, stacklevel=3)
 
 
-def apply_checked(node, grads):
-    """``node.apply(grads)`` as the engine runs it in anomaly mode."""
+def apply_checked(node, grads, graph=False):
+    """``node.apply(grads)`` (``apply_graph`` with ``create_graph``) as the engine runs it in
+    anomaly mode."""
     try:
-        results = node.apply(grads)
+        results = node.apply_graph(grads) if graph else node.apply(grads)
         if results.__class__ is not tuple:
             results = (results,)
         if _AnomalyState.check_nan:

@@ -6,6 +6,8 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from . import _formulas as F
+from ._registry import aux, formula
 from ._util import as_tensor_arg, attach, binary_operands, unbroadcast, wrap_dim
 
 _wrap = Tensor._wrap
@@ -153,15 +155,13 @@ def setitem(input, index, value):
         input._output_nr = 0
 
 
-class WhereBackward0(Node):
-    _saved_fields = ("cond",)
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        c = self.cond
-        ga = unbroadcast(np.where(c, g, 0), self.a_shape) if na is not None else None
-        gb = unbroadcast(np.where(c, 0, g), self.b_shape) if nb is not None else None
-        return ga, gb
+@formula("WhereBackward0", saves={"cond": aux(0)}, attrs=("a_shape", "b_shape"))
+def WhereBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    c = ctx.cond
+    ga = F.unbroadcast(F.where(c, g, 0), ctx.a_shape) if na is not None else None
+    gb = F.unbroadcast(F.where(c, 0, g), ctx.b_shape) if nb is not None else None
+    return ga, gb
 
 
 def where(condition, input=None, other=None):
@@ -180,12 +180,9 @@ def where(condition, input=None, other=None):
     ad, bd = binary_operands(input, other)
     data = np.where(c, ad, bd)
     other_t = other if isinstance(other, Tensor) else None
-    if _GradState.enabled and (input._requires_grad or
-                               (other_t is not None and other_t._requires_grad)):
-        node = WhereBackward0()
-        node.cond, node.a_shape, node.b_shape = c, ad.shape, np.shape(bd)
-        return attach(data, node, input, other_t)
-    return _wrap(data)
+    return WhereBackward0.record(
+        data, (input, other_t), (c,), aux=(condition if isinstance(condition, Tensor) else None,),
+        attrs=(ad.shape, np.shape(bd)))
 
 
 def _dtype_name(a):
