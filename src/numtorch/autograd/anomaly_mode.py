@@ -6,7 +6,8 @@ each node returns: a NaN gradient raises ``RuntimeError``, and any error raised 
 backward is preceded by a ``UserWarning`` that shows that forward trace.
 
 As in PyTorch the switch is process-wide, not per thread. Nothing is paid while it is off: the
-trace is recorded by an ``__init__`` put on ``Node`` only while anomaly mode is on.
+trace is recorded by a ``grad_fn`` descriptor put on ``Tensor`` only while anomaly mode is on
+(every op, declared or hand-written, and every custom Function sets its output's ``grad_fn``).
 """
 
 import os
@@ -14,8 +15,6 @@ import traceback
 import warnings
 
 import numpy as np
-
-from .node import Node
 
 
 class _AnomalyState:
@@ -36,22 +35,36 @@ def is_anomaly_check_nan_enabled():
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _record_forward_trace(self, *args, **kwargs):
+def _record_forward_trace(node):
     # The user's frames only: numtorch's own frames (the op that made this node) are dropped,
     # as PyTorch's trace ends at the Python line that called the op.
     frames = traceback.extract_stack()
     while frames and frames[-1].filename.startswith(_PACKAGE_DIR):
         frames.pop()
-    self.metadata["traceback_"] = traceback.format_list(frames)
+    node.metadata["traceback_"] = traceback.format_list(frames)
+
+
+class _TracingGradFn:
+    """``Tensor.grad_fn`` while anomaly mode is on: setting it records the forward trace on a
+    node that has none yet."""
+
+    def __get__(self, tensor, owner=None):
+        if tensor is None:
+            return None
+        return tensor.__dict__.get("grad_fn")
+
+    def __set__(self, tensor, node):
+        if node is not None and (node.metadata_ is None
+                                 or "traceback_" not in node.metadata_):
+            _record_forward_trace(node)
+        tensor.__dict__["grad_fn"] = node
 
 
 def set_anomaly_enabled(enabled, check_nan=True):
+    from .._tensor import Tensor
     _AnomalyState.enabled = bool(enabled)
     _AnomalyState.check_nan = bool(check_nan)
-    if enabled:
-        Node.__init__ = _record_forward_trace
-    elif "__init__" in Node.__dict__:
-        del Node.__init__
+    Tensor.grad_fn = _TracingGradFn() if enabled else None
 
 
 class detect_anomaly:

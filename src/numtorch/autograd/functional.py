@@ -17,6 +17,14 @@ from .grad_mode import _GradState, enable_grad, set_grad_enabled
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
 
+def _no_double_backward(error):
+    """Whether ``error`` says an op's gradient cannot be differentiated again (its backward is
+    not written with differentiable ops, see ``autograd.node.DelayedError``)."""
+    return isinstance(error, NotImplementedError) or (
+        isinstance(error, RuntimeError)
+        and "is not implemented with differentiable operations" in str(error))
+
+
 def _as_tuple(inp, arg_name, fn_name):
     if isinstance(inp, _tensor.Tensor):
         return False, (inp,)
@@ -214,8 +222,10 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
             with set_grad_enabled(True if create_graph else _GradState.enabled):
                 grad_res = _grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
                 result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-        except NotImplementedError:
-            # No higher-order gradients: J row by row, then J @ v.
+        except (NotImplementedError, RuntimeError) as e:
+            if not _no_double_backward(e):
+                raise
+            # An op without a differentiable backward: J row by row, then J @ v.
             jac = _jacobian_rows(outputs, inputs, create_graph, strict)
             result = []
             for o, rows in zip(outputs, jac):

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
+from ..autograd.functional import _no_double_backward
 from ..autograd.grad_mode import enable_grad
 from ._pytree import tree_flatten, tree_unflatten
 
@@ -281,8 +282,9 @@ def _jacobian_rows(outs, inputs, keep):
 def _jvp_values(outs, inputs, tangents, keep):
     try:
         return _double_vjp(outs, inputs, tangents, keep)
-    except NotImplementedError:
-        pass
+    except (NotImplementedError, RuntimeError) as e:
+        if not _no_double_backward(e):
+            raise
     rows = _jacobian_rows(outs, inputs, keep)
     result = []
     for o, jac in zip(outs, rows):
@@ -393,15 +395,21 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
 
 
 def _jacobian_columns(outs, inputs, keep):
-    from ..ops.shape import stack
     try:
-        us = [Tensor._wrap(np.zeros_like(o._data), requires_grad=True) for o in outs]
-        live = [(o, u) for o, u in zip(outs, us) if o._requires_grad]
-        g = (_autograd_grad([o for o, _ in live], inputs, [u for _, u in live],
-                            retain_graph=True, create_graph=True, allow_unused=True)
-             if live else [None] * len(inputs))
-    except NotImplementedError:
-        return _jacobian_rows(outs, inputs, keep)
+        return _double_vjp_columns(outs, inputs, keep)
+    except (NotImplementedError, RuntimeError) as e:
+        if not _no_double_backward(e):
+            raise
+    return _jacobian_rows(outs, inputs, keep)
+
+
+def _double_vjp_columns(outs, inputs, keep):
+    from ..ops.shape import stack
+    us = [Tensor._wrap(np.zeros_like(o._data), requires_grad=True) for o in outs]
+    live = [(o, u) for o, u in zip(outs, us) if o._requires_grad]
+    g = (_autograd_grad([o for o, _ in live], inputs, [u for _, u in live],
+                        retain_graph=True, create_graph=True, allow_unused=True)
+         if live else [None] * len(inputs))
     per_output = [[None] * len(inputs) for _ in outs]
     for i, (x, gi) in enumerate(zip(inputs, g)):
         n = x.numel()

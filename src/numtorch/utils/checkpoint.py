@@ -235,7 +235,9 @@ def _segment_nodes(roots, boundary):
 
 
 def _saved_fields(cls):
-    return {f for c in cls.__mro__ for f in c.__dict__.get("_saved_fields", ())}
+    """What a node keeps for backward: hand-written nodes list ``_saved_fields``, declared ones
+    their slots in ``_saves``."""
+    return {f for c in cls.__mro__ for f in c.__dict__.get("_saved_fields", ())} | set(cls._saves)
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
