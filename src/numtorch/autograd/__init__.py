@@ -111,8 +111,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(_tensor.Tensor._wrap(np.zeros_like(t._data))
                           if materialize_grads else None)
         elif create_graph:
+            if g._data.dtype.kind == "c" and t._data.dtype.kind != "c":
+                g = g.real  # a real input of a complex computation, as in PyTorch
             result.append(g if g._data.dtype == t._data.dtype else g.to(t.dtype))
         else:
+            if g.dtype.kind == "c" and t._data.dtype.kind != "c":
+                g = g.real
             result.append(_tensor.Tensor._wrap(g if g.dtype == t._data.dtype
                                                else g.astype(t._data.dtype)))
     return tuple(result)

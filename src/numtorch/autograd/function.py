@@ -10,6 +10,7 @@ class FunctionCtx:
     """The ``ctx`` object handed to ``forward`` and ``backward`` (it is the graph node)."""
 
     _materialize = True
+    _holomorphic = False  # a custom backward gets the gradient as PyTorch passes it
     _saved = ()
     _non_diff = ()
     _dirty = ()
