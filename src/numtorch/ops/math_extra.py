@@ -489,6 +489,9 @@ def logit(input, eps=None):
 def sgn(input):
     """Sign of each element (for real tensors, as ``sign``)."""
     x = input._data
+    if x.dtype.kind == "c":
+        from .complex import complex_sgn
+        return complex_sgn(input)
     out = np.sign(x)
     return _masked_unary("SgnBackward0", input, out, np.zeros_like(x))
 
