@@ -58,6 +58,9 @@ OPS = {
     "cumsum_tril": lambda L, z, w: z.cumsum(0).tril(),
     "masked_fill": lambda L, z, w: z.masked_fill(z.real > 0, 0),
     "real_times_complex": lambda L, z, w: L.tensor(R, requires_grad=True) * z,
+    "sigmoid": lambda L, z, w: z.sigmoid(),
+    "norm": lambda L, z, w: z.norm() + z.norm(dim=1).sum() + z.norm(p=1),
+    "var_std": lambda L, z, w: z.var(1, keepdim=True) + z.std(0),
 }
 
 
@@ -149,3 +152,41 @@ def test_real_and_imag_are_views_and_settable():
             ours = z.numpy().copy()
         else:
             np.testing.assert_array_equal(ours, z.numpy())
+
+
+REFUSED = {
+    "sign": lambda z: z.sign(),
+    "relu": lambda z: z.relu(),
+    "clamp": lambda z: z.clamp(0, 1),
+    "max": lambda z: z.max(),
+    "max_dim": lambda z: z.max(0),
+    "min": lambda z: z.min(),
+    "amax": lambda z: z.amax(),
+    "argmax": lambda z: z.argmax(),
+    "sort": lambda z: z.sort(),
+    "topk": lambda z: z.topk(1),
+    "softmax_last": lambda z: z.softmax(-1),
+    "softmax_first": lambda z: z.softmax(0),
+    "log_softmax": lambda z: z.log_softmax(-1),
+    "lt": lambda z: z < z,
+    "ge": lambda z: z >= 1,
+    "floor": lambda z: z.floor(),
+    "ceil": lambda z: z.ceil(),
+    "trunc": lambda z: z.trunc(),
+    "frac": lambda z: z.frac(),
+    "erf": lambda z: z.erf(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_ops_without_complex_support_refuse_as_torch(name, dtype):
+    def run(lib):
+        z = lib.tensor(Z.astype(dtype))
+        try:
+            REFUSED[name](z)
+        except Exception as e:  # noqa: BLE001 - compared
+            return type(e).__name__, str(e)
+        return None
+    ours = run(numtorch)
+    assert ours is not None and ours == run(torch)

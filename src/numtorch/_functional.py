@@ -42,6 +42,8 @@ def square(input):
 def sort(input, dim=-1, descending=False, stable=False):
     from .ops.indexing import gather
     x = input._data
+    if x.dtype.kind == "c":
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     idx = np.argsort(-x if descending else x, axis=dim, kind="stable").astype(np.int64)
     values = gather(input, dim, _wrap(idx))
     return rd.return_types.sort(values, _wrap(idx))
@@ -54,6 +56,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     from .ops.indexing import gather
     x = input._data
+    if x.dtype.kind == "c":
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     idx = np.argsort(-x if largest else x, axis=dim, kind="stable")
     idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
     return rd.return_types.topk(gather(input, dim, _wrap(idx)), _wrap(idx))
