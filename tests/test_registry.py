@@ -82,7 +82,85 @@ SAMPLES = {
     "UnsqueezeBackward0": lambda t, a, b: b.unsqueeze(1),
     "ViewBackward0": lambda t, a, b: b.view(12),
     "WhereBackward0": lambda t, a, b: t.where(b > 0, a, b),
+    "SelectBackward0": lambda t, a, b: b[1],
+    "SliceBackward0": lambda t, a, b: b[1:],
+    "IndexBackward0": lambda t, a, b: b[t.tensor([0, 0, 2])],
+    "IndexPutBackward0": lambda t, a, b: _embed(b, (5, 4), (slice(0, 3),)),
+    "CopySlices": lambda t, a, b: _setitem(b.clone(), 0, a[1]),
+    "MaskedFillBackward0": lambda t, a, b: b.masked_fill(b > 0, 2.0),
+    "GatherBackward0": lambda t, a, b: b.gather(1, t.tensor([[0, 1], [3, 3], [2, 0]])),
+    "ScatterBackward0": lambda t, a, b: b.scatter(1, t.tensor([[0, 1], [3, 2], [2, 0]]), a),
+    "ScatterBackward1": lambda t, a, b: b.scatter(1, t.tensor([[0, 1], [3, 2], [2, 0]]),
+                                                  value=1.5),
+    "ScatterAddBackward0": lambda t, a, b: b.scatter_add(1, t.tensor([[0, 1], [3, 3], [2, 0]]),
+                                                         a),
+    "IndexSelectBackward0": lambda t, a, b: b.index_select(0, t.tensor([2, 0, 2])),
+    "IndexAddBackward0": lambda t, a, b: _index_add(b, 0, t.tensor([2, 0, 2]), a),
+    "AmaxBackward0": lambda t, a, b: b.amax(1),
+    "AminBackward0": lambda t, a, b: b.amin(1),
+    "CatBackward0": lambda t, a, b: t.cat([a, b], 1),
+    "CumprodBackward0": lambda t, a, b: b.cumprod(1),
+    "CumsumBackward0": lambda t, a, b: b.cumsum(1),
+    "FlipBackward0": lambda t, a, b: b.flip(1),
+    "LinalgVectorNormBackward0": lambda t, a, b: b.norm(),
+    "LogSoftmaxBackward0": lambda t, a, b: b.log_softmax(1),
+    "LogsumexpBackward0": lambda t, a, b: b.logsumexp(1),
+    "MaxBackward0": lambda t, a, b: b.max(1).values,
+    "MaxBackward1": lambda t, a, b: b.max(),
+    "MedianBackward0": lambda t, a, b: b.median(),
+    "MedianBackward1": lambda t, a, b: b.median(1).values,
+    "MinBackward0": lambda t, a, b: b.min(1).values,
+    "MinBackward1": lambda t, a, b: b.min(),
+    "ProdBackward0": lambda t, a, b: b.prod(),
+    "ProdBackward1": lambda t, a, b: b.prod(1),
+    "RollBackward0": lambda t, a, b: b.roll(1, 1),
+    "SoftmaxBackward0": lambda t, a, b: b.softmax(1),
+    "SplitBackward0": lambda t, a, b: b.split(2, 1)[1],
+    "SplitWithSizesBackward0": lambda t, a, b: b.split([1, 3], 1)[1],
+    "StackBackward0": lambda t, a, b: t.stack([a, b]),
+    "StdBackward0": lambda t, a, b: b.std(1),
+    "TrilBackward0": lambda t, a, b: b.tril(),
+    "TriuBackward0": lambda t, a, b: b.triu(),
+    "UnbindBackward0": lambda t, a, b: b.unbind(1)[2],
+    "VarBackward0": lambda t, a, b: b.var(1),
+    "CeluBackward0": lambda t, a, b: _nnf().celu(b),
+    "EluBackward0": lambda t, a, b: _nnf().elu(b),
+    "GeluBackward0": lambda t, a, b: _nnf().gelu(b),
+    "GluBackward0": lambda t, a, b: _nnf().glu(b),
+    "HardshrinkBackward0": lambda t, a, b: _nnf().hardshrink(b),
+    "HardsigmoidBackward0": lambda t, a, b: _nnf().hardsigmoid(b),
+    "HardswishBackward0": lambda t, a, b: _nnf().hardswish(b),
+    "HardtanhBackward0": lambda t, a, b: _nnf().hardtanh(b),
+    "LeakyReluBackward0": lambda t, a, b: _nnf().leaky_relu(b),
+    "LogSigmoidBackward0": lambda t, a, b: _nnf().logsigmoid(b),
+    "MishBackward0": lambda t, a, b: _nnf().mish(b),
+    "PreluKernelBackward0": lambda t, a, b: _nnf().prelu(b, a[0, :1]),
+    "RreluWithNoiseBackward0": lambda t, a, b: _nnf().rrelu(b, training=True),
+    "SiluBackward0": lambda t, a, b: _nnf().silu(b),
+    "SoftplusBackward0": lambda t, a, b: _nnf().softplus(b),
+    "SoftshrinkBackward0": lambda t, a, b: _nnf().softshrink(b),
+    "ThresholdBackward0": lambda t, a, b: _nnf().threshold(b, 0.1, 2.0),
 }
+
+
+def _nnf():
+    import numtorch.nn.functional as nnf
+    return nnf
+
+
+def _embed(g, shape, index):
+    from numtorch.ops.indexing import embed
+    return embed(g, shape, index)
+
+
+def _index_add(x, dim, index, src):
+    from numtorch.ops.indexing import index_add
+    return index_add(x, dim, index, src)
+
+
+def _setitem(x, i, v):
+    x[i] = v
+    return x
 
 
 def test_every_declared_node_has_a_sample():

@@ -389,41 +389,37 @@ def to_dtype(input, np_dtype, copy=False):
     return ToCopyBackward0.record(data, (input,), (), (x.dtype,))
 
 
-class SplitBackward0(Node):
+def _split_formula(ctx, grads):
     """Backward of split/chunk: one node with an output per piece."""
-
-    def backward(self, grads):
-        parts = [np.zeros(s, dtype=self.dtype) if g is None else g
-                 for g, s in zip(grads, self.shapes)]
-        return (np.concatenate(parts, axis=self.axis),)
-
-
-class SplitWithSizesBackward0(SplitBackward0):
-    pass
+    like = next(g for g in grads if g is not None)
+    parts = [F.astype(F.zeros_like(like, s), ctx.dtype) if g is None else g
+             for g, s in zip(grads, ctx.shapes)]
+    if F.is_array(like):
+        return (np.concatenate(parts, axis=ctx.axis),)
+    return (cat(parts, ctx.axis),)
 
 
-class UnbindBackward0(Node):
-    def backward(self, grads):
-        parts = [np.zeros(self.piece_shape, dtype=self.dtype) if g is None else g for g in grads]
-        return (np.stack(parts, axis=self.axis),)
+_SPLIT = dict(attrs=("axis", "dtype", "shapes"), outputs=None)
+SplitBackward0 = formula("SplitBackward0", **_SPLIT)(_split_formula)
+SplitWithSizesBackward0 = formula("SplitWithSizesBackward0", **_SPLIT)(_split_formula)
 
 
-def _multi_output(input, pieces, node):
-    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node``."""
-    record = node is not None and _GradState.enabled and input._requires_grad
-    if record:
-        node.num_outputs = len(pieces)
-        node.next_functions = (input._edge(),)
-    outs = []
-    for i, p in enumerate(pieces):
-        o = _wrap(p)
-        if record:
-            o._requires_grad = True
-            o.grad_fn = node
-            o._output_nr = i
+@formula("UnbindBackward0", attrs=("axis", "dtype", "piece_shape"), outputs=None)
+def UnbindBackward0(ctx, grads):
+    like = next(g for g in grads if g is not None)
+    parts = [F.astype(F.zeros_like(like, ctx.piece_shape), ctx.dtype) if g is None else g
+             for g in grads]
+    if F.is_array(like):
+        return (np.stack(parts, axis=ctx.axis),)
+    return (stack(parts, ctx.axis),)
+
+
+def _multi_output(input, pieces, node_cls, attrs):
+    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node_cls``."""
+    outs = node_cls.record(tuple(pieces), (input,), (), attrs)
+    for o in outs:
         input._share_version(o)
-        outs.append(o)
-    return tuple(outs)
+    return outs
 
 
 def split(input, split_size_or_sections, dim=0):
@@ -436,7 +432,7 @@ def split(input, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
         bounds = list(range(0, n, size))[1:] if size > 0 else []
-        node = SplitBackward0()
+        node_cls = SplitBackward0
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -444,11 +440,9 @@ def split(input, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                 f"at dimension {ax}), but got split_sizes={sizes}")
         bounds = list(np.cumsum(sizes)[:-1])
-        node = SplitWithSizesBackward0()
+        node_cls = SplitWithSizesBackward0
     pieces = np.split(x, bounds, axis=ax)
-    node.axis, node.dtype = ax, x.dtype
-    node.shapes = [p.shape for p in pieces]
-    return _multi_output(input, pieces, node)
+    return _multi_output(input, pieces, node_cls, (ax, x.dtype, [p.shape for p in pieces]))
 
 
 def chunk(input, chunks, dim=0):
@@ -463,26 +457,15 @@ def tensor_split(input, indices_or_sections, dim=0):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     pieces = np.array_split(x, indices_or_sections, axis=ax)
-    node = SplitBackward0()
-    node.axis, node.dtype, node.shapes = ax, x.dtype, [p.shape for p in pieces]
-    return _multi_output(input, pieces, node)
+    return _multi_output(input, pieces, SplitBackward0, (ax, x.dtype, [p.shape for p in pieces]))
 
 
 def unbind(input, dim=0):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     pieces = [x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax])]
-    node = UnbindBackward0()
-    node.axis, node.dtype = ax, x.dtype
-    node.piece_shape = x.shape[:ax] + x.shape[ax + 1:]
-    return _multi_output(input, pieces, node)
-
-
-class SliceBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        out[self.index] = g
-        return (out,)
+    return _multi_output(input, pieces, UnbindBackward0,
+                         (ax, x.dtype, x.shape[:ax] + x.shape[ax + 1:]))
 
 
 def narrow(input, dim, start, length):
@@ -495,18 +478,27 @@ def narrow(input, dim, start, length):
         raise RuntimeError(
             f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[ax]}).")
     index = (slice(None),) * ax + (slice(start, start + length),)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = SliceBackward0()
-        node.in_shape, node.index = x.shape, index
-    return _view_result(input, x[index], node)
+    from .indexing import SliceBackward0
+    out = SliceBackward0.record(x[index], (input,), (), (x.shape, index, False))
+    input._share_version(out)
+    return out
 
 
-class CatBackward0(Node):
-    def backward(self, g):
-        pieces = np.split(g, self.bounds, axis=self.axis)
-        return tuple(None if n is None else p
-                     for (n, _), p in zip(self.next_functions, pieces))
+def _take_slice(g, axis, index):
+    """``g[..., index, ...]`` along ``axis`` (an int or a slice), differentiable on Tensors."""
+    idx = (slice(None),) * axis + (index,)
+    if F.is_array(g):
+        return g[idx]
+    from .indexing import getitem
+    return getitem(g, idx)
+
+
+@formula("CatBackward0", attrs=("axis", "bounds"))
+def CatBackward0(ctx, g):
+    lo = [0] + list(ctx.bounds)
+    hi = list(ctx.bounds) + [g.shape[ctx.axis]]
+    return tuple(None if n is None else _take_slice(g, ctx.axis, slice(a, b))
+                 for (n, _), a, b in zip(ctx.next_functions, lo, hi))
 
 
 def _tensor_seq(tensors, name):
@@ -553,22 +545,18 @@ def cat(tensors, dim=0, *, out=None):
         out._data = data
         out._bump_version()
         return out
-    if _GradState.enabled and any(t._requires_grad for t in tensors):
-        node = CatBackward0()
-        node.axis = ax
-        node.bounds = list(np.cumsum([a.shape[ax] for a in arrays_k])[:-1])
-        kept = [tensors[i] for i in keep]
-        return attach(data, node, *kept)
-    return _wrap(data)
+    kept = tuple(tensors[i] for i in keep)
+    bounds = [int(b) for b in np.cumsum([a.shape[ax] for a in arrays_k])[:-1]]
+    return CatBackward0.record(data, kept, (), (ax, bounds))
 
 
 concat = concatenate = cat
 
 
-class StackBackward0(Node):
-    def backward(self, g):
-        return tuple(None if n is None else np.take(g, i, axis=self.axis)
-                     for i, (n, _) in enumerate(self.next_functions))
+@formula("StackBackward0", attrs=("axis",))
+def StackBackward0(ctx, g):
+    return tuple(None if n is None else _take_slice(g, ctx.axis, i)
+                 for i, (n, _) in enumerate(ctx.next_functions))
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -585,11 +573,7 @@ def stack(tensors, dim=0, *, out=None):
         out._data = data
         out._bump_version()
         return out
-    if _GradState.enabled and any(t._requires_grad for t in tensors):
-        node = StackBackward0()
-        node.axis = ax
-        return attach(data, node, *tensors)
-    return _wrap(data)
+    return StackBackward0.record(data, tuple(tensors), (), (ax,))
 
 
 def hstack(tensors):
@@ -601,9 +585,11 @@ def vstack(tensors):
     return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
-class FlipBackward0(Node):
-    def backward(self, g):
-        return (np.flip(g, self.axes).copy(),)
+@formula("FlipBackward0", attrs=("axes",))
+def FlipBackward0(ctx, g):
+    if F.is_array(g):
+        return (np.flip(g, ctx.axes).copy(),)
+    return (flip(g, *ctx.axes),)
 
 
 def flip(input, *dims):
@@ -611,11 +597,7 @@ def flip(input, *dims):
     dims = _shape_arg(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in dims)
     data = np.flip(x, axes).copy()
-    if _GradState.enabled and input._requires_grad:
-        node = FlipBackward0()
-        node.axes = axes
-        return attach(data, node, input)
-    return _wrap(data)
+    return FlipBackward0.record(data, (input,), (), (axes,))
 
 
 def fliplr(input):
@@ -626,38 +608,26 @@ def flipud(input):
     return flip(input, 0)
 
 
-class RollBackward0(Node):
-    def backward(self, g):
-        return (np.roll(g, tuple(-s for s in self.shifts), self.axes),)
+@formula("RollBackward0", attrs=("shifts", "axes", "shape"))
+def RollBackward0(ctx, g):
+    back = tuple(-s for s in ctx.shifts) if ctx.axes is not None else -ctx.shifts
+    if F.is_array(g):
+        if ctx.axes is None:
+            return (np.roll(g.reshape(-1), back).reshape(ctx.shape),)
+        return (np.roll(g, back, ctx.axes),)
+    return (roll(g, back, ctx.axes),)
 
 
 def roll(input, shifts, dims=None):
     x = input._data
     if dims is None:
         data = np.roll(x.reshape(-1), shifts).reshape(x.shape)
-        if _GradState.enabled and input._requires_grad:
-            node = _RollFlat()
-            node.shift, node.shape = shifts, x.shape
-            return attach(data, node, input)
-        return _wrap(data)
+        return RollBackward0.record(data, (input,), (), (shifts, None, x.shape))
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in axes)
     data = np.roll(x, shifts, axes)
-    if _GradState.enabled and input._requires_grad:
-        node = RollBackward0()
-        node.shifts, node.axes = shifts, axes
-        return attach(data, node, input)
-    return _wrap(data)
-
-
-class _RollFlat(RollBackward0):
-    def backward(self, g):
-        return (np.roll(g.reshape(-1), -self.shift).reshape(self.shape),)
-
-
-RollBackward0.__name__ = "RollBackward0"
-_RollFlat.__name__ = "RollBackward0"
+    return RollBackward0.record(data, (input,), (), (shifts, axes, x.shape))
 
 
 class DiagonalBackward0(Node):
@@ -715,32 +685,22 @@ def diag(input, diagonal=0):
     return _wrap(data)
 
 
-class TrilBackward0(Node):
-    def backward(self, g):
-        return (np.tril(g, self.k),)
+@formula("TrilBackward0", attrs=("k",))
+def TrilBackward0(ctx, g):
+    return (np.tril(g, ctx.k) if F.is_array(g) else tril(g, ctx.k),)
 
 
-class TriuBackward0(Node):
-    def backward(self, g):
-        return (np.triu(g, self.k),)
+@formula("TriuBackward0", attrs=("k",))
+def TriuBackward0(ctx, g):
+    return (np.triu(g, ctx.k) if F.is_array(g) else triu(g, ctx.k),)
 
 
 def tril(input, diagonal=0):
-    data = np.tril(input._data, diagonal)
-    if _GradState.enabled and input._requires_grad:
-        node = TrilBackward0()
-        node.k = diagonal
-        return attach(data, node, input)
-    return _wrap(data)
+    return TrilBackward0.record(np.tril(input._data, diagonal), (input,), (), (diagonal,))
 
 
 def triu(input, diagonal=0):
-    data = np.triu(input._data, diagonal)
-    if _GradState.enabled and input._requires_grad:
-        node = TriuBackward0()
-        node.k = diagonal
-        return attach(data, node, input)
-    return _wrap(data)
+    return TriuBackward0.record(np.triu(input._data, diagonal), (input,), (), (diagonal,))
 
 
 def size_of(input):
