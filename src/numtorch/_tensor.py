@@ -37,6 +37,7 @@ class Tensor:
     _retains_grad = False
     _is_param = False
     _stale_history = False  # a view was changed in place under autograd (see ops._record_inplace)
+    _view_version = 0  # the shared version when this view's history was recorded
     _is_inference = False  # created in inference mode (see autograd.grad_mode.inference_mode)
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
@@ -228,6 +229,7 @@ class Tensor:
             vb = self._vbox = [0]
         view._vbox = vb
         view._base = self if self._base is None else self._base
+        view._view_version = vb[0]
         if view._is_inference is not self._is_inference:
             view._is_inference = self._is_inference
 
@@ -270,12 +272,12 @@ class Tensor:
     def _edge(self):
         fn = self.grad_fn
         if fn is not None:
-            if self._stale_history:
-                raise RuntimeError(
-                    "a view of this tensor was modified by an in-place operation while gradients "
-                    "were recorded, and numtorch cannot rebase this tensor's history onto that "
-                    "change (PyTorch can). Modify a .clone() of the view, or use out-of-place "
-                    "operations.")
+            if self._base is not None and self._vbox[0] != self._view_version:
+                # The base (or another view of it) changed in place since this view's history
+                # was recorded: the view is now AsStrided of the base's current history.
+                from .ops._views import regenerate
+                regenerate(self)
+                fn = self.grad_fn
             return (fn, self._output_nr)
         if self._requires_grad:
             ref = self._acc

@@ -44,20 +44,22 @@ def _inplace(method_name, fn, ufunc=None, keeps_input=True):
 def _record_inplace(self, fn, args, kwargs, copy_input=True):
     """Run ``fn`` on a tensor that stands for this tensor's current value, write the result into
     this tensor and make its node this tensor's history (PyTorch's "rebase"). The stand-in is a
-    copy when ``fn``'s backward may read the value that is about to be overwritten."""
+    copy when ``fn``'s backward may read the value that is about to be overwritten. On a view,
+    the base's history is rebased as well (``ops/_views.py``)."""
+    if self._base is not None:
+        self._edge()  # bring a stale view's history up to date first
     src = _wrap(self._data.copy() if copy_input else self._data)
     src.__dict__.update({k: v for k, v in self.__dict__.items()
                          if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
     result = fn(src, *args, **kwargs)
     _assign_result(self, result._data)
+    if self._base is not None and result.grad_fn is not None:
+        from ._views import rebase_view
+        rebase_view(self, result.grad_fn)
+        return self
     self.grad_fn = result.grad_fn
     self._requires_grad = True
     self._output_nr = result._output_nr
-    base = self._base
-    if base is not None and base._requires_grad:
-        # The base's values changed but its history does not show it (PyTorch would rebase
-        # the base too): make any later use of the base in a graph fail loudly.
-        base._stale_history = True
     return self
 
 
