@@ -51,6 +51,39 @@ for _name in ACTIVATIONS:
         a.shape[-1] // 2 if n == "glu" else None)])(_name)
 CASES["gelu_tanh"] = lambda t, a, b: t.nn.functional.gelu(a * 2, approximate="tanh") * b
 CASES["prelu"] = lambda t, a, b: t.nn.functional.prelu(a * 2, b[0, :1].abs()) * b
+LOSSES = {
+    "mse": lambda t, a, b: t.nn.functional.mse_loss(a * b, b),
+    "huber": lambda t, a, b: t.nn.functional.huber_loss(a * 3, b, reduction="sum"),
+    "smooth_l1": lambda t, a, b: t.nn.functional.smooth_l1_loss(a * 3, b, reduction="none"),
+    "cross_entropy": lambda t, a, b: t.nn.functional.cross_entropy(a * b, t.tensor([0, 2, 1, 2])),
+    "cross_entropy_none": lambda t, a, b: t.nn.functional.cross_entropy(
+        a * b, t.tensor([0, 2, 1, 2]), reduction="none"),
+    "nll_weighted": lambda t, a, b: t.nn.functional.nll_loss(
+        (a * b).log_softmax(1), t.tensor([0, 2, 1, 2]), weight=t.tensor([1.0, 2.0, 0.5],
+                                                                       dtype=a.dtype)),
+    "bce": lambda t, a, b: t.nn.functional.binary_cross_entropy(a.sigmoid(), b.sigmoid()),
+    "bce_logits": lambda t, a, b: t.nn.functional.binary_cross_entropy_with_logits(
+        a * b, b.sigmoid(), pos_weight=t.tensor([1.0, 2.0, 0.5], dtype=a.dtype)),
+    "soft_margin": lambda t, a, b: t.nn.functional.soft_margin_loss(
+        a * b, t.tensor([[1.0, -1.0, 1.0]] * 4, dtype=a.dtype)),
+    "margin_ranking": lambda t, a, b: t.nn.functional.margin_ranking_loss(
+        a * b, b, t.tensor([[1.0, -1.0, 1.0]] * 4, dtype=a.dtype), margin=0.1),
+    "kl_div": lambda t, a, b: t.nn.functional.kl_div(
+        (a * b).log_softmax(1), b.softmax(1), reduction="batchmean"),
+}
+CASES.update(LOSSES)
+CASES.update({
+    "diag_embed_diagonal": lambda t, a, b: t.diag_embed(a * b).diagonal(0, 1, 2) ** 2,
+    "erfinv": lambda t, a, b: (a.tanh() * 0.9).erfinv() * b,
+    "lgamma": lambda t, a, b: (a.abs() + 0.5).lgamma() * b,
+    "hypot_logaddexp": lambda t, a, b: t.hypot(a, b) * t.logaddexp(a, b) + t.logaddexp2(b, a),
+    "logcumsumexp": lambda t, a, b: (a * b).logcumsumexp(0),
+    "logit": lambda t, a, b: (a.sigmoid() * 0.9).logit() * b,
+    "nan_to_num": lambda t, a, b: (a * b).nan_to_num() ** 2,
+    "xlogy": lambda t, a, b: t.xlogy(a, b.abs() + 0.1),
+    "repeat_interleave": lambda t, a, b: (a * b).repeat_interleave(2, 0) ** 2,
+    "unfold": lambda t, a, b: (a * b).unfold(0, 2, 1) ** 2,
+})
 
 
 @pytest.fixture(autouse=True)

@@ -205,3 +205,9 @@ def clamp_max(x, hi):
     if not isinstance(x, Tensor):
         return np.minimum(x, hi)
     return _ops()[0].clamp(x, max=hi)
+
+
+def isfinite(x):
+    if not isinstance(x, Tensor):
+        return np.isfinite(x)
+    return _ops()[0].isfinite(x)

@@ -202,6 +202,7 @@ def formula(name, saves=None, attrs=(), outputs=1, base=OpNode):
         body = {"backward": fn, "_saves": tuple(saves), "_slot_src": saves,
                 "_plan": tuple(saves.items()), "_attrs": tuple(attrs), "__doc__": fn.__doc__,
                 "__module__": fn.__module__}
+        body.update(dict.fromkeys(saves))  # a slot not saved this time reads as None
         if outputs != 1:
             body["num_outputs"] = outputs
         cls = type(name, (base,), body)

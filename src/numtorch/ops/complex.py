@@ -209,24 +209,14 @@ def polar(abs, angle, *, out=None):
     return PolarBackward0.record(res, (abs, angle), (t, res))
 
 
-@formula("SgnBackward0", saves={"z": 0, "s": OUT})
-def SgnBackward0(ctx, g):
-    z, s = ctx.z, ctx.s
+def sgn_backward(g, z):
+    """PyTorch's gradient of ``sgn`` at complex ``z``: ``(g - Re(g conj(s)) s) / |z|`` with
+    ``s = z / |z|``, 0 where ``z == 0`` (arrays or Tensors)."""
     zero = z == 0
     mag = F.where(zero, 1, F.abs(z))
+    s = z / mag
     proj = _re(g) * _re(s) + _im(g) * _im(s)
-    return (F.where(zero, 0, (g - proj * s) / mag),)
-
-
-SgnBackward0._holomorphic = False
-
-
-def complex_sgn(input):
-    """``z / |z|`` (0 at 0) of a complex tensor, with PyTorch's gradient."""
-    x = input._data
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(x == 0, 0, x / np.where(x == 0, 1, np.abs(x))).astype(x.dtype)
-    return SgnBackward0.record(out, (input,), (x, out))
+    return F.where(zero, 0, (g - proj * s) / mag)
 
 
 declare(view_as_real, method=False, nodes=(ViewAsRealBackward0,))

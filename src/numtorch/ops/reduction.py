@@ -86,8 +86,12 @@ def SumBackward1(ctx, g):
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else normalize_dims(dim, x.ndim)
-    res = x.sum(axis=axes, keepdims=keepdim,
-                dtype=None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype))
+    sum_dtype = None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype)
+    if x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
+    else:
+        res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     if res.__class__ is not np.ndarray:
         res = np.asarray(res)
     if dim is None:
@@ -118,7 +122,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     if x.size:
-        res = x.mean(axis=axes, keepdims=keepdim)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = x.mean(axis=axes, keepdims=keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -142,8 +147,8 @@ def _prod_formula(ctx, g):
         return (gexp * out / x,)
     if not F.is_array(g):
         raise RuntimeError(
-            "numtorch: the second derivative of prod() over a slice containing zeros is not "
-            "implemented")
+            "the second derivative of prod() over a slice containing zeros is not implemented "
+            "with differentiable operations in numtorch")
     # Product of all other elements, computed without dividing by zero.
     ax = axes[0] if axes is not None else None
     flat = x.reshape(-1) if ax is None else np.moveaxis(x, ax, -1)
@@ -487,8 +492,8 @@ def CumprodBackward0(ctx, g):
         return (F.flip(F.cumsum(F.flip(g * out, ax), ax), ax) / x,)
     if not F.is_array(g):
         raise RuntimeError(
-            "numtorch: the second derivative of cumprod() with zeros in the input is not "
-            "implemented")
+            "the second derivative of cumprod() with zeros in the input is not implemented with "
+            "differentiable operations in numtorch")
     # Slow exact path with zeros: d out_j / d x_i = prod_{k<=j, k!=i} x_k.
     xm = np.moveaxis(x, ax, -1)
     gm = np.moveaxis(g, ax, -1)

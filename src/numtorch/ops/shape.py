@@ -9,7 +9,6 @@ from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
 from . import _formulas as F
 from ._registry import formula
 from ._util import attach, result_type, wrap_dim
@@ -319,18 +318,22 @@ def repeat(input, *sizes):
     return RepeatBackward0.record(data, (input,), (), (reps, x.shape))
 
 
-class RepeatInterleaveBackward0(Node):
-    def backward(self, g):
-        # Sum each run of repeated rows back onto its source row.
-        moved = np.moveaxis(g, self.axis, 0)
-        starts = np.concatenate([[0], np.cumsum(self.repeats)[:-1]]).astype(np.int64)
-        if moved.shape[0] == 0:
-            summed = np.zeros((len(self.repeats),) + moved.shape[1:], dtype=g.dtype)
-        else:
-            summed = np.add.reduceat(moved, starts, axis=0)
-            summed[np.asarray(self.repeats) == 0] = 0
-        out = np.moveaxis(summed, 0, self.axis)
-        return (out.reshape(self.in_shape),)
+@formula("RepeatInterleaveBackward0", attrs=("axis", "repeats", "in_shape"))
+def RepeatInterleaveBackward0(ctx, g):
+    if not F.is_array(g):
+        from .indexing import index_add
+        rows = np.repeat(np.arange(len(ctx.repeats)), ctx.repeats).astype(np.int64)
+        return (index_add(F.zeros_like(g, ctx.in_shape), ctx.axis, _wrap(rows), g),)
+    # Sum each run of repeated rows back onto its source row.
+    moved = np.moveaxis(g, ctx.axis, 0)
+    starts = np.concatenate([[0], np.cumsum(ctx.repeats)[:-1]]).astype(np.int64)
+    if moved.shape[0] == 0:
+        summed = np.zeros((len(ctx.repeats),) + moved.shape[1:], dtype=g.dtype)
+    else:
+        summed = np.add.reduceat(moved, starts, axis=0)
+        summed[np.asarray(ctx.repeats) == 0] = 0
+    out = np.moveaxis(summed, 0, ctx.axis)
+    return (out.reshape(ctx.in_shape),)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -344,11 +347,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     reps = repeats._data if isinstance(repeats, Tensor) else repeats
     reps = np.broadcast_to(np.asarray(reps, dtype=np.int64), (x.shape[ax],))
     data = np.repeat(x, reps, axis=ax)
-    if _GradState.enabled and src._requires_grad:
-        node = RepeatInterleaveBackward0()
-        node.axis, node.repeats, node.in_shape = ax, reps, x.shape
-        return attach(data, node, src)
-    return _wrap(data)
+    return RepeatInterleaveBackward0.record(data, (src,), (), (ax, reps, x.shape))
 
 
 def tile(input, dims):
@@ -630,11 +629,18 @@ def roll(input, shifts, dims=None):
     return RollBackward0.record(data, (input,), (), (shifts, axes, x.shape))
 
 
-class DiagonalBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        _writable_diagonal(out, self.offset, self.dim1, self.dim2)[...] = g
+@formula("DiagonalBackward0", attrs=("in_shape", "offset", "dim1", "dim2"))
+def DiagonalBackward0(ctx, g):
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        _writable_diagonal(out, ctx.offset, ctx.dim1, ctx.dim2)[...] = g
         return (out,)
+    from .math_extra import diag_embed
+    out = diag_embed(g, ctx.offset, ctx.dim1, ctx.dim2)
+    if tuple(out.shape) != tuple(ctx.in_shape):
+        raise RuntimeError("the second derivative of diagonal() of a non-square slice is not "
+                           "implemented with differentiable operations in numtorch")
+    return (out,)
 
 
 def _writable_diagonal(a, offset, dim1, dim2):
@@ -654,16 +660,9 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         data = _writable_diagonal(x, offset, d1, d2)
     else:
         data = np.diagonal(x, offset, d1, d2)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = DiagonalBackward0()
-        node.in_shape, node.offset, node.dim1, node.dim2 = x.shape, offset, d1, d2
-    return _view_result(input, data, node)
-
-
-class DiagEmbedBackward0(Node):
-    def backward(self, g):
-        return (g[self.rows, self.cols],)
+    out = DiagonalBackward0.record(data, (input,), (), (x.shape, offset, d1, d2))
+    input._share_version(out)
+    return out
 
 
 def diag(input, diagonal=0):
@@ -673,16 +672,8 @@ def diag(input, diagonal=0):
         return clone(globals()["diagonal"](input, diagonal))
     if x.ndim != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
-    n = x.shape[0] + abs(diagonal)
-    rows = np.arange(x.shape[0]) + max(0, -diagonal)
-    cols = np.arange(x.shape[0]) + max(0, diagonal)
-    data = np.zeros((n, n), dtype=x.dtype)
-    data[rows, cols] = x
-    if _GradState.enabled and input._requires_grad:
-        node = DiagEmbedBackward0()
-        node.rows, node.cols = rows, cols
-        return attach(data, node, input)
-    return _wrap(data)
+    from .math_extra import diag_embed  # recorded as DiagEmbedBackward0, as in PyTorch
+    return diag_embed(input, diagonal, 0, 1)
 
 
 @formula("TrilBackward0", attrs=("k",))
