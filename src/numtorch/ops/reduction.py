@@ -534,12 +534,16 @@ def count_nonzero(input, dim=None):
 def SoftmaxBackward0(ctx, g):
     out, ax = ctx.out, ctx.axis
     gy = g * out
+    if F.is_array(g):
+        return (gy - out * gy.sum(axis=ax, keepdims=True),)
     return (gy - out * F.sum(gy, ax, True),)
 
 
 @formula("LogSoftmaxBackward0", saves={"out": OUT}, attrs=("axis",))
 def LogSoftmaxBackward0(ctx, g):
     out, ax = ctx.out, ctx.axis
+    if F.is_array(g):
+        return (g - np.exp(out) * g.sum(axis=ax, keepdims=True),)
     return (g - F.exp(out) * F.sum(g, ax, True),)
 
 

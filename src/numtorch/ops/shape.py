@@ -212,7 +212,7 @@ def TransposeBackward0(ctx, g):
 
 @formula("TBackward0")
 def TBackward0(ctx, g):
-    return (F.transpose(g, 0, 1) if g.ndim == 2 else g,)
+    return (g.T,)  # ndarray.T, or Tensor.T (a recorded permute) under create_graph
 
 
 def transpose(input, dim0, dim1):
