@@ -140,3 +140,14 @@ def test_saved_view_value_modified_through_base_still_raises():
             return str(e).split(":")[0]
         return None
     assert run(numtorch) == run(torch) is not None
+
+
+def test_backward_from_a_view_whose_base_changed_matches_torch():
+    def run(lib):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        v = y[0:2]
+        y.mul_(3)
+        v.backward(lib.ones(2))
+        return x.grad.tolist()
+    assert run(numtorch) == run(torch)

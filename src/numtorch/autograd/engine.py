@@ -85,6 +85,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
     pending = {}
     roots = []
     for t, g in zip(tensors, root_grads):
+        if t._base is not None and t.grad_fn is not None:
+            t._edge()  # a view whose base changed in place since: regenerate its history
         node = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
         nr = t._output_nr
         buf = pending.get(node)
@@ -97,6 +99,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
     targets = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
+            if t._base is not None and t.grad_fn is not None:
+                t._edge()
             if t.grad_fn is not None:
                 targets.setdefault((t.grad_fn, t._output_nr), []).append(i)
             elif t._requires_grad:
