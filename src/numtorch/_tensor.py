@@ -36,7 +36,6 @@ class Tensor:
     _post_acc_hooks = None
     _retains_grad = False
     _is_param = False
-    _stale_history = False  # a view was changed in place under autograd (see ops._record_inplace)
     _view_version = 0  # the shared version when this view's history was recorded
     _is_inference = False  # created in inference mode (see autograd.grad_mode.inference_mode)
 

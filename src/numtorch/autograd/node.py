@@ -142,7 +142,7 @@ class Node:
             self._check_saved()
         if self.num_outputs == 1:
             g = grads[0]
-            if g.dtype.kind == "c" and self._holomorphic:
+            if g is not None and g.dtype.kind == "c" and self._holomorphic:
                 return _conj_all(self.backward(g.conj()))
             return self.backward(g)
         if self._holomorphic and any(g is not None and g.dtype.kind == "c" for g in grads):
