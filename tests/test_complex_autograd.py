@@ -175,7 +175,26 @@ REFUSED = {
     "trunc": lambda z: z.trunc(),
     "frac": lambda z: z.frac(),
     "erf": lambda z: z.erf(),
+    "round": lambda z: z.round(),
+    "maximum": lambda z: numtorch_or_torch(z).maximum(z, z),
+    "atan2": lambda z: numtorch_or_torch(z).atan2(z, z),
+    "remainder": lambda z: z % 2,
+    "fmod": lambda z: numtorch_or_torch(z).fmod(z, 2),
+    "median": lambda z: z.median(),
+    "cummax": lambda z: z.cummax(0),
+    "heaviside": lambda z: numtorch_or_torch(z).heaviside(z, z),
+    "hardtanh": lambda z: numtorch_or_torch(z).nn.functional.hardtanh(z),
+    "relu6": lambda z: numtorch_or_torch(z).nn.functional.relu6(z),
+    "leaky_relu": lambda z: numtorch_or_torch(z).nn.functional.leaky_relu(z),
+    "elu": lambda z: numtorch_or_torch(z).nn.functional.elu(z),
+    "gelu": lambda z: numtorch_or_torch(z).nn.functional.gelu(z),
+    "softplus": lambda z: numtorch_or_torch(z).nn.functional.softplus(z),
+    "mse_loss": lambda z: numtorch_or_torch(z).nn.functional.mse_loss(z, z),
 }
+
+
+def numtorch_or_torch(t):
+    return numtorch if isinstance(t, numtorch.Tensor) else torch
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

@@ -5,7 +5,7 @@ import numpy as np
 from ._tensor import Tensor
 from .ops import elementwise as ew
 from .ops import reduction as rd
-from .ops._util import wrap_dim
+from .ops._util import refuse_complex, wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
@@ -92,6 +92,7 @@ def median(input, dim=None, keepdim=False):
     """The lower median of all elements, or ``(values, indices)`` along ``dim``; a NaN makes the
     result NaN (its first position is the index), as in PyTorch. Among tied values the index is
     the first in sorted order, which may differ from PyTorch's choice."""
+    refuse_complex(input, kernel="median_cpu")
     x = input._data
     if dim is None:
         rd._check_nonempty(x, "median")

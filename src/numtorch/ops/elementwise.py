@@ -17,7 +17,7 @@ from . import _formulas as F
 from . import _jit
 from ._formulas import unbroadcast
 from ._registry import OUT, declare, formula
-from ._util import as_tensor_arg, binary_operands, shape_error
+from ._util import as_tensor_arg, binary_operands, refuse_complex, shape_error
 
 _wrap = Tensor._wrap
 
@@ -191,14 +191,23 @@ def _binary(name, ufunc, node_cls):
 
 
 mul = _binary("mul", np.multiply, MulBackward0)
-maximum = _binary("maximum", np.maximum, MaximumBackward0)
-minimum = _binary("minimum", np.minimum, MinimumBackward0)
+def _real_only(ufunc, name):
+    def kernel(a, b, **kw):
+        refuse_complex(a, b, message=f"{name} not implemented for complex tensors.",
+                       error=RuntimeError)
+        return ufunc(a, b, **kw)
+    return kernel
+
+
+maximum = _binary("maximum", _real_only(np.maximum, "maximum"), MaximumBackward0)
+minimum = _binary("minimum", _real_only(np.minimum, "minimum"), MinimumBackward0)
 _atan2 = _binary("atan2", np.arctan2, Atan2Backward0)
 
 
 def atan2(input, other, *, out=None):
     """``atan(input / other)`` by quadrant; integers give the default float dtype (NumPy:
     float64)."""
+    refuse_complex(input, other, kernel="atan2_cpu")
     if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
         input = _wrap(input._data.astype(dt.get_default_dtype()._np))
     return _atan2(input, other, out=out)
@@ -306,6 +315,7 @@ def fmod(input, other):
 
 
 def _modulus(input, other, ufunc, number_node, tensor_node):
+    refuse_complex(input, other, kernel=f"{ufunc.__name__}_cpu")
     if not isinstance(input, Tensor):
         input = _tensor_from(input, other if isinstance(other, Tensor) else None)
     ad, bd = binary_operands(input, other)
@@ -586,6 +596,7 @@ relu = _unary("ReluBackward0", _relu_forward, _relu_backward, saves_x=False, sav
 
 
 def round(input, *, decimals=0):
+    refuse_complex(input, kernel="round_vml_cpu")
     x = input._data
     res = np.round(x, decimals) if decimals else np.round(x)
     node_cls = RoundBackward1 if decimals else RoundBackward0

@@ -22,7 +22,7 @@ from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
 from ._registry import OUT, declare, formula
-from ._util import as_tensor_arg, attach, binary_operands, shape_error, wrap_dim
+from ._util import as_tensor_arg, attach, binary_operands, refuse_complex, shape_error, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -270,6 +270,7 @@ def cartesian_prod(*tensors):
 
 # ---------------------------------------------------------------------------- scans
 def _cum_extreme(input, dim, accumulate, rtype):
+    refuse_complex(input, kernel=f"{rtype.__name__}_cpu")
     x = input._data
     d = wrap_dim(dim, x.ndim)
     if x.ndim == 0:
@@ -428,6 +429,8 @@ xlogy.__doc__ = "``input * log(other)``, zero where ``input`` is zero."
 
 def heaviside(input, values):
     """Heaviside step: 0 for negative, ``values`` at zero, 1 for positive inputs."""
+    refuse_complex(input, values, message="heaviside is not yet implemented for complex tensors.",
+                   error=RuntimeError)
     if input._data.dtype != values._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     x = input._data
