@@ -17,6 +17,8 @@ from . import ops as _ops  # noqa: F401  (attaches Tensor methods)
 from . import autograd
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
                        no_grad, set_grad_enabled)
+from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                                    set_anomaly_enabled)
 from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
                         from_numpy, full, full_like, linspace, logspace, multinomial, normal,
                         ones, ones_like, rand, rand_like, randint, randint_like, randn,
@@ -78,10 +80,10 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
 _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
                  "linalg", "distributions", "special", "onnx", "distributed",
-                 "multiprocessing")
+                 "multiprocessing", "func")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
-                   "summary": "_summary"}
+                   "summary": "_summary", "vmap": "func"}
 
 
 def __getattr__(name):

@@ -5,7 +5,7 @@ import numpy as np
 from ._tensor import Tensor
 from .ops import elementwise as ew
 from .ops import reduction as rd
-from .ops._util import wrap_dim
+from .ops._util import refuse_complex, wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
@@ -41,6 +41,8 @@ def square(input):
 def sort(input, dim=-1, descending=False, stable=False):
     from .ops.indexing import gather
     x = input._data
+    if x.dtype.kind == "c":
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     idx = np.argsort(-x if descending else x, axis=dim, kind="stable").astype(np.int64)
     indices = _wrap(idx)  # the returned indices are the ones the gradient reads (checked)
     return rd.return_types.sort(gather(input, dim, indices), indices)
@@ -53,6 +55,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     from .ops.indexing import gather
     x = input._data
+    if x.dtype.kind == "c":
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     idx = np.argsort(-x if largest else x, axis=dim, kind="stable")
     idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
     indices = _wrap(idx)
@@ -89,6 +93,7 @@ def median(input, dim=None, keepdim=False):
     """The lower median of all elements, or ``(values, indices)`` along ``dim``; a NaN makes the
     result NaN (its first position is the index), as in PyTorch. Among tied values the index is
     the first in sorted order, which may differ from PyTorch's choice."""
+    refuse_complex(input, kernel="median_cpu")
     x = input._data
     if dim is None:
         rd._check_nonempty(x, "median")

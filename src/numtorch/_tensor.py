@@ -36,7 +36,8 @@ class Tensor:
     _post_acc_hooks = None
     _retains_grad = False
     _is_param = False
-    _stale_history = False  # a view was changed in place under autograd (see ops._record_inplace)
+    _view_version = 0  # the shared version when this view's history was recorded
+    _is_inference = False  # created in inference mode (see autograd.grad_mode.inference_mode)
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         # The legacy constructor: torch.Tensor(2, 3) or torch.Tensor([1, 2]).
@@ -55,6 +56,8 @@ class Tensor:
         self._data = data
         if requires_grad:
             self._requires_grad = True
+        if _GradState.inference:
+            self._is_inference = True
 
     @classmethod
     def _wrap(cls, data, requires_grad=False):
@@ -65,6 +68,8 @@ class Tensor:
         t._data = data
         if requires_grad:
             t._requires_grad = True
+        if _GradState.inference:
+            t._is_inference = True
         return t
 
     # ------------------------------------------------------------------ basic properties
@@ -152,6 +157,11 @@ class Tensor:
     def get_device(self):
         return -1
 
+    def is_inference(self):
+        """True if this tensor was created in inference mode (and is not a view of a normal
+        tensor)."""
+        return self._is_inference
+
     @property
     def is_leaf(self):
         return self.grad_fn is None
@@ -175,6 +185,10 @@ class Tensor:
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients")
+        if requires_grad and self._is_inference and not _GradState.inference:
+            raise RuntimeError(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                "allowed.")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -214,6 +228,9 @@ class Tensor:
             vb = self._vbox = [0]
         view._vbox = vb
         view._base = self if self._base is None else self._base
+        view._view_version = vb[0]
+        if view._is_inference is not self._is_inference:
+            view._is_inference = self._is_inference
 
     @property
     def output_nr(self):
@@ -254,12 +271,12 @@ class Tensor:
     def _edge(self):
         fn = self.grad_fn
         if fn is not None:
-            if self._stale_history:
-                raise RuntimeError(
-                    "a view of this tensor was modified by an in-place operation while gradients "
-                    "were recorded, and numtorch cannot rebase this tensor's history onto that "
-                    "change (PyTorch can). Modify a .clone() of the view, or use out-of-place "
-                    "operations.")
+            if self._base is not None and self._vbox[0] != self._view_version:
+                # The base (or another view of it) changed in place since this view's history
+                # was recorded: the view is now AsStrided of the base's current history.
+                from .ops._views import regenerate
+                regenerate(self)
+                fn = self.grad_fn
             return (fn, self._output_nr)
         if self._requires_grad:
             ref = self._acc
@@ -336,6 +353,11 @@ class Tensor:
                 raise RuntimeError(
                     "a view of a leaf Variable that requires grad is being used in an in-place "
                     "operation.")
+        elif self._is_inference and not _GradState.inference:
+            raise RuntimeError(
+                "Inplace update to inference tensor outside InferenceMode is not allowed.You can "
+                "make a clone to get a normal tensor before doing inplace update.See "
+                "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
     # ------------------------------------------------------------------ conversions
     def numpy(self, *, force=False):

@@ -1,7 +1,8 @@
 """``numtorch.autograd``: reverse-mode automatic differentiation."""
 
 from .. import _tensor
-from . import graph  # noqa: F401
+from . import functional, graph  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -18,7 +19,7 @@ from .node import AccumulateGrad, Node
 __all__ = ["Variable", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "gradcheck", "gradgradcheck", "Node",
            "AccumulateGrad", "GradcheckError", "once_differentiable", "is_grad_enabled",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "detect_anomaly", "set_detect_anomaly"]
 
 
 class _VariableMeta(type):
@@ -110,8 +111,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             result.append(_tensor.Tensor._wrap(np.zeros_like(t._data))
                           if materialize_grads else None)
         elif create_graph:
+            if g._data.dtype.kind == "c" and t._data.dtype.kind != "c":
+                g = g.real  # a real input of a complex computation, as in PyTorch
             result.append(g if g._data.dtype == t._data.dtype else g.to(t.dtype))
         else:
+            if g.dtype.kind == "c" and t._data.dtype.kind != "c":
+                g = g.real
             result.append(_tensor.Tensor._wrap(g if g.dtype == t._data.dtype
                                                else g.astype(t._data.dtype)))
     return tuple(result)

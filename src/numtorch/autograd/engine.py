@@ -7,6 +7,7 @@ several consumers are summed before the node runs.
 import numpy as np
 
 from .._fperr import quiet_call
+from .anomaly_mode import _AnomalyState, apply_checked
 from .grad_mode import enable_grad
 from .node import AccumulateGrad
 
@@ -85,6 +86,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
     pending = {}
     roots = []
     for t, g in zip(tensors, root_grads):
+        if t._base is not None and t.grad_fn is not None:
+            t._edge()  # a view whose base changed in place since: regenerate its history
         node = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
         nr = t._output_nr
         buf = pending.get(node)
@@ -97,6 +100,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
     targets = {}
     if inputs is not None:
         for i, t in enumerate(inputs):
+            if t._base is not None and t.grad_fn is not None:
+                t._edge()
             if t.grad_fn is not None:
                 targets.setdefault((t.grad_fn, t._output_nr), []).append(i)
             elif t._requires_grad:
@@ -121,7 +126,10 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
         if capture and node.__class__ is AccumulateGrad:
             results = ()
         else:
-            results = node.apply_graph(grads) if graph else node.apply(grads)
+            if _AnomalyState.enabled:
+                results = apply_checked(node, grads, graph)
+            else:
+                results = node.apply_graph(grads) if graph else node.apply(grads)
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:

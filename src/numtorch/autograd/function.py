@@ -10,6 +10,7 @@ class FunctionCtx:
     """The ``ctx`` object handed to ``forward`` and ``backward`` (it is the graph node)."""
 
     _materialize = True
+    _holomorphic = False  # a custom backward gets the gradient as PyTorch passes it
     _saved = ()
     _non_diff = ()
     _dirty = ()
@@ -162,6 +163,10 @@ class Function(metaclass=_FunctionMeta):
                 output = cls.forward(ctx, *args, **kwargs)
         if not record:
             return output
+        for d in ctx._dirty:
+            if d.grad_fn is None and d._requires_grad:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad has been used in an in-place operation.")
         single = not isinstance(output, tuple)
         outputs = (output,) if single else output
         ctx._n_args = len(args)

@@ -1,21 +1,34 @@
 """Grad-mode switches: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``.
 
-The flag lives on a class so the op hot path reads it with one attribute lookup.
+As in PyTorch, grad mode and inference mode belong to the thread that sets them: a thread
+evaluating under ``no_grad`` does not stop another thread from recording. The op hot path reads
+``_GradState.enabled``; ``_GradState`` is one ``threading.local`` object whose ``__init__`` runs
+once in every thread that touches it and stores that thread's defaults as plain instance
+attributes (a lookup in the thread's own dict, about twice the cost of a class attribute and
+far cheaper than a function call).
 """
 
 import functools
+import threading
 
 
-class _GradState:
-    enabled = True
-    inference = False
+class _ThreadGradState(threading.local):
+    def __init__(self):
+        self.enabled = True  # grad mode
+        self.inference = False  # inference mode
+        self.fw_grad = True  # forward-mode AD (torch.autograd.forward_ad)
+
+
+_GradState = _ThreadGradState()
 
 
 def is_grad_enabled():
+    """Returns True if grad mode is currently enabled in this thread."""
     return _GradState.enabled
 
 
 def is_inference_mode_enabled():
+    """Returns True if inference mode is currently enabled in this thread."""
     return _GradState.inference
 
 
@@ -34,24 +47,40 @@ class _DecoratorContextManager:
         return self.__class__()
 
 
-class no_grad(_DecoratorContextManager):
-    """Context manager (and decorator) that disables gradient recording."""
+class _NoParamDecoratorContextManager(_DecoratorContextManager):
+    """Also usable as a bare decorator: ``@no_grad`` as well as ``@no_grad()``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecoratorContextManager):
+    """Context-manager that disables gradient calculation in the current thread.
+
+    Every tensor computed inside has ``requires_grad=False``, even when its inputs require grad.
+    Also works as a decorator.
+    """
 
     def __enter__(self):
-        self._prev = _GradState.enabled
-        _GradState.enabled = False
+        state = _GradState
+        self._prev = state.enabled
+        state.enabled = False
 
     def __exit__(self, *exc):
         _GradState.enabled = self._prev
         return False
 
 
-class enable_grad(_DecoratorContextManager):
-    """Context manager (and decorator) that enables gradient recording."""
+class enable_grad(_NoParamDecoratorContextManager):
+    """Context-manager that enables gradient calculation in the current thread (inside a
+    ``no_grad`` or ``set_grad_enabled(False)`` block). Also works as a decorator."""
 
     def __enter__(self):
-        self._prev = _GradState.enabled
-        _GradState.enabled = True
+        state = _GradState
+        self._prev = state.enabled
+        state.enabled = True
 
     def __exit__(self, *exc):
         _GradState.enabled = self._prev
@@ -59,7 +88,11 @@ class enable_grad(_DecoratorContextManager):
 
 
 class set_grad_enabled(_DecoratorContextManager):
-    """Sets gradient recording on or off, as a function call or a context manager."""
+    """Context-manager that sets gradient calculation on or off in the current thread.
+
+    Called as a function it switches the mode at once; used with ``with`` the previous mode is
+    restored on exit.
+    """
 
     def __init__(self, mode):
         self._prev = _GradState.enabled
@@ -78,16 +111,28 @@ class set_grad_enabled(_DecoratorContextManager):
 
 
 class inference_mode(_DecoratorContextManager):
-    """Like ``no_grad``; tensors made inside are ordinary tensors here."""
+    """Context-manager that enables or disables inference mode in the current thread.
+
+    Inside ``inference_mode()`` gradients are not recorded and every tensor created is an
+    *inference tensor* (``Tensor.is_inference()``); views of normal tensors stay normal.
+    Outside inference mode an inference tensor cannot be updated in place, cannot be saved for
+    backward by a recorded op, and cannot be made to require grad. ``inference_mode(False)``
+    inside turns inference mode off and grad mode on until it exits.
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):
+            return cls()(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
 
     def __enter__(self):
-        self._prev = (_GradState.enabled, _GradState.inference)
-        if self.mode:
-            _GradState.enabled = False
-            _GradState.inference = True
+        state = _GradState
+        self._prev = (state.enabled, state.inference)
+        state.enabled = not self.mode
+        state.inference = self.mode
 
     def __exit__(self, *exc):
         _GradState.enabled, _GradState.inference = self._prev

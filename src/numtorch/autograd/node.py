@@ -25,6 +25,13 @@ _FREED_MESSAGE = (
     "graph a second time or if you need to access saved tensors after calling backward.")
 
 
+_INFERENCE_SAVED_MESSAGE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a clone "
+    "to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")
+
+
 class Node:
     """Base class of every backward node.
 
@@ -47,6 +54,11 @@ class Node:
     _saves = ()  # declared saved slots (op declarations)
     _slot_src = None  # slot name -> input index, ("out", k), ("aux", k), or None (private)
     _differentiable = False  # backward is made of ops that also run on Tensors
+    # The formula is g * f'(inputs) for a function holomorphic in its inputs (or C-linear).
+    # Given a complex gradient, such a node runs as conj(formula(conj(g))) = g * conj(f'),
+    # PyTorch's convention for complex gradients; other nodes (abs, angle, conj, sgn, ...)
+    # set False and write the convention into their formula.
+    _holomorphic = True
 
     def name(self):
         return type(self).__name__
@@ -72,6 +84,8 @@ class Node:
         """
         saved = []
         for t in tensors:
+            if t._is_inference:
+                raise RuntimeError(_INFERENCE_SAVED_MESSAGE)
             vb = t._vbox
             if vb is None:
                 vb = t._vbox = [0]
@@ -127,7 +141,12 @@ class Node:
         if self._versions is not None:
             self._check_saved()
         if self.num_outputs == 1:
-            return self.backward(grads[0])
+            g = grads[0]
+            if g is not None and g.dtype.kind == "c" and self._holomorphic:
+                return _conj_all(self.backward(g.conj()))
+            return self.backward(g)
+        if self._holomorphic and any(g is not None and g.dtype.kind == "c" for g in grads):
+            return _conj_all(self.backward([None if g is None else g.conj() for g in grads]))
         return self.backward(grads)
 
     def apply_graph(self, grads):
@@ -137,6 +156,10 @@ class Node:
         if not self._differentiable:
             return _not_differentiable_twice(self, grads)
         ctx = _GraphCtx(self)
+        if self._holomorphic and any(g is not None and g._data.dtype.kind == "c" for g in grads):
+            grads = [None if g is None else g.conj() for g in grads]
+            return _conj_all(type(self).backward(ctx, grads[0] if self.num_outputs == 1
+                                                 else grads))
         return type(self).backward(ctx, grads[0] if self.num_outputs == 1 else grads)
 
     def _unpack(self, name):
@@ -212,6 +235,20 @@ class Node:
         return _RemovableHandle(self._pre_hooks, entry)
 
 
+def _conj_all(results):
+    """Conjugate the complex gradients a formula returned (see ``Node._holomorphic``)."""
+    if results.__class__ is not tuple:
+        results = (results,)
+    out = []
+    for r in results:
+        if r is not None:
+            d = getattr(r, "_data", r)
+            if d.dtype.kind == "c":
+                r = r.conj()
+        out.append(r)
+    return tuple(out)
+
+
 class _GraphCtx:
     """What a backward formula sees as ``ctx`` under ``create_graph``: saved slots as Tensors,
     everything else read from the node."""
@@ -280,6 +317,8 @@ class CopyBackwards(Node):
 class AccumulateGrad(Node):
     """Accumulates the incoming gradient into ``variable.grad`` of a leaf tensor."""
 
+    _holomorphic = False
+
     def __init__(self, variable):
         self.variable = variable
 
@@ -291,6 +330,8 @@ class AccumulateGrad(Node):
                 if out is not None:
                     grad = out._data
         data = var._data
+        if grad.dtype.kind == "c" and data.dtype.kind != "c":
+            grad = grad.real  # a real leaf of a complex computation, as in PyTorch
         if grad.shape != data.shape:
             raise RuntimeError(
                 f"Function AccumulateGrad returned an invalid gradient - got {list(grad.shape)} "
@@ -322,6 +363,8 @@ class AccumulateGrad(Node):
                 if out is not None:
                     grad = out
         data = var._data
+        if grad._data.dtype.kind == "c" and data.dtype.kind != "c":
+            grad = grad.real
         if grad._data.shape != data.shape:
             raise RuntimeError(
                 f"Function AccumulateGrad returned an invalid gradient - got "

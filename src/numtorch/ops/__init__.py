@@ -8,6 +8,7 @@ from .. import _dtype as dt
 from .._device import check_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
+from . import complex as _complex  # noqa: F401  (declares real, imag, conj, ...)
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
@@ -45,7 +46,10 @@ def _inplace(method_name, fn, ufunc=None, keeps_input=True):
 def _record_inplace(self, fn, args, kwargs, copy_input=True):
     """Run ``fn`` on a tensor that stands for this tensor's current value, write the result into
     this tensor and make its node this tensor's history (PyTorch's "rebase"). The stand-in is a
-    copy when ``fn``'s backward may read the value that is about to be overwritten."""
+    copy when ``fn``'s backward may read the value that is about to be overwritten. On a view,
+    the base's history is rebased as well (``ops/_views.py``)."""
+    if self._base is not None:
+        self._edge()  # bring a stale view's history up to date first
     src = _wrap(self._data.copy() if copy_input else self._data)
     src.__dict__.update({k: v for k, v in self.__dict__.items()
                          if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
@@ -58,14 +62,13 @@ def _record_inplace(self, fn, args, kwargs, copy_input=True):
         for i, (_, _, ref, name) in enumerate(versions):
             if isinstance(ref, weakref.ref) and ref() is result:
                 versions[i] = (vb, vb[0], weakref.ref(self), name)
+    if self._base is not None and node is not None:
+        from ._views import rebase_view
+        rebase_view(self, node)
+        return self
     self.grad_fn = result.grad_fn
     self._requires_grad = True
     self._output_nr = result._output_nr
-    base = self._base
-    if base is not None and base._requires_grad:
-        # The base's values changed but its history does not show it (PyTorch would rebase
-        # the base too): make any later use of the base in a graph fail loudly.
-        base._stale_history = True
     return self
 
 

@@ -51,7 +51,17 @@ cos = _unary(np.cos, "cos")
 sinh = _unary(np.sinh, "sinh")
 cosh = _unary(np.cosh, "cosh")
 tanh = _unary(np.tanh, "tanh")
-sign = _unary(np.sign, "sign")
+_real_sign = _unary(np.sign, "sign")
+
+
+def sign(x):
+    """``sign``; for complex values ``sgn`` (``z / |z|``), whose derivative is not zero."""
+    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+        from .math_extra import sgn
+        return sgn(x)
+    return _real_sign(x)
+
+
 abs = _unary(np.abs, "abs")
 floor = _unary(np.floor, "floor")
 trunc = _unary(np.trunc, "trunc")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from ..autograd.node import _INFERENCE_SAVED_MESSAGE, Node
 
 _new = object.__new__
 _wrap = Tensor._wrap
@@ -84,6 +84,8 @@ def _record_source(cls):
             "            result = asarray(result)",
             "        res = _new(Tensor)",
             "        res._data = result",
+            "        if _GradState.inference:",
+            "            res._is_inference = True",
             "        return res",
         ]
     else:
@@ -132,6 +134,8 @@ def _record_source(cls):
                 lines.append("            t = " + ("outs" if single else f"outs[{src[1]}]"))
             lines += [
                 "            if t is not None:",
+                "                if t._is_inference:",
+                "                    raise RuntimeError(_INFERENCE_SAVED_MESSAGE)",
                 "                vb = t._vbox",
                 "                if vb is None:",
                 "                    vb = t._vbox = [0]",
@@ -162,7 +166,8 @@ def _wrap_outputs(result, node):
 def _make_record(cls):
     namespace = {"_GradState": _GradState, "ndarray": np.ndarray, "asarray": np.asarray,
                  "_new": _new, "Tensor": Tensor, "_wrap": _wrap, "_NO_EDGE": _NO_EDGE,
-                 "_wrap_outputs": _wrap_outputs, "_weakref": weakref.ref, "cls": cls}
+                 "_wrap_outputs": _wrap_outputs, "_weakref": weakref.ref, "cls": cls,
+                 "_INFERENCE_SAVED_MESSAGE": _INFERENCE_SAVED_MESSAGE}
     exec(compile(_record_source(cls), f"<record {cls.__name__}>", "exec"), namespace)
     record = namespace["record"]
     record.__doc__ = _RECORD_DOC

@@ -135,3 +135,15 @@ def normalize_dims(dim, ndim):
     if len(set(dims)) != len(dims):
         raise RuntimeError("dim appears multiple times in the list of dims")
     return dims if dims else None
+
+
+def refuse_complex(*tensors, kernel=None, message=None, error=NotImplementedError):
+    """Raise PyTorch's error for an op without complex support when a Tensor (or array) among
+    ``tensors`` is complex: ``message``, or '"<kernel>" not implemented for 'ComplexFloat''."""
+    for t in tensors:
+        d = getattr(t, "_data", t)
+        if getattr(d, "dtype", None) is not None and d.dtype.kind == "c":
+            if message is None:
+                name = "ComplexFloat" if d.dtype == np.complex64 else "ComplexDouble"
+                message = f"\"{kernel}\" not implemented for '{name}'"
+            raise error(message)

@@ -16,7 +16,7 @@ from . import _formulas as F
 from . import elementwise as ew
 from . import shape as sh
 from ._registry import formula
-from ._util import wrap_dim
+from ._util import refuse_complex, wrap_dim
 from .reduction import log_softmax, softmax
 
 __all__ = [
@@ -117,6 +117,7 @@ def _hardtanh(input, min_val=-1.0, max_val=1.0):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """Clamps each element to ``[min_val, max_val]``."""
+    refuse_complex(input, message="clamp is not supported for complex types")
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     return _maybe_inplace(_hardtanh, input, inplace, "hardtanh_", min_val, max_val)
@@ -128,6 +129,7 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):
 
 def relu6(input, inplace=False):
     """Applies ``min(max(0, x), 6)`` element-wise (recorded as ``HardtanhBackward0``)."""
+    refuse_complex(input, message="clamp is not supported for complex types")
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
@@ -152,6 +154,7 @@ def _leaky_relu(input, negative_slope=0.01):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """Applies ``max(0, x) + negative_slope * min(0, x)`` element-wise."""
+    refuse_complex(input, kernel="leaky_relu_cpu")
     return _maybe_inplace(_leaky_relu, input, inplace, "leaky_relu_", negative_slope)
 
 
@@ -261,6 +264,7 @@ def _elu(input, alpha=1.0, scale=1.0):
 
 def elu(input, alpha=1.0, inplace=False):
     """Applies ``x`` for ``x > 0`` and ``alpha * (exp(x) - 1)`` otherwise."""
+    refuse_complex(input, kernel="elu_cpu")
     return _maybe_inplace(_elu, input, inplace, "elu_", alpha)
 
 
@@ -370,6 +374,7 @@ def gelu(input, approximate="none"):
 
     float64 uses the exact ``erfc``; float32 a vectorised Chebyshev fit accurate to ~1e-7.
     """
+    refuse_complex(input, kernel="GeluKernelImpl")
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     x = _float_data(input)
@@ -444,6 +449,7 @@ SoftplusBackward0 = _node_class("SoftplusBackward0", _softplus_grad, "beta", "th
 
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
+    refuse_complex(input, kernel="softplus_cpu")
     x = _float_data(input)
     z = x * beta
     res = np.where(z > threshold, x, _log1p_exp(z) / beta).astype(x.dtype, copy=False)

@@ -18,7 +18,7 @@ from . import _formulas as F
 from . import _jit
 from ._formulas import unbroadcast
 from ._registry import OUT, declare, formula
-from ._util import as_tensor_arg, binary_operands, shape_error
+from ._util import as_tensor_arg, binary_operands, refuse_complex, shape_error
 
 _wrap = Tensor._wrap
 
@@ -193,14 +193,23 @@ def _binary(name, ufunc, node_cls):
 
 
 mul = _binary("mul", np.multiply, MulBackward0)
-maximum = _binary("maximum", np.maximum, MaximumBackward0)
-minimum = _binary("minimum", np.minimum, MinimumBackward0)
+def _real_only(ufunc, name):
+    def kernel(a, b, **kw):
+        refuse_complex(a, b, message=f"{name} not implemented for complex tensors.",
+                       error=RuntimeError)
+        return ufunc(a, b, **kw)
+    return kernel
+
+
+maximum = _binary("maximum", _real_only(np.maximum, "maximum"), MaximumBackward0)
+minimum = _binary("minimum", _real_only(np.minimum, "minimum"), MinimumBackward0)
 _atan2 = _binary("atan2", np.arctan2, Atan2Backward0)
 
 
 def atan2(input, other, *, out=None):
     """``atan(input / other)`` by quadrant; integers give the default float dtype (NumPy:
     float64)."""
+    refuse_complex(input, other, kernel="atan2_cpu")
     if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
         input = _wrap(input._data.astype(dt.get_default_dtype()._np))
     return _atan2(input, other, out=out)
@@ -309,6 +318,7 @@ def fmod(input, other):
 
 
 def _modulus(input, other, ufunc, number_node, tensor_node):
+    refuse_complex(input, other, kernel=f"{ufunc.__name__}_cpu")
     if not isinstance(input, Tensor):
         input = _tensor_from(input, other if isinstance(other, Tensor) else None)
     ad, bd = binary_operands(input, other)
@@ -445,7 +455,24 @@ def _ignore_fp_errors(fn):
     return wrapped
 
 
+def _complex_name(x):
+    return "ComplexFloat" if x.dtype == np.complex64 else "ComplexDouble"
+
+
+def _no_complex(kernel, message=None, kernel_name=None):
+    """``kernel`` refusing complex arrays as PyTorch refuses them (NotImplementedError with
+    ``message``, or PyTorch's "<kernel_name> not implemented for 'ComplexFloat'")."""
+    def checked(x, *args):
+        if x.dtype.kind == "c":
+            raise NotImplementedError(
+                message or f'"{kernel_name}" not implemented for \'{_complex_name(x)}\'')
+        return kernel(x, *args)
+    return checked
+
+
 def _sigmoid(x):
+    if x.dtype.kind == "c":
+        return 1 / (1 + np.exp(-x))
     # exp(-|x|) never overflows; the two branches are recombined without a Python loop.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -511,7 +538,8 @@ tanh = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), saves_x
               saves_out=True)
 sigmoid = _unary("SigmoidBackward0", _sigmoid, lambda g, x, o: g * o * (1 - o), saves_x=False,
                  saves_out=True)
-erf = _unary("ErfBackward0", _erf, lambda g, x, o: g * _TWO_OVER_SQRT_PI * F.exp(-x * x))
+erf = _unary("ErfBackward0", _no_complex(_erf, kernel_name="erf_vml_cpu"),
+             lambda g, x, o: g * _TWO_OVER_SQRT_PI * F.exp(-x * x))
 square_ = None  # square is pow(x, 2): PowBackward0, as in PyTorch
 
 
@@ -519,17 +547,28 @@ def _zero_like(g, x, o):
     return F.zeros_like(g)
 
 
-floor = _unary("FloorBackward0", np.floor, _zero_like, saves_x=False, float_only=False)
-ceil = _unary("CeilBackward0", np.ceil, _zero_like, saves_x=False, float_only=False)
-trunc = _unary("TruncBackward0", np.trunc, _zero_like, saves_x=False, float_only=False)
-frac = _unary("FracBackward0", lambda x: x - np.trunc(x), lambda g, x, o: g, saves_x=False)
-sign = _unary("SignBackward0", np.sign, _zero_like, saves_x=False, float_only=False)
+floor = _unary("FloorBackward0",
+               _no_complex(np.floor, "floor is not supported for complex inputs"), _zero_like,
+               saves_x=False, float_only=False)
+ceil = _unary("CeilBackward0",
+              _no_complex(np.ceil, "ceil is not supported for complex inputs"), _zero_like,
+              saves_x=False, float_only=False)
+trunc = _unary("TruncBackward0",
+               _no_complex(np.trunc, "trunc is not supported for complex inputs"), _zero_like,
+               saves_x=False, float_only=False)
+frac = _unary("FracBackward0", _no_complex(lambda x: x - np.trunc(x), kernel_name="frac_cpu"),
+              lambda g, x, o: g, saves_x=False)
+sign = _unary("SignBackward0", _no_complex(
+    np.sign, "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+    "torch.sgn instead."), _zero_like, saves_x=False, float_only=False)
 neg = _unary("NegBackward0", np.negative, lambda g, x, o: -g, saves_x=False, float_only=False)
 abs = _unary("AbsBackward0", np.abs, lambda g, x, o: g * F.sign(x), float_only=False)
 _JIT_MIN_SIZE = 4096  # below this a compiled call's dispatch costs more than it saves
 
 
 def _relu_forward(x):
+    if x.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if x.size >= _JIT_MIN_SIZE and x.flags.c_contiguous:
         jit = _jit.kernels(x)
         if jit is not None:
@@ -559,6 +598,7 @@ relu = _unary("ReluBackward0", _relu_forward, _relu_backward, saves_x=False, sav
 
 
 def round(input, *, decimals=0):
+    refuse_complex(input, kernel="round_vml_cpu")
     x = input._data
     res = np.round(x, decimals) if decimals else np.round(x)
     node_cls = RoundBackward1 if decimals else RoundBackward0
@@ -593,6 +633,8 @@ def clamp(input, min=None, max=None, *, out=None):
             res = minimum(res, max if isinstance(max, Tensor) else _tensor_from(max, input))
         return res if out is None else _write_out(out, res._data, "clamp", input, min, max)
     x = input._data
+    if x.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if x.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
         x = x.astype(dt.get_default_dtype()._np)  # as PyTorch, not NumPy's int64 + float32
     lo = None if min is None else as_tensor_arg(min, input)
@@ -620,6 +662,9 @@ def _compare(ufunc, name):
         if not isinstance(input, Tensor):
             input = _tensor_from(input)
         ad, bd = binary_operands(input, other)
+        if name not in ("eq", "ne") and (ad.dtype.kind == "c" or np.iscomplexobj(bd)):
+            c = ad if ad.dtype.kind == "c" else np.asarray(bd)
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_complex_name(c)}\'')
         try:
             return _wrap(ufunc(ad, bd))
         except ValueError:

@@ -144,11 +144,10 @@ def setitem(input, index, value):
     vd = value._data if value_t is not None else as_tensor_arg(value, input)
     record = _GradState.enabled and (input._requires_grad or
                                      (value_t is not None and value_t._requires_grad))
+    if input._is_inference:
+        input._check_inplace()
     if record:
         input._check_inplace()
-        # Writing through the base rebases its history: an earlier in-place change of one of
-        # its views (``x[i] += v`` runs ``x[i].__iadd__(v)`` first) is captured by this node.
-        input._stale_history = False
         # An in-place write: the node becomes ``input``'s history (not an output of record).
         node = CopySlices.__new__(CopySlices)
         node.index, node.v_shape = idx, np.shape(vd)

@@ -23,7 +23,7 @@ from . import _formulas as F
 from . import elementwise as ew
 from . import reduction as rd
 from ._registry import aux, formula
-from ._util import binary_operands, shape_error
+from ._util import binary_operands, refuse_complex, shape_error
 from .activation import _log1p_exp as _softplus
 from .activation import _stable_sigmoid as _sigmoid
 from .activation import softplus as _softplus_op
@@ -203,6 +203,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     With ``weight`` (the input's shape) each squared error is weighted and ``'mean'`` divides by
     the weights' sum; the graph is then composed, as PyTorch composes it.
     """
+    refuse_complex(input, target, kernel="mse_cpu")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if weight is None:
         return _pointwise_loss(MseLossBackward0, lambda d: d * d, input, target, reduction)

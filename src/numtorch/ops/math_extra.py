@@ -22,7 +22,7 @@ from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
 from ._registry import OUT, declare, formula
-from ._util import as_tensor_arg, attach, binary_operands, shape_error, wrap_dim
+from ._util import as_tensor_arg, attach, binary_operands, refuse_complex, shape_error, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -270,6 +270,7 @@ def cartesian_prod(*tensors):
 
 # ---------------------------------------------------------------------------- scans
 def _cum_extreme(input, dim, accumulate, rtype):
+    refuse_complex(input, kernel=f"{rtype.__name__}_cpu")
     x = input._data
     d = wrap_dim(dim, x.ndim)
     if x.ndim == 0:
@@ -428,6 +429,8 @@ xlogy.__doc__ = "``input * log(other)``, zero where ``input`` is zero."
 
 def heaviside(input, values):
     """Heaviside step: 0 for negative, ``values`` at zero, 1 for positive inputs."""
+    refuse_complex(input, values, message="heaviside is not yet implemented for complex tensors.",
+                   error=RuntimeError)
     if input._data.dtype != values._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     x = input._data
@@ -464,7 +467,15 @@ def _unary_node(name, grad, *attrs):
 
 NanToNumBackward0 = _unary_node("NanToNumBackward0",
                                 lambda ctx, g, x: g * F.cast(F.isfinite(x), g))
-SgnBackward0 = _unary_node("SgnBackward0", lambda ctx, g, x: F.zeros_like(g))
+def _sgn_grad(ctx, g, x):
+    if (x.is_complex() if F.is_tensor(x) else x.dtype.kind == "c"):
+        from .complex import sgn_backward
+        return sgn_backward(g, x)
+    return F.zeros_like(g)
+
+
+SgnBackward0 = _unary_node("SgnBackward0", _sgn_grad)
+SgnBackward0._holomorphic = False  # z / |z|: the complex formula is written out
 
 
 def _logit_grad(ctx, g, x):

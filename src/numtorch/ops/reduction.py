@@ -223,6 +223,11 @@ def _check_nonempty(x, name):
 
 
 def _extreme(input, dim, keepdim, np_fn, arg_fn, full_node, dim_node, name, rtype):
+    if input._data.dtype.kind == "c":
+        if dim is None:
+            raise NotImplementedError(
+                f'"{name}_all" not implemented for \'{_complex_name(input._data)}\'')
+        raise RuntimeError(f"{name}(): does not support complex input")
     x = input._data
     if dim is None:
         _check_nonempty(x, name)
@@ -262,6 +267,10 @@ def min(input, dim=None, keepdim=False):
 
 def _amaxmin(input, dim, keepdim, np_fn, node_cls):
     x = input._data
+    if x.dtype.kind == "c":
+        raise NotImplementedError(
+            f'"{"max" if np_fn is np.max else "min"}_values_cpu" not implemented for '
+            f"'{_complex_name(x)}'")
     axes = normalize_dims(dim if dim != () else None, x.ndim)
     res = np.asarray(np_fn(x, axis=axes, keepdims=keepdim))
     return node_cls.record(res, (input,), (x, res), (axes, keepdim))
@@ -277,6 +286,9 @@ def amin(input, dim=(), keepdim=False):
 
 def _arg_extreme(input, dim, keepdim, np_fn):
     x = input._data
+    if x.dtype.kind == "c":
+        raise RuntimeError(
+            f"{'argmax' if np_fn is np.argmax else 'argmin'}(): does not support complex input")
     if dim is None:
         res = np.asarray(np_fn(x), dtype=np.int64)
         if keepdim:
@@ -350,11 +362,17 @@ def _moment(input, dim, unbiased, correction, keepdim, np_fn, name):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if input._data.dtype.kind == "c":
+        # |z - m|^2 = (re - m_re)^2 + (im - m_im)^2: a real variance, PyTorch's gradient
+        return (var(input.real, dim, unbiased, keepdim, correction=correction)
+                + var(input.imag, dim, unbiased, keepdim, correction=correction))
     x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.var, "var")
     return VarBackward0.record(res, (input,), (x,), (axes, keepdim, dof))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if input._data.dtype.kind == "c":
+        return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
     x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.std, "std")
     return StdBackward0.record(res, (input,), (x, res), (axes, keepdim, dof))
 
@@ -396,6 +414,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         p = 2
     if p == "nuc":
         raise NotImplementedError("nuclear norm is not provided by numtorch")
+    if input._data.dtype.kind == "c":
+        return vector_norm(input.abs(), p, dim, keepdim, dtype=dtype)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
@@ -532,11 +552,23 @@ def _softmax_dim(dim, ndim):
     return wrap_dim(dim, ndim)
 
 
+def _complex_name(x):
+    return "ComplexFloat" if x.dtype == np.complex64 else "ComplexDouble"
+
+
+def _refuse_complex_softmax(x, ax, kind):
+    if x.dtype.kind == "c":
+        last = "lastdim_" if ax == x.ndim - 1 or x.ndim == 0 else ""
+        raise NotImplementedError(
+            f'"{kind}_{last}kernel_impl" not implemented for \'{_complex_name(x)}\'')
+
+
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     x = input._data
     if dtype is not None:
         x = x.astype(dt.to_numpy_dtype(dtype))
     ax = _softmax_dim(dim, x.ndim)
+    _refuse_complex_softmax(x, ax, "softmax")
     if x.ndim == 0:
         res = np.ones_like(x)
     else:
@@ -553,6 +585,7 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     if dtype is not None:
         x = x.astype(dt.to_numpy_dtype(dtype))
     ax = _softmax_dim(dim, x.ndim)
+    _refuse_complex_softmax(x, ax, "log_softmax")
     if x.ndim == 0:
         res = np.zeros_like(x)
     else:

@@ -1,5 +1,6 @@
-"""Utilities (``torch.utils``): data loading lives in :mod:`numtorch.utils.data`."""
+"""Utilities (``torch.utils``): data loading lives in :mod:`numtorch.utils.data`, activation
+checkpointing in :mod:`numtorch.utils.checkpoint`."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
