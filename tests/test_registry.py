@@ -167,6 +167,11 @@ SAMPLES = {
     "SpecialXlog1PyBackward0": lambda t, a, b: t.special.xlog1py(b, a),
     "UnfoldBackward0": lambda t, a, b: b.unfold(1, 2, 1),
     "XlogyBackward0": lambda t, a, b: t.xlogy(b, a),
+    # normalization, embedding, recurrent cells (seq)
+    "NativeBatchNormBackward0": lambda t, a, b: _nnf().batch_norm(b, None, None, a[0], a[1],
+                                                                  training=True),
+    "NativeLayerNormBackward0": lambda t, a, b: _nnf().layer_norm(b, (4,), a[0], a[1]),
+    "NativeGroupNormBackward0": lambda t, a, b: _nnf().group_norm(b, 2, a[0], a[1]),
 }
 
 
