@@ -173,6 +173,8 @@ SAMPLES = {
     "NativeLayerNormBackward0": lambda t, a, b: _nnf().layer_norm(b, (4,), a[0], a[1]),
     "NativeGroupNormBackward0": lambda t, a, b: _nnf().group_norm(b, 2, a[0], a[1]),
     "EmbeddingBackward0": lambda t, a, b: _nnf().embedding(t.tensor([[0, 2], [2, 1]]), b),
+    "ScaledDotProductFlashAttentionForCpuBackward0":
+        lambda t, a, b: _nnf().scaled_dot_product_attention(b, a, a, is_causal=True),
     "ThnnFusedLstmCellBackward0": lambda t, a, b: _rnn().lstm_cell_pointwise(
         t.cat([b, a], 1), a[:, :2])[0],
     "ThnnFusedGruCellBackward0": lambda t, a, b: _rnn().gru_cell_pointwise(b[:, :3], a[:, :3],

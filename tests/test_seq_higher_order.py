@@ -89,10 +89,7 @@ def test_embedding_twice(padding_idx, freq):
 
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("mask", [None, "bool", "float"])
-def test_scaled_dot_product_attention_twice(causal, mask, monkeypatch):
-    # composed from matmul (linalg family): its gradgrad is compared once BmmBackward0 is
-    # differentiable, skipped until then
-    monkeypatch.delenv("NUMTORCH_GRADGRAD_STRICT")
+def test_scaled_dot_product_attention_twice(causal, mask):
     if causal and mask is not None:
         pytest.skip("torch refuses an explicit mask together with is_causal")
     m = None
@@ -108,6 +105,14 @@ def test_scaled_dot_product_attention_twice(causal, mask, monkeypatch):
             am = t.tensor(m) if m.dtype == bool else t.tensor(m, dtype=q.dtype)
         return F(t).scaled_dot_product_attention(q, k, v, attn_mask=am, is_causal=causal)
     check_op(fn, [(2, 3, 4), (2, 5, 4), (2, 5, 2)])
+    if not causal and mask is None:  # broadcast batch dims, a fully masked row (zeros)
+        check_op(lambda t, q, k, v: F(t).scaled_dot_product_attention(q, k, v),
+                 [(2, 1, 3, 4), (1, 2, 5, 4), (2, 2, 5, 2)],
+                 gradgrad=False)  # (its recorded broadcast matmul is the linalg family's)
+        dead = np.ones((3, 5), dtype=bool)
+        dead[1] = False
+        check_op(lambda t, q, k, v: F(t).scaled_dot_product_attention(
+            q, k, v, attn_mask=t.tensor(dead)), [(2, 3, 4), (2, 5, 4), (2, 5, 2)])
 
 
 def test_fused_lstm_and_gru_cells_twice():
