@@ -96,6 +96,9 @@ def _norm_formula(ctx, g, grouped=None):
     ni, nw, nb = ctx.needs(0), ctx.needs(1), ctx.needs(2)
     pshape, sum_axes = ctx.w_shape, ctx.sum_axes
     w = ctx.w
+    if F.is_array(g) and ctx.stats and grouped is None:
+        return _np_norm_grads(g, ctx.xhat, ctx.invstd, None if w is None else w.reshape(pshape),
+                              ctx.axes, sum_axes, ctx.param_shape, ni, nw, nb)
     if F.is_array(g):
         xhat, invstd = ctx.xhat, ctx.invstd
         gi = None
@@ -139,6 +142,45 @@ def _norm_formula(ctx, g, grouped=None):
 
 def _data(t):
     return None if t is None else t._data
+
+
+def _np_norm_grads(g, xhat, invstd, w, axes, sum_axes, param_shape, ni, nw, nb):
+    """Array gradients of ``xhat * w + b`` through batch statistics, in few passes: ``g * xhat``
+    is formed once and serves the weight gradient and the input gradient's projection."""
+    gx = g * xhat
+    gw = gx.sum(axis=sum_axes).reshape(param_shape) if nw and sum_axes else None
+    gb = g.sum(axis=sum_axes).reshape(param_shape) if nb and sum_axes else None
+    if nw and not sum_axes:
+        gw = gx.reshape(param_shape).copy()
+    if nb and not sum_axes:
+        gb = g.reshape(param_shape).copy()
+    gi = None
+    if ni:
+        n = math.prod(xhat.shape[a] for a in axes)
+        if not n:
+            gi = g if w is None else g * w
+        elif sum_axes == axes:
+            # batch norm: the weight is constant over the normalized axes, so the sums the input
+            # gradient needs are the parameter gradients' (per channel)
+            sg = g.sum(axis=axes, keepdims=True) if gb is None else gb.reshape(invstd.shape)
+            sgx = gx.sum(axis=axes, keepdims=True) if gw is None else gw.reshape(invstd.shape)
+            coef = invstd if w is None else invstd * w
+            gi = np.multiply(xhat, sgx * (-1 / n), out=gx)
+            gi += g
+            gi -= sg * (1 / n)
+            gi *= coef
+        else:
+            gh = g if w is None else g * w
+            if w is not None:
+                gx *= w  # now gh * xhat
+            mean_ghx = gx.mean(axis=axes, keepdims=True)
+            mean_gh = gh.mean(axis=axes, keepdims=True)
+            np.multiply(xhat, mean_ghx, out=gx)
+            gi = gh if gh is not g else g.copy()
+            gi -= mean_gh
+            gi -= gx
+            gi *= invstd
+    return gi, gw, gb
 
 
 def _param_sum(t, axes, shape):
