@@ -26,17 +26,16 @@ _wrap = Tensor._wrap
 
 # ---------------------------------------------------------------------------- shared kernels
 def _normalize(x, axes, eps):
-    """``(x - mean) / sqrt(var + eps)`` over ``axes``; returns (xhat, mean, biased var, invstd).
-
-    Two passes over ``x`` and one full-size buffer (the centred input, normalized in place)."""
+    """``(x - mean) / sqrt(var + eps)`` over ``axes``; returns (xhat, mean, biased var, invstd,
+    scratch): the centred input normalized in place, and a free buffer of its shape (where the
+    squares were summed) for the output."""
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
-    sq = centred * centred
-    var = sq.mean(axis=axes, keepdims=True)
-    del sq
+    scratch = np.multiply(centred, centred)
+    var = scratch.mean(axis=axes, keepdims=True)
     invstd = 1 / np.sqrt(var + eps)
     centred *= invstd
-    return centred, mean, var, invstd
+    return centred, mean, var, invstd, scratch
 
 
 def _normalized_input_grad(gh, xhat, invstd, axes, owned=False):
@@ -71,22 +70,21 @@ def _stats_t(x, axes, eps):
     return centred * invstd, invstd
 
 
-def _affine(xhat, weight, bias, shape):
+def _affine(xhat, weight, bias, shape, out=None):
     """``xhat * weight + bias`` with the parameters viewed as ``shape`` (a copy of ``xhat``
     when both are None: the node keeps ``xhat``, in-place edits of the output must not reach
-    it)."""
-    if weight is not None:
-        out = xhat * weight._data.reshape(shape)
-    elif bias is not None:
-        out = xhat.copy()
+    it), written into ``out`` when given (a free buffer of ``xhat``'s shape and dtype)."""
+    w = None if weight is None else weight._data.reshape(shape)
+    b = None if bias is None else bias._data.reshape(shape)
+    dtype = np.result_type(xhat, *(p for p in (w, b) if p is not None))
+    if out is None or dtype != out.dtype:
+        out = np.empty(xhat.shape, dtype=dtype)
+    if w is not None:
+        np.multiply(xhat, w, out=out)
     else:
-        return xhat.copy()
-    if bias is not None:
-        b = bias._data.reshape(shape)
-        if np.result_type(out, b) == out.dtype:
-            out += b
-        else:
-            out = out + b
+        np.copyto(out, xhat)
+    if b is not None:
+        out += b
     return out
 
 
@@ -225,7 +223,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{Size(x.shape)}")
-        xhat, mean, var, invstd = _normalize(x, axes, eps)
+        xhat, mean, var, invstd, scratch = _normalize(x, axes, eps)
         _update_running(running_mean, running_var, mean, var, n, momentum)
         mean = None
     else:
@@ -234,7 +232,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         mean = running_mean._data.astype(x.dtype).reshape(cshape)
         invstd = 1 / np.sqrt(running_var._data.astype(x.dtype, copy=False).reshape(cshape) + eps)
         xhat = (x - mean) * invstd
-    res = _affine(xhat, weight, bias, cshape)
+        scratch = None
+    res = _affine(xhat, weight, bias, cshape, scratch)
     return NativeBatchNormBackward0.record(
         res, (input, weight, bias), (x, _data(weight), xhat, invstd, mean),
         (axes, axes, cshape, (x.shape[1],), eps, training))
@@ -279,8 +278,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(p.shape)} and normalized_shape = {list(normalized_shape)}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, _, _, invstd = _normalize(x, axes, eps)
-    res = _affine(xhat, weight, bias, normalized_shape)
+    xhat, _, _, invstd, scratch = _normalize(x, axes, eps)
+    res = _affine(xhat, weight, bias, normalized_shape, scratch)
     return NativeLayerNormBackward0.record(
         res, (input, weight, bias), (x, _data(weight), xhat, invstd, None),
         (axes, tuple(range(x.ndim - k)), normalized_shape, normalized_shape, eps, True))
@@ -304,10 +303,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             "Expected number of channels in input to be divisible by num_groups, but got input "
             f"of shape {list(x.shape)} and num_groups={num_groups}")
     grouped = (n, num_groups, -1)
-    xg, _, _, invstd = _normalize(x.reshape(grouped), (2,), eps)
+    xg, _, _, invstd, scratch = _normalize(x.reshape(grouped), (2,), eps)
     xhat = xg.reshape(x.shape)
     cshape = _channel_shape(x.ndim)
-    res = _affine(xhat, weight, bias, cshape)
+    res = _affine(xhat, weight, bias, cshape, scratch.reshape(x.shape))
     return NativeGroupNormBackward0.record(
         res, (input, weight, bias), (x, _data(weight), xhat, invstd, None),
         ((2,), (0,) + tuple(range(2, x.ndim)), cshape, (c,), eps, True, grouped))
