@@ -160,21 +160,28 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     tanh_c = np.empty_like(out)
     w_hh_t = w_hh.T
     h, c = h0, c0
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        a = gates[t]
-        a += h @ w_hh_t
-        sg = a[:, :2 * hs]
-        sg[...] = _sigmoid(sg)
-        np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
-        so = a[:, 3 * hs:]
-        so[...] = _sigmoid(so)
-        c_prev, c = c, cells[t]
-        np.multiply(a[:, hs:2 * hs], c_prev, out=c)
-        c += a[:, :hs] * a[:, 2 * hs:3 * hs]
-        np.tanh(c, out=tanh_c[t])
-        h = out[t]
-        np.multiply(so, tanh_c[t], out=h)
+    with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            a = gates[t]
+            a += h @ w_hh_t
+            _sigmoid_(a[:, :2 * hs])
+            np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
+            so = _sigmoid_(a[:, 3 * hs:])
+            c_prev, c = c, cells[t]
+            np.multiply(a[:, hs:2 * hs], c_prev, out=c)
+            c += a[:, :hs] * a[:, 2 * hs:3 * hs]
+            np.tanh(c, out=tanh_c[t])
+            h = out[t]
+            np.multiply(so, tanh_c[t], out=h)
     return out, cells, gates, tanh_c
+
+
+def _sigmoid_(v):
+    """``v = 1 / (1 + exp(-v))`` in place (a view of the gate buffer)."""
+    np.negative(v, out=v)
+    np.exp(v, out=v)
+    v += 1
+    return np.reciprocal(v, out=v)
 
 
 def _shift(seq, first, reverse, cat):
