@@ -194,6 +194,21 @@ SAMPLES = {
     "MaxUnpool2DBackward0": lambda t, a, b: t.nn.functional.max_unpool2d(
         *t.nn.functional.max_pool2d(b[None, None], 2, return_indices=True), 2),
     "ConstantPadNdBackward0": lambda t, a, b: t.nn.functional.pad(b, (1, -1, 0, 2)),
+    # normalization, embedding, recurrent cells (seq)
+    "NativeBatchNormBackward0": lambda t, a, b: _nnf().batch_norm(b, None, None, a[0], a[1],
+                                                                  training=True),
+    "NativeLayerNormBackward0": lambda t, a, b: _nnf().layer_norm(b, (4,), a[0], a[1]),
+    "NativeGroupNormBackward0": lambda t, a, b: _nnf().group_norm(b, 2, a[0], a[1]),
+    "EmbeddingBackward0": lambda t, a, b: _nnf().embedding(t.tensor([[0, 2], [2, 1]]), b),
+    "ScaledDotProductFlashAttentionForCpuBackward0":
+        lambda t, a, b: _nnf().scaled_dot_product_attention(b, a, a, is_causal=True),
+    "ThnnFusedLstmCellBackward0": lambda t, a, b: _rnn().lstm_cell_pointwise(
+        t.cat([b, a], 1), a[:, :2])[0],
+    "ThnnFusedGruCellBackward0": lambda t, a, b: _rnn().gru_cell_pointwise(b[:, :3], a[:, :3],
+                                                                           a[:, 3:]),
+    "MkldnnRnnLayerBackward0": lambda t, a, b: _rnn().lstm_layer(
+        b.reshape(3, 1, 4), a[:1, :1], a[1:2, :1], t.cat([a, a[:1]]) * 0.3,
+        a[0].reshape(4, 1) * 0.3)[0],
 }
 
 
@@ -262,6 +277,11 @@ def _trigamma(x):
 def _loss():
     from numtorch.ops import loss
     return loss
+
+
+def _rnn():
+    from numtorch.ops import rnn
+    return rnn
 
 
 def _nnf():

@@ -1,15 +1,14 @@
 """Functional forms owned by the Module half of ``torch.nn``: embedding, one_hot, normalize,
 cosine_similarity, pairwise_distance, bilinear (the dropout family lives in ``ops.dropout``).
 
-Each is differentiable: composed from recorded tensor ops, or (embedding) a node of its own.
+Each is differentiable: composed from recorded tensor ops; ``embedding`` is defined with its
+node in ``ops/embedding.py``.
 """
 
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState, no_grad
-from ..autograd.node import Node
-from ..ops._util import attach
+from ..ops.embedding import _renorm_rows, _resolve_padding_idx, embedding  # noqa: F401
 from ..ops.linalg import einsum
 from ..ops.math_extra import cosine_similarity  # noqa: F401  (defined beside torch.cosine_similarity)
 
@@ -17,82 +16,6 @@ __all__ = ["embedding", "one_hot", "normalize", "cosine_similarity", "pairwise_d
            "bilinear"]
 
 _wrap = Tensor._wrap
-
-
-# -------------------------------------------------------------------------------- embedding
-class EmbeddingBackward0(Node):
-    """Scatter-adds the output gradient into the rows that were looked up."""
-
-    _saved_fields = ("indices",)
-
-    def backward(self, g):
-        num, dim = self.weight_shape
-        flat = self.indices.reshape(-1)
-        rows = g.reshape(-1, dim)
-        if self.scale_grad_by_freq:
-            counts = np.bincount(flat, minlength=num)
-            rows = rows / counts[flat][:, None].astype(rows.dtype)
-        grad = np.zeros((num, dim), dtype=g.dtype)
-        if flat.size:
-            # Sum the rows of each index: sort once, then one reduceat (faster than add.at).
-            order = np.argsort(flat, kind="stable")
-            uniq, starts = np.unique(flat[order], return_index=True)
-            grad[uniq] = np.add.reduceat(rows[order], starts, axis=0)
-        if self.padding_idx is not None:
-            grad[self.padding_idx] = 0
-        return (grad,)
-
-
-def _renorm_rows(weight, indices, max_norm, norm_type):
-    """Scale, in place, the looked-up rows whose ``norm_type``-norm exceeds ``max_norm``."""
-    with no_grad():
-        rows = np.unique(indices)
-        w = weight._data
-        norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
-        big = norms > max_norm
-        if big.any():
-            scale = max_norm / (norms[big] + 1e-7)
-            w[rows[big]] *= scale[:, None].astype(w.dtype)
-            weight._bump_version()
-
-
-def _resolve_padding_idx(padding_idx, num):
-    """``padding_idx`` checked against ``num`` rows, a negative one counted from the end."""
-    if padding_idx is None:
-        return None
-    if padding_idx > 0 and padding_idx >= num or padding_idx < -num:  # (0 is not checked)
-        raise AssertionError("Padding_idx must be within num_embeddings")
-    return padding_idx + num if padding_idx < 0 else padding_idx
-
-
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
-    r"""Look up rows of ``weight`` (shape :math:`(V, D)`) at the integer ``input`` indices;
-    the output has shape ``input.shape + (D,)``. Rows at ``padding_idx`` get no gradient;
-    with ``max_norm`` the looked-up rows are renormalised in place first."""
-    num = weight.size(0)
-    padding_idx = _resolve_padding_idx(padding_idx, num)
-    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
-    if idx.dtype not in (np.int64, np.int32):
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {input.type()} instead (while checking arguments for "
-            "embedding)")
-    if idx.size and (idx.min() < 0 or idx.max() >= num):
-        raise IndexError("index out of range in self")
-    if max_norm is not None:
-        _renorm_rows(weight, idx, max_norm, norm_type)
-    data = weight._data[idx]
-    if _GradState.enabled and weight._requires_grad:
-        node = EmbeddingBackward0()
-        node.indices = idx
-        node.weight_shape = weight._data.shape
-        node.padding_idx = padding_idx
-        node.scale_grad_by_freq = scale_grad_by_freq
-        if isinstance(input, Tensor):
-            node.save_versions(input)
-        return attach(data, node, weight)
-    return _wrap(data)
 
 
 # ------------------------------------------------------------------------------ other forms

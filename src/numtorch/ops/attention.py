@@ -1,9 +1,15 @@
 """Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``.
 
-Both are composed from differentiable ops (matmul, softmax, masked_fill, …), so autograd needs
-no node of its own here. Masks follow PyTorch: for ``scaled_dot_product_attention`` a boolean
-mask says which positions *take part* (``True`` = attend); for multi-head attention a boolean
-``attn_mask``/``key_padding_mask`` says which positions are *masked out* (``True`` = ignore).
+Without dropout, ``scaled_dot_product_attention`` is one node
+(``ScaledDotProductFlashAttentionForCpuBackward0``, edges to query, key and value, as PyTorch's
+CPU kernel): forward and backward run on arrays with the attention weights kept once; under
+``create_graph`` its formula recomputes them from query and key with recorded ops. With dropout
+(or a mask that requires grad, or grouped-query heads) it is composed from differentiable ops
+(matmul, softmax, masked_fill, …), as is multi-head attention.
+
+Masks follow PyTorch: for ``scaled_dot_product_attention`` a boolean mask says which
+positions *take part* (``True`` = attend); for multi-head attention a boolean ``attn_mask``/
+``key_padding_mask`` says which positions are *masked out* (``True`` = ignore).
 Float masks are added to the attention scores in both.
 """
 
@@ -15,6 +21,8 @@ import numpy as np
 from .. import _creation
 from .. import _dtype as dt
 from .._tensor import Tensor
+from . import _formulas as F
+from ._registry import formula
 from .dropout import dropout
 from .linalg import linear
 from .padding import pad
@@ -53,6 +61,70 @@ def _causal_mask(L, S, dtype):
     return Tensor._wrap(np.where(keep, 0.0, -np.inf).astype(dtype._np))
 
 
+def _np_attention_weights(q, k, scale, mask):
+    """``softmax(q k^T * scale + mask)`` on arrays, rows masked everywhere giving zeros."""
+    scores = np.matmul(q, np.swapaxes(k, -1, -2))
+    scores *= scale
+    if mask is not None:
+        scores = scores + mask if scores.shape != np.broadcast_shapes(scores.shape, mask.shape) \
+            else np.add(scores, mask, out=scores)
+    top = scores.max(axis=-1, keepdims=True)
+    dead = np.isneginf(top)
+    if mask is not None and dead.any():
+        top[dead] = 0
+    scores -= top
+    np.exp(scores, out=scores)
+    total = scores.sum(axis=-1, keepdims=True)
+    if mask is not None and dead.any():
+        total[dead] = 1  # exp(-inf) = 0 everywhere: the row stays zero
+    scores /= total
+    return scores
+
+
+@formula("ScaledDotProductFlashAttentionForCpuBackward0",
+         saves={"q": 0, "k": 1, "v": 2, "attn": None, "mask": None},
+         attrs=("scale", "shapes"))
+def ScaledDotProductFlashAttentionForCpuBackward0(ctx, g):
+    """Gradients of ``softmax(q k^T * scale + mask) v`` with respect to q, k and v."""
+    q, k, v, scale = ctx.q, ctx.k, ctx.v, ctx.scale
+    q_shape, k_shape, v_shape = ctx.shapes
+    if F.is_array(g):
+        attn = ctx.attn
+        dv = np.matmul(np.swapaxes(attn, -1, -2), g) if ctx.needs(2) else None
+        ds = None
+        if ctx.needs(0) or ctx.needs(1):
+            ds = np.matmul(g, np.swapaxes(v, -1, -2))
+            ds *= attn
+            row = ds.sum(axis=-1, keepdims=True)
+            ds -= attn * row
+            ds *= scale
+        dq = np.matmul(ds, k) if ctx.needs(0) else None
+        dk = np.matmul(np.swapaxes(ds, -1, -2), q) if ctx.needs(1) else None
+    else:
+        scores = q.matmul(k.transpose(-2, -1)) * scale
+        mask = ctx.mask
+        attn = softmax(scores, -1) if mask is None else _softmax_masked(scores + mask)
+        dv = F.transpose(attn, -1, -2).matmul(g) if ctx.needs(2) else None
+        ds = None
+        if ctx.needs(0) or ctx.needs(1):
+            da = g.matmul(F.transpose(v, -1, -2)) * attn
+            ds = (da - attn * F.sum(da, -1, True)) * scale
+        dq = ds.matmul(k) if ctx.needs(0) else None
+        dk = F.transpose(ds, -1, -2).matmul(q) if ctx.needs(1) else None
+    return (None if dq is None else F.unbroadcast(dq, q_shape),
+            None if dk is None else F.unbroadcast(dk, k_shape),
+            None if dv is None else F.unbroadcast(dv, v_shape))
+
+
+def _fused_attention(query, key, value, mask, scale):
+    q, k, v = query._data, key._data, value._data
+    attn = _np_attention_weights(q, k, scale, mask)
+    out = np.matmul(attn, v)
+    return ScaledDotProductFlashAttentionForCpuBackward0.record(
+        out, (query, key, value), (q, k, v, attn, mask),
+        (scale, (q.shape, k.shape, v.shape)))
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     r"""Computes :math:`\text{softmax}(QK^T \cdot \text{scale} + M)\,V`.
@@ -73,6 +145,18 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """
     L, S = query.size(-2), key.size(-2)
     scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
+    heads_match = key.dim() < 3 or key.size(-3) == query.size(-3)
+    if dropout_p == 0.0 and heads_match and query.dtype == key.dtype == value.dtype and (
+            attn_mask is None or not attn_mask.requires_grad) and query.dtype.is_floating_point:
+        mask = None
+        if is_causal:
+            mask = _causal_mask(L, S, query.dtype)._data
+        if attn_mask is not None:
+            extra = _additive(attn_mask, query.dtype, masked_when=False)._data
+            mask = extra if mask is None else mask + extra
+        if mask is not None and mask.dtype != query._data.dtype:
+            mask = mask.astype(query._data.dtype)
+        return _fused_attention(query, key, value, mask, scale)
     if enable_gqa and key.dim() >= 3 and key.size(-3) != query.size(-3):
         groups = query.size(-3) // key.size(-3)
         key, value = _repeat_heads(key, groups), _repeat_heads(value, groups)

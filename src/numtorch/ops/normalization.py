@@ -14,11 +14,10 @@ import numpy as np
 
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import elementwise as ew
 from . import shape as sh
-from ._util import attach
+from ._registry import formula
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
@@ -27,70 +26,173 @@ _wrap = Tensor._wrap
 
 # ---------------------------------------------------------------------------- shared kernels
 def _normalize(x, axes, eps):
-    """``(x - mean) / sqrt(var + eps)`` over ``axes``; returns (xhat, mean, biased var, invstd)."""
+    """``(x - mean) / sqrt(var + eps)`` over ``axes``; returns (xhat, mean, biased var, invstd,
+    scratch): the centred input normalized in place, and a free buffer of its shape (where the
+    squares were summed) for the output."""
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
-    var = np.mean(centred * centred, axis=axes, keepdims=True)
+    scratch = np.multiply(centred, centred)
+    var = scratch.mean(axis=axes, keepdims=True)
     invstd = 1 / np.sqrt(var + eps)
     centred *= invstd
-    return centred, mean, var, invstd
+    return centred, mean, var, invstd, scratch
 
 
-def _normalized_input_grad(gh, xhat, invstd, axes):
-    """Input gradient of ``xhat = (x - mean(x)) * invstd(x)`` given ``gh = dL/dxhat``."""
+def _normalized_input_grad(gh, xhat, invstd, axes, owned=False):
+    """Input gradient of ``xhat = (x - mean(x)) * invstd(x)`` given ``gh = dL/dxhat`` (arrays;
+    ``owned``: ``gh`` is a temporary that may be overwritten)."""
     n = math.prod(xhat.shape[a] for a in axes)
+    if not n:
+        return gh
     mean_gh = gh.mean(axis=axes, keepdims=True)
-    mean_ghx = np.mean(gh * xhat, axis=axes, keepdims=True)
-    return (gh - mean_gh - xhat * mean_ghx) * invstd if n else gh
+    t = gh * xhat
+    mean_ghx = t.mean(axis=axes, keepdims=True)
+    np.multiply(xhat, mean_ghx, out=t)
+    gi = gh if owned else gh.copy()
+    gi -= mean_gh
+    gi -= t
+    gi *= invstd
+    return gi
 
 
-def _affine(xhat, weight, bias, shape):
-    """``xhat * weight + bias`` with the parameters viewed as ``shape`` (``xhat`` itself when
-    both are None)."""
-    out = xhat
-    if weight is not None:
-        out = out * weight._data.reshape(shape)
-    if bias is not None:
-        b = bias._data.reshape(shape)
-        if out is not xhat and np.result_type(out, b) == out.dtype:
-            out += b  # reuse the product's buffer: one full-size temporary fewer
-        else:
-            out = out + b
+def _normalized_input_grad_t(gh, xhat, invstd, axes):
+    """The same on Tensors (differentiable)."""
+    mean_gh = F.mean(gh, axes, True)
+    mean_ghx = F.mean(gh * xhat, axes, True)
+    return (gh - mean_gh - xhat * mean_ghx) * invstd
+
+
+def _stats_t(x, axes, eps):
+    """``xhat`` and ``invstd`` recomputed from the input Tensor ``x`` with recorded ops (the
+    differentiable path of the formulas)."""
+    centred = x - F.mean(x, axes, True)
+    invstd = 1 / F.sqrt(F.mean(centred * centred, axes, True) + eps)
+    return centred * invstd, invstd
+
+
+def _affine(xhat, weight, bias, shape, out=None):
+    """``xhat * weight + bias`` with the parameters viewed as ``shape`` (a copy of ``xhat``
+    when both are None: the node keeps ``xhat``, in-place edits of the output must not reach
+    it), written into ``out`` when given (a free buffer of ``xhat``'s shape and dtype)."""
+    w = None if weight is None else weight._data.reshape(shape)
+    b = None if bias is None else bias._data.reshape(shape)
+    dtype = np.result_type(xhat, *(p for p in (w, b) if p is not None))
+    if out is None or dtype != out.dtype:
+        out = np.empty(xhat.shape, dtype=dtype)
+    if w is not None:
+        np.multiply(xhat, w, out=out)
+    else:
+        np.copyto(out, xhat)
+    if b is not None:
+        out += b
     return out
 
 
-def _param_grads(node, g, xhat, sum_axes, param_shape):
-    _, (nw, _), (nb, _) = node.next_functions
-    gw = (g * xhat).sum(axis=sum_axes).reshape(param_shape) if nw is not None else None
-    gb = g.sum(axis=sum_axes).reshape(param_shape) if nb is not None else None
-    return gw, gb
+def _norm_formula(ctx, g, grouped=None):
+    """Gradients of ``xhat * w + b`` for the normalization nodes; ``xhat`` normalizes the input
+    over ``ctx.axes`` (of the input viewed as ``grouped`` when given)."""
+    ni, nw, nb = ctx.needs(0), ctx.needs(1), ctx.needs(2)
+    pshape, sum_axes = ctx.w_shape, ctx.sum_axes
+    w = ctx.w
+    if F.is_array(g) and ctx.stats and grouped is None:
+        return _np_norm_grads(g, ctx.xhat, ctx.invstd, None if w is None else w.reshape(pshape),
+                              ctx.axes, sum_axes, ctx.param_shape, ni, nw, nb)
+    if F.is_array(g):
+        xhat, invstd = ctx.xhat, ctx.invstd
+        gi = None
+        if ni:
+            gh = g if w is None else g * w.reshape(pshape)
+            if ctx.stats:
+                if grouped is not None:
+                    gi = _normalized_input_grad(gh.reshape(grouped), xhat.reshape(grouped),
+                                                invstd, ctx.axes, owned=gh is not g)
+                    gi = gi.reshape(g.shape)
+                else:
+                    gi = _normalized_input_grad(gh, xhat, invstd, ctx.axes, owned=gh is not g)
+            else:
+                gi = gh * invstd
+    else:
+        x = ctx.x
+        if ctx.stats:
+            xg = x if grouped is None else F.reshape(x, grouped)
+            xhat, invstd = _stats_t(xg, ctx.axes, ctx.eps)
+            if grouped is not None:
+                xhat = F.reshape(xhat, g.shape)
+        else:
+            invstd = ctx.invstd
+            xhat = (x - ctx.mean) * invstd
+        gi = None
+        if ni:
+            gh = g if w is None else g * F.reshape(w, pshape)
+            if ctx.stats:
+                if grouped is not None:
+                    gi = _normalized_input_grad_t(F.reshape(gh, grouped), F.reshape(xhat, grouped),
+                                                  invstd, ctx.axes)
+                    gi = F.reshape(gi, g.shape)
+                else:
+                    gi = _normalized_input_grad_t(gh, xhat, invstd, ctx.axes)
+            else:
+                gi = gh * invstd
+    gw = _param_sum(g * xhat, sum_axes, ctx.param_shape) if nw else None
+    gb = _param_sum(g, sum_axes, ctx.param_shape) if nb else None
+    return gi, gw, gb
 
 
-def _record(node, res, input, weight, bias):
-    if _GradState.enabled and (input._requires_grad
-                               or (weight is not None and weight._requires_grad)
-                               or (bias is not None and bias._requires_grad)):
-        node.save_versions(*(t for t in (input, weight) if t is not None))
-        return attach(res, node, input, weight, bias)
-    return _wrap(res)
+def _data(t):
+    return None if t is None else t._data
+
+
+def _np_norm_grads(g, xhat, invstd, w, axes, sum_axes, param_shape, ni, nw, nb):
+    """Array gradients of ``xhat * w + b`` through batch statistics, in few passes: ``g * xhat``
+    is formed once and serves the weight gradient and the input gradient's projection."""
+    gx = g * xhat
+    gw = gx.sum(axis=sum_axes).reshape(param_shape) if nw and sum_axes else None
+    gb = g.sum(axis=sum_axes).reshape(param_shape) if nb and sum_axes else None
+    if nw and not sum_axes:
+        gw = gx.reshape(param_shape).copy()
+    if nb and not sum_axes:
+        gb = g.reshape(param_shape).copy()
+    gi = None
+    if ni:
+        n = math.prod(xhat.shape[a] for a in axes)
+        if not n:
+            gi = g if w is None else g * w
+        elif sum_axes == axes:
+            # batch norm: the weight is constant over the normalized axes, so the sums the input
+            # gradient needs are the parameter gradients' (per channel)
+            sg = g.sum(axis=axes, keepdims=True) if gb is None else gb.reshape(invstd.shape)
+            sgx = gx.sum(axis=axes, keepdims=True) if gw is None else gw.reshape(invstd.shape)
+            coef = invstd if w is None else invstd * w
+            gi = np.multiply(xhat, sgx * (-1 / n), out=gx)
+            gi += g
+            gi -= sg * (1 / n)
+            gi *= coef
+        else:
+            gh = g if w is None else g * w
+            if w is not None:
+                gx *= w  # now gh * xhat
+            mean_ghx = gx.mean(axis=axes, keepdims=True)
+            mean_gh = gh.mean(axis=axes, keepdims=True)
+            np.multiply(xhat, mean_ghx, out=gx)
+            gi = gh if gh is not g else g.copy()
+            gi -= mean_gh
+            gi -= gx
+            gi *= invstd
+    return gi, gw, gb
+
+
+def _param_sum(t, axes, shape):
+    return F.reshape(F.sum(t, axes) if axes else t, shape)
+
+
+_NORM_SAVES = {"x": 0, "w": 1, "xhat": None, "invstd": None, "mean": None}
+_NORM_ATTRS = ("axes", "sum_axes", "w_shape", "param_shape", "eps", "stats")
 
 
 # ---------------------------------------------------------------------------- batch norm
-class NativeBatchNormBackward0(Node):
-    _saved_fields = ("xhat", "invstd", "w")
-
-    def backward(self, g):
-        (ni, _), _, _ = self.next_functions
-        xhat, invstd, w = self.xhat, self.invstd, self.w
-        gh = g if w is None else g * w
-        gi = None
-        if ni is not None:
-            if self.training:
-                gi = _normalized_input_grad(gh, xhat, invstd, self.axes)
-            else:
-                gi = gh * invstd
-        gw, gb = _param_grads(self, g, xhat, self.axes, self.param_shape)
-        return gi, gw, gb
+@formula("NativeBatchNormBackward0", saves=_NORM_SAVES, attrs=_NORM_ATTRS)
+def NativeBatchNormBackward0(ctx, g):
+    return _norm_formula(ctx, g)
 
 
 def _channel_shape(ndim):
@@ -121,22 +223,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{Size(x.shape)}")
-        xhat, mean, var, invstd = _normalize(x, axes, eps)
+        xhat, mean, var, invstd, scratch = _normalize(x, axes, eps)
         _update_running(running_mean, running_var, mean, var, n, momentum)
+        mean = None
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        mean = running_mean._data.astype(x.dtype, copy=False).reshape(cshape)
+        mean = running_mean._data.astype(x.dtype).reshape(cshape)
         invstd = 1 / np.sqrt(running_var._data.astype(x.dtype, copy=False).reshape(cshape) + eps)
         xhat = (x - mean) * invstd
-    res = _affine(xhat, weight, bias, cshape)
-    if res is xhat:
-        res = xhat.copy()  # backward keeps xhat: in-place edits of the output must not reach it
-    node = NativeBatchNormBackward0()
-    node.xhat, node.invstd = xhat, invstd
-    node.w = None if weight is None else weight._data.reshape(cshape)
-    node.axes, node.training, node.param_shape = axes, training, (x.shape[1],)
-    return _record(node, res, input, weight, bias)
+        scratch = None
+    res = _affine(xhat, weight, bias, cshape, scratch)
+    return NativeBatchNormBackward0.record(
+        res, (input, weight, bias), (x, _data(weight), xhat, invstd, mean),
+        (axes, axes, cshape, (x.shape[1],), eps, training))
 
 
 def _update_running(running_mean, running_var, mean, var, n, momentum):
@@ -155,18 +255,9 @@ def _update_running(running_mean, running_var, mean, var, n, momentum):
 
 
 # ---------------------------------------------------------------------------- layer norm
-class NativeLayerNormBackward0(Node):
-    _saved_fields = ("xhat", "invstd", "w")
-
-    def backward(self, g):
-        (ni, _), _, _ = self.next_functions
-        xhat, w = self.xhat, self.w
-        gi = None
-        if ni is not None:
-            gi = _normalized_input_grad(g if w is None else g * w, xhat, self.invstd, self.axes)
-        lead = tuple(range(g.ndim - len(self.axes)))
-        gw, gb = _param_grads(self, g, xhat, lead, self.param_shape)
-        return gi, gw, gb
+@formula("NativeLayerNormBackward0", saves=_NORM_SAVES, attrs=_NORM_ATTRS)
+def NativeLayerNormBackward0(ctx, g):
+    return _norm_formula(ctx, g)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -187,32 +278,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(p.shape)} and normalized_shape = {list(normalized_shape)}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, _, _, invstd = _normalize(x, axes, eps)
-    res = _affine(xhat, weight, bias, normalized_shape)
-    if res is xhat:
-        res = xhat.copy()
-    node = NativeLayerNormBackward0()
-    node.xhat, node.invstd = xhat, invstd
-    node.w = None if weight is None else weight._data
-    node.axes, node.param_shape = axes, normalized_shape
-    return _record(node, res, input, weight, bias)
+    xhat, _, _, invstd, scratch = _normalize(x, axes, eps)
+    res = _affine(xhat, weight, bias, normalized_shape, scratch)
+    return NativeLayerNormBackward0.record(
+        res, (input, weight, bias), (x, _data(weight), xhat, invstd, None),
+        (axes, tuple(range(x.ndim - k)), normalized_shape, normalized_shape, eps, True))
 
 
 # ---------------------------------------------------------------------------- group norm
-class NativeGroupNormBackward0(Node):
-    _saved_fields = ("xhat", "invstd", "w")
-
-    def backward(self, g):
-        (ni, _), _, _ = self.next_functions
-        xhat, w = self.xhat, self.w  # xhat in the input's shape
-        gi = None
-        if ni is not None:
-            gh = (g if w is None else g * w).reshape(self.grouped)
-            gi = _normalized_input_grad(gh, xhat.reshape(self.grouped), self.invstd, (2,))
-            gi = gi.reshape(g.shape)
-        sum_axes = (0,) + tuple(range(2, g.ndim))
-        gw, gb = _param_grads(self, g, xhat, sum_axes, self.param_shape)
-        return gi, gw, gb
+@formula("NativeGroupNormBackward0", saves=_NORM_SAVES, attrs=_NORM_ATTRS + ("grouped",))
+def NativeGroupNormBackward0(ctx, g):
+    return _norm_formula(ctx, g, ctx.grouped)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -227,17 +303,13 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             "Expected number of channels in input to be divisible by num_groups, but got input "
             f"of shape {list(x.shape)} and num_groups={num_groups}")
     grouped = (n, num_groups, -1)
-    xg, _, _, invstd = _normalize(x.reshape(grouped), (2,), eps)
+    xg, _, _, invstd, scratch = _normalize(x.reshape(grouped), (2,), eps)
     xhat = xg.reshape(x.shape)
     cshape = _channel_shape(x.ndim)
-    res = _affine(xhat, weight, bias, cshape)
-    if res is xhat:
-        res = xhat.copy()
-    node = NativeGroupNormBackward0()
-    node.xhat, node.invstd, node.grouped = xhat, invstd, grouped
-    node.w = None if weight is None else weight._data.reshape(cshape)
-    node.param_shape = (c,)
-    return _record(node, res, input, weight, bias)
+    res = _affine(xhat, weight, bias, cshape, scratch.reshape(x.shape))
+    return NativeGroupNormBackward0.record(
+        res, (input, weight, bias), (x, _data(weight), xhat, invstd, None),
+        ((2,), (0,) + tuple(range(2, x.ndim)), cshape, (c,), eps, True, grouped))
 
 
 # ---------------------------------------------------------------------------- instance norm

@@ -1,8 +1,9 @@
 """Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their single-step cells.
 
-The layers are composed from differentiable Tensor ops (matmul, sigmoid, tanh, cat, …), so
-autograd comes for free. The input projection of a whole sequence is one matrix product per layer
-and direction; only the hidden-to-hidden product runs once per time step.
+An LSTM layer over equal-length sequences (no projection) runs as one whole-sequence node
+(``ops.rnn.lstm_layer``); the other layers and the cells are composed from differentiable Tensor
+ops and the fused gate nodes of ``ops/rnn.py``. The input projection of a whole sequence is one
+matrix product per layer and direction; only the hidden-to-hidden product runs per time step.
 
 Variable-length batches travel as a :class:`~numtorch.nn.utils.rnn.PackedSequence`: at time step
 ``t`` only the first ``batch_sizes[t]`` sequences (sorted longest first) are advanced, the others
@@ -13,14 +14,11 @@ import math
 import numbers
 import warnings
 
-import numpy as np
-
 from ... import _creation
-from ..._tensor import Tensor
-from ...autograd.grad_mode import _GradState
-from ...autograd.node import Node
-from ...ops.activation import _stable_sigmoid as _sigmoid
 from ...ops.dropout import dropout as _dropout
+from ...ops.rnn import gru_cell_pointwise as _gru_pointwise
+from ...ops.rnn import lstm_cell_pointwise as _lstm_pointwise
+from ...ops.rnn import lstm_layer
 from ...ops.shape import cat, stack
 from .. import init
 from ..parameter import Parameter
@@ -34,99 +32,6 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 def _packed_sequence_class():
     from ..utils.rnn import PackedSequence
     return PackedSequence
-
-
-# ---------------------------------------------------------------------- fused gate kernels
-
-
-def _outputs(node, *arrays):
-    """Wrap ``arrays`` as outputs 0..n-1 of ``node`` (or as plain tensors when it is None)."""
-    outs = []
-    for nr, a in enumerate(arrays):
-        out = Tensor._wrap(a)
-        if node is not None:
-            out._requires_grad = True
-            out.grad_fn = node
-            if nr:
-                out._output_nr = nr
-        outs.append(out)
-    return outs
-
-
-class ThnnFusedLstmCellBackward0(Node):
-    """Backward of the LSTM gate arithmetic: (gates, c) -> (h, c'), gate order i, f, g, o."""
-
-    num_outputs = 2
-    _saved_fields = ("i", "f", "g", "o", "c_prev", "tanh_c")
-
-    def backward(self, grads):
-        dh, dc = grads
-        i, f, g, o, tanh_c = self.i, self.f, self.g, self.o, self.tanh_c
-        dc_total = np.zeros_like(tanh_c) if dc is None else dc.copy()
-        if dh is not None:
-            dc_total += dh * o * (1 - tanh_c * tanh_c)
-            do = dh * tanh_c * o * (1 - o)
-        else:
-            do = np.zeros_like(o)
-        di = dc_total * g * i * (1 - i)
-        df = dc_total * self.c_prev * f * (1 - f)
-        dg = dc_total * i * (1 - g * g)
-        d_gates = np.concatenate([di, df, dg, do], axis=-1)
-        d_c_prev = dc_total * f if self.next_functions[1][0] is not None else None
-        return d_gates, d_c_prev
-
-
-def _lstm_pointwise(gates, c_prev):
-    """``h, c = o * tanh(c), f * c_prev + i * g`` from the pre-activation ``gates``: one node."""
-    x = gates._data
-    hs = x.shape[-1] // 4
-    i, f = _sigmoid(x[:, :hs]), _sigmoid(x[:, hs:2 * hs])
-    g, o = np.tanh(x[:, 2 * hs:3 * hs]), _sigmoid(x[:, 3 * hs:])
-    c = f * c_prev._data + i * g
-    tanh_c = np.tanh(c)
-    h = o * tanh_c
-    node = None
-    if _GradState.enabled and (gates._requires_grad or c_prev._requires_grad):
-        node = ThnnFusedLstmCellBackward0()
-        node.next_functions = (gates._edge(), c_prev._edge())
-        node.i, node.f, node.g, node.o, node.tanh_c = i, f, g, o, tanh_c
-        node.c_prev = c_prev._data
-        node.save_versions(c_prev)
-    return _outputs(node, h, c)
-
-
-class ThnnFusedGruCellBackward0(Node):
-    """Backward of the GRU gate arithmetic: (input gates, hidden gates, h) -> h'."""
-
-    _saved_fields = ("r", "z", "n", "h_n", "h_prev")
-
-    def backward(self, dh):
-        r, z, n = self.r, self.z, self.n
-        dn = dh * (1 - z) * (1 - n * n)
-        dz = dh * (self.h_prev - n) * z * (1 - z)
-        dr = dn * self.h_n * r * (1 - r)
-        d_gi = np.concatenate([dr, dz, dn], axis=-1)
-        d_gh = np.concatenate([dr, dz, dn * r], axis=-1)
-        d_h = dh * z if self.next_functions[2][0] is not None else None
-        return d_gi, d_gh, d_h
-
-
-def _gru_pointwise(gi, gh, h_prev):
-    """``h' = (1 - z) * n + z * h`` with ``n = tanh(i_n + r * h_n)``: one node."""
-    a, b, hp = gi._data, gh._data, h_prev._data
-    hs = hp.shape[-1]
-    r = _sigmoid(a[:, :hs] + b[:, :hs])
-    z = _sigmoid(a[:, hs:2 * hs] + b[:, hs:2 * hs])
-    h_n = b[:, 2 * hs:]
-    n = np.tanh(a[:, 2 * hs:] + r * h_n)
-    h = n + z * (hp - n)
-    node = None
-    if _GradState.enabled and (gi._requires_grad or gh._requires_grad or h_prev._requires_grad):
-        node = ThnnFusedGruCellBackward0()
-        node.next_functions = (gi._edge(), gh._edge(), h_prev._edge())
-        node.r, node.z, node.n, node.h_n, node.h_prev = r, z, n, h_n, hp
-        node.save_versions(h_prev)
-    return _outputs(node, h)[0]
 
 
 # ------------------------------------------------------------------------------- cell steps
@@ -303,6 +208,12 @@ class RNNBase(Module):
         Returns the packed outputs (same row layout as ``data``) and the final state.
         """
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
+        if self.mode == "LSTM" and w_hr is None and batch_sizes[0] == batch_sizes[-1]:
+            # whole-sequence kernel: one node, the recurrence runs on arrays
+            steps, batch = len(batch_sizes), batch_sizes[0]
+            out, h_n, c_n = lstm_layer(data.reshape(steps, batch, data.shape[-1]), state[0],
+                                       state[1], w_ih, w_hh, b_ih, b_hh, reverse)
+            return out.reshape(steps * batch, out.shape[-1]), (h_n, c_n)
         gi = data.matmul(w_ih.t())
         if b_ih is not None:
             gi = gi + b_ih
