@@ -18,6 +18,7 @@ import os
 import pickle
 import sys
 import time
+import traceback
 import warnings
 
 import numpy as np
@@ -1058,7 +1059,12 @@ def _install_fault_handlers():
     previous = sys.excepthook
 
     def excepthook(exc_type, exc, tb):
-        previous(exc_type, exc, tb)
+        if previous is not sys.__excepthook__ or issubclass(exc_type, SystemExit):
+            previous(exc_type, exc, tb)
+        else:
+            # One write: mpiexec forwards output line by line and an abort can cut a traceback
+            # printed in pieces short.
+            sys.stderr.write("".join(traceback.format_exception(exc_type, exc, tb)))
         if issubclass(exc_type, (SystemExit,)):
             return
         _abort(1)
@@ -1079,4 +1085,5 @@ def _abort(status):
             stream.flush()
         except (AttributeError, OSError, ValueError):
             pass
+    time.sleep(0.2)  # let mpiexec forward what this rank printed before the abort ends it
     _mpi.mpi().COMM_WORLD.Abort(int(status) or 1)
