@@ -170,6 +170,16 @@ SAMPLES = {
 }
 
 
+# linear algebra, special functions, sorting (branch linalg)
+SAMPLES.update({
+    "AddmmBackward0": lambda t, a, b: t.addmm(a[:, :3], b, a.t(), beta=0.5, alpha=2),
+    "BmmBackward0": lambda t, a, b: t.bmm(b.reshape(1, 3, 4), a.t().reshape(1, 4, 3)),
+    "DotBackward0": lambda t, a, b: t.dot(b[0], a[1]),
+    "EinsumBackward0": lambda t, a, b: t.einsum("ij,kj->ik", b, a),
+    "MmBackward0": lambda t, a, b: t.mm(b, a.t()),
+    "MvBackward0": lambda t, a, b: t.mv(b, a[0]),
+})
+
 # nodes whose backward raises PyTorch-style "not implemented" by design
 NO_DERIVATIVE = {"PolygammaBackward0"}
 # declared nodes whose formula still only runs on arrays (their family is being converted:
