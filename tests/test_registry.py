@@ -178,7 +178,34 @@ SAMPLES.update({
     "EinsumBackward0": lambda t, a, b: t.einsum("ij,kj->ik", b, a),
     "MmBackward0": lambda t, a, b: t.mm(b, a.t()),
     "MvBackward0": lambda t, a, b: t.mv(b, a[0]),
+    "LinalgCholeskyExBackward0": lambda t, a, b: t.linalg.cholesky(_spd(t, a)),
+    "LinalgCrossBackward0": lambda t, a, b: t.linalg.cross(b[:, :3], a[:, 1:]),
+    "LinalgDetBackward0": lambda t, a, b: t.linalg.det(a[:, :3]),
+    "LinalgEighBackward0": lambda t, a, b: _outs(t.linalg.eigh(_spd(t, a))),
+    "LinalgInvExBackward0": lambda t, a, b: t.linalg.inv(a[:, :3]),
+    "LinalgMatrixExpBackward0": lambda t, a, b: t.linalg.matrix_exp(a[:, :3]),
+    "LinalgPinvBackward0": lambda t, a, b: t.linalg.pinv(a),
+    "LinalgQrBackward0": lambda t, a, b: _outs(t.linalg.qr(a.t())),
+    "LinalgSlogdetBackward0": lambda t, a, b: _outs(t.linalg.slogdet(a[:, :3])),
+    "LinalgSolveExBackward0": lambda t, a, b: t.linalg.solve(a[:, :3], b),
+    "LinalgSolveTriangularBackward0": lambda t, a, b: t.linalg.solve_triangular(
+        a[:, :3], b, upper=True),
+    "LinalgSvdBackward0": lambda t, a, b: _outs(t.linalg.svd(a, full_matrices=False)),
 })
+
+
+def _spd(t, a):
+    m = a[:, :3]
+    return m @ m.t() + 3 * t.eye(3, dtype=a.dtype)
+
+
+def _outs(outs):
+    """The last output of a multi-output op, with the others summed into it (every output
+    stays in the graph)."""
+    *rest, last = outs
+    for o in rest:
+        last = last + o.sum()
+    return last
 
 # nodes whose backward raises PyTorch-style "not implemented" by design
 NO_DERIVATIVE = {"PolygammaBackward0"}

@@ -10,12 +10,13 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import elementwise as ew
 from . import linalg as _la
 from . import reduction as rd
 from . import shape as sh
-from ._util import attach, unbroadcast, wrap_dim
+from ._registry import OUT, formula, out
+from ._util import wrap_dim
 
 _wrap = Tensor._wrap
 _rt = rd._return_type
@@ -52,7 +53,65 @@ _TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"
 
 
 def _mT(a):
-    return np.swapaxes(a, -1, -2)
+    return F.transpose(a, -1, -2)
+
+
+# ---------------------------------------------------------------------------- formula helpers
+# Each runs NumPy on arrays (plain backward) and the recorded op on Tensors (create_graph), so
+# the gradients below can be differentiated again.
+def _mm(x, y):
+    return _la._mm(x, y)
+
+
+def _inv(a):
+    return np.linalg.inv(a) if F.is_array(a) else inv(a)
+
+
+def _solve(a, b):
+    """``a^-1 b`` for (batches of) matrices ``b``."""
+    if not F.is_array(a):
+        return solve(a, b)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return np.linalg.solve(np.broadcast_to(a, batch + a.shape[-2:]),
+                           np.broadcast_to(b, batch + b.shape[-2:]))
+
+
+def _tril_f(x, k=0):
+    return _tril(x, k) if F.is_array(x) else sh.tril(x, k)
+
+
+def _triu_f(x, k=0):
+    return np.triu(x, k) if F.is_array(x) else sh.triu(x, k)
+
+
+def _eye(n, like):
+    """The identity (a constant) in ``like``'s dtype and kind."""
+    e = np.eye(n, dtype=like.dtype if F.is_array(like) else like._data.dtype)
+    return e if F.is_array(like) else _wrap(e)
+
+
+def _row(v):
+    """``v[..., None, :]``."""
+    return F.reshape(v, tuple(v.shape[:-1]) + (1, v.shape[-1]))
+
+
+def _col(v):
+    """``v[..., :, None]``."""
+    return F.reshape(v, tuple(v.shape) + (1,))
+
+
+def _mat(v):
+    """``v[..., None, None]``: a batch of numbers against a batch of matrices."""
+    return F.reshape(v, tuple(v.shape) + (1, 1))
+
+
+def _cat(parts, axis):
+    return np.concatenate(parts, axis=axis) if F.is_array(parts[0]) else sh.cat(parts, axis)
+
+
+def _not_twice(what):
+    return RuntimeError(f"the derivative of {what} is not implemented with differentiable "
+                        "operations in numtorch")
 
 
 def _float_input(A, name):
@@ -77,22 +136,6 @@ def _matrix_input(A, name, square=True):
 
 def _record(*tensors):
     return _GradState.enabled and any(t is not None and t._requires_grad for t in tensors)
-
-
-def _outputs(arrays, node, inputs, record):
-    """Wrap ``arrays`` as outputs 0..n-1 of ``node`` (when recording) and return them."""
-    if not record:
-        return tuple(_wrap(a) for a in arrays)
-    node.num_outputs = len(arrays)
-    node.next_functions = tuple(t._edge() if t is not None else (None, 0) for t in inputs)
-    outs = []
-    for i, a in enumerate(arrays):
-        o = _wrap(a)
-        o._requires_grad = True
-        o.grad_fn = node
-        o._output_nr = i
-        outs.append(o)
-    return tuple(outs)
 
 
 def _batch_prefix(a, index):
@@ -180,48 +223,45 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
 
 # ---------------------------------------------------------------------------- determinants
-class LinalgDetBackward0(Node):
+@formula("LinalgDetBackward0", saves={"a": 0, "out": OUT})
+def LinalgDetBackward0(ctx, g):
     """``d det(A) / dA = det(A) A^{-T}``; zero for an exactly singular matrix, as PyTorch's
     LU-based backward gives."""
-
-    _saved_fields = ("a", "out")
-
-    def backward(self, g):
-        a = self.a
+    a = ctx.a
+    if F.is_array(a):
         try:
             inv_t = _mT(np.linalg.inv(a))
         except np.linalg.LinAlgError:
             return (np.zeros_like(a),)
-        return (((g * self.out)[..., None, None] * inv_t).astype(a.dtype, copy=False),)
+        return (((g * ctx.out)[..., None, None] * inv_t).astype(a.dtype, copy=False),)
+    try:
+        inv_t = _mT(inv(a))
+    except LinAlgError:
+        raise _not_twice("det at a singular matrix") from None
+    return (_mat(g * ctx.out) * inv_t,)
 
 
 def det(A):
     """Determinant of each square matrix in ``A``."""
     a = _matrix_input(A, "linalg.det")
     out = np.asarray(np.linalg.det(a), dtype=a.dtype)
-    if _record(A):
-        node = LinalgDetBackward0()
-        node.a, node.out = a, out
-        result = attach(out, node, A)
-        node.save_versions(A, output=result)
-        return result
-    return _wrap(out)
+    return LinalgDetBackward0.record(out, (A,), (a, out))
 
 
-class LinalgSlogdetBackward0(Node):
-    _saved_fields = ("a",)
-    num_outputs = 2
-
-    def backward(self, grads):
-        g = grads[1]
-        if g is None:
-            return (None,)
-        a = self.a
+# sign is saved (unread for real input) so that changing it in place raises, as in torch
+@formula("LinalgSlogdetBackward0", saves={"a": 0, "sign": out(0)}, outputs=2)
+def LinalgSlogdetBackward0(ctx, grads):
+    g = grads[1]
+    if g is None:
+        return (None,)
+    a = ctx.a
+    if F.is_array(a):
         try:
             inv_t = _mT(np.linalg.inv(a))
         except np.linalg.LinAlgError:
             inv_t = _mT(np.linalg.pinv(a))
         return ((g[..., None, None] * inv_t).astype(a.dtype, copy=False),)
+    return (_mat(g) * _mT(inv(a)),)
 
 
 def slogdet(A):
@@ -230,21 +270,15 @@ def slogdet(A):
     with np.errstate(divide="ignore"):
         sign, logabs = np.linalg.slogdet(a)
     sign, logabs = np.asarray(sign, a.dtype), np.asarray(logabs, a.dtype)
-    node = None
-    if _record(A):
-        node = LinalgSlogdetBackward0()
-        node.a = a
-        node.save_versions(A)
-    return return_types.linalg_slogdet(*_outputs((sign, logabs), node, (A,), node is not None))
+    outs = LinalgSlogdetBackward0.record((sign, logabs), (A,), (a, sign))
+    return return_types.linalg_slogdet(*outs)
 
 
 # ---------------------------------------------------------------------------- inverse, solve
-class LinalgInvExBackward0(Node):
-    _saved_fields = ("out",)
-
-    def backward(self, g):
-        inv_t = _mT(self.out)
-        return (-(inv_t @ g @ inv_t),)
+@formula("LinalgInvExBackward0", saves={"out": OUT})
+def LinalgInvExBackward0(ctx, g):
+    inv_t = _mT(ctx.out)
+    return (-_mm(_mm(inv_t, g), inv_t),)
 
 
 def inv(A):
@@ -254,29 +288,23 @@ def inv(A):
         out = np.linalg.inv(a)
     except np.linalg.LinAlgError:
         raise _singular_error("linalg.inv", a) from None
-    if _record(A):
-        node = LinalgInvExBackward0()
-        node.out = out
-        result = attach(out, node, A)
-        node.save_versions(output=result)
-        return result
-    return _wrap(out)
+    return LinalgInvExBackward0.record(out, (A,), (out,))
 
 
-class LinalgSolveExBackward0(Node):
-    _saved_fields = ("a", "x")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, x = self.a, self.x
-        if self.vector:
-            g = g[..., None]
-        gb = np.linalg.solve(np.broadcast_to(_mT(a), x.shape[:-2] + a.shape[-2:]), g)
-        ga = unbroadcast(-gb @ _mT(x), a.shape) if na is not None else None
-        if nb is not None:
-            gb = unbroadcast(gb, self.b_shape)
-            gb = gb[..., 0] if self.vector else gb
-        return ga, (gb if nb is not None else None)
+@formula("LinalgSolveExBackward0", saves={"a": 0, "x": OUT},
+         attrs=("vector", "a_shape", "b_shape"))
+def LinalgSolveExBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    a, x = ctx.a, ctx.x
+    if ctx.vector:
+        g, x = _col(g), _col(x)
+    gb = _solve(_mT(a), g)
+    ga = F.unbroadcast(-_mm(gb, _mT(x)), ctx.a_shape) if na is not None else None
+    if nb is not None:
+        gb = F.unbroadcast(gb, ctx.b_shape)
+        if ctx.vector:
+            gb = F.reshape(gb, tuple(gb.shape[:-1]))
+    return ga, (gb if nb is not None else None)
 
 
 def solve(A, B, *, left=True):
@@ -304,13 +332,8 @@ def solve(A, B, *, left=True):
         raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is "
                           "singular.") from None
     out = x[..., 0] if vector else x
-    if _record(A, B):
-        node = LinalgSolveExBackward0()
-        node.a, node.x, node.vector, node.b_shape = a, x, vector, bm.shape
-        result = attach(out, node, A, B)
-        node.save_versions(A, output=result)  # B is not read by backward
-        return result
-    return _wrap(out)
+    # B is not read by backward
+    return LinalgSolveExBackward0.record(out, (A, B), (a, out), (vector, a.shape, bm.shape))
 
 
 def _dtype_word(a):
@@ -336,22 +359,32 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return return_types.linalg_lstsq(X, empty, rank, _wrap(np.empty((0,), a.dtype)))
 
 
-class LinalgSolveTriangularBackward0(Node):
-    _saved_fields = ("a", "x")
+def _triangle(a, upper, unitriangular):
+    """The triangle of ``a`` that solve_triangular reads (unit diagonal when asked)."""
+    tri = _triu_f(a) if upper else _tril_f(a)
+    if not unitriangular:
+        return tri
+    n = a.shape[-1]
+    return (_triu_f(a, 1) if upper else _tril_f(a, -1)) + _eye(n, a)
 
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, x = self.a, self.x
-        gb = _triangular_solve(_mT(a), g, not self.upper)
-        ga = None
-        if na is not None:
-            ga = -gb @ _mT(x)
-            ga = np.triu(ga) if self.upper else _tril(ga)
-            if self.unitriangular:
-                n = ga.shape[-1]
-                ga[..., np.arange(n), np.arange(n)] = 0
-            ga = unbroadcast(ga, self.a_shape)
-        return ga, (unbroadcast(gb, self.b_shape) if nb is not None else None)
+
+@formula("LinalgSolveTriangularBackward0", saves={"a": 0, "x": OUT},
+         attrs=("upper", "unitriangular", "a_shape", "b_shape"))
+def LinalgSolveTriangularBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    x, upper = ctx.x, ctx.upper
+    tri = _triangle(ctx.a, upper, ctx.unitriangular)
+    if F.is_array(g):
+        gb = _triangular_solve(_mT(tri), g, not upper)
+    else:
+        gb = solve_triangular(_mT(tri), g, upper=not upper)
+    ga = None
+    if na is not None:
+        ga = -_mm(gb, _mT(x))
+        ga = _triu_f(ga, 1 if ctx.unitriangular else 0) if upper else \
+            _tril_f(ga, -1 if ctx.unitriangular else 0)
+        ga = F.unbroadcast(ga, ctx.a_shape)
+    return ga, (F.unbroadcast(gb, ctx.b_shape) if nb is not None else None)
 
 
 def _triangular_solve(a, b, upper):
@@ -398,14 +431,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         n = tri.shape[-1]
         tri[..., np.arange(n), np.arange(n)] = 1
     x = _triangular_solve(tri, b, upper)
-    if _record(A, B):
-        node = LinalgSolveTriangularBackward0()
-        node.a, node.x, node.upper, node.unitriangular = tri, x, upper, unitriangular
-        node.a_shape, node.b_shape = a.shape, b.shape
-        result = attach(x, node, A, B)
-        node.save_versions(A, output=result)  # B is not read by backward
-        return result
-    return _wrap(x)
+    # B is not read by backward
+    return LinalgSolveTriangularBackward0.record(x, (A, B), (a, x),
+                                                 (upper, unitriangular, a.shape, b.shape))
 
 
 def _info(a, failed_index=0):
@@ -461,18 +489,16 @@ def solve_ex(A, B, *, left=True, check_errors=False):
 
 
 # ---------------------------------------------------------------------------- cholesky
-class LinalgCholeskyExBackward0(Node):
-    _saved_fields = ("L",)
-
-    def backward(self, g):
-        L = self.L
-        if self.upper:
-            g = _mT(g)
-        P = _tril(_mT(L) @ g)
-        P = P - 0.5 * (np.eye(L.shape[-1], dtype=L.dtype) * P)
-        Linv = np.linalg.inv(L)
-        S = _mT(Linv) @ P @ Linv
-        return (0.5 * (S + _mT(S)),)
+@formula("LinalgCholeskyExBackward0", saves={"L": OUT}, attrs=("upper",))
+def LinalgCholeskyExBackward0(ctx, g):
+    L = ctx.L
+    if ctx.upper:
+        g, L = _mT(g), _mT(L)
+    P = _tril_f(_mm(_mT(L), g))
+    P = P - 0.5 * (_eye(L.shape[-1], P) * P)
+    Linv = _inv(L)
+    S = _mm(_mm(_mT(Linv), P), Linv)
+    return (0.5 * (S + _mT(S)),)
 
 
 def cholesky(A, *, upper=False):
@@ -483,13 +509,7 @@ def cholesky(A, *, upper=False):
     except np.linalg.LinAlgError:
         raise _not_pd_error(a) from None
     out = np.ascontiguousarray(_mT(L)) if upper else L
-    if _record(A):
-        node = LinalgCholeskyExBackward0()
-        node.L, node.upper = L, upper
-        result = attach(out, node, A)
-        node.save_versions(output=result)  # backward reads only the factor
-        return result
-    return _wrap(out)
+    return LinalgCholeskyExBackward0.record(out, (A,), (out,), (upper,))
 
 
 def _not_pd_error(a):
@@ -510,34 +530,35 @@ def _not_pd_error(a):
 # ---------------------------------------------------------------------------- qr
 def _qr_grad_tall(Q, R, gQ, gR):
     """Gradient of the reduced QR of a matrix with at least as many rows as columns."""
-    M = R @ _mT(gR) - _mT(gQ) @ Q
-    low = _tril(M, -1)
-    M = low + _mT(low) + np.eye(M.shape[-1], dtype=M.dtype) * M
-    b = gQ + Q @ M
-    return _mT(np.linalg.solve(R, _mT(b)))
+    M = _mm(R, _mT(gR)) - _mm(_mT(gQ), Q)
+    low = _tril_f(M, -1)
+    M = low + _mT(low) + _eye(M.shape[-1], M) * M
+    b = gQ + _mm(Q, M)
+    return _mT(_solve(R, _mT(b)))
 
 
-class LinalgQrBackward0(Node):
-    _saved_fields = ("Q", "R")
-    num_outputs = 2
-
-    def backward(self, grads):
-        Q, R = self.Q, self.R
-        m, n = Q.shape[-2], R.shape[-1]
-        if self.mode == "complete" and m > n:
-            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
-                               "and nrows > ncols.")
-        gQ, gR = grads
-        gQ = np.zeros_like(Q) if gQ is None else gQ
-        gR = np.zeros_like(R) if gR is None else gR
-        if m >= n:
-            return (_qr_grad_tall(Q, R, gQ, gR),)
-        # A = [X | Y] with X square: X = Q U, Y = Q V.
-        U, V = R[..., :m], R[..., m:]
-        gU, gV = gR[..., :m], gR[..., m:]
-        Y = Q @ V
-        gX = _qr_grad_tall(Q, U, gQ + Y @ _mT(gV), gU)
-        return (np.concatenate([gX, Q @ gV], axis=-1),)
+@formula("LinalgQrBackward0", saves={"Q": out(0), "R": out(1)}, attrs=("mode",), outputs=2)
+def LinalgQrBackward0(ctx, grads):
+    if ctx.mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
+                           "when mode='r'. Please use linalg.qr(A, mode='reduced') if you are "
+                           "going to differentiate through linalg.qr.")
+    Q, R = ctx.Q, ctx.R
+    m, n = Q.shape[-2], R.shape[-1]
+    if ctx.mode == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' "
+                           "and nrows > ncols.")
+    gQ, gR = grads
+    gQ = F.zeros_like(Q) if gQ is None else gQ
+    gR = F.zeros_like(R) if gR is None else gR
+    if m >= n:
+        return (_qr_grad_tall(Q, R, gQ, gR),)
+    # A = [X | Y] with X square: X = Q U, Y = Q V.
+    U, V = R[..., :m], R[..., m:]
+    gU, gV = gR[..., :m], gR[..., m:]
+    Y = _mm(Q, V)
+    gX = _qr_grad_tall(Q, U, gQ + _mm(Y, _mT(gV)), gU)
+    return (_cat([gX, _mm(Q, gV)], -1),)
 
 
 def qr(A, mode="reduced"):
@@ -547,53 +568,37 @@ def qr(A, mode="reduced"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
     if mode == "r":
-        R = np.linalg.qr(a, mode="r")
-        Rt = _wrap(np.asarray(R))
-        if _record(A):
-            node = LinalgQrBackward0()
-            Rt = _outputs((np.empty((0,), a.dtype), R), node, (A,), True)[1]
-            node.backward = _qr_r_mode_error
+        R = np.asarray(np.linalg.qr(a, mode="r"))
+        Rt = LinalgQrBackward0.record((np.empty((0,), a.dtype), R), (A,), (), ("r",))[1]
         return return_types.linalg_qr(_wrap(np.empty((0,), a.dtype)), Rt)
     Q, R = np.linalg.qr(a, mode=mode)
-    node = None
-    if _record(A):
-        node = LinalgQrBackward0()
-        node.Q, node.R, node.mode = Q, R, mode
-        node.save_versions(A)
-    return return_types.linalg_qr(*_outputs((Q, R), node, (A,), node is not None))
-
-
-def _qr_r_mode_error(grads):
-    raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
-                       "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to "
-                       "differentiate through linalg.qr.")
+    return return_types.linalg_qr(*LinalgQrBackward0.record((Q, R), (A,), (Q, R), (mode,)))
 
 
 # ---------------------------------------------------------------------------- eigh
 def _inv_gaps(w):
     """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it."""
-    with np.errstate(divide="ignore"):
-        F = 1.0 / (w[..., None, :] - w[..., :, None])
     n = w.shape[-1]
-    F[..., np.arange(n), np.arange(n)] = 0
-    return F
+    if F.is_array(w):
+        with np.errstate(divide="ignore"):
+            gaps = 1.0 / (w[..., None, :] - w[..., :, None])
+        gaps[..., np.arange(n), np.arange(n)] = 0
+        return gaps
+    eye = _eye(n, w)
+    return (1 - eye) / (_row(w) - _col(w) + eye)
 
 
-class LinalgEighBackward0(Node):
-    _saved_fields = ("w", "V")
-    num_outputs = 2
-
-    def backward(self, grads):
-        gw, gV = grads
-        w, V = self.w, self.V
-        inner = np.zeros(V.shape, V.dtype)
-        if gV is not None:
-            X = _mT(V) @ gV
-            inner = _inv_gaps(w) * (0.5 * (X - _mT(X)))
-        if gw is not None:
-            n = w.shape[-1]
-            inner[..., np.arange(n), np.arange(n)] += gw
-        return ((V @ inner @ _mT(V)).astype(V.dtype, copy=False),)
+@formula("LinalgEighBackward0", saves={"w": out(0), "V": out(1)}, outputs=2)
+def LinalgEighBackward0(ctx, grads):
+    gw, gV = grads
+    w, V = ctx.w, ctx.V
+    inner = F.zeros_like(V)
+    if gV is not None:
+        X = _mm(_mT(V), gV)
+        inner = _inv_gaps(w) * (0.5 * (X - _mT(X)))
+    if gw is not None:
+        inner = inner + _eye(w.shape[-1], V) * _row(gw)
+    return (F.cast(_mm(_mm(V, inner), _mT(V)), V),)
 
 
 def eigh(A, UPLO="L"):
@@ -603,12 +608,7 @@ def eigh(A, UPLO="L"):
     if UPLO not in ("L", "U"):
         raise RuntimeError("Expected UPLO argument to be 'L' or 'U', but got " + str(UPLO))
     w, V = np.linalg.eigh(a, UPLO)
-    node = None
-    if _record(A):
-        node = LinalgEighBackward0()
-        node.w, node.V = w, V
-        node.save_versions(A)
-    return return_types.linalg_eigh(*_outputs((w, V), node, (A,), node is not None))
+    return return_types.linalg_eigh(*LinalgEighBackward0.record((w, V), (A,), (w, V)))
 
 
 def eigvalsh(A, UPLO="L"):
@@ -620,51 +620,42 @@ def eigvalsh(A, UPLO="L"):
 
 
 # ---------------------------------------------------------------------------- svd
-class LinalgSvdBackward0(Node):
-    _saved_fields = ("U", "S", "Vh")
-    num_outputs = 3
-
-    def backward(self, grads):
-        gU, gS, gVh = grads
-        S = self.S
-        k = S.shape[-1]
-        U, Vh = self.U[..., :k], self.Vh[..., :k, :]
-        m, n = U.shape[-2], Vh.shape[-1]
-        if gU is not None:
-            gU = gU[..., :k]
-        if gVh is not None:
-            gVh = gVh[..., :k, :]
-        inner = np.zeros(S.shape + (k,), S.dtype)
-        if gS is not None:
-            inner[..., np.arange(k), np.arange(k)] = gS
-        if gU is None and gVh is None:
-            return ((U * gS[..., None, :]) @ Vh,)
-        F = _inv_gaps(S * S)
-        grad = 0
-        if gU is not None:
-            J = _mT(U) @ gU
-            inner = inner + F * (J - _mT(J)) * S[..., None, :]
-            if m > k:
-                grad = ((gU - U @ J) / S[..., None, :]) @ Vh
-        if gVh is not None:
-            V, gV = _mT(Vh), _mT(gVh)
-            K = Vh @ gV
-            inner = inner + S[..., :, None] * (F * (K - _mT(K)))
-            if n > k:
-                grad = grad + (U / S[..., None, :]) @ _mT(gV - V @ K)
-        return ((U @ inner @ Vh + grad).astype(S.dtype, copy=False),)
+@formula("LinalgSvdBackward0", saves={"U": out(0), "S": out(1), "Vh": out(2)}, outputs=3)
+def LinalgSvdBackward0(ctx, grads):
+    gU, gS, gVh = grads
+    S = ctx.S
+    k = S.shape[-1]
+    U, Vh = ctx.U[..., :k], ctx.Vh[..., :k, :]
+    m, n = U.shape[-2], Vh.shape[-1]
+    if gU is not None:
+        gU = gU[..., :k]
+    if gVh is not None:
+        gVh = gVh[..., :k, :]
+    eye = _eye(k, S)
+    if gU is None and gVh is None:
+        return (_mm(U * _row(gS), Vh),)
+    inner = F.zeros_like(S, tuple(S.shape) + (k,)) if gS is None else eye * _row(gS)
+    gaps = _inv_gaps(S * S)
+    grad = 0
+    if gU is not None:
+        J = _mm(_mT(U), gU)
+        inner = inner + gaps * (J - _mT(J)) * _row(S)
+        if m > k:
+            grad = _mm((gU - _mm(U, J)) / _row(S), Vh)
+    if gVh is not None:
+        V, gV = _mT(Vh), _mT(gVh)
+        K = _mm(Vh, gV)
+        inner = inner + _col(S) * (gaps * (K - _mT(K)))
+        if n > k:
+            grad = grad + _mm(U / _row(S), _mT(gV - _mm(V, K)))
+    return (F.cast(_mm(_mm(U, inner), Vh) + grad, S),)
 
 
 def svd(A, full_matrices=True, *, driver=None):
     """Singular value decomposition ``A = U diag(S) Vh`` (singular values descending)."""
     a = _matrix_input(A, "linalg.svd", square=False)
     U, S, Vh = np.linalg.svd(a, full_matrices=full_matrices)
-    node = None
-    if _record(A):
-        node = LinalgSvdBackward0()
-        node.U, node.S, node.Vh = U, S, Vh
-        node.save_versions(A)
-    return return_types.linalg_svd(*_outputs((U, S, Vh), node, (A,), node is not None))
+    return return_types.linalg_svd(*LinalgSvdBackward0.record((U, S, Vh), (A,), (U, S, Vh)))
 
 
 def svdvals(A, *, driver=None):
@@ -690,16 +681,14 @@ def _tolerance(s, shape, atol, rtol):
                       if np.ndim(atol) else atol, np.asarray(rtol) * smax)
 
 
-class LinalgPinvBackward0(Node):
-    _saved_fields = ("a", "p")
-
-    def backward(self, g):
-        a, p = self.a, self.p
-        pt = _mT(p)
-        grad = -(pt @ g @ pt)
-        grad = grad + (_mT(g) - a @ (p @ _mT(g))) @ (p @ pt)
-        grad = grad + (pt @ p) @ (_mT(g) - (_mT(g) @ p) @ a)
-        return (grad,)
+@formula("LinalgPinvBackward0", saves={"a": 0, "p": OUT})
+def LinalgPinvBackward0(ctx, g):
+    a, p = ctx.a, ctx.p
+    pt, gt = _mT(p), _mT(g)
+    grad = -_mm(_mm(pt, g), pt)
+    grad = grad + _mm(gt - _mm(a, _mm(p, gt)), _mm(p, pt))
+    grad = grad + _mm(_mm(pt, p), gt - _mm(_mm(gt, p), a))
+    return (grad,)
 
 
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
@@ -713,13 +702,7 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     with np.errstate(divide="ignore"):
         s_inv = np.where(keep, 1 / np.where(keep, s, 1), 0).astype(a.dtype)
     p = (_mT(vh) * s_inv[..., None, :]) @ _mT(u)
-    if _record(A):
-        node = LinalgPinvBackward0()
-        node.a, node.p = a, p
-        result = attach(p, node, A)
-        node.save_versions(A, output=result)
-        return result
-    return _wrap(p)
+    return LinalgPinvBackward0.record(p, (A,), (a, p))
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
@@ -733,15 +716,17 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
 
 
 # ---------------------------------------------------------------------------- products
-class LinalgCrossBackward0(Node):
-    _saved_fields = ("a", "b")
+@formula("LinalgCrossBackward0", saves={"a": 0, "b": 1}, attrs=("dim", "a_shape", "b_shape"))
+def LinalgCrossBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    a, b, d = ctx.a, ctx.b, ctx.dim
 
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b, d = self.a, self.b, self.dim
-        ga = unbroadcast(np.cross(b, g, axis=d), self.a_shape) if na is not None else None
-        gb = unbroadcast(np.cross(g, a, axis=d), self.b_shape) if nb is not None else None
-        return ga, gb
+    def cr(x, y):
+        return np.cross(x, y, axis=d) if F.is_array(g) else cross(x, y, dim=d)
+
+    ga = F.unbroadcast(cr(b, g), ctx.a_shape) if na is not None else None
+    gb = F.unbroadcast(cr(g, a), ctx.b_shape) if nb is not None else None
+    return ga, gb
 
 
 def cross(input, other, *, dim=-1):
@@ -759,13 +744,8 @@ def cross(input, other, *, dim=-1):
         a, b = a.astype(common), b.astype(common)
     a_b, b_b = np.broadcast_to(a, shape), np.broadcast_to(b, shape)
     out = np.cross(a_b, b_b, axis=d)
-    if _record(input, other):
-        node = LinalgCrossBackward0()
-        node.a, node.b, node.dim = a_b, b_b, d
-        node.a_shape, node.b_shape = a.shape, b.shape
-        node.save_versions(input, other)
-        return attach(out, node, input, other)
-    return _wrap(out)
+    return LinalgCrossBackward0.record(out, (input, other), (a, b),
+                                       (d - len(shape), a.shape, b.shape))
 
 
 def matrix_power(A, n):
@@ -835,31 +815,26 @@ def _expm(a):
     return out.astype(a.dtype, copy=False)
 
 
-class LinalgMatrixExpBackward0(Node):
+@formula("LinalgMatrixExpBackward0", saves={"a": 0})
+def LinalgMatrixExpBackward0(ctx, g):
     """The gradient is the upper-right block of ``exp([[A^T, G], [0, A^T]])``."""
-
-    _saved_fields = ("a",)
-
-    def backward(self, g):
-        at = _mT(self.a)
-        n = at.shape[-1]
+    at = _mT(ctx.a)
+    n = at.shape[-1]
+    if F.is_array(g):
         block = np.zeros(g.shape[:-2] + (2 * n, 2 * n), g.dtype)
         block[..., :n, :n] = at
         block[..., n:, n:] = at
         block[..., :n, n:] = g
         return (_expm(block)[..., :n, n:],)
+    at = F.expand(at, tuple(g.shape))
+    block = _cat([_cat([at, g], -1), _cat([F.zeros_like(g), at], -1)], -2)
+    return (matrix_exp(block)[..., :n, n:],)
 
 
 def matrix_exp(A):
     """Matrix exponential of each square matrix in ``A``."""
     a = _matrix_input(A, "linalg.matrix_exp")
-    out = _expm(a)
-    if _record(A):
-        node = LinalgMatrixExpBackward0()
-        node.a = a
-        node.save_versions(A)
-        return attach(out, node, A)
-    return _wrap(out)
+    return LinalgMatrixExpBackward0.record(_expm(a), (A,), (a,))
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
