@@ -191,6 +191,10 @@ SAMPLES.update({
     "LinalgSolveTriangularBackward0": lambda t, a, b: t.linalg.solve_triangular(
         a[:, :3], b, upper=True),
     "LinalgSvdBackward0": lambda t, a, b: _outs(t.linalg.svd(a, full_matrices=False)),
+    "ErfcBackward0": lambda t, a, b: t.special.erfc(b),
+    "SpecialLogNdtrBackward0": lambda t, a, b: t.special.log_ndtr(b),
+    "IgammaBackward0": lambda t, a, b: t.special.gammainc(a.detach() + 1, a),
+    "IgammacBackward0": lambda t, a, b: t.special.gammaincc(a.detach() + 1, a),
 })
 
 
