@@ -195,6 +195,9 @@ SAMPLES.update({
     "SpecialLogNdtrBackward0": lambda t, a, b: t.special.log_ndtr(b),
     "IgammaBackward0": lambda t, a, b: t.special.gammainc(a.detach() + 1, a),
     "IgammacBackward0": lambda t, a, b: t.special.gammaincc(a.detach() + 1, a),
+    "SortBackward0": lambda t, a, b: t.sort(b, 1, descending=True).values,
+    "TopkBackward0": lambda t, a, b: t.topk(b, 2, 1).values,
+    "TraceBackward0": lambda t, a, b: t.trace(b),
 })
 
 

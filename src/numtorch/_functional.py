@@ -7,6 +7,7 @@ from .ops import elementwise as ew
 from .ops import reduction as rd
 from .ops._util import wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
+from .ops.sorting import argsort, sort, topk, trace  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
 
@@ -36,26 +37,6 @@ def _tensor_first(fn):
 
 def square(input):
     return ew.pow(input, 2)
-
-
-def sort(input, dim=-1, descending=False, stable=False):
-    from .ops.indexing import gather
-    x = input._data
-    idx = np.argsort(-x if descending else x, axis=dim, kind="stable").astype(np.int64)
-    values = gather(input, dim, _wrap(idx))
-    return rd.return_types.sort(values, _wrap(idx))
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
-    return sort(input, dim, descending, stable).indices
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):
-    from .ops.indexing import gather
-    x = input._data
-    idx = np.argsort(-x if largest else x, axis=dim, kind="stable")
-    idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
-    return rd.return_types.topk(gather(input, dim, _wrap(idx)), _wrap(idx))
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -114,10 +95,6 @@ def median(input, dim=None, keepdim=False):
     values, indices = rd.MedianBackward1.record((vals, inds), (input,), (inds,),
                                                 (d, keepdim, x.shape))
     return rd.return_types.median(values, indices)
-
-
-def trace(input):
-    return diagonal(input).sum()
 
 
 def meshgrid(*tensors, indexing="ij"):
