@@ -310,3 +310,19 @@ def test_second_derivatives_of_well_conditioned_matrices(name, seed):
     q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
     a = q @ np.diag(rng.uniform(1, 2, 3) + np.arange(3)) @ q.T
     check_op(GRADGRAD[name], arrays=[a])
+
+
+def test_addmm_inplace_records_like_torch():
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((3, 5), (3, 4), (4, 5))]
+    grads = []
+    for lib in (numtorch, torch):
+        b, m1, m2 = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = b * 1
+        out.addmm_(m1, m2, beta=0.5, alpha=2)
+        assert type(out.grad_fn).__name__ == "AddmmBackward0"
+        (out * out).sum().backward()
+        grads.append([np.asarray(t.grad.numpy() if lib is torch else t.grad._data)
+                      for t in (b, m1, m2)])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10)

@@ -7,7 +7,6 @@ from .ops import elementwise as ew
 from .ops import reduction as rd
 from .ops._util import wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
-from .ops.sorting import argsort, sort, topk, trace  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
 

@@ -5,7 +5,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from . import _formulas as F
-from ._registry import formula
+from ._registry import declare, formula
 
 _wrap = Tensor._wrap
 
@@ -253,8 +253,6 @@ def outer(input, vec2):
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
-ger = outer
-
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 over TBackward0
@@ -383,3 +381,13 @@ def _einsum_operand_grad(g, out, others, arrays, spec, shape):
     np.einsum(spec + "->" + letters, full)[...] = grad
     return full
 
+
+# ---------------------------------------------------------------------------- public names
+declare(matmul, nodes=(MmBackward0, BmmBackward0, DotBackward0, MvBackward0))
+declare(mm, nodes=(MmBackward0,))
+declare(bmm, nodes=(BmmBackward0,))
+declare(mv, nodes=(MvBackward0,))
+declare(dot, nodes=(DotBackward0,))
+declare(outer, export=("outer", "ger"), method=("outer", "ger"))
+declare(addmm, inplace="addmm_", nodes=(AddmmBackward0,))
+declare(einsum, method=False, nodes=(EinsumBackward0,))
