@@ -216,9 +216,9 @@ def _outs(outs):
 
 # nodes whose backward raises PyTorch-style "not implemented" by design
 NO_DERIVATIVE = {"PolygammaBackward0"}
-# declared nodes whose formula still only runs on arrays (their family is being converted:
-# special.py's xlog1py passes a three-argument array gradient to math_extra._float_binary)
-ARRAY_ONLY = {"SpecialXlog1PyBackward0"}
+# declared nodes whose formula still only runs on arrays (none left: xlog1py's gradient is now
+# written with differentiable ops in ops/special.py)
+ARRAY_ONLY = set()
 
 
 def _trigamma(x):

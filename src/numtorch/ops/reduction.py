@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as dt
+from .._fperr import quiet_call
 from .._tensor import Tensor
 from . import _formulas as F
 from ._registry import OUT, declare, formula, out
@@ -88,8 +89,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     sum_dtype = None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype)
     if x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
+        res = quiet_call(x.sum, axes, sum_dtype, None, keepdim)
     else:
         res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     if res.__class__ is not np.ndarray:
@@ -122,8 +122,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     if x.size:
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.mean(axis=axes, keepdims=keepdim)
+        res = quiet_call(x.mean, axes, None, None, keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
