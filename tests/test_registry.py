@@ -198,6 +198,7 @@ SAMPLES.update({
     "SortBackward0": lambda t, a, b: t.sort(b, 1, descending=True).values,
     "TopkBackward0": lambda t, a, b: t.topk(b, 2, 1).values,
     "TraceBackward0": lambda t, a, b: t.trace(b),
+    "CdistBackward0": lambda t, a, b: t.cdist(a, b),
 })
 
 

@@ -66,3 +66,34 @@ def test_node_names_errors_and_zero_dim():
     s = numtorch.sort(numtorch.tensor(3.0))
     assert s.values.item() == 3.0 and s.indices.item() == 0
     assert numtorch.trace(numtorch.ones(2, 2, dtype=numtorch.int32)).dtype == numtorch.int64
+
+
+CDIST = {
+    "p2": ([(4, 3), (5, 3)], lambda t, a, b: t.cdist(a, b)),
+    "p1": ([(4, 3), (5, 3)], lambda t, a, b: t.cdist(a, b, p=1)),
+    "p3_batched": ([(2, 4, 3), (1, 5, 3)], lambda t, a, b: t.cdist(a, b, p=3.0)),
+    "pinf": ([(4, 3), (5, 3)], lambda t, a, b: t.cdist(a, b, p=float("inf"))),
+    "p0": ([(4, 3), (5, 3)], lambda t, a, b: t.cdist(a, b.round(), p=0)),
+}
+
+
+@pytest.mark.parametrize("name", CDIST)
+def test_cdist_against_torch(name):
+    shapes, fn = CDIST[name]
+    check_op(fn, shapes)  # torch has no second derivative: check_op skips it
+
+
+def test_cdist_second_derivative_raises_as_torch_and_errors():
+    x = numtorch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = numtorch.tensor([[0.0, 1.0], [1.0, 1.5]])
+    d = numtorch.cdist(x, y)
+    assert type(d.grad_fn).__name__ == "CdistBackward0"
+    (g,) = numtorch.autograd.grad(d.sum(), x, create_graph=True)
+    with pytest.raises(NotImplementedError, match="the derivative for '_cdist_backward' is not"):
+        numtorch.autograd.grad(g.sum(), x)
+    with pytest.raises(RuntimeError, match="X1 and X2 must have the same number of columns"):
+        numtorch.cdist(x, numtorch.ones(3, 3))
+    with pytest.raises(RuntimeError, match="cdist only supports non-negative p values"):
+        numtorch.cdist(x, y, p=-1)
+    with pytest.raises(RuntimeError, match="cdist only supports at least 2D tensors, X1 got: 1D"):
+        numtorch.cdist(x[0], y)

@@ -103,11 +103,6 @@ def meshgrid(*tensors, indexing="ij"):
                                                       indexing=indexing))
 
 
-def cdist(x1, x2, p=2.0):
-    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return rd.vector_norm(diff, p, dim=-1)
-
-
 def searchsorted(sorted_sequence, values, *, right=False, side=None):
     side = side or ("right" if right else "left")
     return _wrap(np.searchsorted(sorted_sequence._data, values._data, side=side).astype(np.int64))

@@ -1,11 +1,13 @@
-"""Matrix products: mm, bmm, matmul, addmm, dot, mv, outer, linear."""
+"""Matrix products (mm, bmm, matmul, addmm, dot, mv, outer, linear, einsum) and pairwise
+distances (cdist)."""
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
+from ..autograd.node import Node
 from . import _formulas as F
-from ._registry import declare, formula
+from ._registry import OUT, declare, formula
 
 _wrap = Tensor._wrap
 
@@ -382,6 +384,88 @@ def _einsum_operand_grad(g, out, others, arrays, spec, shape):
     return full
 
 
+# ---------------------------------------------------------------------------- cdist
+@formula("CdistBackward0", saves={"x1": 0, "x2": 1, "out": OUT}, attrs=("p", "s1", "s2"))
+def CdistBackward0(ctx, g):
+    """The gradient of ``||x1_i - x2_j||_p`` (torch has no second derivative here)."""
+    (n1, _), (n2, _) = ctx.next_functions
+    if not F.is_array(g):  # create_graph: the values, with a node that refuses to go further
+        arrays = CdistBackward0.backward(
+            _ArrayCtx(ctx.next_functions, ctx.x1._data, ctx.x2._data, ctx.out._data, ctx.p,
+                      ctx.s1, ctx.s2), g._data)
+        inputs = (g, ctx.x1, ctx.x2)
+        return tuple(None if a is None else _cdist_backward_backward(a, inputs) for a in arrays)
+    diff = ctx.x1[..., :, None, :] - ctx.x2[..., None, :, :]
+    d = ctx.out[..., None]
+    p = ctx.p
+    if p == 0:
+        step = np.zeros_like(diff)
+    elif p == 1:
+        step = np.sign(diff)
+    elif p == np.inf:
+        step = np.sign(diff) * (np.abs(diff) == d)
+    else:
+        ad = np.abs(diff)
+        step = np.where((d == 0) | (ad == 0), 0,
+                        np.sign(diff) * ad ** (p - 1) / np.where(d == 0, 1, d) ** (p - 1))
+    w = g[..., None] * step.astype(g.dtype, copy=False)
+    return (F.unbroadcast(w.sum(-2), ctx.s1) if n1 is not None else None,
+            F.unbroadcast(-w.sum(-3), ctx.s2) if n2 is not None else None)
+
+
+class _ArrayCtx:
+    """CdistBackward0's saved values as arrays (to run its array formula under create_graph)."""
+
+    def __init__(self, next_functions, x1, x2, out, p, s1, s2):
+        self.next_functions = next_functions
+        self.x1, self.x2, self.out, self.p, self.s1, self.s2 = x1, x2, out, p, s1, s2
+
+
+class CdistBackwardBackward0(Node):
+    """Stands for cdist's gradient under create_graph: PyTorch has no derivative for it."""
+
+    def backward(self, g):
+        raise NotImplementedError("the derivative for '_cdist_backward' is not implemented.")
+
+
+def _cdist_backward_backward(array, inputs):
+    out = _wrap(array)
+    if _GradState.enabled and any(t._requires_grad for t in inputs):
+        node = CdistBackwardBackward0()
+        node.next_functions = tuple(t._edge() if t._requires_grad else (None, 0)
+                                    for t in inputs)
+        out._requires_grad = True
+        out.grad_fn = node
+    return out
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batched)."""
+    a, b = x1._data, x2._data
+    for name, t in (("X1", a), ("X2", b)):
+        if t.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t.ndim}D")
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {a.shape[-1]} "
+                           f"X2: {b.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    _same_dtype(x1, x2, "cdist")
+    diff = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    if p == 0:
+        res = (diff != 0).sum(-1).astype(diff.dtype)
+    elif p == np.inf:
+        res = diff.max(-1, initial=0)
+    elif p == 1:
+        res = diff.sum(-1)
+    elif p == 2:
+        res = np.sqrt((diff * diff).sum(-1))
+    else:
+        res = (diff ** p).sum(-1) ** (1 / p)
+    return CdistBackward0.record(res.astype(a.dtype, copy=False), (x1, x2), (a, b, res),
+                                 (float(p), a.shape, b.shape))
+
+
 # ---------------------------------------------------------------------------- public names
 declare(matmul, nodes=(MmBackward0, BmmBackward0, DotBackward0, MvBackward0))
 declare(mm, nodes=(MmBackward0,))
@@ -391,3 +475,4 @@ declare(dot, nodes=(DotBackward0,))
 declare(outer, export=("outer", "ger"), method=("outer", "ger"))
 declare(addmm, inplace="addmm_", nodes=(AddmmBackward0,))
 declare(einsum, method=False, nodes=(EinsumBackward0,))
+declare(cdist, method=False, nodes=(CdistBackward0,))
