@@ -255,3 +255,74 @@ def test_solve_triangular_singular_gives_inf_like_torch():
     ours = numtorch.linalg.solve_triangular(a, b, upper=True).tolist()
     theirs = torch.linalg.solve_triangular(torch.zeros(2, 2), torch.ones(2, 1), upper=True)
     assert str(ours) == str(theirs.tolist())
+
+
+DECOMPOSITIONS = {
+    "eigh": lambda t, a: t.linalg.eigh(a @ a.mT),
+    "svd": lambda t, a: t.linalg.svd(a, full_matrices=False),
+    "qr": lambda t, a: t.linalg.qr(a),
+    "slogdet": lambda t, a: t.linalg.slogdet(a + 3 * t.eye(3, dtype=a.dtype)),
+    "inv": lambda t, a: (t.linalg.inv(a + 3 * t.eye(3, dtype=a.dtype)),),
+    "cholesky": lambda t, a: (t.linalg.cholesky(a @ a.mT + t.eye(3, dtype=a.dtype)),),
+}
+
+
+@pytest.mark.parametrize("name", DECOMPOSITIONS)
+def test_every_saved_output_is_version_checked(name):
+    """Changing any output a decomposition's backward reads raises, as in torch."""
+    base = np.random.default_rng(0).standard_normal((3, 3))
+    n_out = len(DECOMPOSITIONS[name](numtorch, numtorch.tensor(base)))
+    for k in range(n_out):
+        raised = []
+        for lib in (numtorch, torch):
+            a = lib.tensor(base, requires_grad=True)
+            outs = DECOMPOSITIONS[name](lib, a)
+            loss = sum(o.sum() for o in outs if o.requires_grad)
+            with lib.no_grad():
+                outs[k].mul_(2)
+            try:
+                loss.backward()
+                raised.append(False)
+            except RuntimeError as e:
+                assert "modified by an inplace operation" in str(e)
+                raised.append(True)
+        assert raised[0] == raised[1], (name, k, raised)
+
+
+GRADGRAD = {
+    # well-conditioned: A = Q diag(s) Q^T with s in [1, 2]
+    "inv": lambda t, a: t.linalg.inv(a),
+    "det": lambda t, a: t.linalg.det(a),
+    "solve": lambda t, a: t.linalg.solve(a, a.exp()),
+    "cholesky": lambda t, a: t.linalg.cholesky((a + a.mT) / 2),
+    "eigh": lambda t, a: t.linalg.eigh((a + a.mT) / 2).eigenvalues,
+    "eigh_vectors": lambda t, a: _fix_eig_signs(t, *t.linalg.eigh((a + a.mT) / 2))[1],
+    "svdvals": lambda t, a: t.linalg.svdvals(a),
+    "matrix_exp": lambda t, a: t.linalg.matrix_exp(a),
+    "pinv": lambda t, a: t.linalg.pinv(a),
+}
+
+
+@pytest.mark.parametrize("name", GRADGRAD)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_second_derivatives_of_well_conditioned_matrices(name, seed):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    a = q @ np.diag(rng.uniform(1, 2, 3) + np.arange(3)) @ q.T
+    check_op(GRADGRAD[name], arrays=[a])
+
+
+def test_addmm_inplace_records_like_torch():
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((3, 5), (3, 4), (4, 5))]
+    grads = []
+    for lib in (numtorch, torch):
+        b, m1, m2 = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = b * 1
+        out.addmm_(m1, m2, beta=0.5, alpha=2)
+        assert type(out.grad_fn).__name__ == "AddmmBackward0"
+        (out * out).sum().backward()
+        grads.append([np.asarray(t.grad.numpy() if lib is torch else t.grad._data)
+                      for t in (b, m1, m2)])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10)

@@ -261,12 +261,56 @@ def _conv_grad(t, a, b):
     out = t.nn.functional.conv1d(b[None], a[None, :, :2], a[0, :1])
     return t.autograd.grad((out * out).sum(), b, create_graph=True)[0]
 
+# linear algebra, special functions, sorting (branch linalg)
+SAMPLES.update({
+    "AddmmBackward0": lambda t, a, b: t.addmm(a[:, :3], b, a.t(), beta=0.5, alpha=2),
+    "BmmBackward0": lambda t, a, b: t.bmm(b.reshape(1, 3, 4), a.t().reshape(1, 4, 3)),
+    "DotBackward0": lambda t, a, b: t.dot(b[0], a[1]),
+    "EinsumBackward0": lambda t, a, b: t.einsum("ij,kj->ik", b, a),
+    "MmBackward0": lambda t, a, b: t.mm(b, a.t()),
+    "MvBackward0": lambda t, a, b: t.mv(b, a[0]),
+    "LinalgCholeskyExBackward0": lambda t, a, b: t.linalg.cholesky(_spd(t, a)),
+    "LinalgCrossBackward0": lambda t, a, b: t.linalg.cross(b[:, :3], a[:, 1:]),
+    "LinalgDetBackward0": lambda t, a, b: t.linalg.det(a[:, :3]),
+    "LinalgEighBackward0": lambda t, a, b: _outs(t.linalg.eigh(_spd(t, a))),
+    "LinalgInvExBackward0": lambda t, a, b: t.linalg.inv(a[:, :3]),
+    "LinalgMatrixExpBackward0": lambda t, a, b: t.linalg.matrix_exp(a[:, :3]),
+    "LinalgPinvBackward0": lambda t, a, b: t.linalg.pinv(a),
+    "LinalgQrBackward0": lambda t, a, b: _outs(t.linalg.qr(a.t())),
+    "LinalgSlogdetBackward0": lambda t, a, b: _outs(t.linalg.slogdet(a[:, :3])),
+    "LinalgSolveExBackward0": lambda t, a, b: t.linalg.solve(a[:, :3], b),
+    "LinalgSolveTriangularBackward0": lambda t, a, b: t.linalg.solve_triangular(
+        a[:, :3], b, upper=True),
+    "LinalgSvdBackward0": lambda t, a, b: _outs(t.linalg.svd(a, full_matrices=False)),
+    "ErfcBackward0": lambda t, a, b: t.special.erfc(b),
+    "SpecialLogNdtrBackward0": lambda t, a, b: t.special.log_ndtr(b),
+    "IgammaBackward0": lambda t, a, b: t.special.gammainc(a.detach() + 1, a),
+    "IgammacBackward0": lambda t, a, b: t.special.gammaincc(a.detach() + 1, a),
+    "SortBackward0": lambda t, a, b: t.sort(b, 1, descending=True).values,
+    "TopkBackward0": lambda t, a, b: t.topk(b, 2, 1).values,
+    "TraceBackward0": lambda t, a, b: t.trace(b),
+    "CdistBackward0": lambda t, a, b: t.cdist(a, b),
+})
+
+
+def _spd(t, a):
+    m = a[:, :3]
+    return m @ m.t() + 3 * t.eye(3, dtype=a.dtype)
+
+
+def _outs(outs):
+    """The last output of a multi-output op, with the others summed into it (every output
+    stays in the graph)."""
+    *rest, last = outs
+    for o in rest:
+        last = last + o.sum()
+    return last
 
 # nodes whose backward raises PyTorch-style "not implemented" by design
 NO_DERIVATIVE = {"PolygammaBackward0"}
-# declared nodes whose formula still only runs on arrays (their family is being converted:
-# special.py's xlog1py passes a three-argument array gradient to math_extra._float_binary)
-ARRAY_ONLY = {"SpecialXlog1PyBackward0"}
+# declared nodes whose formula still only runs on arrays (none left: xlog1py's gradient is now
+# written with differentiable ops in ops/special.py)
+ARRAY_ONLY = set()
 
 
 def _trigamma(x):

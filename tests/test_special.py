@@ -140,3 +140,29 @@ def test_gammaln_infinities():
     x = [-math.inf, math.inf, 1e308, -2.0]
     a = S.gammaln(numtorch.tensor(x, dtype=numtorch.float64))._data
     np.testing.assert_array_equal(a, torch.special.gammaln(torch.tensor(x, dtype=torch.float64)))
+
+
+_POS = {"low": 0.5, "high": 3}
+SECOND = {
+    "erfc": (lambda T, x: T.special.erfc(x), {}),
+    "log_ndtr": (lambda T, x: T.special.log_ndtr(x * 3), {}),
+    "gammaln": (lambda T, x: T.special.gammaln(x), _POS),
+    "gammainc": (lambda T, x: T.special.gammainc(T.ones_like(x) * 1.7, x), _POS),
+    "gammaincc": (lambda T, x: T.special.gammaincc(T.ones_like(x) * 2.5, x), _POS),
+    "xlog1py": (lambda T, x: T.special.xlog1py(x, x), {"low": 0.1, "high": 3}),
+}
+
+
+@pytest.mark.parametrize("name", SECOND)
+def test_values_gradients_and_second_derivatives(name):
+    from oracle import check_op
+    fn, kw = SECOND[name]
+    check_op(fn, [(3, 4)], **kw)
+
+
+@pytest.mark.parametrize("name", ["gammainc", "gammaincc"])
+def test_incomplete_gamma_has_no_gradient_for_a(name):
+    a = numtorch.tensor([1.5, 2.0], requires_grad=True)
+    out = getattr(S, name)(a, numtorch.tensor([0.5, 3.0]))
+    with pytest.raises(NotImplementedError, match="the derivative for 'igamma"):
+        out.sum().backward()

@@ -26,12 +26,10 @@ from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .ops.reduction import return_types
-from .ops.linalg import addmm, bmm, dot, einsum, ger, matmul, mm, mv, outer
-from ._functional import (are_deterministic_algorithms_enabled, argsort, bincount, cdist, clone,
-                          compile, diag, diagonal, get_num_interop_threads, histc,
-                          is_floating_point, is_nonzero, is_tensor, median, meshgrid, numel,
-                          searchsorted, set_num_interop_threads, sort, square, topk, trace,
-                          unique, use_deterministic_algorithms)
+from ._functional import (are_deterministic_algorithms_enabled, bincount, clone, compile,
+                          diag, diagonal, get_num_interop_threads, histc, is_floating_point,
+                          is_nonzero, is_tensor, median, meshgrid, numel, searchsorted,
+                          set_num_interop_threads, square, unique, use_deterministic_algorithms)
 from .ops._registry import OPS as _OPS
 
 for _info in _OPS:  # the declared ops' numtorch.* names (ops/_registry.py)

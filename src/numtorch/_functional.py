@@ -38,31 +38,6 @@ def square(input):
     return ew.pow(input, 2)
 
 
-def sort(input, dim=-1, descending=False, stable=False):
-    from .ops.indexing import gather
-    x = input._data
-    if x.dtype.kind == "c":
-        raise RuntimeError(" Sort does not support complex dtypes on CPU")
-    idx = np.argsort(-x if descending else x, axis=dim, kind="stable").astype(np.int64)
-    indices = _wrap(idx)  # the returned indices are the ones the gradient reads (checked)
-    return rd.return_types.sort(gather(input, dim, indices), indices)
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
-    return sort(input, dim, descending, stable).indices
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):
-    from .ops.indexing import gather
-    x = input._data
-    if x.dtype.kind == "c":
-        raise RuntimeError(" topk does not support complex dtypes on CPU")
-    idx = np.argsort(-x if largest else x, axis=dim, kind="stable")
-    idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
-    indices = _wrap(idx)
-    return rd.return_types.topk(gather(input, dim, indices), indices)
-
-
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     res = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts,
                     axis=dim)
@@ -122,20 +97,11 @@ def median(input, dim=None, keepdim=False):
     return rd.return_types.median(values, indices)
 
 
-def trace(input):
-    return diagonal(input).sum()
-
-
 def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tensors[0]
     return tuple(_wrap(g.copy()) for g in np.meshgrid(*[t._data for t in tensors],
                                                       indexing=indexing))
-
-
-def cdist(x1, x2, p=2.0):
-    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return rd.vector_norm(diff, p, dim=-1)
 
 
 def searchsorted(sorted_sequence, values, *, right=False, side=None):

@@ -7,6 +7,7 @@ from .. import special
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..ops import special as _special_ops
 from ..ops._util import unbroadcast
 from ..random import _rng
 from . import constraints
@@ -21,9 +22,9 @@ def _standard_gamma_grad(a, x):
     a = np.asarray(a, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     h = 1e-5 * a
-    dp_da = (special._gammainc_np(a + h, x) - special._gammainc_np(a - h, x)) / (2 * h)
+    dp_da = (_special_ops._gammainc_np(a + h, x) - _special_ops._gammainc_np(a - h, x)) / (2 * h)
     with np.errstate(all="ignore"):
-        log_pdf = special._log_gamma_kernel(a, x) - np.log(x)
+        log_pdf = _special_ops._log_gamma_kernel(a, x) - np.log(x)
         grad = -dp_da * np.exp(-log_pdf)
     return np.where(np.isfinite(grad), grad, 0.0)
 

@@ -14,6 +14,7 @@ from . import indexing as ix
 from . import linalg as la
 from . import reduction  # noqa: F401  (registers its declarations before _install)
 from . import shape as sh
+from . import sorting as _sorting  # noqa: F401  (registers its declarations before _install)
 from ._registry import OPS
 from ._util import as_tensor_arg
 
@@ -292,11 +293,6 @@ def _install():
     methods = {
         # indexing: where's method form takes the condition second
         "where": lambda self, condition, other: ix.where(condition, self, other),
-        # linalg
-        "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot,
-        "outer": la.outer, "ger": la.outer,
-        "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: la.addmm(self, mat1, mat2,
-                                                                        beta=beta, alpha=alpha),
         # conversions
         "to": to, "float": _caster(np.float32), "double": _caster(np.float64),
         "half": _caster(np.float16), "long": _caster(np.int64), "int": _caster(np.int32),
@@ -314,8 +310,7 @@ def _install():
     }
     from .. import _functional as fx
     methods.update({
-        "sort": fx.sort, "argsort": fx.argsort, "topk": fx.topk, "unique": fx.unique,
-        "median": fx.median, "diag": fx.diag, "diagonal": fx.diagonal, "trace": fx.trace,
+        "unique": fx.unique, "median": fx.median, "diag": fx.diag, "diagonal": fx.diagonal,
         "bincount": fx.bincount, "histc": fx.histc,
     })
     from . import math_extra as mx

@@ -1,13 +1,30 @@
-"""Matrix products: mm, bmm, matmul, addmm, dot, mv, outer, linear."""
+"""Matrix products (mm, bmm, matmul, addmm, dot, mv, outer, linear, einsum) and pairwise
+distances (cdist)."""
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
-from ._util import attach, unbroadcast
+from . import _formulas as F
+from ._registry import OUT, declare, formula
 
 _wrap = Tensor._wrap
+
+
+def _as_t(x):
+    return x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+
+
+def _mm(x, y):
+    """``x @ y`` for the formulas: NumPy on arrays, the recorded ``matmul`` on Tensors."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        return x @ y
+    return matmul(_as_t(x), _as_t(y))
+
+
+def _mT(x):
+    return F.transpose(x, -1, -2)
 
 
 def _same_dtype(a, b, name):
@@ -35,13 +52,14 @@ def _grad_rhs(a, g):
     return (g.T @ a).T
 
 
-class MmBackward0(Node):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        return (g @ self.b.T if na is not None else None,
-                _grad_rhs(self.a, g) if nb is not None else None)
+@formula("MmBackward0", saves={"a": 0, "b": 1})
+def MmBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    if F.is_array(g):
+        return (g @ ctx.b.T if na is not None else None,
+                _grad_rhs(ctx.a, g) if nb is not None else None)
+    return (_mm(g, _mT(ctx.b)) if na is not None else None,
+            _mm(_mT(ctx.a), g) if nb is not None else None)
 
 
 def _into(out, result):
@@ -71,28 +89,21 @@ def mm(input, mat2, *, out=None):
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
             f"{b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2, "mm")
-    data = a @ b
-    if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
-        node = MmBackward0()
-        node.a, node.b = a, b
-        node.save_versions(input, mat2)
-        return attach(data, node, input, mat2)
-    return _wrap(data)
+    return MmBackward0.record(a @ b, (input, mat2), (a, b))
 
 
-class AddmmBackward0(Node):
-    _saved_fields = ("m1", "m2")
-
-    def backward(self, g):
-        (nb, _), (n1, _), (n2, _) = self.next_functions
-        gb = None
-        if nb is not None:
-            gb = unbroadcast(g, self.bias_shape) if self.beta == 1 else \
-                unbroadcast(g * self.beta, self.bias_shape)
-        ga = g if self.alpha == 1 else g * self.alpha
-        return (gb,
-                ga @ self.m2.T if n1 is not None else None,
-                _grad_rhs(self.m1, ga) if n2 is not None else None)
+@formula("AddmmBackward0", saves={"m1": 1, "m2": 2}, attrs=("bias_shape", "alpha", "beta"))
+def AddmmBackward0(ctx, g):
+    (nb, _), (n1, _), (n2, _) = ctx.next_functions
+    gb = None
+    if nb is not None:
+        gb = F.unbroadcast(g if ctx.beta == 1 else g * ctx.beta, ctx.bias_shape)
+    ga = g if ctx.alpha == 1 else g * ctx.alpha
+    if F.is_array(g):
+        return (gb, ga @ ctx.m2.T if n1 is not None else None,
+                _grad_rhs(ctx.m1, ga) if n2 is not None else None)
+    return (gb, _mm(ga, _mT(ctx.m2)) if n1 is not None else None,
+            _mm(_mT(ctx.m1), ga) if n2 is not None else None)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
@@ -116,28 +127,15 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise RuntimeError(
             f"The expanded size of the tensor ({data.shape[-1]}) must match the existing size "
             f"({bias.shape[-1]}) at non-singleton dimension 1.") from None
-    if _GradState.enabled and (input._requires_grad or mat1._requires_grad or
-                               mat2._requires_grad):
-        node = AddmmBackward0()
-        node.m1, node.m2, node.bias_shape = m1, m2, bias.shape
-        node.alpha, node.beta = alpha, beta
-        node.save_versions(mat1, mat2)
-        return attach(data, node, input, mat1, mat2)
-    return _wrap(data)
+    return AddmmBackward0.record(data, (input, mat1, mat2), (m1, m2),
+                                 (bias.shape, alpha, beta))
 
 
-class BmmBackward0(Node):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b = self.a, self.b
-        ga = gb = None
-        if na is not None:
-            ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
-        if nb is not None:
-            gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
-        return ga, gb
+@formula("BmmBackward0", saves={"a": 0, "b": 1})
+def BmmBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    return (_mm(g, _mT(ctx.b)) if na is not None else None,
+            _mm(_mT(ctx.a), g) if nb is not None else None)
 
 
 def bmm(input, mat2, *, out=None):
@@ -154,54 +152,22 @@ def bmm(input, mat2, *, out=None):
             f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected scalar type {_dn(a)} but found {_dn(b)}")
-    data = a @ b
-    if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
-        node = BmmBackward0()
-        node.a, node.b = a, b
-        node.save_versions(input, mat2)
-        return attach(data, node, input, mat2)
-    return _wrap(data)
+    return BmmBackward0.record(a @ b, (input, mat2), (a, b))
 
 
-class DotBackward0(Node):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        return (g * self.b if na is not None else None, g * self.a if nb is not None else None)
+@formula("DotBackward0", saves={"a": 0, "b": 1})
+def DotBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    return (g * ctx.b if na is not None else None, g * ctx.a if nb is not None else None)
 
 
-class MvBackward0(Node):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        return (np.outer(g, self.b) if na is not None else None,
-                self.a.T @ g if nb is not None else None)
-
-
-class _MatmulBackward(BmmBackward0):
-    """General broadcasting matmul, including 1-D operands (PyTorch shows it as a view)."""
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b = self.a, self.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        ga = gb = None
-        if na is not None:
-            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if nb is not None:
-            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
-        return ga, gb
-
-
-_MatmulBackward.__name__ = "UnsafeViewBackward0"
+@formula("MvBackward0", saves={"a": 0, "b": 1})
+def MvBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    a, b = ctx.a, ctx.b
+    return (F.reshape(g, (a.shape[0], 1)) * F.reshape(b, (1, b.shape[0]))
+            if na is not None else None,
+            _mm(_mT(a), g) if nb is not None else None)
 
 
 def dot(input, other):
@@ -215,13 +181,7 @@ def dot(input, other):
             "of elements, but got %d and %d elements respectively"
             % (a.shape[0], b.shape[0], a.shape[0], b.shape[0]))
     _same_dtype(input, other, "dot")
-    data = np.asarray(np.dot(a, b))
-    if _GradState.enabled and (input._requires_grad or other._requires_grad):
-        node = DotBackward0()
-        node.a, node.b = a, b
-        node.save_versions(input, other)
-        return attach(data, node, input, other)
-    return _wrap(data)
+    return DotBackward0.record(np.asarray(np.dot(a, b)), (input, other), (a, b))
 
 
 def mv(input, vec):
@@ -233,13 +193,7 @@ def mv(input, vec):
     if a.dtype != b.dtype:
         raise RuntimeError(f"addmv input tensors must have the same dtype, but got {_dn(b)}, "
                            f"{_dn(a)}, and {_dn(b)}")
-    data = a @ b
-    if _GradState.enabled and (input._requires_grad or vec._requires_grad):
-        node = MvBackward0()
-        node.a, node.b = a, b
-        node.save_versions(input, vec)
-        return attach(data, node, input, vec)
-    return _wrap(data)
+    return MvBackward0.record(a @ b, (input, vec), (a, b))
 
 
 def matmul(input, other, *, out=None):
@@ -260,18 +214,37 @@ def matmul(input, other, *, out=None):
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0]:
         return bmm(input, other)
     _same_dtype(input, other, "matmul")
+    return _matmul_folded(input, other)
+
+
+def _matmul_folded(input, other):
+    """Broadcasting matmul composed of recorded ops, as PyTorch does it: a 2-D right operand
+    folds the left one's batch into ``mm`` rows; otherwise both are expanded to the common
+    batch for ``bmm``. The result is an unsafe view of the product."""
+    from .shape import UnsafeViewBackward0, expand, reshape
+    a, b = input._data, other._data
+    an = a[None, :] if a.ndim == 1 else a
+    bn = b[:, None] if b.ndim == 1 else b
     try:
-        data = np.matmul(a, b)
+        if an.shape[-1] != bn.shape[-2]:
+            raise ValueError
+        batch = np.broadcast_shapes(an.shape[:-2], bn.shape[:-2])
     except ValueError:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({_mat_shape(a)} and {_mat_shape(b)})"
         ) from None
-    if _GradState.enabled and (input._requires_grad or other._requires_grad):
-        node = _MatmulBackward()
-        node.a, node.b = a, b
-        node.save_versions(input, other)
-        return attach(data, node, input, other)
-    return _wrap(data)
+    n, k, m = an.shape[-2], an.shape[-1], bn.shape[-1]
+    x = reshape(input, an.shape) if a.ndim == 1 else input
+    y = reshape(other, bn.shape) if b.ndim == 1 else other
+    if bn.ndim == 2:
+        prod = mm(reshape(x, (-1, k)), y)
+    else:
+        size = int(np.prod(batch))
+        x = reshape(expand(x, batch + (n, k)), (size, n, k))
+        y = reshape(expand(y, batch + (k, m)), (size, k, m))
+        prod = bmm(x, y)
+    shape = batch + ((n,) if a.ndim > 1 else ()) + ((m,) if b.ndim > 1 else ())
+    return UnsafeViewBackward0.record(prod._data.reshape(shape), (prod,), (), (prod.shape,))
 
 
 def _mat_shape(a):
@@ -281,8 +254,6 @@ def _mat_shape(a):
 def outer(input, vec2):
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
-
-ger = outer
 
 
 def linear(input, weight, bias=None):
@@ -311,18 +282,21 @@ def _dn(a):
         a.dtype.name, a.dtype.name)
 
 
+_EINSUM_MAX = 16  # operands an einsum can record (one saved slot each)
+
+
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]
     arrays = [o._data for o in operands]
     equation = _expand_ellipsis(equation.replace(" ", ""), arrays)
-    data = np.einsum(equation, *arrays, optimize=True)
-    if not (_GradState.enabled and any(o._requires_grad for o in operands)):
-        return _wrap(np.asarray(data))
-    node = _EinsumBackward()
-    node.equation, node.arrays = equation, arrays
-    node.save_versions(*operands)
-    return attach(np.asarray(data), node, *operands)
+    data = np.asarray(np.einsum(equation, *arrays, optimize=True))
+    if len(operands) > _EINSUM_MAX and _GradState.enabled and any(
+            o._requires_grad for o in operands):
+        raise NotImplementedError(
+            f"numtorch.einsum records at most {_EINSUM_MAX} operands for autograd")
+    saved = tuple(arrays) + (None,) * (_EINSUM_MAX - len(arrays))
+    return EinsumBackward0.record(data, tuple(operands), saved, (equation,))
 
 
 def _expand_ellipsis(equation, arrays):
@@ -346,24 +320,24 @@ def _expand_ellipsis(equation, arrays):
     return ",".join(specs) + "->" + out
 
 
-class _EinsumBackward(Node):
-    _saved_fields = ("arrays",)
-
-    def backward(self, g):
-        lhs, arrow, out = self.equation.partition("->")
-        specs = lhs.split(",")
-        if not arrow:
-            letters = "".join(specs)
-            out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-        grads = []
-        for i, ((n, _), spec) in enumerate(zip(self.next_functions, specs)):
-            if n is None:
-                grads.append(None)
-                continue
-            others = [s for j, s in enumerate(specs) if j != i]
-            arrs = [a for j, a in enumerate(self.arrays) if j != i]
-            grads.append(_einsum_operand_grad(g, out, others, arrs, spec, self.arrays[i].shape))
-        return tuple(grads)
+@formula("EinsumBackward0", saves={f"x{i}": i for i in range(_EINSUM_MAX)},
+         attrs=("equation",))
+def EinsumBackward0(ctx, g):
+    lhs, arrow, out = ctx.equation.partition("->")
+    specs = lhs.split(",")
+    if not arrow:
+        letters = "".join(specs)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    values = [getattr(ctx, f"x{i}") for i in range(len(specs))]
+    grads = []
+    for i, ((n, _), spec) in enumerate(zip(ctx.next_functions, specs)):
+        if n is None:
+            grads.append(None)
+            continue
+        others = [s for j, s in enumerate(specs) if j != i]
+        arrs = [a for j, a in enumerate(values) if j != i]
+        grads.append(_einsum_operand_grad(g, out, others, arrs, spec, tuple(values[i].shape)))
+    return tuple(grads)
 
 
 def _einsum_operand_grad(g, out, others, arrays, spec, shape):
@@ -373,6 +347,31 @@ def _einsum_operand_grad(g, out, others, arrays, spec, shape):
     letters = "".join(dict.fromkeys(spec))
     known = set(out).union(*others)
     kept = "".join(c for c in letters if c in known)
+    if not F.is_array(g):
+        grad = einsum(",".join([out] + others) + "->" + kept, g, *arrays)
+        size = dict(zip(spec, shape))
+        if len(kept) != len(letters):
+            grad = F.expand(F.reshape(grad, tuple(size[c] if c in known else 1
+                                                  for c in letters)),
+                            tuple(size[c] for c in letters))
+        if len(letters) == len(spec):
+            return grad
+        # a repeated subscript: spread onto the diagonal with identity matrices, so the
+        # gradient stays an einsum (differentiable again)
+        used = set(spec).union(out, *others)
+        fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 if c not in used)
+        target, pairs, seen = "", [], set()
+        for c in spec:
+            if c in seen:
+                d = next(fresh)
+                target += d
+                pairs.append(c + d)
+            else:
+                seen.add(c)
+                target += c
+        eyes = [_wrap(np.eye(size[p[0]], dtype=grad._data.dtype)) for p in pairs]
+        return einsum(",".join([letters] + pairs) + "->" + target, grad, *eyes)
     grad = np.einsum(",".join([out] + others) + "->" + kept, g, *arrays, optimize=True)
     size = dict(zip(spec, shape))
     if len(kept) != len(letters):
@@ -385,4 +384,95 @@ def _einsum_operand_grad(g, out, others, arrays, spec, shape):
     return full
 
 
-_EinsumBackward.__name__ = "EinsumBackward0"
+# ---------------------------------------------------------------------------- cdist
+@formula("CdistBackward0", saves={"x1": 0, "x2": 1, "out": OUT}, attrs=("p", "s1", "s2"))
+def CdistBackward0(ctx, g):
+    """The gradient of ``||x1_i - x2_j||_p`` (torch has no second derivative here)."""
+    (n1, _), (n2, _) = ctx.next_functions
+    if not F.is_array(g):  # create_graph: the values, with a node that refuses to go further
+        arrays = CdistBackward0.backward(
+            _ArrayCtx(ctx.next_functions, ctx.x1._data, ctx.x2._data, ctx.out._data, ctx.p,
+                      ctx.s1, ctx.s2), g._data)
+        inputs = (g, ctx.x1, ctx.x2)
+        return tuple(None if a is None else _cdist_backward_backward(a, inputs) for a in arrays)
+    diff = ctx.x1[..., :, None, :] - ctx.x2[..., None, :, :]
+    d = ctx.out[..., None]
+    p = ctx.p
+    if p == 0:
+        step = np.zeros_like(diff)
+    elif p == 1:
+        step = np.sign(diff)
+    elif p == np.inf:
+        step = np.sign(diff) * (np.abs(diff) == d)
+    else:
+        ad = np.abs(diff)
+        step = np.where((d == 0) | (ad == 0), 0,
+                        np.sign(diff) * ad ** (p - 1) / np.where(d == 0, 1, d) ** (p - 1))
+    w = g[..., None] * step.astype(g.dtype, copy=False)
+    return (F.unbroadcast(w.sum(-2), ctx.s1) if n1 is not None else None,
+            F.unbroadcast(-w.sum(-3), ctx.s2) if n2 is not None else None)
+
+
+class _ArrayCtx:
+    """CdistBackward0's saved values as arrays (to run its array formula under create_graph)."""
+
+    def __init__(self, next_functions, x1, x2, out, p, s1, s2):
+        self.next_functions = next_functions
+        self.x1, self.x2, self.out, self.p, self.s1, self.s2 = x1, x2, out, p, s1, s2
+
+
+class CdistBackwardBackward0(Node):
+    """Stands for cdist's gradient under create_graph: PyTorch has no derivative for it."""
+
+    def backward(self, g):
+        raise NotImplementedError("the derivative for '_cdist_backward' is not implemented.")
+
+
+def _cdist_backward_backward(array, inputs):
+    out = _wrap(array)
+    if _GradState.enabled and any(t._requires_grad for t in inputs):
+        node = CdistBackwardBackward0()
+        node.next_functions = tuple(t._edge() if t._requires_grad else (None, 0)
+                                    for t in inputs)
+        out._requires_grad = True
+        out.grad_fn = node
+    return out
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batched)."""
+    a, b = x1._data, x2._data
+    for name, t in (("X1", a), ("X2", b)):
+        if t.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t.ndim}D")
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {a.shape[-1]} "
+                           f"X2: {b.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    _same_dtype(x1, x2, "cdist")
+    diff = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    if p == 0:
+        res = (diff != 0).sum(-1).astype(diff.dtype)
+    elif p == np.inf:
+        res = diff.max(-1, initial=0)
+    elif p == 1:
+        res = diff.sum(-1)
+    elif p == 2:
+        res = np.sqrt((diff * diff).sum(-1))
+    else:
+        res = (diff ** p).sum(-1) ** (1 / p)
+    return CdistBackward0.record(res.astype(a.dtype, copy=False), (x1, x2), (a, b, res),
+                                 (float(p), a.shape, b.shape))
+
+
+# ---------------------------------------------------------------------------- public names
+declare(matmul, nodes=(MmBackward0, BmmBackward0, DotBackward0, MvBackward0))
+declare(mm, nodes=(MmBackward0,))
+declare(bmm, nodes=(BmmBackward0,))
+declare(mv, nodes=(MvBackward0,))
+declare(dot, nodes=(DotBackward0,))
+declare(outer, export=("outer", "ger"), method=("outer", "ger"))
+declare(addmm, inplace="addmm_", nodes=(AddmmBackward0,))
+declare(einsum, method=False, nodes=(EinsumBackward0,))
+declare(cdist, method=False, nodes=(CdistBackward0,))
