@@ -140,3 +140,23 @@ def test_set_num_threads_leaves_blas_at_rest_on_one_thread(restore_threads):
     numtorch.set_num_threads(2)
     assert numtorch.get_num_threads() == 2
     assert all(n == 1 for n in _blas_threads_now(threadpoolctl))
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 5, 7), (7, 4)), ((2, 3, 5, 7), (7, 65)),
+                                   ((0, 5, 7), (7, 4)), ((3, 5, 0), (0, 4)),
+                                   ((3, 5, 7), (1, 7, 4)), ((5, 7), (7, 4))])
+def test_matmul_stack_times_matrix_is_one_product(sa, sb):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    out = _threads.matmul(a, b)
+    assert out.shape == (a @ b).shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5,
+                               atol=1e-5)
+    strided = np.swapaxes(rng.standard_normal(sa[:-2] + sa[-1:] + sa[-2:-1]), -1, -2)
+    np.testing.assert_allclose(_threads.matmul(strided, b), strided @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_keeps_numpys_error_for_mismatched_shapes():
+    with pytest.raises(ValueError):
+        _threads.matmul(np.ones((2, 3, 4), np.float32), np.ones((5, 6), np.float32))

@@ -214,9 +214,14 @@ def blas_threads_for(m, n, k):
 
 def matmul(a, b):
     """``a @ b`` (NumPy arrays) on the BLAS threads :func:`blas_threads_for` picks for one of its
-    matrix products; BLAS is back on one thread afterwards."""
+    matrix products; BLAS is back on one thread afterwards. A stack of matrices times a single
+    matrix is computed as one product over all rows."""
     if a.ndim < 2 or b.ndim < 2:
         return a @ b
+    if a.ndim > 2 and b.ndim == 2 and a.size and a.shape[-1] == b.shape[0]:
+        # a stack of matrices times one matrix (``linear`` on a batch of sequences) is one
+        # product over all rows: NumPy would loop over small products, each too small to share
+        return matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
     threads = blas_threads_for(a.shape[-2], b.shape[-1], a.shape[-1])
     if threads == 1:
         return a @ b
