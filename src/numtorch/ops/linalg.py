@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._tensor import Tensor
+from .._threads import matmul as _product
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from ._util import attach, unbroadcast
@@ -32,7 +33,7 @@ def _grad_rhs(a, g):
     """
     if a.shape[0] == 1:
         return (g.T * a).T
-    return (g.T @ a).T
+    return _product(g.T, a).T
 
 
 class MmBackward0(Node):
@@ -40,7 +41,7 @@ class MmBackward0(Node):
 
     def backward(self, g):
         (na, _), (nb, _) = self.next_functions
-        return (g @ self.b.T if na is not None else None,
+        return (_product(g, self.b.T) if na is not None else None,
                 _grad_rhs(self.a, g) if nb is not None else None)
 
 
@@ -71,7 +72,7 @@ def mm(input, mat2, *, out=None):
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
             f"{b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2, "mm")
-    data = a @ b
+    data = _product(a, b)
     if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
         node = MmBackward0()
         node.a, node.b = a, b
@@ -91,7 +92,7 @@ class AddmmBackward0(Node):
                 unbroadcast(g * self.beta, self.bias_shape)
         ga = g if self.alpha == 1 else g * self.alpha
         return (gb,
-                ga @ self.m2.T if n1 is not None else None,
+                _product(ga, self.m2.T) if n1 is not None else None,
                 _grad_rhs(self.m1, ga) if n2 is not None else None)
 
 
@@ -107,7 +108,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         which, d = ("mat1", m1) if m1.dtype != m2.dtype else ("self", bias)
         raise RuntimeError(f"{which} and mat2 must have the same dtype, but got {_dn(d)} and "
                            f"{_dn(m2)}")
-    data = m1 @ m2
+    data = _product(m1, m2)
     if alpha != 1:
         data *= alpha
     try:
@@ -134,9 +135,9 @@ class BmmBackward0(Node):
         a, b = self.a, self.b
         ga = gb = None
         if na is not None:
-            ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape)
+            ga = unbroadcast(_product(g, np.swapaxes(b, -1, -2)), a.shape)
         if nb is not None:
-            gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+            gb = unbroadcast(_product(np.swapaxes(a, -1, -2), g), b.shape)
         return ga, gb
 
 
@@ -154,7 +155,7 @@ def bmm(input, mat2, *, out=None):
             f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected scalar type {_dn(a)} but found {_dn(b)}")
-    data = a @ b
+    data = _product(a, b)
     if _GradState.enabled and (input._requires_grad or mat2._requires_grad):
         node = BmmBackward0()
         node.a, node.b = a, b
@@ -195,9 +196,11 @@ class _MatmulBackward(BmmBackward0):
             g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if na is not None:
-            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if nb is not None:
-            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+            ga = unbroadcast(_product(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        if nb is not None and b.ndim == 2 and a.ndim > 2:  # one product over all rows
+            gb = _product(g2.reshape(-1, g2.shape[-1]).T, a2.reshape(-1, a2.shape[-1])).T
+        elif nb is not None:
+            gb = unbroadcast(_product(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -261,7 +264,7 @@ def matmul(input, other, *, out=None):
         return bmm(input, other)
     _same_dtype(input, other, "matmul")
     try:
-        data = np.matmul(a, b)
+        data = _product(a, b)
     except ValueError:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({_mat_shape(a)} and {_mat_shape(b)})"
