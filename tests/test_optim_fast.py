@@ -128,3 +128,25 @@ def test_foreach_and_fused_are_accepted_like_torch(name, flags):
     opt.step()
     topt.step()
     np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,config", [
+    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-3, momentum=0.5, weight_decay=0.1,
+                     centered=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, eps=1e-3, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, eps=1e-3, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, eps=1e-3, weight_decay=0.1, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.01, eps=1e-3, weight_decay=0.1)),
+    ("Adadelta", dict(lr=1.0, rho=0.8, eps=1e-3, weight_decay=0.1)),
+    ("ASGD", dict(lr=0.01, lambd=1e-3, alpha=0.7, t0=2.0, weight_decay=0.1)),
+])
+def test_other_optimizers_take_numpy_scalars_without_upcasting(name, config):
+    as_numpy = {k: np.float64(v) for k, v in config.items() if not isinstance(v, bool)}
+    as_numpy.update({k: v for k, v in config.items() if isinstance(v, bool)})
+    python, _ = _trajectory(name, config, np.float32, shape=(3, 5))
+    numpy_, state = _trajectory(name, as_numpy, np.float32, shape=(3, 5))
+    for a, b in zip(python, numpy_):
+        assert b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    for key, value in state.items():
+        assert value.dtype == np.float32, key
