@@ -12,6 +12,7 @@ from numtorch import _threads
 def restore_threads(monkeypatch):
     monkeypatch.setattr(_threads, "_requested", _threads._requested)
     monkeypatch.setattr(_threads, "_sample", {})
+    monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", None)  # whatever the environment running us says
     yield
     _threads._apply_default()
 
@@ -160,3 +161,19 @@ def test_matmul_stack_times_matrix_is_one_product(sa, sb):
 def test_matmul_keeps_numpys_error_for_mismatched_shapes():
     with pytest.raises(ValueError):
         _threads.matmul(np.ones((2, 3, 4), np.float32), np.ones((5, 6), np.float32))
+
+
+def test_blas_environment_variables_cap_the_product_threads(restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", 8)
+    monkeypatch.setattr(_threads, "workers", lambda: 8)
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert _threads._blas_env_cap() is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", _threads._blas_env_cap())
+    assert _threads._BLAS_ENV_CAP == 1
+    assert _threads.blas_threads_for(4096, 384, 128) == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", _threads._blas_env_cap())
+    assert _threads.blas_threads_for(4096, 384, 128) == 3

@@ -194,6 +194,21 @@ def _find_blas_setter():
     return False
 
 
+def _blas_env_cap():
+    """The BLAS thread count the environment asks for (``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS``, ``OMP_NUM_THREADS``; the smallest set one), or None."""
+    caps = []
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            caps.append(int(os.environ[name].split(",")[0]))
+        except (KeyError, ValueError):
+            continue
+    return max(1, min(caps)) if caps else None
+
+
+_BLAS_ENV_CAP = _blas_env_cap()
+
+
 def _set_blas(n):
     global _blas_now
     _blas_setter(n)
@@ -205,11 +220,15 @@ def blas_threads_for(m, n, k):
     :data:`FLOPS_PER_BLAS_THREAD` multiply-adds per thread, otherwise up to
     :func:`get_num_threads`, capped by the cores other processes leave idle (:func:`workers`).
     Always one off the main thread (numtorch's own workers, rank threads), where several threads
-    share one process-wide BLAS setting."""
+    share one process-wide BLAS setting, and never more than ``OPENBLAS_NUM_THREADS`` (or
+    ``MKL_NUM_THREADS``, ``OMP_NUM_THREADS``) if the environment sets it."""
     size = m * n * k
     if size < 2 * FLOPS_PER_BLAS_THREAD or threading.get_ident() != _MAIN_THREAD:
         return 1
-    return max(1, min(size // FLOPS_PER_BLAS_THREAD, get_num_threads(), workers()))
+    threads = min(size // FLOPS_PER_BLAS_THREAD, get_num_threads())
+    if _BLAS_ENV_CAP is not None:
+        threads = min(threads, _BLAS_ENV_CAP)
+    return 1 if threads <= 1 else max(1, min(threads, workers()))
 
 
 def matmul(a, b):
