@@ -65,8 +65,8 @@ def _limit_blas(n):
 
 def set_num_threads(n):
     """Sets the number of threads numtorch uses for intra-op parallelism (like
-    ``torch.set_num_threads``): BLAS threads for matrix products and worker threads for
-    convolutions."""
+    ``torch.set_num_threads``): the most BLAS threads a large matrix product uses and the most
+    worker threads a convolution uses. BLAS itself stays on one thread between products."""
     global _requested
     n = int(n)
     if n < 1:
