@@ -1,6 +1,7 @@
 """Thread settings: set/get_num_threads, the BLAS limit, and the convolution worker count that
 backs off when other processes keep cores busy."""
 
+import numpy as np
 import pytest
 
 import numtorch
@@ -11,6 +12,7 @@ from numtorch import _threads
 def restore_threads(monkeypatch):
     monkeypatch.setattr(_threads, "_requested", _threads._requested)
     monkeypatch.setattr(_threads, "_sample", {})
+    monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", None)  # whatever the environment running us says
     yield
     _threads._apply_default()
 
@@ -64,3 +66,114 @@ def test_without_proc_stat_the_load_average_is_used(restore_threads, monkeypatch
     monkeypatch.setattr(_threads, "_read_proc_stat", missing)
     monkeypatch.setattr(_threads.os, "getloadavg", lambda: (2.5, 0.0, 0.0))
     assert _threads._cores_busy_with_others() == pytest.approx(1.5)
+
+
+# ------------------------------------------------------------------ BLAS threads per product
+def test_small_products_stay_on_one_blas_thread(restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", 8)
+    monkeypatch.setattr(_threads, "workers", lambda: 8)
+    assert _threads.blas_threads_for(64, 120, 400) == 1  # LeNet's largest product
+    assert _threads.blas_threads_for(1, 1, 1) == 1
+    limit = _threads.FLOPS_PER_BLAS_THREAD
+    assert _threads.blas_threads_for(1, 1, 2 * limit - 1) == 1
+    assert _threads.blas_threads_for(1, 1, 2 * limit) == 2
+    assert _threads.blas_threads_for(4096, 384, 128) == 8  # the char GPT's QKV projection
+
+
+def test_large_products_respect_the_cap_and_the_idle_cores(restore_threads, monkeypatch):
+    size = (4096, 384, 128)
+    numtorch.set_num_threads(1)
+    assert _threads.blas_threads_for(*size) == 1
+    numtorch.set_num_threads(3)
+    monkeypatch.setattr(_threads, "_usable_cpus", lambda: 4)
+    monkeypatch.setattr(_threads, "_cores_busy_with_others", lambda: 0.0)
+    assert _threads.blas_threads_for(*size) == 3
+    _threads._sample.clear()
+    monkeypatch.setattr(_threads, "_cores_busy_with_others", lambda: 3.0)  # one core idle
+    assert _threads.blas_threads_for(*size) == 1
+
+
+def test_off_the_main_thread_products_use_one_blas_thread(restore_threads, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(_threads, "_requested", 4)
+    monkeypatch.setattr(_threads, "workers", lambda: 4)
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(_threads.blas_threads_for(4096, 384, 128)))
+    worker.start()
+    worker.join()
+    assert seen == [1]
+
+
+def _blas_threads_now(threadpoolctl):
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_matmul_switches_blas_threads_and_rests_on_one(restore_threads, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not _threads._find_blas_setter():
+        pytest.skip("no fast BLAS thread switch for this BLAS")
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    monkeypatch.setattr(_threads, "FLOPS_PER_BLAS_THREAD", 1000)
+    during = []
+    real_set = _threads._find_blas_setter()
+
+    def recording(n):
+        during.append(n)
+        real_set(n)
+
+    monkeypatch.setattr(_threads, "_blas_setter", recording)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 40)).astype(np.float32)
+    b = rng.standard_normal((40, 30)).astype(np.float32)
+    np.testing.assert_array_equal(_threads.matmul(a, b), a @ b)
+    assert during == [2, 1]
+    assert all(n == 1 for n in _blas_threads_now(threadpoolctl))
+    during.clear()
+    numtorch.set_num_threads(1)
+    np.testing.assert_array_equal(_threads.matmul(a, b), a @ b)
+    assert during == []  # set_num_threads(1): never more than one thread
+
+
+def test_set_num_threads_leaves_blas_at_rest_on_one_thread(restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    numtorch.set_num_threads(2)
+    assert numtorch.get_num_threads() == 2
+    assert all(n == 1 for n in _blas_threads_now(threadpoolctl))
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 5, 7), (7, 4)), ((2, 3, 5, 7), (7, 65)),
+                                   ((0, 5, 7), (7, 4)), ((3, 5, 0), (0, 4)),
+                                   ((3, 5, 7), (1, 7, 4)), ((5, 7), (7, 4))])
+def test_matmul_stack_times_matrix_is_one_product(sa, sb):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    out = _threads.matmul(a, b)
+    assert out.shape == (a @ b).shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5,
+                               atol=1e-5)
+    strided = np.swapaxes(rng.standard_normal(sa[:-2] + sa[-1:] + sa[-2:-1]), -1, -2)
+    np.testing.assert_allclose(_threads.matmul(strided, b), strided @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_keeps_numpys_error_for_mismatched_shapes():
+    with pytest.raises(ValueError):
+        _threads.matmul(np.ones((2, 3, 4), np.float32), np.ones((5, 6), np.float32))
+
+
+def test_blas_environment_variables_cap_the_product_threads(restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", 8)
+    monkeypatch.setattr(_threads, "workers", lambda: 8)
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert _threads._blas_env_cap() is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", _threads._blas_env_cap())
+    assert _threads._BLAS_ENV_CAP == 1
+    assert _threads.blas_threads_for(4096, 384, 128) == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", _threads._blas_env_cap())
+    assert _threads.blas_threads_for(4096, 384, 128) == 3

@@ -4,6 +4,7 @@ distances (cdist)."""
 import numpy as np
 
 from .._tensor import Tensor
+from .._threads import matmul as _product
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
@@ -19,7 +20,7 @@ def _as_t(x):
 def _mm(x, y):
     """``x @ y`` for the formulas: NumPy on arrays, the recorded ``matmul`` on Tensors."""
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        return x @ y
+        return _product(x, y)
     return matmul(_as_t(x), _as_t(y))
 
 
@@ -49,14 +50,14 @@ def _grad_rhs(a, g):
     """
     if a.shape[0] == 1:
         return (g.T * a).T
-    return (g.T @ a).T
+    return _product(g.T, a).T
 
 
 @formula("MmBackward0", saves={"a": 0, "b": 1})
 def MmBackward0(ctx, g):
     (na, _), (nb, _) = ctx.next_functions
     if F.is_array(g):
-        return (g @ ctx.b.T if na is not None else None,
+        return (_product(g, ctx.b.T) if na is not None else None,
                 _grad_rhs(ctx.a, g) if nb is not None else None)
     return (_mm(g, _mT(ctx.b)) if na is not None else None,
             _mm(_mT(ctx.a), g) if nb is not None else None)
@@ -89,7 +90,7 @@ def mm(input, mat2, *, out=None):
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
             f"{b.shape[0]}x{b.shape[1]})")
     _same_dtype(input, mat2, "mm")
-    return MmBackward0.record(a @ b, (input, mat2), (a, b))
+    return MmBackward0.record(_product(a, b), (input, mat2), (a, b))
 
 
 @formula("AddmmBackward0", saves={"m1": 1, "m2": 2}, attrs=("bias_shape", "alpha", "beta"))
@@ -100,7 +101,7 @@ def AddmmBackward0(ctx, g):
         gb = F.unbroadcast(g if ctx.beta == 1 else g * ctx.beta, ctx.bias_shape)
     ga = g if ctx.alpha == 1 else g * ctx.alpha
     if F.is_array(g):
-        return (gb, ga @ ctx.m2.T if n1 is not None else None,
+        return (gb, _product(ga, ctx.m2.T) if n1 is not None else None,
                 _grad_rhs(ctx.m1, ga) if n2 is not None else None)
     return (gb, _mm(ga, _mT(ctx.m2)) if n1 is not None else None,
             _mm(_mT(ctx.m1), ga) if n2 is not None else None)
@@ -118,7 +119,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         which, d = ("mat1", m1) if m1.dtype != m2.dtype else ("self", bias)
         raise RuntimeError(f"{which} and mat2 must have the same dtype, but got {_dn(d)} and "
                            f"{_dn(m2)}")
-    data = m1 @ m2
+    data = _product(m1, m2)
     if alpha != 1:
         data *= alpha
     try:
@@ -152,7 +153,7 @@ def bmm(input, mat2, *, out=None):
             f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected scalar type {_dn(a)} but found {_dn(b)}")
-    return BmmBackward0.record(a @ b, (input, mat2), (a, b))
+    return BmmBackward0.record(_product(a, b), (input, mat2), (a, b))
 
 
 @formula("DotBackward0", saves={"a": 0, "b": 1})

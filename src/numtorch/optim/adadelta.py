@@ -74,7 +74,7 @@ class Adadelta(Optimizer):
         with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
-                rho, eps = group["rho"], group["eps"]
+                rho, eps = _lr_value(group["rho"]), _lr_value(group["eps"])
                 for p in _params_with_grad(group):
                     _check_dense(p, "Adadelta")
                     state = self.state[p]
@@ -83,7 +83,7 @@ class Adadelta(Optimizer):
                         state["square_avg"] = _zeros_like(p)
                         state["acc_delta"] = _zeros_like(p)
                     _increment(state["step"])
-                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    grad = _effective_grad(p, group["maximize"], _lr_value(group["weight_decay"]))
                     square_avg = state["square_avg"]._data
                     acc_delta = state["acc_delta"]._data
                     _mul_addcmul_(square_avg, rho, grad, 1 - rho)

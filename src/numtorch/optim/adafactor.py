@@ -102,7 +102,7 @@ class Adafactor(Optimizer):
         with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
-                eps1, eps2 = group["eps"]
+                eps1, eps2 = (_lr_value(e) for e in group["eps"])
                 for p in _params_with_grad(group):
                     state = self._state_for(p)
                     if eps1 is None:  # like PyTorch, the first parameter's dtype decides
@@ -117,12 +117,12 @@ class Adafactor(Optimizer):
         if group["maximize"]:
             grad = np.negative(grad, out=np.empty_like(grad))
         step = _increment(state["step"])
-        one_minus_beta2 = step ** group["beta2_decay"]
+        one_minus_beta2 = step ** _lr_value(group["beta2_decay"])
         rho = min(lr, 1 / (step ** 0.5))
         param_rms = float(np.sqrt(np.sum(p._data * p._data))) / (p._data.size ** 0.5)
         alpha = max(eps2, param_rms) * rho
-        if group["weight_decay"] != 0:
-            p._data *= 1 - lr * group["weight_decay"]
+        if _lr_value(group["weight_decay"]) != 0:
+            p._data *= 1 - lr * _lr_value(group["weight_decay"])
         if grad.ndim > 1:
             row_var, col_var = state["row_var"]._data, state["col_var"]._data
             _lerp_(row_var, _mean_square(grad, -1), one_minus_beta2)
@@ -138,6 +138,6 @@ class Adafactor(Optimizer):
         np.divide(1, update, out=update)
         update *= grad
         update_rms = float(np.sqrt(np.sum(update * update)))
-        denom = max(1.0, update_rms / (math.sqrt(update.size) * group["d"]))
+        denom = max(1.0, update_rms / (math.sqrt(update.size) * _lr_value(group["d"])))
         update *= -alpha / denom
         p._data += update

@@ -94,12 +94,12 @@ class Adagrad(Optimizer):
                     # A group added by add_param_group() has no state yet.
                     state = self.state.get(p) or self._init_state(p, group)
                     step = _increment(state["step"])
-                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
-                    clr = lr / (1 + (step - 1) * group["lr_decay"])
+                    grad = _effective_grad(p, group["maximize"], _lr_value(group["weight_decay"]))
+                    clr = lr / (1 + (step - 1) * _lr_value(group["lr_decay"]))
                     state_sum = state["sum"]._data
                     state_sum += grad * grad
                     std = np.sqrt(state_sum, out=np.empty_like(state_sum))
-                    std += group["eps"]
+                    std += _lr_value(group["eps"])
                     _addcdiv_(p._data, grad, std, -clr)
                     p._bump_version()
         return loss

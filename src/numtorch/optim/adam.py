@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._tensor import Tensor
+from . import _jit
 from .optimizer import (
     Optimizer,
     _addcdiv_,
@@ -64,8 +65,9 @@ class Adam(Optimizer):
             (default: 1e-8)
         weight_decay (float, optional): weight decay coefficient (default: 0)
         amsgrad (bool, optional): whether to use the AMSGrad variant (default: False)
-        foreach, capturable, differentiable, fused: accepted for compatibility; numtorch always
-            runs its single-tensor NumPy implementation.
+        foreach, capturable, differentiable, fused: accepted for compatibility; numtorch runs
+            one update per parameter, compiled with numba for large float parameters (see
+            ``numtorch.optim._jit``; bitwise the same numbers as its NumPy path).
         maximize (bool, optional): maximize the objective instead of minimizing it
             (default: False)
         decoupled_weight_decay (bool, optional): if True, this optimizer is equivalent to AdamW
@@ -112,25 +114,35 @@ class Adam(Optimizer):
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
                 beta1, beta2 = (_lr_value(b) for b in group["betas"])
+                eps = _lr_value(group["eps"])
+                weight_decay = _lr_value(group["weight_decay"])
                 amsgrad = group["amsgrad"]
                 decoupled = group["decoupled_weight_decay"]
-                weight_decay = group["weight_decay"]
                 for p in _params_with_grad(group):
                     state = self._state_for(p, amsgrad)
                     step = _increment(state["step"])
-                    if weight_decay != 0 and decoupled:
-                        p._data *= 1 - lr * weight_decay
-                        grad = _effective_grad(p, group["maximize"], 0)
-                    else:
-                        grad = _effective_grad(p, group["maximize"], weight_decay)
+                    step_size = lr / (1 - beta1 ** step)
+                    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                    decay = weight_decay != 0 and decoupled
+                    grad = _effective_grad(p, group["maximize"], 0 if decoupled else weight_decay)
                     exp_avg = state["exp_avg"]._data
                     exp_avg_sq = state["exp_avg_sq"]._data
+                    kernel = None if amsgrad else _jit.adam_kernel(p._data, grad, exp_avg,
+                                                                   exp_avg_sq)
+                    if kernel is not None:
+                        s = p._data.dtype.type  # every scalar rounded to the arrays' dtype
+                        low = 1 - beta1 < 0.5
+                        kernel(p._data.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                               exp_avg_sq.reshape(-1), decay, s(1 - lr * weight_decay), low,
+                               s(1 - beta1 if low else 1 - (1 - beta1)), s(beta2), s(1 - beta2),
+                               s(bias_correction2_sqrt), s(eps), s(-step_size))
+                        p._bump_version()
+                        continue
+                    if decay:
+                        p._data *= 1 - lr * weight_decay
                     scratch = np.empty_like(exp_avg)  # the one temporary, used three times
                     _lerp_(exp_avg, grad, 1 - beta1, scratch)
                     _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2, scratch)
-
-                    step_size = lr / (1 - beta1 ** step)
-                    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
                     if amsgrad:
                         max_sq = state["max_exp_avg_sq"]._data
                         np.maximum(max_sq, exp_avg_sq, out=max_sq)
@@ -138,8 +150,7 @@ class Adam(Optimizer):
                     else:
                         denom = np.sqrt(exp_avg_sq, out=scratch)
                     denom /= bias_correction2_sqrt
-                    denom += group["eps"]
+                    denom += eps
                     _addcdiv_(p._data, exp_avg, denom, -step_size)
                     p._bump_version()
         return loss
-

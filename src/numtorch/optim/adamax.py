@@ -72,13 +72,13 @@ class Adamax(Optimizer):
                         state["exp_avg"] = _zeros_like(p)
                         state["exp_inf"] = _zeros_like(p)
                     step = _increment(state["step"])
-                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    grad = _effective_grad(p, group["maximize"], _lr_value(group["weight_decay"]))
                     exp_avg = state["exp_avg"]._data
                     exp_inf = state["exp_inf"]._data
                     _lerp_(exp_avg, grad, 1 - beta1)
                     exp_inf *= beta2
                     norm = np.abs(grad, out=np.empty_like(grad))
-                    norm += group["eps"]
+                    norm += _lr_value(group["eps"])
                     np.maximum(exp_inf, norm, out=exp_inf)
                     clr = lr / (1 - beta1 ** step)
                     np.divide(exp_avg, exp_inf, out=norm)

@@ -71,7 +71,7 @@ class ASGD(Optimizer):
         with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
-                lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+                lambd, alpha, t0 = (_lr_value(group[k]) for k in ("lambd", "alpha", "t0"))
                 for p in _params_with_grad(group):
                     _check_dense(p, "ASGD")
                     state = self.state[p]
@@ -81,7 +81,7 @@ class ASGD(Optimizer):
                         state["mu"] = _scalar_tensor(1.0)
                         state["ax"] = _zeros_like(p)
                     step = _increment(state["step"])
-                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    grad = _effective_grad(p, group["maximize"], _lr_value(group["weight_decay"]))
                     eta = float(state["eta"]._data)
                     p._data *= 1 - lambd * eta
                     p._data += -eta * grad

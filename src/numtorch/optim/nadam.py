@@ -87,8 +87,8 @@ class NAdam(Optimizer):
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
                 beta1, beta2 = group["betas"]
-                weight_decay = group["weight_decay"]
-                momentum_decay = group["momentum_decay"]
+                weight_decay = _lr_value(group["weight_decay"])
+                momentum_decay = _lr_value(group["momentum_decay"])
                 for p in _params_with_grad(group):
                     _check_dense(p, "NAdam")
                     state = self.state[p]
@@ -115,7 +115,7 @@ class NAdam(Optimizer):
                     _mul_addcmul_(exp_avg_sq, beta2, grad, 1 - beta2)
                     denom = np.divide(exp_avg_sq, bias_correction2, out=np.empty_like(exp_avg_sq))
                     np.sqrt(denom, out=denom)
-                    denom += group["eps"]
+                    denom += _lr_value(group["eps"])
                     mu_product_next = mu_product * mu_next
                     update = np.multiply(grad, -lr * (1.0 - mu) / (1.0 - mu_product),
                                          out=np.empty_like(grad))

@@ -472,6 +472,7 @@ def _effective_grad(p, maximize, weight_decay):
     ``out=`` buffer.
     """
     grad = p._grad._data
+    weight_decay = _lr_value(weight_decay)
     if maximize:
         grad = np.negative(grad, out=np.empty_like(grad))
         if weight_decay != 0:

@@ -71,7 +71,7 @@ class RAdam(Optimizer):
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
                 beta1, beta2 = group["betas"]
-                weight_decay = group["weight_decay"]
+                weight_decay = _lr_value(group["weight_decay"])
                 for p in _params_with_grad(group):
                     _check_dense(p, "RAdam")
                     state = self.state[p]
@@ -100,7 +100,7 @@ class RAdam(Optimizer):
                         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                                 / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
                         adaptive = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))
-                        adaptive += group["eps"]
+                        adaptive += _lr_value(group["eps"])
                         np.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
                         update *= adaptive
                         update *= rect

@@ -85,8 +85,8 @@ class RMSprop(Optimizer):
         with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
-                alpha = group["alpha"]
-                momentum = group["momentum"]
+                alpha = _lr_value(group["alpha"])
+                momentum = _lr_value(group["momentum"])
                 for p in _params_with_grad(group):
                     _check_dense(p, "RMSprop")
                     state = self.state[p]
@@ -98,7 +98,7 @@ class RMSprop(Optimizer):
                         if group["centered"]:
                             state["grad_avg"] = _zeros_like(p)
                     _increment(state["step"])
-                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    grad = _effective_grad(p, group["maximize"], _lr_value(group["weight_decay"]))
                     square_avg = state["square_avg"]._data
                     _mul_addcmul_(square_avg, alpha, grad, 1 - alpha)
                     if group["centered"]:
@@ -109,7 +109,7 @@ class RMSprop(Optimizer):
                         np.sqrt(avg, out=avg)
                     else:
                         avg = np.sqrt(square_avg, out=np.empty_like(square_avg))
-                    avg += group["eps"]
+                    avg += _lr_value(group["eps"])
                     if momentum > 0:
                         buf = state["momentum_buffer"]._data
                         buf *= momentum

@@ -92,10 +92,11 @@ class SGD(Optimizer):
         with np.errstate(all="ignore"):  # inf and nan propagate silently, as in PyTorch
             for group in self.param_groups:
                 lr = _lr_value(group["lr"])
-                momentum = group["momentum"]
-                dampening = group["dampening"]
+                momentum = _lr_value(group["momentum"])
+                dampening = _lr_value(group["dampening"])
+                weight_decay = _lr_value(group["weight_decay"])
                 for p in _params_with_grad(group):
-                    grad = _effective_grad(p, group["maximize"], group["weight_decay"])
+                    grad = _effective_grad(p, group["maximize"], weight_decay)
                     if momentum != 0:
                         state = self.state[p]
                         buf_t = state.get("momentum_buffer")
@@ -110,7 +111,14 @@ class SGD(Optimizer):
                             buf = buf_t._data
                             buf *= momentum
                             buf += grad if dampening == 0 else grad * (1 - dampening)
-                        grad = grad + momentum * buf if group["nesterov"] else buf
-                    p._data += -lr * grad
+                        if group["nesterov"]:  # grad + momentum * buf, in one buffer
+                            step = np.multiply(buf, momentum, out=np.empty_like(buf))
+                            step += grad
+                            step *= -lr
+                            p._data += step
+                            p._bump_version()
+                            continue
+                        grad = buf
+                    p._data += np.multiply(grad, -lr, out=np.empty_like(grad))
                     p._bump_version()
         return loss

@@ -1,0 +1,152 @@
+"""The optimizers' fast paths: the compiled Adam update gives bitwise the NumPy path's numbers,
+float32 stays float32 whatever the type of the hyperparameters, and large parameters still
+follow torch step for step."""
+
+import numpy as np
+import pytest
+
+from numtorch import optim
+from numtorch.nn.parameter import Parameter
+from numtorch.ops import _jit as ops_jit
+from numtorch.optim import _jit
+
+SIZE = 3 * _jit.MIN_SIZE + 7  # large enough for the compiled path, not a multiple of anything
+
+ADAM_CONFIGS = [
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adam", dict(lr=0.02, betas=(0.3, 0.9), eps=1e-3)),  # the other side of the lerp
+    ("Adam", dict(lr=0.01, maximize=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.2)),
+    ("AdamW", dict(lr=0.01, amsgrad=True)),
+]
+
+
+def _trajectory(name, config, dtype, steps=6, shape=(SIZE,)):
+    rng = np.random.default_rng(0)
+    p = Parameter(rng.standard_normal(shape).astype(dtype))
+    opt = getattr(optim, name)([p], **config)
+    out = []
+    for _ in range(steps):
+        p.grad = Parameter(rng.standard_normal(shape).astype(dtype) * 10).detach()
+        opt.step()
+        out.append(p.detach().numpy().copy())
+    state = opt.state[p]
+    return out, {k: v.numpy().copy() for k, v in state.items()}
+
+
+def _compiled_available():
+    return ops_jit.ENABLED and ops_jit.kernels(np.zeros(1, np.float32)) is not None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,config", ADAM_CONFIGS)
+def test_compiled_adam_is_bitwise_the_numpy_path(monkeypatch, name, config, dtype):
+    if not _compiled_available():
+        pytest.skip("numba is not available")
+    calls = []
+    real = _jit.adam_kernel
+
+    def counting(*arrays):
+        kernel = real(*arrays)
+        calls.append(kernel is not None)
+        return kernel
+
+    monkeypatch.setattr(_jit, "adam_kernel", counting)
+    fast, fast_state = _trajectory(name, config, dtype)
+    assert any(calls) == (not config.get("amsgrad", False))
+    monkeypatch.setattr(_jit, "adam_kernel", lambda *arrays: None)
+    slow, slow_state = _trajectory(name, config, dtype)
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    for key in slow_state:
+        np.testing.assert_array_equal(fast_state[key], slow_state[key])
+
+
+def test_small_or_strided_parameters_stay_on_numpy():
+    small = np.zeros(_jit.MIN_SIZE - 1, np.float32)
+    assert _jit.adam_kernel(small, small, small, small) is None
+    big = np.zeros((SIZE, 2), np.float32)
+    assert _jit.adam_kernel(big[:, 0], big[:, 0], big[:, 0], big[:, 0]) is None
+    mixed = [np.zeros(SIZE, np.float32), np.zeros(SIZE, np.float64)]
+    assert _jit.adam_kernel(mixed[0], mixed[1], mixed[0], mixed[0]) is None
+
+
+@pytest.mark.parametrize("name,config", [
+    ("Adam", dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.1)),
+    ("SGD", dict(lr=0.01, momentum=0.9, dampening=0.1, weight_decay=0.1)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1)),
+])
+@pytest.mark.parametrize("shape", [(SIZE,), (3, 5)])
+def test_numpy_scalar_hyperparameters_do_not_upcast_float32(name, config, shape):
+    as_numpy = {k: (tuple(np.float64(b) for b in v) if isinstance(v, tuple) else np.float64(v))
+                for k, v in config.items() if not isinstance(v, bool)}
+    as_numpy.update({k: v for k, v in config.items() if isinstance(v, bool)})
+    python, python_state = _trajectory(name, config, np.float32, shape=shape)
+    numpy_, numpy_state = _trajectory(name, as_numpy, np.float32, shape=shape)
+    for a, b in zip(python, numpy_):
+        assert b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    for key, value in numpy_state.items():
+        assert value.dtype == np.float32, key
+        np.testing.assert_array_equal(value, python_state[key])
+
+
+@pytest.mark.parametrize("name,config", ADAM_CONFIGS + [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01)),
+])
+def test_large_parameters_follow_torch(name, config):
+    torch = pytest.importorskip("torch")
+    ours, _ = _trajectory(name, config, np.float32, steps=10)
+    rng = np.random.default_rng(0)
+    p = torch.nn.Parameter(torch.from_numpy(rng.standard_normal(SIZE).astype(np.float32)))
+    opt = getattr(torch.optim, name)([p], **config)
+    for mine in ours:
+        p.grad = torch.from_numpy(rng.standard_normal(SIZE).astype(np.float32) * 10)
+        opt.step()
+        np.testing.assert_allclose(mine, p.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "SGD"])
+@pytest.mark.parametrize("flags", [dict(foreach=True), dict(foreach=False), dict(fused=True),
+                                   dict(fused=False), dict(foreach=None, fused=None)])
+def test_foreach_and_fused_are_accepted_like_torch(name, flags):
+    torch = pytest.importorskip("torch")
+    extra = {"momentum": 0.9} if name == "SGD" else {}
+    p = Parameter(np.ones(4, np.float32))
+    opt = getattr(optim, name)([p], lr=0.1, **extra, **flags)
+    tp = torch.nn.Parameter(torch.ones(4))
+    topt = getattr(torch.optim, name)([tp], lr=0.1, **extra, **flags)
+    for key in flags:
+        assert opt.param_groups[0][key] == topt.param_groups[0][key]
+    p.grad = Parameter(np.full(4, 0.5, np.float32)).detach()
+    tp.grad = torch.full((4,), 0.5)
+    opt.step()
+    topt.step()
+    np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,config", [
+    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-3, momentum=0.5, weight_decay=0.1,
+                     centered=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, eps=1e-3, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, eps=1e-3, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, eps=1e-3, weight_decay=0.1, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.01, eps=1e-3, weight_decay=0.1)),
+    ("Adadelta", dict(lr=1.0, rho=0.8, eps=1e-3, weight_decay=0.1)),
+    ("ASGD", dict(lr=0.01, lambd=1e-3, alpha=0.7, t0=2.0, weight_decay=0.1)),
+])
+def test_other_optimizers_take_numpy_scalars_without_upcasting(name, config):
+    as_numpy = {k: np.float64(v) for k, v in config.items() if not isinstance(v, bool)}
+    as_numpy.update({k: v for k, v in config.items() if isinstance(v, bool)})
+    python, _ = _trajectory(name, config, np.float32, shape=(3, 5))
+    numpy_, state = _trajectory(name, as_numpy, np.float32, shape=(3, 5))
+    for a, b in zip(python, numpy_):
+        assert b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    for key, value in state.items():
+        assert value.dtype == np.float32, key
