@@ -8,7 +8,7 @@ import builtins as _builtins
 
 from . import _dtype
 from ._device import device
-from ._dtype import (bool, cdouble, cfloat, complex64, complex128, double, dtype, float,
+from ._dtype import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype, float,
                      float16, float32, float64, get_default_dtype, half, int, int8, int16, int32,
                      int64, long, set_default_dtype, short, uint8)
 from ._size import Size
@@ -63,6 +63,8 @@ _apply_default_threads()
 from ._malloc import tune as _tune_malloc
 _tune_malloc()
 from ._tensor_str import set_printoptions
+from ._type_info import (finfo, get_float32_matmul_precision, iinfo,
+                         set_float32_matmul_precision)
 from . import backends, cuda, version
 
 divide = true_divide = div
@@ -105,7 +107,7 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 # Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
 _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
-                 "linalg", "distributions", "special")
+                 "linalg", "distributions", "special", "accelerator", "testing")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
                    "summary": "_summary"}
