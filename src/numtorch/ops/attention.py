@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _creation
 from .. import _dtype as dt
+from .. import backends as _backends
 from .._tensor import Tensor
 from .dropout import dropout
 from .linalg import linear
@@ -71,6 +72,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     Returns:
         :math:`(N, ..., L, E_v)`. Rows where every position is masked give zeros.
     """
+    if not _backends.sdp_cpu_viable():
+        raise RuntimeError(
+            "No viable backend for scaled_dot_product_attention was found. This is likely due "
+            "to turning off both the math kernel and the fused kernels.")
     L, S = query.size(-2), key.size(-2)
     scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
     if enable_gqa and key.dim() >= 3 and key.size(-3) != query.size(-3):
