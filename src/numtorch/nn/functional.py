@@ -14,3 +14,5 @@ from ..ops.padding import *  # noqa: F401,F403
 from ..ops.pooling import *  # noqa: F401,F403
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
 from ._functional_core import *  # noqa: F401,F403
+from ._functional_rms_norm import rms_norm  # noqa: F401
+from ._functional_shuffle import *  # noqa: F401,F403
