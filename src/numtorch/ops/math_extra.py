@@ -565,7 +565,8 @@ def _lgamma_np(x):
     if not x.size:
         return x.copy()
     with np.errstate(over="ignore", invalid="ignore"):  # flags left by libm's overflow
-        return _lgamma_scalar(x.astype(np.float64)).astype(x.dtype)
+        # np.asarray: a frompyfunc ufunc returns a Python float for a 0-d input
+        return np.asarray(_lgamma_scalar(x.astype(np.float64))).astype(x.dtype)
 
 
 def _digamma_np(x):
