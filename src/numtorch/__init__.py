@@ -63,6 +63,8 @@ _apply_default_threads()
 from ._malloc import tune as _tune_malloc
 _tune_malloc()
 from ._tensor_str import set_printoptions
+from . import _foreach as _foreach_module
+globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.__all__})
 from ._type_info import (finfo, get_float32_matmul_precision, iinfo,
                          set_float32_matmul_precision)
 from . import backends, cuda, version
