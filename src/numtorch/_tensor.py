@@ -138,7 +138,7 @@ class Tensor:
         return self._data.flags.c_contiguous
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return dt.is_floating_np(self._data.dtype)
 
     def is_complex(self):
         return self._data.dtype.kind == "c"
@@ -175,7 +175,7 @@ class Tensor:
                     "a computed variable in a subgraph that doesn't require differentiation use "
                     "var_no_grad = var.detach().")
             return self
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not dt.is_inexact_np(self._data.dtype):
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(requires_grad)

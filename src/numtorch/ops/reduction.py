@@ -9,6 +9,7 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from ._lowp import fp32_op, widened_op
 from ._util import attach, normalize_dims, wrap_dim
 from .elementwise import maximum, minimum
 
@@ -83,8 +84,12 @@ class SumBackward1(Node):
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else normalize_dims(dim, x.ndim)
-    res = x.sum(axis=axes, keepdims=keepdim,
-                dtype=None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype))
+    if x.dtype == dt._BF16_NP and dtype is None:  # accumulate bfloat16 in float32, as torch
+        res = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+    else:
+        res = x.sum(axis=axes, keepdims=keepdim,
+                    dtype=None if x.dtype.kind in "fc" and dtype is None
+                    else _sum_dtype(x, dtype))
     if res.__class__ is not np.ndarray:
         res = np.asarray(res)
     if _GradState.enabled and input._requires_grad:
@@ -112,12 +117,14 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     if dtype is not None:
         x = x.astype(dt.to_numpy_dtype(dtype))
-    if x.dtype.kind not in "fc":
+    if not dt.is_inexact_np(x.dtype):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
-    if x.size:
+    if x.dtype == dt._BF16_NP:  # accumulate bfloat16 in float32, as torch
+        res = np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=np.float32)).astype(x.dtype)
+    elif x.size:
         res = x.mean(axis=axes, keepdims=keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -163,6 +170,7 @@ class ProdBackward1(ProdBackward0):
     pass
 
 
+@fp32_op
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else (wrap_dim(dim, x.ndim),)
@@ -392,6 +400,7 @@ def _moment(input, dim, unbiased, correction, keepdim, np_fn, name):
     return x, axes, dof, np.asarray(res).astype(x.dtype, copy=False)
 
 
+@widened_op
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.var, "var")
     if _GradState.enabled and input._requires_grad:
@@ -402,6 +411,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _wrap(res)
 
 
+@widened_op
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.std, "std")
     if _GradState.enabled and input._requires_grad:
@@ -412,11 +422,13 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _wrap(res)
 
 
+@widened_op
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return return_types.var_mean(var(input, dim, unbiased, keepdim, correction=correction),
                                  mean(input, dim, keepdim))
 
 
+@widened_op
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return return_types.std_mean(std(input, dim, unbiased, keepdim, correction=correction),
                                  mean(input, dim, keepdim))
@@ -445,6 +457,7 @@ class LinalgVectorNormBackward0(Node):
         return (grad.astype(x.dtype, copy=False),)
 
 
+@widened_op
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
     if p == "fro" or p is None:
@@ -454,6 +467,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
+@widened_op
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     data = x._data
     if dtype is not None:
@@ -495,6 +509,7 @@ class LogsumexpBackward0(Node):
         return (gexp * np.exp(self.x - out),)
 
 
+@widened_op
 def logsumexp(input, dim, keepdim=False):
     x = input._data
     if x.dtype.kind in "iub":
@@ -520,6 +535,7 @@ class CumsumBackward0(Node):
         return (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),)
 
 
+@widened_op
 def cumsum(input, dim, *, dtype=None):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
@@ -602,6 +618,7 @@ def _softmax_dim(dim, ndim):
     return wrap_dim(dim, ndim)
 
 
+@widened_op
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     x = input._data
     if dtype is not None:
@@ -624,6 +641,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     return _wrap(res)
 
 
+@widened_op
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     x = input._data
     if dtype is not None:

@@ -410,7 +410,7 @@ def to_dtype(input, np_dtype, copy=False):
     if x.dtype == np_dtype and not copy:
         return input
     data = x.astype(np_dtype)
-    if _GradState.enabled and input._requires_grad and np_dtype.kind in "fc":
+    if _GradState.enabled and input._requires_grad and dt.is_inexact_np(np_dtype):
         node = ToCopyBackward0()
         node.in_dtype = x.dtype
         return attach(data, node, input)
