@@ -6,6 +6,7 @@ from ._tensor import Tensor
 from .autograd.grad_mode import _GradState
 from .ops import elementwise as ew
 from .ops import reduction as rd
+from .ops._lowp import fp32_op
 from .ops._util import attach, wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
 
@@ -126,6 +127,7 @@ def median(input, dim=None, keepdim=False):
     return rd.return_types.median(values, _wrap(inds))
 
 
+@fp32_op
 def trace(input):
     return diagonal(input).sum()
 
@@ -137,6 +139,7 @@ def meshgrid(*tensors, indexing="ij"):
                                                       indexing=indexing))
 
 
+@fp32_op
 def cdist(x1, x2, p=2.0):
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return rd.vector_norm(diff, p, dim=-1)

@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import elementwise as ew
+from ._lowp import lower_precision_op, widened_op
 from ._util import attach, wrap_dim
 from .reduction import log_softmax, softmax
 
@@ -191,6 +192,7 @@ class PreluKernelBackward0(Node):
         return gi, gw
 
 
+@lower_precision_op
 def prelu(input, weight):
     """``max(0, x) + weight * min(0, x)`` with one learnable slope per channel (dim 1)."""
     x, w = input._data, weight._data
@@ -289,6 +291,7 @@ def _elu(input, alpha=1.0, scale=1.0):
                    scale=scale)
 
 
+@widened_op
 def elu(input, alpha=1.0, inplace=False):
     """Applies ``x`` for ``x > 0`` and ``alpha * (exp(x) - 1)`` otherwise."""
     return _maybe_inplace(_elu, input, inplace, "elu_", alpha)
@@ -298,6 +301,7 @@ def elu_(input, alpha=1.0):
     return elu(input, alpha, inplace=True)
 
 
+@widened_op
 def selu(input, inplace=False):
     """Scaled ELU with PyTorch's fixed ``alpha`` and ``scale`` (recorded as ``EluBackward0``)."""
     return _maybe_inplace(_elu, input, inplace, "selu_", _SELU_ALPHA, _SELU_SCALE)
@@ -382,6 +386,7 @@ def _gelu_grad_values(x, g, approximate):
 GeluBackward0 = _node_class("GeluBackward0", _gelu_grad)
 
 
+@widened_op
 def gelu(input, approximate="none"):
     """Gaussian error linear unit ``x * Φ(x)``; ``approximate='tanh'`` uses the tanh estimate.
 
@@ -399,6 +404,7 @@ def gelu(input, approximate="none"):
 
 
 # ---------------------------------------------------------------------------- sigmoid family
+@widened_op
 def sigmoid(input):
     """Applies ``1 / (1 + exp(-x))`` element-wise."""
     return ew.sigmoid(input)
@@ -422,6 +428,7 @@ def _silu(input):
     return _record(SiluBackward0, input, x * _stable_sigmoid(x), save_x=x)
 
 
+@widened_op
 def silu(input, inplace=False):
     """Sigmoid linear unit ``x * sigmoid(x)`` (also called swish)."""
     return _maybe_inplace(_silu, input, inplace, "silu_")
@@ -441,6 +448,7 @@ def _mish(input):
     return _record(MishBackward0, input, x * np.tanh(_log1p_exp(x)), save_x=x)
 
 
+@widened_op
 def mish(input, inplace=False):
     """Applies ``x * tanh(softplus(x))``."""
     return _maybe_inplace(_mish, input, inplace, "mish_")
@@ -454,6 +462,7 @@ def _softplus_grad(self, g):
 SoftplusBackward0 = _node_class("SoftplusBackward0", _softplus_grad)
 
 
+@widened_op
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
     x = _float_data(input)
@@ -466,6 +475,7 @@ LogSigmoidBackward0 = _node_class(
     "LogSigmoidBackward0", lambda self, g: g * _stable_sigmoid(-self.x))
 
 
+@widened_op
 def logsigmoid(input):
     """``log(sigmoid(x))``, computed as ``-softplus(-x)`` without overflow."""
     x = _float_data(input)
@@ -505,6 +515,7 @@ def _hardswish(input):
     return _record(HardswishBackward0, input, res, save_x=x)
 
 
+@widened_op
 def hardswish(input, inplace=False):
     """Applies ``x * relu6(x + 3) / 6``."""
     return _maybe_inplace(_hardswish, input, inplace, "hardswish_")

@@ -16,6 +16,7 @@ from .. import _creation
 from .. import _dtype as dt
 from .. import backends as _backends
 from .._tensor import Tensor
+from ._lowp import lower_precision_op
 from .dropout import dropout
 from .linalg import linear
 from .padding import pad
@@ -54,6 +55,7 @@ def _causal_mask(L, S, dtype):
     return Tensor._wrap(np.where(keep, 0.0, -np.inf).astype(dtype._np))
 
 
+@lower_precision_op
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     r"""Computes :math:`\text{softmax}(QK^T \cdot \text{scale} + M)\,V`.

@@ -35,6 +35,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _jit
+from ._lowp import lower_precision_op
 from ._util import attach
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
@@ -605,6 +606,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
     return _wrap(out)
 
 
+@lower_precision_op
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Applies a 1D convolution over an input signal composed of several input planes.
 
@@ -615,6 +617,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+@lower_precision_op
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Applies a 2D convolution over an input image composed of several input planes.
 
@@ -700,6 +703,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     return _wrap(out)
 
 
+@lower_precision_op
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Applies a 1D transposed convolution ("deconvolution") over an input signal.
@@ -710,6 +714,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              dilation, 1)
 
 
+@lower_precision_op
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Applies a 2D transposed convolution ("deconvolution") over an input image.

@@ -13,6 +13,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _jit
+from ._lowp import widened_op
 from ._util import as_tensor_arg, attach, binary_operands, shape_error, unbroadcast
 
 _wrap = Tensor._wrap
@@ -640,6 +641,7 @@ class ClampBackward1(Node):
         return (g * mask,)
 
 
+@widened_op
 def clamp(input, min=None, max=None, *, out=None):
     """Limit values to ``[min, max]``; the gradient passes where the input is inside (inclusive)."""
     if min is None and max is None:

@@ -5,6 +5,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from ._lowp import lower_precision_op
 from ._util import attach, unbroadcast
 
 _wrap = Tensor._wrap
@@ -59,6 +60,7 @@ def _into(out, result):
     return out
 
 
+@lower_precision_op
 def mm(input, mat2, *, out=None):
     if out is not None:
         return _into(out, mm(input, mat2))
@@ -95,6 +97,7 @@ class AddmmBackward0(Node):
                 _grad_rhs(self.m1, ga) if n2 is not None else None)
 
 
+@lower_precision_op
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)``."""
     m1, m2 = mat1._data, mat2._data
@@ -140,6 +143,7 @@ class BmmBackward0(Node):
         return ga, gb
 
 
+@lower_precision_op
 def bmm(input, mat2, *, out=None):
     if out is not None:
         return _into(out, bmm(input, mat2))
@@ -242,6 +246,7 @@ def mv(input, vec):
     return _wrap(data)
 
 
+@lower_precision_op
 def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules for 1-D and batched operands."""
     if out is not None:
@@ -285,6 +290,7 @@ def outer(input, vec2):
 ger = outer
 
 
+@lower_precision_op
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 over TBackward0
     for a 2-D input)."""
@@ -311,6 +317,7 @@ def _dn(a):
         a.dtype.name, a.dtype.name)
 
 
+@lower_precision_op
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]

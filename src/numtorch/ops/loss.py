@@ -22,6 +22,7 @@ from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import elementwise as ew
 from . import reduction as rd
+from ._lowp import fp32_op
 from ._util import attach, binary_operands, shape_error, unbroadcast
 from .activation import _log1p_exp as _softplus
 from .activation import _stable_sigmoid as _sigmoid
@@ -209,6 +210,7 @@ def _weighted(loss, weight, reduction, input, mean_by_weight_sum):
     return _apply_reduction(loss, reduction)
 
 
+@fp32_op
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error between each element of ``input`` and ``target``.
 
@@ -224,6 +226,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _weighted(ew.pow(ew.sub(input, target), 2), weight, reduction, input, True)
 
 
+@fp32_op
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error (composed from ``sub``, ``abs`` and the reduction, as in PyTorch)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -245,6 +248,7 @@ def _smooth_l1(beta):
     return pointwise
 
 
+@fp32_op
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Squared error below ``beta``, absolute error above it (``beta=0`` is L1)."""
     if beta < 0:
@@ -254,6 +258,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                            beta=beta)
 
 
+@fp32_op
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Squared error below ``delta``, ``delta``-scaled absolute error above it.
 
@@ -342,6 +347,7 @@ def _check_nll_shapes(x, t):
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(t.shape)}")
 
 
+@fp32_op
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of the target classes under log-probabilities ``input``.
@@ -407,6 +413,7 @@ def _class_weight_view(weight, ndim, class_axis):
     return weight.reshape(shape)
 
 
+@fp32_op
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross entropy between the logits ``input`` and ``target``.
@@ -508,6 +515,7 @@ def _check_weight(w, shape):
         raise shape_error(shape, w.shape) from None
 
 
+@fp32_op
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """Binary cross entropy between probabilities ``input`` and ``target``.
@@ -569,6 +577,7 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         return gi, gt
 
 
+@fp32_op
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Sigmoid followed by binary cross entropy, in one numerically stable expression.
@@ -606,6 +615,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 # ---------------------------------------------------------------------------- divergences
+@fp32_op
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """Kullback-Leibler divergence of ``target`` from the log-probabilities ``input``.
 
@@ -645,6 +655,7 @@ def _xlogy_self(t):
 
 
 # ---------------------------------------------------------------------------- margin losses
+@fp32_op
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     """``max(0, -target * (input1 - input2) + margin)``."""
@@ -660,6 +671,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _apply_reduction(loss, reduction)
 
 
+@fp32_op
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                           reduction="mean"):
     """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for target -1."""
@@ -689,6 +701,7 @@ class SoftMarginLossBackward0(Node):
         return (gl * -y * _sigmoid(-y * x),)
 
 
+@fp32_op
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """``log(1 + exp(-target * input))`` for targets of ±1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -704,6 +717,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _wrap(res)
 
 
+@fp32_op
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     """``input`` where target is 1, ``max(0, margin - input)`` where target is -1."""

@@ -20,6 +20,7 @@ from . import indexing as ix
 from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
+from ._lowp import fp32_op, lower_precision_op
 from ._util import as_tensor_arg, attach, binary_operands, shape_error, unbroadcast, wrap_dim
 
 _wrap = Tensor._wrap
@@ -36,6 +37,7 @@ def det(input):
     return _linalg().det(input)
 
 
+@fp32_op
 def inverse(input):
     """Alias of ``torch.linalg.inv``."""
     return _linalg().inv(input)
@@ -58,6 +60,7 @@ def matrix_exp(input):
     return _linalg().matrix_exp(input)
 
 
+@fp32_op
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse, singular values below ``rcond * S.max()`` dropped."""
     return _linalg().pinv(input, rtol=rcond)
@@ -145,6 +148,7 @@ def _cname(t):
             "float16": "c10::Half", "bool": "bool"}.get(t._data.dtype.name, t._data.dtype.name)
 
 
+@lower_precision_op
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * (batch1 @ batch2)`` over a batch of matrices."""
     prod = la.bmm(batch1, batch2)
@@ -874,6 +878,7 @@ def take_along_dim(input, indices, dim=None):
     return ix.gather(input, d, indices)
 
 
+@lower_precision_op
 def tensordot(a, b, dims=2, out=None):
     """Sum of products over the dimensions ``dims`` (a count or two lists) of ``a`` and ``b``."""
     na, nb = a._data.ndim, b._data.ndim
@@ -906,6 +911,7 @@ def tensordot(a, b, dims=2, out=None):
     return res
 
 
+@lower_precision_op
 def inner(input, other):
     """Sum of products over the last dimensions (a scalar product for 0-d operands)."""
     if input._data.ndim == 0 or other._data.ndim == 0:

@@ -18,6 +18,7 @@ from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import elementwise as ew
 from . import shape as sh
+from ._lowp import widened_op
 from ._util import attach
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
@@ -169,6 +170,7 @@ class NativeLayerNormBackward0(Node):
         return gi, gw, gb
 
 
+@widened_op
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` dims of each sample."""
     if isinstance(normalized_shape, int):
@@ -215,6 +217,7 @@ class NativeGroupNormBackward0(Node):
         return gi, gw, gb
 
 
+@widened_op
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize each group of ``C / num_groups`` channels of each sample."""
     x = input._data

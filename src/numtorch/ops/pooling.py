@@ -16,6 +16,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _jit
+from ._lowp import widened_op
 from ._util import attach
 from .conv import pad_zeros
 
@@ -263,6 +264,7 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
 
 
 @_batched
+@widened_op
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Applies a 2D max pooling over an input signal composed of several input planes.
@@ -287,6 +289,7 @@ def _check_1d(input, name):
                            f"batch size for input, but got:{list(input._data.shape)}")
 
 
+@widened_op
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Applies a 1D max pooling over an input signal composed of several input planes."""
@@ -339,6 +342,7 @@ class AvgPool2DBackward0(Node):
 
 
 @_batched
+@widened_op
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Applies 2D average pooling over an input signal composed of several input planes.
@@ -392,6 +396,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return _wrap(out)
 
 
+@widened_op
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Applies a 1D average pooling over an input signal composed of several input planes."""
@@ -477,6 +482,7 @@ class AdaptiveAvgPool2DBackward0(SeparableBackward):
     pass
 
 
+@widened_op
 def adaptive_avg_pool2d(input, output_size):
     """Applies a 2D adaptive average pooling: each output cell averages
     ``[floor(i*H/Ho), ceil((i+1)*H/Ho))`` of the input."""
@@ -493,6 +499,7 @@ def adaptive_avg_pool2d(input, output_size):
     return separable_apply(input, mh, mw, AdaptiveAvgPool2DBackward0)
 
 
+@widened_op
 def adaptive_avg_pool1d(input, output_size):
     """Applies a 1D adaptive average pooling over an input signal."""
     _check_1d(input, "adaptive_avg_pool1d")
@@ -556,6 +563,7 @@ def _adaptive_max_pool2d(input, output_size):
     return result, _wrap(indices)
 
 
+@widened_op
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Applies a 2D adaptive max pooling over an input signal composed of several input planes."""
     out, idx = adaptive_max_pool2d_with_indices(input, output_size)
@@ -569,6 +577,7 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
     return out.squeeze(-2), idx.squeeze(-2)
 
 
+@widened_op
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Applies a 1D adaptive max pooling over an input signal."""
     out, idx = adaptive_max_pool1d_with_indices(input, output_size)
