@@ -109,10 +109,12 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 # Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
 _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
-                 "linalg", "distributions", "special", "accelerator", "testing")
+                 "linalg", "distributions", "special", "accelerator", "testing", "amp", "cpu")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
-                   "summary": "_summary"}
+                   "summary": "_summary", "autocast": "amp",
+                   "is_autocast_available": "amp", "get_autocast_dtype": "amp",
+                   "set_autocast_dtype": "amp", "is_autocast_enabled": "amp"}
 
 
 def __getattr__(name):
