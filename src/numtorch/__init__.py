@@ -23,14 +23,6 @@ from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like
                         randn_like, randperm, tensor, zeros, zeros_like)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
-from .ops.elementwise import (abs, acos, add, allclose, asin, atan, atan2, bitwise_and,
-                              bitwise_not, bitwise_or, bitwise_xor, ceil, clamp, clamp_max,
-                              clamp_min, clip, cos, cosh, div, eq, equal, erf, exp, expm1,
-                              floor, floor_divide, fmod, frac, ge, gt, isclose, isfinite, isinf,
-                              isnan, le, log, log1p, log2, log10, logical_and, logical_not,
-                              logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow,
-                              reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin,
-                              sinh, sqrt, sub, tan, tanh, trunc)
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,
                             logsumexp, max, mean, min, norm, prod, return_types, softmax,
                             log_softmax, std, std_mean, sum, var, var_mean)
@@ -57,6 +49,12 @@ from .ops.math_extra import (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3
                               rad2deg, rot90, select, sgn, signbit, slogdet, svd, take_along_dim,
                               tensordot, trapezoid, tril_indices, triu_indices,
                               unique_consecutive, vander, xlogy)
+from .ops._registry import OPS as _OPS
+
+for _info in _OPS:  # the declared ops' numtorch.* names (ops/_registry.py)
+    for _name in _info.exports:
+        globals()[_name] = _info.fn
+del _info, _name
 from ._threads import get_num_threads, set_num_threads
 from ._threads import _apply_default as _apply_default_threads
 _apply_default_threads()
@@ -69,13 +67,6 @@ from ._type_info import (finfo, get_float32_matmul_precision, iinfo,
                          set_float32_matmul_precision)
 from . import backends, cuda, version
 
-divide = true_divide = div
-multiply = mul
-subtract = sub
-negative = neg
-absolute = abs
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-arctan2 = atan2
 FloatTensor = DoubleTensor = LongTensor = None  # replaced below
 
 strided = "torch.strided"

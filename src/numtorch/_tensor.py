@@ -16,6 +16,7 @@ from .autograd.grad_mode import _GradState
 from .autograd.node import AccumulateGrad
 
 _new = object.__new__
+_weakref = weakref.ref
 
 
 class Tensor:
@@ -30,7 +31,7 @@ class Tensor:
     _output_nr = 0
     _vbox = None  # [version], shared between a tensor and its views
     _base = None
-    _acc = None
+    _acc = None  # weak reference to this leaf's AccumulateGrad node
     _hooks = None
     _post_acc_hooks = None
     _retains_grad = False
@@ -244,9 +245,14 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def _grad_accumulator(self):
-        acc = self._acc
+        # Held weakly, as in PyTorch: the graph keeps the node (and through it this leaf)
+        # alive, and a leaf dropped with no graph left is freed at once, without the cyclic GC.
+        ref = self._acc
+        acc = ref() if ref is not None else None
         if acc is None:
-            acc = self._acc = AccumulateGrad(self)
+            acc = _new(AccumulateGrad)
+            acc.variable = self
+            self._acc = _weakref(acc)
         return acc
 
     def _edge(self):
@@ -260,9 +266,12 @@ class Tensor:
                     "operations.")
             return (fn, self._output_nr)
         if self._requires_grad:
-            acc = self._acc
+            ref = self._acc
+            acc = ref() if ref is not None else None
             if acc is None:
-                acc = self._acc = AccumulateGrad(self)
+                acc = _new(AccumulateGrad)
+                acc.variable = self
+                self._acc = _weakref(acc)
             return (acc, 0)
         return (None, 0)
 

@@ -259,7 +259,7 @@ def _node_attrs(fn, max_attr_chars):
 
 
 def _saved_fields(fn):
-    fields = []
+    fields = list(getattr(type(fn), "_saves", ()))  # declared nodes (ops/_registry.py)
     for cls in type(fn).__mro__:
         fields.extend(cls.__dict__.get("_saved_fields", ()))
     return fields

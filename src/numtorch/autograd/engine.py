@@ -7,6 +7,7 @@ several consumers are summed before the node runs.
 import numpy as np
 
 from .. import _dtype as _dt
+from .grad_mode import enable_grad
 from .node import AccumulateGrad
 
 
@@ -29,7 +30,7 @@ def _collect_dependencies(roots):
     return deps
 
 
-def _make_root_grads(tensors, grad_tensors, what):
+def _make_root_grads(tensors, grad_tensors, what, graph=False):
     from .._tensor import Tensor
     grads = []
     for t, g in zip(tensors, grad_tensors):
@@ -39,13 +40,16 @@ def _make_root_grads(tensors, grad_tensors, what):
                 raise RuntimeError(f"grad can be implicitly created only for scalar {what}")
             if data.dtype.kind not in "fc" and data.dtype != _dt._BF16_NP:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            grads.append(np.ones(data.shape, dtype=data.dtype))
+            ones = np.ones(data.shape, dtype=data.dtype)
+            grads.append(Tensor._wrap(ones) if graph else ones)
         else:
             gd = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
             if gd.shape != t._data.shape:
                 raise RuntimeError(
                     f"Mismatch in shape: grad_output[0] has a shape of {_size(gd.shape)} and "
                     f"output[0] has a shape of {_size(t._data.shape)}.")
+            if graph:
+                gd = g if isinstance(g, Tensor) else Tensor._wrap(gd)
             grads.append(gd)
     return grads
 
@@ -55,17 +59,28 @@ def _size(shape):
 
 
 def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False,
-                 allow_unused=False):
+                 allow_unused=False, create_graph=False):
     """Propagate gradients from ``tensors``.
 
     With ``capture`` (``autograd.grad``) the gradients reaching ``inputs`` are returned instead
-    of being accumulated into ``.grad``.
+    of being accumulated into ``.grad``. With ``create_graph`` the gradients are Tensors and
+    every node runs its formula on them with grad mode on, so the backward pass is recorded.
     """
     for t in tensors:
         if not t._requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn")
-    root_grads = _make_root_grads(tensors, grad_tensors, "outputs")
+    # inf/nan in a gradient is a value, as in PyTorch (sqrt'(0), log'(0)): NumPy stays quiet.
+    with np.errstate(all="ignore"):
+        if create_graph:
+            with enable_grad():
+                return _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused,
+                            True)
+        return _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, False)
+
+
+def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph):
+    root_grads = _make_root_grads(tensors, grad_tensors, "outputs", graph)
 
     pending = {}
     roots = []
@@ -96,7 +111,7 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
         node = ready.pop()
         grads = pending.pop(node)
         if node._pre_hooks or node._retained or node._node_pre_hooks:
-            grads = _run_pre_hooks(node, grads)
+            grads = _run_pre_hooks(node, grads, graph)
         if targets:
             for nr in range(node.num_outputs):
                 hit = targets.get((node, nr))
@@ -106,12 +121,13 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
         if capture and node.__class__ is AccumulateGrad:
             results = ()
         else:
-            results = node.apply(grads)
+            results = node.apply_graph(grads) if graph else node.apply(grads)
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
+                wrap = _same if graph else _maybe_wrap
                 for fn in node._hooks:
-                    fn(tuple(_maybe_wrap(r) for r in results), tuple(_maybe_wrap(g) for g in grads))
+                    fn(tuple(wrap(r) for r in results), tuple(wrap(g) for g in grads))
             if not retain_graph and node._versions is not None:
                 node._release()
         for (nxt, nr), g in zip(node.next_functions, results):
@@ -144,27 +160,31 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
     return None
 
 
-def _run_pre_hooks(node, grads):
+def _run_pre_hooks(node, grads, graph):
     """Tensor hooks, retain_grad and node pre-hooks on the gradients flowing into ``node``."""
+    wrap, unwrap = (_same, _same) if graph else (_maybe_wrap, _data)
     if node._pre_hooks:
         for nr, fn in node._pre_hooks:
             if grads[nr] is not None:
-                out = fn(_wrap(grads[nr]))
+                out = fn(wrap(grads[nr]))
                 if out is not None:
-                    grads[nr] = out._data
+                    grads[nr] = unwrap(out)
     if node._retained:
         for nr, ref in node._retained:
             t = ref()
-            if t is not None and grads[nr] is not None:
-                if t._grad is None:
-                    t._grad = _wrap(grads[nr].copy())
+            g = grads[nr]
+            if t is not None and g is not None:
+                if graph:
+                    t._grad = g if t._grad is None else t._grad + g
+                elif t._grad is None:
+                    t._grad = _wrap(g.copy())
                 else:
-                    t._grad._data = t._grad._data + grads[nr]
+                    t._grad._data = t._grad._data + g
     if node._node_pre_hooks:
         for fn in node._node_pre_hooks:
-            out = fn(tuple(_maybe_wrap(g) for g in grads))
+            out = fn(tuple(wrap(g) for g in grads))
             if out is not None:
-                grads = [None if g is None else g._data for g in out]
+                grads = [None if g is None else unwrap(g) for g in out]
     return grads
 
 
@@ -192,3 +212,11 @@ def _wrap(array):
 
 def _maybe_wrap(array):
     return None if array is None else _wrap(array)
+
+
+def _same(x):
+    return x
+
+
+def _data(t):
+    return t._data

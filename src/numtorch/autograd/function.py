@@ -39,6 +39,7 @@ class BackwardCFunction(FunctionCtx, Node):
 
     _saved_fields = ("_saved",)
     _fn_cls = None
+    _differentiable = True  # its backward is the user's code, run on Tensors under create_graph
 
     def backward(self, grads):
         from .._tensor import Tensor
@@ -79,6 +80,43 @@ class BackwardCFunction(FunctionCtx, Node):
         if self._versions is not None:
             self._check_saved()
         return self.backward(grads if self.num_outputs > 1 else grads[0])
+
+    def apply_graph(self, grads):
+        """``create_graph``: the user's backward runs on Tensors with grad mode on, so what it
+        computes (from ``ctx.saved_tensors`` and the incoming grads) is recorded."""
+        from .._tensor import Tensor
+        if self._versions is not None:
+            self._check_saved()
+        wrapped = []
+        for g, shape, dtype in zip(grads, self._out_shapes, self._out_dtypes):
+            if g is None and self._materialize:
+                g = Tensor._wrap(np.zeros(shape, dtype=dtype))
+            wrapped.append(g)
+        result = self._fn_cls.backward(self, *wrapped)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != self._n_args:
+            raise RuntimeError(
+                f"function {type(self).__name__} returned an incorrect number of gradients "
+                f"(expected {self._n_args}, got {len(result)})")
+        out = []
+        for pos, shape in zip(self._tensor_positions, self._in_shapes):
+            g = result[pos]
+            if g is None:
+                out.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(np.asarray(g))
+            if g._data.shape != shape:
+                try:
+                    g = g.expand(shape) if g._data.size == 1 else g.reshape(shape)
+                except (ValueError, RuntimeError):
+                    raise RuntimeError(
+                        f"Function {type(self).__name__} returned an invalid gradient at index "
+                        f"{pos} - got {list(g._data.shape)} but expected shape compatible with "
+                        f"{list(shape)}") from None
+            out.append(g)
+        return tuple(out)
 
 
 class _FunctionMeta(type):

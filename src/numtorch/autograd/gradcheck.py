@@ -48,3 +48,35 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                             f"numerical:{num}\nanalytical:{ana}\n")
                     return False
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, **kwargs):
+    """Check second derivatives: ``gradcheck`` of the function that maps ``inputs`` (and the
+    output gradients) to ``autograd.grad(func(inputs), inputs, grad_outputs,
+    create_graph=True)``."""
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    from .grad_mode import enable_grad
+    inputs = _as_tuple(inputs)
+    outputs = _as_tuple(func(*inputs))
+    diff_outputs = [o for o in outputs if isinstance(o, Tensor) and o._requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            Tensor._wrap(rng.standard_normal(o._data.shape).astype(o._data.dtype),
+                         requires_grad=True) for o in diff_outputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    n_in = len(inputs)
+
+    def first_derivatives(*args):
+        ins, gos = args[:n_in], args[n_in:]
+        with enable_grad():  # gradcheck evaluates the function under no_grad
+            outs = [o for o in _as_tuple(func(*ins))
+                    if isinstance(o, Tensor) and o._requires_grad]
+            diff_in = [t for t in ins if isinstance(t, Tensor) and t._requires_grad]
+            grads = autograd_grad(outs, diff_in, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

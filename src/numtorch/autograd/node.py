@@ -3,10 +3,17 @@
 Each recorded operation creates one ``Node`` whose class is named exactly as PyTorch names it
 (``MulBackward0``, ``AddmmBackward0``, …). ``next_functions`` holds one ``(node, input_nr)`` edge
 per differentiable input, ``(None, 0)`` where no gradient is needed. A leaf that requires grad is
-reached through its ``AccumulateGrad`` node.
+reached through its ``AccumulateGrad`` node, which the leaf holds only weakly.
+
+A node runs in one of two modes. ``apply`` (plain backward) hands its formula ndarrays and the
+saved ndarrays. ``apply_graph`` (``create_graph=True``) hands the same formula Tensors, and the
+saved values as Tensors that keep their place in the forward graph, so the gradient it computes
+is itself recorded and can be differentiated again.
 """
 
 import weakref
+
+from .grad_mode import _GradState
 
 _FREED = object()
 _SAVED_FIELDS = {}  # node class -> names of the attributes its backward needs
@@ -21,20 +28,25 @@ _FREED_MESSAGE = (
 class Node:
     """Base class of every backward node.
 
-    Subclasses implement ``backward(grad)`` returning one gradient (ndarray or None) per entry of
+    Subclasses implement ``backward(grad)`` returning one gradient per entry of
     ``next_functions``. Nodes with several outputs set ``num_outputs`` and receive a list.
-    Tensors saved for backward are registered with ``save_versions`` so an in-place change is
-    detected and the saved values can be freed after backward.
+    Nodes made by an op declaration (``ops/_registry.py``) list their saved values in
+    ``_saves`` and write ``backward`` with operations that work on ndarrays and on Tensors alike
+    (``_differentiable = True``); older hand-written nodes keep arrays in ``_saved_fields`` and
+    call ``save_versions``.
     """
 
     next_functions = ()
     num_outputs = 1
-    _versions = None  # tuple of (tensor, version) while saved; _FREED once released
+    _versions = None  # list of (version box, version, tensor or weakref, slot name) while saved
     _pre_hooks = None  # list of (output_nr, fn) from Tensor.register_hook on outputs
     _retained = None  # list of (output_nr, weakref to tensor) from Tensor.retain_grad
     _hooks = None  # Node.register_hook
     _node_pre_hooks = None  # Node.register_prehook
     metadata_ = None
+    _saves = ()  # declared saved slots (op declarations)
+    _slot_src = None  # slot name -> input index, ("out", k), ("aux", k), or None (private)
+    _differentiable = False  # backward is made of ops that also run on Tensors
 
     def name(self):
         return type(self).__name__
@@ -48,6 +60,10 @@ class Node:
             self.metadata_ = {}
         return self.metadata_
 
+    def needs(self, i):
+        """Whether input ``i`` of the recorded op needs a gradient."""
+        return self.next_functions[i][0] is not None
+
     def save_versions(self, *tensors, output=None):
         """Remember the version of each tensor whose values this node keeps for backward.
 
@@ -59,23 +75,28 @@ class Node:
             vb = t._vbox
             if vb is None:
                 vb = t._vbox = [0]
-            saved.append((vb, vb[0], t))
+            saved.append((vb, vb[0], t, None))
         if output is not None:
             vb = output._vbox
             if vb is None:
                 vb = output._vbox = [0]
-            saved.append((vb, vb[0], weakref.ref(output)))
+            saved.append((vb, vb[0], weakref.ref(output), None))
         self._versions = saved
 
     def _check_saved(self):
         versions = self._versions
         if versions is _FREED:
             raise RuntimeError(_FREED_MESSAGE)
-        for vb, v, t in versions:
+        for vb, v, t, _ in versions:
             now = vb[0]
             if now != v:
                 if isinstance(t, weakref.ref):
                     t = t()
+                if t is None:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been modified "
+                        f"by an inplace operation: it is at version {now}; expected version {v} "
+                        "instead.")
                 kind = t.type()
                 shape = list(t.shape)
                 origin = (f"output {t._output_nr} of {type(t.grad_fn).__name__}"
@@ -94,9 +115,12 @@ class Node:
             fields = _SAVED_FIELDS.get(cls)
             if fields is None:
                 fields = _SAVED_FIELDS[cls] = tuple(
-                    {f for c in cls.__mro__ for f in c.__dict__.get("_saved_fields", ())})
+                    {f for c in cls.__mro__ for f in c.__dict__.get("_saved_fields", ())}
+                    | set(cls._saves))
+            d = self.__dict__
             for name in fields:
-                setattr(self, name, None)
+                if name in d:
+                    d[name] = None
             self._versions = _FREED
 
     def apply(self, grads):
@@ -105,6 +129,53 @@ class Node:
         if self.num_outputs == 1:
             return self.backward(grads[0])
         return self.backward(grads)
+
+    def apply_graph(self, grads):
+        """Backward on Tensors (``create_graph=True``): the gradient computation is recorded."""
+        if self._versions is not None:
+            self._check_saved()
+        if not self._differentiable:
+            return _not_differentiable_twice(self, grads)
+        ctx = _GraphCtx(self)
+        return type(self).backward(ctx, grads[0] if self.num_outputs == 1 else grads)
+
+    def _unpack(self, name):
+        """A saved slot as a Tensor in its place in the graph (for ``apply_graph``)."""
+        from .._dtype import _BY_NUMPY
+        from .._tensor import Tensor
+        arr = self.__dict__.get(name)
+        if arr is None or arr.__class__ is Tensor:
+            return arr
+        spec = self._slot_src.get(name)
+        entry = None
+        if spec is not None and self._versions:
+            for e in self._versions:
+                if e[3] == name:
+                    entry = e
+                    break
+        if entry is None:
+            return Tensor._wrap(arr)  # a private array or a number: a constant
+        vb, _, src, _ = entry
+        if spec.__class__ is int:
+            if src._data is arr:
+                return src
+            if src._data.shape == arr.shape:
+                return src.to(_BY_NUMPY[arr.dtype])
+            raise RuntimeError(
+                f"{type(self).__name__}: saved value {name!r} is not its input as recorded")
+        if spec[0] == "aux":
+            if src._data is arr:
+                return src
+            out = Tensor._wrap(arr)
+            out._vbox = vb
+            return out
+        out = Tensor._wrap(arr)
+        out._vbox = vb
+        if arr.dtype.kind in "fc":
+            out._requires_grad = True
+            out.grad_fn = self
+            out._output_nr = spec[1]
+        return out
 
     def backward(self, grad):
         raise NotImplementedError
@@ -139,6 +210,71 @@ class Node:
         return _RemovableHandle(self._pre_hooks, entry)
 
 
+class _GraphCtx:
+    """What a backward formula sees as ``ctx`` under ``create_graph``: saved slots as Tensors,
+    everything else read from the node."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node):
+        self._node = node
+
+    def __getattr__(self, name):
+        node = self._node
+        src = node._slot_src
+        if src is not None and name in src:
+            return node._unpack(name)
+        return getattr(node, name)
+
+
+class DelayedError(Node):
+    """Stands for the gradient of a node whose backward is not written with differentiable
+    ops: differentiating through it raises."""
+
+    def __init__(self, what, n):
+        self.what = what
+        self.num_outputs = n
+
+    def backward(self, grads):
+        raise RuntimeError(
+            f"the derivative of {self.what} is not implemented with differentiable operations "
+            "in numtorch, so its gradient (create_graph=True) cannot be differentiated again")
+
+
+def _not_differentiable_twice(node, grads):
+    from .._tensor import Tensor
+    res = node.apply([None if g is None else g._data for g in grads])
+    if res.__class__ is not tuple:
+        res = (res,)
+    edges = [g._edge() for g in grads if g is not None and g._requires_grad]
+    edges += [e for e in node.next_functions if e[0] is not None]
+    if not edges or not _GradState.enabled:
+        return tuple(None if r is None else Tensor._wrap(r) for r in res)
+    err = DelayedError(type(node).__name__, len(res))
+    err.next_functions = tuple(edges)
+    out = []
+    for i, r in enumerate(res):
+        if r is None:
+            out.append(None)
+            continue
+        t = Tensor._wrap(r)
+        if r.dtype.kind in "fc":
+            t._requires_grad = True
+            t.grad_fn = err
+            t._output_nr = i
+        out.append(t)
+    return tuple(out)
+
+
+class CopyBackwards(Node):
+    """The copy PyTorch makes of the first gradient accumulated under ``create_graph``."""
+
+    _differentiable = True
+
+    def backward(self, g):
+        return (g,)
+
+
 class AccumulateGrad(Node):
     """Accumulates the incoming gradient into ``variable.grad`` of a leaf tensor."""
 
@@ -169,6 +305,36 @@ class AccumulateGrad(Node):
                 current._bump_version()
             else:
                 current._data = cd + grad
+        if var._post_acc_hooks:
+            for hook in var._post_acc_hooks:
+                hook(var)
+        return ()
+
+    def apply_graph(self, grads):
+        """``create_graph``: ``.grad`` becomes a Tensor with history, as in PyTorch."""
+        grad = grads[0]
+        var = self.variable
+        if var._hooks:
+            for hook in var._hooks:
+                out = hook(grad)
+                if out is not None:
+                    grad = out
+        data = var._data
+        if grad._data.shape != data.shape:
+            raise RuntimeError(
+                f"Function AccumulateGrad returned an invalid gradient - got "
+                f"{list(grad._data.shape)} but expected shape compatible with {list(data.shape)}")
+        current = var._grad
+        if current is None:
+            new = _wrap(grad._data.astype(data.dtype, copy=True))
+            if grad._requires_grad:
+                node = CopyBackwards()
+                node.next_functions = (grad._edge(),)
+                new._requires_grad = True
+                new.grad_fn = node
+            var._grad = new
+        else:
+            var._grad = current + grad
         if var._post_acc_hooks:
             for hook in var._post_acc_hooks:
                 hook(var)

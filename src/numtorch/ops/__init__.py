@@ -11,28 +11,23 @@ from . import indexing as ix
 from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
+from ._registry import OPS
 from ._util import as_tensor_arg
 
 _wrap = Tensor._wrap
 
 
 # ---------------------------------------------------------------------------- in-place ops
-# In-place ops whose backward never reads the input's old value (they keep nothing, or their
-# own result): recording them needs no copy of the tensor before it is overwritten.
-_KEEPS_NO_INPUT = frozenset({
-    "add_", "sub_", "neg_", "relu_", "exp_", "expm1_", "sigmoid_", "tanh_", "sqrt_", "rsqrt_",
-    "reciprocal_", "floor_", "ceil_", "trunc_", "sign_", "round_"})
-
-
-def _inplace(method_name, fn, ufunc=None):
+def _inplace(method_name, fn, ufunc=None, keeps_input=True):
     """Make ``tensor.<name>_(...)``: a ufunc writing into the tensor when nothing records, else
-    the out-of-place op whose result is written back and whose node becomes the history."""
+    the out-of-place op whose result is written back and whose node becomes the history
+    (recorded on a copy of the old value when the op's backward reads its input)."""
 
     def op(self, *args, **kwargs):
         self._check_inplace()
         if _GradState.enabled and (self._requires_grad or any(
                 isinstance(a, Tensor) and a._requires_grad for a in args)):
-            return _record_inplace(self, fn, args, kwargs, method_name not in _KEEPS_NO_INPUT)
+            return _record_inplace(self, fn, args, kwargs, keeps_input)
         if ufunc is not None and not kwargs:
             other = args[0]
             od = other._data if isinstance(other, Tensor) else as_tensor_arg(other, self)
@@ -103,7 +98,7 @@ def _unary_inplace(name, fn):
     def op(self, *args, **kwargs):
         self._check_inplace()
         if _GradState.enabled and self._requires_grad:
-            return _record_inplace(self, fn, args, kwargs, name not in _KEEPS_NO_INPUT)
+            return _record_inplace(self, fn, args, kwargs)
         _assign_result(self, fn(self, *args, **kwargs)._data)
         return self
 
@@ -281,29 +276,6 @@ def _install():
     """Attach the op functions to ``Tensor`` as methods and operators."""
     T = Tensor
     methods = {
-        # arithmetic
-        "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
-        "div": ew.div, "divide": ew.div, "true_divide": ew.div, "floor_divide": ew.floor_divide,
-        "remainder": ew.remainder, "fmod": ew.fmod, "pow": ew.pow, "maximum": ew.maximum,
-        "minimum": ew.minimum, "atan2": ew.atan2, "arctan2": ew.atan2,
-        "exp": ew.exp, "expm1": ew.expm1, "log": ew.log, "log2": ew.log2, "log10": ew.log10,
-        "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "reciprocal": ew.reciprocal,
-        "sin": ew.sin, "cos": ew.cos, "tan": ew.tan, "asin": ew.asin, "acos": ew.acos,
-        "atan": ew.atan, "arcsin": ew.asin, "arccos": ew.acos, "arctan": ew.atan,
-        "sinh": ew.sinh, "cosh": ew.cosh, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "erf": ew.erf,
-        "floor": ew.floor, "ceil": ew.ceil, "trunc": ew.trunc, "fix": ew.trunc, "frac": ew.frac,
-        "round": ew.round, "sign": ew.sign, "sgn": ew.sign, "neg": ew.neg, "negative": ew.neg,
-        "abs": ew.abs, "absolute": ew.abs, "relu": ew.relu, "square": ew.square,
-        "clamp": ew.clamp, "clip": ew.clamp, "clamp_min": ew.clamp_min,
-        "clamp_max": ew.clamp_max,
-        "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
-        "greater": ew.gt, "less": ew.lt, "greater_equal": ew.ge, "less_equal": ew.le,
-        "not_equal": ew.ne, "logical_and": ew.logical_and, "logical_or": ew.logical_or,
-        "logical_xor": ew.logical_xor, "logical_not": ew.logical_not,
-        "bitwise_and": ew.bitwise_and, "bitwise_or": ew.bitwise_or,
-        "bitwise_xor": ew.bitwise_xor, "bitwise_not": ew.bitwise_not,
-        "isnan": ew.isnan, "isinf": ew.isinf, "isfinite": ew.isfinite,
-        "allclose": ew.allclose, "isclose": ew.isclose, "equal": ew.equal,
         # reductions
         "sum": rd.sum, "mean": rd.mean, "prod": rd.prod, "max": rd.max, "min": rd.min,
         "amax": rd.amax, "amin": rd.amin, "argmax": rd.argmax, "argmin": rd.argmin,
@@ -371,23 +343,15 @@ def _install():
         "matrix_power": lambda self, n: mx._linalg().matrix_power(self, n),
         "matrix_exp": mx.matrix_exp,
     })
+    for info in OPS:  # the declared ops (ops/_registry.py): methods and in-place variants
+        for name in info.methods:
+            setattr(T, name, info.fn)
+        for name in info.inplace:
+            setattr(T, name, _inplace(name, info.fn, info.ufunc, info.keeps_input))
     for name, fn in methods.items():
         setattr(T, name, fn)
 
-    binary_inplace = {"add_": (ew.add, np.add), "sub_": (ew.sub, np.subtract),
-                      "mul_": (ew.mul, np.multiply), "div_": (ew.div, np.true_divide),
-                      "pow_": (ew.pow, np.power), "remainder_": (ew.remainder, np.remainder),
-                      "floor_divide_": (ew.floor_divide, np.floor_divide),
-                      "maximum_": (ew.maximum, np.maximum), "minimum_": (ew.minimum, np.minimum)}
-    for name, (fn, uf) in binary_inplace.items():
-        setattr(T, name, _inplace(name, fn, uf))
-    T.subtract_ = T.sub_
-    T.multiply_ = T.mul_
-    T.divide_ = T.div_
-    for name in ("exp", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
-                 "sigmoid", "floor", "ceil", "trunc", "round", "sign", "neg", "abs", "relu",
-                 "clamp", "clip", "clamp_min", "clamp_max", "square", "expm1", "log2", "erf",
-                 "tril", "triu", "frac"):
+    for name in ("tril", "triu"):
         setattr(T, name + "_", _unary_inplace(name + "_", methods[name]))
 
     def _addcmul_(self, t1, t2, *, value=1):

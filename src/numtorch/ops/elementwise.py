@@ -1,5 +1,7 @@
 """Elementwise operations: arithmetic with broadcasting, unary math, comparisons.
 
+Every node is declared with ``_registry.formula`` and its backward formula is written with
+operators and ``_formulas`` helpers, so it runs on arrays and (create_graph) on Tensors.
 Binary nodes keep the input shapes and reduce broadcast gradients with ``unbroadcast``.
 Unary ops are declared in one table: forward ufunc and derivative side by side.
 """
@@ -11,10 +13,12 @@ import numpy as np
 from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import _jit
+from ._formulas import unbroadcast
 from ._lowp import widened_op
-from ._util import as_tensor_arg, attach, binary_operands, shape_error, unbroadcast
+from ._registry import OUT, declare, formula
+from ._util import as_tensor_arg, binary_operands, shape_error
 
 _wrap = Tensor._wrap
 
@@ -29,157 +33,145 @@ def _tensor_from(x, like=None):
 
 
 # ---------------------------------------------------------------------------- binary ops
-class _BinaryNode(Node):
-    __slots__ = ()
-    a_shape = b_shape = None
+_SHAPES = ("a_shape", "b_shape")
 
 
-class AddBackward0(_BinaryNode):
-    alpha = 1
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        ga = unbroadcast(g, self.a_shape) if na is not None else None
-        gb = None
-        if nb is not None:
-            gb = unbroadcast(g if self.alpha == 1 else g * self.alpha, self.b_shape)
-        return ga, gb
+def _shape(b):
+    return b.shape if b.__class__ is np.ndarray else np.shape(b)
 
 
-class SubBackward0(AddBackward0):
-    alpha = -1
+# Each formula returns one gradient per input; ``ctx.a``/``ctx.b`` are the (promoted) operands,
+# arrays in a plain backward and Tensors under create_graph.
+def _add_formula(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    ga = unbroadcast(g, ctx.a_shape) if na is not None else None
+    gb = None
+    if nb is not None:
+        alpha = ctx.alpha
+        gb = unbroadcast(g if alpha == 1 else g * alpha, ctx.b_shape)
+    return ga, gb
 
 
-class RsubBackward1(Node):
-    def backward(self, g):
-        return (-g,)
+AddBackward0 = formula("AddBackward0", attrs=("a_shape", "b_shape", "alpha"))(_add_formula)
+SubBackward0 = formula("SubBackward0", attrs=("a_shape", "b_shape", "alpha"))(_add_formula)
 
 
-class MulBackward0(_BinaryNode):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        ga = unbroadcast(g * self.b, self.a_shape) if na is not None else None
-        gb = unbroadcast(g * self.a, self.b_shape) if nb is not None else None
-        return ga, gb
+@formula("RsubBackward1", attrs=("alpha",))
+def RsubBackward1(ctx, g):
+    alpha = ctx.alpha
+    return (-g if alpha == 1 else -g * alpha,)
 
 
-class DivBackward0(_BinaryNode):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        b = self.b
-        ga = unbroadcast(g / b, self.a_shape) if na is not None else None
-        gb = unbroadcast(-g * self.a / (b * b), self.b_shape) if nb is not None else None
-        return ga, gb
+@formula("MulBackward0", saves={"a": 0, "b": 1}, attrs=_SHAPES)
+def MulBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    ga = unbroadcast(g * ctx.b, ctx.a_shape) if na is not None else None
+    gb = unbroadcast(g * ctx.a, ctx.b_shape) if nb is not None else None
+    return ga, gb
 
 
-class PowBackward0(Node):
-    """tensor ** scalar."""
-
-    _saved_fields = ("a",)
-
-    def backward(self, g):
-        e = self.exponent
-        if e == 0:
-            return (np.zeros_like(g),)
-        if e == 2:
-            return (g * (2 * self.a),)
-        return (g * (e * self.a ** (e - 1)),)
+@formula("DivBackward0", saves={"a": 0, "b": 1}, attrs=_SHAPES)
+def DivBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    b = ctx.b
+    ga = unbroadcast(g / b, ctx.a_shape) if na is not None else None
+    gb = unbroadcast(-g * ctx.a / (b * b), ctx.b_shape) if nb is not None else None
+    return ga, gb
 
 
-class PowBackward1(_BinaryNode):
+@formula("PowBackward0", saves={"a": 0}, attrs=("exponent",))
+def PowBackward0(ctx, g):
+    """tensor ** number."""
+    e = ctx.exponent
+    if e == 0:
+        return (F.zeros_like(g),)
+    if e == 2:
+        return (g * (2 * ctx.a),)
+    return (g * (e * ctx.a ** (e - 1)),)
+
+
+@formula("PowBackward1", saves={"a": 0, "b": 1, "out": OUT}, attrs=_SHAPES)
+def PowBackward1(ctx, g):
     """tensor ** tensor."""
+    (na, _), (nb, _) = ctx.next_functions
+    a, b = ctx.a, ctx.b
+    ga = gb = None
+    if na is not None:
+        b0 = b == 0
+        ga = unbroadcast(g * b * F.where(b0, 0, a ** F.where(b0, 1, b - 1)), ctx.a_shape)
+    if nb is not None:
+        log_a = F.where((a == 0) & (b >= 0), 0, F.log(a))
+        gb = unbroadcast(g * ctx.out * log_a, ctx.b_shape)
+    return ga, gb
 
-    _saved_fields = ("a", "b", "out")
 
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b = self.a, self.b
-        ga = gb = None
-        if na is not None:
-            ga = unbroadcast(g * b * np.where(b == 0, 0, a ** np.where(b == 0, 1, b - 1)),
-                             self.a_shape)
-        if nb is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.where((a == 0) & (b >= 0), 0, np.log(a))
-            gb = unbroadcast(g * self.out * log_a, self.b_shape)
+@formula("PowBackward2", saves={"out": OUT, "exponent": 0}, attrs=("base",))
+def PowBackward2(ctx, g):
+    """number ** tensor."""
+    base = ctx.base
+    if base == 0:
+        return (g * F.cast(F.where(ctx.exponent >= 0, 0.0, -math.inf), g),)
+    return (g * ctx.out * math.log(base),)
+
+
+def _extremum_formula(a_wins):
+    def backward(ctx, g):
+        (na, _), (nb, _) = ctx.next_functions
+        a, b = ctx.a, ctx.b
+        # Ties split the gradient in half, as PyTorch does.
+        wa = F.cast(a_wins(a, b), g) + F.cast(a == b, g) * 0.5
+        ga = unbroadcast(g * wa, ctx.a_shape) if na is not None else None
+        gb = unbroadcast(g * (1 - wa), ctx.b_shape) if nb is not None else None
         return ga, gb
+    return backward
 
 
-class PowBackward2(Node):
-    """scalar ** tensor."""
-
-    _saved_fields = ("out",)
-
-    def backward(self, g):
-        base = self.base
-        if base == 0:
-            return (g * np.where(self.out_exp >= 0, 0, -np.inf).astype(g.dtype),)
-        return (g * self.out * math.log(base),)
+MaximumBackward0 = formula("MaximumBackward0", {"a": 0, "b": 1}, _SHAPES)(
+    _extremum_formula(lambda a, b: a > b))
+MinimumBackward0 = formula("MinimumBackward0", {"a": 0, "b": 1}, _SHAPES)(
+    _extremum_formula(lambda a, b: a < b))
 
 
-class MaximumBackward0(_BinaryNode):
-    _saved_fields = ("a", "b")
-    _a_wins = staticmethod(np.greater)
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b = self.a, self.b
-        # Ties split the gradient in half, as PyTorch does; the weights are in g's dtype
-        # (a Python 0.5 would make them float64).
-        wa = self._a_wins(a, b) + g.dtype.type(0.5) * (a == b)
-        ga = unbroadcast(g * wa, self.a_shape) if na is not None else None
-        gb = unbroadcast(g * (1 - wa), self.b_shape) if nb is not None else None
-        return ga, gb
-
-
-class MinimumBackward0(MaximumBackward0):
-    _a_wins = staticmethod(np.less)
-
-
-class RemainderBackward0(_BinaryNode):
-    """``input % number``; RemainderBackward1 for a tensor ``other``, the Fmod pair likewise."""
-
-    _saved_fields = ("a", "b")
-    _round = staticmethod(np.floor)  # the quotient remainder() takes away (fmod: truncated)
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        ga = unbroadcast(g, self.a_shape) if na is not None else None
+def _modulus_formula(round_):
+    """``a - round(a / b) * b``: remainder rounds the quotient down, fmod towards zero."""
+    def backward(ctx, g):
+        (na, _), (nb, _) = ctx.next_functions
+        ga = unbroadcast(g, ctx.a_shape) if na is not None else None
         gb = None
         if nb is not None:
-            gb = unbroadcast(-g * self._round(self.a / self.b), self.b_shape)
+            gb = unbroadcast(-g * round_(ctx.a / ctx.b), ctx.b_shape)
         return ga, gb
+    return backward
 
 
-class RemainderBackward1(RemainderBackward0):
-    pass
+_AB = {"a": 0, "b": 1}
+RemainderBackward0 = formula("RemainderBackward0", _AB, _SHAPES)(_modulus_formula(F.floor))
+RemainderBackward1 = formula("RemainderBackward1", _AB, _SHAPES)(_modulus_formula(F.floor))
+FmodBackward0 = formula("FmodBackward0", _AB, _SHAPES)(_modulus_formula(F.trunc))
+FmodBackward1 = formula("FmodBackward1", _AB, _SHAPES)(_modulus_formula(F.trunc))
 
 
-class FmodBackward0(RemainderBackward0):
-    _round = staticmethod(np.trunc)
+@formula("Atan2Backward0", saves={"a": 0, "b": 1}, attrs=_SHAPES)
+def Atan2Backward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    a, b = ctx.a, ctx.b
+    denom = a * a + b * b
+    ga = unbroadcast(g * b / denom, ctx.a_shape) if na is not None else None
+    gb = unbroadcast(-g * a / denom, ctx.b_shape) if nb is not None else None
+    return ga, gb
 
 
-class FmodBackward1(FmodBackward0):
-    pass
+def _zero_formula(ctx, g):
+    return tuple(None if n is None else F.zeros_like(g, s)
+                 for (n, _), s in zip(ctx.next_functions, ctx.shapes))
 
 
-class Atan2Backward0(_BinaryNode):
-    _saved_fields = ("a", "b")
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        a, b = self.a, self.b
-        denom = a * a + b * b
-        ga = unbroadcast(g * b / denom, self.a_shape) if na is not None else None
-        gb = unbroadcast(-g * a / denom, self.b_shape) if nb is not None else None
-        return ga, gb
+DivBackward2 = formula("DivBackward2", attrs=("shapes",))(_zero_formula)
+RoundBackward0 = formula("RoundBackward0", attrs=("shapes",))(_zero_formula)
+RoundBackward1 = formula("RoundBackward1", attrs=("shapes",))(_zero_formula)
 
 
-def _binary(name, ufunc, node_cls, saves):
+def _binary(name, ufunc, node_cls):
     """Build ``op(input, other, *, out=None)`` for a differentiable broadcasting binary ufunc."""
 
     def op(input, other, *, out=None):
@@ -192,27 +184,17 @@ def _binary(name, ufunc, node_cls, saves):
             raise shape_error(ad.shape, np.shape(bd)) from None
         if out is not None:
             return _write_out(out, res, name, input, other)
-        other_t = other if isinstance(other, Tensor) else None
-        if _GradState.enabled and (input._requires_grad
-                                   or (other_t is not None and other_t._requires_grad)):
-            node = node_cls()
-            node.a_shape = ad.shape
-            node.b_shape = np.shape(bd)
-            if saves:
-                node.a, node.b = ad, bd
-                node.save_versions(input, other_t) if other_t is not None \
-                    else node.save_versions(input)
-            return attach(res, node, input, other_t)
-        return _wrap(res)
+        return node_cls.record(res, (input, other if isinstance(other, Tensor) else None),
+                               (ad, bd), (ad.shape, _shape(bd)))
 
     op.__name__ = name
     return op
 
 
-mul = _binary("mul", np.multiply, MulBackward0, True)
-maximum = _binary("maximum", np.maximum, MaximumBackward0, True)
-minimum = _binary("minimum", np.minimum, MinimumBackward0, True)
-_atan2 = _binary("atan2", np.arctan2, Atan2Backward0, True)
+mul = _binary("mul", np.multiply, MulBackward0)
+maximum = _binary("maximum", np.maximum, MaximumBackward0)
+minimum = _binary("minimum", np.minimum, MinimumBackward0)
+_atan2 = _binary("atan2", np.arctan2, Atan2Backward0)
 
 
 def atan2(input, other, *, out=None):
@@ -249,15 +231,8 @@ def _add_or_sub(input, other, alpha, out, ufunc, node_cls):
         raise shape_error(ad.shape, np.shape(bd)) from None
     if out is not None:
         return _write_out(out, res, "add" if ufunc is np.add else "sub", input, other)
-    other_t = other if isinstance(other, Tensor) else None
-    if _GradState.enabled and (input._requires_grad
-                               or (other_t is not None and other_t._requires_grad)):
-        node = node_cls()
-        node.a_shape, node.b_shape = ad.shape, np.shape(bd)
-        if alpha != 1:
-            node.alpha = alpha if ufunc is np.add else -alpha
-        return attach(res, node, input, other_t)
-    return _wrap(res)
+    return node_cls.record(res, (input, other if isinstance(other, Tensor) else None), (),
+                           (ad.shape, _shape(bd), alpha if ufunc is np.add else -alpha))
 
 
 def rsub(input, other, alpha=1):
@@ -266,18 +241,7 @@ def rsub(input, other, alpha=1):
         return sub(other, input, alpha=alpha)
     ad = input._data
     res = as_tensor_arg(other, input) - (ad if alpha == 1 else ad * alpha)
-    if _GradState.enabled and input._requires_grad:
-        node = RsubBackward1() if alpha == 1 else _ScaledNeg(alpha)
-        return attach(res, node, input)
-    return _wrap(res)
-
-
-class _ScaledNeg(RsubBackward1):
-    def __init__(self, alpha):
-        self.alpha = alpha
-
-    def backward(self, g):
-        return (-g * self.alpha,)
+    return RsubBackward1.record(res, (input,), (), (alpha,))
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -285,6 +249,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor):
         input = _tensor_from(input, other if isinstance(other, Tensor) else None)
     ad, bd = binary_operands(input, other)
+    other_t = other if isinstance(other, Tensor) else None
     if rounding_mode is not None:
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(
@@ -302,12 +267,7 @@ def div(input, other, *, rounding_mode=None, out=None):
             res = np.floor(q) if rounding_mode == "floor" else np.trunc(q)
         if out is not None:
             return _write_out(out, res, "div", input, other)
-        if _GradState.enabled and (input._requires_grad or
-                                   (isinstance(other, Tensor) and other._requires_grad)):
-            node = _ZeroGrad2("DivBackward2")
-            node.shapes = (ad.shape, np.shape(bd))
-            return attach(res, node, input, other if isinstance(other, Tensor) else None)
-        return _wrap(res)
+        return DivBackward2.record(res, (input, other_t), (), ((ad.shape, _shape(bd)),))
     if ad.dtype.kind in "iub":
         ad = ad.astype(dt.get_default_dtype()._np)
         bd = np.asarray(bd).astype(ad.dtype)
@@ -320,31 +280,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         raise shape_error(ad.shape, np.shape(bd)) from None
     if out is not None:
         return _write_out(out, res, "div", input, other)
-    other_t = other if isinstance(other, Tensor) else None
-    if _GradState.enabled and (input._requires_grad
-                               or (other_t is not None and other_t._requires_grad)):
-        node = DivBackward0()
-        node.a_shape, node.b_shape = ad.shape, np.shape(bd)
-        node.a, node.b = ad, bd
-        node.save_versions(*(t for t in (input, other_t) if t is not None))
-        return attach(res, node, input, other_t)
-    return _wrap(res)
-
-
-class _ZeroGradNode(Node):
-    def backward(self, g):
-        return tuple(None if n is None else np.zeros(s, dtype=g.dtype)
-                     for (n, _), s in zip(self.next_functions, self.shapes))
-
-
-_ZERO_GRAD_CLASSES = {}
-
-
-def _ZeroGrad2(name):
-    cls = _ZERO_GRAD_CLASSES.get(name)
-    if cls is None:
-        cls = _ZERO_GRAD_CLASSES[name] = type(name, (_ZeroGradNode,), {})
-    return cls()
+    return DivBackward0.record(res, (input, other_t), (ad, bd), (ad.shape, _shape(bd)))
 
 
 def rdiv(input, other):
@@ -382,14 +318,8 @@ def _modulus(input, other, ufunc, number_node, tensor_node):
     except ValueError:
         raise shape_error(ad.shape, np.shape(bd)) from None
     other_t = other if isinstance(other, Tensor) else None
-    if _GradState.enabled and (input._requires_grad
-                               or (other_t is not None and other_t._requires_grad)):
-        node = tensor_node() if other_t is not None else number_node()
-        node.a_shape, node.b_shape = ad.shape, np.shape(bd)
-        node.a, node.b = ad, bd
-        node.save_versions(*(t for t in (input, other_t) if t is not None))
-        return attach(res, node, input, other_t)
-    return _wrap(res)
+    node_cls = tensor_node if other_t is not None else number_node
+    return node_cls.record(res, (input, other_t), (ad, bd), (ad.shape, _shape(bd)))
 
 
 def pow(input, exponent):
@@ -405,29 +335,19 @@ def pow(input, exponent):
         if exponent == 2:
             res = ad * ad
         elif exponent == 0.5:
-            res = np.sqrt(ad)
+            with np.errstate(invalid="ignore"):
+                res = np.sqrt(ad)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 res = np.power(ad, as_tensor_arg(exponent, _wrap(ad)))
-        if _GradState.enabled and input._requires_grad:
-            node = PowBackward0()
-            node.a, node.exponent = ad, exponent
-            node.save_versions(input)
-            return attach(res, node, input)
-        return _wrap(res)
+        return PowBackward0.record(res, (input,), (ad,), (exponent,))
     ad, bd = binary_operands(input, exponent)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         try:
             res = np.power(ad, bd)
         except ValueError:
             raise shape_error(ad.shape, bd.shape) from None
-    if _GradState.enabled and (input._requires_grad or exponent._requires_grad):
-        node = PowBackward1()
-        node.a_shape, node.b_shape = ad.shape, bd.shape
-        node.a, node.b, node.out = ad, bd, res
-        node.save_versions(input, exponent)
-        return attach(res, node, input, exponent)
-    return _wrap(res)
+    return PowBackward1.record(res, (input, exponent), (ad, bd, res), (ad.shape, bd.shape))
 
 
 def _rpow(base, input):
@@ -439,11 +359,7 @@ def _rpow(base, input):
         ed = ed.astype(dt.get_default_dtype()._np)
     with np.errstate(divide="ignore", over="ignore"):
         res = np.power(as_tensor_arg(base, _wrap(ed)), ed)
-    if _GradState.enabled and input._requires_grad:
-        node = PowBackward2()
-        node.base, node.out, node.out_exp = base, res, ed
-        return attach(res, node, input)
-    return _wrap(res)
+    return PowBackward2.record(res, (input,), (res, ed), (base,))
 
 
 def _write_out(out, array, name, *inputs):
@@ -462,39 +378,62 @@ def _write_out(out, array, name, *inputs):
 
 
 # ---------------------------------------------------------------------------- unary ops
-class _UnaryNode(Node):
-    _saved_fields = ("x", "out")
-    x = out = None
-
-
 def _unary(name, forward, derivative, saves_x=True, saves_out=False, float_only=True,
            doc=None):
-    """Build a differentiable unary op: ``derivative(g, x, out)`` is the input gradient."""
-    node_cls = type(name, (_UnaryNode,), {
-        "backward": lambda self, g: (derivative(g, self.x, self.out),)})
+    """Build a differentiable unary op: ``derivative(g, x, out)`` is the input gradient, written
+    with operators and ``_formulas`` helpers (arrays or Tensors)."""
+    saves = {}
+    if saves_x:
+        saves["x"] = 0
+    if saves_out:
+        saves["out"] = OUT
 
-    def op(input, *, out=None):
-        x = input._data
-        if float_only and x.dtype.kind in "iub":
-            x = x.astype(dt.get_default_dtype()._np)
-        res = forward(x)
-        if out is not None:
-            return _write_out(out, res, op.__name__, input)
-        if _GradState.enabled and input._requires_grad:
-            node = node_cls()
-            result = attach(res, node, input)
-            if saves_x:
-                node.x = x
-                node.save_versions(input, output=result if saves_out else None)
-            elif saves_out:
-                node.save_versions(output=result)
-            if saves_out:
-                node.out = res
-            return result
-        return _wrap(res)
+    def backward(ctx, g):
+        return (derivative(g, ctx.x if saves_x else None, ctx.out if saves_out else None),)
+
+    node_cls = formula(name, saves)(backward)
+    record = node_cls.record
+
+    if saves_x and saves_out:
+        def op(input, *, out=None):
+            x = input._data
+            if float_only and x.dtype.kind in "iub":
+                x = x.astype(dt.get_default_dtype()._np)
+            res = forward(x)
+            if out is not None:
+                return _write_out(out, res, op.__name__, input)
+            return record(res, (input,), (x, res))
+    elif saves_x:
+        def op(input, *, out=None):
+            x = input._data
+            if float_only and x.dtype.kind in "iub":
+                x = x.astype(dt.get_default_dtype()._np)
+            res = forward(x)
+            if out is not None:
+                return _write_out(out, res, op.__name__, input)
+            return record(res, (input,), (x,))
+    elif saves_out:
+        def op(input, *, out=None):
+            x = input._data
+            if float_only and x.dtype.kind in "iub":
+                x = x.astype(dt.get_default_dtype()._np)
+            res = forward(x)
+            if out is not None:
+                return _write_out(out, res, op.__name__, input)
+            return record(res, (input,), (res,))
+    else:
+        def op(input, *, out=None):
+            x = input._data
+            if float_only and x.dtype.kind in "iub":
+                x = x.astype(dt.get_default_dtype()._np)
+            res = forward(x)
+            if out is not None:
+                return _write_out(out, res, op.__name__, input)
+            return record(res, (input,))
 
     op.__name__ = name.replace("Backward0", "").lower()
     op.__doc__ = doc
+    op.node = node_cls
     return op
 
 
@@ -555,26 +494,26 @@ rsqrt = _unary("RsqrtBackward0", _ignore_fp_errors(lambda x: 1 / np.sqrt(x)),
                lambda g, x, o: -0.5 * g * o * o * o, saves_x=False, saves_out=True)
 reciprocal = _unary("ReciprocalBackward0", _ignore_fp_errors(np.reciprocal),
                     lambda g, x, o: -g * o * o, saves_x=False, saves_out=True)
-sin = _unary("SinBackward0", np.sin, lambda g, x, o: g * np.cos(x))
-cos = _unary("CosBackward0", np.cos, lambda g, x, o: -g * np.sin(x))
+sin = _unary("SinBackward0", np.sin, lambda g, x, o: g * F.cos(x))
+cos = _unary("CosBackward0", np.cos, lambda g, x, o: -g * F.sin(x))
 tan = _unary("TanBackward0", np.tan, lambda g, x, o: g * (1 + o * o), saves_x=False,
              saves_out=True)
-asin = _unary("AsinBackward0", _ignore_fp_errors(np.arcsin), lambda g, x, o: g / np.sqrt(1 - x * x))
+asin = _unary("AsinBackward0", _ignore_fp_errors(np.arcsin), lambda g, x, o: g / F.sqrt(1 - x * x))
 acos = _unary("AcosBackward0", _ignore_fp_errors(np.arccos),
-              lambda g, x, o: -g / np.sqrt(1 - x * x))
+              lambda g, x, o: -g / F.sqrt(1 - x * x))
 atan = _unary("AtanBackward0", np.arctan, lambda g, x, o: g / (1 + x * x))
-sinh = _unary("SinhBackward0", np.sinh, lambda g, x, o: g * np.cosh(x))
-cosh = _unary("CoshBackward0", np.cosh, lambda g, x, o: g * np.sinh(x))
+sinh = _unary("SinhBackward0", np.sinh, lambda g, x, o: g * F.cosh(x))
+cosh = _unary("CoshBackward0", np.cosh, lambda g, x, o: g * F.sinh(x))
 tanh = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), saves_x=False,
               saves_out=True)
 sigmoid = _unary("SigmoidBackward0", _sigmoid, lambda g, x, o: g * o * (1 - o), saves_x=False,
                  saves_out=True)
-erf = _unary("ErfBackward0", _erf, lambda g, x, o: g * _TWO_OVER_SQRT_PI * np.exp(-x * x))
+erf = _unary("ErfBackward0", _erf, lambda g, x, o: g * _TWO_OVER_SQRT_PI * F.exp(-x * x))
 square_ = None  # square is pow(x, 2): PowBackward0, as in PyTorch
 
 
 def _zero_like(g, x, o):
-    return np.zeros_like(g)
+    return F.zeros_like(g)
 
 
 floor = _unary("FloorBackward0", np.floor, _zero_like, saves_x=False, float_only=False)
@@ -583,7 +522,7 @@ trunc = _unary("TruncBackward0", np.trunc, _zero_like, saves_x=False, float_only
 frac = _unary("FracBackward0", lambda x: x - np.trunc(x), lambda g, x, o: g, saves_x=False)
 sign = _unary("SignBackward0", np.sign, _zero_like, saves_x=False, float_only=False)
 neg = _unary("NegBackward0", np.negative, lambda g, x, o: -g, saves_x=False, float_only=False)
-abs = _unary("AbsBackward0", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
+abs = _unary("AbsBackward0", np.abs, lambda g, x, o: g * F.sign(x), float_only=False)
 _JIT_MIN_SIZE = 4096  # below this a compiled call's dispatch costs more than it saves
 
 
@@ -600,6 +539,8 @@ def _relu_forward(x):
 
 
 def _relu_backward(g, x, o):
+    if isinstance(g, Tensor):
+        return g * ~(o <= 0)
     if g.size >= _JIT_MIN_SIZE and g.flags.c_contiguous and o.flags.c_contiguous and \
             g.dtype == o.dtype:
         jit = _jit.kernels(g)
@@ -617,28 +558,24 @@ relu = _unary("ReluBackward0", _relu_forward, _relu_backward, saves_x=False, sav
 def round(input, *, decimals=0):
     x = input._data
     res = np.round(x, decimals) if decimals else np.round(x)
-    if _GradState.enabled and input._requires_grad:
-        node = _ZeroGrad2("RoundBackward0" if not decimals else "RoundBackward1")
-        node.shapes = (x.shape,)
-        return attach(res, node, input)
-    return _wrap(res)
+    node_cls = RoundBackward1 if decimals else RoundBackward0
+    return node_cls.record(res, (input,), (), ((x.shape,),))
 
 
 def square(input):
     return pow(input, 2)
 
 
-class ClampBackward1(Node):
-    _saved_fields = ("x",)
-
-    def backward(self, g):
-        x, lo, hi = self.x, self.min, self.max
-        mask = np.ones(x.shape, dtype=bool)
-        if lo is not None:
-            mask &= x >= lo
-        if hi is not None:
-            mask &= x <= hi
-        return (g * mask,)
+@formula("ClampBackward1", saves={"x": 0}, attrs=("min", "max"))
+def ClampBackward1(ctx, g):
+    x, lo, hi = ctx.x, ctx.min, ctx.max
+    if lo is not None and hi is not None:
+        mask = (x >= lo) & (x <= hi)
+    elif lo is not None:
+        mask = x >= lo
+    else:
+        mask = x <= hi
+    return (g * mask,)
 
 
 @widened_op
@@ -661,12 +598,7 @@ def clamp(input, min=None, max=None, *, out=None):
     res = np.clip(x, lo, hi)
     if out is not None:
         return _write_out(out, res, "clamp", input)
-    if _GradState.enabled and input._requires_grad:
-        node = ClampBackward1()
-        node.x, node.min, node.max = x, min, max
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    return ClampBackward1.record(res, (input,), (x,), (min, max))
 
 
 clip = clamp
@@ -681,7 +613,7 @@ def clamp_max(input, max):
 
 
 # ---------------------------------------------------------------------------- no-grad ops
-def _compare(ufunc):
+def _compare(ufunc, name):
     def op(input, other):
         if not isinstance(input, Tensor):
             input = _tensor_from(input)
@@ -690,30 +622,32 @@ def _compare(ufunc):
             return _wrap(ufunc(ad, bd))
         except ValueError:
             raise shape_error(ad.shape, np.shape(bd)) from None
+    op.__name__ = name
     return op
 
 
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
 
 
-def _logical(ufunc):
+def _logical(ufunc, name):
     def op(input, other=None):
         if other is None:
             return _wrap(ufunc(input._data))
         od = other._data if isinstance(other, Tensor) else other
         return _wrap(ufunc(input._data, od))
+    op.__name__ = name
     return op
 
 
-logical_and = _logical(np.logical_and)
-logical_or = _logical(np.logical_or)
-logical_xor = _logical(np.logical_xor)
-logical_not = _logical(np.logical_not)
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+logical_not = _logical(np.logical_not, "logical_not")
 
 
 def _bitwise(ufunc, name):
@@ -724,6 +658,7 @@ def _bitwise(ufunc, name):
             return _wrap(ufunc(input._data))
         ad, bd = binary_operands(input, other)
         return _wrap(ufunc(ad, bd))
+    op.__name__ = name
     return op
 
 
@@ -759,3 +694,74 @@ def equal(input, other):
 
 def _arr(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+# ---------------------------------------------------------------------------- public names
+# (function, numtorch.* exports, Tensor methods, in-place methods, in-place ufunc, nodes)
+_U = None  # no in-place ufunc: the in-place variant writes the op's result
+for _fn, _exports, _methods, _inplace, _ufunc, _nodes in [
+    (add, True, True, "add_", np.add, (AddBackward0,)),
+    (sub, ("sub", "subtract"), ("sub", "subtract"), ("sub_", "subtract_"), np.subtract,
+     (SubBackward0,)),
+    (mul, ("mul", "multiply"), ("mul", "multiply"), ("mul_", "multiply_"), np.multiply,
+     (MulBackward0,)),
+    (div, ("div", "divide", "true_divide"), ("div", "divide", "true_divide"),
+     ("div_", "divide_"), np.true_divide, (DivBackward0, DivBackward2)),
+    (floor_divide, True, True, "floor_divide_", np.floor_divide, (DivBackward2,)),
+    (remainder, True, True, "remainder_", np.remainder,
+     (RemainderBackward0, RemainderBackward1)),
+    (fmod, True, True, None, _U, (FmodBackward0, FmodBackward1)),
+    (pow, True, True, "pow_", np.power, (PowBackward0, PowBackward1, PowBackward2)),
+    (maximum, True, True, "maximum_", np.maximum, (MaximumBackward0,)),
+    (minimum, True, True, "minimum_", np.minimum, (MinimumBackward0,)),
+    (atan2, ("atan2", "arctan2"), ("atan2", "arctan2"), None, _U, (Atan2Backward0,)),
+    (rsub, True, False, None, _U, (RsubBackward1, SubBackward0)),
+    (exp, True, True, "exp_", _U, (exp.node,)),
+    (expm1, True, True, "expm1_", _U, (expm1.node,)),
+    (log, True, True, "log_", _U, (log.node,)),
+    (log2, True, True, "log2_", _U, (log2.node,)),
+    (log10, True, True, None, _U, (log10.node,)),
+    (log1p, True, True, "log1p_", _U, (log1p.node,)),
+    (sqrt, True, True, "sqrt_", _U, (sqrt.node,)),
+    (rsqrt, True, True, "rsqrt_", _U, (rsqrt.node,)),
+    (reciprocal, True, True, "reciprocal_", _U, (reciprocal.node,)),
+    (sin, True, True, "sin_", _U, (sin.node,)),
+    (cos, True, True, "cos_", _U, (cos.node,)),
+    (tan, True, True, None, _U, (tan.node,)),
+    (asin, True, ("asin", "arcsin"), None, _U, (asin.node,)),
+    (acos, True, ("acos", "arccos"), None, _U, (acos.node,)),
+    (atan, True, ("atan", "arctan"), None, _U, (atan.node,)),
+    (sinh, True, True, None, _U, (sinh.node,)),
+    (cosh, True, True, None, _U, (cosh.node,)),
+    (tanh, True, True, "tanh_", _U, (tanh.node,)),
+    (sigmoid, True, True, "sigmoid_", _U, (sigmoid.node,)),
+    (erf, True, True, "erf_", _U, (erf.node,)),
+    (floor, True, True, "floor_", _U, (floor.node,)),
+    (ceil, True, True, "ceil_", _U, (ceil.node,)),
+    (trunc, True, ("trunc", "fix"), "trunc_", _U, (trunc.node,)),
+    (frac, True, True, "frac_", _U, (frac.node,)),
+    (round, True, True, "round_", _U, (RoundBackward0, RoundBackward1)),
+    (sign, True, ("sign", "sgn"), "sign_", _U, (sign.node,)),
+    (neg, ("neg", "negative"), ("neg", "negative"), "neg_", _U, (neg.node,)),
+    (abs, ("abs", "absolute"), ("abs", "absolute"), "abs_", _U, (abs.node,)),
+    (relu, True, True, "relu_", _U, (relu.node,)),
+    (square, False, True, "square_", _U, (PowBackward0,)),
+    (clamp, ("clamp", "clip"), ("clamp", "clip"), ("clamp_", "clip_"), _U,
+     (ClampBackward1, MaximumBackward0, MinimumBackward0)),
+    (clamp_min, True, True, "clamp_min_", _U, (ClampBackward1,)),
+    (clamp_max, True, True, "clamp_max_", _U, (ClampBackward1,)),
+    (eq, True, True, None, _U, ()), (ne, ("ne", "not_equal"), ("ne", "not_equal"), None, _U, ()),
+    (lt, ("lt", "less"), ("lt", "less"), None, _U, ()),
+    (le, ("le", "less_equal"), ("le", "less_equal"), None, _U, ()),
+    (gt, ("gt", "greater"), ("gt", "greater"), None, _U, ()),
+    (ge, ("ge", "greater_equal"), ("ge", "greater_equal"), None, _U, ()),
+    (logical_and, True, True, None, _U, ()), (logical_or, True, True, None, _U, ()),
+    (logical_xor, True, True, None, _U, ()), (logical_not, True, True, None, _U, ()),
+    (bitwise_and, True, True, None, _U, ()), (bitwise_or, True, True, None, _U, ()),
+    (bitwise_xor, True, True, None, _U, ()), (bitwise_not, True, True, None, _U, ()),
+    (isnan, True, True, None, _U, ()), (isinf, True, True, None, _U, ()),
+    (isfinite, True, True, None, _U, ()), (allclose, True, True, None, _U, ()),
+    (isclose, True, True, None, _U, ()), (equal, True, True, None, _U, ()),
+]:
+    declare(_fn, export=_exports, method=_methods, inplace=_inplace, ufunc=_ufunc,
+            nodes=_nodes)

@@ -5,8 +5,9 @@ import numpy as np
 from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
-from ._util import as_tensor_arg, attach, binary_operands, unbroadcast, wrap_dim
+from . import _formulas as F
+from ._registry import aux, formula
+from ._util import as_tensor_arg, binary_operands, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -46,28 +47,41 @@ def _convert_index(index):
     return tuple(out), advanced
 
 
-class SelectBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        out[self.index] = g
-        return (out,)
+def _embed_formula(ctx, g):
+    """Gradient of ``x[index]``: ``g`` put back at ``index`` in zeros of x's shape."""
+    return (embed(g, ctx.in_shape, ctx.index, ctx.accumulate),)
 
 
-class SliceBackward0(SelectBackward0):
-    pass
+_INDEX_ATTRS = ("in_shape", "index", "accumulate")
+SelectBackward0 = formula("SelectBackward0", attrs=_INDEX_ATTRS)(_embed_formula)
+SliceBackward0 = formula("SliceBackward0", attrs=_INDEX_ATTRS)(_embed_formula)
+IndexBackward0 = formula("IndexBackward0", attrs=_INDEX_ATTRS)(_embed_formula)
 
 
-class IndexBackward0(Node):
-    _saved_fields = ("index",)
+@formula("IndexPutBackward0", attrs=("index",))
+def IndexPutBackward0(ctx, g):
+    """Gradient of :func:`embed`: the values at ``index`` (duplicates each get theirs)."""
+    if F.is_array(g):
+        return (np.asarray(g[ctx.index]),)
+    return (getitem(g, _as_index(ctx.index)),)
 
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        idx = self.index
-        if self.bool_only:
-            out[idx] = g
+
+def _as_index(idx):
+    return tuple(_wrap(i) if isinstance(i, np.ndarray) else i for i in idx)
+
+
+def embed(g, shape, index, accumulate=False):
+    """Zeros of ``shape`` with ``g`` written (``accumulate``: added) at NumPy ``index``; on
+    Tensors a differentiable op (its gradient takes the values at ``index`` back)."""
+    if not isinstance(g, Tensor):
+        out = np.zeros(shape, dtype=g.dtype)
+        if accumulate:
+            np.add.at(out, index, g)
         else:
-            np.add.at(out, idx, g)
-        return (out,)
+            out[index] = g
+        return out
+    out = embed(g._data, shape, index, accumulate)
+    return IndexPutBackward0.record(out, (g,), (), (index,))
 
 
 def getitem(input, index):
@@ -80,21 +94,13 @@ def getitem(input, index):
     except IndexError as e:
         raise IndexError(_index_message(e, x.shape, idx)) from None
     if not advanced:
-        if _GradState.enabled and input._requires_grad:
-            is_select = any(isinstance(i, (int, np.integer)) for i in idx)
-            node = SelectBackward0() if is_select else SliceBackward0()
-            node.in_shape, node.index = x.shape, idx
-            out = attach(data, node, input)
-        else:
-            out = _wrap(data)
+        is_select = any(isinstance(i, (int, np.integer)) for i in idx)
+        node_cls = SelectBackward0 if is_select else SliceBackward0
+        out = node_cls.record(data, (input,), (), (x.shape, idx, False))
         input._share_version(out)  # basic indexing always gives a view
         return out
-    if _GradState.enabled and input._requires_grad:
-        node = IndexBackward0()
-        node.in_shape, node.index = x.shape, idx
-        node.bool_only = all(not isinstance(i, np.ndarray) or i.dtype == np.bool_ for i in idx)
-        return attach(np.asarray(data), node, input)
-    return _wrap(np.asarray(data))
+    bool_only = all(not isinstance(i, np.ndarray) or i.dtype == np.bool_ for i in idx)
+    return IndexBackward0.record(np.asarray(data), (input,), (), (x.shape, idx, not bool_only))
 
 
 def _index_message(err, shape, idx):
@@ -110,18 +116,26 @@ def _index_message(err, shape, idx):
     return msg
 
 
-class CopySlices(Node):
+@formula("CopySlices", attrs=("index", "v_shape"))
+def CopySlices(ctx, g):
     """Backward of ``x[index] = value`` on a tensor in the graph."""
-
-    def backward(self, g):
-        (nx, _), (nv, _) = self.next_functions
-        gx = gv = None
+    (nx, _), (nv, _) = ctx.next_functions
+    gx = gv = None
+    idx = ctx.index
+    if F.is_array(g):
         if nx is not None:
             gx = g.copy()
-            gx[self.index] = 0
+            gx[idx] = 0
         if nv is not None:
-            gv = unbroadcast(np.asarray(g[self.index]), self.v_shape)
+            gv = F.unbroadcast(np.asarray(g[idx]), ctx.v_shape)
         return gx, gv
+    if nx is not None:
+        keep = np.ones(g._data.shape, dtype=bool)
+        keep[idx] = False
+        gx = g * _wrap(keep)
+    if nv is not None:
+        gv = F.unbroadcast(getitem(g, _as_index(idx)), ctx.v_shape)
+    return gx, gv
 
 
 def setitem(input, index, value):
@@ -135,7 +149,8 @@ def setitem(input, index, value):
         # Writing through the base rebases its history: an earlier in-place change of one of
         # its views (``x[i] += v`` runs ``x[i].__iadd__(v)`` first) is captured by this node.
         input._stale_history = False
-        node = CopySlices()
+        # An in-place write: the node becomes ``input``'s history (not an output of record).
+        node = CopySlices.__new__(CopySlices)
         node.index, node.v_shape = idx, np.shape(vd)
         node.next_functions = (input._edge(), value_t._edge() if value_t is not None else (None, 0))
     try:
@@ -151,15 +166,13 @@ def setitem(input, index, value):
         input._output_nr = 0
 
 
-class WhereBackward0(Node):
-    _saved_fields = ("cond",)
-
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        c = self.cond
-        ga = unbroadcast(np.where(c, g, 0), self.a_shape) if na is not None else None
-        gb = unbroadcast(np.where(c, 0, g), self.b_shape) if nb is not None else None
-        return ga, gb
+@formula("WhereBackward0", saves={"cond": aux(0)}, attrs=("a_shape", "b_shape"))
+def WhereBackward0(ctx, g):
+    (na, _), (nb, _) = ctx.next_functions
+    c = ctx.cond
+    ga = F.unbroadcast(F.where(c, g, 0), ctx.a_shape) if na is not None else None
+    gb = F.unbroadcast(F.where(c, 0, g), ctx.b_shape) if nb is not None else None
+    return ga, gb
 
 
 def where(condition, input=None, other=None):
@@ -178,28 +191,24 @@ def where(condition, input=None, other=None):
     ad, bd = binary_operands(input, other)
     data = np.where(c, ad, bd)
     other_t = other if isinstance(other, Tensor) else None
-    if _GradState.enabled and (input._requires_grad or
-                               (other_t is not None and other_t._requires_grad)):
-        node = WhereBackward0()
-        node.cond, node.a_shape, node.b_shape = c, ad.shape, np.shape(bd)
-        return attach(data, node, input, other_t)
-    return _wrap(data)
+    return WhereBackward0.record(
+        data, (input, other_t), (c,), aux=(condition if isinstance(condition, Tensor) else None,),
+        attrs=(ad.shape, np.shape(bd)))
 
 
 def _dtype_name(a):
     return dt.from_numpy_dtype(a.dtype).name.capitalize()
 
 
-class MaskedFillBackward0(Node):
-    _saved_fields = ("mask",)
-
-    def backward(self, g):
-        (nx, _), (nv, _) = self.next_functions
-        gx = np.where(self.mask, 0, g) if nx is not None else None
-        gv = None
-        if nv is not None:
-            gv = np.asarray(np.where(self.mask, g, 0).sum(), dtype=g.dtype)
-        return gx, gv
+@formula("MaskedFillBackward0", saves={"mask": aux(0)})
+def MaskedFillBackward0(ctx, g):
+    (nx, _), (nv, _) = ctx.next_functions
+    mask = ctx.mask
+    gx = F.where(mask, 0, g) if nx is not None else None
+    gv = None
+    if nv is not None:
+        gv = F.cast(F.sum(F.where(mask, g, 0)), g)
+    return gx, gv
 
 
 def masked_fill(input, mask, value):
@@ -217,12 +226,9 @@ def masked_fill(input, mask, value):
     data = np.where(m, v.astype(input._data.dtype) if hasattr(v, "astype") else v, input._data)
     if data.shape != input._data.shape:
         data = np.broadcast_to(data, input._data.shape).copy()
-    if _GradState.enabled and (input._requires_grad or
-                               (value_t is not None and value_t._requires_grad)):
-        node = MaskedFillBackward0()
-        node.mask = np.broadcast_to(m, input._data.shape)
-        return attach(data, node, input, value_t)
-    return _wrap(data)
+    return MaskedFillBackward0.record(
+        data, (input, value_t), (np.broadcast_to(m, input._data.shape),),
+        aux=(mask if isinstance(mask, Tensor) else None,))
 
 
 def masked_select(input, mask):
@@ -233,13 +239,13 @@ def masked_select(input, mask):
     return _wrap(x[m])
 
 
-class GatherBackward0(Node):
-    _saved_fields = ("index",)
-
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        _scatter_add_np(out, self.axis, self.index, g)
+@formula("GatherBackward0", saves={"index": aux(0)}, attrs=("axis", "in_shape"))
+def GatherBackward0(ctx, g):
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        _scatter_add_np(out, ctx.axis, ctx.index, g)
         return (out,)
+    return (scatter_add(F.zeros_like(g, ctx.in_shape), ctx.axis, ctx.index, g),)
 
 
 def _scatter_add_np(out, axis, index, src):
@@ -271,45 +277,50 @@ def gather(input, dim, index, *, sparse_grad=False):
     _check_index(idx, "gather", x, ax)
     src = x[tuple(slice(0, s) if d != ax else slice(None) for d, s in enumerate(idx.shape))]
     data = np.take_along_axis(src, idx, axis=ax)
-    if _GradState.enabled and input._requires_grad:
-        node = GatherBackward0()
-        node.index, node.axis, node.in_shape = idx, ax, x.shape
-        return attach(data, node, input)
-    return _wrap(data)
+    return GatherBackward0.record(data, (input,), (idx,), (ax, x.shape), aux=(index,))
 
 
-class ScatterBackward0(Node):
-    _saved_fields = ("index",)
+def _gathered_src_grad(g, axis, index, src_shape):
+    """The gradient a scatter's ``src`` gets: ``g`` gathered at ``index`` (zeros where ``src``
+    is larger than ``index``)."""
+    if F.is_array(g):
+        gs = np.zeros(src_shape, dtype=g.dtype)
+        region = tuple(slice(0, s) for s in index.shape)
+        gs[region] = np.take_along_axis(g, index, axis=axis)
+        return gs
+    got = gather(g, axis, index)
+    if tuple(index.shape) == tuple(src_shape):
+        return got
+    return embed(got, src_shape, tuple(slice(0, s) for s in index.shape))
 
-    def backward(self, g):
-        (nx, _), (ns, _) = self.next_functions
-        gx = gs = None
-        if nx is not None:
+
+def _scatter_formula(ctx, g):
+    (nx, _), (ns, _) = ctx.next_functions
+    gx = gs = None
+    index = ctx.index
+    if nx is not None:
+        if F.is_array(g):
             gx = g.copy()
-            _scatter_np(gx, self.axis, self.index, np.zeros((), g.dtype))
-        if ns is not None:
-            src = g[tuple(slice(None) for _ in range(g.ndim))]
-            gs = np.zeros(self.src_shape, dtype=g.dtype)
-            region = tuple(slice(0, s) for s in self.index.shape)
-            gs[region] = np.take_along_axis(src, self.index, axis=self.axis)
-        return gx, gs
+            _scatter_np(gx, ctx.axis, index, np.zeros((), g.dtype))
+        else:
+            gx = scatter(g, ctx.axis, index, value=0.0)
+    if ns is not None:
+        gs = _gathered_src_grad(g, ctx.axis, index, ctx.src_shape)
+    return gx, gs
 
 
-class ScatterBackward1(ScatterBackward0):
-    pass
+_SCATTER = dict(saves={"index": aux(0)}, attrs=("axis", "src_shape"))
+ScatterBackward0 = formula("ScatterBackward0", **_SCATTER)(_scatter_formula)
+ScatterBackward1 = formula("ScatterBackward1", **_SCATTER)(_scatter_formula)
 
 
-class ScatterAddBackward0(Node):
-    _saved_fields = ("index",)
-
-    def backward(self, g):
-        (nx, _), (ns, _) = self.next_functions
-        gs = None
-        if ns is not None:
-            gs = np.zeros(self.src_shape, dtype=g.dtype)
-            region = tuple(slice(0, s) for s in self.index.shape)
-            gs[region] = np.take_along_axis(g, self.index, axis=self.axis)
-        return (g if nx is not None else None), gs
+@formula("ScatterAddBackward0", **_SCATTER)
+def ScatterAddBackward0(ctx, g):
+    (nx, _), (ns, _) = ctx.next_functions
+    gs = None
+    if ns is not None:
+        gs = _gathered_src_grad(g, ctx.axis, ctx.index, ctx.src_shape)
+    return (g if nx is not None else None), gs
 
 
 def _scatter_np(out, axis, index, src):
@@ -339,13 +350,13 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         np.multiply.at(data, tuple(tmp), np.broadcast_to(sd, idx.shape))
     else:
         raise RuntimeError(f"reduce argument must be either add or multiply. Got {reduce}")
-    if _GradState.enabled and (input._requires_grad or
-                               (src_t is not None and src_t._requires_grad)):
-        node = ScatterBackward0() if src_t is not None else ScatterBackward1()
-        node.index, node.axis = idx, ax
-        node.src_shape = np.shape(sd)
-        return attach(data, node, input, src_t)
-    return _wrap(data)
+    if reduce is not None and _GradState.enabled and (
+            input._requires_grad or (src_t is not None and src_t._requires_grad)):
+        raise NotImplementedError(
+            "the gradient of scatter with reduce= is not implemented in numtorch; use "
+            "scatter_add or scatter_reduce's out-of-place equivalent")
+    node_cls = ScatterBackward0 if src_t is not None else ScatterBackward1
+    return node_cls.record(data, (input, src_t), (idx,), (ax, np.shape(sd)), aux=(index,))
 
 
 def scatter_add(input, dim, index, src):
@@ -354,21 +365,41 @@ def scatter_add(input, dim, index, src):
     _check_index(idx, "scatter_add", x, ax)
     data = x.copy()
     _scatter_add_np(data, ax, idx, src._data)
-    if _GradState.enabled and (input._requires_grad or src._requires_grad):
-        node = ScatterAddBackward0()
-        node.index, node.axis, node.src_shape = idx, ax, src._data.shape
-        return attach(data, node, input, src)
-    return _wrap(data)
+    return ScatterAddBackward0.record(data, (input, src), (idx,), (ax, src._data.shape),
+                                      aux=(index,))
 
 
-class IndexSelectBackward0(Node):
-    _saved_fields = ("index",)
-
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        moved = np.moveaxis(out, self.axis, 0)
-        np.add.at(moved, self.index, np.moveaxis(g, self.axis, 0))
+@formula("IndexSelectBackward0", saves={"index": aux(0)}, attrs=("axis", "in_shape"))
+def IndexSelectBackward0(ctx, g):
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        moved = np.moveaxis(out, ctx.axis, 0)
+        np.add.at(moved, ctx.index, np.moveaxis(g, ctx.axis, 0))
         return (out,)
+    return (index_add(F.zeros_like(g, ctx.in_shape), ctx.axis, ctx.index, g),)
+
+
+@formula("IndexAddBackward0", saves={"index": aux(0)}, attrs=("axis", "alpha"))
+def IndexAddBackward0(ctx, g):
+    (nx, _), (ns, _) = ctx.next_functions
+    gs = None
+    if ns is not None:
+        gs = index_select(g, ctx.axis, ctx.index) if not F.is_array(g) else \
+            np.take(g, ctx.index, axis=ctx.axis)
+        if ctx.alpha != 1:
+            gs = gs * ctx.alpha
+    return (g if nx is not None else None), gs
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim`` (out of place)."""
+    x, idx = input._data, index._data.reshape(-1)
+    ax = wrap_dim(dim, x.ndim)
+    data = x.copy()
+    np.add.at(np.moveaxis(data, ax, 0), idx,
+              np.moveaxis(source._data * alpha if alpha != 1 else source._data, ax, 0))
+    return IndexAddBackward0.record(data, (input, source), (idx,), (ax, alpha),
+                                    aux=(index,))
 
 
 def index_select(input, dim, index):
@@ -378,11 +409,7 @@ def index_select(input, dim, index):
     ax = wrap_dim(dim, x.ndim)
     idx = idx.reshape(-1)
     data = np.take(x, idx, axis=ax)
-    if _GradState.enabled and input._requires_grad:
-        node = IndexSelectBackward0()
-        node.index, node.axis, node.in_shape = idx, ax, x.shape
-        return attach(data, node, input)
-    return _wrap(data)
+    return IndexSelectBackward0.record(data, (input,), (idx,), (ax, x.shape), aux=(index,))
 
 
 def take(input, index):

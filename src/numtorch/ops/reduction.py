@@ -9,7 +9,9 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from . import _formulas as F
 from ._lowp import fp32_op, widened_op
+from ._registry import formula
 from ._util import attach, normalize_dims, wrap_dim
 from .elementwise import maximum, minimum
 
@@ -71,14 +73,17 @@ def _filled(shape, value):
     return out
 
 
-class SumBackward0(Node):
-    def backward(self, g):
-        return (_filled(self.in_shape, g),)
+@formula("SumBackward0", attrs=("in_shape",))
+def SumBackward0(ctx, g):
+    if F.is_array(g):
+        return (_filled(ctx.in_shape, g),)
+    return (F.expand_reduced(g, ctx.in_shape, None, False),)
 
 
-class SumBackward1(Node):
-    def backward(self, g):
-        return (_expand_grad(g, self.in_shape, self.axes, self.keepdim).copy(),)
+@formula("SumBackward1", attrs=("in_shape", "axes", "keepdim"))
+def SumBackward1(ctx, g):
+    g = F.expand_reduced(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+    return (g.copy() if F.is_array(g) else g,)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
@@ -92,25 +97,22 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
                     else _sum_dtype(x, dtype))
     if res.__class__ is not np.ndarray:
         res = np.asarray(res)
-    if _GradState.enabled and input._requires_grad:
-        if dim is None:
-            node = SumBackward0()
-        else:
-            node = SumBackward1()
-            node.axes, node.keepdim = axes, keepdim
-        node.in_shape = x.shape
-        return attach(res, node, input)
-    return _wrap(res)
+    if dim is None:
+        return SumBackward0.record(res, (input,), (), (x.shape,))
+    return SumBackward1.record(res, (input,), (), (x.shape, axes, keepdim))
 
 
-class MeanBackward0(Node):
-    def backward(self, g):
-        return (_filled(self.in_shape, g / self.count),)
+@formula("MeanBackward0", attrs=("in_shape", "count"))
+def MeanBackward0(ctx, g):
+    if F.is_array(g):
+        return (_filled(ctx.in_shape, g / ctx.count),)
+    return (F.expand_reduced(g / ctx.count, ctx.in_shape, None, False),)
 
 
-class MeanBackward1(Node):
-    def backward(self, g):
-        return (_expand_grad(g / self.count, self.in_shape, self.axes, self.keepdim).copy(),)
+@formula("MeanBackward1", attrs=("in_shape", "axes", "keepdim", "count"))
+def MeanBackward1(ctx, g):
+    g = F.expand_reduced(g / ctx.count, ctx.in_shape, ctx.axes, ctx.keepdim)
+    return (g.copy() if F.is_array(g) else g,)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
@@ -132,17 +134,12 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             res = x.mean(axis=axes, keepdims=keepdim)
     if res.__class__ is not np.ndarray:
         res = np.asarray(res)
-    if _GradState.enabled and input._requires_grad:
-        if dim is None:
-            node = MeanBackward0()
-            node.count = x.size
-        else:
-            node = MeanBackward1()
-            node.axes, node.keepdim = axes, keepdim
-            node.count = int(np.prod([x.shape[a] for a in axes]))
-        node.in_shape = x.shape
-        return attach(res, node, input)
-    return _wrap(res)
+    if dim is None:
+        return MeanBackward0.record(res, (input,), (), (x.shape, x.size))
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    return MeanBackward1.record(res, (input,), (), (x.shape, axes, keepdim, count))
 
 
 class ProdBackward0(Node):

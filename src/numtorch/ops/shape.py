@@ -10,7 +10,9 @@ from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
-from ._util import attach, result_type, unbroadcast, wrap_dim
+from . import _formulas as F
+from ._registry import formula
+from ._util import attach, result_type, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -55,13 +57,15 @@ def _fmt(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
-class ViewBackward0(Node):
-    def backward(self, g):
-        return (g.reshape(self.in_shape),)
+_IN_SHAPE = ("in_shape",)
 
 
-class UnsafeViewBackward0(ViewBackward0):
-    pass
+def _view_formula(ctx, g):
+    return (F.reshape(g, ctx.in_shape),)
+
+
+ViewBackward0 = formula("ViewBackward0", attrs=_IN_SHAPE)(_view_formula)
+UnsafeViewBackward0 = formula("UnsafeViewBackward0", attrs=_IN_SHAPE)(_view_formula)
 
 
 def view(input, *shape):
@@ -87,11 +91,9 @@ def view(input, *shape):
                 "view size is not compatible with input tensor's size and stride (at least one "
                 "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
             ) from None
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = ViewBackward0()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = ViewBackward0.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
 def view_dtype(input, dtype):
@@ -107,12 +109,8 @@ def reshape(input, *shape):
     except ValueError:
         data = np.reshape(x, shape)
         is_view = False
-    if _GradState.enabled and input._requires_grad:
-        node = ViewBackward0() if is_view else UnsafeViewBackward0()
-        node.in_shape = x.shape
-        out = attach(data, node, input)
-    else:
-        out = _wrap(data)
+    node_cls = ViewBackward0 if is_view else UnsafeViewBackward0
+    out = node_cls.record(data, (input,), (), (x.shape,))
     if is_view:
         input._share_version(out)
     return out
@@ -153,16 +151,9 @@ def unflatten(input, dim, sizes):
     return view(input, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
-class SqueezeBackward0(ViewBackward0):
-    pass
-
-
-class SqueezeBackward1(ViewBackward0):
-    pass
-
-
-class SqueezeBackward2(ViewBackward0):
-    pass
+SqueezeBackward0 = formula("SqueezeBackward0", attrs=_IN_SHAPE)(_view_formula)
+SqueezeBackward1 = formula("SqueezeBackward1", attrs=_IN_SHAPE)(_view_formula)
+SqueezeBackward2 = formula("SqueezeBackward2", attrs=_IN_SHAPE)(_view_formula)
 
 
 def squeeze(input, dim=None):
@@ -176,31 +167,26 @@ def squeeze(input, dim=None):
         axes = tuple(a for a in axes if x.shape[a] == 1)
         data = np.squeeze(x, axes) if axes else x.view()
         node_cls = SqueezeBackward1 if isinstance(dim, int) else SqueezeBackward2
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = node_cls()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = node_cls.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
-class UnsqueezeBackward0(ViewBackward0):
-    pass
+UnsqueezeBackward0 = formula("UnsqueezeBackward0", attrs=_IN_SHAPE)(_view_formula)
 
 
 def unsqueeze(input, dim):
     x = input._data
     d = wrap_dim(dim, x.ndim + 1)
     data = np.expand_dims(x, d)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = UnsqueezeBackward0()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = UnsqueezeBackward0.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
-class PermuteBackward0(Node):
-    def backward(self, g):
-        return (np.transpose(g, self.inverse),)
+@formula("PermuteBackward0", attrs=("dims",))
+def PermuteBackward0(ctx, g):
+    return (F.permute(g, tuple(int(i) for i in np.argsort(ctx.dims))),)
 
 
 def permute(input, *dims):
@@ -215,21 +201,19 @@ def permute(input, *dims):
     if len(set(dims)) != len(dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     data = np.transpose(x, dims)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = PermuteBackward0()
-        node.inverse = tuple(np.argsort(dims))
-    return _view_result(input, data, node)
+    out = PermuteBackward0.record(data, (input,), (), (dims,))
+    input._share_version(out)
+    return out
 
 
-class TransposeBackward0(Node):
-    def backward(self, g):
-        return (np.swapaxes(g, self.d0, self.d1),)
+@formula("TransposeBackward0", attrs=("d0", "d1"))
+def TransposeBackward0(ctx, g):
+    return (F.transpose(g, ctx.d0, ctx.d1),)
 
 
-class TBackward0(Node):
-    def backward(self, g):
-        return (g.T,)
+@formula("TBackward0")
+def TBackward0(ctx, g):
+    return (F.transpose(g, 0, 1) if g.ndim == 2 else g,)
 
 
 def transpose(input, dim0, dim1):
@@ -238,11 +222,9 @@ def transpose(input, dim0, dim1):
         return _view_result(input, x.view(), None)
     d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
     data = np.swapaxes(x, d0, d1)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = TransposeBackward0()
-        node.d0, node.d1 = d0, d1
-    return _view_result(input, data, node)
+    out = TransposeBackward0.record(data, (input,), (), (d0, d1))
+    input._share_version(out)
+    return out
 
 
 swapaxes = swapdims = transpose
@@ -252,8 +234,9 @@ def t(input):
     x = input._data
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
-    node = TBackward0() if _GradState.enabled and input._requires_grad else None
-    return _view_result(input, x.T, node)
+    out = TBackward0.record(x.T, (input,))
+    input._share_version(out)
+    return out
 
 
 def movedim(input, source, destination):
@@ -273,9 +256,9 @@ def movedim(input, source, destination):
 moveaxis = movedim
 
 
-class ExpandBackward0(Node):
-    def backward(self, g):
-        return (unbroadcast(g, self.in_shape),)
+@formula("ExpandBackward0", attrs=_IN_SHAPE)
+def ExpandBackward0(ctx, g):
+    return (F.unbroadcast(g, ctx.in_shape),)
 
 
 def expand(input, *sizes):
@@ -298,11 +281,9 @@ def expand(input, *sizes):
                     f"size ({x.shape[i]}) at non-singleton dimension {i + lead}.  Target sizes: "
                     f"{_fmt(sizes)}.  Tensor sizes: {_fmt(x.shape)}") from None
         raise
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = ExpandBackward0()
-        node.in_shape = x.shape
-    return _view_result(input, data, node)
+    out = ExpandBackward0.record(data, (input,), (), (x.shape,))
+    input._share_version(out)
+    return out
 
 
 def expand_as(input, other):
@@ -313,16 +294,16 @@ def broadcast_to(input, shape):
     return expand(input, shape)
 
 
-class RepeatBackward0(Node):
-    def backward(self, g):
-        reps, in_shape = self.reps, self.in_shape
-        lead = len(reps) - len(in_shape)
-        padded = (1,) * lead + in_shape
-        split_shape = []
-        for r, s in zip(reps, padded):
-            split_shape += [r, s]
-        g = g.reshape(split_shape).sum(axis=tuple(range(0, 2 * len(reps), 2)))
-        return (g.reshape(in_shape),)
+@formula("RepeatBackward0", attrs=("reps", "in_shape"))
+def RepeatBackward0(ctx, g):
+    reps, in_shape = ctx.reps, ctx.in_shape
+    lead = len(reps) - len(in_shape)
+    padded = (1,) * lead + in_shape
+    split_shape = []
+    for r, s in zip(reps, padded):
+        split_shape += [r, s]
+    g = F.sum(F.reshape(g, tuple(split_shape)), tuple(range(0, 2 * len(reps), 2)))
+    return (F.reshape(g, in_shape),)
 
 
 def repeat(input, *sizes):
@@ -335,11 +316,7 @@ def repeat(input, *sizes):
     data = np.tile(x, reps)
     if data.ndim < len(reps):
         data = data.reshape((1,) * (len(reps) - data.ndim) + data.shape)
-    if _GradState.enabled and input._requires_grad:
-        node = RepeatBackward0()
-        node.reps, node.in_shape = reps, x.shape
-        return attach(data, node, input)
-    return _wrap(data)
+    return RepeatBackward0.record(data, (input,), (), (reps, x.shape))
 
 
 class RepeatInterleaveBackward0(Node):
@@ -381,16 +358,13 @@ def tile(input, dims):
     return repeat(input, dims)
 
 
-class CloneBackward0(Node):
-    def backward(self, g):
-        return (g,)
+@formula("CloneBackward0")
+def CloneBackward0(ctx, g):
+    return (g,)
 
 
 def clone(input, *, memory_format=None):
-    data = input._data.copy()
-    if _GradState.enabled and input._requires_grad:
-        return attach(data, CloneBackward0(), input)
-    return _wrap(data)
+    return CloneBackward0.record(input._data.copy(), (input,))
 
 
 def contiguous(input, memory_format=None):
@@ -399,9 +373,9 @@ def contiguous(input, memory_format=None):
     return clone(input)
 
 
-class ToCopyBackward0(Node):
-    def backward(self, g):
-        return (g.astype(self.in_dtype, copy=False),)
+@formula("ToCopyBackward0", attrs=("in_dtype",))
+def ToCopyBackward0(ctx, g):
+    return (F.astype(g, ctx.in_dtype),)
 
 
 def to_dtype(input, np_dtype, copy=False):
@@ -410,11 +384,9 @@ def to_dtype(input, np_dtype, copy=False):
     if x.dtype == np_dtype and not copy:
         return input
     data = x.astype(np_dtype)
-    if _GradState.enabled and input._requires_grad and dt.is_inexact_np(np_dtype):
-        node = ToCopyBackward0()
-        node.in_dtype = x.dtype
-        return attach(data, node, input)
-    return _wrap(data)
+    if not dt.is_inexact_np(np_dtype):
+        return _wrap(data)
+    return ToCopyBackward0.record(data, (input,), (), (x.dtype,))
 
 
 class SplitBackward0(Node):

@@ -1,0 +1,159 @@
+"""Every declared node (ops/_registry.py): it version-checks every saved value that a user can
+reach, frees what it saved after backward, and has a sample here (a new node without one fails).
+"""
+
+import numpy as np
+import pytest
+
+import numtorch
+from numtorch.autograd.node import _FREED
+from numtorch.ops._registry import NODES
+
+# node name -> fn(torch, a, b) recording that node; a, b: float64 (3, 4), a > 0
+SAMPLES = {
+    "AbsBackward0": lambda t, a, b: b.abs(),
+    "AcosBackward0": lambda t, a, b: (a / 10).acos(),
+    "AddBackward0": lambda t, a, b: a + b,
+    "AsinBackward0": lambda t, a, b: (a / 10).asin(),
+    "Atan2Backward0": lambda t, a, b: t.atan2(a, b),
+    "AtanBackward0": lambda t, a, b: b.atan(),
+    "CeilBackward0": lambda t, a, b: b.ceil(),
+    "ClampBackward1": lambda t, a, b: b.clamp(-0.5, 0.5),
+    "CloneBackward0": lambda t, a, b: b.clone(),
+    "CosBackward0": lambda t, a, b: b.cos(),
+    "CoshBackward0": lambda t, a, b: b.cosh(),
+    "DivBackward0": lambda t, a, b: b / a,
+    "DivBackward2": lambda t, a, b: t.div(b, a, rounding_mode="floor"),
+    "ErfBackward0": lambda t, a, b: b.erf(),
+    "ExpBackward0": lambda t, a, b: b.exp(),
+    "ExpandBackward0": lambda t, a, b: b[:1].expand(3, 4),
+    "Expm1Backward0": lambda t, a, b: b.expm1(),
+    "FloorBackward0": lambda t, a, b: b.floor(),
+    "FmodBackward0": lambda t, a, b: t.fmod(b, 0.7),
+    "FmodBackward1": lambda t, a, b: t.fmod(b, a),
+    "FracBackward0": lambda t, a, b: b.frac(),
+    "Log10Backward0": lambda t, a, b: a.log10(),
+    "Log1PBackward0": lambda t, a, b: a.log1p(),
+    "Log2Backward0": lambda t, a, b: a.log2(),
+    "LogBackward0": lambda t, a, b: a.log(),
+    "MaximumBackward0": lambda t, a, b: t.maximum(a, b),
+    "MeanBackward0": lambda t, a, b: b.mean(),
+    "MeanBackward1": lambda t, a, b: b.mean(1),
+    "MinimumBackward0": lambda t, a, b: t.minimum(a, b),
+    "MulBackward0": lambda t, a, b: a * b,
+    "NegBackward0": lambda t, a, b: -b,
+    "PermuteBackward0": lambda t, a, b: b.permute(1, 0),
+    "PowBackward0": lambda t, a, b: b ** 3,
+    "PowBackward1": lambda t, a, b: a ** b,
+    "PowBackward2": lambda t, a, b: 2 ** b,
+    "ReciprocalBackward0": lambda t, a, b: a.reciprocal(),
+    "ReluBackward0": lambda t, a, b: b.relu(),
+    "RemainderBackward0": lambda t, a, b: b % 0.7,
+    "RemainderBackward1": lambda t, a, b: b % a,
+    "RepeatBackward0": lambda t, a, b: b.repeat(2, 1),
+    "RoundBackward0": lambda t, a, b: b.round(),
+    "RoundBackward1": lambda t, a, b: b.round(decimals=1),
+    "RsqrtBackward0": lambda t, a, b: a.rsqrt(),
+    "RsubBackward1": lambda t, a, b: 2 - b,
+    "SigmoidBackward0": lambda t, a, b: b.sigmoid(),
+    "SignBackward0": lambda t, a, b: b.sign(),
+    "SinBackward0": lambda t, a, b: b.sin(),
+    "SinhBackward0": lambda t, a, b: b.sinh(),
+    "SqrtBackward0": lambda t, a, b: a.sqrt(),
+    "SqueezeBackward0": lambda t, a, b: b[:1].squeeze(),
+    "SqueezeBackward1": lambda t, a, b: b[:1].squeeze(0),
+    "SqueezeBackward2": lambda t, a, b: b[:1].squeeze((0,)),
+    "SubBackward0": lambda t, a, b: a - b,
+    "SumBackward0": lambda t, a, b: b.sum(),
+    "SumBackward1": lambda t, a, b: b.sum(0),
+    "TBackward0": lambda t, a, b: b.t(),
+    "TanBackward0": lambda t, a, b: b.tan(),
+    "TanhBackward0": lambda t, a, b: b.tanh(),
+    "ToCopyBackward0": lambda t, a, b: b.to(t.float32),
+    "TransposeBackward0": lambda t, a, b: b.transpose(0, 1),
+    "TruncBackward0": lambda t, a, b: b.trunc(),
+    "UnsafeViewBackward0": lambda t, a, b: b.t().reshape(12),
+    "UnsqueezeBackward0": lambda t, a, b: b.unsqueeze(1),
+    "ViewBackward0": lambda t, a, b: b.view(12),
+    "WhereBackward0": lambda t, a, b: t.where(b > 0, a, b),
+    "SelectBackward0": lambda t, a, b: b[1],
+    "SliceBackward0": lambda t, a, b: b[1:],
+    "IndexBackward0": lambda t, a, b: b[t.tensor([0, 0, 2])],
+    "IndexPutBackward0": lambda t, a, b: _embed(b, (5, 4), (slice(0, 3),)),
+    "CopySlices": lambda t, a, b: _setitem(b.clone(), 0, a[1]),
+    "MaskedFillBackward0": lambda t, a, b: b.masked_fill(b > 0, 2.0),
+    "GatherBackward0": lambda t, a, b: b.gather(1, t.tensor([[0, 1], [3, 3], [2, 0]])),
+    "ScatterBackward0": lambda t, a, b: b.scatter(1, t.tensor([[0, 1], [3, 2], [2, 0]]), a),
+    "ScatterBackward1": lambda t, a, b: b.scatter(1, t.tensor([[0, 1], [3, 2], [2, 0]]),
+                                                  value=1.5),
+    "ScatterAddBackward0": lambda t, a, b: b.scatter_add(1, t.tensor([[0, 1], [3, 3], [2, 0]]),
+                                                         a),
+    "IndexSelectBackward0": lambda t, a, b: b.index_select(0, t.tensor([2, 0, 2])),
+    "IndexAddBackward0": lambda t, a, b: _index_add(b, 0, t.tensor([2, 0, 2]), a),
+}
+
+
+def _embed(g, shape, index):
+    from numtorch.ops.indexing import embed
+    return embed(g, shape, index)
+
+
+def _index_add(x, dim, index, src):
+    from numtorch.ops.indexing import index_add
+    return index_add(x, dim, index, src)
+
+
+def _setitem(x, i, v):
+    x[i] = v
+    return x
+
+
+def test_every_declared_node_has_a_sample():
+    missing = sorted(set(NODES) - set(SAMPLES))
+    assert not missing, f"add a sample to tests/test_registry.py for {missing}"
+
+
+def _record(name):
+    rng = np.random.default_rng(0)
+    a = numtorch.tensor(rng.uniform(0.5, 2.0, (3, 4)), requires_grad=True)
+    b = numtorch.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    out = SAMPLES[name](numtorch, a, b)
+    node = out.grad_fn
+    while node is not None and type(node).__name__ != name:
+        node = node.next_functions[0][0]
+    assert node is not None, f"{name} was not recorded by its sample"
+    return a, b, out, node
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_node_tracks_and_frees_what_it_saves(name):
+    a, b, out, node = _record(name)
+    cls = type(node)
+    assert node._differentiable
+    tensors = [a, b, out]
+    for slot, src in cls._plan:
+        value = node.__dict__.get(slot)
+        if not isinstance(value, np.ndarray):
+            continue
+        if src is None:  # private: no user-visible tensor may share its memory
+            for t in tensors:
+                assert not np.shares_memory(value, t._data), (name, slot)
+    tracked = [e[3] for e in (node._versions or ())]
+    for slot, src in cls._plan:
+        if src is not None and isinstance(node.__dict__.get(slot), np.ndarray) and (
+                src.__class__ is not int or node.next_functions[src][0] is not None):
+            assert slot in tracked, (name, slot)
+    # a changed version of any saved tensor is detected
+    for entry in node._versions or ():
+        vb = entry[0]
+        vb[0] += 1
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward(retain_graph=True)
+        vb[0] -= 1
+    out.sum().backward()
+    if cls._plan:
+        assert node._versions is _FREED
+        for slot in cls._saves:
+            assert node.__dict__.get(slot) is None, (name, slot)
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            out.sum().backward()
