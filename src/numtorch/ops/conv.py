@@ -38,7 +38,7 @@ from . import _jit
 from ._lowp import lower_precision_op
 from ._util import attach
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 _wrap = Tensor._wrap
 
@@ -724,89 +724,3 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups,
                              dilation, 2)
-
-
-# ---------------------------------------------------------------------------- unfold / fold
-class Im2ColBackward0(Node):
-    def backward(self, g):
-        n, c, h, w = self.x_shape
-        kh, kw, ho, wo = self.geom
-        top, left = self.padding
-        cols = g.reshape(n, c, kh, kw, ho, wo)
-        full = col2im(cols, h + 2 * top, w + 2 * left, *self.stride, *self.dilation)
-        return (full[:, :, top:top + h, left:left + w],)
-
-
-class Col2ImBackward0(Node):
-    def backward(self, g):
-        kh, kw, ho, wo = self.geom
-        top, left = self.padding
-        gp = pad_zeros(g, top, top, left, left)
-        cols = im2col(gp, kh, kw, *self.stride, *self.dilation, ho, wo)
-        return (cols.reshape(self.in_shape),)
-
-
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """Extracts sliding local blocks: ``(N, C, H, W)`` → ``(N, C * kH * kW, L)``."""
-    x = input._data
-    if x.ndim == 3:
-        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
-    if x.ndim != 4:
-        raise RuntimeError("Input Error: Only 3D or 4D input Tensors are supported (got "
-                           f"{x.ndim}D)")
-    kh, kw = _pair(kernel_size)
-    dh, dw = _pair(dilation)
-    ph, pw = _pair(padding)
-    sh, sw = _pair(stride)
-    n, c, h, w = x.shape
-    ho = _out_size(h, kh, sh, ph, ph, dh)
-    wo = _out_size(w, kw, sw, pw, pw, dw)
-    if ho <= 0 or wo <= 0:
-        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size=({kh}, {kw}), "
-                           f"dilation=({dh}, {dw}), padding=({ph}, {pw}), calculated shape of the "
-                           f"array of sliding blocks as ({ho}, {wo}), but its components must be "
-                           "at least one.")
-    cols = im2col(pad_zeros(x, ph, ph, pw, pw), kh, kw, sh, sw, dh, dw, ho, wo)
-    out = cols.reshape(n, c * kh * kw, ho * wo)
-    if _GradState.enabled and input._requires_grad:
-        node = Im2ColBackward0()
-        node.x_shape, node.geom = x.shape, (kh, kw, ho, wo)
-        node.padding, node.stride, node.dilation = (ph, pw), (sh, sw), (dh, dw)
-        return attach(out, node, input)
-    return _wrap(out)
-
-
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """Combines sliding local blocks into a tensor: ``(N, C * kH * kW, L)`` → ``(N, C, H, W)``,
-    summing overlapping values (the adjoint of ``unfold``)."""
-    x = input._data
-    if x.ndim == 2:
-        return fold(input.unsqueeze(0), output_size, kernel_size, dilation, padding,
-                    stride).squeeze(0)
-    h, w = _pair(output_size)
-    kh, kw = _pair(kernel_size)
-    dh, dw = _pair(dilation)
-    ph, pw = _pair(padding)
-    sh, sw = _pair(stride)
-    n, ck, length = x.shape
-    ho = _out_size(h, kh, sh, ph, ph, dh)
-    wo = _out_size(w, kw, sw, pw, pw, dw)
-    if ck % (kh * kw):
-        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product "
-                           f"of kernel_size, but got input.size(1)={ck} and kernel_size=({kh}, "
-                           f"{kw})")
-    if ho * wo != length:
-        raise RuntimeError(f"Given output_size=({h}, {w}), kernel_size=({kh}, {kw}), dilation=("
-                           f"{dh}, {dw}), padding=({ph}, {pw}), stride=({sh}, {sw}), expected "
-                           f"size of input's dimension 2 to match the calculated number of "
-                           f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)="
-                           f"{length}.")
-    c = ck // (kh * kw)
-    full = col2im(x.reshape(n, c, kh, kw, ho, wo), h + 2 * ph, w + 2 * pw, sh, sw, dh, dw)
-    out = np.ascontiguousarray(full[:, :, ph:ph + h, pw:pw + w])
-    if _GradState.enabled and input._requires_grad:
-        node = Col2ImBackward0()
-        node.in_shape, node.geom = x.shape, (kh, kw, ho, wo)
-        node.padding, node.stride, node.dilation = (ph, pw), (sh, sw), (dh, dw)
-        return attach(out, node, input)
-    return _wrap(out)
