@@ -5,11 +5,11 @@ import pickle
 
 import numpy as np
 import pytest
+from oracle import check_grad_fd, check_op
 
 import numtorch
 import numtorch.nn as nn
 import numtorch.nn.functional as F
-from tests.oracle import check_grad_fd, check_op
 
 torch = pytest.importorskip("torch")
 

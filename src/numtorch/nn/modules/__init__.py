@@ -13,6 +13,7 @@ from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
@@ -26,6 +27,7 @@ from .sparse import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 
 _linear.LazyLinear = _lazy.LazyLinear
-for _name in ("LazyConv1d", "LazyConv2d", "LazyConvTranspose1d", "LazyConvTranspose2d"):
+for _name in ("LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+              "LazyConvTranspose2d"):
     setattr(_conv, _name, getattr(_lazy, _name))
 del _name

@@ -9,7 +9,7 @@ from ... import _creation
 from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
 from ..parameter import UninitializedBuffer, UninitializedParameter, UninitializedTensorMixin
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .linear import Linear
 from .normalization import (
     BatchNorm1d,
@@ -20,8 +20,9 @@ from .normalization import (
     InstanceNorm3d,
 )
 
-__all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
-           "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+__all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+           "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+           "LazyBatchNorm3d",
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
@@ -176,6 +177,18 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
     """A :class:`Conv2d` whose ``in_channels`` is inferred from ``input.size(1)``."""
 
     cls_to_become = Conv2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device=device, dtype=dtype)
+        self._lazy_setup(out_channels, bias, dtype)
+
+
+class LazyConv3d(_LazyConvXdMixin, Conv3d):
+    """A :class:`Conv3d` whose ``in_channels`` is inferred from ``input.size(1)``."""
+
+    cls_to_become = Conv3d
 
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
