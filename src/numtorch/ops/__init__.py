@@ -6,6 +6,7 @@ from .. import _dtype as dt
 from .._device import check_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
+from . import complex as _complex  # noqa: F401  (declares view_as_real, view_as_complex, conj)
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
