@@ -20,6 +20,8 @@ SAMPLES = {
     "CeilBackward0": lambda t, a, b: b.ceil(),
     "ClampBackward1": lambda t, a, b: b.clamp(-0.5, 0.5),
     "CloneBackward0": lambda t, a, b: b.clone(),
+    "ConjBackward0": lambda t, a, b: t.view_as_real(
+        t.view_as_complex(b.reshape(3, 2, 2)).conj()),
     "CosBackward0": lambda t, a, b: b.cos(),
     "CoshBackward0": lambda t, a, b: b.cosh(),
     "DivBackward0": lambda t, a, b: b / a,
@@ -29,6 +31,10 @@ SAMPLES = {
     "ExpBackward0": lambda t, a, b: b.exp(),
     "ExpandBackward0": lambda t, a, b: b[:1].expand(3, 4),
     "Expm1Backward0": lambda t, a, b: b.expm1(),
+    "FftC2CBackward0": lambda t, a, b: t.view_as_real(
+        t.fft.fft(t.view_as_complex(b.reshape(3, 2, 2)))),
+    "FftC2RBackward0": lambda t, a, b: t.fft.irfft(t.view_as_complex(b.reshape(3, 2, 2))),
+    "FftR2CBackward0": lambda t, a, b: t.view_as_real(t.fft.rfft(b)),
     "FloorBackward0": lambda t, a, b: b.floor(),
     "FmodBackward0": lambda t, a, b: t.fmod(b, 0.7),
     "FmodBackward1": lambda t, a, b: t.fmod(b, a),
@@ -92,6 +98,10 @@ SAMPLES = {
                                                          a),
     "IndexSelectBackward0": lambda t, a, b: b.index_select(0, t.tensor([2, 0, 2])),
     "IndexAddBackward0": lambda t, a, b: _index_add(b, 0, t.tensor([2, 0, 2]), a),
+    "ViewAsComplexBackward0": lambda t, a, b: t.view_as_real(
+        t.view_as_complex(b.reshape(3, 2, 2))),
+    "ViewAsRealBackward0": lambda t, a, b: t.view_as_real(
+        t.view_as_complex(b.reshape(3, 2, 2))),
 }
 
 

@@ -100,7 +100,8 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 # Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
 _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
-                 "linalg", "distributions", "special", "accelerator", "testing", "amp", "cpu")
+                 "linalg", "distributions", "special", "accelerator", "testing", "amp", "cpu",
+                 "fft")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
                    "summary": "_summary", "autocast": "amp",
