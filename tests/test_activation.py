@@ -103,7 +103,8 @@ def test_prelu_finite_differences(x_shape, w_shape):
 def test_extreme_inputs_stay_finite(name):
     x = np.array([-1e4, -50.0, -1.0, 0.5, 50.0, 1e4])
     fn = lambda t, a: getattr(F(t), name)(a)  # noqa: E731
-    check_op(fn, arrays=[x])
+    # first order only: at ±1e4 torch's own second derivatives overflow to nan in places
+    check_op(fn, arrays=[x], gradgrad=False)
     with np.errstate(over="raise", divide="raise", invalid="raise"):
         a = numtorch.tensor(x.astype(np.float32), requires_grad=True)
         getattr(F(numtorch), name)(a).sum().backward()

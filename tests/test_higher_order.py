@@ -204,3 +204,53 @@ def test_gradient_at_zero_is_inf_or_nan_silently(fn):
         fn(lib, x).sum().backward()
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("case", ["gather_index", "max_indices"])
+def test_index_operands_modified_in_place_raise_as_torch(case):
+    for lib in (numtorch, torch):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], requires_grad=True)
+        if case == "gather_index":
+            idx = lib.tensor([[2, 0], [1, 1]])
+            y = x.gather(1, idx)
+            idx.fill_(0)
+        else:
+            y, idx = x.max(1)
+            idx.fill_(0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+@pytest.mark.parametrize("op", ["lgamma", "erfinv", "digamma", "logit"])
+def test_saved_input_of_special_functions_modified_in_place_raises_as_torch(op):
+    for lib in (numtorch, torch):
+        leaf = lib.tensor([0.3, 0.6, 0.2], dtype=lib.float64, requires_grad=True)
+        x = leaf * 1
+        y = getattr(x, op)()
+        x.add_(0.1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+@pytest.mark.parametrize("case", ["exp", "expm1", "sinh", "cosh", "sum_f16", "softmax_inf",
+                                  "log_softmax_inf", "mse_overflow"])
+def test_overflow_values_are_quiet_and_equal_torch(case):
+    def run(lib):
+        f32 = lib.float32
+        if case == "sum_f16":
+            return lib.tensor([60000.0] * 4, dtype=lib.float16).sum()
+        if case in ("softmax_inf", "log_softmax_inf"):
+            x = lib.tensor([float("inf"), 1.0], requires_grad=True)
+            y = getattr(x, case.split("_inf")[0])(0)
+            y.sum().backward()
+            return lib.cat([y.detach(), x.grad])
+        if case == "mse_overflow":
+            x = lib.tensor([1e30], requires_grad=True)
+            y = lib.nn.functional.mse_loss(x, lib.tensor([-1e30]))
+            y.backward()
+            return lib.cat([y.detach().reshape(1), x.grad])
+        x = lib.tensor([100.0, -100.0, 1.0], dtype=f32, requires_grad=True)
+        y = getattr(x, case)()
+        y.sum().backward()
+        return lib.cat([y.detach(), x.grad])
+    np.testing.assert_allclose(run(numtorch).numpy(), run(torch).numpy(), rtol=1e-6)

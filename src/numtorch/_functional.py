@@ -3,11 +3,10 @@
 import numpy as np
 
 from ._tensor import Tensor
-from .autograd.grad_mode import _GradState
 from .ops import elementwise as ew
 from .ops import reduction as rd
 from .ops._lowp import fp32_op
-from .ops._util import attach, wrap_dim
+from .ops._util import wrap_dim
 from .ops.shape import diag, diagonal  # noqa: F401  (re-exported)
 
 _wrap = Tensor._wrap
@@ -91,7 +90,6 @@ def median(input, dim=None, keepdim=False):
     result NaN (its first position is the index), as in PyTorch. Among tied values the index is
     the first in sorted order, which may differ from PyTorch's choice."""
     x = input._data
-    grad = _GradState.enabled and input._requires_grad
     if dim is None:
         rd._check_nonempty(x, "median")
         flat = x.reshape(-1)
@@ -99,12 +97,7 @@ def median(input, dim=None, keepdim=False):
             res = np.asarray(np.nan, dtype=x.dtype)
         else:
             res = np.asarray(np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2])
-        if not grad:
-            return _wrap(res)
-        node = rd.MedianBackward0()
-        node.x, node.out, node.axes, node.keepdim = x, res, None, False
-        node.save_versions(input)
-        return attach(res, node, input)
+        return rd.MedianBackward0.record(res, (input,), (x, res), (None, False))
     d = wrap_dim(dim, x.ndim)
     if x.ndim == 0:
         return rd.return_types.median(input.clone(), _wrap(np.zeros((), np.int64)))
@@ -119,12 +112,9 @@ def median(input, dim=None, keepdim=False):
     vals = np.take_along_axis(x, inds, axis=d)
     if not keepdim:
         vals, inds = np.squeeze(vals, d), np.squeeze(inds, d)
-    values = _wrap(vals)
-    if grad:
-        node = rd.MedianBackward1()
-        node.indices, node.axis, node.keepdim, node.in_shape = inds, d, keepdim, x.shape
-        values = attach(vals, node, input)
-    return rd.return_types.median(values, _wrap(inds))
+    values, indices = rd.MedianBackward1.record((vals, inds), (input,), (inds,),
+                                                (d, keepdim, x.shape))
+    return rd.return_types.median(values, indices)
 
 
 @fp32_op

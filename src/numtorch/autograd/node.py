@@ -161,6 +161,8 @@ class Node:
                 return src
             if src._data.shape == arr.shape:
                 return src.to(_BY_NUMPY[arr.dtype])
+            if src._data.size == arr.size and src._data.dtype == arr.dtype:
+                return src.reshape(arr.shape)  # saved as a reshaped view of the input
             raise RuntimeError(
                 f"{type(self).__name__}: saved value {name!r} is not its input as recorded")
         if spec[0] == "aux":

@@ -160,3 +160,44 @@ def unreduce(x, axes, keepdim):
     for a in sorted(axes):
         shape.insert(a, 1)
     return reshape(x, tuple(shape))
+
+
+def mean(x, axes=None, keepdims=False):
+    if not isinstance(x, Tensor):
+        return x.mean(axis=axes, keepdims=keepdims)
+    return _ops()[2].mean(x, axes, keepdims)
+
+
+def flip(x, axis):
+    if not isinstance(x, Tensor):
+        return np.flip(x, axis)
+    return _ops()[3].flip(x, axis)
+
+
+def cumsum(x, axis):
+    if not isinstance(x, Tensor):
+        return np.cumsum(x, axis=axis)
+    return _ops()[2].cumsum(x, axis)
+
+
+def isnan(x):
+    if not isinstance(x, Tensor):
+        return np.isnan(x)
+    return _ops()[0].isnan(x)
+
+
+def any_true(x):
+    """Python bool: whether any element of a bool array/Tensor is true (not differentiable)."""
+    return bool((x if not isinstance(x, Tensor) else x._data).any())
+
+
+def clamp_max(x, hi):
+    if not isinstance(x, Tensor):
+        return np.minimum(x, hi)
+    return _ops()[0].clamp(x, max=hi)
+
+
+def isfinite(x):
+    if not isinstance(x, Tensor):
+        return np.isfinite(x)
+    return _ops()[0].isfinite(x)

@@ -112,6 +112,8 @@ def _record_source(cls):
         ]
     else:
         lines += ["    res = outs = _wrap_outputs(result, node)"]
+        if cls.num_outputs is None:
+            lines += ["    node.num_outputs = len(outs)"]
     if cls._attrs:
         targets = ", ".join(f"node.{a}" for a in cls._attrs)
         lines.append(f"    {targets}{',' if len(cls._attrs) == 1 else ''} = attrs")
@@ -183,7 +185,9 @@ def formula(name, saves=None, attrs=(), outputs=1, base=OpNode):
     ``create_graph``. ``attrs`` names the non-array values ``record`` stores on the node
     (shapes, numbers, flags), in the order ``record`` receives them.
 
-    The formula is ``fn(ctx, grad)`` (a list of grads when ``outputs > 1``) returning a tuple
+    ``outputs``: the number of outputs, or None for as many as ``result`` holds (split).
+
+    The formula is ``fn(ctx, grad)`` (a list of grads when ``outputs != 1``) returning a tuple
     with one gradient per input, None where ``ctx.needs(i)`` is false; it becomes the node's
     ``backward`` method.
     """
@@ -193,6 +197,7 @@ def formula(name, saves=None, attrs=(), outputs=1, base=OpNode):
         body = {"backward": fn, "_saves": tuple(saves), "_slot_src": saves,
                 "_plan": tuple(saves.items()), "_attrs": tuple(attrs), "__doc__": fn.__doc__,
                 "__module__": fn.__module__}
+        body.update(dict.fromkeys(saves))  # a slot not saved this time reads as None
         if outputs != 1:
             body["num_outputs"] = outputs
         cls = type(name, (base,), body)

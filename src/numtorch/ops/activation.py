@@ -12,11 +12,12 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import elementwise as ew
+from . import shape as sh
 from ._lowp import lower_precision_op, widened_op
-from ._util import attach, wrap_dim
+from ._registry import formula
+from ._util import wrap_dim
 from .reduction import log_softmax, softmax
 
 __all__ = [
@@ -37,35 +38,15 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 # ---------------------------------------------------------------------------- recording helpers
-class _PointwiseNode(Node):
-    """A one-input activation node; ``_grad(self, g)`` computes the input gradient."""
-
-    _saved_fields = ("x", "out")
-    x = out = None
-
-    def backward(self, g):
-        return (self._grad(g),)
+def _node_class(name, grad, *attrs):
+    """Declare a one-input activation node saving the input ``x``; ``grad(ctx, g)`` is its
+    formula (arrays or Tensors, see ops/_formulas.py) and ``attrs`` its parameters."""
+    return formula(name, saves={"x": 0}, attrs=attrs)(lambda ctx, g: (grad(ctx, g),))
 
 
-def _node_class(name, grad):
-    return type(name, (_PointwiseNode,), {"_grad": grad})
-
-
-def _record(node_cls, input, res, save_x=None, save_out=False, **params):
-    """Wrap ``res``; when grad is needed, record ``node_cls`` with saved values and params."""
-    if not (_GradState.enabled and input._requires_grad):
-        return _wrap(res)
-    node = node_cls()
-    if params:
-        node.__dict__.update(params)
-    result = attach(res, node, input)
-    if save_x is not None:
-        node.x = save_x
-    if save_out:
-        node.out = res
-    node.save_versions(*((input,) if save_x is not None else ()),
-                       output=result if save_out else None)
-    return result
+def _record(node_cls, input, res, save_x, **params):
+    """Wrap ``res``, recording ``node_cls`` (saving ``save_x``, the input's array as used)."""
+    return node_cls.record(res, (input,), (save_x,), tuple(params[a] for a in node_cls._attrs))
 
 
 def _float_data(input):
@@ -126,7 +107,7 @@ def relu_(input):
 
 
 HardtanhBackward0 = _node_class(
-    "HardtanhBackward0", lambda self, g: g * ((self.x > self.min) & (self.x < self.max)))
+    "HardtanhBackward0", lambda ctx, g: g * ((ctx.x > ctx.min) & (ctx.x < ctx.max)), "min", "max")
 
 
 def _hardtanh(input, min_val=-1.0, max_val=1.0):
@@ -151,14 +132,16 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def _leaky_relu_grad(self, g):
-    coef = np.greater(self.x, 0).astype(g.dtype)
-    coef *= 1 - self.slope
-    coef += self.slope
+def _leaky_relu_grad(ctx, g):
+    if not F.is_array(g):
+        return F.where(ctx.x > 0, g, g * ctx.slope)
+    coef = np.greater(ctx.x, 0).astype(g.dtype)
+    coef *= 1 - ctx.slope
+    coef += ctx.slope
     return g * coef
 
 
-LeakyReluBackward0 = _node_class("LeakyReluBackward0", _leaky_relu_grad)
+LeakyReluBackward0 = _node_class("LeakyReluBackward0", _leaky_relu_grad, "slope")
 
 
 def _leaky_relu(input, negative_slope=0.01):
@@ -177,19 +160,18 @@ def leaky_relu_(input, negative_slope=0.01):
     return leaky_relu(input, negative_slope, inplace=True)
 
 
-class PreluKernelBackward0(Node):
-    _saved_fields = ("x", "w")
-
-    def backward(self, g):
-        (ni, _), (nw, _) = self.next_functions
-        x, w = self.x, self.w
-        gi = np.where(x > 0, g, g * w) if ni is not None else None
-        gw = None
-        if nw is not None:
-            gw = np.where(x > 0, 0, g * x)
-            axes = tuple(i for i in range(gw.ndim) if i != self.channel_axis or w.size == 1)
-            gw = gw.sum(axis=axes).reshape(self.w_shape).astype(w.dtype, copy=False)
-        return gi, gw
+@formula("PreluKernelBackward0", saves={"x": 0, "w": 1}, attrs=("w_shape", "channel_axis"))
+def PreluKernelBackward0(ctx, g):
+    (ni, _), (nw, _) = ctx.next_functions
+    x, w = ctx.x, ctx.w
+    gi = F.where(x > 0, g, g * w) if ni is not None else None
+    gw = None
+    if nw is not None:
+        gw = F.where(x > 0, 0, g * x)
+        w_size = int(np.prod(ctx.w_shape))
+        axes = tuple(i for i in range(gw.ndim) if i != ctx.channel_axis or w_size == 1)
+        gw = F.cast(F.reshape(F.sum(gw, axes), ctx.w_shape), w)
+    return gi, gw
 
 
 @lower_precision_op
@@ -208,19 +190,12 @@ def prelu(input, weight):
     else:
         wb = w.reshape(())
     res = np.where(x > 0, x, x * wb).astype(x.dtype, copy=False)
-    if _GradState.enabled and (input._requires_grad or weight._requires_grad):
-        node = PreluKernelBackward0()
-        node.x, node.w, node.w_shape, node.channel_axis = x, wb, w.shape, channel_axis
-        node.save_versions(input, weight)
-        return attach(res, node, input, weight)
-    return _wrap(res)
+    return PreluKernelBackward0.record(res, (input, weight), (x, wb), (w.shape, channel_axis))
 
 
-class RreluWithNoiseBackward0(_PointwiseNode):
-    _saved_fields = ("x", "noise")
-
-    def _grad(self, g):
-        return g * self.noise
+@formula("RreluWithNoiseBackward0", saves={"noise": None})
+def RreluWithNoiseBackward0(ctx, g):
+    return (g * ctx.noise,)
 
 
 def _rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -231,14 +206,7 @@ def _rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     else:
         slopes = (lower + upper) / 2
     noise = np.where(x > 0, 1, slopes).astype(x.dtype)
-    res = x * noise
-    if _GradState.enabled and input._requires_grad:
-        node = RreluWithNoiseBackward0()
-        node.noise = noise
-        result = attach(res, node, input)
-        node.save_versions(input)
-        return result
-    return _wrap(res)
+    return RreluWithNoiseBackward0.record(x * noise, (input,), (noise,))
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
@@ -251,7 +219,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 
 ThresholdBackward0 = _node_class(
-    "ThresholdBackward0", lambda self, g: np.where(self.x > self.threshold, g, 0).astype(g.dtype))
+    "ThresholdBackward0", lambda ctx, g: F.where(ctx.x > ctx.threshold, g, 0), "threshold")
 
 
 def _threshold(input, threshold, value):
@@ -270,15 +238,17 @@ def threshold_(input, threshold, value):
 
 
 # ---------------------------------------------------------------------------- exponential family
-def _elu_grad(self, g):
-    x = self.x
+def _elu_grad(ctx, g):
+    x, scale, alpha = ctx.x, ctx.scale, ctx.alpha
+    if not F.is_array(g):
+        return g * F.where(x > 0, scale, (x.clamp(max=0).exp()) * (scale * alpha))
     # scale * (x > 0 ? 1 : alpha * exp(x)), without a branchy np.where (exp(0) = 1 for x > 0)
-    coef = np.exp(np.minimum(x, 0)) * (self.scale * self.alpha)
-    coef += np.greater(x, 0).astype(g.dtype) * (self.scale - self.scale * self.alpha)
+    coef = np.exp(np.minimum(x, 0)) * (scale * alpha)
+    coef += np.greater(x, 0).astype(g.dtype) * (scale - scale * alpha)
     return g * coef
 
 
-EluBackward0 = _node_class("EluBackward0", _elu_grad)
+EluBackward0 = _node_class("EluBackward0", _elu_grad, "alpha", "scale")
 
 
 def _elu(input, alpha=1.0, scale=1.0):
@@ -312,7 +282,7 @@ def selu_(input):
 
 
 CeluBackward0 = _node_class(  # exp(min(x, 0) / alpha) is 1 where x > 0
-    "CeluBackward0", lambda self, g: g * np.exp(np.minimum(self.x, 0) / self.alpha))
+    "CeluBackward0", lambda ctx, g: g * F.exp(F.clamp_max(ctx.x, 0) / ctx.alpha), "alpha")
 
 
 def _celu(input, alpha=1.0):
@@ -368,9 +338,22 @@ def _normal_cdf(x):
     return (_erfc_fast(z) * 0.5).astype(x.dtype, copy=False)
 
 
-def _gelu_grad(self, g):
+def _gelu_grad(ctx, g):
+    if not F.is_array(g):
+        return _gelu_grad_tensor(ctx.x, g, ctx.approximate)
     with np.errstate(invalid="ignore", over="ignore"):  # ±inf give nan silently, as in torch
-        return _gelu_grad_values(self.x, g, self.approximate)
+        return _gelu_grad_values(ctx.x, g, ctx.approximate)
+
+
+def _gelu_grad_tensor(x, g, approximate):
+    """The same derivative made of differentiable ops (create_graph)."""
+    if approximate == "tanh":
+        t = ew.tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
+        d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+        return g * ((t + 1) * 0.5 + x * (1 - t * t) * d_inner * 0.5)
+    cdf = (ew.erf(x * _INV_SQRT_2) + 1) * 0.5
+    pdf = ew.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return g * (cdf + x * pdf)
 
 
 def _gelu_grad_values(x, g, approximate):
@@ -383,7 +366,7 @@ def _gelu_grad_values(x, g, approximate):
     return g * (_normal_cdf(x) + x * pdf)
 
 
-GeluBackward0 = _node_class("GeluBackward0", _gelu_grad)
+GeluBackward0 = _node_class("GeluBackward0", _gelu_grad, "approximate")
 
 
 @widened_op
@@ -415,9 +398,10 @@ def tanh(input):
     return ew.tanh(input)
 
 
-def _silu_grad(self, g):
-    s = _stable_sigmoid(self.x)
-    return g * s * (1 + self.x * (1 - s))
+def _silu_grad(ctx, g):
+    x = ctx.x
+    s = _stable_sigmoid(x) if F.is_array(g) else ew.sigmoid(x)
+    return g * s * (1 + x * (1 - s))
 
 
 SiluBackward0 = _node_class("SiluBackward0", _silu_grad)
@@ -434,8 +418,11 @@ def silu(input, inplace=False):
     return _maybe_inplace(_silu, input, inplace, "silu_")
 
 
-def _mish_grad(self, g):
-    x = self.x
+def _mish_grad(ctx, g):
+    x = ctx.x
+    if not F.is_array(g):
+        t = ew.tanh(softplus(x))
+        return g * (t + x * ew.sigmoid(x) * (1 - t * t))
     t = np.tanh(_log1p_exp(x))
     return g * (t + x * _stable_sigmoid(x) * (1 - t * t))
 
@@ -454,12 +441,13 @@ def mish(input, inplace=False):
     return _maybe_inplace(_mish, input, inplace, "mish_")
 
 
-def _softplus_grad(self, g):
-    z = self.x * self.beta
-    return np.where(z > self.threshold, g, g * _stable_sigmoid(z))
+def _softplus_grad(ctx, g):
+    z = ctx.x * ctx.beta
+    return F.where(z > ctx.threshold, g,
+                   g * (_stable_sigmoid(z) if F.is_array(g) else ew.sigmoid(z)))
 
 
-SoftplusBackward0 = _node_class("SoftplusBackward0", _softplus_grad)
+SoftplusBackward0 = _node_class("SoftplusBackward0", _softplus_grad, "beta", "threshold")
 
 
 @widened_op
@@ -472,7 +460,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 LogSigmoidBackward0 = _node_class(
-    "LogSigmoidBackward0", lambda self, g: g * _stable_sigmoid(-self.x))
+    "LogSigmoidBackward0",
+    lambda ctx, g: g * (_stable_sigmoid(-ctx.x) if F.is_array(g) else ew.sigmoid(-ctx.x)))
 
 
 @widened_op
@@ -486,7 +475,7 @@ def logsigmoid(input):
 # PyTorch's kernel multiplies by the single-precision 1/6 even for float64; so do we.
 _ONE_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
 HardsigmoidBackward0 = _node_class(
-    "HardsigmoidBackward0", lambda self, g: g * ((self.x > -3) & (self.x < 3)) * _ONE_SIXTH_F32)
+    "HardsigmoidBackward0", lambda ctx, g: g * ((ctx.x > -3) & (ctx.x < 3)) * _ONE_SIXTH_F32)
 
 
 def _hardsigmoid(input):
@@ -500,10 +489,10 @@ def hardsigmoid(input, inplace=False):
     return _maybe_inplace(_hardsigmoid, input, inplace, "hardsigmoid_")
 
 
-def _hardswish_grad(self, g):
-    x = self.x
+def _hardswish_grad(ctx, g):
+    x = ctx.x
     mid = g * (x / 3 + 0.5)
-    return np.where(x <= -3, 0, np.where(x < 3, mid, g)).astype(g.dtype, copy=False)
+    return F.cast(F.where(x <= -3, 0, F.where(x < 3, mid, g)), g)
 
 
 HardswishBackward0 = _node_class("HardswishBackward0", _hardswish_grad)
@@ -522,9 +511,11 @@ def hardswish(input, inplace=False):
 
 
 # ---------------------------------------------------------------------------- shrinkage
-HardshrinkBackward0 = _node_class(
-    "HardshrinkBackward0",
-    lambda self, g: np.where(np.abs(self.x) > self.lambd, g, 0).astype(g.dtype, copy=False))
+def _shrink_grad(ctx, g):
+    return F.cast(F.where(F.abs(ctx.x) > ctx.lambd, g, 0), g)
+
+
+HardshrinkBackward0 = _node_class("HardshrinkBackward0", _shrink_grad, "lambd")
 
 
 def hardshrink(input, lambd=0.5):
@@ -534,7 +525,7 @@ def hardshrink(input, lambd=0.5):
     return _record(HardshrinkBackward0, input, res, save_x=x, lambd=lambd)
 
 
-SoftshrinkBackward0 = type("SoftshrinkBackward0", (HardshrinkBackward0,), {})
+SoftshrinkBackward0 = _node_class("SoftshrinkBackward0", _shrink_grad, "lambd")
 
 
 def softshrink(input, lambd=0.5):
@@ -570,13 +561,18 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(ew.neg(input), dim)
 
 
-class GluBackward0(Node):
-    _saved_fields = ("x",)
-
-    def backward(self, g):
-        a, b = np.split(self.x, 2, axis=self.axis)
+def _glu_grad(ctx, g):
+    x, ax = ctx.x, ctx.axis
+    if F.is_array(g):
+        a, b = np.split(x, 2, axis=ax)
         s = _stable_sigmoid(b)
-        return (np.concatenate([g * s, g * a * s * (1 - s)], axis=self.axis),)
+        return np.concatenate([g * s, g * a * s * (1 - s)], axis=ax)
+    a, b = x.chunk(2, ax)
+    s = ew.sigmoid(b)
+    return sh.cat([g * s, g * a * s * (1 - s)], ax)
+
+
+GluBackward0 = _node_class("GluBackward0", _glu_grad, "axis")
 
 
 def glu(input, dim=-1):

@@ -480,9 +480,11 @@ def _erf(x):
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
-exp = _unary("ExpBackward0", np.exp, lambda g, x, o: g * o, saves_x=False, saves_out=True)
-expm1 = _unary("Expm1Backward0", np.expm1, lambda g, x, o: g * (o + 1), saves_x=False,
-               saves_out=True)
+# exp/expm1/sinh/cosh overflow to inf quietly, as in PyTorch
+exp = _unary("ExpBackward0", _ignore_fp_errors(np.exp), lambda g, x, o: g * o, saves_x=False,
+             saves_out=True)
+expm1 = _unary("Expm1Backward0", _ignore_fp_errors(np.expm1), lambda g, x, o: g * (o + 1),
+               saves_x=False, saves_out=True)
 log = _unary("LogBackward0", _ignore_fp_errors(np.log), lambda g, x, o: g / x)
 log2 = _unary("Log2Backward0", _ignore_fp_errors(np.log2), lambda g, x, o: g / (x * math.log(2)))
 log10 = _unary("Log10Backward0", _ignore_fp_errors(np.log10),
@@ -502,8 +504,8 @@ asin = _unary("AsinBackward0", _ignore_fp_errors(np.arcsin), lambda g, x, o: g /
 acos = _unary("AcosBackward0", _ignore_fp_errors(np.arccos),
               lambda g, x, o: -g / F.sqrt(1 - x * x))
 atan = _unary("AtanBackward0", np.arctan, lambda g, x, o: g / (1 + x * x))
-sinh = _unary("SinhBackward0", np.sinh, lambda g, x, o: g * F.cosh(x))
-cosh = _unary("CoshBackward0", np.cosh, lambda g, x, o: g * F.sinh(x))
+sinh = _unary("SinhBackward0", _ignore_fp_errors(np.sinh), lambda g, x, o: g * F.cosh(x))
+cosh = _unary("CoshBackward0", _ignore_fp_errors(np.cosh), lambda g, x, o: g * F.sinh(x))
 tanh = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), saves_x=False,
               saves_out=True)
 sigmoid = _unary("SigmoidBackward0", _sigmoid, lambda g, x, o: g * o * (1 - o), saves_x=False,

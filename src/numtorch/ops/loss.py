@@ -19,13 +19,15 @@ import numpy as np
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
+from . import _formulas as F
 from . import elementwise as ew
 from . import reduction as rd
 from ._lowp import fp32_op
-from ._util import attach, binary_operands, shape_error, unbroadcast
+from ._registry import aux, formula
+from ._util import binary_operands, shape_error
 from .activation import _log1p_exp as _softplus
 from .activation import _stable_sigmoid as _sigmoid
+from .activation import softplus as _softplus_op
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -74,13 +76,14 @@ def _reduce(loss, reduction):
 
 
 def _reduction_grad(g, shape, reduction):
-    """The gradient reaching each pointwise loss element from the reduced loss's gradient."""
+    """The gradient reaching each pointwise loss element from the reduced loss's gradient
+    (arrays or Tensors)."""
     if reduction == "none":
         return g
     size = math.prod(shape)
     if reduction == "mean" and size:
         g = g / size
-    return np.broadcast_to(g, shape)
+    return F.expand(g, shape)
 
 
 def _warn_size(input, target):
@@ -96,25 +99,18 @@ def _as_tensor(x, like):
 
 
 # ---------------------------------------------------------------------------- scalar steps
-class _ScalarStep(Node):
+def _scalar_formula(ctx, g):
     """``tensor <op> python_number`` as PyTorch's C++ losses record it (``MulBackward1``, …)."""
-
-    factor = 1
-
-    def backward(self, g):
-        return (g * self.factor if self.factor != 1 else g,)
+    return (g * ctx.factor if ctx.factor != 1 else g,)
 
 
-class _ClampMinStep(Node):
-    _saved_fields = ("x",)
-
-    def backward(self, g):
-        return (g * (self.x >= self.min),)
-
-
-_SCALAR_STEPS = {name: type(name, (_ScalarStep,), {})
+_SCALAR_STEPS = {name: formula(name, attrs=("factor",))(_scalar_formula)
                  for name in ("MulBackward1", "DivBackward1", "AddBackward1", "SubBackward1")}
-ClampMinBackward0 = type("ClampMinBackward0", (_ClampMinStep,), {})
+
+
+@formula("ClampMinBackward0", saves={"x": 0}, attrs=("min",))
+def ClampMinBackward0(ctx, g):
+    return (g * (ctx.x >= ctx.min),)
 
 
 def _scalar_step(input, name, value):
@@ -126,61 +122,57 @@ def _scalar_step(input, name, value):
     with np.errstate(divide="ignore", invalid="ignore"):
         res = {"Mul": np.multiply, "Div": np.true_divide, "Add": np.add,
                "Sub": np.subtract}[kind](x, v)
-    if not (_GradState.enabled and input._requires_grad):
-        return _wrap(res)
-    node = _SCALAR_STEPS[name]()
+    factor = 1
     if kind == "Mul":
-        node.factor = value
+        factor = value
     elif kind == "Div":
-        node.factor = 1 / value if value else math.inf
-    return attach(res, node, input)
+        factor = 1 / value if value else math.inf
+    return _SCALAR_STEPS[name].record(res, (input,), (), (factor,))
 
 
 def _clamp_min(input, value):
     """``input.clamp_min(value)``, recorded as ``ClampMinBackward0``."""
     x = input._data
     res = np.maximum(x, np.asarray(value, dtype=x.dtype))
-    if not (_GradState.enabled and input._requires_grad):
-        return _wrap(res)
-    node = ClampMinBackward0()
-    node.x, node.min = x, value
-    node.save_versions(input)
-    return attach(res, node, input)
+    return ClampMinBackward0.record(res, (input,), (x,), (value,))
 
 
 # ---------------------------------------------------------------------------- regression losses
-class _PointwiseLossNode(Node):
-    """Fused ``reduce(f(input - target))``; ``_local(d)`` is ``f'(d)``."""
+def _pointwise_loss_node(name, local):
+    """Fused ``reduce(f(input - target))``; ``local(ctx, d)`` is ``f'(d)``. The difference
+    ``d`` is kept for the array path; under create_graph it is recomputed from the operands."""
 
-    _saved_fields = ("d",)
+    def backward(ctx, g):
+        (ni, _), (nt, _) = ctx.next_functions
+        d = ctx.d if F.is_array(g) else ctx.a - ctx.b
+        gd = _reduction_grad(g, ctx.d_shape, ctx.reduction) * local(ctx, d)
+        return (F.unbroadcast(gd, ctx.in_shape) if ni is not None else None,
+                F.unbroadcast(-gd, ctx.t_shape) if nt is not None else None)
 
-    def backward(self, g):
-        (ni, _), (nt, _) = self.next_functions
-        gd = _reduction_grad(g, self.d.shape, self.reduction) * self._local(self.d)
-        return (unbroadcast(gd, self.in_shape) if ni is not None else None,
-                unbroadcast(-gd, self.t_shape) if nt is not None else None)
-
-
-class MseLossBackward0(_PointwiseLossNode):
-    def _local(self, d):
-        return 2 * d
+    return formula(name, saves={"a": 0, "b": 1, "d": None},
+                   attrs=("d_shape", "in_shape", "t_shape", "reduction", "param"))(backward)
 
 
-class SmoothL1LossBackward0(_PointwiseLossNode):
-    def _local(self, d):
-        beta = self.beta
-        if beta == 0:
-            return np.sign(d)
-        return np.where(np.abs(d) < beta, d / beta, np.sign(d)).astype(d.dtype, copy=False)
+def _smooth_l1_local(ctx, d):
+    beta = ctx.param
+    if beta == 0:
+        return F.sign(d)
+    return F.cast(F.where(F.abs(d) < beta, d / beta, F.sign(d)), d)
 
 
-class HuberLossBackward0(_PointwiseLossNode):
-    def _local(self, d):
-        delta = self.delta
+def _huber_local(ctx, d):
+    delta = ctx.param
+    if F.is_array(d):
         return np.clip(d, -delta, delta).astype(d.dtype, copy=False)
+    return d.clamp(-delta, delta)
 
 
-def _pointwise_loss(node_cls, pointwise, input, target, reduction, **params):
+MseLossBackward0 = _pointwise_loss_node("MseLossBackward0", lambda ctx, d: 2 * d)
+SmoothL1LossBackward0 = _pointwise_loss_node("SmoothL1LossBackward0", _smooth_l1_local)
+HuberLossBackward0 = _pointwise_loss_node("HuberLossBackward0", _huber_local)
+
+
+def _pointwise_loss(node_cls, pointwise, input, target, reduction, param=None):
     """Run a fused regression loss ``reduce(pointwise(input - target))``."""
     _check_reduction(reduction)
     target = _as_tensor(target, input)
@@ -190,14 +182,10 @@ def _pointwise_loss(node_cls, pointwise, input, target, reduction, **params):
         d = a - b
     except ValueError:
         raise shape_error(a.shape, b.shape) from None
-    res = _reduce(pointwise(d), reduction)
-    if _GradState.enabled and (input._requires_grad or target._requires_grad):
-        node = node_cls()
-        node.d, node.in_shape, node.t_shape, node.reduction = d, a.shape, b.shape, reduction
-        node.__dict__.update(params)
-        node.save_versions(input, target)
-        return attach(res, node, input, target)
-    return _wrap(res)
+    with np.errstate(over="ignore"):  # an overflowing loss is inf quietly, as in PyTorch
+        res = _reduce(pointwise(d), reduction)
+    return node_cls.record(res, (input, target), (a, b, d),
+                           (d.shape, a.shape, b.shape, reduction, param))
 
 
 def _weighted(loss, weight, reduction, input, mean_by_weight_sum):
@@ -255,7 +243,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _pointwise_loss(SmoothL1LossBackward0, _smooth_l1(beta), input, target, reduction,
-                           beta=beta)
+                           beta)
 
 
 @fp32_op
@@ -272,10 +260,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         return np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta)).astype(d.dtype,
                                                                                    copy=False)
     if weight is None:
-        return _pointwise_loss(HuberLossBackward0, pointwise, input, target, reduction,
-                               delta=delta)
+        return _pointwise_loss(HuberLossBackward0, pointwise, input, target, reduction, delta)
     _check_reduction(reduction)
-    loss = _pointwise_loss(HuberLossBackward0, pointwise, input, target, "none", delta=delta)
+    loss = _pointwise_loss(HuberLossBackward0, pointwise, input, target, "none", delta)
     return _weighted(loss, weight, reduction, input, False)
 
 
@@ -297,17 +284,24 @@ _TARGET_DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half
                        "int16": "Short", "int8": "Char", "bool": "Bool"}
 
 
-class NllLossBackward0(Node):
-    _saved_fields = ("target", "w")
-
-    def backward(self, g):
-        gx = np.zeros(self.in_shape, dtype=self.w.dtype)
-        if self.reduction == "mean":
-            if self.total_weight == 0:  # every target ignored: PyTorch's gradient is zero
-                return (gx,)
-            g = g / self.total_weight
-        _scatter_classes(gx, self.target, -self.w * g)
+@formula("NllLossBackward0", saves={"target": aux(0), "w": None},
+         attrs=("total_weight", "in_shape", "class_axis", "reduction"))
+def NllLossBackward0(ctx, g):
+    w = ctx.w
+    if ctx.reduction == "mean":
+        if ctx.total_weight == 0:  # every target ignored: PyTorch's gradient is zero
+            return (F.zeros_like(g, ctx.in_shape),)
+        g = g / ctx.total_weight
+    if F.is_array(g):
+        gx = np.zeros(ctx.in_shape, dtype=w.dtype)
+        _scatter_classes(gx, ctx.target, -w * g)
         return (gx,)
+    # linear in the input: -g times a constant holding each target's weight at its class
+    picks = np.zeros(ctx.in_shape, dtype=w._data.dtype)
+    _scatter_classes(picks, ctx.target._data, -w._data)
+    if ctx.reduction == "none" and len(ctx.in_shape) >= 2:
+        g = F.unreduce(g, (ctx.class_axis,), False)
+    return (g * _wrap(picks),)
 
 
 def _pick_classes(x, target):
@@ -398,13 +392,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
             res = np.asarray(np.nan, dtype=x.dtype)
         else:
             res = np.asarray(loss.sum() / total_weight, dtype=x.dtype)
-    if _GradState.enabled and input._requires_grad:
-        node = NllLossBackward0()
-        node.target, node.w, node.total_weight = safe, w, total_weight
-        node.in_shape, node.class_axis, node.reduction = x.shape, class_axis, reduction
-        node.save_versions(target)
-        return attach(res, node, input)
-    return _wrap(res)
+    return NllLossBackward0.record(res, (input,), (safe, w),
+                                   (total_weight, x.shape, class_axis, reduction),
+                                   aux=(target,))
 
 
 def _class_weight_view(weight, ndim, class_axis):
@@ -489,23 +479,26 @@ def _cross_entropy_probs(input, target, weight, reduction, eps, class_axis):
 
 
 # ---------------------------------------------------------------------------- binary losses
-class BinaryCrossEntropyBackward0(Node):
-    _saved_fields = ("x", "t", "w")
-
-    def backward(self, g):
-        (ni, _), (nt, _) = self.next_functions
-        x, t = self.x, self.t
-        gl = _reduction_grad(g, x.shape, self.reduction)
-        if self.w is not None:
-            gl = gl * self.w
-        gi = gt = None
-        if ni is not None:
-            gi = gl * (x - t) / np.maximum((1 - x) * x, 1e-12)
-        if nt is not None:
-            with np.errstate(divide="ignore"):
-                gt = gl * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
-            gt = unbroadcast(gt, self.t_shape)
-        return gi, gt
+@formula("BinaryCrossEntropyBackward0", saves={"x": 0, "t": 1, "w": aux(0)},
+         attrs=("reduction", "t_shape"))
+def BinaryCrossEntropyBackward0(ctx, g):
+    (ni, _), (nt, _) = ctx.next_functions
+    x, t, w = ctx.x, ctx.t, ctx.w
+    gl = _reduction_grad(g, tuple(x.shape), ctx.reduction)
+    if w is not None:
+        gl = gl * w
+    gi = gt = None
+    arrays = F.is_array(g)
+    if ni is not None:
+        denom = np.maximum((1 - x) * x, 1e-12) if arrays else ((1 - x) * x).clamp(min=1e-12)
+        gi = gl * (x - t) / denom
+    if nt is not None:
+        if arrays:
+            gt = gl * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+        else:
+            gt = gl * (ew.log1p(-x).clamp(min=-100) - ew.log(x).clamp(min=-100))
+        gt = F.unbroadcast(gt, ctx.t_shape)
+    return gi, gt
 
 
 def _check_weight(w, shape):
@@ -543,38 +536,36 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         w = _check_weight(weight._data.astype(x.dtype, copy=False), x.shape)
         loss = loss * w
     res = _reduce(loss, reduction)
-    if _GradState.enabled and (input._requires_grad or target._requires_grad):
-        node = BinaryCrossEntropyBackward0()
-        node.x, node.t, node.w, node.reduction, node.t_shape = x, t, w, reduction, t.shape
-        node.save_versions(input, target)
-        return attach(res, node, input, target)
-    return _wrap(res)
+    return BinaryCrossEntropyBackward0.record(res, (input, target), (x, t, w),
+                                              (reduction, t.shape), aux=(weight,))
 
 
-class BinaryCrossEntropyWithLogitsBackward0(Node):
-    _saved_fields = ("x", "t", "w", "pw")
-
-    def backward(self, g):
-        (ni, _), (nt, _) = self.next_functions
-        x, t, pw = self.x, self.t, self.pw
-        gl = _reduction_grad(g, self.shape, self.reduction)
-        if self.w is not None:
-            gl = gl * self.w
-        gi = gt = None
-        if ni is not None:
-            s = _sigmoid(x)
-            if pw is None:
-                gi = gl * (s - t)
-            else:
-                gi = gl * ((1 - t) - (1 + (pw - 1) * t) * (1 - s))
-            gi = unbroadcast(gi, x.shape)
-        if nt is not None:
-            if pw is None:
-                gt = -gl * x
-            else:
-                gt = gl * ((pw - 1) * _softplus(-x) - x)
-            gt = unbroadcast(gt, self.t_shape)
-        return gi, gt
+@formula("BinaryCrossEntropyWithLogitsBackward0",
+         saves={"x": 0, "t": 1, "w": aux(0), "pw": aux(1)}, attrs=("reduction", "shape",
+                                                                  "t_shape"))
+def BinaryCrossEntropyWithLogitsBackward0(ctx, g):
+    (ni, _), (nt, _) = ctx.next_functions
+    x, t, pw, w = ctx.x, ctx.t, ctx.pw, ctx.w
+    arrays = F.is_array(g)
+    gl = _reduction_grad(g, ctx.shape, ctx.reduction)
+    if w is not None:
+        gl = gl * w
+    gi = gt = None
+    if ni is not None:
+        s = _sigmoid(x) if arrays else ew.sigmoid(x)
+        if pw is None:
+            gi = gl * (s - t)
+        else:
+            gi = gl * ((1 - t) - (1 + (pw - 1) * t) * (1 - s))
+        gi = F.unbroadcast(gi, tuple(x.shape))
+    if nt is not None:
+        if pw is None:
+            gt = -gl * x
+        else:
+            sp = _softplus(-x) if arrays else _softplus_op(-x)
+            gt = gl * ((pw - 1) * sp - x)
+        gt = F.unbroadcast(gt, ctx.t_shape)
+    return gi, gt
 
 
 @fp32_op
@@ -605,13 +596,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = loss * w
     shape = loss.shape
     res = _reduce(loss, reduction)
-    if _GradState.enabled and (input._requires_grad or target._requires_grad):
-        node = BinaryCrossEntropyWithLogitsBackward0()
-        node.x, node.t, node.w, node.pw = x, t, w, pw
-        node.reduction, node.shape, node.t_shape = reduction, shape, t.shape
-        node.save_versions(input, target)
-        return attach(res, node, input, target)
-    return _wrap(res)
+    return BinaryCrossEntropyWithLogitsBackward0.record(
+        res, (input, target), (x, t, w, pw), (reduction, shape, t.shape),
+        aux=(weight, pos_weight))
 
 
 # ---------------------------------------------------------------------------- divergences
@@ -692,13 +679,12 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     return _apply_reduction(loss, reduction)
 
 
-class SoftMarginLossBackward0(Node):
-    _saved_fields = ("x", "y")
-
-    def backward(self, g):
-        x, y = self.x, self.y
-        gl = _reduction_grad(g, x.shape, self.reduction)
-        return (gl * -y * _sigmoid(-y * x),)
+@formula("SoftMarginLossBackward0", saves={"x": 0, "y": aux(0)}, attrs=("reduction",))
+def SoftMarginLossBackward0(ctx, g):
+    x, y = ctx.x, ctx.y
+    gl = _reduction_grad(g, tuple(x.shape), ctx.reduction)
+    z = -y * x
+    return (gl * -y * (_sigmoid(z) if F.is_array(g) else ew.sigmoid(z)),)
 
 
 @fp32_op
@@ -709,12 +695,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     target = _as_tensor(target, input)
     x, y = binary_operands(input, target)
     res = _reduce(_softplus(-y * x), reduction)
-    if _GradState.enabled and input._requires_grad:
-        node = SoftMarginLossBackward0()
-        node.x, node.y, node.reduction = x, y, reduction
-        node.save_versions(input, target)
-        return attach(res, node, input)
-    return _wrap(res)
+    return SoftMarginLossBackward0.record(res, (input,), (x, y), (reduction,), aux=(target,))
 
 
 @fp32_op

@@ -15,13 +15,15 @@ from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
+from . import _formulas as F
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
 from ._lowp import fp32_op, lower_precision_op
-from ._util import as_tensor_arg, attach, binary_operands, shape_error, unbroadcast, wrap_dim
+from ._registry import OUT, formula
+from ._util import as_tensor_arg, attach, binary_operands, shape_error, wrap_dim
 
 _wrap = Tensor._wrap
 
@@ -300,19 +302,22 @@ def cummin(input, dim):
     return _cum_extreme(input, dim, np.minimum.accumulate, _cummin_type)
 
 
-class LogcumsumexpBackward0(Node):
-    _saved_fields = ("x", "out")
-
-    def backward(self, g):
-        # grad_j = sum_{i >= j} g_i exp(x_j - out_i), summed in log space by sign of g.
-        x, out, d = self.x, self.out, self.axis
-        grad = np.zeros_like(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for sign in (1, -1):
-                part = np.where(sign * g > 0, np.log(np.abs(g)) - out, -np.inf)
-                rev = np.flip(np.logaddexp.accumulate(np.flip(part, d), axis=d), d)
-                grad += sign * np.exp(x + rev)
-        return (grad,)
+@formula("LogcumsumexpBackward0", saves={"x": 0, "out": OUT}, attrs=("axis",))
+def LogcumsumexpBackward0(ctx, g):
+    # grad_j = sum_{i >= j} g_i exp(x_j - out_i)
+    x, out, d = ctx.x, ctx.out, ctx.axis
+    if g.ndim == 0:
+        return (g,)
+    if not F.is_array(g):
+        return (F.exp(x) * F.flip(F.cumsum(F.flip(g * F.exp(-out), d), d), d),)
+    # summed in log space by the sign of g, without overflow
+    grad = np.zeros_like(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for sign in (1, -1):
+            part = np.where(sign * g > 0, np.log(np.abs(g)) - out, -np.inf)
+            rev = np.flip(np.logaddexp.accumulate(np.flip(part, d), axis=d), d)
+            grad += sign * np.exp(x + rev)
+    return (grad,)
 
 
 def logcumsumexp(input, dim):
@@ -323,12 +328,7 @@ def logcumsumexp(input, dim):
                            f"'{_TYPE_WORDS.get(x.dtype.name, x.dtype.name)}'")
     d = wrap_dim(dim, x.ndim)
     out = np.logaddexp.accumulate(x, axis=d) if x.ndim else x.copy()
-    if _record(input):
-        node = LogcumsumexpBackward0()
-        node.x, node.out, node.axis = x, out, d
-        node.save_versions(input)
-        return attach(out, node, input)
-    return _wrap(out)
+    return LogcumsumexpBackward0.record(out, (input,), (x, out), (d,))
 
 
 _TYPE_WORDS = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
@@ -348,21 +348,21 @@ def rad2deg(input):
     return ew.mul(_wrap(x) if x is not input._data else input, 180 / math.pi)
 
 
-class _FloatBinaryNode(Node):
-    _saved_fields = ("a", "b")
-
-
 def _float_binary(name, forward, grads, int_ok=True):
-    """A differentiable binary op computed in floating point; ``grads(g, a, b)`` returns the
-    two (broadcast) gradients."""
+    """A differentiable binary op computed in floating point; ``grads(g, a, b, out)`` returns
+    the two (broadcast) gradients (arrays or Tensors). A ``grads(g, a, b)`` written for arrays
+    only gives a node that cannot be differentiated twice (DelayedError under create_graph)."""
+    twice = grads.__code__.co_argcount == 4
 
-    def backward(self, g):
-        (na, _), (nb, _) = self.next_functions
-        ga, gb = grads(g, self.a, self.b)
-        return (unbroadcast(ga, self.a_shape) if na is not None else None,
-                unbroadcast(gb, self.b_shape) if nb is not None else None)
+    def backward(ctx, g):
+        (na, _), (nb, _) = ctx.next_functions
+        ga, gb = grads(g, ctx.a, ctx.b, ctx.out) if twice else grads(g, ctx.a, ctx.b)
+        return (F.unbroadcast(ga, ctx.a_shape) if na is not None else None,
+                F.unbroadcast(gb, ctx.b_shape) if nb is not None else None)
 
-    node_cls = type(name, (_FloatBinaryNode,), {"backward": backward})
+    node_cls = formula(name, saves={"a": 0, "b": 1, "out": OUT},
+                       attrs=("a_shape", "b_shape"))(backward)
+    node_cls._differentiable = twice
     op_name = name.replace("Backward0", "").lower()
 
     def op(input, other):
@@ -383,36 +383,30 @@ def _float_binary(name, forward, grads, int_ok=True):
         except ValueError:
             raise shape_error(a.shape, b.shape) from None
         other_t = other if isinstance(other, Tensor) else None
-        if _record(input, other_t):
-            node = node_cls()
-            node.a, node.b, node.a_shape, node.b_shape = a, b, a.shape, b.shape
-            node.save_versions(*(t for t in (input, other_t) if t is not None))
-            return attach(out, node, input, other_t)
-        return _wrap(out)
+        return node_cls.record(out, (input, other_t), (a, b, out if name == "HypotBackward0"
+                                                       else None), (a.shape, b.shape))
 
     op.__name__ = op_name
     return op
 
 
 def _sigmoid(z):
+    if not F.is_array(z):
+        return ew.sigmoid(z)
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-z))
 
 
-def _logaddexp_grads(g, a, b):
-    with np.errstate(invalid="ignore"):
-        return g * _sigmoid(a - b), g * _sigmoid(b - a)
+def _logaddexp_grads(g, a, b, out):
+    return g * _sigmoid(a - b), g * _sigmoid(b - a)
 
 
-def _logaddexp2_grads(g, a, b):
-    with np.errstate(invalid="ignore", over="ignore"):
-        return g / (1 + np.exp2(b - a)), g / (1 + np.exp2(a - b))
+def _logaddexp2_grads(g, a, b, out):
+    return g / (1 + 2.0 ** (b - a)), g / (1 + 2.0 ** (a - b))
 
 
-def _hypot_grads(g, a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.hypot(a, b)
-        return g * a / r, g * b / r
+def _hypot_grads(g, a, b, out):
+    return g * a / out, g * b / out
 
 
 def _xlogy(a, b):
@@ -420,9 +414,9 @@ def _xlogy(a, b):
         np.result_type(a, b), copy=False)
 
 
-def _xlogy_grads(g, a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return g * _xlogy(a != 0, b).astype(g.dtype), g * a / b
+def _xlogy_grads(g, a, b, out):
+    log_b = F.where((a == 0) & ~F.isnan(b), 0, F.log(b))
+    return g * F.cast(log_b, g), g * a / b
 
 
 logaddexp = _float_binary("LogaddexpBackward0", np.logaddexp, _logaddexp_grads, int_ok=False)
@@ -452,7 +446,8 @@ class _MaskedUnaryNode(Node):
 
 
 def _masked_unary(name, input, out, scale):
-    """Wrap ``out`` with a node whose gradient is ``g * scale`` (an array like the input)."""
+    """Legacy (hand-written node, used by special.py until that family is converted): wrap
+    ``out`` with a node whose gradient is ``g * scale``. New ops use ``formula``."""
     if not _record(input):
         return _wrap(out)
     cls = _NODE_CACHE.get(name)
@@ -466,6 +461,58 @@ def _masked_unary(name, input, out, scale):
 _NODE_CACHE = {}
 
 
+def _unary_node(name, grad, *attrs):
+    """A one-input node saving the input ``x``; ``grad(ctx, g, x)`` is its formula."""
+    return formula(name, saves={"x": 0}, attrs=attrs)(lambda ctx, g: (grad(ctx, g, ctx.x),))
+
+
+NanToNumBackward0 = _unary_node("NanToNumBackward0",
+                                lambda ctx, g, x: g * F.cast(F.isfinite(x), g))
+SgnBackward0 = _unary_node("SgnBackward0", lambda ctx, g, x: F.zeros_like(g))
+
+
+def _logit_grad(ctx, g, x):
+    grad = g / (x * (1 - x))
+    eps = ctx.eps
+    if eps is not None:
+        grad = F.where((x < eps) | (x > 1 - eps), 0, grad)
+    return grad
+
+
+LogitBackward0 = _unary_node("LogitBackward0", _logit_grad, "eps")
+
+
+def _erfinv_grad(ctx, g, x):
+    """``sqrt(pi) / 2 * exp(erfinv(x) ** 2)``, recomputed from the saved input as PyTorch."""
+    if F.is_array(g):
+        y = _erfinv_np(x).astype(np.float64)
+        with np.errstate(over="ignore"):
+            return g * (math.sqrt(math.pi) / 2 * np.exp(y * y)).astype(g.dtype)
+    y = erfinv(x)
+    return g * F.exp(y * y) * (math.sqrt(math.pi) / 2)
+
+
+ErfinvBackward0 = _unary_node("ErfinvBackward0", _erfinv_grad)
+LgammaBackward0 = _unary_node(
+    "LgammaBackward0", lambda ctx, g, x: g * (_digamma_np(x).astype(x.dtype) if F.is_array(g)
+                                              else digamma(x)))
+DigammaBackward0 = _unary_node(
+    "DigammaBackward0", lambda ctx, g, x: g * (_trigamma_np(x).astype(x.dtype) if F.is_array(g)
+                                               else _trigamma(x)))
+
+
+@formula("PolygammaBackward0")
+def PolygammaBackward0(ctx, g):
+    raise RuntimeError("the derivative of polygamma(n, x) for n >= 1 is not implemented with "
+                       "differentiable operations in numtorch")
+
+
+def _trigamma(input):
+    """polygamma(1, x) as a Tensor (the derivative of digamma)."""
+    x = input._data
+    return PolygammaBackward0.record(_trigamma_np(x).astype(x.dtype), (input,))
+
+
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """Replace NaN, +inf and -inf by ``nan``, ``posinf`` (largest finite) and ``neginf``."""
     x = input._data
@@ -475,7 +522,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     out = np.where(np.isnan(x), nan, x)
     out = np.where(np.isposinf(x), info.max if posinf is None else posinf, out)
     out = np.where(np.isneginf(x), info.min if neginf is None else neginf, out).astype(x.dtype)
-    return _masked_unary("NanToNumBackward0", input, out, np.isfinite(x).astype(x.dtype))
+    return NanToNumBackward0.record(out, (input,), (x,))
 
 
 def logit(input, eps=None):
@@ -484,17 +531,13 @@ def logit(input, eps=None):
     p = x if eps is None else np.clip(x, eps, 1 - eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(p / (1 - p))
-        scale = 1 / (x * (1 - x))
-    if eps is not None:
-        scale = np.where((x < eps) | (x > 1 - eps), 0, scale)
-    return _masked_unary("LogitBackward0", input, out, scale.astype(x.dtype, copy=False))
+    return LogitBackward0.record(out, (input,), (x,), (eps,))
 
 
 def sgn(input):
     """Sign of each element (for real tensors, as ``sign``)."""
     x = input._data
-    out = np.sign(x)
-    return _masked_unary("SgnBackward0", input, out, np.zeros_like(x))
+    return SgnBackward0.record(np.sign(x), (input,), (x,))
 
 
 def signbit(input):
@@ -545,10 +588,7 @@ def _erfinv_np(x):
 def erfinv(input):
     """Inverse of the error function on (-1, 1)."""
     x = _float_array(input)
-    out = _erfinv_np(x)
-    with np.errstate(over="ignore"):
-        scale = (math.sqrt(math.pi) / 2 * np.exp(out.astype(np.float64) ** 2)).astype(x.dtype)
-    return _masked_unary("ErfinvBackward0", input, out, scale)
+    return ErfinvBackward0.record(_erfinv_np(x), (input,), (x,))
 
 
 def _lgamma_value(v):
@@ -620,17 +660,13 @@ def _trigamma_np(x):
 def lgamma(input):
     """Log of the absolute value of the gamma function."""
     x = _float_array(input)
-    out = _lgamma_np(x)
-    scale = _digamma_np(x).astype(x.dtype) if _record(input) else None
-    return _masked_unary("LgammaBackward0", input, out, scale)
+    return LgammaBackward0.record(_lgamma_np(x), (input,), (x,))
 
 
 def digamma(input):
     """Logarithmic derivative of the gamma function."""
     x = _float_array(input)
-    out = _digamma_np(x).astype(x.dtype)
-    scale = _trigamma_np(x).astype(x.dtype) if _record(input) else None
-    return _masked_unary("DigammaBackward0", input, out, scale)
+    return DigammaBackward0.record(_digamma_np(x).astype(x.dtype), (input,), (x,))
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -793,10 +829,12 @@ def _match_dims(t, like, d):
     return t
 
 
-class DiagEmbedBackward0(Node):
-    def backward(self, g):
-        g = np.moveaxis(g, (self.d1, self.d2), (-2, -1))
-        return (np.diagonal(g, self.offset, -2, -1).copy(),)
+@formula("DiagEmbedBackward0", attrs=("d1", "d2", "offset"))
+def DiagEmbedBackward0(ctx, g):
+    if F.is_array(g):
+        g = np.moveaxis(g, (ctx.d1, ctx.d2), (-2, -1))
+        return (np.diagonal(g, ctx.offset, -2, -1).copy(),)
+    return (sh.diagonal(g, ctx.offset, ctx.d1, ctx.d2),)
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
@@ -813,11 +851,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
     out[..., rows, cols] = x
     out = np.moveaxis(out, (-2, -1), (d1, d2))
-    if _record(input):
-        node = DiagEmbedBackward0()
-        node.d1, node.d2, node.offset = d1, d2, offset
-        return attach(out, node, input)
-    return _wrap(out)
+    return DiagEmbedBackward0.record(out, (input,), (), (d1, d2, offset))
 
 
 def diagflat(input, offset=0):
@@ -1024,14 +1058,21 @@ def cross(input, other, dim=None):
     return _linalg().cross(input, other, dim=dim)
 
 
-class UnfoldBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, g.dtype)
-        d, step, n = self.dim, self.step, g.shape[self.dim]
-        lead = (slice(None),) * d
-        for k in range(self.size):
+@formula("UnfoldBackward0", attrs=("in_shape", "dim", "size", "step"))
+def UnfoldBackward0(ctx, g):
+    d, step, n = ctx.dim, ctx.step, g.shape[ctx.dim]
+    lead = (slice(None),) * d
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, g.dtype)
+        for k in range(ctx.size):
             out[lead + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
         return (out,)
+    out = None
+    for k in range(ctx.size):
+        part = ix.embed(ix.getitem(g, (Ellipsis, k)), ctx.in_shape,
+                        lead + (slice(k, k + step * (n - 1) + 1, step),))
+        out = part if out is None else out + part
+    return (out,)
 
 
 def unfold(input, dimension, size, step):
@@ -1050,10 +1091,8 @@ def unfold(input, dimension, size, step):
     data = windows[(slice(None),) * d + (slice(None, None, step),)]
     if input._data.ndim == 0:
         data = data.reshape(size)
-    node = None
-    if _record(input):
-        node = UnfoldBackward0()
-        node.in_shape, node.dim, node.size, node.step = x.shape, d, size, step
-        if input._data.ndim == 0:
-            node = None
-    return sh._view_result(input, data, node)
+    if input._data.ndim == 0:
+        return sh._view_result(input, data, None)  # a 0-d input: unfold is a plain reshape
+    out = UnfoldBackward0.record(data, (input,), (), (x.shape, d, size, step))
+    input._share_version(out)
+    return out

@@ -7,12 +7,10 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
 from . import _formulas as F
 from ._lowp import fp32_op, widened_op
-from ._registry import formula
-from ._util import attach, normalize_dims, wrap_dim
+from ._registry import OUT, formula, out
+from ._util import normalize_dims, wrap_dim
 from .elementwise import maximum, minimum
 
 _wrap = Tensor._wrap
@@ -89,12 +87,15 @@ def SumBackward1(ctx, g):
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else normalize_dims(dim, x.ndim)
+    sum_dtype = None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype)
     if x.dtype == dt._BF16_NP and dtype is None:  # accumulate bfloat16 in float32, as torch
-        res = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+    elif x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     else:
-        res = x.sum(axis=axes, keepdims=keepdim,
-                    dtype=None if x.dtype.kind in "fc" and dtype is None
-                    else _sum_dtype(x, dtype))
+        res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     if res.__class__ is not np.ndarray:
         res = np.asarray(res)
     if dim is None:
@@ -125,9 +126,12 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     if x.dtype == dt._BF16_NP:  # accumulate bfloat16 in float32, as torch
-        res = np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=np.float32)).astype(x.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=np.float32)).astype(
+                x.dtype)
     elif x.size:
-        res = x.mean(axis=axes, keepdims=keepdim)
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = x.mean(axis=axes, keepdims=keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -142,29 +146,31 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return MeanBackward1.record(res, (input,), (), (x.shape, axes, keepdim, count))
 
 
-class ProdBackward0(Node):
-    _saved_fields = ("x", "out")
+@formula("ProdBackward0", saves={"x": 0, "out": OUT}, attrs=("axes", "keepdim"))
+def _prod_formula(ctx, g):
+    x, axes, keepdim = ctx.x, ctx.axes, ctx.keepdim
+    out = F.unreduce(ctx.out, axes, keepdim)
+    gexp = F.unreduce(g, axes, keepdim)
+    if not F.any_true(x == 0):
+        return (gexp * out / x,)
+    if not F.is_array(g):
+        raise RuntimeError(
+            "the second derivative of prod() over a slice containing zeros is not implemented "
+            "with differentiable operations in numtorch")
+    # Product of all other elements, computed without dividing by zero.
+    ax = axes[0] if axes is not None else None
+    flat = x.reshape(-1) if ax is None else np.moveaxis(x, ax, -1)
+    left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+    right = np.flip(np.cumprod(np.concatenate(
+        [np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+    others = left * right
+    others = others.reshape(x.shape) if ax is None else np.moveaxis(others, -1, ax)
+    return (gexp * others,)
 
-    def backward(self, g):
-        x, axes, keepdim = self.x, self.axes, self.keepdim
-        out = _unreduce(self.out, axes, keepdim)
-        gexp = _unreduce(g, axes, keepdim)
-        zeros = x == 0
-        if not zeros.any():
-            return (gexp * out / x,)
-        # Product of all other elements, computed without dividing by zero.
-        ax = axes[0] if axes is not None else None
-        flat = x.reshape(-1) if ax is None else np.moveaxis(x, ax, -1)
-        left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
-        right = np.flip(np.cumprod(np.concatenate(
-            [np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
-        others = left * right
-        others = others.reshape(x.shape) if ax is None else np.moveaxis(others, -1, ax)
-        return (gexp * others,)
 
-
-class ProdBackward1(ProdBackward0):
-    pass
+ProdBackward0 = _prod_formula
+ProdBackward1 = formula("ProdBackward1", saves={"x": 0, "out": OUT},
+                        attrs=("axes", "keepdim"))(ProdBackward0.backward)
 
 
 @fp32_op
@@ -172,72 +178,51 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else (wrap_dim(dim, x.ndim),)
     res = np.asarray(np.prod(x, axis=axes, keepdims=keepdim, dtype=_sum_dtype(x, dtype)))
-    if _GradState.enabled and input._requires_grad:
-        node = ProdBackward0() if dim is None else ProdBackward1()
-        node.x, node.out, node.axes, node.keepdim = x, res, axes, keepdim
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    node_cls = ProdBackward0 if dim is None else ProdBackward1
+    return node_cls.record(res, (input,), (x, res), (axes, keepdim))
 
 
-class _EvenlyDistribute(Node):
+def _evenly_distribute(ctx, g):
     """Gradient of a full max/min/amax/amin/median: shared equally among the elements equal to
     the result (among the NaNs when the result is NaN)."""
-
-    _saved_fields = ("x", "out")
-
-    def backward(self, g):
-        x, axes, keepdim = self.x, self.axes, self.keepdim
-        out = _unreduce(self.out, axes, keepdim)
-        gexp = _unreduce(g, axes, keepdim)
-        mask = x == out
-        if out.dtype.kind == "f" and np.isnan(out).any():  # a NaN result: shared among NaNs
-            mask |= np.isnan(x) & np.isnan(out)
-        count = mask.sum(axis=axes, keepdims=True).astype(g.dtype)  # g / int64 is float64
-        return (np.where(mask, gexp / count, 0),)
+    x, axes, keepdim = ctx.x, ctx.axes, ctx.keepdim
+    out = F.unreduce(ctx.out, axes, keepdim)
+    gexp = F.unreduce(g, axes, keepdim)
+    mask = x == out
+    if F.any_true(F.isnan(out)):  # a NaN result: shared among NaNs
+        mask = mask | (F.isnan(x) & F.isnan(out))
+    count = F.cast(F.sum(mask, axes, True), g)  # g / int64 would be float64
+    return (F.where(mask, gexp / count, 0),)
 
 
-class MaxBackward1(_EvenlyDistribute):
-    pass
+_EVEN = dict(saves={"x": 0, "out": OUT}, attrs=("axes", "keepdim"))
+MaxBackward1 = formula("MaxBackward1", **_EVEN)(_evenly_distribute)
+MinBackward1 = formula("MinBackward1", **_EVEN)(_evenly_distribute)
+AmaxBackward0 = formula("AmaxBackward0", **_EVEN)(_evenly_distribute)
+AminBackward0 = formula("AminBackward0", **_EVEN)(_evenly_distribute)
+MedianBackward0 = formula("MedianBackward0", **_EVEN)(_evenly_distribute)
 
 
-class MinBackward1(_EvenlyDistribute):
-    pass
-
-
-class AmaxBackward0(_EvenlyDistribute):
-    pass
-
-
-class AminBackward0(_EvenlyDistribute):
-    pass
-
-
-class MaxBackward0(Node):
-    """Gradient of ``max(dim)``: to the selected index only."""
-
-    _saved_fields = ("indices",)
-
-    def backward(self, g):
-        idx = self.indices
-        if not self.keepdim:
-            idx = np.expand_dims(idx, self.axis)
-            g = np.expand_dims(g, self.axis)
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        np.put_along_axis(out, idx, g, axis=self.axis)
+def _select_formula(ctx, grads):
+    """Gradient of ``max(dim)`` and kin: to the selected index only (values are output 0,
+    the returned indices output 1, whose in-place change is detected)."""
+    g = grads[0]
+    idx, axis = ctx.indices, ctx.axis
+    if not ctx.keepdim:
+        idx = F.unreduce(idx, (axis,), False)
+        g = F.unreduce(g, (axis,), False)
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        np.put_along_axis(out, idx, g, axis=axis)
         return (out,)
+    from .indexing import scatter
+    return (scatter(F.zeros_like(g, ctx.in_shape), axis, idx, g),)
 
 
-class MinBackward0(MaxBackward0):
-    pass
-
-
-class MedianBackward0(_EvenlyDistribute):
-    pass
-
-
-class MedianBackward1(MaxBackward0):
-    pass
+_SELECT = dict(saves={"indices": out(1)}, attrs=("axis", "keepdim", "in_shape"), outputs=2)
+MaxBackward0 = formula("MaxBackward0", **_SELECT)(_select_formula)
+MinBackward0 = formula("MinBackward0", **_SELECT)(_select_formula)
+MedianBackward1 = formula("MedianBackward1", **_SELECT)(_select_formula)
 
 
 def _check_nonempty(x, name):
@@ -252,12 +237,7 @@ def _extreme(input, dim, keepdim, np_fn, arg_fn, full_node, dim_node, name, rtyp
     if dim is None:
         _check_nonempty(x, name)
         res = np.asarray(np_fn(x))
-        if _GradState.enabled and input._requires_grad:
-            node = full_node()
-            node.x, node.out, node.axes, node.keepdim = x, res, None, False
-            node.save_versions(input)
-            return attach(res, node, input)
-        return _wrap(res)
+        return full_node.record(res, (input,), (x, res), (None, False))
     if isinstance(dim, Tensor):  # torch.max(a, b) is maximum
         return (maximum if name == "max" else minimum)(input, dim)
     axis = wrap_dim(dim, x.ndim)
@@ -274,13 +254,7 @@ def _extreme(input, dim, keepdim, np_fn, arg_fn, full_node, dim_node, name, rtyp
             idx = np.squeeze(idx, axis)
             vals = np.squeeze(vals, axis)
         idx = idx.astype(np.int64, copy=False)
-    indices = _wrap(idx)
-    if _GradState.enabled and input._requires_grad:
-        node = dim_node()
-        node.indices, node.axis, node.keepdim, node.in_shape = idx, axis, keepdim, x.shape
-        values = attach(vals, node, input)
-    else:
-        values = _wrap(vals)
+    values, indices = dim_node.record((vals, idx), (input,), (idx,), (axis, keepdim, x.shape))
     return rtype(values, indices)
 
 
@@ -300,12 +274,7 @@ def _amaxmin(input, dim, keepdim, np_fn, node_cls):
     x = input._data
     axes = normalize_dims(dim if dim != () else None, x.ndim)
     res = np.asarray(np_fn(x, axis=axes, keepdims=keepdim))
-    if _GradState.enabled and input._requires_grad:
-        node = node_cls()
-        node.x, node.out, node.axes, node.keepdim = x, res, axes, keepdim
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    return node_cls.record(res, (input,), (x, res), (axes, keepdim))
 
 
 def amax(input, dim=(), keepdim=False):
@@ -334,26 +303,19 @@ def argmin(input, dim=None, keepdim=False):
     return _arg_extreme(input, dim, keepdim, np.argmin)
 
 
-class VarBackward0(Node):
-    _saved_fields = ("x",)
-
-    def backward(self, g):
-        x, axes = self.x, self.axes
-        gexp = _unreduce(g, axes, self.keepdim)
-        m = x.mean(axis=axes, keepdims=True)
-        return (gexp * (2.0 / self.dof) * (x - m),)
+@formula("VarBackward0", saves={"x": 0}, attrs=("axes", "keepdim", "dof"))
+def VarBackward0(ctx, g):
+    x, axes = ctx.x, ctx.axes
+    gexp = F.unreduce(g, axes, ctx.keepdim)
+    return (gexp * (2.0 / ctx.dof) * (x - F.mean(x, axes, True)),)
 
 
-class StdBackward0(Node):
-    _saved_fields = ("x", "out")
-
-    def backward(self, g):
-        x, axes = self.x, self.axes
-        gexp = _unreduce(g, axes, self.keepdim)
-        out = _unreduce(self.out, axes, self.keepdim)
-        m = x.mean(axis=axes, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (gexp * (x - m) / (self.dof * out),)
+@formula("StdBackward0", saves={"x": 0, "out": OUT}, attrs=("axes", "keepdim", "dof"))
+def StdBackward0(ctx, g):
+    x, axes = ctx.x, ctx.axes
+    gexp = F.unreduce(g, axes, ctx.keepdim)
+    out = F.unreduce(ctx.out, axes, ctx.keepdim)
+    return (gexp * (x - F.mean(x, axes, True)) / (ctx.dof * out),)
 
 
 def _correction(unbiased, correction):
@@ -400,23 +362,13 @@ def _moment(input, dim, unbiased, correction, keepdim, np_fn, name):
 @widened_op
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.var, "var")
-    if _GradState.enabled and input._requires_grad:
-        node = VarBackward0()
-        node.x, node.axes, node.keepdim, node.dof = x, axes, keepdim, dof
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    return VarBackward0.record(res, (input,), (x,), (axes, keepdim, dof))
 
 
 @widened_op
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x, axes, dof, res = _moment(input, dim, unbiased, correction, keepdim, np.std, "std")
-    if _GradState.enabled and input._requires_grad:
-        node = StdBackward0()
-        node.x, node.out, node.axes, node.keepdim, node.dof = x, res, axes, keepdim, dof
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    return StdBackward0.record(res, (input,), (x, res), (axes, keepdim, dof))
 
 
 @widened_op
@@ -431,27 +383,25 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
                                  mean(input, dim, keepdim))
 
 
-class LinalgVectorNormBackward0(Node):
-    _saved_fields = ("x", "out")
-
-    def backward(self, g):
-        x, axes, p = self.x, self.axes, self.ord
-        gexp = _unreduce(g, axes, self.keepdim)
-        out = _unreduce(self.out, axes, self.keepdim)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p == 2:
-                grad = np.where(out == 0, 0, x / out) * gexp
-            elif p == 1:
-                grad = np.sign(x) * gexp
-            elif p == np.inf or p == -np.inf:
-                mask = np.abs(x) == out
-                count = mask.sum(axis=axes, keepdims=True).astype(x.dtype)
-                grad = np.sign(x) * mask / count * gexp
-            elif p == 0:
-                grad = np.zeros_like(x)
-            else:
-                grad = np.where(out == 0, 0, x * np.abs(x) ** (p - 2) / out ** (p - 1)) * gexp
-        return (grad.astype(x.dtype, copy=False),)
+@formula("LinalgVectorNormBackward0", saves={"x": 0, "out": OUT},
+         attrs=("axes", "keepdim", "ord"))
+def LinalgVectorNormBackward0(ctx, g):
+    x, axes, p = ctx.x, ctx.axes, ctx.ord
+    gexp = F.unreduce(g, axes, ctx.keepdim)
+    out = F.unreduce(ctx.out, axes, ctx.keepdim)
+    if p == 2:
+        grad = F.where(out == 0, 0, x / out) * gexp
+    elif p == 1:
+        grad = F.sign(x) * gexp
+    elif p == np.inf or p == -np.inf:
+        mask = F.abs(x) == out
+        count = F.cast(F.sum(mask, axes, True), x)
+        grad = F.sign(x) * F.cast(mask, x) / count * gexp
+    elif p == 0:
+        grad = F.zeros_like(x)
+    else:
+        grad = F.where(out == 0, 0, x * F.abs(x) ** (p - 2) / out ** (p - 1)) * gexp
+    return (F.cast(grad, x),)
 
 
 @widened_op
@@ -488,22 +438,15 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     else:
         res = np.sum(a ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
     res = np.asarray(res, dtype=data.dtype)
-    if _GradState.enabled and x._requires_grad:
-        node = LinalgVectorNormBackward0()
-        node.x, node.out, node.axes, node.keepdim, node.ord = data, res, axes, keepdim, ord
-        node.save_versions(x)
-        return attach(res, node, x)
-    return _wrap(res)
+    return LinalgVectorNormBackward0.record(res, (x,), (data, res), (axes, keepdim, ord))
 
 
-class LogsumexpBackward0(Node):
-    _saved_fields = ("x", "out")
-
-    def backward(self, g):
-        axes = self.axes
-        gexp = _unreduce(g, axes, self.keepdim)
-        out = _unreduce(self.out, axes, self.keepdim)
-        return (gexp * np.exp(self.x - out),)
+@formula("LogsumexpBackward0", saves={"x": 0, "out": OUT}, attrs=("axes", "keepdim"))
+def LogsumexpBackward0(ctx, g):
+    axes = ctx.axes
+    gexp = F.unreduce(g, axes, ctx.keepdim)
+    out = F.unreduce(ctx.out, axes, ctx.keepdim)
+    return (gexp * F.exp(ctx.x - out),)
 
 
 @widened_op
@@ -517,19 +460,16 @@ def logsumexp(input, dim, keepdim=False):
     res = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
     if not keepdim:
         res = np.squeeze(res, axes)
-    res = np.asarray(res)
-    if _GradState.enabled and input._requires_grad:
-        node = LogsumexpBackward0()
-        node.x, node.out, node.axes, node.keepdim = x, res, axes, keepdim
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    return LogsumexpBackward0.record(np.asarray(res), (input,), (x, np.asarray(res)),
+                                     (axes, keepdim))
 
 
-class CumsumBackward0(Node):
-    def backward(self, g):
-        ax = self.axis
-        return (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),)
+@formula("CumsumBackward0", attrs=("axis",))
+def CumsumBackward0(ctx, g):
+    ax = ctx.axis
+    if g.ndim == 0:
+        return (g,)
+    return (F.flip(F.cumsum(F.flip(g, ax), ax), ax),)
 
 
 @widened_op
@@ -537,43 +477,38 @@ def cumsum(input, dim, *, dtype=None):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     res = np.cumsum(x, axis=ax, dtype=_sum_dtype(x, dtype)) if x.ndim else x.copy()
-    if _GradState.enabled and input._requires_grad:
-        node = CumsumBackward0()
-        node.axis = ax
-        return attach(res, node, input)
-    return _wrap(res)
+    return CumsumBackward0.record(res, (input,), (), (ax,))
 
 
-class CumprodBackward0(Node):
-    _saved_fields = ("x", "out")
-
-    def backward(self, g):
-        ax, x, out = self.axis, self.x, self.out
-        if np.all(x != 0):
-            return (np.flip(np.cumsum(np.flip(g * out, ax), axis=ax), ax) / x,)
-        # Slow exact path with zeros: d out_j / d x_i = prod_{k<=j, k!=i} x_k.
-        xm = np.moveaxis(x, ax, -1)
-        gm = np.moveaxis(g, ax, -1)
-        n = xm.shape[-1]
-        grad = np.zeros_like(xm)
-        for i in range(n):
-            others = xm.copy()
-            others[..., i] = 1
-            cp = np.cumprod(others, axis=-1)
-            grad[..., i] = np.sum(gm[..., i:] * cp[..., i:], axis=-1)
-        return (np.moveaxis(grad, -1, ax),)
+@formula("CumprodBackward0", saves={"x": 0, "out": OUT}, attrs=("axis",))
+def CumprodBackward0(ctx, g):
+    ax, x, out = ctx.axis, ctx.x, ctx.out
+    if not F.any_true(x == 0):
+        if g.ndim == 0:
+            return (g,)
+        return (F.flip(F.cumsum(F.flip(g * out, ax), ax), ax) / x,)
+    if not F.is_array(g):
+        raise RuntimeError(
+            "the second derivative of cumprod() with zeros in the input is not implemented with "
+            "differentiable operations in numtorch")
+    # Slow exact path with zeros: d out_j / d x_i = prod_{k<=j, k!=i} x_k.
+    xm = np.moveaxis(x, ax, -1)
+    gm = np.moveaxis(g, ax, -1)
+    n = xm.shape[-1]
+    grad = np.zeros_like(xm)
+    for i in range(n):
+        others = xm.copy()
+        others[..., i] = 1
+        cp = np.cumprod(others, axis=-1)
+        grad[..., i] = np.sum(gm[..., i:] * cp[..., i:], axis=-1)
+    return (np.moveaxis(grad, -1, ax),)
 
 
 def cumprod(input, dim, *, dtype=None):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     res = np.cumprod(x, axis=ax, dtype=_sum_dtype(x, dtype))
-    if _GradState.enabled and input._requires_grad:
-        node = CumprodBackward0()
-        node.x, node.out, node.axis = x, res, ax
-        node.save_versions(input)
-        return attach(res, node, input)
-    return _wrap(res)
+    return CumprodBackward0.record(res, (input,), (x, res), (ax,))
 
 
 def all(input, dim=None, keepdim=False):
@@ -592,21 +527,17 @@ def count_nonzero(input, dim=None):
 
 
 # ---------------------------------------------------------------------------- softmax family
-class SoftmaxBackward0(Node):
-    _saved_fields = ("out",)
-
-    def backward(self, g):
-        out, ax = self.out, self.axis
-        gy = g * out
-        return (gy - out * gy.sum(axis=ax, keepdims=True),)
+@formula("SoftmaxBackward0", saves={"out": OUT}, attrs=("axis",))
+def SoftmaxBackward0(ctx, g):
+    out, ax = ctx.out, ctx.axis
+    gy = g * out
+    return (gy - out * F.sum(gy, ax, True),)
 
 
-class LogSoftmaxBackward0(Node):
-    _saved_fields = ("out",)
-
-    def backward(self, g):
-        out, ax = self.out, self.axis
-        return (g - np.exp(out) * g.sum(axis=ax, keepdims=True),)
+@formula("LogSoftmaxBackward0", saves={"out": OUT}, attrs=("axis",))
+def LogSoftmaxBackward0(ctx, g):
+    out, ax = ctx.out, ctx.axis
+    return (g - F.exp(out) * F.sum(g, ax, True),)
 
 
 def _softmax_dim(dim, ndim):
@@ -624,18 +555,12 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     if x.ndim == 0:
         res = np.ones_like(x)
     else:
-        e = x - x.max(axis=ax, keepdims=True)
-        np.exp(e, out=e)
-        e /= e.sum(axis=ax, keepdims=True)
+        with np.errstate(invalid="ignore"):  # an inf input gives nan, quietly, as in PyTorch
+            e = x - x.max(axis=ax, keepdims=True)
+            np.exp(e, out=e)
+            e /= e.sum(axis=ax, keepdims=True)
         res = e
-    if _GradState.enabled and input._requires_grad:
-        node = SoftmaxBackward0()
-        node.axis = ax
-        result = attach(res, node, input)
-        node.out = res
-        node.save_versions(output=result)
-        return result
-    return _wrap(res)
+    return SoftmaxBackward0.record(res, (input,), (res,), (ax,))
 
 
 @widened_op
@@ -647,15 +572,9 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     if x.ndim == 0:
         res = np.zeros_like(x)
     else:
-        shifted = x - x.max(axis=ax, keepdims=True)
-        lse = np.log(np.exp(shifted).sum(axis=ax, keepdims=True))
-        shifted -= lse
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shifted = x - x.max(axis=ax, keepdims=True)
+            lse = np.log(np.exp(shifted).sum(axis=ax, keepdims=True))
+            shifted -= lse
         res = shifted
-    if _GradState.enabled and input._requires_grad:
-        node = LogSoftmaxBackward0()
-        node.axis = ax
-        result = attach(res, node, input)
-        node.out = res
-        node.save_versions(output=result)
-        return result
-    return _wrap(res)
+    return LogSoftmaxBackward0.record(res, (input,), (res,), (ax,))

@@ -9,7 +9,6 @@ from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..autograd.node import Node
 from . import _formulas as F
 from ._registry import formula
 from ._util import attach, result_type, wrap_dim
@@ -319,18 +318,22 @@ def repeat(input, *sizes):
     return RepeatBackward0.record(data, (input,), (), (reps, x.shape))
 
 
-class RepeatInterleaveBackward0(Node):
-    def backward(self, g):
-        # Sum each run of repeated rows back onto its source row.
-        moved = np.moveaxis(g, self.axis, 0)
-        starts = np.concatenate([[0], np.cumsum(self.repeats)[:-1]]).astype(np.int64)
-        if moved.shape[0] == 0:
-            summed = np.zeros((len(self.repeats),) + moved.shape[1:], dtype=g.dtype)
-        else:
-            summed = np.add.reduceat(moved, starts, axis=0)
-            summed[np.asarray(self.repeats) == 0] = 0
-        out = np.moveaxis(summed, 0, self.axis)
-        return (out.reshape(self.in_shape),)
+@formula("RepeatInterleaveBackward0", attrs=("axis", "repeats", "in_shape"))
+def RepeatInterleaveBackward0(ctx, g):
+    if not F.is_array(g):
+        from .indexing import index_add
+        rows = np.repeat(np.arange(len(ctx.repeats)), ctx.repeats).astype(np.int64)
+        return (index_add(F.zeros_like(g, ctx.in_shape), ctx.axis, _wrap(rows), g),)
+    # Sum each run of repeated rows back onto its source row.
+    moved = np.moveaxis(g, ctx.axis, 0)
+    starts = np.concatenate([[0], np.cumsum(ctx.repeats)[:-1]]).astype(np.int64)
+    if moved.shape[0] == 0:
+        summed = np.zeros((len(ctx.repeats),) + moved.shape[1:], dtype=g.dtype)
+    else:
+        summed = np.add.reduceat(moved, starts, axis=0)
+        summed[np.asarray(ctx.repeats) == 0] = 0
+    out = np.moveaxis(summed, 0, ctx.axis)
+    return (out.reshape(ctx.in_shape),)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -344,11 +347,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     reps = repeats._data if isinstance(repeats, Tensor) else repeats
     reps = np.broadcast_to(np.asarray(reps, dtype=np.int64), (x.shape[ax],))
     data = np.repeat(x, reps, axis=ax)
-    if _GradState.enabled and src._requires_grad:
-        node = RepeatInterleaveBackward0()
-        node.axis, node.repeats, node.in_shape = ax, reps, x.shape
-        return attach(data, node, src)
-    return _wrap(data)
+    return RepeatInterleaveBackward0.record(data, (src,), (), (ax, reps, x.shape))
 
 
 def tile(input, dims):
@@ -397,41 +396,37 @@ def to_dtype(input, np_dtype, copy=False):
     return ToCopyBackward0.record(data, (input,), (), (x.dtype,))
 
 
-class SplitBackward0(Node):
+def _split_formula(ctx, grads):
     """Backward of split/chunk: one node with an output per piece."""
-
-    def backward(self, grads):
-        parts = [np.zeros(s, dtype=self.dtype) if g is None else g
-                 for g, s in zip(grads, self.shapes)]
-        return (np.concatenate(parts, axis=self.axis),)
-
-
-class SplitWithSizesBackward0(SplitBackward0):
-    pass
+    like = next(g for g in grads if g is not None)
+    parts = [F.astype(F.zeros_like(like, s), ctx.dtype) if g is None else g
+             for g, s in zip(grads, ctx.shapes)]
+    if F.is_array(like):
+        return (np.concatenate(parts, axis=ctx.axis),)
+    return (cat(parts, ctx.axis),)
 
 
-class UnbindBackward0(Node):
-    def backward(self, grads):
-        parts = [np.zeros(self.piece_shape, dtype=self.dtype) if g is None else g for g in grads]
-        return (np.stack(parts, axis=self.axis),)
+_SPLIT = dict(attrs=("axis", "dtype", "shapes"), outputs=None)
+SplitBackward0 = formula("SplitBackward0", **_SPLIT)(_split_formula)
+SplitWithSizesBackward0 = formula("SplitWithSizesBackward0", **_SPLIT)(_split_formula)
 
 
-def _multi_output(input, pieces, node):
-    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node``."""
-    record = node is not None and _GradState.enabled and input._requires_grad
-    if record:
-        node.num_outputs = len(pieces)
-        node.next_functions = (input._edge(),)
-    outs = []
-    for i, p in enumerate(pieces):
-        o = _wrap(p)
-        if record:
-            o._requires_grad = True
-            o.grad_fn = node
-            o._output_nr = i
+@formula("UnbindBackward0", attrs=("axis", "dtype", "piece_shape"), outputs=None)
+def UnbindBackward0(ctx, grads):
+    like = next(g for g in grads if g is not None)
+    parts = [F.astype(F.zeros_like(like, ctx.piece_shape), ctx.dtype) if g is None else g
+             for g in grads]
+    if F.is_array(like):
+        return (np.stack(parts, axis=ctx.axis),)
+    return (stack(parts, ctx.axis),)
+
+
+def _multi_output(input, pieces, node_cls, attrs):
+    """Wrap views ``pieces`` of ``input`` as outputs 0..n-1 of ``node_cls``."""
+    outs = node_cls.record(tuple(pieces), (input,), (), attrs)
+    for o in outs:
         input._share_version(o)
-        outs.append(o)
-    return tuple(outs)
+    return outs
 
 
 def split(input, split_size_or_sections, dim=0):
@@ -444,7 +439,7 @@ def split(input, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
         bounds = list(range(0, n, size))[1:] if size > 0 else []
-        node = SplitBackward0()
+        node_cls = SplitBackward0
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -452,11 +447,9 @@ def split(input, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
                 f"at dimension {ax}), but got split_sizes={sizes}")
         bounds = list(np.cumsum(sizes)[:-1])
-        node = SplitWithSizesBackward0()
+        node_cls = SplitWithSizesBackward0
     pieces = np.split(x, bounds, axis=ax)
-    node.axis, node.dtype = ax, x.dtype
-    node.shapes = [p.shape for p in pieces]
-    return _multi_output(input, pieces, node)
+    return _multi_output(input, pieces, node_cls, (ax, x.dtype, [p.shape for p in pieces]))
 
 
 def chunk(input, chunks, dim=0):
@@ -471,26 +464,15 @@ def tensor_split(input, indices_or_sections, dim=0):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     pieces = np.array_split(x, indices_or_sections, axis=ax)
-    node = SplitBackward0()
-    node.axis, node.dtype, node.shapes = ax, x.dtype, [p.shape for p in pieces]
-    return _multi_output(input, pieces, node)
+    return _multi_output(input, pieces, SplitBackward0, (ax, x.dtype, [p.shape for p in pieces]))
 
 
 def unbind(input, dim=0):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
     pieces = [x[(slice(None),) * ax + (i,)] for i in range(x.shape[ax])]
-    node = UnbindBackward0()
-    node.axis, node.dtype = ax, x.dtype
-    node.piece_shape = x.shape[:ax] + x.shape[ax + 1:]
-    return _multi_output(input, pieces, node)
-
-
-class SliceBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        out[self.index] = g
-        return (out,)
+    return _multi_output(input, pieces, UnbindBackward0,
+                         (ax, x.dtype, x.shape[:ax] + x.shape[ax + 1:]))
 
 
 def narrow(input, dim, start, length):
@@ -503,18 +485,27 @@ def narrow(input, dim, start, length):
         raise RuntimeError(
             f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[ax]}).")
     index = (slice(None),) * ax + (slice(start, start + length),)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = SliceBackward0()
-        node.in_shape, node.index = x.shape, index
-    return _view_result(input, x[index], node)
+    from .indexing import SliceBackward0
+    out = SliceBackward0.record(x[index], (input,), (), (x.shape, index, False))
+    input._share_version(out)
+    return out
 
 
-class CatBackward0(Node):
-    def backward(self, g):
-        pieces = np.split(g, self.bounds, axis=self.axis)
-        return tuple(None if n is None else p
-                     for (n, _), p in zip(self.next_functions, pieces))
+def _take_slice(g, axis, index):
+    """``g[..., index, ...]`` along ``axis`` (an int or a slice), differentiable on Tensors."""
+    idx = (slice(None),) * axis + (index,)
+    if F.is_array(g):
+        return g[idx]
+    from .indexing import getitem
+    return getitem(g, idx)
+
+
+@formula("CatBackward0", attrs=("axis", "bounds"))
+def CatBackward0(ctx, g):
+    lo = [0] + list(ctx.bounds)
+    hi = list(ctx.bounds) + [g.shape[ctx.axis]]
+    return tuple(None if n is None else _take_slice(g, ctx.axis, slice(a, b))
+                 for (n, _), a, b in zip(ctx.next_functions, lo, hi))
 
 
 def _tensor_seq(tensors, name):
@@ -561,22 +552,18 @@ def cat(tensors, dim=0, *, out=None):
         out._data = data
         out._bump_version()
         return out
-    if _GradState.enabled and any(t._requires_grad for t in tensors):
-        node = CatBackward0()
-        node.axis = ax
-        node.bounds = list(np.cumsum([a.shape[ax] for a in arrays_k])[:-1])
-        kept = [tensors[i] for i in keep]
-        return attach(data, node, *kept)
-    return _wrap(data)
+    kept = tuple(tensors[i] for i in keep)
+    bounds = [int(b) for b in np.cumsum([a.shape[ax] for a in arrays_k])[:-1]]
+    return CatBackward0.record(data, kept, (), (ax, bounds))
 
 
 concat = concatenate = cat
 
 
-class StackBackward0(Node):
-    def backward(self, g):
-        return tuple(None if n is None else np.take(g, i, axis=self.axis)
-                     for i, (n, _) in enumerate(self.next_functions))
+@formula("StackBackward0", attrs=("axis",))
+def StackBackward0(ctx, g):
+    return tuple(None if n is None else _take_slice(g, ctx.axis, i)
+                 for i, (n, _) in enumerate(ctx.next_functions))
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -593,11 +580,7 @@ def stack(tensors, dim=0, *, out=None):
         out._data = data
         out._bump_version()
         return out
-    if _GradState.enabled and any(t._requires_grad for t in tensors):
-        node = StackBackward0()
-        node.axis = ax
-        return attach(data, node, *tensors)
-    return _wrap(data)
+    return StackBackward0.record(data, tuple(tensors), (), (ax,))
 
 
 def hstack(tensors):
@@ -609,9 +592,11 @@ def vstack(tensors):
     return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
-class FlipBackward0(Node):
-    def backward(self, g):
-        return (np.flip(g, self.axes).copy(),)
+@formula("FlipBackward0", attrs=("axes",))
+def FlipBackward0(ctx, g):
+    if F.is_array(g):
+        return (np.flip(g, ctx.axes).copy(),)
+    return (flip(g, *ctx.axes),)
 
 
 def flip(input, *dims):
@@ -619,11 +604,7 @@ def flip(input, *dims):
     dims = _shape_arg(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in dims)
     data = np.flip(x, axes).copy()
-    if _GradState.enabled and input._requires_grad:
-        node = FlipBackward0()
-        node.axes = axes
-        return attach(data, node, input)
-    return _wrap(data)
+    return FlipBackward0.record(data, (input,), (), (axes,))
 
 
 def fliplr(input):
@@ -634,45 +615,40 @@ def flipud(input):
     return flip(input, 0)
 
 
-class RollBackward0(Node):
-    def backward(self, g):
-        return (np.roll(g, tuple(-s for s in self.shifts), self.axes),)
+@formula("RollBackward0", attrs=("shifts", "axes", "shape"))
+def RollBackward0(ctx, g):
+    back = tuple(-s for s in ctx.shifts) if ctx.axes is not None else -ctx.shifts
+    if F.is_array(g):
+        if ctx.axes is None:
+            return (np.roll(g.reshape(-1), back).reshape(ctx.shape),)
+        return (np.roll(g, back, ctx.axes),)
+    return (roll(g, back, ctx.axes),)
 
 
 def roll(input, shifts, dims=None):
     x = input._data
     if dims is None:
         data = np.roll(x.reshape(-1), shifts).reshape(x.shape)
-        if _GradState.enabled and input._requires_grad:
-            node = _RollFlat()
-            node.shift, node.shape = shifts, x.shape
-            return attach(data, node, input)
-        return _wrap(data)
+        return RollBackward0.record(data, (input,), (), (shifts, None, x.shape))
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = tuple(wrap_dim(d, x.ndim) for d in axes)
     data = np.roll(x, shifts, axes)
-    if _GradState.enabled and input._requires_grad:
-        node = RollBackward0()
-        node.shifts, node.axes = shifts, axes
-        return attach(data, node, input)
-    return _wrap(data)
+    return RollBackward0.record(data, (input,), (), (shifts, axes, x.shape))
 
 
-class _RollFlat(RollBackward0):
-    def backward(self, g):
-        return (np.roll(g.reshape(-1), -self.shift).reshape(self.shape),)
-
-
-RollBackward0.__name__ = "RollBackward0"
-_RollFlat.__name__ = "RollBackward0"
-
-
-class DiagonalBackward0(Node):
-    def backward(self, g):
-        out = np.zeros(self.in_shape, dtype=g.dtype)
-        _writable_diagonal(out, self.offset, self.dim1, self.dim2)[...] = g
+@formula("DiagonalBackward0", attrs=("in_shape", "offset", "dim1", "dim2"))
+def DiagonalBackward0(ctx, g):
+    if F.is_array(g):
+        out = np.zeros(ctx.in_shape, dtype=g.dtype)
+        _writable_diagonal(out, ctx.offset, ctx.dim1, ctx.dim2)[...] = g
         return (out,)
+    from .math_extra import diag_embed
+    out = diag_embed(g, ctx.offset, ctx.dim1, ctx.dim2)
+    if tuple(out.shape) != tuple(ctx.in_shape):
+        raise RuntimeError("the second derivative of diagonal() of a non-square slice is not "
+                           "implemented with differentiable operations in numtorch")
+    return (out,)
 
 
 def _writable_diagonal(a, offset, dim1, dim2):
@@ -692,16 +668,9 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         data = _writable_diagonal(x, offset, d1, d2)
     else:
         data = np.diagonal(x, offset, d1, d2)
-    node = None
-    if _GradState.enabled and input._requires_grad:
-        node = DiagonalBackward0()
-        node.in_shape, node.offset, node.dim1, node.dim2 = x.shape, offset, d1, d2
-    return _view_result(input, data, node)
-
-
-class DiagEmbedBackward0(Node):
-    def backward(self, g):
-        return (g[self.rows, self.cols],)
+    out = DiagonalBackward0.record(data, (input,), (), (x.shape, offset, d1, d2))
+    input._share_version(out)
+    return out
 
 
 def diag(input, diagonal=0):
@@ -711,44 +680,26 @@ def diag(input, diagonal=0):
         return clone(globals()["diagonal"](input, diagonal))
     if x.ndim != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
-    n = x.shape[0] + abs(diagonal)
-    rows = np.arange(x.shape[0]) + max(0, -diagonal)
-    cols = np.arange(x.shape[0]) + max(0, diagonal)
-    data = np.zeros((n, n), dtype=x.dtype)
-    data[rows, cols] = x
-    if _GradState.enabled and input._requires_grad:
-        node = DiagEmbedBackward0()
-        node.rows, node.cols = rows, cols
-        return attach(data, node, input)
-    return _wrap(data)
+    from .math_extra import diag_embed  # recorded as DiagEmbedBackward0, as in PyTorch
+    return diag_embed(input, diagonal, 0, 1)
 
 
-class TrilBackward0(Node):
-    def backward(self, g):
-        return (np.tril(g, self.k),)
+@formula("TrilBackward0", attrs=("k",))
+def TrilBackward0(ctx, g):
+    return (np.tril(g, ctx.k) if F.is_array(g) else tril(g, ctx.k),)
 
 
-class TriuBackward0(Node):
-    def backward(self, g):
-        return (np.triu(g, self.k),)
+@formula("TriuBackward0", attrs=("k",))
+def TriuBackward0(ctx, g):
+    return (np.triu(g, ctx.k) if F.is_array(g) else triu(g, ctx.k),)
 
 
 def tril(input, diagonal=0):
-    data = np.tril(input._data, diagonal)
-    if _GradState.enabled and input._requires_grad:
-        node = TrilBackward0()
-        node.k = diagonal
-        return attach(data, node, input)
-    return _wrap(data)
+    return TrilBackward0.record(np.tril(input._data, diagonal), (input,), (), (diagonal,))
 
 
 def triu(input, diagonal=0):
-    data = np.triu(input._data, diagonal)
-    if _GradState.enabled and input._requires_grad:
-        node = TriuBackward0()
-        node.k = diagonal
-        return attach(data, node, input)
-    return _wrap(data)
+    return TriuBackward0.record(np.triu(input._data, diagonal), (input,), (), (diagonal,))
 
 
 def size_of(input):
