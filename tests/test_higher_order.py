@@ -254,3 +254,36 @@ def test_overflow_values_are_quiet_and_equal_torch(case):
         y.sum().backward()
         return lib.cat([y.detach(), x.grad])
     np.testing.assert_allclose(run(numtorch).numpy(), run(torch).numpy(), rtol=1e-6)
+
+
+def test_in_place_op_saving_its_output_then_modified_raises_as_torch():
+    for lib in (numtorch, torch):
+        leaf = lib.tensor([0.5, 1.0], requires_grad=True)
+        x = leaf * 1
+        x.exp_()
+        x.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            x.sum().backward()
+
+
+def test_in_place_index_add_masked_fill_scatter_record_the_source_gradient():
+    grads = []
+    for lib in (numtorch, torch):
+        x = lib.zeros(3, 2, requires_grad=True)
+        s = lib.ones(2, 2, requires_grad=True)
+        y = (x * 1).index_add_(0, lib.tensor([0, 2]), s * 3)
+        z = (x * 1).masked_fill_(lib.tensor([True, False]).expand(3, 2), s[0, 0] * 2)
+        w = (x * 1).scatter_(1, lib.tensor([[1], [0], [1]]), s[:, :1].repeat(2, 1)[:3] * 5)
+        (y.sum() + z.sum() + w.sum()).backward()
+        grads.append((x.grad.tolist(), s.grad.tolist()))
+    assert grads[0] == grads[1]
+
+
+def test_zero_dim_transpose_and_unfold_record_as_torch():
+    for lib in (numtorch, torch):
+        x = lib.tensor(2.0, requires_grad=True)
+        y, z = x.transpose(0, 0), x.unfold(0, 1, 1)
+        assert type(y.grad_fn).__name__ == "TransposeBackward0"
+        assert type(z.grad_fn).__name__ == "UnfoldBackward0"
+        (y + z.sum()).backward()
+        assert x.grad.item() == 2.0

@@ -23,32 +23,13 @@ from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like
                         randn_like, randperm, tensor, zeros, zeros_like)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,
-                            logsumexp, max, mean, min, norm, prod, return_types, softmax,
-                            log_softmax, std, std_mean, sum, var, var_mean)
-from .ops.shape import (broadcast_to, cat, chunk, concat, concatenate, flatten, flip, fliplr,
-                        flipud, hstack, movedim, moveaxis, narrow, permute, repeat,
-                        repeat_interleave, reshape,
-                        roll, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, tile,
-                        transpose, tril, triu, unbind, unflatten, unsqueeze, vstack)
-from .ops.indexing import (gather, index_select, masked_fill, masked_select, nonzero, scatter,
-                           scatter_add, take, where)
+from .ops.reduction import return_types
 from .ops.linalg import addmm, bmm, dot, einsum, ger, matmul, mm, mv, outer
 from ._functional import (are_deterministic_algorithms_enabled, argsort, bincount, cdist, clone,
                           compile, diag, diagonal, get_num_interop_threads, histc,
                           is_floating_point, is_nonzero, is_tensor, median, meshgrid, numel,
                           searchsorted, set_num_interop_threads, sort, square, topk, trace,
                           unique, use_deterministic_algorithms)
-from .ops.math_extra import (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3d, baddbmm,
-                              block_diag, broadcast_shapes, broadcast_tensors, cartesian_prod,
-                              column_stack, corrcoef, cosine_similarity, cov, cross, cummax,
-                              cummin, deg2rad, det, diag_embed, diagflat, diff, digamma, dist,
-                              dstack, erfinv, heaviside, hypot, inner, inverse, isin, kron,
-                              kthvalue, lerp, lgamma, logaddexp, logaddexp2, logcumsumexp, logdet,
-                              logit, matrix_exp, mode, nan_to_num, nanmean, nansum, pinverse,
-                              rad2deg, rot90, select, sgn, signbit, slogdet, svd, take_along_dim,
-                              tensordot, trapezoid, tril_indices, triu_indices,
-                              unique_consecutive, vander, xlogy)
 from .ops._registry import OPS as _OPS
 
 for _info in _OPS:  # the declared ops' numtorch.* names (ops/_registry.py)

@@ -1,5 +1,7 @@
 """The differentiable operations, one family a module, and the Tensor methods built on them."""
 
+import weakref
+
 import numpy as np
 
 from .. import _dtype as dt
@@ -10,7 +12,7 @@ from . import complex as _complex  # noqa: F401  (declares view_as_real, view_as
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
-from . import reduction as rd
+from . import reduction  # noqa: F401  (registers its declarations before _install)
 from . import shape as sh
 from ._registry import OPS
 from ._util import as_tensor_arg
@@ -50,6 +52,13 @@ def _record_inplace(self, fn, args, kwargs, copy_input=True):
                          if k in ("grad_fn", "_requires_grad", "_output_nr", "_acc")})
     result = fn(src, *args, **kwargs)
     _assign_result(self, result._data)
+    node = result.grad_fn
+    versions = node._versions if node is not None else None
+    if versions:  # a saved output is now this tensor: later in-place changes must be caught
+        vb = self._vbox
+        for i, (_, _, ref, name) in enumerate(versions):
+            if isinstance(ref, weakref.ref) and ref() is result:
+                versions[i] = (vb, vb[0], weakref.ref(self), name)
     self.grad_fn = result.grad_fn
     self._requires_grad = True
     self._output_nr = result._output_nr
@@ -246,12 +255,11 @@ def apply_(self, fn):
 
 
 def masked_fill_(self, mask, value):
-    return _unary_inplace("masked_fill_", ix.masked_fill)(self, mask, value)
+    return _inplace("masked_fill_", ix.masked_fill)(self, mask, value)
 
 
 def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-    return _unary_inplace("scatter_", ix.scatter)(self, dim, index, src, value=value,
-                                                  reduce=reduce)
+    return _inplace("scatter_", ix.scatter)(self, dim, index, src, value=value, reduce=reduce)
 
 
 def index_fill_(self, dim, index, value):
@@ -263,6 +271,9 @@ def index_fill_(self, dim, index, value):
 
 def index_add_(self, dim, index, source, *, alpha=1):
     self._check_inplace()
+    if _GradState.enabled and (self._requires_grad or source._requires_grad):
+        return _record_inplace(self, ix.index_add, (dim, index, source), {"alpha": alpha},
+                               copy_input=False)
     moved = np.moveaxis(self._data, dim, 0)
     np.add.at(moved, index._data, np.moveaxis(source._data * alpha, dim, 0))
     self._bump_version()
@@ -277,32 +288,11 @@ def _install():
     """Attach the op functions to ``Tensor`` as methods and operators."""
     T = Tensor
     methods = {
-        # reductions
-        "sum": rd.sum, "mean": rd.mean, "prod": rd.prod, "max": rd.max, "min": rd.min,
-        "amax": rd.amax, "amin": rd.amin, "argmax": rd.argmax, "argmin": rd.argmin,
-        "var": rd.var, "std": rd.std, "norm": rd.norm, "logsumexp": rd.logsumexp,
-        "cumsum": rd.cumsum, "cumprod": rd.cumprod, "all": rd.all, "any": rd.any,
-        "count_nonzero": rd.count_nonzero, "softmax": rd.softmax, "log_softmax": rd.log_softmax,
-        # shape
-        "view": sh.view, "view_as": sh.view_as, "reshape": sh.reshape,
-        "reshape_as": sh.reshape_as, "flatten": sh.flatten, "unflatten": sh.unflatten,
-        "squeeze": sh.squeeze, "unsqueeze": sh.unsqueeze, "permute": sh.permute,
-        "transpose": sh.transpose, "swapaxes": sh.transpose, "swapdims": sh.transpose,
-        "t": sh.t, "movedim": sh.movedim, "moveaxis": sh.movedim, "expand": sh.expand,
-        "expand_as": sh.expand_as, "broadcast_to": sh.broadcast_to, "repeat": sh.repeat,
-        "tile": sh.tile, "repeat_interleave": sh.repeat_interleave,
-        "contiguous": sh.contiguous, "clone": sh.clone, "chunk": sh.chunk,
-        "split": sh.split, "tensor_split": sh.tensor_split, "unbind": sh.unbind,
-        "narrow": sh.narrow, "flip": sh.flip, "fliplr": sh.fliplr, "flipud": sh.flipud,
-        "roll": sh.roll, "tril": sh.tril, "triu": sh.triu,
-        # indexing
-        "masked_fill": ix.masked_fill, "masked_select": ix.masked_select, "gather": ix.gather,
-        "scatter": ix.scatter, "scatter_add": ix.scatter_add, "index_select": ix.index_select,
-        "take": ix.take, "nonzero": ix.nonzero,
+        # indexing: where's method form takes the condition second
         "where": lambda self, condition, other: ix.where(condition, self, other),
         # linalg
         "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot,
-        "inner": la.dot, "outer": la.outer, "ger": la.outer,
+        "outer": la.outer, "ger": la.outer,
         "addmm": lambda self, mat1, mat2, *, beta=1, alpha=1: la.addmm(self, mat1, mat2,
                                                                         beta=beta, alpha=alpha),
         # conversions
@@ -328,22 +318,7 @@ def _install():
         "bincount": fx.bincount, "histc": fx.histc,
     })
     from . import math_extra as mx
-    methods.update({
-        "baddbmm": mx.baddbmm, "diff": mx.diff, "nan_to_num": mx.nan_to_num, "unfold": mx.unfold,
-        "cummax": mx.cummax, "cummin": mx.cummin, "logcumsumexp": mx.logcumsumexp,
-        "logit": mx.logit, "kthvalue": mx.kthvalue, "mode": mx.mode, "hypot": mx.hypot,
-        "xlogy": mx.xlogy, "logaddexp": mx.logaddexp, "logaddexp2": mx.logaddexp2,
-        "nanmean": mx.nanmean, "nansum": mx.nansum, "rot90": mx.rot90, "select": mx.select,
-        "inner": mx.inner, "take_along_dim": mx.take_along_dim, "kron": mx.kron,
-        "heaviside": mx.heaviside, "deg2rad": mx.deg2rad, "rad2deg": mx.rad2deg, "sgn": mx.sgn,
-        "signbit": mx.signbit, "cov": mx.cov, "corrcoef": mx.corrcoef, "erfinv": mx.erfinv,
-        "lgamma": mx.lgamma, "digamma": mx.digamma, "det": mx.det, "inverse": mx.inverse,
-        "slogdet": mx.slogdet, "logdet": mx.logdet, "pinverse": mx.pinverse, "svd": mx.svd,
-        "cross": mx.cross, "diag_embed": mx.diag_embed, "diagflat": mx.diagflat,
-        "dist": mx.dist, "unique_consecutive": mx.unique_consecutive,
-        "matrix_power": lambda self, n: mx._linalg().matrix_power(self, n),
-        "matrix_exp": mx.matrix_exp,
-    })
+    methods["matrix_power"] = lambda self, n: mx._linalg().matrix_power(self, n)
     for info in OPS:  # the declared ops (ops/_registry.py): methods and in-place variants
         for name in info.methods:
             setattr(T, name, info.fn)
@@ -351,9 +326,6 @@ def _install():
             setattr(T, name, _inplace(name, info.fn, info.ufunc, info.keeps_input))
     for name, fn in methods.items():
         setattr(T, name, fn)
-
-    for name in ("tril", "triu"):
-        setattr(T, name + "_", _unary_inplace(name + "_", methods[name]))
 
     def _addcmul_(self, t1, t2, *, value=1):
         return T.add_(self, ew.mul(t1, t2) if value == 1 else ew.mul(ew.mul(t1, t2), value))

@@ -185,7 +185,8 @@ def _binary(name, ufunc, node_cls):
         if out is not None:
             return _write_out(out, res, name, input, other)
         return node_cls.record(res, (input, other if isinstance(other, Tensor) else None),
-                               (ad, bd), (ad.shape, _shape(bd)))
+                               (ad, bd), (ad.shape, bd.shape if bd.__class__ is np.ndarray
+                                          else np.shape(bd)))
 
     op.__name__ = name
     return op
@@ -232,7 +233,8 @@ def _add_or_sub(input, other, alpha, out, ufunc, node_cls):
     if out is not None:
         return _write_out(out, res, "add" if ufunc is np.add else "sub", input, other)
     return node_cls.record(res, (input, other if isinstance(other, Tensor) else None), (),
-                           (ad.shape, _shape(bd), alpha if ufunc is np.add else -alpha))
+                           (ad.shape, bd.shape if bd.__class__ is np.ndarray else np.shape(bd),
+                            alpha if ufunc is np.add else -alpha))
 
 
 def rsub(input, other, alpha=1):

@@ -6,7 +6,7 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from . import _formulas as F
-from ._registry import aux, formula
+from ._registry import aux, declare, formula
 from ._util import as_tensor_arg, binary_operands, wrap_dim
 
 _wrap = Tensor._wrap
@@ -422,3 +422,21 @@ def nonzero(input, *, as_tuple=False):
         return tuple(_wrap(i.astype(np.int64)) for i in nz)
     return _wrap(np.stack(nz, axis=1).astype(np.int64) if nz else
                  np.zeros((0, 0), np.int64))
+
+
+# ---------------------------------------------------------------------------- public names
+# (function, numtorch.* exports, Tensor methods, nodes); Tensor.where, __getitem__,
+# __setitem__ and the special in-place forms are attached in ops/__init__.py
+for _fn, _exports, _methods, _nodes in [
+    (where, True, False, (WhereBackward0,)),
+    (masked_fill, True, True, (MaskedFillBackward0,)),
+    (masked_select, True, True, (IndexBackward0,)),
+    (gather, True, True, (GatherBackward0,)),
+    (scatter, True, True, (ScatterBackward0, ScatterBackward1)),
+    (scatter_add, True, True, (ScatterAddBackward0,)),
+    (index_select, True, True, (IndexSelectBackward0,)),
+    (index_add, True, True, (IndexAddBackward0,)),
+    (take, True, True, (IndexBackward0,)),
+    (nonzero, True, True, ()),
+]:
+    declare(_fn, export=_exports, method=_methods, nodes=_nodes)

@@ -22,7 +22,7 @@ from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
 from ._lowp import fp32_op, lower_precision_op
-from ._registry import OUT, formula
+from ._registry import OUT, declare, formula
 from ._util import as_tensor_arg, attach, binary_operands, shape_error, wrap_dim
 
 _wrap = Tensor._wrap
@@ -1060,6 +1060,8 @@ def cross(input, other, dim=None):
 
 @formula("UnfoldBackward0", attrs=("in_shape", "dim", "size", "step"))
 def UnfoldBackward0(ctx, g):
+    if len(ctx.in_shape) == 0:  # a 0-d input: unfold was a reshape to (size,) = (1,)
+        return (F.reshape(g, ()),)
     d, step, n = ctx.dim, ctx.step, g.shape[ctx.dim]
     lead = (slice(None),) * d
     if F.is_array(g):
@@ -1091,8 +1093,20 @@ def unfold(input, dimension, size, step):
     data = windows[(slice(None),) * d + (slice(None, None, step),)]
     if input._data.ndim == 0:
         data = data.reshape(size)
-    if input._data.ndim == 0:
-        return sh._view_result(input, data, None)  # a 0-d input: unfold is a plain reshape
-    out = UnfoldBackward0.record(data, (input,), (), (x.shape, d, size, step))
+    out = UnfoldBackward0.record(data, (input,), (), (input._data.shape, d, size, step))
     input._share_version(out)
     return out
+
+
+# ---------------------------------------------------------------------------- public names
+# numtorch.* functions that are also Tensor methods, then functions only
+for _fn in (baddbmm, diff, nan_to_num, unfold, cummax, cummin, logcumsumexp, logit, kthvalue,
+            mode, hypot, xlogy, logaddexp, logaddexp2, nanmean, nansum, rot90, select, inner,
+            take_along_dim, kron, heaviside, deg2rad, rad2deg, sgn, signbit, cov, corrcoef,
+            erfinv, lgamma, digamma, det, inverse, slogdet, logdet, pinverse, svd, cross,
+            diag_embed, diagflat, dist, unique_consecutive, matrix_exp):
+    declare(_fn, export=_fn is not unfold)
+for _fn in (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes,
+            broadcast_tensors, cartesian_prod, column_stack, cosine_similarity, dstack, isin,
+            lerp, tensordot, trapezoid, tril_indices, triu_indices, vander):
+    declare(_fn, method=False)

@@ -9,7 +9,7 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from . import _formulas as F
 from ._lowp import fp32_op, widened_op
-from ._registry import OUT, formula, out
+from ._registry import OUT, declare, formula, out
 from ._util import normalize_dims, wrap_dim
 from .elementwise import maximum, minimum
 
@@ -531,12 +531,16 @@ def count_nonzero(input, dim=None):
 def SoftmaxBackward0(ctx, g):
     out, ax = ctx.out, ctx.axis
     gy = g * out
+    if F.is_array(g):
+        return (gy - out * gy.sum(axis=ax, keepdims=True),)
     return (gy - out * F.sum(gy, ax, True),)
 
 
 @formula("LogSoftmaxBackward0", saves={"out": OUT}, attrs=("axis",))
 def LogSoftmaxBackward0(ctx, g):
     out, ax = ctx.out, ctx.axis
+    if F.is_array(g):
+        return (g - np.exp(out) * g.sum(axis=ax, keepdims=True),)
     return (g - F.exp(out) * F.sum(g, ax, True),)
 
 
@@ -578,3 +582,26 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
             shifted -= lse
         res = shifted
     return LogSoftmaxBackward0.record(res, (input,), (res,), (ax,))
+
+
+# ---------------------------------------------------------------------------- public names
+# (function, numtorch.* exports, Tensor methods); nodes listed for the in-place rule
+for _fn, _exports, _methods, _nodes in [
+    (sum, True, True, (SumBackward0, SumBackward1)),
+    (mean, True, True, (MeanBackward0, MeanBackward1)),
+    (prod, True, True, (ProdBackward0, ProdBackward1)),
+    (max, True, True, (MaxBackward0, MaxBackward1)),
+    (min, True, True, (MinBackward0, MinBackward1)),
+    (amax, True, True, (AmaxBackward0,)), (amin, True, True, (AminBackward0,)),
+    (argmax, True, True, ()), (argmin, True, True, ()),
+    (var, True, True, (VarBackward0,)), (std, True, True, (StdBackward0,)),
+    (var_mean, True, False, (VarBackward0, MeanBackward1)),
+    (std_mean, True, False, (StdBackward0, MeanBackward1)),
+    (norm, True, True, (LinalgVectorNormBackward0,)),
+    (logsumexp, True, True, (LogsumexpBackward0,)),
+    (cumsum, True, True, (CumsumBackward0,)), (cumprod, True, True, (CumprodBackward0,)),
+    (all, True, True, ()), (any, True, True, ()), (count_nonzero, True, True, ()),
+    (softmax, True, True, (SoftmaxBackward0,)),
+    (log_softmax, True, True, (LogSoftmaxBackward0,)),
+]:
+    declare(_fn, export=_exports, method=_methods, nodes=_nodes)

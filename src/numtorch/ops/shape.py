@@ -8,22 +8,11 @@ import numpy as np
 from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
-from ..autograd.grad_mode import _GradState
 from . import _formulas as F
-from ._registry import formula
-from ._util import attach, result_type, wrap_dim
+from ._registry import declare, formula
+from ._util import result_type, wrap_dim
 
 _wrap = Tensor._wrap
-
-
-def _view_result(input, data, node):
-    """Wrap ``data`` (a view of ``input``) and record ``node`` when needed."""
-    if _GradState.enabled and input._requires_grad:
-        out = attach(data, node, input)
-    else:
-        out = _wrap(data)
-    input._share_version(out)
-    return out
 
 
 def _shape_arg(shape):
@@ -207,18 +196,21 @@ def permute(input, *dims):
 
 @formula("TransposeBackward0", attrs=("d0", "d1"))
 def TransposeBackward0(ctx, g):
-    return (F.transpose(g, ctx.d0, ctx.d1),)
+    return (F.transpose(g, ctx.d0, ctx.d1) if g.ndim else g,)
 
 
 @formula("TBackward0")
 def TBackward0(ctx, g):
-    return (F.transpose(g, 0, 1) if g.ndim == 2 else g,)
+    return (g.T,)  # ndarray.T, or Tensor.T (a recorded permute) under create_graph
 
 
 def transpose(input, dim0, dim1):
     x = input._data
     if x.ndim == 0:
-        return _view_result(input, x.view(), None)
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)  # only 0 and -1 are valid
+        out = TransposeBackward0.record(x.view(), (input,), (), (0, 0))
+        input._share_version(out)
+        return out
     d0, d1 = wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim)
     data = np.swapaxes(x, d0, d1)
     out = TransposeBackward0.record(data, (input,), (), (d0, d1))
@@ -704,3 +696,46 @@ def triu(input, diagonal=0):
 
 def size_of(input):
     return Size(input._data.shape)
+
+
+# ---------------------------------------------------------------------------- public names
+# (function, numtorch.* exports, Tensor methods, in-place methods, nodes)
+for _fn, _exports, _methods, _inplace, _nodes in [
+    (view, False, True, None, (ViewBackward0,)),
+    (view_as, False, True, None, (ViewBackward0,)),
+    (reshape, True, True, None, (ViewBackward0, UnsafeViewBackward0)),
+    (reshape_as, False, True, None, (ViewBackward0, UnsafeViewBackward0)),
+    (flatten, True, True, None, (ViewBackward0, UnsafeViewBackward0)),
+    (unflatten, True, True, None, (ViewBackward0,)),
+    (squeeze, True, True, None, (SqueezeBackward0, SqueezeBackward1, SqueezeBackward2)),
+    (unsqueeze, True, True, None, (UnsqueezeBackward0,)),
+    (permute, True, True, None, (PermuteBackward0,)),
+    (transpose, ("transpose", "swapaxes", "swapdims"), ("transpose", "swapaxes", "swapdims"),
+     None, (TransposeBackward0,)),
+    (t, True, True, None, (TBackward0,)),
+    (movedim, ("movedim", "moveaxis"), ("movedim", "moveaxis"), None, (PermuteBackward0,)),
+    (expand, False, True, None, (ExpandBackward0,)),
+    (expand_as, False, True, None, (ExpandBackward0,)),
+    (broadcast_to, True, True, None, (ExpandBackward0,)),
+    (repeat, True, True, None, (RepeatBackward0,)),
+    (tile, True, True, None, (RepeatBackward0,)),
+    (repeat_interleave, True, True, None, (RepeatInterleaveBackward0,)),
+    (contiguous, False, True, None, (CloneBackward0,)),
+    (clone, False, True, None, (CloneBackward0,)),
+    (chunk, True, True, None, (SplitBackward0,)),
+    (split, True, True, None, (SplitBackward0, SplitWithSizesBackward0)),
+    (tensor_split, True, True, None, (SplitBackward0,)),
+    (unbind, True, True, None, (UnbindBackward0,)),
+    (narrow, True, True, None, ()),
+    (cat, ("cat", "concat", "concatenate"), False, None, (CatBackward0,)),
+    (stack, True, False, None, (StackBackward0,)),
+    (hstack, True, False, None, (CatBackward0,)), (vstack, True, False, None, (CatBackward0,)),
+    (flip, True, True, None, (FlipBackward0,)),
+    (fliplr, True, True, None, (FlipBackward0,)), (flipud, True, True, None, (FlipBackward0,)),
+    (roll, True, True, None, (RollBackward0,)),
+    (tril, True, True, "tril_", (TrilBackward0,)),
+    (triu, True, True, "triu_", (TriuBackward0,)),
+    (diagonal, True, True, None, (DiagonalBackward0,)),
+    (diag, True, True, None, ()),
+]:
+    declare(_fn, export=_exports, method=_methods, inplace=_inplace, nodes=_nodes)
