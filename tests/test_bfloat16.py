@@ -281,3 +281,23 @@ def test_grad_scaler_matches_torch():
     with pytest.warns(UserWarning, match="CUDA is not available"):
         s = numtorch.amp.GradScaler()
     assert not s.is_enabled() and s.get_scale() == 1.0 and s.state_dict() == {}
+
+
+def test_lstm_under_autocast_returns_the_autocast_dtype_like_torch():
+    x = np.random.default_rng(3).standard_normal((5, 2, 4)).astype(np.float32)
+    tm = torch.nn.LSTM(4, 3, num_layers=2)
+    nm = numtorch.nn.LSTM(4, 3, num_layers=2)
+    nm.load_state_dict({k: numtorch.tensor(v.detach().numpy())
+                        for k, v in tm.state_dict().items()})
+    with torch.autocast("cpu"):
+        to = tm(torch.tensor(x))
+        tg = torch.nn.GRU(4, 3)(torch.tensor(x))[0]
+    with numtorch.autocast("cpu"):
+        no = nm(numtorch.tensor(x))
+        ng = numtorch.nn.GRU(4, 3)(numtorch.tensor(x))[0]
+    for a, b in zip((no[0], *no[1]), (to[0], *to[1])):
+        assert str(a.dtype) == str(b.dtype) == "torch.bfloat16"
+        np.testing.assert_allclose(a.float().detach().numpy(), b.float().detach().numpy(),
+                                   atol=1e-2)
+    assert str(ng.dtype) == str(tg.dtype) == "torch.float32"  # GRU is not on the list
+    assert nm(numtorch.tensor(x))[0].dtype is numtorch.float32  # outside autocast

@@ -39,6 +39,9 @@ def _round(result, dtype):
     return result
 
 
+round_floating = _round  # for layers that run a whole recurrence in lower precision (LSTM)
+
+
 def _run_widened(fn, args, kwargs, low):
     """``fn`` on float32 copies of the ``low``-precision tensors, result rounded to ``low``."""
     args, kwargs = _map(lambda a: a.float() if isinstance(a, Tensor) and a.dtype is low else a,
