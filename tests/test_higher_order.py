@@ -206,7 +206,8 @@ def test_gradient_at_zero_is_inf_or_nan_silently(fn):
     np.testing.assert_array_equal(grads[0], grads[1])
 
 
-@pytest.mark.parametrize("case", ["gather_index", "max_indices"])
+@pytest.mark.parametrize("case", ["gather_index", "max_indices", "sort_indices",
+                                  "topk_indices"])
 def test_index_operands_modified_in_place_raise_as_torch(case):
     for lib in (numtorch, torch):
         x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], requires_grad=True)
@@ -214,8 +215,11 @@ def test_index_operands_modified_in_place_raise_as_torch(case):
             idx = lib.tensor([[2, 0], [1, 1]])
             y = x.gather(1, idx)
             idx.fill_(0)
-        else:
+        elif case == "max_indices":
             y, idx = x.max(1)
+            idx.fill_(0)
+        else:
+            y, idx = x.sort(1) if case == "sort_indices" else x.topk(2, 1)
             idx.fill_(0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.sum().backward()

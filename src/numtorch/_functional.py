@@ -43,8 +43,8 @@ def sort(input, dim=-1, descending=False, stable=False):
     from .ops.indexing import gather
     x = input._data
     idx = np.argsort(-x if descending else x, axis=dim, kind="stable").astype(np.int64)
-    values = gather(input, dim, _wrap(idx))
-    return rd.return_types.sort(values, _wrap(idx))
+    indices = _wrap(idx)  # the returned indices are the ones the gradient reads (checked)
+    return rd.return_types.sort(gather(input, dim, indices), indices)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -56,7 +56,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     x = input._data
     idx = np.argsort(-x if largest else x, axis=dim, kind="stable")
     idx = np.take(idx, np.arange(k), axis=dim).astype(np.int64)
-    return rd.return_types.topk(gather(input, dim, _wrap(idx)), _wrap(idx))
+    indices = _wrap(idx)
+    return rd.return_types.topk(gather(input, dim, indices), indices)
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):

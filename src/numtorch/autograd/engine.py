@@ -7,6 +7,7 @@ several consumers are summed before the node runs.
 import numpy as np
 
 from .. import _dtype as _dt
+from .._fperr import quiet_call
 from .grad_mode import enable_grad
 from .node import AccumulateGrad
 
@@ -71,12 +72,12 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn")
     # inf/nan in a gradient is a value, as in PyTorch (sqrt'(0), log'(0)): NumPy stays quiet.
-    with np.errstate(all="ignore"):
-        if create_graph:
-            with enable_grad():
-                return _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused,
-                            True)
-        return _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, False)
+    if create_graph:
+        with enable_grad():
+            return quiet_call(_run, tensors, grad_tensors, retain_graph, inputs, capture,
+                              allow_unused, True)
+    return quiet_call(_run, tensors, grad_tensors, retain_graph, inputs, capture, allow_unused,
+                      False)
 
 
 def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph):

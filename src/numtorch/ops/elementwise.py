@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
+from .._fperr import quiet_call
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from . import _formulas as F
@@ -441,8 +442,7 @@ def _unary(name, forward, derivative, saves_x=True, saves_out=False, float_only=
 
 def _ignore_fp_errors(fn):
     def wrapped(x):
-        with np.errstate(all="ignore"):
-            return fn(x)
+        return quiet_call(fn, x)
     return wrapped
 
 

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as dt
+from .._fperr import quiet_call
 from .._tensor import Tensor
 from . import _formulas as F
 from ._lowp import fp32_op, widened_op
@@ -89,11 +90,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     sum_dtype = None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype)
     if x.dtype == dt._BF16_NP and dtype is None:  # accumulate bfloat16 in float32, as torch
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
+        res = quiet_call(x.sum, axes, np.float32, None, keepdim).astype(x.dtype)
     elif x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
+        res = quiet_call(x.sum, axes, sum_dtype, None, keepdim)
     else:
         res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     if res.__class__ is not np.ndarray:
@@ -126,12 +125,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     if x.dtype == dt._BF16_NP:  # accumulate bfloat16 in float32, as torch
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = np.asarray(x.mean(axis=axes, keepdims=keepdim, dtype=np.float32)).astype(
-                x.dtype)
+        res = np.asarray(quiet_call(x.mean, axes, np.float32, None, keepdim)).astype(x.dtype)
     elif x.size:
-        with np.errstate(over="ignore", invalid="ignore"):
-            res = x.mean(axis=axes, keepdims=keepdim)
+        res = quiet_call(x.mean, axes, None, None, keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
