@@ -19,6 +19,7 @@ from .._autocast_state import _AutocastState
 from .._tensor import Tensor
 
 _LOW = (dt.bfloat16, dt.float16)
+_BF16 = dt._BF16_NP  # NumPy hands out this one descriptor object for every bfloat16 array
 
 
 def _eligible(a):
@@ -82,11 +83,12 @@ def lower_precision_op(fn):
                 return fn(*args, **kwargs)
             finally:
                 _AutocastState.enabled = True
-        for a in args:
-            if isinstance(a, Tensor) and a._data.dtype == dt._BF16_NP:
-                low = _all_low(args, kwargs)
-                if low is not None and "out" not in kwargs:
-                    return _run_widened(fn, args, kwargs, low)
+        for a in args:  # the first tensor argument decides: mixed dtypes are the op's error
+            if isinstance(a, Tensor):
+                if a._data.dtype is _BF16:
+                    low = _all_low(args, kwargs)
+                    if low is not None and "out" not in kwargs:
+                        return _run_widened(fn, args, kwargs, low)
                 break
         return fn(*args, **kwargs)
 
@@ -101,11 +103,12 @@ def widened_op(fn):
 
     @functools.wraps(fn)
     def op(*args, **kwargs):
-        for a in args:
-            if isinstance(a, Tensor) and a._data.dtype == dt._BF16_NP:
-                low = _all_low(args, kwargs)
-                if low is not None and "out" not in kwargs:
-                    return _run_widened(fn, args, kwargs, low)
+        for a in args:  # the first tensor argument decides: mixed dtypes are the op's error
+            if isinstance(a, Tensor):
+                if a._data.dtype is _BF16:
+                    low = _all_low(args, kwargs)
+                    if low is not None and "out" not in kwargs:
+                        return _run_widened(fn, args, kwargs, low)
                 break
         return fn(*args, **kwargs)
 
