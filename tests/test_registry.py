@@ -30,13 +30,19 @@ SAMPLES = {
     "DivBackward0": lambda t, a, b: b / a,
     "DivBackward2": lambda t, a, b: t.div(b, a, rounding_mode="floor"),
     "ErfBackward0": lambda t, a, b: b.erf(),
+    "Col2ImBackward0": lambda t, a, b: t.nn.functional.fold(b.reshape(1, 4, 3), (2, 4), 2),
     "ExpBackward0": lambda t, a, b: b.exp(),
     "ExpandBackward0": lambda t, a, b: b[:1].expand(3, 4),
     "Expm1Backward0": lambda t, a, b: b.expm1(),
+    "FftC2CBackward0": lambda t, a, b: t.view_as_real(
+        t.fft.fft(t.view_as_complex(b.reshape(3, 2, 2)))),
+    "FftC2RBackward0": lambda t, a, b: t.fft.irfft(t.view_as_complex(b.reshape(3, 2, 2))),
+    "FftR2CBackward0": lambda t, a, b: t.view_as_real(t.fft.rfft(b)),
     "FloorBackward0": lambda t, a, b: b.floor(),
     "FmodBackward0": lambda t, a, b: t.fmod(b, 0.7),
     "FmodBackward1": lambda t, a, b: t.fmod(b, a),
     "FracBackward0": lambda t, a, b: b.frac(),
+    "Im2ColBackward0": lambda t, a, b: t.nn.functional.unfold(b.reshape(1, 1, 3, 4), 2),
     "Log10Backward0": lambda t, a, b: a.log10(),
     "Log1PBackward0": lambda t, a, b: a.log1p(),
     "Log2Backward0": lambda t, a, b: a.log2(),
@@ -174,8 +180,6 @@ SAMPLES = {
     "XlogyBackward0": lambda t, a, b: t.xlogy(b, a),
     "ConvolutionBackward0": lambda t, a, b: t.nn.functional.conv1d(b[None], a[None, :, :2]),
     "ConvolutionBackwardBackward0": lambda t, a, b: _conv_grad(t, a, b),
-    "Im2ColBackward0": lambda t, a, b: t.nn.functional.unfold(b[None, None], 2),
-    "Col2ImBackward0": lambda t, a, b: t.nn.functional.fold(b.t()[None], (2, 4), (2, 2)),
     "MaxPool2DWithIndicesBackward0":
         lambda t, a, b: t.nn.functional.max_pool2d(b[None], 2, return_indices=True)[0],
     "MaxPool2DWithIndicesBackwardBackward0":

@@ -8,7 +8,7 @@ import builtins as _builtins
 
 from . import _dtype
 from ._device import device
-from ._dtype import (bool, cdouble, cfloat, complex64, complex128, double, dtype, float,
+from ._dtype import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype, float,
                      float16, float32, float64, get_default_dtype, half, int, int8, int16, int32,
                      int64, long, set_default_dtype, short, uint8)
 from ._size import Size
@@ -42,6 +42,10 @@ _apply_default_threads()
 from ._malloc import tune as _tune_malloc
 _tune_malloc()
 from ._tensor_str import set_printoptions
+from . import _foreach as _foreach_module
+globals().update({_n: getattr(_foreach_module, _n) for _n in _foreach_module.__all__})
+from ._type_info import (finfo, get_float32_matmul_precision, iinfo,
+                         set_float32_matmul_precision)
 from . import backends, cuda, version
 
 FloatTensor = DoubleTensor = LongTensor = None  # replaced below
@@ -78,10 +82,12 @@ BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
 # ``numtorch.nn``, ``import numtorch.nn as nn`` and ``from numtorch import nn`` all work.
 _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "compat", "apps",
                  "linalg", "distributions", "special", "onnx", "distributed",
-                 "multiprocessing", "func")
+                 "multiprocessing", "func", "accelerator", "testing", "amp", "cpu", "fft")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
-                   "summary": "_summary", "vmap": "func"}
+                   "summary": "_summary", "vmap": "func", "autocast": "amp",
+                   "is_autocast_available": "amp", "get_autocast_dtype": "amp",
+                   "set_autocast_dtype": "amp", "is_autocast_enabled": "amp"}
 
 
 def __getattr__(name):

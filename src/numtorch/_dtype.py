@@ -1,6 +1,21 @@
 """PyTorch's dtype objects (``torch.float32`` …) mapped onto NumPy dtypes."""
 
+import ml_dtypes
 import numpy as np
+
+# ml_dtypes' bfloat16 is a NumPy "void"-kind (``'V'``) dtype, so ``dtype.kind == "f"`` misses it:
+# ask ``is_floating_np`` instead.
+_BF16_NP = np.dtype(ml_dtypes.bfloat16)
+
+
+def is_floating_np(npd):
+    """Whether a NumPy dtype is a real floating-point type, bfloat16 included."""
+    return npd.kind == "f" or npd == _BF16_NP
+
+
+def is_inexact_np(npd):
+    """Whether a NumPy dtype is floating point or complex (may require grad), bfloat16 included."""
+    return npd.kind in "fc" or npd == _BF16_NP
 
 
 class dtype:
@@ -11,9 +26,9 @@ class dtype:
     def __init__(self, name, np_dtype):
         self.name = name
         self._np = np.dtype(np_dtype)
-        self.is_floating_point = self._np.kind == "f"
+        self.is_floating_point = is_floating_np(self._np)
         self.is_complex = self._np.kind == "c"
-        self.is_signed = self._np.kind in "fic"
+        self.is_signed = self._np.kind in "fic" or self.is_floating_point
         self.itemsize = self._np.itemsize
 
     def __repr__(self):
@@ -27,6 +42,7 @@ class dtype:
 
 
 float16 = half = dtype("float16", np.float16)
+bfloat16 = dtype("bfloat16", _BF16_NP)
 float32 = float = dtype("float32", np.float32)
 float64 = double = dtype("float64", np.float64)
 complex64 = cfloat = dtype("complex64", np.complex64)
@@ -38,8 +54,8 @@ int32 = int = dtype("int32", np.int32)
 int64 = long = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)
 
-ALL_DTYPES = (float16, float32, float64, complex64, complex128, uint8, int8, int16, int32, int64,
-              bool)
+ALL_DTYPES = (float16, bfloat16, float32, float64, complex64, complex128, uint8, int8, int16,
+              int32, int64, bool)
 _BY_NUMPY = {d._np: d for d in ALL_DTYPES}
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 
@@ -85,7 +101,7 @@ def get_default_dtype():
 
 def set_default_dtype(d):
     global _default_float
-    if d not in (float32, float64, float16):
+    if d not in (float32, float64, float16, bfloat16):
         raise TypeError("only floating-point types are supported as the default type")
     _default_float = d
 

@@ -103,6 +103,10 @@ class Tensor:
     def is_cuda(self):
         return False
 
+    # Backends and layouts numtorch never has: answered as a CPU strided tensor answers them.
+    is_xpu = is_mps = is_meta = is_sparse = is_sparse_csr = is_quantized = is_mkldnn = \
+        is_nested = property(lambda self: False)
+
     @property
     def layout(self):
         return "torch.strided"
@@ -140,7 +144,7 @@ class Tensor:
         return self._data.flags.c_contiguous
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return dt.is_floating_np(self._data.dtype)
 
     def is_complex(self):
         return self._data.dtype.kind == "c"
@@ -182,7 +186,7 @@ class Tensor:
                     "a computed variable in a subgraph that doesn't require differentiation use "
                     "var_no_grad = var.detach().")
             return self
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not dt.is_inexact_np(self._data.dtype):
             raise RuntimeError(
                 "only Tensors of floating point and complex dtype can require gradients")
         if requires_grad and self._is_inference and not _GradState.inference:
@@ -470,6 +474,34 @@ class Tensor:
     def is_shared(self):
         from .multiprocessing import _shm
         return _shm.is_shared(self._data)
+
+    def new(self, *args, device=None):
+        """The legacy constructor on a tensor: a new tensor of this tensor's dtype.
+
+        ``x.new(2, 3)`` or ``x.new(size)`` gives an (here zero-filled) tensor of that shape,
+        ``x.new(data)`` copies ``data``, ``x.new(other)`` aliases a tensor of the same dtype and
+        ``x.new()`` is empty.
+        """
+        check_device(device)
+        npd = self._data.dtype
+        if not args:
+            return Tensor._wrap(np.empty((0,), dtype=npd))
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = args[0]
+            if isinstance(src, Tensor):
+                if src._data.dtype != npd:
+                    raise TypeError(f"expected {self.type()} (got {src.type()})")
+                return Tensor._wrap(src._data)
+            if isinstance(src, Size):
+                return Tensor._wrap(np.zeros(tuple(src), dtype=npd))
+            if not isinstance(src, (list, tuple, np.ndarray)):
+                raise TypeError(f"new(): data must be a sequence (got {type(src).__name__})")
+            return Tensor._wrap(np.array(src, dtype=npd))
+        for a in args:
+            if not isinstance(a, (int, np.integer)):
+                raise TypeError(f"new(): argument 'size' must be tuple of ints, but found element "
+                                f"of type {type(a).__name__}")
+        return Tensor._wrap(np.zeros(tuple(int(a) for a in args), dtype=npd))
 
     def __repr__(self, *, tensor_contents=None):
         from ._tensor_str import _str

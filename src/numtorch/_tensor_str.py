@@ -102,7 +102,7 @@ class _Formatter:
     """Chooses one notation and width for all elements of a (real) array."""
 
     def __init__(self, values):
-        self.floating = values.dtype.kind == "f"
+        self.floating = values.dtype.kind == "f"  # bfloat16 arrives as float32 (see _str)
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1
@@ -272,7 +272,9 @@ def _str(self, *, tensor_contents=None):
             suffixes.append(f"size={tuple(arr.shape)}")
         if dtype not in (default, default_complex, dt.int64, dt.bool):
             suffixes.append(f"dtype={dtype!r}")
-        contents = _contents_str(arr, indent)
+        # bfloat16 values print as the float32 numbers they are (NumPy formats ml_dtypes arrays
+        # as objects); float32 holds every bfloat16 exactly.
+        contents = _contents_str(arr.astype(np.float32) if dtype is dt.bfloat16 else arr, indent)
     if tensor_contents is not None:
         contents = tensor_contents
     if self.grad_fn is not None:

@@ -6,6 +6,7 @@ several consumers are summed before the node runs.
 
 import numpy as np
 
+from .. import _dtype as _dt
 from .._fperr import quiet_call
 from .anomaly_mode import _AnomalyState, apply_checked
 from .grad_mode import enable_grad
@@ -39,7 +40,7 @@ def _make_root_grads(tensors, grad_tensors, what, graph=False):
             data = t._data
             if data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar {what}")
-            if data.dtype.kind not in "fc":
+            if data.dtype.kind not in "fc" and data.dtype != _dt._BF16_NP:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             ones = np.ones(data.shape, dtype=data.dtype)
             grads.append(Tensor._wrap(ones) if graph else ones)

@@ -59,5 +59,87 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         return t
 
 
-class UninitializedParameter(Parameter):
-    pass
+_SHAPE_MSG = (
+    "Can't access the shape of an uninitialized parameter or buffer. This error usually happens "
+    "in `load_state_dict` when trying to load an uninitialized parameter into an initialized "
+    "one. Call `forward` to initialize the parameters before accessing their attributes.")
+
+
+class UninitializedTensorMixin:
+    """A tensor with no storage and no shape yet (lazy modules' weights before their first
+    forward). Reading its shape raises ``RuntimeError``, computing with it ``ValueError``;
+    :meth:`materialize` gives it storage and turns it into ``cls_to_become``."""
+
+    cls_to_become = None
+
+    @property
+    def _data(self):
+        raise ValueError(
+            f"Attempted to use an uninitialized parameter in {type(self).__name__}. This error "
+            "happens when you are using a `LazyModule` or explicitly manipulating "
+            "`torch.nn.parameter.UninitializedParameter` objects. When using LazyModules Call "
+            "`forward` with a dummy batch to initialize the parameters before calling torch "
+            "functions")
+
+    def _no_shape(self, *args, **kwargs):
+        raise RuntimeError(_SHAPE_MSG)
+
+    shape = property(_no_shape)
+    size = dim = numel = _no_shape
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Give the tensor storage of ``shape`` (uninitialised values) and make it a
+        ``cls_to_become`` (``Parameter`` or ``Tensor``)."""
+        from .. import _dtype as dt
+        from .._device import check_device
+        check_device(device)
+        if dtype is None:
+            dtype = self._lazy_dtype
+        npd = dt.to_numpy_dtype(dtype) if dtype is not None else dt.get_default_dtype()._np
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.__dict__["_data"] = np.empty(shape, dtype=npd)
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+    def __reduce_ex__(self, proto):
+        return (type(self), (self._requires_grad, None, self._lazy_dtype))
+
+    def __deepcopy__(self, memo):
+        new = type(self)(self._requires_grad, None, self._lazy_dtype)
+        memo[id(self)] = new
+        return new
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """A parameter whose shape is not known yet (``nn.LazyLinear`` and friends before their first
+    forward); becomes a ``Parameter`` when materialised."""
+
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return Tensor.__new__(cls)
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        from .._device import check_device
+        check_device(device)
+        self._lazy_dtype = dtype
+        if requires_grad:
+            self._requires_grad = True
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """A buffer whose shape is not known yet; becomes a plain ``Tensor`` when materialised."""
+
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+        return Tensor.__new__(cls)
+
+    def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True):
+        from .._device import check_device
+        check_device(device)
+        self._lazy_dtype = dtype
+        if requires_grad:
+            self._requires_grad = True

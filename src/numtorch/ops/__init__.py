@@ -295,7 +295,8 @@ def _install():
         "where": lambda self, condition, other: ix.where(condition, self, other),
         # conversions
         "to": to, "float": _caster(np.float32), "double": _caster(np.float64),
-        "half": _caster(np.float16), "long": _caster(np.int64), "int": _caster(np.int32),
+        "half": _caster(np.float16), "bfloat16": _caster(dt._BF16_NP),
+        "long": _caster(np.int64), "int": _caster(np.int32),
         "short": _caster(np.int16), "char": _caster(np.int8), "byte": _caster(np.uint8),
         "bool": _caster(np.bool_), "new_zeros": _new_creator("zeros"),
         "new_ones": _new_creator("ones"), "new_empty": _new_creator("empty"),

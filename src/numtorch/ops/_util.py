@@ -40,6 +40,8 @@ def as_tensor_arg(x, like):
     if isinstance(x, np.ndarray):
         return x
     kind = like._data.dtype.kind
+    if kind == "V":  # bfloat16: a floating-point tensor
+        kind = "f"
     if isinstance(x, bool):
         return np.asarray(x, dtype=like._data.dtype if kind != "b" else np.bool_)
     if isinstance(x, int):
@@ -62,7 +64,7 @@ def _fits(value, npd):
     return info.min <= value <= info.max
 
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # "V": ml_dtypes' bfloat16
 
 
 def result_type(a, b):

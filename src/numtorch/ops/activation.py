@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from . import _formulas as F
 from . import elementwise as ew
 from . import shape as sh
+from ._lowp import lower_precision_op, widened_op
 from ._registry import formula
 from ._util import refuse_complex, wrap_dim
 from .reduction import log_softmax, softmax
@@ -176,6 +177,7 @@ def PreluKernelBackward0(ctx, g):
     return gi, gw
 
 
+@lower_precision_op
 def prelu(input, weight):
     """``max(0, x) + weight * min(0, x)`` with one learnable slope per channel (dim 1)."""
     x, w = input._data, weight._data
@@ -262,6 +264,7 @@ def _elu(input, alpha=1.0, scale=1.0):
                    scale=scale)
 
 
+@widened_op
 def elu(input, alpha=1.0, inplace=False):
     """Applies ``x`` for ``x > 0`` and ``alpha * (exp(x) - 1)`` otherwise."""
     refuse_complex(input, kernel="elu_cpu")
@@ -272,6 +275,7 @@ def elu_(input, alpha=1.0):
     return elu(input, alpha, inplace=True)
 
 
+@widened_op
 def selu(input, inplace=False):
     """Scaled ELU with PyTorch's fixed ``alpha`` and ``scale`` (recorded as ``EluBackward0``)."""
     return _maybe_inplace(_elu, input, inplace, "selu_", _SELU_ALPHA, _SELU_SCALE)
@@ -369,6 +373,7 @@ def _gelu_grad_values(x, g, approximate):
 GeluBackward0 = _node_class("GeluBackward0", _gelu_grad, "approximate")
 
 
+@widened_op
 def gelu(input, approximate="none"):
     """Gaussian error linear unit ``x * Φ(x)``; ``approximate='tanh'`` uses the tanh estimate.
 
@@ -387,6 +392,7 @@ def gelu(input, approximate="none"):
 
 
 # ---------------------------------------------------------------------------- sigmoid family
+@widened_op
 def sigmoid(input):
     """Applies ``1 / (1 + exp(-x))`` element-wise."""
     return ew.sigmoid(input)
@@ -411,6 +417,7 @@ def _silu(input):
     return _record(SiluBackward0, input, x * _stable_sigmoid(x), save_x=x)
 
 
+@widened_op
 def silu(input, inplace=False):
     """Sigmoid linear unit ``x * sigmoid(x)`` (also called swish)."""
     return _maybe_inplace(_silu, input, inplace, "silu_")
@@ -433,6 +440,7 @@ def _mish(input):
     return _record(MishBackward0, input, x * np.tanh(_log1p_exp(x)), save_x=x)
 
 
+@widened_op
 def mish(input, inplace=False):
     """Applies ``x * tanh(softplus(x))``."""
     return _maybe_inplace(_mish, input, inplace, "mish_")
@@ -447,6 +455,7 @@ def _softplus_grad(ctx, g):
 SoftplusBackward0 = _node_class("SoftplusBackward0", _softplus_grad, "beta", "threshold")
 
 
+@widened_op
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
     refuse_complex(input, kernel="softplus_cpu")
@@ -461,6 +470,7 @@ LogSigmoidBackward0 = _node_class(
     lambda ctx, g: g * (_stable_sigmoid(-ctx.x) if F.is_array(g) else ew.sigmoid(-ctx.x)))
 
 
+@widened_op
 def logsigmoid(input):
     """``log(sigmoid(x))``, computed as ``-softplus(-x)`` without overflow."""
     x = _float_data(input)
@@ -500,6 +510,7 @@ def _hardswish(input):
     return _record(HardswishBackward0, input, res, save_x=x)
 
 
+@widened_op
 def hardswish(input, inplace=False):
     """Applies ``x * relu6(x + 3) / 6``."""
     return _maybe_inplace(_hardswish, input, inplace, "hardswish_")

@@ -20,8 +20,10 @@ import numpy as np
 
 from .. import _creation
 from .. import _dtype as dt
+from .. import backends as _backends
 from .._tensor import Tensor
 from . import _formulas as F
+from ._lowp import lower_precision_op
 from ._registry import formula
 from .dropout import dropout
 from .linalg import linear
@@ -125,6 +127,7 @@ def _fused_attention(query, key, value, mask, scale):
         (scale, (q.shape, k.shape, v.shape)))
 
 
+@lower_precision_op
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False):
     r"""Computes :math:`\text{softmax}(QK^T \cdot \text{scale} + M)\,V`.
@@ -143,6 +146,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     Returns:
         :math:`(N, ..., L, E_v)`. Rows where every position is masked give zeros.
     """
+    if not _backends.sdp_cpu_viable():
+        raise RuntimeError(
+            "No viable backend for scaled_dot_product_attention was found. This is likely due "
+            "to turning off both the math kernel and the fused kernels.")
     L, S = query.size(-2), key.size(-2)
     scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
     heads_match = key.dim() < 3 or key.size(-3) == query.size(-3)

@@ -33,10 +33,11 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import _formulas as F
 from . import _jit
+from ._lowp import lower_precision_op
 from ._registry import formula
 from ._runtime import run_blocks, scratch
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
 
 
@@ -616,6 +617,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, nd):
     return _convolution(input, weight, bias, geom)
 
 
+@lower_precision_op
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Applies a 1D convolution over an input signal composed of several input planes.
 
@@ -626,6 +628,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+@lower_precision_op
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Applies a 2D convolution over an input image composed of several input planes.
 
@@ -690,6 +693,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     return _convolution(input, weight, bias, geom)
 
 
+@lower_precision_op
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Applies a 1D transposed convolution ("deconvolution") over an input signal.
@@ -700,6 +704,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              dilation, 1)
 
 
+@lower_precision_op
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Applies a 2D transposed convolution ("deconvolution") over an input image.
@@ -711,83 +716,3 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              dilation, 2)
 
 
-# ---------------------------------------------------------------------------- unfold / fold
-@formula("Im2ColBackward0", attrs=("x_shape", "geom", "padding", "stride", "dilation"))
-def Im2ColBackward0(ctx, g):
-    n, c, h, w = ctx.x_shape
-    kh, kw, ho, wo = ctx.geom
-    top, left = ctx.padding
-    if not F.is_array(g):
-        return (fold(g, (h, w), (kh, kw), ctx.dilation, ctx.padding, ctx.stride),)
-    cols = g.reshape(n, c, kh, kw, ho, wo)
-    full = col2im(cols, h + 2 * top, w + 2 * left, *ctx.stride, *ctx.dilation)
-    return (full[:, :, top:top + h, left:left + w],)
-
-
-@formula("Col2ImBackward0", attrs=("in_shape", "geom", "padding", "stride", "dilation"))
-def Col2ImBackward0(ctx, g):
-    kh, kw, ho, wo = ctx.geom
-    top, left = ctx.padding
-    if not F.is_array(g):
-        return (unfold(g, (kh, kw), ctx.dilation, ctx.padding, ctx.stride),)
-    gp = pad_zeros(g, top, top, left, left)
-    cols = im2col(gp, kh, kw, *ctx.stride, *ctx.dilation, ho, wo)
-    return (cols.reshape(ctx.in_shape),)
-
-
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """Extracts sliding local blocks: ``(N, C, H, W)`` → ``(N, C * kH * kW, L)``."""
-    x = input._data
-    if x.ndim == 3:
-        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
-    if x.ndim != 4:
-        raise RuntimeError("Input Error: Only 3D or 4D input Tensors are supported (got "
-                           f"{x.ndim}D)")
-    kh, kw = _pair(kernel_size)
-    dh, dw = _pair(dilation)
-    ph, pw = _pair(padding)
-    sh, sw = _pair(stride)
-    n, c, h, w = x.shape
-    ho = _out_size(h, kh, sh, ph, ph, dh)
-    wo = _out_size(w, kw, sw, pw, pw, dw)
-    if ho <= 0 or wo <= 0:
-        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size=({kh}, {kw}), "
-                           f"dilation=({dh}, {dw}), padding=({ph}, {pw}), calculated shape of the "
-                           f"array of sliding blocks as ({ho}, {wo}), but its components must be "
-                           "at least one.")
-    cols = im2col(pad_zeros(x, ph, ph, pw, pw), kh, kw, sh, sw, dh, dw, ho, wo)
-    out = cols.reshape(n, c * kh * kw, ho * wo)
-    return Im2ColBackward0.record(out, (input,), (), (x.shape, (kh, kw, ho, wo), (ph, pw),
-                                                      (sh, sw), (dh, dw)))
-
-
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """Combines sliding local blocks into a tensor: ``(N, C * kH * kW, L)`` → ``(N, C, H, W)``,
-    summing overlapping values (the adjoint of ``unfold``)."""
-    x = input._data
-    if x.ndim == 2:
-        return fold(input.unsqueeze(0), output_size, kernel_size, dilation, padding,
-                    stride).squeeze(0)
-    h, w = _pair(output_size)
-    kh, kw = _pair(kernel_size)
-    dh, dw = _pair(dilation)
-    ph, pw = _pair(padding)
-    sh, sw = _pair(stride)
-    n, ck, length = x.shape
-    ho = _out_size(h, kh, sh, ph, ph, dh)
-    wo = _out_size(w, kw, sw, pw, pw, dw)
-    if ck % (kh * kw):
-        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product "
-                           f"of kernel_size, but got input.size(1)={ck} and kernel_size=({kh}, "
-                           f"{kw})")
-    if ho * wo != length:
-        raise RuntimeError(f"Given output_size=({h}, {w}), kernel_size=({kh}, {kw}), dilation=("
-                           f"{dh}, {dw}), padding=({ph}, {pw}), stride=({sh}, {sw}), expected "
-                           f"size of input's dimension 2 to match the calculated number of "
-                           f"sliding blocks {ho} * {wo} = {ho * wo}, but got input.size(2)="
-                           f"{length}.")
-    c = ck // (kh * kw)
-    full = col2im(x.reshape(n, c, kh, kw, ho, wo), h + 2 * ph, w + 2 * pw, sh, sw, dh, dw)
-    out = np.ascontiguousarray(full[:, :, ph:ph + h, pw:pw + w])
-    return Col2ImBackward0.record(out, (input,), (), (x.shape, (kh, kw, ho, wo), (ph, pw),
-                                                      (sh, sw), (dh, dw)))

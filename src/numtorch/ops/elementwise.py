@@ -17,6 +17,7 @@ from ..autograd.grad_mode import _GradState
 from . import _formulas as F
 from . import _jit
 from ._formulas import unbroadcast
+from ._lowp import widened_op
 from ._registry import OUT, declare, formula
 from ._util import as_tensor_arg, binary_operands, refuse_complex, shape_error
 
@@ -621,6 +622,7 @@ def ClampBackward1(ctx, g):
     return (g * mask,)
 
 
+@widened_op
 def clamp(input, min=None, max=None, *, out=None):
     """Limit values to ``[min, max]``; the gradient passes where the input is inside (inclusive)."""
     if min is None and max is None:

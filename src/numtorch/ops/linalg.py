@@ -8,6 +8,7 @@ from .._threads import matmul as _product
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
+from ._lowp import lower_precision_op
 from ._registry import OUT, declare, formula
 
 _wrap = Tensor._wrap
@@ -78,6 +79,7 @@ def _into(out, result):
     return out
 
 
+@lower_precision_op
 def mm(input, mat2, *, out=None):
     if out is not None:
         return _into(out, mm(input, mat2))
@@ -107,6 +109,7 @@ def AddmmBackward0(ctx, g):
             _mm(_mT(ctx.m1), ga) if n2 is not None else None)
 
 
+@lower_precision_op
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)``."""
     m1, m2 = mat1._data, mat2._data
@@ -139,6 +142,7 @@ def BmmBackward0(ctx, g):
             _mm(_mT(ctx.a), g) if nb is not None else None)
 
 
+@lower_precision_op
 def bmm(input, mat2, *, out=None):
     if out is not None:
         return _into(out, bmm(input, mat2))
@@ -197,6 +201,7 @@ def mv(input, vec):
     return MvBackward0.record(a @ b, (input, vec), (a, b))
 
 
+@lower_precision_op
 def matmul(input, other, *, out=None):
     """Matrix product with PyTorch's rules for 1-D and batched operands."""
     if out is not None:
@@ -257,6 +262,7 @@ def outer(input, vec2):
 
 
 
+@lower_precision_op
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 over TBackward0
     for a 2-D input)."""
@@ -286,6 +292,7 @@ def _dn(a):
 _EINSUM_MAX = 16  # operands an einsum can record (one saved slot each)
 
 
+@lower_precision_op
 def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]

@@ -22,6 +22,7 @@ from ..autograd.grad_mode import _GradState
 from . import _formulas as F
 from . import elementwise as ew
 from . import reduction as rd
+from ._lowp import fp32_op
 from ._registry import aux, formula
 from ._util import binary_operands, refuse_complex, shape_error
 from .activation import _log1p_exp as _softplus
@@ -197,6 +198,7 @@ def _weighted(loss, weight, reduction, input, mean_by_weight_sum):
     return _apply_reduction(loss, reduction)
 
 
+@fp32_op
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error between each element of ``input`` and ``target``.
 
@@ -213,6 +215,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _weighted(ew.pow(ew.sub(input, target), 2), weight, reduction, input, True)
 
 
+@fp32_op
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error (composed from ``sub``, ``abs`` and the reduction, as in PyTorch)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -234,6 +237,7 @@ def _smooth_l1(beta):
     return pointwise
 
 
+@fp32_op
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Squared error below ``beta``, absolute error above it (``beta=0`` is L1)."""
     if beta < 0:
@@ -243,6 +247,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                            beta)
 
 
+@fp32_op
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Squared error below ``delta``, ``delta``-scaled absolute error above it.
 
@@ -337,6 +342,7 @@ def _check_nll_shapes(x, t):
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(t.shape)}")
 
 
+@fp32_op
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of the target classes under log-probabilities ``input``.
@@ -398,6 +404,7 @@ def _class_weight_view(weight, ndim, class_axis):
     return weight.reshape(shape)
 
 
+@fp32_op
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross entropy between the logits ``input`` and ``target``.
@@ -502,6 +509,7 @@ def _check_weight(w, shape):
         raise shape_error(shape, w.shape) from None
 
 
+@fp32_op
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """Binary cross entropy between probabilities ``input`` and ``target``.
@@ -561,6 +569,7 @@ def BinaryCrossEntropyWithLogitsBackward0(ctx, g):
     return gi, gt
 
 
+@fp32_op
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """Sigmoid followed by binary cross entropy, in one numerically stable expression.
@@ -594,6 +603,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 # ---------------------------------------------------------------------------- divergences
+@fp32_op
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """Kullback-Leibler divergence of ``target`` from the log-probabilities ``input``.
 
@@ -633,6 +643,7 @@ def _xlogy_self(t):
 
 
 # ---------------------------------------------------------------------------- margin losses
+@fp32_op
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                         reduction="mean"):
     """``max(0, -target * (input1 - input2) + margin)``."""
@@ -648,6 +659,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _apply_reduction(loss, reduction)
 
 
+@fp32_op
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                           reduction="mean"):
     """``1 - cos(x1, x2)`` for target 1, ``max(0, cos(x1, x2) - margin)`` for target -1."""
@@ -676,6 +688,7 @@ def SoftMarginLossBackward0(ctx, g):
     return (gl * -y * (_sigmoid(z) if F.is_array(g) else ew.sigmoid(z)),)
 
 
+@fp32_op
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """``log(1 + exp(-target * input))`` for targets of ±1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -686,6 +699,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return SoftMarginLossBackward0.record(res, (input,), (x, y), (reduction,), aux=(target,))
 
 
+@fp32_op
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
                          reduction="mean"):
     """``input`` where target is 1, ``max(0, margin - input)`` where target is -1."""

@@ -21,6 +21,7 @@ from . import indexing as ix
 from . import linalg as la
 from . import reduction as rd
 from . import shape as sh
+from ._lowp import fp32_op, lower_precision_op
 from ._registry import OUT, declare, formula
 from ._util import as_tensor_arg, attach, binary_operands, refuse_complex, shape_error, wrap_dim
 
@@ -38,6 +39,7 @@ def det(input):
     return _linalg().det(input)
 
 
+@fp32_op
 def inverse(input):
     """Alias of ``torch.linalg.inv``."""
     return _linalg().inv(input)
@@ -60,6 +62,7 @@ def matrix_exp(input):
     return _linalg().matrix_exp(input)
 
 
+@fp32_op
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse, singular values below ``rcond * S.max()`` dropped."""
     return _linalg().pinv(input, rtol=rcond)
@@ -147,6 +150,7 @@ def _cname(t):
             "float16": "c10::Half", "bool": "bool"}.get(t._data.dtype.name, t._data.dtype.name)
 
 
+@lower_precision_op
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * (batch1 @ batch2)`` over a batch of matrices."""
     prod = la.bmm(batch1, batch2)
@@ -616,7 +620,8 @@ def _lgamma_np(x):
     if not x.size:
         return x.copy()
     with np.errstate(over="ignore", invalid="ignore"):  # flags left by libm's overflow
-        return _lgamma_scalar(x.astype(np.float64)).astype(x.dtype)
+        # np.asarray: a frompyfunc ufunc returns a Python float for a 0-d input
+        return np.asarray(_lgamma_scalar(x.astype(np.float64))).astype(x.dtype)
 
 
 def _digamma_np(x):
@@ -918,6 +923,7 @@ def take_along_dim(input, indices, dim=None):
     return ix.gather(input, d, indices)
 
 
+@lower_precision_op
 def tensordot(a, b, dims=2, out=None):
     """Sum of products over the dimensions ``dims`` (a count or two lists) of ``a`` and ``b``."""
     na, nb = a._data.ndim, b._data.ndim
@@ -950,6 +956,7 @@ def tensordot(a, b, dims=2, out=None):
     return res
 
 
+@lower_precision_op
 def inner(input, other):
     """Sum of products over the last dimensions (a scalar product for 0-d operands)."""
     if input._data.ndim == 0 or other._data.ndim == 0:

@@ -17,6 +17,7 @@ from .._tensor import Tensor
 from . import _formulas as F
 from . import elementwise as ew
 from . import shape as sh
+from ._lowp import widened_op
 from ._registry import formula
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
@@ -260,6 +261,7 @@ def NativeLayerNormBackward0(ctx, g):
     return _norm_formula(ctx, g)
 
 
+@widened_op
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing ``normalized_shape`` dims of each sample."""
     if isinstance(normalized_shape, int):
@@ -291,6 +293,7 @@ def NativeGroupNormBackward0(ctx, g):
     return _norm_formula(ctx, g, ctx.grouped)
 
 
+@widened_op
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize each group of ``C / num_groups`` channels of each sample."""
     x = input._data

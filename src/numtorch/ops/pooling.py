@@ -22,6 +22,7 @@ import numpy as np
 from .._tensor import Tensor
 from . import _formulas as F
 from . import _jit
+from ._lowp import widened_op
 from ._registry import aux, formula
 from .conv import pad_zeros
 
@@ -343,6 +344,7 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
 
 
 @_batched
+@widened_op
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Applies a 2D max pooling over an input signal composed of several input planes.
@@ -367,6 +369,7 @@ def _check_1d(input, name):
                            f"batch size for input, but got:{list(input._data.shape)}")
 
 
+@widened_op
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Applies a 1D max pooling over an input signal composed of several input planes."""
@@ -466,6 +469,7 @@ AvgPool2DBackward0, AvgPool2DBackwardBackward0 = linear_nodes(
 
 
 @_batched
+@widened_op
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Applies 2D average pooling over an input signal composed of several input planes.
@@ -488,6 +492,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         divisor, tiled))
 
 
+@widened_op
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Applies a 1D average pooling over an input signal composed of several input planes."""
@@ -551,6 +556,7 @@ AdaptiveAvgPool2DBackward0, AdaptiveAvgPool2DBackwardBackward0 = linear_nodes(
     lambda g, ctx: _separable(g, *(None if m is None else m.T for m in ctx.mats)), ("mats",))
 
 
+@widened_op
 def adaptive_avg_pool2d(input, output_size):
     """Applies a 2D adaptive average pooling: each output cell averages
     ``[floor(i*H/Ho), ceil((i+1)*H/Ho))`` of the input."""
@@ -570,6 +576,7 @@ def adaptive_avg_pool2d(input, output_size):
     return AdaptiveAvgPool2DBackward0.record(out, (input,), (x,), ((mh, mw),))
 
 
+@widened_op
 def adaptive_avg_pool1d(input, output_size):
     """Applies a 1D adaptive average pooling over an input signal."""
     _check_1d(input, "adaptive_avg_pool1d")
@@ -648,6 +655,7 @@ def _adaptive_max_pool2d(input, output_size):
                                              aux=(idx_t,)), idx_t
 
 
+@widened_op
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Applies a 2D adaptive max pooling over an input signal composed of several input planes."""
     out, idx = adaptive_max_pool2d_with_indices(input, output_size)
@@ -661,6 +669,7 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
     return out.squeeze(-2), idx.squeeze(-2)
 
 
+@widened_op
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Applies a 1D adaptive max pooling over an input signal."""
     out, idx = adaptive_max_pool1d_with_indices(input, output_size)

@@ -9,6 +9,7 @@ from .. import _dtype as dt
 from .._fperr import quiet_call
 from .._tensor import Tensor
 from . import _formulas as F
+from ._lowp import fp32_op, widened_op
 from ._registry import OUT, declare, formula, out
 from ._util import normalize_dims, wrap_dim
 from .elementwise import maximum, minimum
@@ -88,7 +89,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else normalize_dims(dim, x.ndim)
     sum_dtype = None if x.dtype.kind in "fc" and dtype is None else _sum_dtype(x, dtype)
-    if x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
+    if x.dtype == dt._BF16_NP and dtype is None:  # accumulate bfloat16 in float32, as torch
+        res = quiet_call(x.sum, axes, np.float32, None, keepdim).astype(x.dtype)
+    elif x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
         res = quiet_call(x.sum, axes, sum_dtype, None, keepdim)
     else:
         res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
@@ -116,12 +119,14 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     if dtype is not None:
         x = x.astype(dt.to_numpy_dtype(dtype))
-    if x.dtype.kind not in "fc":
+    if not dt.is_inexact_np(x.dtype):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {dt.from_numpy_dtype(x.dtype).name.capitalize()}")
     axes = None if dim is None else normalize_dims(dim, x.ndim)
-    if x.size:
+    if x.dtype == dt._BF16_NP:  # accumulate bfloat16 in float32, as torch
+        res = np.asarray(quiet_call(x.mean, axes, np.float32, None, keepdim)).astype(x.dtype)
+    elif x.size:
         res = quiet_call(x.mean, axes, None, None, keepdim)
     else:  # the mean of nothing is nan, silently, as in PyTorch
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -164,6 +169,7 @@ ProdBackward1 = formula("ProdBackward1", saves={"x": 0, "out": OUT},
                         attrs=("axes", "keepdim"))(ProdBackward0.backward)
 
 
+@fp32_op
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     x = input._data
     axes = None if dim is None else (wrap_dim(dim, x.ndim),)
@@ -361,6 +367,7 @@ def _moment(input, dim, unbiased, correction, keepdim, np_fn, name):
     return x, axes, dof, np.asarray(res).astype(x.dtype, copy=False)
 
 
+@widened_op
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if input._data.dtype.kind == "c":
         # |z - m|^2 = (re - m_re)^2 + (im - m_im)^2: a real variance, PyTorch's gradient
@@ -370,6 +377,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return VarBackward0.record(res, (input,), (x,), (axes, keepdim, dof))
 
 
+@widened_op
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if input._data.dtype.kind == "c":
         return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
@@ -377,11 +385,13 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return StdBackward0.record(res, (input,), (x, res), (axes, keepdim, dof))
 
 
+@widened_op
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return return_types.var_mean(var(input, dim, unbiased, keepdim, correction=correction),
                                  mean(input, dim, keepdim))
 
 
+@widened_op
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return return_types.std_mean(std(input, dim, unbiased, keepdim, correction=correction),
                                  mean(input, dim, keepdim))
@@ -408,6 +418,7 @@ def LinalgVectorNormBackward0(ctx, g):
     return (F.cast(grad, x),)
 
 
+@widened_op
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is the 2-norm."""
     if p == "fro" or p is None:
@@ -419,6 +430,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
+@widened_op
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     data = x._data
     if dtype is not None:
@@ -453,6 +465,7 @@ def LogsumexpBackward0(ctx, g):
     return (gexp * F.exp(ctx.x - out),)
 
 
+@widened_op
 def logsumexp(input, dim, keepdim=False):
     x = input._data
     if x.dtype.kind in "iub":
@@ -475,6 +488,7 @@ def CumsumBackward0(ctx, g):
     return (F.flip(F.cumsum(F.flip(g, ax), ax), ax),)
 
 
+@widened_op
 def cumsum(input, dim, *, dtype=None):
     x = input._data
     ax = wrap_dim(dim, x.ndim)
@@ -563,6 +577,7 @@ def _refuse_complex_softmax(x, ax, kind):
             f'"{kind}_{last}kernel_impl" not implemented for \'{_complex_name(x)}\'')
 
 
+@widened_op
 def softmax(input, dim=None, dtype=None, _stacklevel=3):
     x = input._data
     if dtype is not None:
@@ -580,6 +595,7 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     return SoftmaxBackward0.record(res, (input,), (res,), (ax,))
 
 
+@widened_op
 def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     x = input._data
     if dtype is not None:

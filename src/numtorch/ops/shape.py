@@ -366,6 +366,14 @@ def contiguous(input, memory_format=None):
 
 @formula("ToCopyBackward0", attrs=("in_dtype",))
 def ToCopyBackward0(ctx, g):
+    gd = g.dtype if F.is_array(g) else g._data.dtype
+    if gd.kind == "c" and np.dtype(ctx.in_dtype).kind != "c":
+        # a real tensor cast to complex: its gradient is the real part (as PyTorch)
+        if F.is_array(g):
+            g = g.real
+        else:
+            from .complex import view_as_real
+            g = view_as_real(g).select(-1, 0)
     return (F.astype(g, ctx.in_dtype),)
 
 
@@ -375,7 +383,7 @@ def to_dtype(input, np_dtype, copy=False):
     if x.dtype == np_dtype and not copy:
         return input
     data = x.astype(np_dtype)
-    if np_dtype.kind not in "fc":
+    if not dt.is_inexact_np(np_dtype):
         return _wrap(data)
     return ToCopyBackward0.record(data, (input,), (), (x.dtype,))
 

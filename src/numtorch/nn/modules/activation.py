@@ -367,3 +367,8 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+# torch.nn.modules.activation is where PyTorch defines MultiheadAttention; it lives in
+# .transformer here, beside the layers built on it.
+from .transformer import MultiheadAttention  # noqa: E402,F401

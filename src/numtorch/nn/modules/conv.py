@@ -4,12 +4,13 @@ import math
 
 from ... import _creation
 from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ...ops.conv3d import conv3d
 from ...ops.padding import pad
 from .. import init
 from ..parameter import Parameter
 from .module import Module, _factory
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -185,6 +186,32 @@ class Conv2d(_ConvNd):
                               mode=self.padding_mode),
                           weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv3d(_ConvNd):
+    r"""Applies a 3D convolution over an input signal composed of several input planes.
+
+    Args: as :class:`Conv2d`, with triples for ``kernel_size``, ``stride``, ``padding`` and
+    ``dilation``. Shape: input :math:`(N, C_{in}, D, H, W)` or :math:`(C_{in}, D, H, W)`,
+    weight :math:`(C_{out}, C_{in}/groups, kD, kH, kW)`.
+    """
+
+    _nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, (0, 0, 0), groups, bias, padding_mode, device, dtype)
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            return conv3d(pad(input, self._reversed_padding_repeated_twice,
+                              mode=self.padding_mode),
+                          weight, bias, self.stride, 0, self.dilation, self.groups)
+        return conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)

@@ -69,6 +69,10 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A ``Linear`` under another name (PyTorch uses it for ``out_proj``, so reprs match)."""
+
+
 class Bilinear(Module):
     r"""Applies a bilinear transformation: :math:`y = x_1^T A x_2 + b`.
 

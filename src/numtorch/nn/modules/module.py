@@ -721,8 +721,8 @@ class Module:
         return self
 
     def bfloat16(self):
-        """NumPy has no bfloat16: raises a TypeError."""
-        raise TypeError("numtorch has no bfloat16 dtype (NumPy lacks it); use half() or float()")
+        """Cast floating-point parameters and buffers to bfloat16."""
+        return self._apply(lambda t: t.to(dt.bfloat16) if t.is_floating_point() else t)
 
     def xpu(self, device=None):
         """numtorch runs on the CPU only: raises a RuntimeError naming the device."""

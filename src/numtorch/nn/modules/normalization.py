@@ -17,7 +17,7 @@ from .module import Module, _factory
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
-    "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
+    "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm", "RMSNorm",
 ]
 
 
@@ -231,6 +231,45 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    r"""Root Mean Square Layer Normalization over the trailing ``normalized_shape`` dims:
+    :math:`y = x / \sqrt{\operatorname{mean}(x^2) + \epsilon} \cdot \gamma`.
+
+    Args:
+        normalized_shape: the trailing shape to normalize over (an int for the last dim)
+        eps: added inside the square root; ``None`` (default) uses ``torch.finfo(x.dtype).eps``
+        elementwise_affine: learn a per-element scale :math:`\gamma` (initialised to ones).
+            Default: ``True``
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        kw = _factory(device, dtype)
+        if elementwise_affine:
+            self.weight = Parameter(empty(self.normalized_shape, **kw))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight.data.fill_(1.0)
+
+    def forward(self, x):
+        from .._functional_rms_norm import rms_norm
+        return rms_norm(x, list(self.normalized_shape), self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
 
 
 class GroupNorm(Module):

@@ -15,6 +15,10 @@ import numbers
 import warnings
 
 from ... import _creation
+from ... import _dtype as dt
+from ..._autocast_state import _AutocastState
+from ..._tensor import Tensor
+from ...ops._lowp import round_floating
 from ...ops.dropout import dropout as _dropout
 from ...ops.rnn import gru_cell_pointwise as _gru_pointwise
 from ...ops.rnn import lstm_cell_pointwise as _lstm_pointwise
@@ -420,6 +424,23 @@ class LSTM(RNNBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        if not _AutocastState.enabled:
+            return super().forward(input, hx)
+        # PyTorch's CPU autocast runs LSTM (mkldnn_rnn) in lower precision: the input is
+        # rounded to the autocast dtype, the recurrence runs in float32 here, and the output
+        # and final states come back in the autocast dtype.
+        low = _AutocastState.dtype
+        if isinstance(input, Tensor) and input.is_floating_point() \
+                and input.dtype is not dt.float64:
+            input = input.to(low).float()
+        _AutocastState.enabled = False
+        try:
+            out = super().forward(input, hx)
+        finally:
+            _AutocastState.enabled = True
+        return round_floating(out, low)
 
 
 class GRU(RNNBase):

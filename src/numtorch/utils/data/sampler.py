@@ -66,7 +66,11 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = _random.numpy_rng(self.generator)
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples, dtype=np.int64).tolist()
+            # Drawn lazily, 32 at a time as PyTorch does: num_samples may be far larger than
+            # memory (minGPT and makemore pass int(1e10)).
+            for _ in range(self.num_samples // 32):
+                yield from rng.integers(0, n, size=32, dtype=np.int64).tolist()
+            yield from rng.integers(0, n, size=self.num_samples % 32, dtype=np.int64).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()

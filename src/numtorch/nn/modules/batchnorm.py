@@ -1,0 +1,9 @@
+"""``torch.nn.modules.batchnorm``: the batch-norm layers (defined in :mod:`.normalization`)."""
+
+from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, _BatchNorm
+
+__all__ = ["BatchNorm1d", "LazyBatchNorm1d", "BatchNorm2d", "LazyBatchNorm2d", "BatchNorm3d",
+           "LazyBatchNorm3d"]
+
+_BatchNorm = _BatchNorm
