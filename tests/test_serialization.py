@@ -202,12 +202,16 @@ def test_every_dtype_round_trip_without_torch(tmp_path, dtype):
     np.testing.assert_array_equal(back[1]._data, arr[0])
 
 
-def test_bfloat16_from_torch_loads_as_float32(torch, tmp_path):
+def test_bfloat16_both_ways(torch, tmp_path):
     t = torch.tensor([1.5, -2.0, 3.25], dtype=torch.bfloat16)
     torch.save(t, tmp_path / "t.pt")
     back = numtorch.load(tmp_path / "t.pt")
-    assert back.dtype == numtorch.float32
-    np.testing.assert_array_equal(back._data, t.float().numpy())
+    assert back.dtype == numtorch.bfloat16
+    np.testing.assert_array_equal(back.float()._data, t.float().numpy())
+    numtorch.save(back * 2, tmp_path / "n.pt")
+    again = torch.load(tmp_path / "n.pt", weights_only=True)
+    assert again.dtype == torch.bfloat16
+    assert torch.equal(again, t * 2)
 
 
 def test_parameters_and_requires_grad_both_ways(torch, tmp_path):

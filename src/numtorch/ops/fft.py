@@ -62,6 +62,11 @@ def FftC2RBackward0(ctx, g):
     return (gi,)
 
 
+
+# The formulas above are already the adjoints PyTorch passes back (W^H g): no conjugation
+# around them (autograd.node.Node applies it only to formulas written as g * f').
+for _node in (FftC2CBackward0, FftR2CBackward0, FftC2RBackward0):
+    _node._holomorphic = False
 def _real_dtype(x):
     d = x.dtype if is_array(x) else x._data.dtype
     return np.dtype(d).type(0).real.dtype

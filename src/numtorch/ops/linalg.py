@@ -8,7 +8,7 @@ from .._threads import matmul as _product
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
-from ._lowp import lower_precision_op
+from ._lowp import fp32_op, lower_precision_op
 from ._registry import OUT, declare, formula
 
 _wrap = Tensor._wrap
@@ -447,6 +447,7 @@ def _cdist_backward_backward(array, inputs):
     return out
 
 
+@fp32_op
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batched)."""
     a, b = x1._data, x2._data

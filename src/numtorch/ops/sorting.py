@@ -9,6 +9,7 @@ import numpy as np
 from .._tensor import Tensor
 from . import _formulas as F
 from . import reduction as rd
+from ._lowp import fp32_op
 from ._registry import declare, formula, out
 from ._util import wrap_dim
 
@@ -109,6 +110,7 @@ def TraceBackward0(ctx, g):
     return (g * (eye if F.is_array(g) else _wrap(eye)),)
 
 
+@fp32_op
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor."""
     x = input._data

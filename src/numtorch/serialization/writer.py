@@ -92,6 +92,13 @@ _TORCH_MODULES = {
        "torch.nn.modules.instancenorm" for d in (1, 2, 3)},
     ("numtorch.nn.modules.transformer", "MultiheadAttention"): "torch.nn.modules.activation",
     ("numtorch.nn.parallel.sync_batchnorm", "SyncBatchNorm"): "torch.nn.modules.batchnorm",
+    ("numtorch.nn.modules.lazy", "LazyLinear"): "torch.nn.modules.linear",
+    **{("numtorch.nn.modules.lazy", f"Lazy{kind}{d}d"): "torch.nn.modules.conv"
+       for kind in ("Conv", "ConvTranspose") for d in (1, 2, 3)},
+    **{("numtorch.nn.modules.lazy", f"LazyBatchNorm{d}d"): "torch.nn.modules.batchnorm"
+       for d in (1, 2, 3)},
+    **{("numtorch.nn.modules.lazy", f"LazyInstanceNorm{d}d"): "torch.nn.modules.instancenorm"
+       for d in (1, 2, 3)},
     **{("numtorch.nn.modules.padding", name): "torch.nn.modules.upsampling"
        for name in ("Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d")},
 }

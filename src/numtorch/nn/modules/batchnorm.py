@@ -7,3 +7,12 @@ __all__ = ["BatchNorm1d", "LazyBatchNorm1d", "BatchNorm2d", "LazyBatchNorm2d", "
            "LazyBatchNorm3d"]
 
 _BatchNorm = _BatchNorm
+
+
+def __getattr__(name):
+    # SyncBatchNorm lives with DistributedDataParallel in nn.parallel; it is loaded on first use
+    # (nn.parallel imports these modules, so a module-level import would be circular).
+    if name == "SyncBatchNorm":
+        from ..parallel.sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
