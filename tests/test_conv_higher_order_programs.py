@@ -81,9 +81,6 @@ def _lenet_hvp(lib):
     return [loss.item()] + [g.detach().numpy() for g in grads] + [h.numpy() for h in hvp]
 
 
-@pytest.mark.xfail(raises=RuntimeError, strict=False,
-                   reason="nn.Linear's AddmmBackward0 (linalg family) is not yet differentiable "
-                          "twice; the convolution and pooling parts are")
 def test_lenet_hessian_vector_product_matches_torch():
     ours, theirs = _lenet_hvp(numtorch), _lenet_hvp(torch)
     for a, b in zip(ours, theirs):
