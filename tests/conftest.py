@@ -56,6 +56,7 @@ SLOW = {
                                 "test_dataloader_workers_see_numtorch_too"},
     "test_autograd.py": {"test_deep_chain_is_iterative"},
     "test_benchmarks.py": "*",
+    "test_bfloat16.py": {"test_import_leaves_ml_dtypes_until_bfloat16_is_used"},
     "test_cli.py": {"test_end_to_end_run_prints_and_writes_everything",
                     "test_python_dash_m_numtorch", "test_data_directory_of_idx_files",
                     "test_same_seed_same_numbers", "test_resume_continues_exactly",

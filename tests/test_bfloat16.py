@@ -301,3 +301,16 @@ def test_lstm_under_autocast_returns_the_autocast_dtype_like_torch():
                                    atol=1e-2)
     assert str(ng.dtype) == str(tg.dtype) == "torch.float32"  # GRU is not on the list
     assert nm(numtorch.tensor(x))[0].dtype is numtorch.float32  # outside autocast
+
+
+def test_import_leaves_ml_dtypes_until_bfloat16_is_used():
+    """ml_dtypes takes over half a second to import: numtorch loads it on first use."""
+    import subprocess
+    import sys
+    code = ("import sys, numtorch; assert 'ml_dtypes' not in sys.modules; "
+            "x = numtorch.ones(2, dtype=numtorch.bfloat16); assert 'ml_dtypes' in sys.modules; "
+            "assert x.dtype is numtorch.bfloat16 and x.float().tolist() == [1.0, 1.0]; "
+            "import ml_dtypes, numpy as np; "
+            "y = numtorch.from_numpy(np.ones(2, ml_dtypes.bfloat16)); "
+            "assert y.dtype is numtorch.bfloat16")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,11 +1,22 @@
 """PyTorch's dtype objects (``torch.float32`` …) mapped onto NumPy dtypes."""
 
-import ml_dtypes
 import numpy as np
 
 # ml_dtypes' bfloat16 is a NumPy "void"-kind (``'V'``) dtype, so ``dtype.kind == "f"`` misses it:
-# ask ``is_floating_np`` instead.
-_BF16_NP = np.dtype(ml_dtypes.bfloat16)
+# ask ``is_floating_np`` instead. ml_dtypes takes over half a second to import, so it is loaded
+# on first use of bfloat16 (:func:`_load_bfloat16`); until then ``_BF16_NP`` is a placeholder that
+# no NumPy dtype equals.
+_BF16_NP = "bfloat16 (ml_dtypes not loaded yet)"
+
+
+def _load_bfloat16():
+    """Import ml_dtypes and make ``bfloat16`` a NumPy dtype numtorch knows; returns it."""
+    global _BF16_NP
+    if _BF16_NP.__class__ is str:
+        import ml_dtypes
+        _BF16_NP = np.dtype(ml_dtypes.bfloat16)
+        _BY_NUMPY[_BF16_NP] = bfloat16
+    return _BF16_NP
 
 
 def is_floating_np(npd):
@@ -41,8 +52,22 @@ class dtype:
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
 
+class _LazyNumpyDtype(dtype):
+    """bfloat16: its NumPy dtype (ml_dtypes') is imported when first asked for."""
+
+    __slots__ = ()
+
+    def __init__(self, name, itemsize):
+        self.name, self.itemsize = name, itemsize
+        self.is_floating_point, self.is_complex, self.is_signed = True, False, True
+
+    @property
+    def _np(self):
+        return _load_bfloat16()
+
+
 float16 = half = dtype("float16", np.float16)
-bfloat16 = dtype("bfloat16", _BF16_NP)
+bfloat16 = _LazyNumpyDtype("bfloat16", 2)
 float32 = float = dtype("float32", np.float32)
 float64 = double = dtype("float64", np.float64)
 complex64 = cfloat = dtype("complex64", np.complex64)
@@ -56,7 +81,7 @@ bool = dtype("bool", np.bool_)
 
 ALL_DTYPES = (float16, bfloat16, float32, float64, complex64, complex128, uint8, int8, int16,
               int32, int64, bool)
-_BY_NUMPY = {d._np: d for d in ALL_DTYPES}
+_BY_NUMPY = {d._np: d for d in ALL_DTYPES if d is not bfloat16}
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 
 _default_float = float32
@@ -73,7 +98,10 @@ def from_numpy_dtype(np_dtype):
     except KeyError:
         pass
     try:
-        return _BY_NUMPY[np.dtype(np_dtype)]
+        npd = np.dtype(np_dtype)
+        if npd.name == "bfloat16" and npd.kind == "V":  # an ml_dtypes array made elsewhere
+            _load_bfloat16()
+        return _BY_NUMPY[npd]
     except (KeyError, TypeError):
         raise TypeError(
             f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
@@ -84,7 +112,7 @@ def from_numpy_dtype(np_dtype):
 
 def to_numpy_dtype(d):
     """Accept a numtorch dtype, a NumPy dtype or a Python type; return a NumPy dtype."""
-    if d.__class__ is dtype:
+    if isinstance(d, dtype):
         return d._np
     if d is builtins_float:
         return _default_float._np

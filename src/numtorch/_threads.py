@@ -34,6 +34,10 @@ import os
 import threading
 import time
 
+import numpy as np
+
+from ._fperr import quiet_call
+
 _requested = None  # set_num_threads(n) or NUMTORCH_NUM_THREADS; None: the default
 _limiter = None
 
@@ -235,12 +239,19 @@ def matmul(a, b):
     """``a @ b`` (NumPy arrays) on the BLAS threads :func:`blas_threads_for` picks for one of its
     matrix products; BLAS is back on one thread afterwards. A stack of matrices times a single
     matrix is computed as one product over all rows."""
+    if a.dtype == np.float16 or b.dtype == np.float16:
+        # float16 products overflow easily; PyTorch gives inf without a warning
+        return quiet_call(_matmul, a, b)
+    return _matmul(a, b)
+
+
+def _matmul(a, b):
     if a.ndim < 2 or b.ndim < 2:
         return a @ b
     if a.ndim > 2 and b.ndim == 2 and a.size and a.shape[-1] == b.shape[0]:
         # a stack of matrices times one matrix (``linear`` on a batch of sequences) is one
         # product over all rows: NumPy would loop over small products, each too small to share
-        return matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+        return _matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
     threads = blas_threads_for(a.shape[-2], b.shape[-1], a.shape[-1])
     if threads == 1:
         return a @ b

@@ -2,7 +2,6 @@
 
 import math
 
-import ml_dtypes
 import numpy as np
 
 from . import _dtype as dt
@@ -31,6 +30,7 @@ class finfo:
         if not real.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
                             "to handle 'torch.finfo'")
+        import ml_dtypes  # loaded on first use (slow to import)
         info = ml_dtypes.finfo(real._np)
         self.bits = real.itemsize * 8
         self.eps = float(info.eps)

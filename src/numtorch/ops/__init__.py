@@ -140,6 +140,10 @@ def to(self, *args, **kwargs):
 
 
 def _caster(npd):
+    if isinstance(npd, dt.dtype):  # bfloat16: its NumPy dtype is loaded on first use
+        def cast(self, memory_format=None):
+            return sh.to_dtype(self, npd._np)
+        return cast
     npd = np.dtype(npd)
 
     def cast(self, memory_format=None):
@@ -295,7 +299,7 @@ def _install():
         "where": lambda self, condition, other: ix.where(condition, self, other),
         # conversions
         "to": to, "float": _caster(np.float32), "double": _caster(np.float64),
-        "half": _caster(np.float16), "bfloat16": _caster(dt._BF16_NP),
+        "half": _caster(np.float16), "bfloat16": _caster(dt.bfloat16),
         "long": _caster(np.int64), "int": _caster(np.int32),
         "short": _caster(np.int16), "char": _caster(np.int8), "byte": _caster(np.uint8),
         "bool": _caster(np.bool_), "new_zeros": _new_creator("zeros"),

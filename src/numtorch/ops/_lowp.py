@@ -19,7 +19,6 @@ from .._autocast_state import _AutocastState
 from .._tensor import Tensor
 
 _LOW = (dt.bfloat16, dt.float16)
-_BF16 = dt._BF16_NP  # NumPy hands out this one descriptor object for every bfloat16 array
 
 
 def _eligible(a):
@@ -85,7 +84,7 @@ def lower_precision_op(fn):
                 _AutocastState.enabled = True
         for a in args:  # the first tensor argument decides: mixed dtypes are the op's error
             if isinstance(a, Tensor):
-                if a._data.dtype is _BF16:
+                if a._data.dtype is dt._BF16_NP:
                     low = _all_low(args, kwargs)
                     if low is not None and "out" not in kwargs:
                         return _run_widened(fn, args, kwargs, low)
@@ -105,7 +104,7 @@ def widened_op(fn):
     def op(*args, **kwargs):
         for a in args:  # the first tensor argument decides: mixed dtypes are the op's error
             if isinstance(a, Tensor):
-                if a._data.dtype is _BF16:
+                if a._data.dtype is dt._BF16_NP:
                     low = _all_low(args, kwargs)
                     if low is not None and "out" not in kwargs:
                         return _run_widened(fn, args, kwargs, low)
