@@ -53,7 +53,8 @@ SLOW = {
     "compat/test_compat.py": "*",
     "compat/test_gen_compat_doc.py": {"test_generator_reports_coverage_from_the_code"},
     "compat/test_run_hook.py": {"test_python_dash_m_numtorch_run",
-                                "test_dataloader_workers_see_numtorch_too"},
+                                "test_dataloader_workers_see_numtorch_too",
+                                "test_torchvision_models_utils_io_and_functional_are_served"},
     "test_autograd.py": {"test_deep_chain_is_iterative"},
     "test_benchmarks.py": "*",
     "test_bfloat16.py": {"test_import_leaves_ml_dtypes_until_bfloat16_is_used"},
@@ -82,6 +83,21 @@ SLOW = {
                        "test_user_choice_wins", "test_applied_on_import_with_glibc"},
     "test_optim.py": {"test_float32_matches_torch", "test_float64_matches_torch"},  # 120 cases
     "test_serialization.py": {"test_works_without_torch"},
+    # subprocesses: MPI ranks, the launcher, spawned processes, hostile-file children
+    "test_distributed.py": "*",
+    "test_distributed_ddp.py": "*",
+    "test_distributed_run.py": "*",
+    "test_multiprocessing.py": "*",
+    "test_onnx_apps.py": "*",
+    "test_reliability.py": {"test_load_refuses_devices_at_once",
+                            "test_save_cleans_up_its_temporaries",
+                            "test_deflated_pickle_bomb_is_refused_before_inflating",
+                            "test_a_killed_worker_is_reported_as_killed_at_once",
+                            "test_deflated_storage_bomb_is_refused",
+                            "test_a_batch_that_cannot_be_pickled_raises_in_the_main_process"},
+    "test_higher_order.py": {"test_dropping_a_leaf_frees_it_without_the_cyclic_collector"},
+    "test_checkpoint.py": {"test_checkpoint_lowers_peak_memory"},
+    "test_onnx.py": {"test_same_outputs_as_pytorchs_export"},
 }
 
 
