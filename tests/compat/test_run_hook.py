@@ -122,7 +122,7 @@ def test_missing_script_and_no_arguments(tmp_path, capsys):
     ("import torch.fx as fx", "torch.fx", "ModuleNotFoundError"),
     ("from torch import fx", "torch.fx", "ImportError"),
     ("import torch.distributed.rpc", "torch.distributed.rpc", "ModuleNotFoundError"),
-    ("from torch.cuda.amp import autocast", "torch.cuda.amp", "ModuleNotFoundError"),
+    ("from torch.export import export", "torch.export", "ModuleNotFoundError"),
     ("import torchvision.tv_tensors as tv", "torchvision.tv_tensors", "ModuleNotFoundError"),
     ("from torchvision import tv_tensors", "torchvision.tv_tensors", "ImportError"),
     ("import torch.jit", "torch.jit", "ModuleNotFoundError"),

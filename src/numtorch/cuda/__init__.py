@@ -31,3 +31,11 @@ def current_device():
 
 def is_initialized():
     return False
+
+
+def __getattr__(name):
+    # torch.cuda.amp, loaded on first use (``torch.cuda.amp.GradScaler`` after ``import torch``)
+    if name == "amp":
+        import importlib
+        return importlib.import_module(".amp", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
