@@ -4,15 +4,15 @@ import numpy as np
 
 # ml_dtypes' bfloat16 is a NumPy "void"-kind (``'V'``) dtype, so ``dtype.kind == "f"`` misses it:
 # ask ``is_floating_np`` instead. ml_dtypes takes over half a second to import, so it is loaded
-# on first use of bfloat16 (:func:`_load_bfloat16`); until then ``_BF16_NP`` is a placeholder that
-# no NumPy dtype equals.
-_BF16_NP = "bfloat16 (ml_dtypes not loaded yet)"
+# on first use of bfloat16 (:func:`_load_bfloat16`); until then ``_BF16_NP`` is a placeholder
+# dtype no tensor has (a structured dtype: comparing with it costs what two dtypes cost).
+_BF16_NP = _BF16_PLACEHOLDER = np.dtype([("bfloat16, not loaded yet", np.uint8)])
 
 
 def _load_bfloat16():
     """Import ml_dtypes and make ``bfloat16`` a NumPy dtype numtorch knows; returns it."""
     global _BF16_NP
-    if _BF16_NP.__class__ is str:
+    if _BF16_NP is _BF16_PLACEHOLDER:
         import ml_dtypes
         _BF16_NP = np.dtype(ml_dtypes.bfloat16)
         _BY_NUMPY[_BF16_NP] = bfloat16
