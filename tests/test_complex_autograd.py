@@ -209,3 +209,21 @@ def test_ops_without_complex_support_refuse_as_torch(name, dtype):
         return None
     ours = run(numtorch)
     assert ours is not None and ours == run(torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, a: L.linalg.vector_norm(a), lambda L, a: L.linalg.vector_norm(a, 1),
+    lambda L, a: L.linalg.vector_norm(a, 3), lambda L, a: L.linalg.vector_norm(a, float("inf")),
+    lambda L, a: L.linalg.vector_norm(a, 0.5, dim=1).sum(), lambda L, a: L.linalg.norm(a),
+    lambda L, a: L.linalg.matrix_norm(a), lambda L, a: L.linalg.norm(a[0], 3)])
+def test_linalg_norms_of_complex_input_are_real_with_torchs_gradient(call):
+    z = np.array([[1 + 2j, 3 - 1j], [0.5j, -2 + 0.25j]])
+    got = {}
+    for lib in (torch, numtorch):
+        a = lib.tensor(z, requires_grad=True)
+        y = call(lib, a)
+        y.backward()
+        got[lib.__name__] = (str(y.dtype), y.item(), a.grad.numpy())
+    assert got["numtorch"][0] == got["torch"][0] == "torch.float64"
+    assert got["numtorch"][1] == pytest.approx(got["torch"][1])
+    np.testing.assert_allclose(got["numtorch"][2], got["torch"][2], rtol=1e-10, atol=1e-12)

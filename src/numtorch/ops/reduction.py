@@ -450,10 +450,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     elif ord == -np.inf:
         res = np.min(a, axis=axes, keepdims=keepdim)
     elif ord == 0:
-        res = np.sum(a != 0, axis=axes, keepdims=keepdim).astype(data.dtype)
+        res = np.sum(a != 0, axis=axes, keepdims=keepdim)
     else:
         res = np.sum(a ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
-    res = np.asarray(res, dtype=data.dtype)
+    # a norm is real: complex input gives the matching real dtype, as in PyTorch (a complex
+    # result made the engine treat the node as holomorphic and conjugate its gradient)
+    res = np.asarray(res, dtype=a.dtype)
     return LinalgVectorNormBackward0.record(res, (x,), (data, res), (axes, keepdim, ord))
 
 
