@@ -258,3 +258,17 @@ def test_linalg_aliases():
     assert numtorch.svd(a).V.shape == (3, 3)
     assert a.det().item() == pytest.approx(numtorch.det(a).item())
     assert numtorch.allclose(a.matrix_power(2), a @ a)
+
+
+@pytest.mark.parametrize("fn", [lambda L, x: L.kthvalue(x, 2, 1),
+                                lambda L, x: L.kthvalue(x, 2, 1, keepdim=True),
+                                lambda L, x: L.mode(x, 1), lambda L, x: L.cummax(x, 1),
+                                lambda L, x: L.cummin(x, 1)])
+def test_returned_indices_changed_in_place_fail_backward_as_in_torch(fn):
+    """The values' gradient reads the indices: an in-place change to the returned indices must
+    raise (as torch does), not silently scatter the gradient elsewhere."""
+    x = numtorch.tensor([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 4.0, 4.0]], requires_grad=True)
+    values, indices = fn(numtorch, x)
+    indices.add_(0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        values.sum().backward()

@@ -285,8 +285,10 @@ def _cum_extreme(input, dim, accumulate, rtype):
     pos = np.arange(x.shape[d]).reshape(shape)
     hit = (x == acc) | (np.isnan(x) if x.dtype.kind == "f" else False)
     idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=d).astype(np.int64)
-    values = ix.gather(input, d, _wrap(idx)) if _record(input) else _wrap(acc)
-    return rtype(values, _wrap(idx))
+    # the returned indices are the tensor the gather saved: changing them in place is detected
+    indices = _wrap(idx)
+    values = ix.gather(input, d, indices) if _record(input) else _wrap(acc)
+    return rtype(values, indices)
 
 
 def cummax(input, dim):
@@ -720,10 +722,13 @@ def _select_at(input, d, idx, keepdim, rtype):
     """Values of ``input`` at ``idx`` (kept-dim indices along ``d``) as ``rtype``."""
     if input._data.ndim == 0:
         return rtype(input.clone(), _wrap(np.zeros((), np.int64)))
-    values = ix.gather(input, d, _wrap(idx))
+    # the returned indices are (a view of) the tensor the gather saved, so changing them in
+    # place before backward is detected instead of giving a wrong gradient
+    indices = _wrap(idx)
+    values = ix.gather(input, d, indices)
     if not keepdim:
-        values, idx = sh.squeeze(values, d), np.squeeze(idx, d)
-    return rtype(values, _wrap(idx))
+        values, indices = sh.squeeze(values, d), sh.squeeze(indices, d)
+    return rtype(values, indices)
 
 
 def mode(input, dim=-1, keepdim=False):
