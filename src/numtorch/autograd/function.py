@@ -52,13 +52,7 @@ class BackwardCFunction(FunctionCtx, Node):
                 g = np.zeros(shape, dtype=dtype)
             wrapped.append(None if g is None else Tensor._wrap(g))
         with no_grad():
-            result = self._fn_cls.backward(self, *wrapped)
-        if not isinstance(result, tuple):
-            result = (result,)
-        if len(result) != self._n_args:
-            raise RuntimeError(
-                f"function {type(self).__name__} returned an incorrect number of gradients "
-                f"(expected {self._n_args}, got {len(result)})")
+            result = self._gradients(self._fn_cls.backward(self, *wrapped))
         out = []
         for pos, shape in zip(self._tensor_positions, self._in_shapes):
             g = result[pos]
@@ -77,6 +71,16 @@ class BackwardCFunction(FunctionCtx, Node):
             out.append(g)
         return tuple(out)
 
+    def _gradients(self, result):
+        """The user's backward result as a tuple of one entry per forward argument."""
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != self._n_args:
+            raise RuntimeError(
+                f"function {type(self).__name__} returned an incorrect number of gradients "
+                f"(expected {self._n_args}, got {len(result)})")
+        return result
+
     def apply(self, grads):
         if self._versions is not None:
             self._check_saved()
@@ -93,13 +97,7 @@ class BackwardCFunction(FunctionCtx, Node):
             if g is None and self._materialize:
                 g = Tensor._wrap(np.zeros(shape, dtype=dtype))
             wrapped.append(g)
-        result = self._fn_cls.backward(self, *wrapped)
-        if not isinstance(result, tuple):
-            result = (result,)
-        if len(result) != self._n_args:
-            raise RuntimeError(
-                f"function {type(self).__name__} returned an incorrect number of gradients "
-                f"(expected {self._n_args}, got {len(result)})")
+        result = self._gradients(self._fn_cls.backward(self, *wrapped))
         out = []
         for pos, shape in zip(self._tensor_positions, self._in_shapes):
             g = result[pos]
