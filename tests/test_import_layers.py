@@ -19,8 +19,7 @@ LAYERS = {
     # "": the numtorch namespace itself, imported for its core names (dtypes, factories)
     CORE: {"_tensor", "_dtype", "_size", "_device", "_tensor_str", "_fperr", "_threads",
            "_malloc", "_creation", "_autocast_state", "_type_info", "random", "autograd",
-           "backends",
-           "version", ""},
+           "backends", "version", "utils.hooks", ""},
     OPS: {"ops", "_functional", "_foreach", "linalg", "special", "fft"},
     LIBRARY: {"nn", "optim", "utils", "distributed", "func", "onnx", "datasets", "vision",
               "multiprocessing", "serialization", "distributions", "amp", "cpu", "testing",
@@ -43,11 +42,15 @@ EXCEPTIONS = {
 
 
 def _layer(module):
-    top = module.split(".")[1] if "." in module else ""
-    for layer, names in LAYERS.items():
-        if top in names:
-            return layer
-    raise AssertionError(f"{module}: top-level name {top!r} has no layer in this test")
+    """The layer of ``module``: that of its longest dotted prefix named in :data:`LAYERS`
+    (``utils.hooks`` is core while the rest of ``utils`` is a library surface)."""
+    parts = module.split(".")[1:]
+    for n in range(len(parts), -1, -1):
+        name = ".".join(parts[:n])
+        for layer, names in LAYERS.items():
+            if name in names:
+                return layer
+    raise AssertionError(f"{module}: top-level name {parts[0]!r} has no layer in this test")
 
 
 def _imports(path, module):

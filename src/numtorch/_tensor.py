@@ -6,6 +6,7 @@ so making a tensor costs one object and a couple of stores. Ops read ``_data`` a
 """
 
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from ._device import CPU, check_device
 from ._size import Size
 from .autograd.grad_mode import _GradState
 from .autograd.node import AccumulateGrad
+from .utils.hooks import RemovableHandle
 
 _new = object.__new__
 _weakref = weakref.ref
@@ -330,20 +332,20 @@ class Tensor:
         if self.grad_fn is not None:
             return self.grad_fn._add_tensor_pre_hook(self._output_nr, hook)
         if self._hooks is None:
-            self._hooks = []
-        from .autograd.node import _RemovableHandle
-        self._hooks.append(hook)
-        return _RemovableHandle(self._hooks, hook)
+            self._hooks = OrderedDict()
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
 
     def register_post_accumulate_grad_hook(self, hook):
         if self.grad_fn is not None:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._post_acc_hooks is None:
-            self._post_acc_hooks = []
-        from .autograd.node import _RemovableHandle
-        self._post_acc_hooks.append(hook)
-        return _RemovableHandle(self._post_acc_hooks, hook)
+            self._post_acc_hooks = OrderedDict()
+        handle = RemovableHandle(self._post_acc_hooks)
+        self._post_acc_hooks[handle.id] = hook
+        return handle
 
     def _check_inplace(self):
         """PyTorch's guard: a leaf that requires grad (or a view of one) can't be changed in

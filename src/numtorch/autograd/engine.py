@@ -135,7 +135,7 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 results = (results,)
             if node._hooks:
                 wrap = _same if graph else _maybe_wrap
-                for fn in node._hooks:
+                for fn in tuple(node._hooks.values()):
                     fn(tuple(wrap(r) for r in results), tuple(wrap(g) for g in grads))
             if not retain_graph and node._versions is not None:
                 node._release()
@@ -173,7 +173,7 @@ def _run_pre_hooks(node, grads, graph):
     """Tensor hooks, retain_grad and node pre-hooks on the gradients flowing into ``node``."""
     wrap, unwrap = (_same, _same) if graph else (_maybe_wrap, _data)
     if node._pre_hooks:
-        for nr, fn in node._pre_hooks:
+        for nr, fn in tuple(node._pre_hooks.values()):
             if grads[nr] is not None:
                 out = fn(wrap(grads[nr]))
                 if out is not None:
@@ -190,7 +190,7 @@ def _run_pre_hooks(node, grads, graph):
                 else:
                     t._grad._data = t._grad._data + g
     if node._node_pre_hooks:
-        for fn in node._node_pre_hooks:
+        for fn in tuple(node._node_pre_hooks.values()):
             out = fn(tuple(wrap(g) for g in grads))
             if out is not None:
                 grads = [None if g is None else unwrap(g) for g in out]

@@ -12,7 +12,9 @@ is itself recorded and can be differentiated again.
 """
 
 import weakref
+from collections import OrderedDict
 
+from ..utils.hooks import RemovableHandle
 from .grad_mode import _GradState
 
 _FREED = object()
@@ -46,10 +48,10 @@ class Node:
     next_functions = ()
     num_outputs = 1
     _versions = None  # list of (version box, version, tensor or weakref, slot name) while saved
-    _pre_hooks = None  # list of (output_nr, fn) from Tensor.register_hook on outputs
+    _pre_hooks = None  # {handle id: (output_nr, fn)} from Tensor.register_hook on outputs
     _retained = None  # list of (output_nr, weakref to tensor) from Tensor.retain_grad
-    _hooks = None  # Node.register_hook
-    _node_pre_hooks = None  # Node.register_prehook
+    _hooks = None  # {handle id: fn} from Node.register_hook
+    _node_pre_hooks = None  # {handle id: fn} from Node.register_prehook
     metadata_ = None
     _saves = ()  # declared saved slots (op declarations)
     _slot_src = None  # slot name -> input index, ("out", k), ("aux", k), or None (private)
@@ -216,23 +218,25 @@ class Node:
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node computed its gradients."""
         if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(fn)
-        return _RemovableHandle(self._hooks, fn)
+            self._hooks = OrderedDict()
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = fn
+        return handle
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node computes its gradients."""
         if self._node_pre_hooks is None:
-            self._node_pre_hooks = []
-        self._node_pre_hooks.append(fn)
-        return _RemovableHandle(self._node_pre_hooks, fn)
+            self._node_pre_hooks = OrderedDict()
+        handle = RemovableHandle(self._node_pre_hooks)
+        self._node_pre_hooks[handle.id] = fn
+        return handle
 
     def _add_tensor_pre_hook(self, output_nr, fn):
         if self._pre_hooks is None:
-            self._pre_hooks = []
-        entry = (output_nr, fn)
-        self._pre_hooks.append(entry)
-        return _RemovableHandle(self._pre_hooks, entry)
+            self._pre_hooks = OrderedDict()
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle.id] = (output_nr, fn)
+        return handle
 
 
 def _conj_all(results):
@@ -325,7 +329,7 @@ class AccumulateGrad(Node):
     def backward(self, grad):
         var = self.variable
         if var._hooks:
-            for hook in var._hooks:
+            for hook in tuple(var._hooks.values()):
                 out = hook(_wrap(grad))
                 if out is not None:
                     grad = out._data
@@ -349,7 +353,7 @@ class AccumulateGrad(Node):
             else:
                 current._data = cd + grad
         if var._post_acc_hooks:
-            for hook in var._post_acc_hooks:
+            for hook in tuple(var._post_acc_hooks.values()):
                 hook(var)
         return ()
 
@@ -358,7 +362,7 @@ class AccumulateGrad(Node):
         grad = grads[0]
         var = self.variable
         if var._hooks:
-            for hook in var._hooks:
+            for hook in tuple(var._hooks.values()):
                 out = hook(grad)
                 if out is not None:
                     grad = out
@@ -381,7 +385,7 @@ class AccumulateGrad(Node):
         else:
             var._grad = current + grad
         if var._post_acc_hooks:
-            for hook in var._post_acc_hooks:
+            for hook in tuple(var._post_acc_hooks.values()):
                 hook(var)
         return ()
 
@@ -389,23 +393,3 @@ class AccumulateGrad(Node):
 def _wrap(array):
     from .._tensor import Tensor
     return Tensor._wrap(array)
-
-
-class _RemovableHandle:
-    __slots__ = ("_list", "_item")
-
-    def __init__(self, lst, item):
-        self._list = lst
-        self._item = item
-
-    def remove(self):
-        try:
-            self._list.remove(self._item)
-        except ValueError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()

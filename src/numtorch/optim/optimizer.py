@@ -18,6 +18,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -34,26 +35,6 @@ required = _RequiredParameter()
 
 _global_step_pre_hooks = OrderedDict()
 _global_step_post_hooks = OrderedDict()
-
-
-class RemovableHandle:
-    """A handle that removes a registered hook from its dict when ``remove()`` is called."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict):
-        self._hooks_dict = hooks_dict
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._hooks_dict.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _add_hook(hooks_dict, hook, prepend=False):

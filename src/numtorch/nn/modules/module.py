@@ -8,7 +8,6 @@ dtype conversion, ``repr``) walks those stores in registration order, as PyTorch
 
 import itertools
 import warnings
-import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -17,6 +16,7 @@ from ..._device import check_device
 from ..._tensor import Tensor
 from ...autograd.grad_mode import _GradState, no_grad
 from ...autograd.node import Node
+from ...utils.hooks import RemovableHandle
 from ..parameter import Parameter
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
@@ -53,47 +53,6 @@ def _addindent(text, spaces):
         return text
     pad = " " * spaces
     return first + "\n" + "\n".join(pad + line for line in rest)
-
-
-class RemovableHandle:
-    """A handle that removes a hook from the dictionaries it was registered in."""
-
-    _next_id = 0
-
-    def __init__(self, hooks_dict, *, extra_dict=None):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-        if extra_dict is None:
-            extra_dict = ()
-        elif isinstance(extra_dict, dict):
-            extra_dict = (extra_dict,)
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extra_dict)
-
-    def remove(self):
-        hooks = self.hooks_dict_ref()
-        if hooks is not None and self.id in hooks:
-            del hooks[self.id]
-        for ref in self.extra_dict_ref:
-            extra = ref()
-            if extra is not None and self.id in extra:
-                del extra[self.id]
-
-    def __getstate__(self):
-        return (self.hooks_dict_ref(), self.id,
-                tuple(ref() for ref in self.extra_dict_ref))
-
-    def __setstate__(self, state):
-        hooks, self.id, extras = state
-        self.hooks_dict_ref = weakref.ref(OrderedDict() if hooks is None else hooks)
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras if d is not None)
-        RemovableHandle._next_id = max(RemovableHandle._next_id, self.id + 1)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
