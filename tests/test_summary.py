@@ -12,8 +12,8 @@ import pytest
 from tutorial_net import lenet
 
 import numtorch
-from numtorch import _summary
-from numtorch._summary import summary
+from numtorch.utils import summary as _summary
+from numtorch.utils.summary import summary
 
 ALL_COLUMNS = ("input_size", "output_size", "num_params", "params_percent", "kernel_size",
                "mult_adds", "trainable")

@@ -85,7 +85,7 @@ _LAZY_MODULES = ("nn", "optim", "utils", "serialization", "datasets", "viz", "co
                  "multiprocessing", "func", "accelerator", "testing", "amp", "cpu", "fft")
 _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
                    "save_safetensors": "serialization", "load_safetensors": "serialization",
-                   "summary": "_summary", "vmap": "func", "autocast": "amp",
+                   "summary": "utils.summary", "vmap": "func", "autocast": "amp",
                    "is_autocast_available": "amp", "get_autocast_dtype": "amp",
                    "set_autocast_dtype": "amp", "is_autocast_enabled": "amp"}
 

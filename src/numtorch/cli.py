@@ -2,7 +2,7 @@
 
 ``numtorch mnist``   train LeNet-5 on MNIST (the embedded 10,000-digit sample by default)
 ``numtorch predict`` classify digit images with a checkpoint that ``numtorch mnist`` wrote
-``numtorch run``     (when :mod:`numtorch.run` is installed) run a PyTorch script on numtorch;
+``numtorch run``     (when :mod:`numtorch.apps.run` is installed) run a PyTorch script on numtorch;
                     ``numtorch run --nproc-per-node N`` runs it as N ranks, as ``torchrun`` does
                     (:mod:`numtorch.distributed.run`)
 
@@ -13,7 +13,7 @@ either
 * provides ``HELP`` (a one-line description), ``add_arguments(parser)`` (fills an ``argparse``
   subparser) and ``main(args)`` (runs with the parsed namespace, returns the exit status), or
 * provides only ``main(argv)``, which then gets the raw arguments after the command's name (as
-  :mod:`numtorch.run` does, to pass them on to a script); the first line of the module's
+  :mod:`numtorch.apps.run` does, to pass them on to a script); the first line of the module's
   docstring is its description in ``numtorch --help``.
 
 Errors the user can fix are raised as :class:`numtorch.apps.CommandError` and printed as
@@ -31,7 +31,7 @@ from .apps import CommandError
 COMMANDS = {
     "mnist": "numtorch.apps.mnist",
     "predict": "numtorch.apps.predict",
-    "run": "numtorch.run",
+    "run": "numtorch.apps.run",
 }
 
 

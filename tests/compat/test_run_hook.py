@@ -99,7 +99,7 @@ def test_uncaught_exception_gives_status_1_and_the_scripts_traceback(tmp_path, c
     assert f'File "{script}", line 8, in <module>' in err
     assert "in f" in err
     assert err.rstrip().splitlines()[-1].startswith("RuntimeError")
-    assert "runpy" not in err and "numtorch/run.py" not in err
+    assert "runpy" not in err and "run.py" not in err
 
 
 def test_syntax_error_is_reported_like_python(tmp_path, capsys):

@@ -359,7 +359,7 @@ def export_onnx(net, folder, example):
 def write_graph(path, net, dataset):
     """``graph.svg``: the autograd graph of the loss on two samples, if Graphviz can draw it."""
     try:
-        from numtorch.viz import make_dot
+        from numtorch.utils.viz import make_dot
     except ImportError:
         return None
     images, labels = dataset.tensors[0][:2], dataset.tensors[1][:2]

@@ -83,7 +83,7 @@ class MPIProcessContext:
 
 def run(fn, args, nprocs, join):
     """Run ``fn(i, *args)`` as ranks ``i`` of ``mpiexec -n nprocs``."""
-    from .. import compat
+    from ..apps import compat
     from ..distributed.run import _die_with_parent, _find_mpiexec
     prep = mp_spawn.get_preparation_data("SpawnProcess")
     prep["authkey"] = bytes(prep["authkey"])  # plain pickle refuses the AuthenticationString
@@ -113,7 +113,7 @@ def run(fn, args, nprocs, join):
 
 def _child(workdir):
     if os.environ.get("NUMTORCH_SPAWN_COMPAT") == "1":
-        from numtorch import compat
+        from numtorch.apps import compat
         compat.install()
     from numtorch.distributed import _mpi
     rank = _mpi.launcher_env()[0]
