@@ -20,7 +20,7 @@ LAYERS = {
     CORE: {"_tensor", "_dtype", "_size", "_device", "_tensor_str", "_fperr", "_threads",
            "_malloc", "_creation", "_autocast_state", "_type_info", "random", "autograd",
            "backends", "version", "utils.hooks", ""},
-    OPS: {"ops", "_functional", "_foreach", "linalg", "special", "fft"},
+    OPS: {"ops", "_foreach", "linalg", "special", "fft"},
     LIBRARY: {"nn", "optim", "utils", "distributed", "func", "onnx", "datasets", "vision",
               "multiprocessing", "serialization", "distributions", "amp", "cpu", "testing",
               "accelerator", "cuda"},

@@ -234,3 +234,10 @@ def test_random_sampler_with_replacement_length_not_multiple_of_chunk():
     again = list(nd.RandomSampler(range(5), replacement=True, num_samples=70,
                                   generator=numtorch.Generator().manual_seed(1)))
     assert drawn == again
+
+
+def test_is_floating_point_of_every_floating_dtype():
+    """numtorch.is_floating_point agrees with Tensor.is_floating_point (bfloat16 included)."""
+    for dtype in (numtorch.float16, numtorch.bfloat16, numtorch.float32, numtorch.float64):
+        assert numtorch.is_floating_point(numtorch.zeros(1, dtype=dtype))
+    assert not numtorch.is_floating_point(numtorch.zeros(1, dtype=numtorch.int64))

@@ -26,10 +26,6 @@ from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .ops.reduction import return_types
-from ._functional import (are_deterministic_algorithms_enabled, bincount, clone, compile,
-                          diag, diagonal, get_num_interop_threads, histc, is_floating_point,
-                          is_nonzero, is_tensor, median, meshgrid, numel, searchsorted,
-                          set_num_interop_threads, square, unique, use_deterministic_algorithms)
 from .ops._registry import OPS as _OPS
 
 for _info in _OPS:  # the declared ops' numtorch.* names (ops/_registry.py)
@@ -76,6 +72,58 @@ LongTensor = _legacy_tensor_type("LongTensor", "int64")
 IntTensor = _legacy_tensor_type("IntTensor", "int32")
 ByteTensor = _legacy_tensor_type("ByteTensor", "uint8")
 BoolTensor = _legacy_tensor_type("BoolTensor", "bool")
+
+
+def is_tensor(obj):
+    r"""Returns True if ``obj`` is a numtorch tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    r"""Returns True if the data type of ``input`` is a floating point data type."""
+    return input.is_floating_point()
+
+
+def is_nonzero(input):
+    r"""Returns True if the single-element tensor ``input`` is not equal to zero."""
+    return _builtins.bool(input)
+
+
+def numel(input):
+    r"""Returns the total number of elements in the ``input`` tensor."""
+    return input.numel()
+
+
+def clone(input, *, memory_format=None):
+    r"""Returns a copy of ``input`` (recorded as ``CloneBackward0``)."""
+    return input.clone()
+
+
+def get_num_interop_threads():
+    r"""Returns the number of threads used for inter-op parallelism on CPU: numtorch runs one
+    op at a time, so 1."""
+    return 1
+
+
+def set_num_interop_threads(n):
+    r"""Accepted for compatibility; numtorch has no inter-op thread pool."""
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    r"""Accepted for compatibility: every numtorch algorithm is deterministic."""
+
+
+def are_deterministic_algorithms_enabled():
+    r"""Returns True: every numtorch algorithm is deterministic."""
+    return True
+
+
+def compile(model=None, **kwargs):
+    r"""``torch.compile`` is accepted and returns the model (or, without one, a decorator that
+    returns its argument) unchanged."""
+    if model is None:
+        return lambda m: m
+    return model
 
 
 # Submodules and functions loaded on first use (PEP 562), so ``import numtorch`` stays quick;

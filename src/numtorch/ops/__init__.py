@@ -9,6 +9,7 @@ from .._device import check_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from . import complex as _complex  # noqa: F401  (declares real, imag, conj, ...)
+from . import counting as _counting  # noqa: F401  (declares unique, bincount, histc, ...)
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
@@ -313,11 +314,6 @@ def _install():
         "random_": _random_fill(_random_int), "bernoulli_": _random_fill(_bernoulli),
         "exponential_": _random_fill(_exponential),
     }
-    from .. import _functional as fx
-    methods.update({
-        "unique": fx.unique, "median": fx.median, "diag": fx.diag, "diagonal": fx.diagonal,
-        "bincount": fx.bincount, "histc": fx.histc,
-    })
     from . import math_extra as mx
     methods["matrix_power"] = lambda self, n: mx._linalg().matrix_power(self, n)
     for info in OPS:  # the declared ops (ops/_registry.py): methods and in-place variants

@@ -794,7 +794,7 @@ for _fn, _exports, _methods, _inplace, _ufunc, _nodes in [
     (neg, ("neg", "negative"), ("neg", "negative"), "neg_", _U, (neg.node,)),
     (abs, ("abs", "absolute"), ("abs", "absolute"), "abs_", _U, (abs.node,)),
     (relu, True, True, "relu_", _U, (relu.node,)),
-    (square, False, True, "square_", _U, (PowBackward0,)),
+    (square, True, True, "square_", _U, (PowBackward0,)),
     (clamp, ("clamp", "clip"), ("clamp", "clip"), ("clamp_", "clip_"), _U,
      (ClampBackward1, MaximumBackward0, MinimumBackward0)),
     (clamp_min, True, True, "clamp_min_", _U, (ClampBackward1,)),

@@ -272,6 +272,15 @@ def cartesian_prod(*tensors):
     return sh.stack(cols, 1)
 
 
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids of the 1-D ``tensors`` (``indexing="ij"``: matrix order, ``"xy"``:
+    Cartesian), one tensor per input."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    return tuple(_wrap(g.copy()) for g in np.meshgrid(*[t._data for t in tensors],
+                                                      indexing=indexing))
+
+
 # ---------------------------------------------------------------------------- scans
 def _cum_extreme(input, dim, accumulate, rtype):
     refuse_complex(input, kernel=f"{rtype.__name__}_cpu")
@@ -1124,5 +1133,5 @@ for _fn in (baddbmm, diff, nan_to_num, unfold, cummax, cummin, logcumsumexp, log
     declare(_fn, export=_fn is not unfold)
 for _fn in (addcdiv, addcmul, atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes,
             broadcast_tensors, cartesian_prod, column_stack, cosine_similarity, dstack, isin,
-            lerp, tensordot, trapezoid, tril_indices, triu_indices, vander):
+            lerp, meshgrid, tensordot, trapezoid, tril_indices, triu_indices, vander):
     declare(_fn, method=False)

@@ -11,7 +11,7 @@ from .._tensor import Tensor
 from . import _formulas as F
 from ._lowp import fp32_op, widened_op
 from ._registry import OUT, declare, formula, out
-from ._util import normalize_dims, wrap_dim
+from ._util import normalize_dims, refuse_complex, wrap_dim
 from .elementwise import maximum, minimum
 
 _wrap = Tensor._wrap
@@ -269,6 +269,39 @@ def min(input, dim=None, keepdim=False):
     """Minimum of all elements, or ``(values, indices)`` along ``dim``."""
     return _extreme(input, dim, keepdim, np.min, np.argmin, MinBackward1, MinBackward0,
                     "min", return_types.min)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median of all elements, or ``(values, indices)`` along ``dim``; a NaN makes the
+    result NaN (its first position is the index), as in PyTorch. Among tied values the index is
+    the first in sorted order, which may differ from PyTorch's choice."""
+    refuse_complex(input, kernel="median_cpu")
+    x = input._data
+    if dim is None:
+        _check_nonempty(x, "median")
+        flat = x.reshape(-1)
+        if flat.dtype.kind == "f" and np.isnan(flat).any():
+            res = np.asarray(np.nan, dtype=x.dtype)
+        else:
+            res = np.asarray(np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2])
+        return MedianBackward0.record(res, (input,), (x, res), (None, False))
+    d = wrap_dim(dim, x.ndim)
+    if x.ndim == 0:
+        return return_types.median(input.clone(), _wrap(np.zeros((), np.int64)))
+    order = np.argsort(x, axis=d, kind="stable")
+    inds = np.take(order, [(x.shape[d] - 1) // 2], axis=d)
+    if x.dtype.kind == "f":
+        nans = np.isnan(x)
+        has_nan = nans.any(axis=d, keepdims=True)
+        if has_nan.any():
+            inds = np.where(has_nan, np.argmax(nans, axis=d, keepdims=True), inds)
+    inds = inds.astype(np.int64)
+    vals = np.take_along_axis(x, inds, axis=d)
+    if not keepdim:
+        vals, inds = np.squeeze(vals, d), np.squeeze(inds, d)
+    values, indices = MedianBackward1.record((vals, inds), (input,), (inds,),
+                                                (d, keepdim, x.shape))
+    return return_types.median(values, indices)
 
 
 def _amaxmin(input, dim, keepdim, np_fn, node_cls):
@@ -624,6 +657,7 @@ for _fn, _exports, _methods, _nodes in [
     (max, True, True, (MaxBackward0, MaxBackward1)),
     (min, True, True, (MinBackward0, MinBackward1)),
     (amax, True, True, (AmaxBackward0,)), (amin, True, True, (AminBackward0,)),
+    (median, True, True, (MedianBackward0, MedianBackward1)),
     (argmax, True, True, ()), (argmin, True, True, ()),
     (var, True, True, (VarBackward0,)), (std, True, True, (StdBackward0,)),
     (var_mean, True, False, (VarBackward0, MeanBackward1)),

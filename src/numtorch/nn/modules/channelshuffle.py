@@ -1,6 +1,6 @@
 """ChannelShuffle: interleave groups of channels (ShuffleNet)."""
 
-from .._functional_shuffle import channel_shuffle
+from ..functional import channel_shuffle
 from .module import Module
 
 __all__ = ["ChannelShuffle"]

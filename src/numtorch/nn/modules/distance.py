@@ -1,6 +1,6 @@
 """PairwiseDistance and CosineSimilarity layers."""
 
-from .._functional_core import cosine_similarity, pairwise_distance
+from ..functional import cosine_similarity, pairwise_distance
 from .module import Module
 
 __all__ = ["PairwiseDistance", "CosineSimilarity"]

@@ -5,7 +5,7 @@ import math
 from ... import _creation
 from ...ops.linalg import linear
 from .. import init
-from .._functional_core import bilinear
+from ..functional import bilinear
 from ..parameter import Parameter
 from .module import Module, _factory
 

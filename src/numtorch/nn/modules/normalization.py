@@ -12,6 +12,7 @@ import warnings
 from ... import _dtype as dt
 from ..._creation import empty, ones, tensor, zeros
 from ...ops import normalization as N
+from ..functional import rms_norm
 from ..parameter import Parameter
 from .module import Module, _factory
 
@@ -264,7 +265,6 @@ class RMSNorm(Module):
             self.weight.data.fill_(1.0)
 
     def forward(self, x):
-        from .._functional_rms_norm import rms_norm
         return rms_norm(x, list(self.normalized_shape), self.weight, self.eps)
 
     def extra_repr(self):

@@ -1,6 +1,6 @@
 """PixelShuffle and PixelUnshuffle: sub-pixel rearrangement layers."""
 
-from .._functional_shuffle import pixel_shuffle, pixel_unshuffle
+from ..functional import pixel_shuffle, pixel_unshuffle
 from .module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle"]

@@ -2,7 +2,7 @@
 
 from ... import _creation
 from ...autograd.grad_mode import no_grad
-from .. import _functional_core as F
+from ...ops import embedding as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module, _factory
