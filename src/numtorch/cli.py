@@ -27,6 +27,7 @@ import importlib.util
 import sys
 
 from .apps import CommandError
+from .version import __version__
 
 COMMANDS = {
     "mnist": "numtorch.apps.mnist",
@@ -67,7 +68,6 @@ def _available_commands():
 
 def build_parser(commands=None):
     """The ``argparse`` parser of the ``numtorch`` command and its subcommands."""
-    from . import __version__
 
     commands = _available_commands() if commands is None else commands
     parser = argparse.ArgumentParser(

@@ -6,6 +6,8 @@ Streams come from NumPy's PCG64; the same seed gives the same numbers in numtorc
 
 import numpy as np
 
+from ._device import CPU
+
 _INITIAL_SEED = 67280421310721
 
 
@@ -18,7 +20,6 @@ class Generator:
 
     @property
     def device(self):
-        from ._device import CPU
         return CPU
 
     def manual_seed(self, seed):

@@ -14,6 +14,7 @@ import warnings
 
 from .. import _dtype as dt
 from .._autocast_state import _AutocastState
+from .._tensor import Tensor
 
 __all__ = ["autocast", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype",
            "set_autocast_dtype", "custom_fwd", "custom_bwd"]
@@ -115,7 +116,6 @@ def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
     def decorate_fwd(*args, **kwargs):
         if cast_inputs is None or not is_autocast_enabled(device_type):
             return fwd(*args, **kwargs)
-        from .._tensor import Tensor
 
         def cast(a):
             return a.to(cast_inputs) if isinstance(a, Tensor) and a.is_floating_point() else a

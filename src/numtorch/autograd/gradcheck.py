@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .grad_mode import enable_grad, no_grad
+
 
 class GradcheckError(RuntimeError):
     pass
@@ -15,7 +17,6 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     """Compare analytical gradients with central differences, one input element at a time."""
     from .._tensor import Tensor
     from . import grad as autograd_grad
-    from .grad_mode import no_grad
     inputs = _as_tuple(inputs)
     diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t._requires_grad]
     outputs = _as_tuple(func(*inputs))
@@ -57,7 +58,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     create_graph=True)``."""
     from .._tensor import Tensor
     from . import grad as autograd_grad
-    from .grad_mode import enable_grad
     inputs = _as_tuple(inputs)
     outputs = _as_tuple(func(*inputs))
     diff_outputs = [o for o in outputs if isinstance(o, Tensor) and o._requires_grad]

@@ -14,6 +14,7 @@ is itself recorded and can be differentiated again.
 import weakref
 from collections import OrderedDict
 
+from .._dtype import _BY_NUMPY
 from ..utils.hooks import RemovableHandle
 from .grad_mode import _GradState
 
@@ -166,7 +167,6 @@ class Node:
 
     def _unpack(self, name):
         """A saved slot as a Tensor in its place in the graph (for ``apply_graph``)."""
-        from .._dtype import _BY_NUMPY
         from .._tensor import Tensor
         arr = self.__dict__.get(name)
         if arr is None or arr.__class__ is Tensor:

@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from .._tensor import Tensor
 from . import _mpi
 
 __all__ = [
@@ -524,7 +525,6 @@ def _run(requests, pg, what, async_op, finish=None, result=()):
 # ----------------------------------------------------------------------------- buffers
 
 def _check_tensor(tensor, name="tensor"):
-    from .._tensor import Tensor
     if not isinstance(tensor, Tensor):
         raise TypeError(f"Invalid function argument. Expected parameter `{name}` of type "
                         f"torch.Tensor\n             but got {type(tensor)} instead.")

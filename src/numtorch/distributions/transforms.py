@@ -6,6 +6,7 @@ from numbers import Number
 from ..ops import activation as act
 from . import constraints
 from .independent import _sum_rightmost
+from .utils import _eps, clamp_probs
 
 __all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
            "TanhTransform", "Transform"]
@@ -165,11 +166,9 @@ class SigmoidTransform(Transform):
     bijective = True
 
     def _call(self, x):
-        from .utils import clamp_probs
         return clamp_probs(x.sigmoid())
 
     def _inverse(self, y):
-        from .utils import _eps
         eps = _eps(y)
         y = y.clamp(min=eps, max=1 - eps)
         return y.log() - (-y).log1p()

@@ -3,9 +3,11 @@
 import numpy as np
 
 from .. import _dtype as dt
+from .._creation import zeros
 from .._tensor import Tensor
 from ..ops import elementwise as ew
 from ..ops import reduction as red
+from ..ops.indexing import scatter
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
            "probs_to_logits", "tril_matrix_to_vec", "vec_to_tril_matrix"]
@@ -74,7 +76,6 @@ def tril_matrix_to_vec(mat, diag=0):
 
 def vec_to_tril_matrix(vec, diag=0):
     """Inverse of :func:`tril_matrix_to_vec`."""
-    from .._creation import zeros
     m = vec.shape[-1]
     n = int(round((-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1))
                    ** 0.5) / 2))
@@ -86,6 +87,5 @@ def vec_to_tril_matrix(vec, diag=0):
 
 
 def _scatter_last(out, flat, vec):
-    from ..ops.indexing import scatter
     idx = Tensor._wrap(np.broadcast_to(flat, tuple(vec.shape)).copy())
     return scatter(out, -1, idx, vec)

@@ -23,6 +23,7 @@ from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.functional import _no_double_backward
 from ..autograd.grad_mode import enable_grad
+from ..ops.shape import stack
 from ._pytree import tree_flatten, tree_unflatten
 
 
@@ -257,7 +258,6 @@ def _double_vjp(outs, inputs, tangents, keep):
 def _jacobian_rows(outs, inputs, keep):
     """Reverse mode: for each output, a list (one per input) of Jacobians
     ``out.shape + in.shape``, one backward pass per output element."""
-    from ..ops.shape import stack
     result = []
     for o in outs:
         n = o.numel()
@@ -404,7 +404,6 @@ def _jacobian_columns(outs, inputs, keep):
 
 
 def _double_vjp_columns(outs, inputs, keep):
-    from ..ops.shape import stack
     us = [Tensor._wrap(np.zeros_like(o._data), requires_grad=True) for o in outs]
     live = [(o, u) for o, u in zip(outs, us) if o._requires_grad]
     g = (_autograd_grad([o for o, _ in live], inputs, [u for _, u in live],

@@ -1,3 +1,5 @@
+from ..ops.shape import stack
+
 """``functional_call``: run a module with some of its parameters and buffers replaced."""
 
 _MISSING = object()
@@ -117,7 +119,6 @@ def stack_module_state(models):
         ``(params, buffers)``: two dicts from name to stacked tensor. The stacked parameters
         are new leaves that require grad when the originals do.
     """
-    from ..ops.shape import stack
     models = list(models)
     if not models:
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")

@@ -20,14 +20,16 @@ import traceback
 from multiprocessing import spawn as mp_spawn
 from multiprocessing.reduction import ForkingPickler
 
+from ..distributed import _mpi
+from ..distributed.run import _die_with_parent, _find_mpiexec
+from .spawn import ProcessExitedException, ProcessRaisedException
+
 __all__ = ["available", "run"]
 
 
 def available():
     """Whether to start ``spawn`` processes through mpiexec: MPI is installed and this process
     is not itself a rank of an MPI job."""
-    from ..distributed import _mpi
-    from ..distributed.run import _find_mpiexec
     return (os.environ.get("NUMTORCH_SPAWN_WITH_MPI", "1") != "0"
             and _mpi.launcher_env() is None and _mpi.is_available()
             and _find_mpiexec() is not None)
@@ -46,7 +48,6 @@ class MPIProcessContext:
         return [self.proc.pid]
 
     def join(self, timeout=None):
-        from .spawn import ProcessExitedException, ProcessRaisedException
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.proc.poll() is None:
             if self._first_error() is not None:
@@ -84,7 +85,6 @@ class MPIProcessContext:
 def run(fn, args, nprocs, join):
     """Run ``fn(i, *args)`` as ranks ``i`` of ``mpiexec -n nprocs``."""
     from ..apps import compat
-    from ..distributed.run import _die_with_parent, _find_mpiexec
     prep = mp_spawn.get_preparation_data("SpawnProcess")
     prep["authkey"] = bytes(prep["authkey"])  # plain pickle refuses the AuthenticationString
     call = bytes(ForkingPickler.dumps((fn, args)))  # fails here, before any file, if unpicklable
@@ -115,7 +115,6 @@ def _child(workdir):
     if os.environ.get("NUMTORCH_SPAWN_COMPAT") == "1":
         from numtorch.apps import compat
         compat.install()
-    from numtorch.distributed import _mpi
     rank = _mpi.launcher_env()[0]
     with open(os.path.join(workdir, "prep.pkl"), "rb") as f:
         mp_spawn.prepare(pickle.load(f))

@@ -10,6 +10,7 @@ would first move it into shared memory). ``torch.save`` and plain ``pickle`` are
 from multiprocessing.reduction import ForkingPickler
 
 from .._tensor import Tensor
+from ..nn.parameter import Parameter
 from . import _shm
 
 __all__ = ["init_reductions"]
@@ -34,6 +35,5 @@ def _reduce_tensor(tensor):
 
 def init_reductions():
     """Register the tensor reducers with ``multiprocessing``'s pickler."""
-    from ..nn.parameter import Parameter
     for cls in (Tensor, Parameter):
         ForkingPickler.register(cls, _reduce_tensor)

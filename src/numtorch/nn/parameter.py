@@ -2,7 +2,9 @@
 
 import numpy as np
 
-from .._tensor import Tensor
+from .. import _dtype as dt
+from .._device import check_device
+from .._tensor import Tensor, _rebuild_tensor
 
 
 class Parameter(Tensor):
@@ -37,7 +39,6 @@ class Parameter(Tensor):
         return new
 
     def __reduce_ex__(self, proto):
-        from .._tensor import _rebuild_tensor
         return (_rebuild_tensor, (Parameter, self._data, self._requires_grad))
 
 
@@ -90,8 +91,6 @@ class UninitializedTensorMixin:
     def materialize(self, shape, device=None, dtype=None):
         """Give the tensor storage of ``shape`` (uninitialised values) and make it a
         ``cls_to_become`` (``Parameter`` or ``Tensor``)."""
-        from .. import _dtype as dt
-        from .._device import check_device
         check_device(device)
         if dtype is None:
             dtype = self._lazy_dtype
@@ -122,7 +121,6 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
         return Tensor.__new__(cls)
 
     def __init__(self, requires_grad=True, device=None, dtype=None):
-        from .._device import check_device
         check_device(device)
         self._lazy_dtype = dtype
         if requires_grad:
@@ -138,7 +136,6 @@ class UninitializedBuffer(UninitializedTensorMixin, Tensor):
         return Tensor.__new__(cls)
 
     def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True):
-        from .._device import check_device
         check_device(device)
         self._lazy_dtype = dtype
         if requires_grad:

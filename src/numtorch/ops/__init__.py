@@ -8,6 +8,7 @@ from .. import _dtype as dt
 from .._device import check_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
+from ..random import _rng
 from . import complex as _complex  # noqa: F401  (declares real, imag, conj, ...)
 from . import counting as _counting  # noqa: F401  (declares unique, bincount, histc, ...)
 from . import elementwise as ew
@@ -173,7 +174,6 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 # ---------------------------------------------------------------------------- random in-place
 def _random_fill(sample):
     def op(self, *args, generator=None, **kwargs):
-        from ..random import _rng
         self._check_inplace()
         data = sample(_rng(generator), self._data.shape, *args, **kwargs)
         np.copyto(self._data, data, casting="unsafe")

@@ -11,14 +11,18 @@ import warnings
 
 import numpy as np
 
+from .. import _dtype as dt
 from .._tensor import Tensor
+from ..random import _rng
 from . import _formulas as F
+from . import _unary_inplace
 from . import elementwise as ew
 from . import shape as sh
 from ._lowp import lower_precision_op, widened_op
 from ._registry import formula
 from ._util import refuse_complex, wrap_dim
 from .reduction import log_softmax, softmax
+from .shape import to_dtype
 
 __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_", "elu",
@@ -53,7 +57,6 @@ def _float_data(input):
     """The input's array, with integer inputs promoted to the default float dtype."""
     x = input._data
     if x.dtype.kind in "iub":
-        from .. import _dtype as dt
         x = x.astype(dt.get_default_dtype()._np)
     return x
 
@@ -62,7 +65,6 @@ def _maybe_inplace(fn, input, inplace, name, *args):
     """Run ``fn(input, *args)`` out of place, or write its result into ``input``."""
     if not inplace:
         return fn(input, *args)
-    from . import _unary_inplace
     return _unary_inplace(name, fn)(input, *args)
 
 
@@ -204,7 +206,6 @@ def RreluWithNoiseBackward0(ctx, g):
 def _rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     x = _float_data(input)
     if training:
-        from ..random import _rng
         slopes = _rng(None).uniform(lower, upper, x.shape).astype(x.dtype)
     else:
         slopes = (lower + upper) / 2
@@ -561,8 +562,6 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
         warnings.warn("Implicit dimension choice for softmin has been deprecated. Change the "
                       "call to include dim=X as an argument.", UserWarning, stacklevel=_stacklevel)
     if dtype is not None:
-        from .. import _dtype as dt
-        from .shape import to_dtype
         input = to_dtype(input, dt.to_numpy_dtype(dtype))
     return softmax(ew.neg(input), dim)
 

@@ -10,6 +10,7 @@ values (PyTorch returns a lazily conjugated view; values and gradients are the s
 
 import numpy as np
 
+from .._dtype import get_default_dtype
 from .._tensor import Tensor
 from . import _formulas as F
 from ._registry import OUT, declare, formula
@@ -177,7 +178,6 @@ def angle(input):
         out = np.where(x < 0, np.pi, 0).astype(x.dtype)
         out = np.where(np.isnan(x), x, out)
     else:
-        from .._dtype import get_default_dtype
         out = np.where(x < 0, np.pi, 0).astype(get_default_dtype()._np)
     return AngleBackward0.record(out, (input,), (x,))
 

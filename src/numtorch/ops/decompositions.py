@@ -17,6 +17,7 @@ from . import reduction as rd
 from . import shape as sh
 from ._registry import OUT, formula, out
 from ._util import wrap_dim
+from .indexing import getitem
 
 _wrap = Tensor._wrap
 _rt = rd._return_type
@@ -846,7 +847,6 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     rows = idx if offset >= 0 else idx - offset
     cols = idx + offset if offset >= 0 else idx
     keep = (rows < n_rows) & (cols < n_cols)
-    from .indexing import getitem
     return getitem(moved, (Ellipsis, rows[keep], cols[keep]))
 
 

@@ -16,6 +16,8 @@ from .._tensor import Tensor
 from ._formulas import is_array
 from ._registry import formula
 from ._util import wrap_dim
+from .complex import conj, view_as_real
+from .padding import pad
 
 _NONE, _BY_ROOT_N, _BY_N = 0, 1, 2
 _COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
@@ -75,7 +77,6 @@ def _real_dtype(x):
 def _real(z):
     if is_array(z):
         return np.ascontiguousarray(z.real)
-    from .complex import view_as_real
     return view_as_real(z).select(-1, 0)
 
 
@@ -87,7 +88,6 @@ def _zero_extend(g, dim, size):
         widths = [(0, 0)] * g.ndim
         widths[dim] = (0, extra)
         return np.pad(g, widths)
-    from .padding import pad
     spec = [0, 0] * (g.dim() - 1 - dim) + [0, extra]
     return pad(g, spec)
 
@@ -161,7 +161,6 @@ def _resize(x, dim, n):
     if n < size:
         return x.narrow(dim, 0, n)
     if n > size:
-        from .padding import pad
         return pad(x, [0, 0] * (x.dim() - 1 - dim) + [0, n - size])
     return x
 
@@ -200,7 +199,7 @@ def _c2c_family(input, s, dim, norm, forward, default_all):
         return fft_c2c(x, tuple(dims), mode, forward)
     if forward:
         return fft_r2c(x, tuple(dims), mode, False)
-    from .complex import conj  # ifft of a real signal: the conjugate of its forward transform
+    # ifft of a real signal: the conjugate of its forward transform
     return conj(fft_r2c(x, tuple(dims), mode, False))
 
 

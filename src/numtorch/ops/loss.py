@@ -28,6 +28,7 @@ from ._util import binary_operands, refuse_complex, shape_error
 from .activation import _log1p_exp as _softplus
 from .activation import _stable_sigmoid as _sigmoid
 from .activation import softplus as _softplus_op
+from .indexing import where
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -636,7 +637,6 @@ def _xlogy_self(t):
         with np.errstate(divide="ignore", invalid="ignore"):
             return _wrap(np.where(td == 0, 0, td * np.log(np.where(td == 0, 1, td))).astype(
                 td.dtype, copy=False))
-    from .indexing import where
     positive = _wrap(td > 0)
     safe = where(positive, t, 1.0)
     return ew.mul(t, ew.log(safe))
@@ -671,7 +671,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     m1 = _scalar_step(rd.sum(ew.mul(input1, input1), dim), "AddBackward1", eps)
     m2 = _scalar_step(rd.sum(ew.mul(input2, input2), dim), "AddBackward1", eps)
     cos = ew.div(prod, ew.sqrt(ew.mul(m1, m2)))
-    from .indexing import where
     pos = ew.sub(_wrap(np.ones((), dtype=cos._data.dtype)), cos)
     neg = _clamp_min(_scalar_step(cos, "SubBackward1", margin), 0)
     t = target._data
@@ -705,7 +704,6 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """``input`` where target is 1, ``max(0, margin - input)`` where target is -1."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    from .indexing import where
     t = target._data
     zeros = _wrap(np.zeros((), dtype=input._data.dtype))
     margin_t = _wrap(np.asarray(margin, dtype=input._data.dtype))

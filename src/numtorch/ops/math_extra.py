@@ -24,6 +24,7 @@ from . import shape as sh
 from ._lowp import fp32_op, lower_precision_op
 from ._registry import OUT, declare, formula
 from ._util import as_tensor_arg, attach, binary_operands, refuse_complex, shape_error, wrap_dim
+from .complex import sgn_backward
 
 _wrap = Tensor._wrap
 
@@ -484,7 +485,6 @@ NanToNumBackward0 = _unary_node("NanToNumBackward0",
                                 lambda ctx, g, x: g * F.cast(F.isfinite(x), g))
 def _sgn_grad(ctx, g, x):
     if (x.is_complex() if F.is_tensor(x) else x.dtype.kind == "c"):
-        from .complex import sgn_backward
         return sgn_backward(g, x)
     return F.zeros_like(g)
 

@@ -25,6 +25,7 @@ from . import _jit
 from ._lowp import widened_op
 from ._registry import aux, formula
 from .conv import pad_zeros
+from .indexing import gather
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -48,7 +49,6 @@ def _gather_planes(v, flat, out_shape):
     flat = flat.reshape(n, c, -1)
     if F.is_array(v):
         return np.take_along_axis(v.reshape(n, c, -1), flat, axis=2).reshape(out_shape)
-    from .indexing import gather
     return F.reshape(gather(F.reshape(v, (n, c, -1)), 2, _wrap(flat)), out_shape)
 
 

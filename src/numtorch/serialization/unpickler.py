@@ -26,6 +26,7 @@ from .. import _dtype as dt
 from .._device import device as _device
 from .._size import Size
 from .._tensor import Tensor
+from ..nn.parameter import Parameter
 from ._common import STORAGE_TYPES, StorageType, damaged
 from .writer import torch_module_name
 
@@ -191,7 +192,6 @@ def _rebuild_tensor(storage, storage_offset, size, stride):
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
-    from ..nn.parameter import Parameter
     if not isinstance(data, Tensor):
         raise RuntimeError("numtorch.load: a Parameter's data is not a tensor")
     p = Parameter(data, bool(requires_grad))
@@ -200,7 +200,6 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
 
 
 def _rebuild_from_type_v2(func, new_type, args, state):
-    from ..nn.parameter import Parameter
     if id(func) not in _CALLABLE_IDS or not isinstance(args, tuple):
         raise pickle.UnpicklingError(
             f"numtorch.load: _rebuild_from_type_v2 got a disallowed function {func!r}")
@@ -249,7 +248,6 @@ def _dtype_by_name(name):
 
 def _allowed_globals():
     """``"module.name"`` -> the object numtorch substitutes for it."""
-    from ..nn.parameter import Parameter
     allowed = {
         "collections.OrderedDict": OrderedDict,
         "collections.Counter": collections.Counter,

@@ -21,6 +21,8 @@ import sys
 
 import numpy as np
 
+import numtorch
+
 __all__ = ["LayerInfo", "ModelStatistics", "summary"]
 
 COLUMNS = ("input_size", "output_size", "num_params", "params_percent", "kernel_size",
@@ -496,7 +498,6 @@ def _total_bytes(data):
 
 
 def _prepare_input(input_data, input_size, batch_dim, dtypes):
-    import numtorch
 
     if input_data is not None:
         if isinstance(input_data, np.ndarray):
@@ -555,7 +556,6 @@ def summary(model, input_size=None, input_data=None, batch_dim=None, cache_forwa
         ModelStatistics: ``str()`` of it is the table; it holds ``total_params``,
         ``trainable_params``, ``total_mult_adds`` and the byte counts.
     """
-    import numtorch
 
     del cache_forward_pass, device
     have_input = input_data is not None or input_size is not None

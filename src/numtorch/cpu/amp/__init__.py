@@ -2,6 +2,7 @@
 
 import warnings
 
+from ... import _dtype as dt
 from ...amp import autocast_mode as _mode
 from ...amp.grad_scaler import GradScaler as _GradScaler
 
@@ -15,7 +16,6 @@ class autocast(_mode.autocast):
         warnings.warn("`torch.cpu.amp.autocast(args...)` is deprecated. Please use "
                       "`torch.amp.autocast('cpu', args...)` instead.", FutureWarning,
                       stacklevel=2)
-        from ... import _dtype as dt
         super().__init__("cpu", dtype=dt.bfloat16 if dtype is None else dtype, enabled=enabled,
                          cache_enabled=cache_enabled)
 

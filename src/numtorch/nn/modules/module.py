@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ... import _dtype as dt
+from ..._creation import empty_like
 from ..._device import check_device
 from ..._tensor import Tensor
 from ...autograd.grad_mode import _GradState, no_grad
@@ -694,7 +695,6 @@ class Module:
 
     def to_empty(self, *, device=None, recurse=True):
         check_device(device)
-        from ..._creation import empty_like
         return self._apply(lambda t: empty_like(t), recurse=recurse)
 
     # ---------------------------------------------------------------------------- hooks

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from ... import _creation
+from ..._dtype import float32
 from ..._tensor import Tensor
 from ...autograd.grad_mode import _GradState
 from ...ops.activation import gelu, relu
@@ -143,7 +144,6 @@ def _get_clones(module, n):
 
 
 def _generate_square_subsequent_mask(sz, device=None, dtype=None):
-    from ... import float32
     dtype = dtype or float32
     data = np.triu(np.full((sz, sz), -np.inf), k=1).astype(dtype._np)
     return Tensor._wrap(data)

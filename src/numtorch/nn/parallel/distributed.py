@@ -15,6 +15,7 @@ import numpy as np
 from ... import distributed as dist
 from ..._tensor import Tensor
 from ...autograd.grad_mode import is_grad_enabled, no_grad
+from ...autograd.node import AccumulateGrad
 from ..modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -278,7 +279,6 @@ def _tensors_in(obj):
 
 def _reachable_leaves(outputs):
     """``id`` of every leaf tensor whose gradient the graph of ``outputs`` reaches."""
-    from ...autograd.node import AccumulateGrad
     seen, found = set(), set()
     stack = []
     for t in outputs:

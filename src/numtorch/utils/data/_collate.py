@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+import numtorch
+
 from ... import _dtype as dt
 from ..._tensor import Tensor
 
@@ -93,7 +95,6 @@ def _collate_tensors(batch):
                 f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
                 f"and {list(a.shape)} at entry {i}")
     if any(t._requires_grad for t in batch):
-        import numtorch
 
         return numtorch.stack(batch, 0)
     out = np.stack(arrays, 0)

@@ -9,6 +9,7 @@ names the file and the directory to put it in.
 """
 
 import enum
+import fnmatch
 import functools
 import hashlib
 import os
@@ -21,6 +22,8 @@ import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from ...serialization import load
 
 __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_model_weights",
            "get_weight", "list_models", "register_model"]
@@ -70,7 +73,6 @@ def _download(url, dst, hash_prefix):
 def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=True,
                              check_hash=False, file_name=None, weights_only=True):
     """The state dict stored at ``url``, read from the hub cache (downloaded there if absent)."""
-    from ... import load
 
     path = _checkpoint_path(url, model_dir, file_name)
     if not os.path.exists(path):
@@ -165,7 +167,6 @@ def register_model(name=None):
 def list_models(module=None, include=None, exclude=None):
     """Names of the registered models, sorted; ``module`` keeps those defined in it and
     ``include``/``exclude`` are Unix shell-style patterns."""
-    import fnmatch
 
     # a stand-in module of numtorch.compat (torchvision.models) names its numtorch target
     module = getattr(module, "_numtorch_target", module)
