@@ -6,9 +6,12 @@ those of the per-tensor op. Out-of-place forms return a tuple of new tensors; in
 (``_foreach_add_``) update the tensors and return the list they were given.
 """
 
+import importlib
 import numbers
 
 from ._tensor import Tensor
+from .linalg import vector_norm
+from .ops.elementwise import pow as _pow
 
 _UNARY = ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp", "expm1",
           "floor", "frac", "lgamma", "log", "log10", "log1p", "log2", "neg", "reciprocal",
@@ -50,7 +53,6 @@ def _scalars(tensors, value):
 
 
 def _out_of_place(name):
-    import importlib
     for module in ("numtorch", "numtorch.special"):
         fn = getattr(importlib.import_module(module), name, None)
         if fn is not None:
@@ -142,7 +144,6 @@ del _name, _inplace, _fn
 
 
 def _foreach_pow_scalar_base(base, exponents):
-    from .ops.elementwise import pow as _pow
     return tuple(_pow(base, e) for e in exponents)
 
 
@@ -183,7 +184,6 @@ def _foreach_clone(self):
 def _foreach_norm(self, ord=2, dtype=None):
     """The vector ``ord``-norm of every tensor of the list (0-dim tensors)."""
     _check_list(self)
-    from .linalg import vector_norm
     return tuple(vector_norm(t, ord, dtype=dtype) for t in self)
 
 

@@ -14,6 +14,7 @@ already chose (``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` in the en
 with ``NUMTORCH_MALLOC_TUNING=0``.
 """
 
+import ctypes
 import os
 import sys
 
@@ -38,7 +39,6 @@ def tune():
     if "MALLOC_MMAP_THRESHOLD_" in env or "MALLOC_TRIM_THRESHOLD_" in env:
         return False
     try:
-        import ctypes
         libc = ctypes.CDLL(None)
         if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: different allocator
             return False

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import _dtype as dt
+from ._tensor import Tensor
 
 
 @dataclass
@@ -249,7 +250,6 @@ def _parameter_class():
 
 def _str(self, *, tensor_contents=None):
     """``repr(tensor)``: ``tensor([...])`` plus dtype, size and autograd suffixes."""
-    from ._tensor import Tensor
 
     param_cls = _parameter_class()
     cls = type(self)

@@ -1,6 +1,7 @@
 """``torch.finfo`` and ``torch.iinfo``: the numerical limits of a dtype."""
 
 import math
+import warnings
 
 import numpy as np
 
@@ -102,7 +103,6 @@ def set_float32_matmul_precision(precision):
     """
     global _matmul_precision
     if precision not in ("highest", "high", "medium"):
-        import warnings
         warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
                       "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
         return

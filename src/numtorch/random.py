@@ -7,6 +7,7 @@ Streams come from NumPy's PCG64; the same seed gives the same numbers in numtorc
 import numpy as np
 
 from ._device import CPU
+from ._tensor import Tensor
 
 _INITIAL_SEED = 67280421310721
 
@@ -39,7 +40,6 @@ class Generator:
     def get_state(self):
         import json
 
-        from ._tensor import Tensor
         state = json.dumps(self._rng.bit_generator.state).encode()
         return Tensor._wrap(np.frombuffer(state, dtype=np.uint8).copy())
 

@@ -28,6 +28,7 @@ import numtorch.nn.functional as F
 from numtorch import optim
 from numtorch.datasets import MNIST, transforms
 from numtorch.utils.data import DataLoader, Subset, TensorDataset
+from numtorch.utils.viz import make_dot
 
 from . import CommandError, plots
 from .models import MODELS, build_model
@@ -358,10 +359,6 @@ def export_onnx(net, folder, example):
 
 def write_graph(path, net, dataset):
     """``graph.svg``: the autograd graph of the loss on two samples, if Graphviz can draw it."""
-    try:
-        from numtorch.utils.viz import make_dot
-    except ImportError:
-        return None
     images, labels = dataset.tensors[0][:2], dataset.tensors[1][:2]
     net.train()
     with numtorch.enable_grad():

@@ -20,6 +20,7 @@ import numtorch
 import numtorch.nn.functional as F
 
 from . import CommandError
+from .mnist import _first_line, load_checkpoint, mnist_transform
 from .models import MODELS, build_model
 
 # Larger pictures are refused before they are decoded (a digit needs a few thousand pixels; a
@@ -62,7 +63,6 @@ def load_model(path):
 
     A bare ``state_dict`` saved with ``numtorch.save(net.state_dict(), path)`` works too.
     """
-    from .mnist import _first_line, load_checkpoint
 
     if not os.path.isfile(path):
         raise CommandError(f"checkpoint not found: {path}")
@@ -247,7 +247,6 @@ def _place_by_mass(patch, size):
 @numtorch.no_grad()
 def predict_array(net, model_name, digit):
     """``(label, probabilities)`` for a ``28×28`` uint8 digit (white on black)."""
-    from .mnist import mnist_transform
 
     x = mnist_transform(model_name)(digit)
     probs = F.softmax(net(x.unsqueeze(0)), dim=1)[0].numpy()

@@ -26,6 +26,7 @@ import sys
 import traceback
 import types
 import warnings
+from multiprocessing import util
 
 from . import compat
 
@@ -123,7 +124,6 @@ def _hook_in_spawned_children():
     Such a process (a DataLoader worker, say) imports the script again as ``__mp_main__``; without
     the hook its ``import torch`` would not reach numtorch. Forked processes inherit the hook.
     """
-    from multiprocessing import util
 
     original = util.spawnv_passfds
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,3 +1,5 @@
+import importlib
+
 """``torch.cuda`` stand-in: numtorch runs on the CPU only."""
 
 
@@ -36,6 +38,5 @@ def is_initialized():
 def __getattr__(name):
     # torch.cuda.amp, loaded on first use (``torch.cuda.amp.GradScaler`` after ``import torch``)
     if name == "amp":
-        import importlib
         return importlib.import_module(".amp", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

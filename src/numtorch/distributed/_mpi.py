@@ -4,6 +4,7 @@ mpi4py is an optional dependency (``pip install 'numtorch[distributed]'``); ever
 it goes through :func:`mpi`, which says what to install when it is missing.
 """
 
+import importlib.util
 import os
 import signal
 import sys
@@ -29,7 +30,6 @@ _MPI = None
 
 def is_available():
     """Whether mpi4py can be imported (without initialising MPI)."""
-    import importlib.util
     try:
         return importlib.util.find_spec("mpi4py") is not None
     except (ImportError, ValueError):

@@ -19,6 +19,7 @@ variables and sets the same environment, on one host or many.
 """
 
 import argparse
+import ctypes
 import os
 import shutil
 import signal
@@ -167,7 +168,6 @@ def _launch(mpiexec, nproc, opts):
 def _die_with_parent():
     """mpiexec (and so every rank) ends when the launcher is killed: no orphans."""
     try:
-        import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # pragma: no cover - not Linux

@@ -1,6 +1,7 @@
 """``kl_divergence(p, q)`` and the registry of closed forms behind it."""
 
 import math
+import warnings
 from functools import total_ordering
 
 from .. import linalg, special
@@ -74,7 +75,6 @@ def _dispatch_kl(type_p, type_q):
     left_fun = _KL_REGISTRY[left_p, left_q]
     right_fun = _KL_REGISTRY[right_p, right_q]
     if left_fun is not right_fun:
-        import warnings
         warnings.warn(f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). Please "
                       f"register_kl({left_p.__name__}, {right_q.__name__})", RuntimeWarning,
                       stacklevel=3)

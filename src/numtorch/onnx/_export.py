@@ -6,7 +6,10 @@ import inspect
 import os
 import warnings
 
+from .. import no_grad
 from .._tensor import Tensor
+from ..nn import Module
+from ..version import __version__
 from ._trace import ExportError, Tracer, tracing
 
 __all__ = ["export", "TrainingMode", "OperatorExportTypes", "is_in_onnx_export"]
@@ -191,7 +194,6 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     if not MIN_OPSET <= opset <= newest:
         raise ValueError(f"numtorch.onnx.export: opset_version {opset} is not supported; use "
                          f"{MIN_OPSET} to {newest}")
-    from ..nn import Module
     if not isinstance(model, Module):
         raise TypeError(f"numtorch.onnx.export: expected a numtorch.nn.Module, got "
                         f"{type(model).__name__}")
@@ -232,7 +234,6 @@ def _build(onnx, model, args, kwargs, inputs, names_in, output_names, dynamic_ax
            export_params):
     from onnx import helper
 
-    from .. import no_grad
     from . import _modules, _ops  # noqa: F401  (register the mappings)
 
     with no_grad():
@@ -323,7 +324,6 @@ def _set_output_shapes(onnx, proto, results, names_out, axes, symbolic, tr):
 
 
 def _version():
-    from .. import __version__
     return __version__
 
 

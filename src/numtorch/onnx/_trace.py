@@ -20,6 +20,12 @@ import warnings
 
 import numpy as np
 
+import numtorch
+import numtorch.nn.functional as F
+from numtorch.nn import Module
+
+from .._size import Size
+from .._tensor import Tensor
 from ._graph import Graph
 
 __all__ = ["SYMBOLICS", "MODULE_SYMBOLICS", "MODULE_GUARDS", "symbolic", "module_symbolic",
@@ -192,7 +198,6 @@ class _Patches:
 
 
 def _tensors_in(obj, out):
-    from .._tensor import Tensor
     if isinstance(obj, Tensor):
         out.append(obj)
     elif isinstance(obj, (list, tuple)):
@@ -290,7 +295,6 @@ class Tracer(Graph):
 
     def operand(self, x, dtype):
         """``x`` (tensor, Python number or SymInt) as an ONNX value of ``dtype``."""
-        from .._tensor import Tensor
         if isinstance(x, Tensor):
             return self.cast(self.v(x), dtype)
         if isinstance(x, SymInt):
@@ -456,7 +460,6 @@ def _size_wrapper(fn):
             return fn(self, dim) if dim is not None else fn(self)
         if dim is not None:
             return tr.sym_dim(self, dim if dim >= 0 else dim + tr.rank(self))
-        from .._size import Size
         return Size(tr.sym_dim(self, i) for i in range(tr.rank(self)))
     return size
 
@@ -466,7 +469,6 @@ def _shape_property(prop):
         tr = _ACTIVE
         if tr is None or tr.depth or not tr.symbolic_sizes or id(self) not in tr.values:
             return prop.fget(self)
-        from .._size import Size
         return Size(tr.sym_dim(self, i) for i in range(tr.rank(self)))
     return property(get, prop.fset)
 
@@ -492,10 +494,6 @@ _SKIP_METHODS = {"size", "dim", "ndimension", "numel", "nelement", "element_size
 
 
 def _install(tracer, patches):
-    import numtorch
-    import numtorch.nn.functional as F
-    from numtorch import Tensor
-    from numtorch.nn import Module
 
     originals = {}  # id(original function) -> wrapper
 

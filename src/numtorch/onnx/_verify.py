@@ -9,6 +9,8 @@ fails the export rather than writing a wrong graph.
 
 import numpy as np
 
+from .. import from_numpy, no_grad
+from ._export import _flatten, _replace
 from ._trace import ExportError
 
 __all__ = ["verify", "session"]
@@ -44,15 +46,12 @@ def _guarded(run):
 
 
 def _eager(model, args, kwargs, new_inputs):
-    from .. import from_numpy, no_grad
-    from ._export import _replace
     tensors = [from_numpy(np.ascontiguousarray(a)) for a in new_inputs]
     counter = [0]
     new_args = _replace(tuple(args), tensors, counter)
     new_kwargs = _replace(dict(kwargs), tensors, counter)
     with no_grad():
         out = model(*new_args, **new_kwargs)
-    from ._export import _flatten
     return [np.asarray(t.detach().numpy()) for t in _flatten(out, [])]
 
 

@@ -4,7 +4,9 @@ import weakref
 
 import numpy as np
 
+from .. import _creation
 from .. import _dtype as dt
+from .._creation import tensor
 from .._device import check_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
@@ -14,11 +16,14 @@ from . import counting as _counting  # noqa: F401  (declares unique, bincount, h
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
+from . import math_extra as mx
 from . import reduction  # noqa: F401  (registers its declarations before _install)
 from . import shape as sh
 from . import sorting as _sorting  # noqa: F401  (registers its declarations before _install)
 from ._registry import OPS
-from ._util import as_tensor_arg
+from ._util import as_tensor_arg, shape_error
+from ._views import rebase_view
+from .shape import _shape_arg
 
 _wrap = Tensor._wrap
 
@@ -66,7 +71,6 @@ def _record_inplace(self, fn, args, kwargs, copy_input=True):
             if isinstance(ref, weakref.ref) and ref() is result:
                 versions[i] = (vb, vb[0], weakref.ref(self), name)
     if self._base is not None and node is not None:
-        from ._views import rebase_view
         rebase_view(self, node)
         return self
     self.grad_fn = result.grad_fn
@@ -80,7 +84,6 @@ def _ufunc_into(self, ufunc, od):
     try:
         ufunc(data, od, out=data, casting="same_kind")
     except ValueError:
-        from ._util import shape_error
         raise shape_error(data.shape, np.shape(od)) from None
     except np._core._exceptions._UFuncOutputCastingError:
         raise RuntimeError(
@@ -155,7 +158,6 @@ def _caster(npd):
 
 def _new_creator(fill):
     def new(self, *size, dtype=None, device=None, requires_grad=False):
-        from .. import _creation
         size = size[0] if len(size) == 1 and not isinstance(size[0], int) else size
         out = getattr(_creation, fill)(*size, dtype=dtype or self.dtype)
         return out.requires_grad_(requires_grad) if requires_grad else out
@@ -163,7 +165,6 @@ def _new_creator(fill):
 
 
 def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-    from .._creation import tensor
     return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
@@ -244,7 +245,6 @@ def set_(self, source):
 
 
 def resize_(self, *sizes):
-    from .shape import _shape_arg
     shape = _shape_arg(sizes)
     new = np.zeros(shape, dtype=self._data.dtype)
     flat = self._data.reshape(-1)
@@ -314,7 +314,6 @@ def _install():
         "random_": _random_fill(_random_int), "bernoulli_": _random_fill(_bernoulli),
         "exponential_": _random_fill(_exponential),
     }
-    from . import math_extra as mx
     methods["matrix_power"] = lambda self, n: mx._linalg().matrix_power(self, n)
     for info in OPS:  # the declared ops (ops/_registry.py): methods and in-place variants
         for name in info.methods:

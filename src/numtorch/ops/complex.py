@@ -10,6 +10,7 @@ values (PyTorch returns a lazily conjugated view; values and gradients are the s
 
 import numpy as np
 
+from .._creation import as_tensor
 from .._dtype import get_default_dtype
 from .._tensor import Tensor
 from . import _formulas as F
@@ -113,7 +114,6 @@ def imag(input):
 
 def _set_part(part):
     def setter(self, value):
-        from .._creation import as_tensor
         target = part(self)
         src = value if isinstance(value, Tensor) else as_tensor(value)
         target.copy_(src)

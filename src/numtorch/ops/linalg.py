@@ -10,6 +10,7 @@ from ..autograd.node import Node
 from . import _formulas as F
 from ._lowp import fp32_op, lower_precision_op
 from ._registry import OUT, declare, formula
+from .shape import UnsafeViewBackward0, expand, reshape
 
 _wrap = Tensor._wrap
 
@@ -227,7 +228,6 @@ def _matmul_folded(input, other):
     """Broadcasting matmul composed of recorded ops, as PyTorch does it: a 2-D right operand
     folds the left one's batch into ``mm`` rows; otherwise both are expanded to the common
     batch for ``bmm``. The result is an unsafe view of the product."""
-    from .shape import UnsafeViewBackward0, expand, reshape
     a, b = input._data, other._data
     an = a[None, :] if a.ndim == 1 else a
     bn = b[:, None] if b.ndim == 1 else b

@@ -13,6 +13,7 @@ from ._lowp import fp32_op, widened_op
 from ._registry import OUT, declare, formula, out
 from ._util import normalize_dims, refuse_complex, wrap_dim
 from .elementwise import maximum, minimum
+from .indexing import scatter
 
 _wrap = Tensor._wrap
 
@@ -211,7 +212,6 @@ def _select_formula(ctx, grads):
         out = np.zeros(ctx.in_shape, dtype=g.dtype)
         np.put_along_axis(out, idx, g, axis=axis)
         return (out,)
-    from .indexing import scatter
     return (scatter(F.zeros_like(g, ctx.in_shape), axis, idx, g),)
 
 

@@ -11,6 +11,8 @@ from .._tensor import Tensor
 from . import _formulas as F
 from ._registry import declare, formula
 from ._util import result_type, wrap_dim
+from .complex import view_as_real
+from .indexing import SliceBackward0, getitem, index_add
 
 _wrap = Tensor._wrap
 
@@ -313,7 +315,6 @@ def repeat(input, *sizes):
 @formula("RepeatInterleaveBackward0", attrs=("axis", "repeats", "in_shape"))
 def RepeatInterleaveBackward0(ctx, g):
     if not F.is_array(g):
-        from .indexing import index_add
         rows = np.repeat(np.arange(len(ctx.repeats)), ctx.repeats).astype(np.int64)
         return (index_add(F.zeros_like(g, ctx.in_shape), ctx.axis, _wrap(rows), g),)
     # Sum each run of repeated rows back onto its source row.
@@ -372,7 +373,6 @@ def ToCopyBackward0(ctx, g):
         if F.is_array(g):
             g = g.real
         else:
-            from .complex import view_as_real
             g = view_as_real(g).select(-1, 0)
     return (F.astype(g, ctx.in_dtype),)
 
@@ -477,7 +477,6 @@ def narrow(input, dim, start, length):
         raise RuntimeError(
             f"start ({start}) + length ({length}) exceeds dimension size ({x.shape[ax]}).")
     index = (slice(None),) * ax + (slice(start, start + length),)
-    from .indexing import SliceBackward0
     out = SliceBackward0.record(x[index], (input,), (), (x.shape, index, False))
     input._share_version(out)
     return out
@@ -488,7 +487,6 @@ def _take_slice(g, axis, index):
     idx = (slice(None),) * axis + (index,)
     if F.is_array(g):
         return g[idx]
-    from .indexing import getitem
     return getitem(g, idx)
 
 

@@ -12,6 +12,7 @@ from . import reduction as rd
 from ._lowp import fp32_op
 from ._registry import declare, formula, out
 from ._util import wrap_dim
+from .indexing import scatter
 
 _wrap = Tensor._wrap
 
@@ -26,7 +27,6 @@ def _put_along(ctx, grads):
         res = np.zeros(ctx.in_shape, dtype=g.dtype)
         np.put_along_axis(res, idx, g, axis=axis)
         return (res,)
-    from .indexing import scatter
     return (scatter(F.zeros_like(g, ctx.in_shape), axis, idx, g),)
 
 

@@ -1,5 +1,7 @@
 """``numtorch.optim``: optimizers and learning-rate schedulers (``torch.optim``)."""
 
+import importlib as _importlib
+
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adafactor import Adafactor
@@ -24,6 +26,5 @@ def __getattr__(name):
     # ``swa_utils`` needs ``numtorch.nn``; import it on first use so that ``optim`` does not
     # depend on ``nn`` being importable.
     if name == "swa_utils":
-        import importlib
-        return importlib.import_module(".swa_utils", __name__)
+        return _importlib.import_module(".swa_utils", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,6 +26,7 @@ from ...ops.rnn import lstm_layer
 from ...ops.shape import cat, stack
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module, _factory
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -34,7 +35,6 @@ _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
 def _packed_sequence_class():
-    from ..utils.rnn import PackedSequence
     return PackedSequence
 
 

@@ -6,11 +6,12 @@ the global default generator (seeded by ``numtorch.manual_seed``) is used, as Py
 
 import numpy as np
 
+from ... import random
+
 
 def numpy_rng(generator=None):
     """The ``numpy.random.Generator`` behind ``generator`` or behind the global default."""
     if generator is None:
-        from ... import random  # read the binding at call time
 
         return random.default_generator._rng
     if isinstance(generator, np.random.Generator):
