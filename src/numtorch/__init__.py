@@ -5,6 +5,9 @@
 """
 
 import builtins as _builtins
+import importlib as _importlib
+
+import numpy as _np
 
 from . import _dtype
 from ._device import device
@@ -58,7 +61,6 @@ __version__ = version.__version__
 def _legacy_tensor_type(name, np_dtype):
     """``torch.FloatTensor([1, 2])`` style constructors."""
     def construct(*args):
-        import numpy as _np
         if len(args) == 1 and not isinstance(args[0], _builtins.int):
             return Tensor._wrap(_np.array(args[0], dtype=np_dtype))
         return Tensor._wrap(_np.zeros(args, dtype=np_dtype))
@@ -139,13 +141,12 @@ _LAZY_FUNCTIONS = {"save": "serialization", "load": "serialization",
 
 
 def __getattr__(name):
-    import importlib
     if name in _LAZY_MODULES:
-        module = importlib.import_module(f".{name}", __name__)
+        module = _importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
     if name in _LAZY_FUNCTIONS:
-        value = getattr(importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
+        value = getattr(_importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'numtorch' has no attribute '{name}'")

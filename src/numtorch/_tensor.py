@@ -13,6 +13,7 @@ import numpy as np
 from . import _dtype as dt
 from ._device import CPU, check_device
 from ._size import Size
+from .autograd import backward as _backward
 from .autograd.grad_mode import _GradState
 from .autograd.node import AccumulateGrad
 from .utils.hooks import RemovableHandle
@@ -296,8 +297,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor with respect to graph leaves."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs)
 
     def detach(self):

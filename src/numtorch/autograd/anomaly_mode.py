@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
+
 
 class _AnomalyState:
     enabled = False
@@ -61,7 +63,7 @@ class _TracingGradFn:
 
 
 def set_anomaly_enabled(enabled, check_nan=True):
-    from .._tensor import Tensor
+    Tensor = _tensor.Tensor
     _AnomalyState.enabled = bool(enabled)
     _AnomalyState.check_nan = bool(check_nan)
     Tensor.grad_fn = _TracingGradFn() if enabled else None

@@ -7,6 +7,7 @@ several consumers are summed before the node runs.
 import numpy as np
 
 from .. import _dtype as _dt
+from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
 from .._fperr import quiet_call
 from .anomaly_mode import _AnomalyState, apply_checked
 from .grad_mode import enable_grad
@@ -33,7 +34,7 @@ def _collect_dependencies(roots):
 
 
 def _make_root_grads(tensors, grad_tensors, what, graph=False):
-    from .._tensor import Tensor
+    Tensor = _tensor.Tensor
     grads = []
     for t, g in zip(tensors, grad_tensors):
         if g is None:
@@ -215,7 +216,7 @@ def _skip(node, deps, pending, ready):
 
 
 def _wrap(array):
-    from .._tensor import Tensor
+    Tensor = _tensor.Tensor
     return Tensor._wrap(array)
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
 from .grad_mode import _GradState, no_grad
 from .node import Node
 
@@ -43,7 +44,7 @@ class BackwardCFunction(FunctionCtx, Node):
     _differentiable = True  # its backward is the user's code, run on Tensors under create_graph
 
     def backward(self, grads):
-        from .._tensor import Tensor
+        Tensor = _tensor.Tensor
         if self.num_outputs == 1:
             grads = [grads]
         wrapped = []
@@ -89,7 +90,7 @@ class BackwardCFunction(FunctionCtx, Node):
     def apply_graph(self, grads):
         """``create_graph``: the user's backward runs on Tensors with grad mode on, so what it
         computes (from ``ctx.saved_tensors`` and the incoming grads) is recorded."""
-        from .._tensor import Tensor
+        Tensor = _tensor.Tensor
         if self._versions is not None:
             self._check_saved()
         wrapped = []
@@ -147,7 +148,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor
+        Tensor = _tensor.Tensor
         ctx = cls._backward_cls()
         tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         tensors = [args[i] for i in tensor_positions]

@@ -12,6 +12,7 @@ loop (numtorch has no batched backward), and ``strategy="forward-mode"`` the sam
 import numpy as np
 
 from .. import _tensor
+from .. import autograd as _autograd  # the package imports this module: grad() at call time
 from .grad_mode import _GradState, enable_grad, set_grad_enabled
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
@@ -114,7 +115,7 @@ def _check_requires_grad(inputs, input_type, strict):
 
 
 def _grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
-    from . import grad
+    grad = _autograd.grad
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o._requires_grad]

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
+from .. import autograd as _autograd  # the package imports this module: grad() at call time
 from .grad_mode import enable_grad, no_grad
 
 
@@ -15,8 +17,8 @@ def _as_tuple(x):
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **kwargs):
     """Compare analytical gradients with central differences, one input element at a time."""
-    from .._tensor import Tensor
-    from . import grad as autograd_grad
+    Tensor = _tensor.Tensor
+    autograd_grad = _autograd.grad
     inputs = _as_tuple(inputs)
     diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t._requires_grad]
     outputs = _as_tuple(func(*inputs))
@@ -56,8 +58,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     """Check second derivatives: ``gradcheck`` of the function that maps ``inputs`` (and the
     output gradients) to ``autograd.grad(func(inputs), inputs, grad_outputs,
     create_graph=True)``."""
-    from .._tensor import Tensor
-    from . import grad as autograd_grad
+    Tensor = _tensor.Tensor
+    autograd_grad = _autograd.grad
     inputs = _as_tuple(inputs)
     outputs = _as_tuple(func(*inputs))
     diff_outputs = [o for o in outputs if isinstance(o, Tensor) and o._requires_grad]

@@ -14,6 +14,7 @@ is itself recorded and can be differentiated again.
 import weakref
 from collections import OrderedDict
 
+from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
 from .._dtype import _BY_NUMPY
 from ..utils.hooks import RemovableHandle
 from .grad_mode import _GradState
@@ -167,7 +168,7 @@ class Node:
 
     def _unpack(self, name):
         """A saved slot as a Tensor in its place in the graph (for ``apply_graph``)."""
-        from .._tensor import Tensor
+        Tensor = _tensor.Tensor
         arr = self.__dict__.get(name)
         if arr is None or arr.__class__ is Tensor:
             return arr
@@ -209,7 +210,7 @@ class Node:
 
     def __call__(self, *grads):
         """Run this node's backward on gradients given as tensors (as PyTorch allows)."""
-        from .._tensor import Tensor
+        Tensor = _tensor.Tensor
         result = self.apply([g._data if isinstance(g, Tensor) else g for g in grads])
         if not isinstance(result, tuple):
             result = (result,)
@@ -285,7 +286,7 @@ class DelayedError(Node):
 
 
 def _not_differentiable_twice(node, grads):
-    from .._tensor import Tensor
+    Tensor = _tensor.Tensor
     res = node.apply([None if g is None else g._data for g in grads])
     if res.__class__ is not tuple:
         res = (res,)
@@ -391,5 +392,5 @@ class AccumulateGrad(Node):
 
 
 def _wrap(array):
-    from .._tensor import Tensor
+    Tensor = _tensor.Tensor
     return Tensor._wrap(array)
