@@ -13,6 +13,7 @@ def _load_bfloat16():
     """Import ml_dtypes and make ``bfloat16`` a NumPy dtype numtorch knows; returns it."""
     global _BF16_NP
     if _BF16_NP is _BF16_PLACEHOLDER:
+        # deferred: startup time (ml_dtypes is slow to import; only bfloat16 needs it)
         import ml_dtypes
         _BF16_NP = np.dtype(ml_dtypes.bfloat16)
         _BY_NUMPY[_BF16_NP] = bfloat16

@@ -281,6 +281,7 @@ class Tensor:
             if self._base is not None and self._vbox[0] != self._view_version:
                 # The base (or another view of it) changed in place since this view's history
                 # was recorded: the view is now AsStrided of the base's current history.
+                # deferred: cycle: ops builds on Tensor (ops imports _tensor)
                 from .ops._views import regenerate
                 regenerate(self)
                 fn = self.grad_fn
@@ -470,10 +471,14 @@ class Tensor:
     def share_memory_(self):
         """Move the data into shared memory (in place), so that processes that receive this
         tensor through ``numtorch.multiprocessing`` work on the same memory."""
+        # deferred: cycle: multiprocessing builds on Tensor (upward import,
+        # tests/test_import_layers.py)
         from .multiprocessing import _shm
         return _shm.share(self)
 
     def is_shared(self):
+        # deferred: cycle: multiprocessing builds on Tensor (upward import,
+        # tests/test_import_layers.py)
         from .multiprocessing import _shm
         return _shm.is_shared(self._data)
 
@@ -506,7 +511,7 @@ class Tensor:
         return Tensor._wrap(np.zeros(tuple(int(a) for a in args), dtype=npd))
 
     def __repr__(self, *, tensor_contents=None):
-        from ._tensor_str import _str
+        from ._tensor_str import _str  # deferred: cycle: _tensor_str imports Tensor
         return _str(self)
 
     def __format__(self, spec):

@@ -44,6 +44,7 @@ _limiter = None
 
 def _controller():
     try:
+        # deferred: startup time (threadpoolctl inspects the loaded BLAS libraries)
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return None

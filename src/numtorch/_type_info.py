@@ -31,6 +31,7 @@ class finfo:
         if not real.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
                             "to handle 'torch.finfo'")
+        # deferred: startup time (ml_dtypes is slow to import; only bfloat16 needs it)
         import ml_dtypes  # loaded on first use (slow to import)
         info = ml_dtypes.finfo(real._np)
         self.bits = real.itemsize * 8

@@ -38,13 +38,13 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        import json
+        import json  # deferred: startup time (only the generator's state needs json)
 
         state = json.dumps(self._rng.bit_generator.state).encode()
         return Tensor._wrap(np.frombuffer(state, dtype=np.uint8).copy())
 
     def set_state(self, new_state):
-        import json
+        import json  # deferred: startup time (only the generator's state needs json)
         self._rng.bit_generator.state = json.loads(bytes(new_state._data.tolist()).decode())
         return self
 

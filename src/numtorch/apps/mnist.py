@@ -216,7 +216,7 @@ class _Console:
     def bar(self, total, desc):
         if not self.progress:
             return None
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # deferred: startup time (`numtorch --help` imports every job)
 
         # disable=None: no bar when stderr is not a terminal (logs stay clean).
         return tqdm(total=total, desc=desc, unit="img", leave=True, dynamic_ncols=True,
@@ -346,6 +346,7 @@ def write_predictions_csv(path, targets, probs):
 
 def export_onnx(net, folder, example):
     """Write ``model.onnx`` (batch axis dynamic) into ``folder``; returns its path."""
+    # deferred: startup time (only --onnx exports; `numtorch --help` imports every job)
     import numtorch.onnx
     path = os.path.join(folder, "model.onnx")
     try:

@@ -22,7 +22,7 @@ def available():
 
 
 def _figure(width, height):
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # deferred: optional dependency (matplotlib)
 
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
@@ -93,7 +93,7 @@ def plot_predictions(path, images, targets, predictions, probabilities, rows=6, 
 
 
 def _rectangle(x, y, w, h):
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Rectangle  # deferred: optional dependency (matplotlib)
 
     return Rectangle((x, y), w, h, fill=False, edgecolor=_RED, linewidth=1.5)
 

@@ -104,7 +104,7 @@ class OnnxModel:
 def load_onnx(path):
     """``(OnnxModel, model name)`` for an ONNX file; the name comes from the input size."""
     try:
-        import onnxruntime
+        import onnxruntime  # deferred: optional dependency (onnxruntime)
     except ImportError:
         raise CommandError(f"running {path} needs onnxruntime, which is not installed: "
                            "pip install 'numtorch[onnx]'") from None
@@ -171,7 +171,7 @@ def read_image(path):
             raise CommandError(f"{path}: the image holds NaN or infinite values")
         return arr * 255 if arr.max() <= 1.0 else arr
     try:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image, UnidentifiedImageError  # deferred: optional dependency (Pillow)
     except ImportError:
         raise CommandError(PILLOW_MESSAGE.format(path=path)) from None
     try:
@@ -219,7 +219,7 @@ def _fit(ink, size):
     scale = size / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
     try:
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
     except ImportError:  # nearest neighbour with NumPy (only reached for .npy input)
         r = np.minimum((np.arange(new_h) / scale).astype(int), h - 1)
         c = np.minimum((np.arange(new_w) / scale).astype(int), w - 1)

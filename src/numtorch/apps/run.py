@@ -28,6 +28,8 @@ import types
 import warnings
 from multiprocessing import util
 
+from ..distributed import _mpi
+from ..distributed import run as launcher
 from . import compat
 
 __all__ = ["main"]
@@ -57,7 +59,6 @@ def main(argv=None):
     if argv[0] in ("-h", "--help"):
         print(HELP, end="")
         return 0
-    from ..distributed import run as launcher
     if argv[0].startswith("-"):
         return launcher.main(argv)
     launcher.become_rank()
@@ -94,7 +95,6 @@ def _end_job_on_failure(status):
     wait in MPI's start-up for it), within a minute."""
     if not status:
         return
-    from ..distributed import _mpi
     launched = _mpi.launcher_env()
     if launched is None or launched[1] < 2 or not _mpi.is_available():
         return

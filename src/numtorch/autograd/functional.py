@@ -244,6 +244,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 def _jacobian_rows(outputs, inputs, create_graph, strict):
     """For each output, one Jacobian ``out.shape + in.shape`` per input: one backward pass per
     output element."""
+    # deferred: cycle: ops builds on the autograd core (upward import, tests/test_import_layers.py)
     from ..ops.shape import stack
     jacobian = []
     for i, out in enumerate(outputs):

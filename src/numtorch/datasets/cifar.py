@@ -12,7 +12,7 @@ __all__ = ["CIFAR10", "CIFAR100"]
 
 def _pil_image():
     try:
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
     except ImportError:
         raise ImportError("CIFAR10 yields PIL images and needs Pillow: pip install pillow") \
             from None

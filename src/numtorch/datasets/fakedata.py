@@ -41,7 +41,7 @@ class FakeData(VisionDataset):
         if index >= len(self):
             raise IndexError(f"{self.__class__.__name__} index out of range")
         try:
-            from PIL import Image
+            from PIL import Image  # deferred: optional dependency (Pillow)
         except ImportError:
             raise ImportError("FakeData yields PIL images and needs Pillow: pip install pillow") \
                 from None

@@ -134,7 +134,7 @@ class DatasetFolder(VisionDataset):
 def pil_loader(path):
     """Open ``path`` with Pillow and convert it to RGB."""
     try:
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
     except ImportError:
         raise ImportError("ImageFolder's default loader needs Pillow: pip install pillow") \
             from None

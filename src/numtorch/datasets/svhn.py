@@ -45,7 +45,7 @@ class SVHN(VisionDataset):
             raise RuntimeError("Dataset not found or corrupted. You can use download=True to "
                                "download it")
         try:
-            import scipy.io as sio
+            import scipy.io as sio  # deferred: optional dependency (scipy)
         except ImportError:
             raise ImportError("SVHN reads MATLAB .mat files and needs scipy: pip install scipy") \
                 from None
@@ -56,7 +56,7 @@ class SVHN(VisionDataset):
 
     def __getitem__(self, index):
         """Return ``(image, target)``: a PIL image (after ``transform``) and the digit."""
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
 
         img, target = self.data[index], int(self.labels[index])
         img = Image.fromarray(np.transpose(img, (1, 2, 0)))

@@ -47,7 +47,7 @@ def mpi(timeout=None):
     if _MPI is None:
         watchdog = _start_watchdog(timeout) if timeout is not None else None
         try:
-            from mpi4py import MPI
+            from mpi4py import MPI  # deferred: optional dependency (mpi4py)
         except ImportError as e:
             raise RuntimeError(INSTALL_HINT) from e
         finally:

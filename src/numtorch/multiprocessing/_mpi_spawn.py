@@ -84,6 +84,8 @@ class MPIProcessContext:
 
 def run(fn, args, nprocs, join):
     """Run ``fn(i, *args)`` as ranks ``i`` of ``mpiexec -n nprocs``."""
+    # deferred: cycle: the `numtorch run` hook is an application (upward import,
+    # tests/test_import_layers.py)
     from ..apps import compat
     prep = mp_spawn.get_preparation_data("SpawnProcess")
     prep["authkey"] = bytes(prep["authkey"])  # plain pickle refuses the AuthenticationString
@@ -113,6 +115,8 @@ def run(fn, args, nprocs, join):
 
 def _child(workdir):
     if os.environ.get("NUMTORCH_SPAWN_COMPAT") == "1":
+        # deferred: cycle: the `numtorch run` hook is an application (upward import,
+        # tests/test_import_layers.py)
         from numtorch.apps import compat
         compat.install()
     rank = _mpi.launcher_env()[0]

@@ -102,7 +102,7 @@ def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method
     With ``"spawn"`` and MPI installed, the processes are the ranks of one ``mpiexec`` job, so
     that they can call ``init_process_group`` (see :mod:`numtorch.multiprocessing._mpi_spawn`).
     """
-    from . import _mpi_spawn
+    from . import _mpi_spawn  # deferred: cycle: _mpi_spawn imports spawn's exceptions
     if start_method == "spawn" and _mpi_spawn.available():
         return _mpi_spawn.run(fn, args, nprocs, join)
     ctx = multiprocessing.get_context(start_method)

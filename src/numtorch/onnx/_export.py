@@ -48,14 +48,14 @@ def is_in_onnx_export():
 
 def _import_onnx():
     try:
-        import onnx
+        import onnx  # deferred: optional dependency (onnx)
     except ImportError as e:
         raise ImportError(_EXTRA_MESSAGE) from e
     return onnx
 
 
 def _ir_version(opset):
-    import onnx
+    import onnx  # deferred: optional dependency (onnx)
     table = {17: 8, 18: 9, 19: 9, 20: 10, 21: 10}
     return table.get(opset, onnx.IR_VERSION)
 
@@ -232,8 +232,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
 def _build(onnx, model, args, kwargs, inputs, names_in, output_names, dynamic_axes, opset,
            export_params):
-    from onnx import helper
+    from onnx import helper  # deferred: optional dependency (onnx)
 
+    # deferred: cycle: _modules and _ops import _export
     from . import _modules, _ops  # noqa: F401  (register the mappings)
 
     with no_grad():
@@ -299,7 +300,7 @@ def _build(onnx, model, args, kwargs, inputs, names_in, output_names, dynamic_ax
     except onnx.checker.ValidationError as e:
         raise ExportError(f"numtorch.onnx.export: the graph written for {type(model).__name__} "
                           f"is not valid ONNX: {e}") from e
-    from ._verify import verify
+    from ._verify import verify  # deferred: cycle: _verify imports _export
     verify(proto, model, args, kwargs, inputs, names_in, results, names_out, axes, tr)
     return proto
 

@@ -67,7 +67,7 @@ class Graph:
         from_dtype = from_dtype if from_dtype is not None else self.dtypes.get(name)
         if from_dtype is not None and np.dtype(from_dtype) == dtype:
             return name
-        from onnx import helper
+        from onnx import helper  # deferred: optional dependency (onnx)
         out = self.node("Cast", [name], to=helper.np_dtype_to_tensor_dtype(dtype))
         self.dtypes[out] = dtype
         return out
@@ -96,7 +96,7 @@ class Graph:
     # ------------------------------------------------------------------ the result
     def to_proto(self, name, inputs, outputs, keep_initializers=()):
         """The ``GraphProto``; ``inputs``/``outputs`` are ``ValueInfoProto`` lists."""
-        from onnx import helper, numpy_helper
+        from onnx import helper, numpy_helper  # deferred: optional dependency (onnx)
         needed = {o.name for o in outputs}
         kept = []
         for node in reversed(self.nodes):

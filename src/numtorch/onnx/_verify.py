@@ -20,9 +20,9 @@ def session(proto):
     """A callable ``run(output_names, feeds)`` for ``proto``: ONNX Runtime when installed, else
     ONNX's reference evaluator."""
     try:
-        import onnxruntime as ort
+        import onnxruntime as ort  # deferred: optional dependency (onnx)
     except ImportError:
-        from onnx.reference import ReferenceEvaluator
+        from onnx.reference import ReferenceEvaluator  # deferred: optional dependency (onnx)
         evaluator = ReferenceEvaluator(proto)
         return lambda names, feeds: evaluator.run(names, feeds)
     options = ort.SessionOptions()
@@ -86,7 +86,7 @@ def _resized(array, axes, delta):
 def _first_difference(proto, tr, feeds):
     """The first traced value (in the order of the trace) whose graph value differs from the
     value the model computed, as ``(module path, value name)``; None if none differs."""
-    from onnx import helper
+    from onnx import helper  # deferred: optional dependency (onnx)
     names = [name for name, tensor in tr.values.values()
              if name in tr.scopes and name not in feeds]
     debug = type(proto)()

@@ -12,6 +12,7 @@ from .._tensor import Tensor
 
 
 def _ops():
+    # deferred: cycle: the op families import _formulas
     from . import elementwise, indexing, reduction, shape
     return elementwise, indexing, reduction, shape
 
@@ -57,7 +58,7 @@ _real_sign = _unary(np.sign, "sign")
 def sign(x):
     """``sign``; for complex values ``sgn`` (``z / |z|``), whose derivative is not zero."""
     if isinstance(x, Tensor) and x._data.dtype.kind == "c":
-        from .math_extra import sgn
+        from .math_extra import sgn  # deferred: cycle: the op families import _formulas
         return sgn(x)
     return _real_sign(x)
 

@@ -73,7 +73,7 @@ def _load():
     a broken llvmlite OSError, and numtorch must then run on NumPy alone."""
     global unavailable_reason
     try:
-        import numba
+        import numba  # deferred: optional dependency (numba)
 
         return _Kernels(numba)
     except Exception as exc:  # noqa: BLE001 - see the docstring

@@ -50,6 +50,7 @@ def run_blocks(n, block, fn):
         return [fn(s, e) for s, e in bounds]
     global _executor
     if _executor is None or _executor._max_workers < workers - 1:
+        # deferred: startup time (the pool starts with the first threaded convolution)
         from concurrent.futures import ThreadPoolExecutor
         _executor = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="numtorch")
     per = -(-len(bounds) // workers)

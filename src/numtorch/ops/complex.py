@@ -40,7 +40,7 @@ def _complex(re, im):
         out.real = re
         out.imag = im
         return out
-    from .shape import stack
+    from .shape import stack  # deferred: cycle: shape imports complex
     return view_as_complex(stack([re, im], -1))
 
 

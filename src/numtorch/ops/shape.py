@@ -633,7 +633,7 @@ def DiagonalBackward0(ctx, g):
         out = np.zeros(ctx.in_shape, dtype=g.dtype)
         _writable_diagonal(out, ctx.offset, ctx.dim1, ctx.dim2)[...] = g
         return (out,)
-    from .math_extra import diag_embed
+    from .math_extra import diag_embed  # deferred: cycle: math_extra imports shape
     out = diag_embed(g, ctx.offset, ctx.dim1, ctx.dim2)
     if tuple(out.shape) != tuple(ctx.in_shape):
         raise RuntimeError("the second derivative of diagonal() of a non-square slice is not "
@@ -670,6 +670,7 @@ def diag(input, diagonal=0):
         return clone(globals()["diagonal"](input, diagonal))
     if x.ndim != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D")
+    # deferred: cycle: math_extra imports shape
     from .math_extra import diag_embed  # recorded as DiagEmbedBackward0, as in PyTorch
     return diag_embed(input, diagonal, 0, 1)
 

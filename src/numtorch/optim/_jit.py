@@ -37,7 +37,7 @@ def adam_kernel(*arrays):
 
 def _compile():
     try:
-        import numba
+        import numba  # deferred: optional dependency (numba)
     except Exception:  # noqa: BLE001 - any failure to import means NumPy alone
         return False
     options = {"nogil": True, "error_model": "numpy"}

@@ -168,7 +168,7 @@ def _run_dot(source, fmt):
     :class:`RuntimeError` with its message.
     """
     try:
-        import graphviz
+        import graphviz  # deferred: optional dependency (graphviz)
     except ImportError:
         graphviz = None
     if graphviz is not None:

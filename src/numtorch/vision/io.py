@@ -36,7 +36,7 @@ def read_image(path, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False)
     can differ from Pillow's by a few grey levels.
     """
     try:
-        from PIL import Image, ImageOps
+        from PIL import Image, ImageOps  # deferred: optional dependency (Pillow)
     except ImportError:
         raise ImportError("read_image needs Pillow to decode image files: pip install pillow") \
             from None

@@ -103,7 +103,7 @@ def _normalize_into(arr, low, high):
 
 def _pil():
     try:
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
     except ImportError:
         raise ImportError("save_image needs Pillow to write image files: pip install pillow") \
             from None
@@ -139,7 +139,7 @@ def save_image(tensor, fp, format=None, **kwargs):
 
 def _parse_colors(colors, num_objects):
     """One ``(r, g, b)`` tuple per object from ``None`` (a fixed palette), one colour, or a list."""
-    from PIL import ImageColor
+    from PIL import ImageColor  # deferred: optional dependency (Pillow)
 
     if colors is None:
         palette = (2**25 - 1, 2**15 - 1, 2**21 - 1)
@@ -184,7 +184,7 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, widt
         img (Tensor[C, H, W]): the image with the boxes, of the input's dtype. Needs Pillow.
         Oriented boxes of size (N, 8) are not provided by numtorch.
     """
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw, ImageFont  # deferred: optional dependency (Pillow)
 
     if not isinstance(image, Tensor):
         raise TypeError(f"Tensor expected, got {type(image)}")

@@ -65,7 +65,7 @@ def _as_chw(img):
                              f"{img._data.ndim}")
         return img._data, Tensor._wrap
     if _is_pil(img):
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
 
         arr = np.asarray(img)
         if arr.ndim == 2:
@@ -162,7 +162,7 @@ def pil_to_tensor(pic):
 def to_pil_image(pic, mode=None):
     """A ``C×H×W`` tensor or ``H×W×C`` array as a PIL image (needs Pillow); float values are
     taken to be in ``[0, 1]`` and scaled by 255 (then truncated to uint8)."""
-    from PIL import Image
+    from PIL import Image  # deferred: optional dependency (Pillow)
 
     if isinstance(pic, Tensor):
         arr = pic._data
@@ -479,7 +479,7 @@ def resized_crop(img, top, left, height, width, size, interpolation=Interpolatio
 
 # ---------------------------------------------------------------------------- colour
 def _pil_enhance(img, name, factor):
-    from PIL import ImageEnhance
+    from PIL import ImageEnhance  # deferred: optional dependency (Pillow)
 
     return getattr(ImageEnhance, name)(img).enhance(factor)
 
@@ -587,7 +587,7 @@ def adjust_hue(img, hue_factor):
     if not -0.5 <= hue_factor <= 0.5:
         raise ValueError(f"hue_factor ({hue_factor}) is not in [-0.5, 0.5].")
     if _is_pil(img):
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
 
         mode = img.mode
         if mode in {"L", "1", "I", "F"}:
@@ -617,7 +617,7 @@ def rgb_to_grayscale(img, num_output_channels=1):
     if num_output_channels not in (1, 3):
         raise ValueError("num_output_channels should be either 1 or 3")
     if _is_pil(img):
-        from PIL import Image
+        from PIL import Image  # deferred: optional dependency (Pillow)
 
         gray = img.convert("L")
         return gray if num_output_channels == 1 else Image.merge("RGB", [gray] * 3)

@@ -13,6 +13,7 @@ def __getattr__(name):
     # SyncBatchNorm lives with DistributedDataParallel in nn.parallel; it is loaded on first use
     # (nn.parallel imports these modules, so a module-level import would be circular).
     if name == "SyncBatchNorm":
+        # deferred: cycle: nn.parallel imports nn.modules
         from ..parallel.sync_batchnorm import SyncBatchNorm
         return SyncBatchNorm
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

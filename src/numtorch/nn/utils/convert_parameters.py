@@ -2,6 +2,7 @@
 
 from ..._tensor import Tensor
 from ...ops.shape import cat
+from ..modules.module import _typename
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
@@ -15,7 +16,6 @@ def vector_to_parameters(vec, parameters):
     r"""Copy slices of the 1-D ``vec`` into ``parameters`` (their ``data`` becomes views of
     ``vec``), in order."""
     if not isinstance(vec, Tensor):
-        from ..modules.module import _typename
         raise TypeError(f"expected torch.Tensor, but got: {_typename(vec)}")
     start = 0
     for param in parameters:

@@ -11,6 +11,10 @@ import numpy as np
 from tensorboardX import summary as _summary
 from tensorboardX.event_file_writer import EventsWriter
 from tensorboardX.proto.event_pb2 import Event, SessionLog
+from tensorboardX.proto.summary_pb2 import Summary
+from tensorboardX.proto.tensor_pb2 import TensorProto
+from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+from tensorboardX.utils import figure_to_image
 
 from ..._tensor import Tensor
 from ._graph import graph_def
@@ -180,9 +184,6 @@ class SummaryWriter:
 
     def add_tensor(self, tag, tensor, global_step=None, walltime=None):
         """Add a tensor's values as a TensorBoard tensor summary."""
-        from tensorboardX.proto.summary_pb2 import Summary
-        from tensorboardX.proto.tensor_pb2 import TensorProto
-        from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
         data = np.ascontiguousarray(_np(tensor))
         dtypes = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6,
                   "int64": 9, "bool": 10, "float16": 19}
@@ -224,7 +225,6 @@ class SummaryWriter:
 
     def add_figure(self, tag, figure, global_step=None, close=True, walltime=None):
         """Render a matplotlib figure (or a list of them) into an image summary."""
-        from tensorboardX.utils import figure_to_image
         if isinstance(figure, list):
             self.add_images(tag, figure_to_image(figure, close), global_step, walltime,
                             dataformats="NCHW")
