@@ -20,7 +20,7 @@ def session(proto):
     """A callable ``run(output_names, feeds)`` for ``proto``: ONNX Runtime when installed, else
     ONNX's reference evaluator."""
     try:
-        import onnxruntime as ort  # deferred: optional dependency (onnx)
+        import onnxruntime as ort  # deferred: optional dependency (onnxruntime)
     except ImportError:
         from onnx.reference import ReferenceEvaluator  # deferred: optional dependency (onnx)
         evaluator = ReferenceEvaluator(proto)
