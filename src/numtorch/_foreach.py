@@ -10,7 +10,6 @@ import importlib
 import numbers
 
 from ._tensor import Tensor
-from .linalg import vector_norm
 from .ops.elementwise import pow as _pow
 
 _UNARY = ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp", "expm1",
@@ -184,6 +183,8 @@ def _foreach_clone(self):
 def _foreach_norm(self, ord=2, dtype=None):
     """The vector ``ord``-norm of every tensor of the list (0-dim tensors)."""
     _check_list(self)
+    # deferred: startup time (torch.linalg's decompositions load on first use)
+    from .ops.decompositions import vector_norm
     return tuple(vector_norm(t, ord, dtype=dtype) for t in self)
 
 

@@ -314,7 +314,7 @@ def _install():
         "random_": _random_fill(_random_int), "bernoulli_": _random_fill(_bernoulli),
         "exponential_": _random_fill(_exponential),
     }
-    methods["matrix_power"] = lambda self, n: mx._dec.matrix_power(self, n)
+    methods["matrix_power"] = lambda self, n: mx._dec().matrix_power(self, n)
     for info in OPS:  # the declared ops (ops/_registry.py): methods and in-place variants
         for name in info.methods:
             setattr(T, name, info.fn)

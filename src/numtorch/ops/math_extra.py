@@ -16,7 +16,6 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
-from . import decompositions as _dec
 from . import elementwise as ew
 from . import indexing as ix
 from . import linalg as la
@@ -31,43 +30,49 @@ _wrap = Tensor._wrap
 
 
 # ---------------------------------------------------------------------------- linalg aliases
+def _dec():
+    """ops.decompositions, the kernels of torch.linalg that these aliases call."""
+    from . import decompositions  # deferred: startup time (torch.linalg loads on first use)
+    return decompositions
+
+
 def det(input):
     """Alias of ``torch.linalg.det``."""
-    return _dec.det(input)
+    return _dec().det(input)
 
 
 @fp32_op
 def inverse(input):
     """Alias of ``torch.linalg.inv``."""
-    return _dec.inv(input)
+    return _dec().inv(input)
 
 
 def slogdet(input):
     """``(sign, logabsdet)`` of square matrices (``torch.return_types.slogdet``)."""
-    lg = _dec
+    lg = _dec()
     return lg.return_types.slogdet(*lg.slogdet(input))
 
 
 def logdet(input):
     """Log-determinant; nan where the determinant is negative."""
-    sign, logabs = _dec.slogdet(input)
+    sign, logabs = _dec().slogdet(input)
     return ix.where(ew.lt(sign, 0), _wrap(np.asarray(np.nan, logabs._data.dtype)), logabs)
 
 
 def matrix_exp(input):
     """Alias of ``torch.linalg.matrix_exp``."""
-    return _dec.matrix_exp(input)
+    return _dec().matrix_exp(input)
 
 
 @fp32_op
 def pinverse(input, rcond=1e-15):
     """Pseudo-inverse, singular values below ``rcond * S.max()`` dropped."""
-    return _dec.pinv(input, rtol=rcond)
+    return _dec().pinv(input, rtol=rcond)
 
 
 def svd(input, some=True, compute_uv=True):
     """``(U, S, V)`` with ``V`` (not its transpose), reduced unless ``some=False``."""
-    lg = _dec
+    lg = _dec()
     if not compute_uv:
         a = input._data
         m, n = a.shape[-2:]
@@ -1076,7 +1081,7 @@ def cross(input, other, dim=None):
                 UserWarning, stacklevel=2)
         shape = np.broadcast_shapes(input._data.shape, other._data.shape)
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
-    return _dec.cross(input, other, dim=dim)
+    return _dec().cross(input, other, dim=dim)
 
 
 @formula("UnfoldBackward0", attrs=("in_shape", "dim", "size", "step"))
