@@ -7,14 +7,14 @@ The submodules load on first use: the autograd core imports :mod:`numtorch.utils
 ``import numtorch`` runs, before the library layers that ``data`` and ``checkpoint`` need.
 """
 
-import importlib
+import importlib as _importlib
 
 __all__ = ["checkpoint", "data", "hooks"]
 
 
 def __getattr__(name):
-    if name in ("checkpoint", "data", "hooks", "viz", "summary", "tensorboard"):
-        module = importlib.import_module(f".{name}", __name__)
+    if name in ("checkpoint", "data", "hooks", "viz", "summary"):
+        module = _importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
