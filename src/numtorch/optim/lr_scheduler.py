@@ -473,7 +473,7 @@ def _check_sub_schedulers(owner, optimizer, schedulers):
 class _ContainerStateMixin:
     """State dict of a scheduler made of schedulers: the children's state dicts nested."""
 
-    _schedulers: list[Any]
+    _schedulers: Sequence[Any]
 
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items()
