@@ -181,7 +181,8 @@ class MNIST:
         "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
         "7 - seven", "8 - eight", "9 - nine",
     ]
-    embedded_files = ("mnist-10k-images-idx3-ubyte.gz", "mnist-10k-labels-idx1-ubyte.gz")
+    embedded_files: tuple[str, str] | None = ("mnist-10k-images-idx3-ubyte.gz",
+                                              "mnist-10k-labels-idx1-ubyte.gz")
     embedded_train_size = 8000
     _repr_indent = 4
 

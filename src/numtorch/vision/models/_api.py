@@ -21,6 +21,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_model_weights",
            "get_weight", "list_models", "register_model"]
@@ -101,7 +102,7 @@ class Weights:
             return (a.func, a.args, a.keywords) == (b.func, b.args, b.keywords)
         return a == b
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
 
 class WeightsEnum(enum.Enum):
@@ -148,7 +149,7 @@ def _ovewrite_named_param(kwargs, param, new_value):
         kwargs[param] = new_value
 
 
-BUILTIN_MODELS = {}
+BUILTIN_MODELS: dict[str, Callable[..., Any]] = {}
 
 
 def register_model(name=None):

@@ -46,7 +46,7 @@ class AlexNet_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(AlexNet_Weights.IMAGENET1K_V1)
-def alexnet(*, weights: AlexNet_Weights = None, progress=True, **kwargs):
+def alexnet(*, weights: AlexNet_Weights | None = None, progress=True, **kwargs):
     """AlexNet from `One weird trick for parallelizing convolutional neural networks
     <https://arxiv.org/abs/1404.5997>`__.
 

@@ -146,7 +146,7 @@ class DenseNet121_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(DenseNet121_Weights.IMAGENET1K_V1)
-def densenet121(*, weights: DenseNet121_Weights = None, progress=True, **kwargs):
+def densenet121(*, weights: DenseNet121_Weights | None = None, progress=True, **kwargs):
     """DenseNet-121 from `Densely Connected Convolutional Networks
     <https://arxiv.org/abs/1608.06993>`__.
 

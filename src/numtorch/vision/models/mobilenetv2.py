@@ -113,7 +113,7 @@ class MobileNet_V2_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(MobileNet_V2_Weights.IMAGENET1K_V1)
-def mobilenet_v2(*, weights: MobileNet_V2_Weights = None, progress=True, **kwargs):
+def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress=True, **kwargs):
     """MobileNetV2 from `MobileNetV2: Inverted Residuals and Linear Bottlenecks
     <https://arxiv.org/abs/1801.04381>`__.
 

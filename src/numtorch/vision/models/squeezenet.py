@@ -97,7 +97,7 @@ class SqueezeNet1_1_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(SqueezeNet1_0_Weights.IMAGENET1K_V1)
-def squeezenet1_0(*, weights: SqueezeNet1_0_Weights = None, progress=True, **kwargs):
+def squeezenet1_0(*, weights: SqueezeNet1_0_Weights | None = None, progress=True, **kwargs):
     """SqueezeNet 1.0 from `SqueezeNet: AlexNet-level accuracy with 50x fewer parameters
     <https://arxiv.org/abs/1602.07360>`__.
 
@@ -112,7 +112,7 @@ def squeezenet1_0(*, weights: SqueezeNet1_0_Weights = None, progress=True, **kwa
 
 @register_model()
 @handle_legacy_interface(SqueezeNet1_1_Weights.IMAGENET1K_V1)
-def squeezenet1_1(*, weights: SqueezeNet1_1_Weights = None, progress=True, **kwargs):
+def squeezenet1_1(*, weights: SqueezeNet1_1_Weights | None = None, progress=True, **kwargs):
     """SqueezeNet 1.1 (2.4x less computation than 1.0). Arguments as for
     :func:`squeezenet1_0`."""
     return _squeezenet("1_1", SqueezeNet1_1_Weights.verify(weights), progress, **kwargs)
