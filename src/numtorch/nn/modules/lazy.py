@@ -76,15 +76,15 @@ class LazyModuleMixin:
                     with no_grad():
                         value.materialize(tuple(incoming.shape))
 
-    def initialize_parameters(self, *args, **kwargs):
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         """Materialise the parameters from the first input (implemented by each lazy module)."""
         raise NotImplementedError(
             f"initialize_parameters is not implemented for {self.__class__.__name__}")
 
-    def has_uninitialized_params(self):
+    def has_uninitialized_params(self) -> bool:
         """Whether any parameter or buffer of this module still has no shape."""
-        return any(is_lazy(v) for v in list(self._parameters.values())
-                   + list(self._buffers.values()))
+        return any(is_lazy(v) for v in list(self._parameters.values())  # type: ignore[attr-defined]
+                   + list(self._buffers.values()))  # type: ignore[attr-defined]
 
     def _infer_parameters(self, module, args, kwargs=None):
         kwargs = kwargs or {}

@@ -37,7 +37,8 @@ def _vector_norm(array, norm_type):
     return np.sum(a ** p) ** (1 / p)
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together, as if concatenated into one vector."""
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
@@ -53,7 +54,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return Tensor._wrap(total)
 
 
-def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor, foreach: bool | None = None) -> None:
     """Scale the gradients of ``parameters`` by ``max_norm / (total_norm + 1e-6)`` if below 1."""
     params = _as_list(parameters)
     grads = [p._grad for p in params if p._grad is not None]
