@@ -54,6 +54,7 @@ class VisionDataset(Dataset[Any]):
     """
 
     _repr_indent = 4
+    root: Any
 
     def __init__(self, root: str | Path | None = None, transforms: Callable | None = None,
                  transform: Callable | None = None,
