@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import tempfile
+import typing
 import urllib.error
 import urllib.request
 import warnings
@@ -195,10 +196,19 @@ def get_model(name, **config):
     return get_model_builder(name)(**config)
 
 
+def _weights_enum(fn):
+    """The weights enum of a builder, read from its ``weights: X_Weights | None`` hint."""
+    hint = fn.__annotations__.get("weights")
+    for candidate in typing.get_args(hint) or (hint,):
+        if isinstance(candidate, type) and issubclass(candidate, WeightsEnum):
+            return candidate
+    return None
+
+
 def get_model_weights(name):
     """The weights enum of a model, given its name or its builder."""
     fn = get_model_builder(name) if isinstance(name, str) else name
-    enum_cls = fn.__annotations__.get("weights")
+    enum_cls = _weights_enum(fn)
     if enum_cls is None:
         raise ValueError(f"The weight enum for the model {name} could not be found.")
     return enum_cls
@@ -211,7 +221,7 @@ def get_weight(name):
     except ValueError:
         raise ValueError(f"Invalid weight name provided: '{name}'.") from None
     for fn in BUILTIN_MODELS.values():
-        enum_cls = fn.__annotations__.get("weights")
+        enum_cls = _weights_enum(fn)
         if enum_cls is not None and enum_cls.__name__ == enum_name:
             return enum_cls[value_name]
     raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be "
