@@ -15,8 +15,10 @@ import numtorch.nn as nn
 import numtorch.nn.functional as F
 import numtorch.optim as optim
 from numtorch import Tensor
+from numtorch.datasets import MNIST, transforms
 from numtorch.optim.lr_scheduler import CosineAnnealingLR, StepLR
 from numtorch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_split
+from numtorch.vision.models import ResNet18_Weights, resnet18
 
 
 class Blobs(Dataset[tuple[Tensor, Tensor]]):
@@ -133,6 +135,15 @@ def checkpoint_round_trip() -> None:
     assert len(sub) == 2
 
 
+def mnist_loader(root: str) -> DataLoader[Any]:
+    """Not run by the test (it reads MNIST): torchvision-style data and model code."""
+    train_set = MNIST(root, train=True, download=False, transform=transforms.ToTensor())
+    head, tail = random_split(train_set, [0.9, 0.1])
+    net = resnet18(weights=None, num_classes=10)
+    net.fc = nn.Linear(512, 10)
+    return DataLoader(head, batch_size=64, shuffle=True, drop_last=True)
+
+
 def revealed(model: Net, opt: optim.Optimizer, loader: DataLoader[tuple[Tensor, Tensor]],
              sched: StepLR) -> None:
     reveal_type(model.parameters())  # R: typing.Iterator[numtorch.nn.parameter.Parameter]
@@ -145,6 +156,8 @@ def revealed(model: Net, opt: optim.Optimizer, loader: DataLoader[tuple[Tensor, 
     reveal_type(opt.step())  # R: float | None
     reveal_type(sched.get_last_lr())  # R: list[float | numtorch._tensor.Tensor]
     reveal_type(loader.dataset)  # R: numtorch.utils.data.dataset.Dataset[tuple[numtorch._tensor.Tensor, numtorch._tensor.Tensor]]  # noqa: E501
+    reveal_type(resnet18(weights=ResNet18_Weights.DEFAULT))  # R: numtorch.vision.models.resnet.ResNet  # noqa: E501
+    reveal_type(MNIST("data")[0])  # R: tuple[Any, Any]
     reveal_type(random_split(Blobs(4), [2, 2]))  # R: list[numtorch.utils.data.dataset.Subset[tuple[numtorch._tensor.Tensor, numtorch._tensor.Tensor]]]  # noqa: E501
 
 

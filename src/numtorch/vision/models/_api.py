@@ -22,7 +22,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["Weights", "WeightsEnum", "get_model", "get_model_builder", "get_model_weights",
            "get_weight", "list_models", "register_model"]
@@ -152,8 +152,10 @@ def _ovewrite_named_param(kwargs, param, new_value):
 
 BUILTIN_MODELS: dict[str, Callable[..., Any]] = {}
 
+_M = TypeVar("_M")
 
-def register_model(name=None):
+
+def register_model(name: str | None = None) -> Callable[[Callable[..., _M]], Callable[..., _M]]:
     """Decorator adding a model builder to the registry read by :func:`get_model`."""
     def wrapper(fn):
         key = name if name is not None else fn.__name__
@@ -164,7 +166,8 @@ def register_model(name=None):
     return wrapper
 
 
-def list_models(module=None, include=None, exclude=None):
+def list_models(module: Any = None, include: str | list[str] | None = None,
+                exclude: str | list[str] | None = None) -> list[str]:
     """Names of the registered models, sorted; ``module`` keeps those defined in it and
     ``include``/``exclude`` are Unix shell-style patterns."""
     import fnmatch
@@ -182,7 +185,7 @@ def list_models(module=None, include=None, exclude=None):
     return sorted(models)
 
 
-def get_model_builder(name):
+def get_model_builder(name: str) -> Callable[..., Any]:
     """The function that builds the model called ``name``."""
     name = name.lower()
     try:
@@ -191,7 +194,7 @@ def get_model_builder(name):
         raise ValueError(f"Unknown model {name}") from None
 
 
-def get_model(name, **config):
+def get_model(name: str, **config: Any) -> Any:
     """Build the model called ``name`` with the keyword arguments of its builder."""
     return get_model_builder(name)(**config)
 
@@ -205,7 +208,7 @@ def _weights_enum(fn):
     return None
 
 
-def get_model_weights(name):
+def get_model_weights(name: str | Callable[..., Any]) -> type[WeightsEnum]:
     """The weights enum of a model, given its name or its builder."""
     fn = get_model_builder(name) if isinstance(name, str) else name
     enum_cls = _weights_enum(fn)
@@ -214,7 +217,7 @@ def get_model_weights(name):
     return enum_cls
 
 
-def get_weight(name):
+def get_weight(name: str) -> WeightsEnum:
     """The weights enum member called ``"EnumName.MEMBER"``."""
     try:
         enum_name, value_name = name.split(".")
@@ -242,7 +245,8 @@ def _quoted_list(names):
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def handle_legacy_interface(legacy_weights):
+def handle_legacy_interface(legacy_weights: Any
+                            ) -> Callable[[Callable[..., _M]], Callable[..., _M]]:
     """Accept the builders' interface from before torchvision 0.13 with its warnings:
     ``weights``/``progress`` given positionally, and ``pretrained=True`` (meaning
     ``legacy_weights``) or ``pretrained=False`` (``weights=None``)."""

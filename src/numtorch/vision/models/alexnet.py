@@ -1,5 +1,7 @@
 """AlexNet (Krizhevsky, "One weird trick…" variant), as torchvision builds it."""
 
+from typing import Any
+
 from ... import flatten, nn
 from ._api import (
     WeightsEnum,
@@ -46,7 +48,8 @@ class AlexNet_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(AlexNet_Weights.IMAGENET1K_V1)
-def alexnet(*, weights: AlexNet_Weights | None = None, progress=True, **kwargs):
+def alexnet(*, weights: AlexNet_Weights | None = None, progress: bool = True,
+            **kwargs: Any) -> AlexNet:
     """AlexNet from `One weird trick for parallelizing convolutional neural networks
     <https://arxiv.org/abs/1404.5997>`__.
 

@@ -3,6 +3,7 @@ it."""
 
 import re
 from collections import OrderedDict
+from typing import Any
 
 from ... import cat, flatten, nn
 from ...nn import functional as F
@@ -146,7 +147,8 @@ class DenseNet121_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(DenseNet121_Weights.IMAGENET1K_V1)
-def densenet121(*, weights: DenseNet121_Weights | None = None, progress=True, **kwargs):
+def densenet121(*, weights: DenseNet121_Weights | None = None, progress: bool = True,
+                **kwargs: Any) -> DenseNet:
     """DenseNet-121 from `Densely Connected Convolutional Networks
     <https://arxiv.org/abs/1608.06993>`__.
 

@@ -1,5 +1,7 @@
 """MobileNetV2 (Sandler et al.), as torchvision builds it."""
 
+from typing import Any
+
 from ... import flatten, nn
 from ...nn import functional as F
 from ..ops.misc import Conv2dNormActivation
@@ -113,7 +115,8 @@ class MobileNet_V2_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(MobileNet_V2_Weights.IMAGENET1K_V1)
-def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress=True, **kwargs):
+def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress: bool = True,
+                 **kwargs: Any) -> MobileNetV2:
     """MobileNetV2 from `MobileNetV2: Inverted Residuals and Linear Bottlenecks
     <https://arxiv.org/abs/1801.04381>`__.
 

@@ -4,6 +4,8 @@ The module tree, parameter names and shapes are torchvision's, so a state dict s
 ``torchvision.models.resnet18()`` loads into :func:`resnet18` and gives the same outputs.
 """
 
+from typing import Any
+
 from ... import flatten, nn
 from ._api import (
     WeightsEnum,
@@ -195,7 +197,8 @@ class ResNet50_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(ResNet18_Weights.IMAGENET1K_V1)
-def resnet18(*, weights: ResNet18_Weights | None = None, progress=True, **kwargs):
+def resnet18(*, weights: ResNet18_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> ResNet:
     """ResNet-18 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__.
 
@@ -211,7 +214,8 @@ def resnet18(*, weights: ResNet18_Weights | None = None, progress=True, **kwargs
 
 @register_model()
 @handle_legacy_interface(ResNet34_Weights.IMAGENET1K_V1)
-def resnet34(*, weights: ResNet34_Weights | None = None, progress=True, **kwargs):
+def resnet34(*, weights: ResNet34_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> ResNet:
     """ResNet-34 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__. Arguments as for :func:`resnet18`."""
     weights = ResNet34_Weights.verify(weights)
@@ -220,7 +224,8 @@ def resnet34(*, weights: ResNet34_Weights | None = None, progress=True, **kwargs
 
 @register_model()
 @handle_legacy_interface(ResNet50_Weights.IMAGENET1K_V1)
-def resnet50(*, weights: ResNet50_Weights | None = None, progress=True, **kwargs):
+def resnet50(*, weights: ResNet50_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> ResNet:
     """ResNet-50 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__. Arguments as for :func:`resnet18`."""
     weights = ResNet50_Weights.verify(weights)

@@ -1,5 +1,7 @@
 """SqueezeNet 1.0 and 1.1 (Iandola et al.), as torchvision builds them."""
 
+from typing import Any
+
 from ... import cat, flatten, nn
 from ._api import (
     WeightsEnum,
@@ -97,7 +99,8 @@ class SqueezeNet1_1_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(SqueezeNet1_0_Weights.IMAGENET1K_V1)
-def squeezenet1_0(*, weights: SqueezeNet1_0_Weights | None = None, progress=True, **kwargs):
+def squeezenet1_0(*, weights: SqueezeNet1_0_Weights | None = None, progress: bool = True,
+                  **kwargs: Any) -> SqueezeNet:
     """SqueezeNet 1.0 from `SqueezeNet: AlexNet-level accuracy with 50x fewer parameters
     <https://arxiv.org/abs/1602.07360>`__.
 
@@ -112,7 +115,8 @@ def squeezenet1_0(*, weights: SqueezeNet1_0_Weights | None = None, progress=True
 
 @register_model()
 @handle_legacy_interface(SqueezeNet1_1_Weights.IMAGENET1K_V1)
-def squeezenet1_1(*, weights: SqueezeNet1_1_Weights | None = None, progress=True, **kwargs):
+def squeezenet1_1(*, weights: SqueezeNet1_1_Weights | None = None, progress: bool = True,
+                  **kwargs: Any) -> SqueezeNet:
     """SqueezeNet 1.1 (2.4x less computation than 1.0). Arguments as for
     :func:`squeezenet1_0`."""
     return _squeezenet("1_1", SqueezeNet1_1_Weights.verify(weights), progress, **kwargs)

@@ -1,5 +1,7 @@
 """VGG (Simonyan & Zisserman, "Very Deep Convolutional Networks"), as torchvision builds it."""
 
+from typing import Any
+
 from ... import flatten, nn
 from ._api import (
     WeightsEnum,
@@ -110,7 +112,8 @@ class VGG16_BN_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(VGG11_Weights.IMAGENET1K_V1)
-def vgg11(*, weights: VGG11_Weights | None = None, progress=True, **kwargs):
+def vgg11(*, weights: VGG11_Weights | None = None, progress: bool = True,
+          **kwargs: Any) -> VGG:
     """VGG-11 (configuration "A") from `Very Deep Convolutional Networks for Large-Scale Image
     Recognition <https://arxiv.org/abs/1409.1556>`__.
 
@@ -125,20 +128,23 @@ def vgg11(*, weights: VGG11_Weights | None = None, progress=True, **kwargs):
 
 @register_model()
 @handle_legacy_interface(VGG11_BN_Weights.IMAGENET1K_V1)
-def vgg11_bn(*, weights: VGG11_BN_Weights | None = None, progress=True, **kwargs):
+def vgg11_bn(*, weights: VGG11_BN_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> VGG:
     """VGG-11 with batch normalization. Arguments as for :func:`vgg11`."""
     return _vgg("A", True, VGG11_BN_Weights.verify(weights), progress, **kwargs)
 
 
 @register_model()
 @handle_legacy_interface(VGG16_Weights.IMAGENET1K_V1)
-def vgg16(*, weights: VGG16_Weights | None = None, progress=True, **kwargs):
+def vgg16(*, weights: VGG16_Weights | None = None, progress: bool = True,
+          **kwargs: Any) -> VGG:
     """VGG-16 (configuration "D"). Arguments as for :func:`vgg11`."""
     return _vgg("D", False, VGG16_Weights.verify(weights), progress, **kwargs)
 
 
 @register_model()
 @handle_legacy_interface(VGG16_BN_Weights.IMAGENET1K_V1)
-def vgg16_bn(*, weights: VGG16_BN_Weights | None = None, progress=True, **kwargs):
+def vgg16_bn(*, weights: VGG16_BN_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> VGG:
     """VGG-16 with batch normalization. Arguments as for :func:`vgg11`."""
     return _vgg("D", True, VGG16_BN_Weights.verify(weights), progress, **kwargs)
