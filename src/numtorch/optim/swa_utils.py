@@ -207,7 +207,7 @@ def update_bn(loader: Iterable[Any], model: Module,
         was_training = model.training
         model.train()
         for module in momenta:
-            module.momentum = None
+            module.momentum = None  # type: ignore[assignment]
         for batch in loader:
             if isinstance(batch, (list, tuple)):
                 batch = batch[0]

@@ -452,7 +452,7 @@ class Module:
                 return values[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __setattr__(self, name: str, value: Tensor | Module | Any) -> None:
+    def __setattr__(self, name: str, value: Tensor | Module) -> None:
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
