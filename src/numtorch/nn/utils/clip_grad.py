@@ -14,7 +14,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_n
            "clip_grads_with_norm_"]
 
 
-def _as_list(tensors):
+def _as_list(tensors: Tensor | Iterable[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor):
         return [tensors]
     return list(tensors)
