@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from ... import flatten, nn
+from ... import Tensor, flatten, nn
 from ._api import (
     WeightsEnum,
     _load_weights,
@@ -18,7 +18,7 @@ __all__ = ["AlexNet", "AlexNet_Weights", "alexnet"]
 class AlexNet(nn.Module):
     """Five convolutions, 6x6 adaptive average pooling, three linear layers with dropout."""
 
-    def __init__(self, num_classes=1000, dropout=0.5):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
@@ -35,7 +35,7 @@ class AlexNet(nn.Module):
             nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = flatten(self.avgpool(self.features(x)), 1)
         return self.classifier(x)
 
