@@ -116,7 +116,8 @@ def checkpoint_round_trip() -> None:
     state = {"model": model.state_dict(), "optim": adam.state_dict(),
              "sched": cosine.state_dict()}
     result = model.load_state_dict(state["model"], strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
+    missing: list[str] = result.missing_keys
+    assert not missing and not result.unexpected_keys
     adam.load_state_dict(state["optim"])
     cosine.load_state_dict(state["sched"])
     n_params = sum(p.numel() for p in model.parameters())
@@ -149,7 +150,7 @@ def revealed(model: Net, opt: optim.Optimizer, loader: DataLoader[tuple[Tensor, 
     reveal_type(model.parameters())  # R: typing.Iterator[numtorch.nn.parameter.Parameter]
     reveal_type(model.train())  # R: nn_optim_data.Net
     reveal_type(model.fc1)  # R: numtorch.nn.modules.linear.Linear
-    reveal_type(model.load_state_dict({}))  # R: tuple[Any, Any, fallback=numtorch.nn.modules.module._IncompatibleKeys]  # noqa: E501
+    reveal_type(model.load_state_dict({}))  # R: tuple[list[str], list[str], fallback=numtorch.nn.modules.module._IncompatibleKeys]  # noqa: E501
     reveal_type(model.body[0])  # R: numtorch.nn.modules.module.Module
     reveal_type(model.body[1:])  # R: numtorch.nn.modules.container.Sequential
     reveal_type(opt.param_groups)  # R: list[dict[str, Any]]

@@ -13,7 +13,7 @@ import warnings
 import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from ... import _dtype as dt
 from ..._device import check_device
@@ -99,7 +99,15 @@ class RemovableHandle:
         self.remove()
 
 
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+if TYPE_CHECKING:
+    class _IncompatibleKeysBase(NamedTuple):
+        missing_keys: list[str]
+        unexpected_keys: list[str]
+else:
+    _IncompatibleKeysBase = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _IncompatibleKeys(_IncompatibleKeysBase):
     """What ``load_state_dict`` did not match: ``missing_keys`` and ``unexpected_keys``."""
 
     __slots__ = ()
