@@ -98,6 +98,9 @@ SLOW = {
     "test_higher_order.py": {"test_dropping_a_leaf_frees_it_without_the_cyclic_collector"},
     "test_checkpoint.py": {"test_checkpoint_lowers_peak_memory"},
     "test_onnx.py": {"test_same_outputs_as_pytorchs_export"},
+    # mypy analyses numtorch (seconds with a warm cache, a minute cold)
+    "typing/test_typing_nn_optim_data.py": {
+        "test_mypy_accepts_the_program_and_rejects_the_mistakes"},
 }
 
 

@@ -522,3 +522,30 @@ def test_fast_path_respects_tensor_dataset_subclasses():
     ds = Doubled(T(np.arange(4)))
     assert ds._fetch_collated(np.arange(2)) is None
     assert [b[0].tolist() for b in nd.DataLoader(ds, batch_size=2)] == [[0, 2], [4, 6]]
+
+
+@pytest.mark.parametrize("name", ["Dataset", "IterableDataset", "Subset", "ConcatDataset",
+                                  "StackDataset", "Sampler", "DistributedSampler", "DataLoader"])
+def test_generic_classes_take_a_type_argument_as_in_torch(name):
+    # Typed user code subclasses ``Dataset[Tensor]`` or annotates ``DataLoader[int]``: both must
+    # work at run time, as with torch's Generic classes.
+    alias = getattr(nd, name)[int]
+    assert alias.__origin__ is getattr(nd, name)
+    assert repr(alias) == repr(getattr(td, name)[int]).replace("torch.", "numtorch.")
+
+
+def test_typed_dataset_subclass_loads_like_torchs():
+    def make(data, tensor):
+        class Squares(data.Dataset[tuple]):
+            def __len__(self):
+                return 5
+
+            def __getitem__(self, i):
+                return tensor([i]), i * i
+        return Squares()
+
+    ours = list(nd.DataLoader(make(nd, numtorch.tensor), batch_size=2))
+    theirs = list(td.DataLoader(make(td, torch.tensor), batch_size=2))
+    same(ours, theirs)
+    assert isinstance(nd.TensorDataset(numtorch.zeros(2)), nd.Dataset)
+    assert issubclass(nd.IterableDataset, collections.abc.Iterable)

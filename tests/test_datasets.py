@@ -183,6 +183,20 @@ def test_transforms_are_applied(embedded, tmp_path):
     lines = repr(ds).splitlines()
     assert lines[-3:-1] == ["    StandardTransform", "Transform: ToTensor()"]  # torchvision's
     assert lines[-1].startswith("Target transform: <function")
+    # torchvision's ``transforms`` applies both transforms to a pair
+    img2, target2 = ds.transforms(embedded[1].data[5], int(embedded[1].targets[5]))
+    np.testing.assert_array_equal(img2.numpy(), img.numpy())
+    assert target2 == target
+
+
+def test_mnist_is_a_vision_dataset(tmp_path):
+    # As in torchvision: a Dataset (so ``DataLoader(MNIST(...))`` type-checks) that ``+`` joins.
+    from numtorch.datasets import VisionDataset
+    from numtorch.utils.data import ConcatDataset, Dataset
+    test = MNIST(tmp_path, train=False)
+    assert isinstance(test, VisionDataset) and isinstance(test, Dataset)
+    both = test + test
+    assert isinstance(both, ConcatDataset) and len(both) == 2 * len(test)
 
 
 def test_dataloader_over_mnist(tmp_path):

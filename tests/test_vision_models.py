@@ -50,6 +50,16 @@ def test_the_registry_lists_the_classic_families():
                    "squeezenet1_0", "squeezenet1_1", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn"]
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_each_builder_names_its_weights_enum(name):
+    # read from the builder's ``weights: X_Weights | None`` hint, as torchvision does
+    enum_cls = models.get_model_weights(name)
+    assert issubclass(enum_cls, models.WeightsEnum)
+    assert models.get_model_weights(models.get_model_builder(name)) is enum_cls
+    member = enum_cls.DEFAULT
+    assert models.get_weight(f"{enum_cls.__name__}.{member.name}") is member
+
+
 @pytest.mark.parametrize("name", STRUCTURE)
 def test_module_tree_and_state_dict_are_torchvisions(tv, name):
     import torch

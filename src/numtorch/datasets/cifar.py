@@ -1,6 +1,11 @@
 """CIFAR-10 and CIFAR-100 from their official python archives (``torchvision.datasets``)."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +59,8 @@ class CIFAR10(VisionDataset):
     meta = {"filename": "batches.meta", "key": "label_names",
             "md5": "5ff9c542aee3614f3951f8cda6e48888"}
 
-    def __init__(self, root, train=True, transform=None, target_transform=None,
-                 download=False):
+    def __init__(self, root: str | Path, train: bool = True, transform: Callable | None = None,
+                 target_transform: Callable | None = None, download: bool = False) -> None:
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
         if download:
@@ -79,7 +84,7 @@ class CIFAR10(VisionDataset):
         self.classes = load_pickle(path)[self.meta["key"]]
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         """Return ``(image, target)``: a PIL image (after ``transform``) and the class index."""
         img, target = self.data[index], self.targets[index]
         img = _pil_image().fromarray(img)
@@ -89,7 +94,7 @@ class CIFAR10(VisionDataset):
             target = self.target_transform(target)
         return img, target
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
     def _check_integrity(self):

@@ -1,5 +1,10 @@
 """Random images for trying a pipeline without data (``torchvision.datasets.FakeData``)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .vision import VisionDataset
@@ -28,15 +33,16 @@ class FakeData(VisionDataset):
     same index.
     """
 
-    def __init__(self, size=1000, image_size=(3, 224, 224), num_classes=10, transform=None,
-                 target_transform=None, random_offset=0):
+    def __init__(self, size: int = 1000, image_size: tuple[int, int, int] = (3, 224, 224),
+                 num_classes: int = 10, transform: Callable | None = None,
+                 target_transform: Callable | None = None, random_offset: int = 0) -> None:
         super().__init__(transform=transform, target_transform=target_transform)
         self.size = size
         self.num_classes = num_classes
         self.image_size = image_size
         self.random_offset = random_offset
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         """Return ``(image, target)``: a PIL image (after ``transform``) and a class index."""
         if index >= len(self):
             raise IndexError(f"{self.__class__.__name__} index out of range")
@@ -54,12 +60,12 @@ class FakeData(VisionDataset):
             pixels = pixels.transpose(1, 2, 0)
             if pixels.shape[2] == 1:
                 pixels = pixels[:, :, 0]
-        img = Image.fromarray(np.ascontiguousarray(pixels))
+        img = Image.fromarray(np.ascontiguousarray(pixels))  # type: ignore[assignment]
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return img, target
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.size

@@ -1,7 +1,12 @@
 """Datasets read from a directory with one sub-directory per class
 (``torchvision.datasets.DatasetFolder`` / ``ImageFolder``)."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from .vision import VisionDataset
 
@@ -11,18 +16,18 @@ __all__ = ["DatasetFolder", "IMG_EXTENSIONS", "ImageFolder", "default_loader", "
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
-def has_file_allowed_extension(filename, extensions):
+def has_file_allowed_extension(filename: str, extensions: str | tuple[str, ...]) -> bool:
     """Whether ``filename`` ends (case-insensitively) with one of ``extensions``."""
     return filename.lower().endswith(extensions if isinstance(extensions, str)
                                      else tuple(extensions))
 
 
-def is_image_file(filename):
+def is_image_file(filename: str) -> bool:
     """Whether ``filename`` has one of :data:`IMG_EXTENSIONS`."""
     return has_file_allowed_extension(filename, IMG_EXTENSIONS)
 
 
-def find_classes(directory):
+def find_classes(directory: str | Path) -> tuple[list[str], dict[str, int]]:
     """The sorted names of the sub-directories of ``directory`` and ``{name: index}``."""
     classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir())
     if not classes:
@@ -30,8 +35,10 @@ def find_classes(directory):
     return classes, {name: i for i, name in enumerate(classes)}
 
 
-def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=None,
-                 allow_empty=False):
+def make_dataset(directory: str | Path, class_to_idx: dict[str, int] | None = None,
+                 extensions: str | tuple[str, ...] | None = None,
+                 is_valid_file: Callable[[str], bool] | None = None,
+                 allow_empty: bool = False) -> list[tuple[str, int]]:
     """``[(path, class_index), ...]`` of the valid files under each class directory, sorted.
 
     Exactly one of ``extensions`` and ``is_valid_file`` says which files count.
@@ -48,7 +55,8 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
         def is_valid_file(x):
             return has_file_allowed_extension(x, extensions)
 
-    instances, available = [], set()
+    instances: list[tuple[str, int]] = []
+    available: set[str] = set()
     for target_class in sorted(class_to_idx):
         class_index = class_to_idx[target_class]
         target_dir = os.path.join(directory, target_class)
@@ -57,7 +65,7 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
         for root, _, fnames in sorted(os.walk(target_dir, followlinks=True)):
             for fname in sorted(fnames):
                 path = os.path.join(root, fname)
-                if is_valid_file(path):
+                if is_valid_file(path):  # type: ignore[misc]
                     instances.append((path, class_index))
                     available.add(target_class)
     empty = set(class_to_idx) - available
@@ -91,8 +99,11 @@ class DatasetFolder(VisionDataset):
     ``targets``.
     """
 
-    def __init__(self, root, loader, extensions=None, transform=None, target_transform=None,
-                 is_valid_file=None, allow_empty=False):
+    def __init__(self, root: str | Path, loader: Callable[[str], Any],
+                 extensions: tuple[str, ...] | None = None, transform: Callable | None = None,
+                 target_transform: Callable | None = None,
+                 is_valid_file: Callable[[str], bool] | None = None,
+                 allow_empty: bool = False) -> None:
         super().__init__(root, transform=transform, target_transform=target_transform)
         classes, class_to_idx = self.find_classes(self.root)
         samples = self.make_dataset(self.root, class_to_idx=class_to_idx, extensions=extensions,
@@ -105,19 +116,21 @@ class DatasetFolder(VisionDataset):
         self.targets = [s[1] for s in samples]
 
     @staticmethod
-    def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None,
-                     allow_empty=False):
+    def make_dataset(directory: str | Path, class_to_idx: dict[str, int],
+                     extensions: tuple[str, ...] | None = None,
+                     is_valid_file: Callable[[str], bool] | None = None,
+                     allow_empty: bool = False) -> list[tuple[str, int]]:
         """The samples of ``directory`` (see :func:`make_dataset`); override to customise."""
         if class_to_idx is None:
             raise ValueError("The class_to_idx parameter cannot be None.")
         return make_dataset(directory, class_to_idx, extensions=extensions,
                             is_valid_file=is_valid_file, allow_empty=allow_empty)
 
-    def find_classes(self, directory):
+    def find_classes(self, directory: str | Path) -> tuple[list[str], dict[str, int]]:
         """The classes of ``directory`` (see :func:`find_classes`); override to customise."""
         return find_classes(directory)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         """Return ``(sample, target)``: the loaded (and transformed) file and its class index."""
         path, target = self.samples[index]
         sample = self.loader(path)
@@ -127,11 +140,11 @@ class DatasetFolder(VisionDataset):
             target = self.target_transform(target)
         return sample, target
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.samples)
 
 
-def pil_loader(path):
+def pil_loader(path: str) -> Any:
     """Open ``path`` with Pillow and convert it to RGB."""
     try:
         from PIL import Image  # deferred: optional dependency (Pillow)
@@ -143,7 +156,7 @@ def pil_loader(path):
         return img.convert("RGB")
 
 
-def default_loader(path):
+def default_loader(path: str) -> Any:
     """:func:`pil_loader` (numtorch has no accimage backend)."""
     return pil_loader(path)
 
@@ -170,8 +183,11 @@ class ImageFolder(DatasetFolder):
     Attributes: ``classes``, ``class_to_idx``, ``imgs`` (``(path, class_index)`` pairs).
     """
 
-    def __init__(self, root, transform=None, target_transform=None, loader=default_loader,
-                 is_valid_file=None, allow_empty=False):
+    def __init__(self, root: str | Path, transform: Callable | None = None,
+                 target_transform: Callable | None = None,
+                 loader: Callable[[str], Any] = default_loader,
+                 is_valid_file: Callable[[str], bool] | None = None,
+                 allow_empty: bool = False) -> None:
         super().__init__(root, loader, IMG_EXTENSIONS if is_valid_file is None else None,
                          transform=transform, target_transform=target_transform,
                          is_valid_file=is_valid_file, allow_empty=allow_empty)

@@ -5,6 +5,8 @@ already extracted). ``MNIST`` falls back to a sample of 10,000 real digits shipp
 when no full copy is present and ``download`` is False; ``dataset.source`` tells which was used.
 """
 
+from __future__ import annotations
+
 import functools
 import gzip
 import hashlib
@@ -12,12 +14,16 @@ import math
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor
 from . import transforms
+from .vision import StandardTransform, VisionDataset
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx", "read_image_file", "read_label_file"]
 
@@ -60,7 +66,7 @@ def _parse_idx(raw, name):
     return data.astype(dtype.newbyteorder("="))  # a writable native-endian copy
 
 
-def read_idx(path, expected_magic=None):
+def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
     """Read an IDX file (gzip-compressed or raw) into a NumPy array.
 
     Args:
@@ -83,12 +89,12 @@ def _check_magic(data, raw, name, expected_magic):
     return data
 
 
-def read_image_file(path):
+def read_image_file(path: str | os.PathLike) -> Tensor:
     """An MNIST image file as a uint8 tensor of shape ``(N, 28, 28)``."""
     return Tensor._wrap(read_idx(path, _IMAGES_MAGIC))
 
 
-def read_label_file(path):
+def read_label_file(path: str | os.PathLike) -> Tensor:
     """An MNIST label file as an int64 tensor of shape ``(N,)``."""
     return Tensor._wrap(read_idx(path, _LABELS_MAGIC).astype(np.int64))
 
@@ -129,24 +135,7 @@ def _download_url(url, path, md5, timeout=30):
 
 
 # ---------------------------------------------------------------------------- datasets
-class _StandardTransform:
-    """Holds ``transform`` and ``target_transform``; its repr is torchvision's."""
-
-    def __init__(self, transform=None, target_transform=None):
-        self.transform = transform
-        self.target_transform = target_transform
-
-    def __repr__(self):
-        body = [self.__class__.__name__.lstrip("_")]
-        for head, t in (("Transform: ", self.transform),
-                        ("Target transform: ", self.target_transform)):
-            if t is not None:
-                lines = repr(t).splitlines()
-                body += [head + lines[0]] + [" " * len(head) + line for line in lines[1:]]
-        return "\n".join(body)
-
-
-class MNIST:
+class MNIST(VisionDataset):
     """The MNIST handwritten digits (``torchvision.datasets.MNIST``).
 
     Args:
@@ -181,17 +170,19 @@ class MNIST:
         "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
         "7 - seven", "8 - eight", "9 - nine",
     ]
-    embedded_files = ("mnist-10k-images-idx3-ubyte.gz", "mnist-10k-labels-idx1-ubyte.gz")
+    embedded_files: tuple[str, str] | None = ("mnist-10k-images-idx3-ubyte.gz",
+                                              "mnist-10k-labels-idx1-ubyte.gz")
     embedded_train_size = 8000
     _repr_indent = 4
 
-    def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
+    def __init__(self, root: str | Path, train: bool = True, transform: Callable | None = None,
+                 target_transform: Callable | None = None, download: bool = False) -> None:
         self.root = os.path.expanduser(os.fspath(root)) if root is not None else None
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
         has_transform = transform is not None or target_transform is not None
-        self.transforms = _StandardTransform(transform, target_transform) if has_transform else None
+        self.transforms = StandardTransform(transform, target_transform) if has_transform else None
         if download:
             self.download()
         if self._check_exists():
@@ -270,7 +261,7 @@ class MNIST:
                        if self.embedded_files else "."))
 
     # -------------------------------------------------------------- samples
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         """Return ``(image, target)``: the transformed image and the class index."""
         img = Tensor._wrap(self.data._data[index].copy())  # a fresh image, as torchvision's
         target = int(self.targets._data[index])
@@ -280,7 +271,7 @@ class MNIST:
             target = self.target_transform(target)
         return img, target
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data._data)
 
     def _fetch_collated(self, idx):
@@ -294,7 +285,7 @@ class MNIST:
         images = batch_transform(Tensor._wrap(self.data._data[idx]))
         return [images, Tensor._wrap(self.targets._data[idx].astype(np.int64))]
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         split = "Train" if self.train is True else "Test"
         return f"Split: {split}" + ("\nSource: embedded sample" if self.source == "embedded"
                                     else "")

@@ -1,6 +1,11 @@
 """The Street View House Numbers dataset (``torchvision.datasets.SVHN``)."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +39,8 @@ class SVHN(VisionDataset):
                   "a93ce644f1a588dc4d68dda5feec44a7"],
     }
 
-    def __init__(self, root, split="train", transform=None, target_transform=None,
-                 download=False):
+    def __init__(self, root: str | Path, split: str = "train", transform: Callable | None = None,
+                 target_transform: Callable | None = None, download: bool = False) -> None:
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.split = verify_str_arg(split, "split", tuple(self.split_list.keys()))
         self.url, self.filename, self.file_md5 = self.split_list[split]
@@ -54,7 +59,7 @@ class SVHN(VisionDataset):
         self.labels = loaded["y"].astype(np.int64).squeeze()
         np.place(self.labels, self.labels == 10, 0)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         """Return ``(image, target)``: a PIL image (after ``transform``) and the digit."""
         from PIL import Image  # deferred: optional dependency (Pillow)
 
@@ -66,7 +71,7 @@ class SVHN(VisionDataset):
             target = self.target_transform(target)
         return img, target
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
     def _check_integrity(self):

@@ -1,6 +1,11 @@
 """The base class of the image datasets (``torchvision.datasets.VisionDataset``)."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from ..utils.data import Dataset
 
@@ -10,7 +15,8 @@ __all__ = ["StandardTransform", "VisionDataset"]
 class StandardTransform:
     """Applies ``transform`` to the input and ``target_transform`` to the target."""
 
-    def __init__(self, transform=None, target_transform=None):
+    def __init__(self, transform: Callable | None = None,
+                 target_transform: Callable | None = None) -> None:
         self.transform = transform
         self.target_transform = target_transform
 
@@ -35,7 +41,7 @@ class StandardTransform:
         return "\n".join(body)
 
 
-class VisionDataset(Dataset):
+class VisionDataset(Dataset[Any]):
     """Base class for the datasets of images.
 
     Args:
@@ -48,8 +54,11 @@ class VisionDataset(Dataset):
     """
 
     _repr_indent = 4
+    root: Any
 
-    def __init__(self, root=None, transforms=None, transform=None, target_transform=None):
+    def __init__(self, root: str | Path | None = None, transforms: Callable | None = None,
+                 transform: Callable | None = None,
+                 target_transform: Callable | None = None) -> None:
         if isinstance(root, str):
             root = os.path.expanduser(root)
         self.root = root
@@ -64,13 +73,13 @@ class VisionDataset(Dataset):
             transforms = StandardTransform(transform, target_transform)
         self.transforms = transforms
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         head = "Dataset " + self.__class__.__name__
         body = [f"Number of datapoints: {self.__len__()}"]
         if self.root is not None:
@@ -80,5 +89,5 @@ class VisionDataset(Dataset):
             body += [repr(self.transforms)]  # torchvision indents only its first line
         return "\n".join([head] + [" " * self._repr_indent + line for line in body])
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""

@@ -5,12 +5,26 @@ bumps its version counter and returns it. Random ones draw from numtorch's gener
 default one, or ``generator=``), so ``torch.manual_seed`` makes models reproducible.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..random import _rng
+
+if TYPE_CHECKING:
+    from typing import Literal, TypeAlias
+
+    from .._tensor import Tensor
+    from ..random import Generator
+
+    _NonlinearityType: TypeAlias = Literal[
+        "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+        "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+    _FanMode: TypeAlias = Literal["fan_in", "fan_out"]
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -22,7 +36,8 @@ _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "con
                 "conv_transpose3d", "sigmoid")
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: _NonlinearityType,
+                   param: int | float | None = None) -> float:
     r"""The recommended gain for a nonlinearity.
 
     ======================  ====================================================
@@ -68,12 +83,14 @@ def _empty(tensor):
     return False
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` with values drawn from :math:`\mathcal{U}(a, b)`."""
     return _fill(tensor, _rng(generator).uniform(a, b, tensor._data.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` with values drawn from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`."""
     return _fill(tensor, _rng(generator).normal(mean, std, tensor._data.shape))
 
@@ -99,7 +116,8 @@ def _norm_cdf(x):
     return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` truncated to
     :math:`[a, b]` (inverse-CDF sampling)."""
     if mean < a - 2 * std or mean > b + 2 * std:
@@ -111,29 +129,29 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     return _fill(tensor, np.clip(mean + std * math.sqrt(2.0) * _erfinv(u), a, b))
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     r"""Fill ``tensor`` with the value ``val``."""
     return _fill(tensor, val)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     r"""Fill ``tensor`` with ones."""
     return _fill(tensor, 1)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     r"""Fill ``tensor`` with zeros."""
     return _fill(tensor, 0)
 
 
-def eye_(tensor):
+def eye_(tensor: Tensor) -> Tensor:
     r"""Fill a 2-D ``tensor`` with the identity matrix (ones on the diagonal)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, np.eye(*tensor._data.shape))
 
 
-def dirac_(tensor, groups=1):
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     r"""Fill a 3-, 4- or 5-D ``tensor`` with the Dirac delta: convolutions keep their input
     channels (for each group, as many as fit)."""
     ndim = tensor.dim()
@@ -172,7 +190,8 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     r"""Glorot uniform: :math:`\mathcal{U}(-a, a)` with
     :math:`a = \text{gain} \times \sqrt{6 / (\text{fan\_in} + \text{fan\_out})}`."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -180,7 +199,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     r"""Glorot normal: :math:`\mathcal{N}(0, \text{std}^2)` with
     :math:`\text{std} = \text{gain} \times \sqrt{2 / (\text{fan\_in} + \text{fan\_out})}`."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -188,7 +207,9 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     return normal_(tensor, 0.0, std, generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: _FanMode = "fan_in",
+                     nonlinearity: _NonlinearityType = "leaky_relu",
+                     generator: Generator | None = None) -> Tensor:
     r"""He uniform: :math:`\mathcal{U}(-b, b)` with
     :math:`b = \text{gain} \times \sqrt{3 / \text{fan\_mode}}`.
 
@@ -203,7 +224,9 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: _FanMode = "fan_in",
+                    nonlinearity: _NonlinearityType = "leaky_relu",
+                    generator: Generator | None = None) -> Tensor:
     r"""He normal: :math:`\mathcal{N}(0, \text{std}^2)` with
     :math:`\text{std} = \text{gain} / \sqrt{\text{fan\_mode}}`."""
     if _empty(tensor):
@@ -213,7 +236,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return normal_(tensor, 0.0, std, generator)
 
 
-def orthogonal_(tensor, gain=1, generator=None):
+def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` with a (semi-)orthogonal matrix (dimensions past the first are
     flattened), scaled by ``gain``; from the QR decomposition of a Gaussian matrix."""
     if tensor.dim() < 2:
@@ -232,7 +255,8 @@ def orthogonal_(tensor, gain=1, generator=None):
     return _fill(tensor, gain * q.reshape(tensor._data.shape))
 
 
-def sparse_(tensor, sparsity, std=0.01, generator=None):
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
+            generator: Generator | None = None) -> Tensor:
     r"""Fill a 2-D ``tensor`` from :math:`\mathcal{N}(0, \text{std}^2)` with a fraction
     ``sparsity`` of each column set to zero."""
     if tensor.dim() != 2:

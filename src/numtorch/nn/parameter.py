@@ -1,5 +1,9 @@
 """``nn.Parameter``: a leaf tensor that a Module registers as one of its parameters."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import _dtype as dt
@@ -12,10 +16,10 @@ class Parameter(Tensor):
 
     _is_param = True
 
-    def __new__(cls, data=None, requires_grad=True):
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         return Tensor.__new__(cls)
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
         if data is None:
             arr = np.empty((0,), dtype=np.float32)
         elif isinstance(data, Tensor):
@@ -29,7 +33,7 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
         new = Parameter(Tensor._wrap(self._data.copy()), self._requires_grad)
@@ -54,10 +58,10 @@ class Buffer(Tensor, metaclass=_BufferMeta):
     ``isinstance(x, nn.Buffer)`` is true for it and the buffer still prints as ``tensor(...)``.
     """
 
-    def __new__(cls, data=None, *, persistent=True):
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Buffer:
         t = Tensor._wrap(data._data if isinstance(data, Tensor) else np.asarray(data))
-        t._buffer_persistent = persistent
-        return t
+        t._buffer_persistent = persistent  # type: ignore[attr-defined]
+        return t  # type: ignore[return-value]
 
 
 _SHAPE_MSG = (
@@ -71,7 +75,9 @@ class UninitializedTensorMixin:
     forward). Reading its shape raises ``RuntimeError``, computing with it ``ValueError``;
     :meth:`materialize` gives it storage and turns it into ``cls_to_become``."""
 
-    cls_to_become = None
+    cls_to_become: type[Tensor] | None = None
+    _lazy_dtype: Any
+    _requires_grad: bool
 
     @property
     def _data(self):
@@ -88,7 +94,8 @@ class UninitializedTensorMixin:
     shape = property(_no_shape)
     size = dim = numel = _no_shape
 
-    def materialize(self, shape, device=None, dtype=None):
+    def materialize(self, shape: int | tuple[int, ...], device: Any = None,
+                    dtype: Any = None) -> None:
         """Give the tensor storage of ``shape`` (uninitialised values) and make it a
         ``cls_to_become`` (``Parameter`` or ``Tensor``)."""
         check_device(device)
@@ -97,9 +104,9 @@ class UninitializedTensorMixin:
         npd = dt.to_numpy_dtype(dtype) if dtype is not None else dt.get_default_dtype()._np
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         self.__dict__["_data"] = np.empty(shape, dtype=npd)
-        self.__class__ = self.cls_to_become
+        self.__class__ = self.cls_to_become  # type: ignore[assignment]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
     def __reduce_ex__(self, proto):
@@ -111,31 +118,35 @@ class UninitializedTensorMixin:
         return new
 
 
-class UninitializedParameter(UninitializedTensorMixin, Parameter):
+class UninitializedParameter(UninitializedTensorMixin, Parameter):  # type: ignore[misc]
     """A parameter whose shape is not known yet (``nn.LazyLinear`` and friends before their first
     forward); becomes a ``Parameter`` when materialised."""
 
     cls_to_become = Parameter
 
-    def __new__(cls, requires_grad=True, device=None, dtype=None):
+    def __new__(cls, requires_grad: bool = True, device: Any = None,
+                dtype: Any = None) -> UninitializedParameter:
         return Tensor.__new__(cls)
 
-    def __init__(self, requires_grad=True, device=None, dtype=None):
+    def __init__(self, requires_grad: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
         check_device(device)
         self._lazy_dtype = dtype
         if requires_grad:
             self._requires_grad = True
 
 
-class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):  # type: ignore[misc]
     """A buffer whose shape is not known yet; becomes a plain ``Tensor`` when materialised."""
 
     cls_to_become = Tensor
 
-    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+    def __new__(cls, requires_grad: bool = False, device: Any = None, dtype: Any = None,
+                persistent: bool = True) -> UninitializedBuffer:
         return Tensor.__new__(cls)
 
-    def __init__(self, requires_grad=False, device=None, dtype=None, persistent=True):
+    def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None,
+                 persistent: bool = True) -> None:
         check_device(device)
         self._lazy_dtype = dtype
         if requires_grad:

@@ -1,5 +1,9 @@
 """Adadelta (``torch.optim.Adadelta``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .optimizer import (
@@ -16,6 +20,12 @@ from .optimizer import (
     _validate,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .._tensor import Tensor
+    from .optimizer import ParamsT
 
 __all__ = ["Adadelta"]
 
@@ -46,8 +56,10 @@ class Adadelta(Optimizer):
         foreach, capturable, differentiable: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
-                 capturable=False, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1.0, rho: float = 0.9,
+                 eps: float = 1e-6, weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         _check_lr_tensor(lr)
         _validate([
             (0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}"),
@@ -63,7 +75,7 @@ class Adadelta(Optimizer):
     _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
                            "capturable": False}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

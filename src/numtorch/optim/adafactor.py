@@ -1,6 +1,9 @@
 """Adafactor (``torch.optim.Adafactor``): Adam-like steps with factored second moments."""
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +20,11 @@ from .optimizer import (
     _scalar_tensor,
     _validate,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["Adafactor"]
 
@@ -58,8 +66,10 @@ class Adafactor(Optimizer):
         foreach: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
-                 weight_decay=0.0, *, foreach=None, maximize=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, beta2_decay: float = -0.8,
+                 eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
+                 weight_decay: float = 0.0, *, foreach: bool | None = None,
+                 maximize: bool = False) -> None:
         _check_lr_tensor(lr)
         _validate([
             (0.0 <= _lr_value(lr), f"Learning rate should be >= 0 but is: {lr}"),
@@ -91,7 +101,7 @@ class Adafactor(Optimizer):
                 state["variance"] = Tensor._wrap(np.zeros_like(grad))
         return state
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

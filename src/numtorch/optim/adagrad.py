@@ -1,5 +1,9 @@
 """Adagrad (``torch.optim.Adagrad``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -16,6 +20,11 @@ from .optimizer import (
     _scalar_tensor,
     _validate,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["Adagrad"]
 
@@ -46,8 +55,10 @@ class Adagrad(Optimizer):
         foreach, differentiable, fused: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         _check_lr_tensor(lr)
         _validate([
             (0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}"),
@@ -76,10 +87,10 @@ class Adagrad(Optimizer):
     _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
                            "fused": None}
 
-    def share_memory(self):
+    def share_memory(self) -> None:
         """No-op kept for API compatibility (NumPy arrays live in this process)."""
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

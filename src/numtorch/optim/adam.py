@@ -1,5 +1,9 @@
 """Adam (``torch.optim.Adam``), with optional AMSGrad and decoupled weight decay."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -21,6 +25,11 @@ from .optimizer import (
     _validate,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["Adam"]
 
@@ -74,9 +83,11 @@ class Adam(Optimizer):
             (default: False)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3,
+                 betas: tuple[float | Tensor, float | Tensor] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         _check_adam_args(lr, betas, eps, weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
@@ -102,7 +113,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = _zeros_like(p)
         return state
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

@@ -1,5 +1,9 @@
 """Adamax (``torch.optim.Adamax``): Adam with the infinity norm."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .adam import _check_adam_args
@@ -15,6 +19,12 @@ from .optimizer import (
     _scalar_tensor,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .._tensor import Tensor
+    from .optimizer import ParamsT
 
 __all__ = ["Adamax"]
 
@@ -41,8 +51,10 @@ class Adamax(Optimizer):
         foreach, differentiable, capturable: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
         _check_adam_args(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
@@ -52,7 +64,7 @@ class Adamax(Optimizer):
     _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
                            "capturable": False}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

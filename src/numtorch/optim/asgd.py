@@ -1,5 +1,9 @@
 """ASGD (``torch.optim.ASGD``): averaged stochastic gradient descent."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._dtype import get_default_dtype
@@ -16,6 +20,12 @@ from .optimizer import (
     _validate,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .._tensor import Tensor
+    from .optimizer import ParamsT
 
 __all__ = ["ASGD"]
 
@@ -45,8 +55,10 @@ class ASGD(Optimizer):
         foreach, differentiable, capturable: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
-                 foreach=None, maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, lambd: float = 1e-4,
+                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
         _check_lr_tensor(lr)
         _validate([
             (0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}"),
@@ -60,7 +72,7 @@ class ASGD(Optimizer):
     _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
                            "capturable": False}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

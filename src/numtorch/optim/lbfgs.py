@@ -5,11 +5,20 @@ PyTorch. Intermediate vectors are NumPy arrays; what is kept in ``state`` betwee
 wrapped in tensors so that ``state_dict()`` looks like PyTorch's.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from .optimizer import Optimizer, _check_lr_tensor, _lr_value, _validate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["LBFGS"]
 
@@ -158,8 +167,10 @@ class LBFGS(Optimizer):
         line_search_fn (str, optional): either 'strong_wolfe' or None (default: None).
     """
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1, max_iter: int = 20,
+                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
+                 tolerance_change: float = 1e-9, history_size: int = 100,
+                 line_search_fn: str | None = None) -> None:
         _check_lr_tensor(lr)
         _validate([(0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}")])
         if max_eval is None:
@@ -206,7 +217,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return loss, flat_grad
 
-    def step(self, closure):
+    def step(self, closure: Callable[[], float]) -> float:  # type: ignore[override]
         """Perform a single optimization step.
 
         Args:

@@ -1,5 +1,9 @@
 """NAdam (``torch.optim.NAdam``): Adam with Nesterov momentum."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -18,6 +22,11 @@ from .optimizer import (
     _validate,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["NAdam"]
 
@@ -52,9 +61,12 @@ class NAdam(Optimizer):
         foreach, capturable, differentiable: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
-                 maximize=False, capturable=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
         _check_adam_args(lr, betas, eps, weight_decay)
         _validate([(0.0 <= momentum_decay, f"Invalid momentum_decay value: {momentum_decay}")])
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
@@ -75,7 +87,7 @@ class NAdam(Optimizer):
                 if p_state and not isinstance(p_state["mu_product"], Tensor):
                     p_state["mu_product"] = _scalar_tensor(float(p_state["mu_product"]))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

@@ -7,12 +7,15 @@ Subclasses implement :meth:`step`, updating ``p._data`` in place from ``p._grad.
 calling ``p._bump_version()`` afterwards.
 """
 
+from __future__ import annotations
+
 import copy
 import functools
 import warnings
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -22,6 +25,9 @@ from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
+
+# What an optimizer accepts as ``params``: tensors, parameter-group dicts or (name, tensor) pairs.
+ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 
 
 class _RequiredParameter:
@@ -33,11 +39,12 @@ class _RequiredParameter:
 
 required = _RequiredParameter()
 
-_global_step_pre_hooks = OrderedDict()
-_global_step_post_hooks = OrderedDict()
+_global_step_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_step_post_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
 
 
-def _add_hook(hooks_dict, hook, prepend=False):
+def _add_hook(hooks_dict: OrderedDict[int, Any], hook: Callable[..., Any],
+              prepend: bool = False) -> RemovableHandle:
     handle = RemovableHandle(hooks_dict)
     hooks_dict[handle.id] = hook
     if prepend:
@@ -45,12 +52,12 @@ def _add_hook(hooks_dict, hook, prepend=False):
     return handle
 
 
-def register_optimizer_step_pre_hook(hook):
+def register_optimizer_step_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """Register ``hook(optimizer, args, kwargs)`` run before every optimizer's ``step``."""
     return _add_hook(_global_step_pre_hooks, hook)
 
 
-def register_optimizer_step_post_hook(hook):
+def register_optimizer_step_post_hook(hook: Callable[..., Any]) -> RemovableHandle:
     """Register ``hook(optimizer, args, kwargs)`` run after every optimizer's ``step``."""
     return _add_hook(_global_step_post_hooks, hook)
 
@@ -103,7 +110,14 @@ class Optimizer:
             parameter group doesn't specify them).
     """
 
-    def __init__(self, params, defaults):
+    _optimizer_step_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _optimizer_step_post_hooks: OrderedDict[int, Callable[..., Any]]
+    _optimizer_state_dict_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _optimizer_state_dict_post_hooks: OrderedDict[int, Callable[..., Any]]
+    _optimizer_load_state_dict_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _optimizer_load_state_dict_post_hooks: OrderedDict[int, Callable[..., Any]]
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
@@ -118,10 +132,10 @@ class Optimizer:
                 "params argument given to the optimizer should be an iterable of Tensors or "
                 "dicts, but got " + _typename(params))
 
-        self.state = defaultdict(dict)
-        self.param_groups = []
+        self.state: defaultdict[Tensor, Any] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
 
-        param_groups = list(params)
+        param_groups: list[Any] = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(param_groups[0], dict):
@@ -132,7 +146,7 @@ class Optimizer:
     # Options a parameter group saved by an older PyTorch may lack, with the value
     # ``__setstate__`` (so also ``load_state_dict``) fills in; each subclass lists its own, in
     # PyTorch's order, which decides the order of the group's keys.
-    _setstate_defaults = {}
+    _setstate_defaults: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ pickling and repr
     def __getstate__(self):
@@ -173,35 +187,39 @@ class Optimizer:
     def _optimizer_step_code(self):
         """Entry point for profilers; does nothing."""
 
-    def register_step_pre_hook(self, hook):
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Register ``hook(optimizer, args, kwargs) -> None or (args, kwargs)`` run before
         :meth:`step`. Returns a handle whose ``remove()`` unregisters it."""
         return _add_hook(self._optimizer_step_pre_hooks, hook)
 
-    def register_step_post_hook(self, hook):
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Register ``hook(optimizer, args, kwargs) -> None`` run after :meth:`step`."""
         return _add_hook(self._optimizer_step_post_hooks, hook)
 
-    def register_state_dict_pre_hook(self, hook, prepend=False):
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any],
+                                     prepend: bool = False) -> RemovableHandle:
         """Register ``hook(optimizer)`` run before :meth:`state_dict` builds its result."""
         return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
 
-    def register_state_dict_post_hook(self, hook, prepend=False):
+    def register_state_dict_post_hook(self, hook: Callable[..., Any],
+                                      prepend: bool = False) -> RemovableHandle:
         """Register ``hook(optimizer, state_dict) -> state_dict or None`` run after
         :meth:`state_dict`."""
         return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
 
-    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any],
+                                          prepend: bool = False) -> RemovableHandle:
         """Register ``hook(optimizer, state_dict) -> state_dict or None`` run before
         :meth:`load_state_dict`."""
         return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
 
-    def register_load_state_dict_post_hook(self, hook, prepend=False):
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any],
+                                           prepend: bool = False) -> RemovableHandle:
         """Register ``hook(optimizer)`` run after :meth:`load_state_dict`."""
         return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # ------------------------------------------------------------------ state dict
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         r"""Return the state of the optimizer as a :class:`dict`.
 
         It contains two entries:
@@ -216,7 +234,7 @@ class Optimizer:
         """
         for hook in self._optimizer_state_dict_pre_hooks.values():
             hook(self)
-        index_of = {}
+        index_of: dict[int, int] = {}
 
         def pack_group(group):
             packed = {k: v for k, v in group.items() if k != "params"}
@@ -252,7 +270,7 @@ class Optimizer:
             return Tensor._wrap(value._data.astype(param._data.dtype, copy=True))
         return Tensor._wrap(value._data.copy())
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         r"""Load the optimizer state.
 
         Args:
@@ -285,7 +303,7 @@ class Optimizer:
                 return type(value)(cast(param, v, group) for v in value)
             return value
 
-        state = defaultdict(dict)
+        state: defaultdict[Tensor, Any] = defaultdict(dict)
         for k, v in state_dict["state"].items():
             if k in id_map:
                 state[id_map[k]] = cast(id_map[k], v, group_of.get(k, {}))
@@ -304,7 +322,7 @@ class Optimizer:
             hook(self)
 
     # ------------------------------------------------------------------ gradients and steps
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         r"""Reset the gradients of all optimized tensors.
 
         Args:
@@ -327,7 +345,7 @@ class Optimizer:
                     grad._data[...] = 0
                     grad._bump_version()
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         r"""Perform a single optimization step to update parameters.
 
         Args:
@@ -336,7 +354,7 @@ class Optimizer:
         """
         raise NotImplementedError
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         r"""Add a param group to the optimizer's ``param_groups``.
 
         Useful when fine tuning a pre-trained network, as frozen layers can be made trainable
@@ -394,7 +412,7 @@ class Optimizer:
                 "this will cause an error; see github.com/pytorch/pytorch/issues/40967 for "
                 "more information", stacklevel=3)
 
-        seen = set()
+        seen: set[int] = set()
         for group in self.param_groups:
             seen.update(id(p) for p in group["params"])
             if ("param_names" in param_group) != ("param_names" in group):

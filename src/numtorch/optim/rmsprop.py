@@ -1,5 +1,9 @@
 """RMSprop (``torch.optim.RMSprop``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .optimizer import (
@@ -18,6 +22,12 @@ from .optimizer import (
     _validate,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .._tensor import Tensor
+    from .optimizer import ParamsT
 
 __all__ = ["RMSprop"]
 
@@ -54,9 +64,10 @@ class RMSprop(Optimizer):
         capturable, foreach, differentiable: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, capturable=False, foreach=None, maximize=False,
-                 differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, capturable: bool = False, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False) -> None:
         _check_lr_tensor(lr)
         _validate([
             (0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}"),
@@ -74,7 +85,7 @@ class RMSprop(Optimizer):
     _setstate_defaults = {"momentum": 0, "centered": False, "foreach": None, "maximize": False,
                            "differentiable": False, "capturable": False}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

@@ -1,5 +1,9 @@
 """Rprop (``torch.optim.Rprop``): resilient backpropagation."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -16,6 +20,11 @@ from .optimizer import (
     _validate,
     _zeros_like,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["Rprop"]
 
@@ -41,8 +50,11 @@ class Rprop(Optimizer):
         capturable, foreach, differentiable: accepted for compatibility.
     """
 
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 capturable=False, foreach=None, maximize=False, differentiable=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-2,
+                 etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         _check_lr_tensor(lr)
         _validate([
             (0.0 <= _lr_value(lr), f"Invalid learning rate: {lr}"),
@@ -56,7 +68,7 @@ class Rprop(Optimizer):
     _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
                            "capturable": False}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

@@ -1,5 +1,9 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum (``torch.optim.SGD``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -14,6 +18,11 @@ from .optimizer import (
     _run_closure,
     _validate,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .optimizer import ParamsT
 
 __all__ = ["SGD"]
 
@@ -62,8 +71,10 @@ class SGD(Optimizer):
             single-tensor NumPy implementation.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 *, maximize=False, foreach=None, differentiable=False, fused=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float | Tensor = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         _check_lr_tensor(lr)
         _validate([
             (_lr_value(lr) >= 0.0, f"Invalid learning rate: {lr}"),
@@ -81,7 +92,7 @@ class SGD(Optimizer):
     _setstate_defaults = {"nesterov": False, "maximize": False, "foreach": None,
                            "differentiable": False, "fused": False}
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Perform a single optimization step.
 
         Args:

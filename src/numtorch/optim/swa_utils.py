@@ -5,9 +5,13 @@
 recomputes BatchNorm statistics for the averaged weights.
 """
 
+from __future__ import annotations
+
 import itertools
 import math
+from collections.abc import Callable, Iterable
 from copy import deepcopy
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -17,6 +21,10 @@ from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import Module
 from .lr_scheduler import LRScheduler, _format_param, _warn_get_lr_called_within_step
 from .optimizer import _lerp_
+
+if TYPE_CHECKING:
+    from .._device import device
+    from .optimizer import Optimizer
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn",
            "get_swa_multi_avg_fn", "get_ema_avg_fn", "get_swa_avg_fn"]
@@ -103,7 +111,14 @@ class AveragedModel(Module):
     model's current weights; ``n_averaged`` counts the updates.
     """
 
-    def __init__(self, model, device=None, avg_fn=None, multi_avg_fn=None, use_buffers=False):
+    module: Module
+    n_averaged: Tensor
+
+    def __init__(self, model: Module, device: int | str | device | None = None,
+                 avg_fn: Callable[[Tensor, Tensor, Tensor | int], Tensor] | None = None,
+                 multi_avg_fn: Callable[[list[Tensor], list[Tensor], Tensor | int], None]
+                 | None = None,
+                 use_buffers: bool = False) -> None:
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
@@ -113,7 +128,7 @@ class AveragedModel(Module):
         self.multi_avg_fn = multi_avg_fn
         self.use_buffers = use_buffers
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.module(*args, **kwargs)
 
     def _tensors(self, model):
@@ -121,7 +136,7 @@ class AveragedModel(Module):
             return itertools.chain(model.parameters(), model.buffers())
         return model.parameters()
 
-    def update_parameters(self, model):
+    def update_parameters(self, model: Module) -> None:
         """Fold ``model``'s current parameters into the average."""
         averaged = [p.detach() for p in self._tensors(self.module)]
         current = [p.detach() for p in self._tensors(model)]
@@ -168,7 +183,8 @@ def _is_batchnorm(module):
         module, "reset_running_stats")
 
 
-def update_bn(loader, model, device=None):
+def update_bn(loader: Iterable[Any], model: Module,
+              device: int | str | device | None = None) -> None:
     r"""Recompute the BatchNorm running statistics of ``model`` with one pass over ``loader``.
 
     The statistics are reset and then computed as a plain cumulative average (``momentum``
@@ -184,14 +200,14 @@ def update_bn(loader, model, device=None):
         momenta = {}
         for module in model.modules():
             if _is_batchnorm(module):
-                module.reset_running_stats()
+                module.reset_running_stats()  # type: ignore[operator]
                 momenta[module] = module.momentum
         if not momenta:
             return
         was_training = model.training
         model.train()
         for module in momenta:
-            module.momentum = None
+            module.momentum = None  # type: ignore[assignment]
         for batch in loader:
             if isinstance(batch, (list, tuple)):
                 batch = batch[0]
@@ -213,8 +229,8 @@ class SWALR(LRScheduler):
         last_epoch (int): the index of the last epoch (default: -1).
     """
 
-    def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos",
-                 last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, swa_lr: float | list[float], anneal_epochs: int = 10,
+                 anneal_strategy: Literal["cos", "linear"] = "cos", last_epoch: int = -1) -> None:
         swa_lrs = _format_param("swa_lr", optimizer, swa_lr)
         for lr, group in zip(swa_lrs, optimizer.param_groups):
             group["swa_lr"] = lr
@@ -262,9 +278,9 @@ class SWALR(LRScheduler):
         return [group["swa_lr"] * alpha + lr * (1 - alpha)
                 for group, lr in zip(self.optimizer.param_groups, prev_lrs)]
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "anneal_func")}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
         self._set_anneal_func(self._anneal_strategy)

@@ -1,5 +1,7 @@
 """Reading images into tensors (``torchvision.io``), through Pillow."""
 
+from __future__ import annotations
+
 import enum
 
 import numpy as np
@@ -24,7 +26,8 @@ _PIL_MODES = {ImageReadMode.GRAY: "L", ImageReadMode.GRAY_ALPHA: "LA",
               ImageReadMode.RGB: "RGB", ImageReadMode.RGB_ALPHA: "RGBA"}
 
 
-def read_image(path, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False):
+def read_image(path: str, mode: ImageReadMode = ImageReadMode.UNCHANGED,
+               apply_exif_orientation: bool = False) -> Tensor:
     """Read a JPEG, PNG, GIF or WEBP image into a 3-dimensional uint8 tensor ``C×H×W``.
 
     Args:
@@ -44,11 +47,11 @@ def read_image(path, mode=ImageReadMode.UNCHANGED, apply_exif_orientation=False)
         mode = ImageReadMode[mode.upper()]
     with Image.open(path) as img:
         if apply_exif_orientation:
-            img = ImageOps.exif_transpose(img)
+            img = ImageOps.exif_transpose(img)  # type: ignore[assignment]
         if mode != ImageReadMode.UNCHANGED:
-            img = img.convert(_PIL_MODES[mode])
+            img = img.convert(_PIL_MODES[mode])  # type: ignore[assignment]
         elif img.mode not in ("L", "LA", "RGB", "RGBA"):
-            img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+            img = img.convert("RGBA" if "A" in img.getbands() else "RGB")  # type: ignore[assignment]
         arr = np.array(img, dtype=np.uint8)
     if arr.ndim == 2:
         arr = arr[:, :, None]

@@ -1,8 +1,11 @@
 """Image grids and image files (``torchvision.utils``)."""
 
+from __future__ import annotations
+
 import math
 import pathlib
 import warnings
+from typing import IO, Any
 
 import numpy as np
 
@@ -11,8 +14,9 @@ from .._tensor import Tensor
 __all__ = ["make_grid", "save_image", "draw_bounding_boxes"]
 
 
-def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scale_each=False,
-              pad_value=0.0):
+def make_grid(tensor: Tensor | list[Tensor], nrow: int = 8, padding: int = 2,
+              normalize: bool = False, value_range: tuple[int, int] | None = None,
+              scale_each: bool = False, pad_value: float = 0.0) -> Tensor:
     """Make a grid of images.
 
     Args:
@@ -70,7 +74,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
             if value_range is not None:
                 low, high = value_range
             else:
-                low, high = float(part.min()), float(part.max())
+                low, high = float(part.min()), float(part.max())  # type: ignore[assignment]
             _normalize_into(part, low, high)
 
     if arr.shape[0] == 1:
@@ -110,7 +114,8 @@ def _pil():
     return Image
 
 
-def save_image(tensor, fp, format=None, **kwargs):
+def save_image(tensor: Tensor | list[Tensor], fp: str | pathlib.Path | IO[bytes],
+               format: str | None = None, **kwargs: Any) -> None:
     """Save a given Tensor into an image file.
 
     Args:
@@ -160,9 +165,11 @@ def _parse_colors(colors, num_objects):
             for c in colors]
 
 
-def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, width=1, font=None,
-                        font_size=None, label_colors=None, label_background_colors=None,
-                        fill_labels=False):
+def draw_bounding_boxes(image: Tensor, boxes: Tensor, labels: list[str] | None = None,
+                        colors: Any = None, fill: bool | None = False, width: int = 1,
+                        font: str | None = None, font_size: int | None = None,
+                        label_colors: Any = None, label_background_colors: Any = None,
+                        fill_labels: bool = False) -> Tensor:
     """Draws bounding boxes on given RGB image.
 
     Args:
@@ -208,7 +215,7 @@ def draw_bounding_boxes(image, boxes, labels=None, colors=None, fill=False, widt
         warnings.warn("boxes doesn't contain any box. No box was drawn", stacklevel=2)
         return image
     if labels is None:
-        labels = [None] * num_boxes
+        labels = [None] * num_boxes  # type: ignore[list-item]
     elif len(labels) != num_boxes:
         raise ValueError(f"Number of boxes ({num_boxes}) and labels ({len(labels)}) mismatch. "
                          "Please specify labels for each box.")

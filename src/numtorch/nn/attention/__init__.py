@@ -1,7 +1,11 @@
 """``torch.nn.attention``: choosing the scaled-dot-product-attention backend."""
 
+from __future__ import annotations
+
 import contextlib
 import enum
+from collections.abc import Iterator
+from typing import Any
 
 from ... import backends as _backends
 
@@ -28,7 +32,8 @@ _FLAG = {SDPBackend.MATH: "math", SDPBackend.FLASH_ATTENTION: "flash",
 
 
 @contextlib.contextmanager
-def sdpa_kernel(backends, set_priority=False):
+def sdpa_kernel(backends: list[SDPBackend] | SDPBackend,
+                set_priority: bool = False) -> Iterator[dict[str, Any]]:
     """Context manager that enables only the given backend(s) for scaled dot product attention.
 
     Args:

@@ -26,7 +26,7 @@ from .rnn import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 
-_linear.LazyLinear = _lazy.LazyLinear
+_linear.LazyLinear = _lazy.LazyLinear  # type: ignore[attr-defined]
 for _name in ("LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
               "LazyConvTranspose2d"):
     setattr(_conv, _name, getattr(_lazy, _name))

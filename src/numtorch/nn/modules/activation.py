@@ -1,10 +1,18 @@
 """Activation layers: thin Modules over ``numtorch.nn.functional``'s activations."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from ..._creation import empty
 from ...ops import activation as A
 from ...ops import reduction as R
 from ..parameter import Parameter
 from .module import Module, _factory
+
+if TYPE_CHECKING:
+    from ..._tensor import Tensor
 
 __all__ = [
     "Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU",
@@ -21,16 +29,16 @@ def _inplace_repr(inplace):
 class Threshold(Module):
     """Replaces each element not greater than ``threshold`` by ``value``."""
 
-    def __init__(self, threshold, value, inplace=False):
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
         self.threshold = threshold
         self.value = value
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.threshold(input, self.threshold, self.value, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
         return f"threshold={self.threshold}, value={self.value}{inplace}"
 
@@ -42,30 +50,31 @@ class ReLU(Module):
         inplace: overwrite the input instead of allocating the output. Default: ``False``
     """
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.relu(input, inplace=self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
 
 
 class RReLU(Module):
     """Randomized leaky ReLU: slopes drawn from U(lower, upper) in training, their mean in eval."""
 
-    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
         super().__init__()
         self.lower = lower
         self.upper = upper
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
         return f"lower={self.lower}, upper={self.upper}{inplace}"
 
@@ -73,8 +82,8 @@ class RReLU(Module):
 class Hardtanh(Module):
     """Clamps each element to ``[min_val, max_val]``."""
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
-                 max_value=None):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None) -> None:
         super().__init__()
         if min_value is not None:
             min_val = min_value
@@ -86,10 +95,10 @@ class Hardtanh(Module):
         if self.max_val <= self.min_val:
             raise AssertionError("max_val must be greater than min_val")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
         return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
 
@@ -97,33 +106,36 @@ class Hardtanh(Module):
 class ReLU6(Hardtanh):
     """Applies ``min(max(0, x), 6)`` element-wise."""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
 
 
 class _Stateless(Module):
     """An activation with no arguments: ``forward`` applies ``_fn``."""
 
-    def forward(self, input):
+    _fn: Callable[..., Tensor]
+
+    def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(input)
 
 
 class _StatelessInplace(Module):
     """An activation whose only argument is ``inplace``."""
 
+    _fn: Callable[..., Tensor]
     _show_inplace = True
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return type(self)._fn(input, inplace=self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return _inplace_repr(self.inplace) if self._show_inplace else ""
 
 
@@ -192,15 +204,15 @@ class SELU(_StatelessInplace):
 class ELU(Module):
     """Applies ``x`` for ``x > 0`` and ``alpha * (exp(x) - 1)`` otherwise."""
 
-    def __init__(self, alpha=1.0, inplace=False):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.elu(input, self.alpha, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
         return f"alpha={self.alpha}{inplace}"
 
@@ -208,71 +220,71 @@ class ELU(Module):
 class CELU(ELU):
     """Applies ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))`` element-wise."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.celu(input, self.alpha, self.inplace)
 
 
 class GLU(Module):
     """Gated linear unit: ``a * sigmoid(b)`` for the halves ``a, b`` of the input along ``dim``."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.glu(input, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class GELU(Module):
     """Gaussian error linear unit ``x * Φ(x)``; ``approximate='tanh'`` uses the tanh estimate."""
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.gelu(input, approximate=self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class Hardshrink(Module):
     """Keeps ``x`` where ``|x| > lambd``, zero elsewhere."""
 
-    def __init__(self, lambd=0.5):
+    def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
         self.lambd = lambd
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.hardshrink(input, self.lambd)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.lambd}"
 
 
 class Softshrink(Hardshrink):
     """Shrinks each element towards zero by ``lambd``."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.softshrink(input, self.lambd)
 
 
 class LeakyReLU(Module):
     """Applies ``max(0, x) + negative_slope * min(0, x)`` element-wise."""
 
-    def __init__(self, negative_slope=1e-2, inplace=False):
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.leaky_relu(input, self.negative_slope, self.inplace)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
         return f"negative_slope={self.negative_slope}{inplace}"
 
@@ -280,15 +292,15 @@ class LeakyReLU(Module):
 class Softplus(Module):
     """Applies ``log(1 + exp(beta * x)) / beta``, linear above ``threshold``."""
 
-    def __init__(self, beta=1.0, threshold=20.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.softplus(input, self.beta, self.threshold)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
@@ -300,55 +312,56 @@ class PReLU(Module):
         init: the initial value of every slope. Default: 0.25
     """
 
-    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
+                 dtype=None) -> None:
         super().__init__()
         self.num_parameters = num_parameters
         self.init = init
         self.weight = Parameter(empty(num_parameters, **_factory(device, dtype)))
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         self.weight.data.fill_(self.init)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.prelu(input, self.weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
 
 
 class Softmin(Module):
     """Applies ``softmax(-x)`` along ``dim``."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return A.softmin(input, self.dim, _stacklevel=5)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class Softmax(Module):
     """Rescales the input along ``dim`` into probabilities that sum to one."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return R.softmax(input, self.dim, _stacklevel=5)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class Softmax2d(Module):
     """Softmax over the channels (dim -3) of a (C, H, W) or (N, C, H, W) input."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (3, 4):
             raise ValueError(
                 f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
@@ -358,14 +371,14 @@ class Softmax2d(Module):
 class LogSoftmax(Module):
     """Applies ``log(softmax(x))`` along ``dim``, computed stably."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return R.log_softmax(input, self.dim, _stacklevel=5)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 

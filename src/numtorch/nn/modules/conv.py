@@ -1,6 +1,9 @@
 """Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d``."""
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING, Literal
 
 from ... import _creation
 from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
@@ -10,12 +13,16 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module, _factory
 
+if TYPE_CHECKING:
+    from ..._tensor import Tensor
+    from ..common_types import _size_1_t, _size_2_t, _size_3_t, _size_any_t
+
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _ntuple(x, n):
+def _ntuple(x: _size_any_t | list[int], n: int) -> tuple[int, ...]:
     if isinstance(x, (list, tuple)):
         return tuple(x) if len(x) != 1 or n == 1 else tuple(x) * n
     return (x,) * n
@@ -28,9 +35,10 @@ class _ConvNd(Module):
                      "in_channels", "out_channels", "kernel_size"]
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                 transposed, output_padding, groups, bias, padding_mode, device=None,
-                 dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t,
+                 stride: _size_any_t, padding: str | _size_any_t, dilation: _size_any_t,
+                 transposed: bool, output_padding: _size_any_t, groups: int, bias: bool,
+                 padding_mode: str, device=None, dtype=None) -> None:
         super().__init__()
         kw = _factory(device, dtype)
         nd = self._nd
@@ -88,7 +96,7 @@ class _ConvNd(Module):
             return out
         return [p for p in reversed(self.padding) for _ in range(2)]
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Re-draw weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default)."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
@@ -135,8 +143,11 @@ class Conv1d(_ConvNd):
 
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_1_t,
+                 stride: _size_1_t = 1, padding: _size_1_t | str = 0, dilation: _size_1_t = 1,
+                 groups: int = 1, bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          False, (0,), groups, bias, padding_mode, device, dtype)
 
@@ -147,7 +158,7 @@ class Conv1d(_ConvNd):
                           weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv1d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
 
 
@@ -175,8 +186,11 @@ class Conv2d(_ConvNd):
 
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_2_t,
+                 stride: _size_2_t = 1, padding: _size_2_t | str = 0, dilation: _size_2_t = 1,
+                 groups: int = 1, bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          False, (0, 0), groups, bias, padding_mode, device, dtype)
 
@@ -187,7 +201,7 @@ class Conv2d(_ConvNd):
                           weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
 
 
@@ -201,8 +215,11 @@ class Conv3d(_ConvNd):
 
     _nd = 3
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_3_t,
+                 stride: _size_3_t = 1, padding: _size_3_t | str = 0, dilation: _size_3_t = 1,
+                 groups: int = 1, bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          False, (0, 0, 0), groups, bias, padding_mode, device, dtype)
 
@@ -213,13 +230,15 @@ class Conv3d(_ConvNd):
                           weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
 
 
 class _ConvTransposeNd(_ConvNd):
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, output_padding,
-                 groups, bias, dilation, padding_mode, device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_any_t,
+                 stride: _size_any_t, padding: _size_any_t, output_padding: _size_any_t,
+                 groups: int, bias: bool, dilation: _size_any_t, padding_mode: str, device=None,
+                 dtype=None) -> None:
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for '
                              f"{type(self).__name__}")
@@ -260,13 +279,15 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_1_t,
+                 stride: _size_1_t = 1, padding: _size_1_t = 0, output_padding: _size_1_t = 0,
+                 groups: int = 1, bias: bool = True, dilation: _size_1_t = 1,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
                          groups, bias, dilation, padding_mode, device, dtype)
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
         op = self._output_padding(input, output_size)
         return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, op,
                                 self.groups, self.dilation)
@@ -282,13 +303,15 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_2_t,
+                 stride: _size_2_t = 1, padding: _size_2_t = 0, output_padding: _size_2_t = 0,
+                 groups: int = 1, bias: bool = True, dilation: _size_2_t = 1,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, output_padding,
                          groups, bias, dilation, padding_mode, device, dtype)
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
         op = self._output_padding(input, output_size)
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
                                 self.groups, self.dilation)

@@ -1,6 +1,14 @@
 """``Flatten`` and ``Unflatten``: reshape a range of dimensions."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .module import Module
+
+if TYPE_CHECKING:
+    from ..._size import Size
+    from ..._tensor import Tensor
 
 __all__ = ["Flatten", "Unflatten"]
 
@@ -11,15 +19,15 @@ class Flatten(Module):
 
     __constants__ = ["start_dim", "end_dim"]
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.flatten(self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
@@ -29,7 +37,7 @@ class Unflatten(Module):
 
     __constants__ = ["dim", "unflattened_size"]
 
-    def __init__(self, dim, unflattened_size):
+    def __init__(self, dim: int, unflattened_size: Size | list[int] | tuple[int, ...]) -> None:
         super().__init__()
         if isinstance(dim, int):
             self._require_int_sequence(unflattened_size)
@@ -48,8 +56,8 @@ class Unflatten(Module):
                 raise TypeError("unflattened_size must be tuple of ints, but found element of "
                                 f"type {type(s).__name__} at pos {i}")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.unflatten(self.dim, self.unflattened_size)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -5,6 +5,10 @@ first ``forward`` (or a ``load_state_dict``) gives them a shape; after the first
 module becomes the ordinary class (``LazyLinear`` -> ``Linear``), as in PyTorch.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
 from ... import _creation
 from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
@@ -20,13 +24,16 @@ from .normalization import (
     InstanceNorm3d,
 )
 
+if TYPE_CHECKING:
+    from ..common_types import _size_1_t, _size_2_t, _size_3_t
+
 __all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d",
            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
            "LazyBatchNorm3d",
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
-def is_lazy(param):
+def is_lazy(param: Any) -> bool:
     """Whether ``param`` is a parameter or buffer that has no shape yet."""
     return isinstance(param, UninitializedTensorMixin)
 
@@ -40,13 +47,14 @@ class LazyModuleMixin:
     ``load_state_dict`` materialises uninitialised entries with the shapes of the loaded tensors.
     """
 
-    cls_to_become = None
+    cls_to_become: type[Any] | None = None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._load_hook = self.register_load_state_dict_pre_hook(self._lazy_load_hook)
-        self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters,
-                                                               with_kwargs=True)
+        self._load_hook = self.register_load_state_dict_pre_hook(  # type: ignore[attr-defined]
+            self._lazy_load_hook)
+        self._initialize_hook = self.register_forward_pre_hook(  # type: ignore[attr-defined]
+            self._infer_parameters, with_kwargs=True)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         # An uninitialised entry is saved as itself (it has no data to detach).
@@ -68,15 +76,15 @@ class LazyModuleMixin:
                     with no_grad():
                         value.materialize(tuple(incoming.shape))
 
-    def initialize_parameters(self, *args, **kwargs):
+    def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         """Materialise the parameters from the first input (implemented by each lazy module)."""
         raise NotImplementedError(
             f"initialize_parameters is not implemented for {self.__class__.__name__}")
 
-    def has_uninitialized_params(self):
+    def has_uninitialized_params(self) -> bool:
         """Whether any parameter or buffer of this module still has no shape."""
-        return any(is_lazy(v) for v in list(self._parameters.values())
-                   + list(self._buffers.values()))
+        return any(is_lazy(v) for v in list(self._parameters.values())  # type: ignore[attr-defined]
+                   + list(self._buffers.values()))  # type: ignore[attr-defined]
 
     def _infer_parameters(self, module, args, kwargs=None):
         kwargs = kwargs or {}
@@ -104,24 +112,25 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(0, 0, False, device=device, dtype=dtype)
         self.weight = UninitializedParameter(dtype=dtype)
         self.out_features = out_features
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input):
+    def initialize_parameters(self, input) -> None:
         if self.has_uninitialized_params():
             with no_grad():
                 self.in_features = input.shape[-1]
-                self.weight.materialize((self.out_features, self.in_features))
+                self.weight.materialize(  # type: ignore[attr-defined]
+                    (self.out_features, self.in_features))
                 if self.bias is not None:
-                    self.bias.materialize((self.out_features,))
+                    self.bias.materialize((self.out_features,))  # type: ignore[attr-defined]
                 self.reset_parameters()
 
 
@@ -166,8 +175,11 @@ class LazyConv1d(_LazyConvXdMixin, Conv1d):
 
     cls_to_become = Conv1d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, out_channels: int, kernel_size: _size_1_t, stride: _size_1_t = 1,
+                 padding: _size_1_t = 0, dilation: _size_1_t = 1, groups: int = 1,
+                 bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
                          padding_mode, device=device, dtype=dtype)
         self._lazy_setup(out_channels, bias, dtype)
@@ -178,8 +190,11 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
 
     cls_to_become = Conv2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, out_channels: int, kernel_size: _size_2_t, stride: _size_2_t = 1,
+                 padding: _size_2_t = 0, dilation: _size_2_t = 1, groups: int = 1,
+                 bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
                          padding_mode, device=device, dtype=dtype)
         self._lazy_setup(out_channels, bias, dtype)
@@ -190,8 +205,11 @@ class LazyConv3d(_LazyConvXdMixin, Conv3d):
 
     cls_to_become = Conv3d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, out_channels: int, kernel_size: _size_3_t, stride: _size_3_t = 1,
+                 padding: _size_3_t = 0, dilation: _size_3_t = 1, groups: int = 1,
+                 bias: bool = True,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
                          padding_mode, device=device, dtype=dtype)
         self._lazy_setup(out_channels, bias, dtype)
@@ -202,9 +220,11 @@ class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
 
     cls_to_become = ConvTranspose1d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
+    def __init__(self, out_channels: int, kernel_size: _size_1_t, stride: _size_1_t = 1,
+                 padding: _size_1_t = 0, output_padding: _size_1_t = 0, groups: int = 1,
+                 bias: bool = True, dilation: _size_1_t = 1,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
                          dilation, padding_mode, device=device, dtype=dtype)
         self._lazy_setup(out_channels, bias, dtype)
@@ -215,9 +235,11 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
 
     cls_to_become = ConvTranspose2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
-                 dtype=None):
+    def __init__(self, out_channels: int, kernel_size: _size_2_t, stride: _size_2_t = 1,
+                 padding: _size_2_t = 0, output_padding: _size_2_t = 0, groups: int = 1,
+                 bias: bool = True, dilation: int = 1,
+                 padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros",
+                 device=None, dtype=None) -> None:
         super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
                          dilation, padding_mode, device=device, dtype=dtype)
         self._lazy_setup(out_channels, bias, dtype)
@@ -225,8 +247,8 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
 
 # ------------------------------------------------------------------ batch / instance norm
 class _LazyNormBase(LazyModuleMixin):
-    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None, *, bias=True):
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True) -> None:
         super().__init__(0, eps, momentum, False, False, device=device, dtype=dtype)
         self.affine = affine
         self.track_running_stats = track_running_stats
@@ -239,11 +261,11 @@ class _LazyNormBase(LazyModuleMixin):
             self.running_var = UninitializedBuffer(dtype=dtype)
             self.num_batches_tracked = _creation.tensor(0, dtype=dt.long)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.num_features != 0:
-            super().reset_parameters()
+            super().reset_parameters()  # type: ignore[misc]
 
-    def initialize_parameters(self, input):
+    def initialize_parameters(self, input) -> None:
         if self.has_uninitialized_params():
             self.num_features = input.shape[1]
             with no_grad():

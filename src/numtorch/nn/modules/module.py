@@ -6,10 +6,13 @@ and ``_modules`` (child modules). Everything else (traversal, ``state_dict``, ``
 dtype conversion, ``repr``) walks those stores in registration order, as PyTorch does.
 """
 
+from __future__ import annotations
+
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from ... import _dtype as dt
 from ..._creation import empty_like
@@ -56,12 +59,20 @@ def _addindent(text, spaces):
     return first + "\n" + "\n".join(pad + line for line in rest)
 
 
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+if TYPE_CHECKING:
+    class _IncompatibleKeysBase(NamedTuple):
+        missing_keys: list[str]
+        unexpected_keys: list[str]
+else:
+    _IncompatibleKeysBase = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _IncompatibleKeys(_IncompatibleKeysBase):
     """What ``load_state_dict`` did not match: ``missing_keys`` and ``unexpected_keys``."""
 
     __slots__ = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
@@ -69,18 +80,18 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
-_global_forward_pre_hooks = OrderedDict()
-_global_forward_hooks = OrderedDict()
+_global_forward_pre_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
+_global_forward_hooks: OrderedDict[int, Callable[..., Any]] = OrderedDict()
 
 
-def register_module_forward_pre_hook(hook):
+def register_module_forward_pre_hook(hook: Callable[..., None]) -> RemovableHandle:
     """Register ``hook(module, args)`` run before the forward of every module."""
     handle = RemovableHandle(_global_forward_pre_hooks)
     _global_forward_pre_hooks[handle.id] = hook
     return handle
 
 
-def register_module_forward_hook(hook):
+def register_module_forward_hook(hook: Callable[..., None]) -> RemovableHandle:
     """Register ``hook(module, args, output)`` run after the forward of every module."""
     handle = RemovableHandle(_global_forward_hooks)
     _global_forward_hooks[handle.id] = hook
@@ -217,13 +228,29 @@ class Module:
     Call the module (``model(x)``), not ``forward``, so that registered hooks run.
     """
 
-    dump_patches = False
-    _version = 1
+    dump_patches: bool = False
+    _version: int = 1
     training: bool
-    call_super_init = False
-    forward = _forward_unimplemented
+    _parameters: dict[str, Parameter | None]
+    _buffers: dict[str, Tensor | None]
+    _non_persistent_buffers_set: set[str]
+    _backward_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _backward_hooks: OrderedDict[int, Callable[..., Any]]
+    _is_full_backward_hook: bool | None
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_hooks_with_kwargs: OrderedDict[int, bool]
+    _forward_hooks_always_called: OrderedDict[int, bool]
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_pre_hooks_with_kwargs: OrderedDict[int, bool]
+    _state_dict_hooks: OrderedDict[int, Callable[..., Any]]
+    _state_dict_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _load_state_dict_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    _load_state_dict_post_hooks: OrderedDict[int, Callable[..., Any]]
+    _modules: dict[str, Module | None]
+    call_super_init: bool = False
+    forward: Callable[..., Any] = _forward_unimplemented
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Initialise the internal state shared by Module and its subclasses."""
         if not self.call_super_init and kwargs:
             raise TypeError(
@@ -255,7 +282,7 @@ class Module:
             super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------------- registration
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add a buffer: module state that is not a parameter (e.g. BatchNorm's running mean).
 
         Persistent buffers are part of :meth:`state_dict`; ``persistent=False`` ones are not.
@@ -280,7 +307,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (an ``nn.Parameter`` or None) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -303,7 +330,7 @@ class Module:
                 "compute the value in the forward() method.")
         self._parameters[name] = param
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module, reachable as the attribute ``name``."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{_typename(module)} is not a Module subclass")
@@ -317,7 +344,7 @@ class Module:
             raise KeyError('module name can\'t be empty string ""')
         self._modules[name] = module
 
-    def register_module(self, name, module):
+    def register_module(self, name: str, module: Module | None) -> None:
         """Alias for :meth:`add_module`."""
         self.add_module(name, module)
 
@@ -333,11 +360,11 @@ class Module:
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The submodule named by a dotted path such as ``"net.0.conv"``."""
         return self._get_by_path(target)
 
-    def set_submodule(self, target, module, strict=False):
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
         """Replace (or with ``strict=False`` add) the submodule at a dotted path."""
         if target == "":
             raise ValueError("Cannot set the submodule without a target name!")
@@ -349,7 +376,7 @@ class Module:
             raise AttributeError(f"`{name}` is not an nn.Module")
         setattr(parent, name, module)
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         """The parameter named by a dotted path such as ``"net.0.weight"``."""
         module_path, _, name = target.rpartition(".")
         module = self._get_by_path(module_path)
@@ -360,7 +387,7 @@ class Module:
             raise AttributeError(f"`{name}` is not an nn.Parameter")
         return param
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         """The buffer named by a dotted path such as ``"bn.running_mean"``."""
         module_path, _, name = target.rpartition(".")
         module = self._get_by_path(module_path)
@@ -370,13 +397,13 @@ class Module:
             raise AttributeError(f"`{name}` is not a buffer")
         return getattr(module, name)
 
-    def get_extra_state(self):
+    def get_extra_state(self) -> Any:
         """Return extra picklable state for :meth:`state_dict` (pair with
         :meth:`set_extra_state`)."""
         raise RuntimeError(
             "Reached a code path in Module.get_extra_state() that should never be called.")
 
-    def set_extra_state(self, state):
+    def set_extra_state(self, state: Any) -> None:
         """Restore the state returned by :meth:`get_extra_state`."""
         raise RuntimeError(
             "Reached a code path in Module.set_extra_state() that should never be called.")
@@ -385,7 +412,7 @@ class Module:
         return type(self).get_extra_state is not Module.get_extra_state
 
     # ------------------------------------------------------------------------ attribute magic
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Tensor | Module:
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
             values = d.get(store)
@@ -393,7 +420,7 @@ class Module:
                 return values[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Tensor | Module) -> None:
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -495,32 +522,34 @@ class Module:
                     seen.add(id(value))
                 yield (module_prefix + "." + key if module_prefix else key), value
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Iterate over the module's parameters (and its submodules' when ``recurse``)."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Iterate over ``(name, parameter)`` pairs, names dotted as in :meth:`state_dict`."""
         yield from self._named_members(lambda m: m._parameters.items(), prefix=prefix,
                                        recurse=recurse, remove_duplicate=remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """Iterate over the module's buffers."""
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """Iterate over ``(name, buffer)`` pairs."""
         yield from self._named_members(lambda m: m._buffers.items(), prefix=prefix,
                                        recurse=recurse, remove_duplicate=remove_duplicate)
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         """Iterate over the immediate child modules."""
         for _, module in self.named_children():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """Iterate over ``(name, module)`` for the immediate children, each module once."""
         seen = set()
         for name, module in self._modules.items():
@@ -528,12 +557,13 @@ class Module:
                 seen.add(id(module))
                 yield name, module
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         """Iterate over all modules of the tree, this one first, each once."""
         for _, module in self.named_modules():
             yield module
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """Iterate over ``(dotted name, module)`` for every module of the tree, depth first."""
         if memo is None:
             memo = set()
@@ -549,7 +579,7 @@ class Module:
             yield from module.named_modules(memo, sub_prefix, remove_duplicate)
 
     # ----------------------------------------------------------------------------- modes
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         """Set training mode (``mode=True``) or evaluation mode on this module and its children."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -558,17 +588,17 @@ class Module:
             module.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         """Set evaluation mode (affects Dropout, BatchNorm, ...); same as ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Set ``requires_grad`` of every parameter (freeze with ``requires_grad_(False)``)."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None by default, else to zeros."""
         for p in self.parameters():
             if p.grad is None:
@@ -582,14 +612,14 @@ class Module:
                     p.grad.requires_grad_(False)
                 p.grad.zero_()
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], None]) -> Self:
         """Call ``fn`` on every submodule (children first) and on this module; return self."""
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
-    def share_memory(self):
+    def share_memory(self) -> Self:
         """Move every parameter, gradient and buffer into shared memory (``share_memory_``)."""
         return self._apply(lambda t: t.share_memory_())
 
@@ -617,7 +647,7 @@ class Module:
                 self._buffers[key] = fn(buf)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """Cast parameters and buffers: ``to(dtype)``, ``to(device)``, ``to(tensor)``.
 
         Only floating-point (or complex) dtypes are accepted; integer buffers keep their type.
@@ -654,51 +684,53 @@ class Module:
         return self._apply(lambda t: t.to(dt.from_numpy_dtype(npd)) if t.is_floating_point()
                            else t)
 
-    def float(self):
+    def float(self) -> Self:
         """Cast floating-point parameters and buffers to float32."""
         return self._cast_floats("float32")
 
-    def double(self):
+    def double(self) -> Self:
         """Cast floating-point parameters and buffers to float64."""
         return self._cast_floats("float64")
 
-    def half(self):
+    def half(self) -> Self:
         """Cast floating-point parameters and buffers to float16."""
         return self._cast_floats("float16")
 
-    def type(self, dst_type):
+    def type(self, dst_type: dt.dtype | str) -> Self:
         """Cast all parameters and buffers to ``dst_type``."""
         return self._apply(lambda t: t.type(dst_type))
 
-    def cpu(self):
+    def cpu(self) -> Self:
         """Parameters already live on the CPU: returns self."""
         return self
 
-    def cuda(self, device=None):
+    def cuda(self, device: int | str | Any | None = None) -> Self:
         """numtorch runs on the CPU only: raises a RuntimeError naming the device."""
         check_device("cuda" if device is None else (
             f"cuda:{device}" if isinstance(device, int) else device))
         return self
 
-    def bfloat16(self):
+    def bfloat16(self) -> Self:
         """Cast floating-point parameters and buffers to bfloat16."""
         return self._apply(lambda t: t.to(dt.bfloat16) if t.is_floating_point() else t)
 
-    def xpu(self, device=None):
+    def xpu(self, device: int | str | Any | None = None) -> Self:
         """numtorch runs on the CPU only: raises a RuntimeError naming the device."""
         check_device("xpu")
+        return self
 
     ipu = mtia = xpu
 
-    def compile(self, *args, **kwargs):
+    def compile(self, *args: Any, **kwargs: Any) -> None:
         """Accepted for compatibility: numtorch runs modules eagerly, so this does nothing."""
 
-    def to_empty(self, *, device=None, recurse=True):
+    def to_empty(self, *, device: str | Any | None = None, recurse: bool = True) -> Self:
         check_device(device)
         return self._apply(lambda t: empty_like(t), recurse=recurse)
 
     # ---------------------------------------------------------------------------- hooks
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Register ``hook(module, args)`` (or ``hook(module, args, kwargs)`` with
         ``with_kwargs=True``) to run before :meth:`forward`; it may return new args."""
         handle = RemovableHandle(self._forward_pre_hooks,
@@ -710,8 +742,9 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
-                              always_call=False):
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False, always_call: bool = False
+                              ) -> RemovableHandle:
         """Register ``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``)
         to run after :meth:`forward`; a non-None return value replaces the output."""
         handle = RemovableHandle(self._forward_hooks,
@@ -726,7 +759,8 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_hook(self, hook, prepend=False):
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> RemovableHandle:
         """Register ``hook(module, grad_input, grad_output)`` called with the gradients of the
         module's tensor inputs and outputs; it may return replacement ``grad_input``."""
         if self._is_full_backward_hook is False:
@@ -740,7 +774,7 @@ class Module:
             self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_backward_hook(self, hook):
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Deprecated: registers ``hook`` with the semantics of
         :meth:`register_full_backward_hook` (PyTorch's legacy hook saw only the last op)."""
         if self._is_full_backward_hook is True:
@@ -752,7 +786,8 @@ class Module:
         self._backward_hooks[handle.id] = hook
         return handle
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
         """Register ``hook(module, grad_output)`` called before the module's input gradients are
         computed; it may return replacement ``grad_output``."""
         handle = RemovableHandle(self._backward_pre_hooks)
@@ -761,13 +796,13 @@ class Module:
             self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_state_dict_pre_hook(self, hook):
+    def register_state_dict_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Register ``hook(module, prefix, keep_vars)`` run before :meth:`state_dict`."""
         handle = RemovableHandle(self._state_dict_pre_hooks)
         self._state_dict_pre_hooks[handle.id] = hook
         return handle
 
-    def register_state_dict_post_hook(self, hook):
+    def register_state_dict_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Register ``hook(module, state_dict, prefix, local_metadata)`` run after
         :meth:`state_dict`; it may edit ``state_dict`` in place."""
         handle = RemovableHandle(self._state_dict_hooks)
@@ -776,7 +811,7 @@ class Module:
 
     _register_state_dict_hook = register_state_dict_post_hook
 
-    def register_load_state_dict_pre_hook(self, hook):
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Register ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
         unexpected_keys, error_msgs)`` run before this module loads its entries."""
         handle = RemovableHandle(self._load_state_dict_pre_hooks)
@@ -788,7 +823,7 @@ class Module:
             return self.register_load_state_dict_pre_hook(hook)
         return self.register_load_state_dict_pre_hook(lambda module, *args: hook(*args))
 
-    def register_load_state_dict_post_hook(self, hook):
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """Register ``hook(module, incompatible_keys)`` run after :meth:`load_state_dict`."""
         handle = RemovableHandle(self._load_state_dict_post_hooks)
         self._load_state_dict_post_hooks[handle.id] = hook
@@ -816,7 +851,8 @@ class Module:
             result = state.wrap_outputs(result)
         return result
 
-    __call__ = _wrapped_call_impl = _call_impl
+    _wrapped_call_impl = _call_impl
+    __call__: Callable[..., Any] = _call_impl
 
     def _run_pre_hooks(self, args, kwargs):
         for hook in list(_global_forward_pre_hooks.values()):
@@ -871,7 +907,8 @@ class Module:
         if self._has_extra_state():
             destination[prefix + "_extra_state"] = self.get_extra_state()
 
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *args: Any, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """Return an ``OrderedDict`` of parameters and persistent buffers keyed by dotted names.
 
         Values are detached tensors sharing storage with the module's (``keep_vars=True`` keeps
@@ -889,7 +926,7 @@ class Module:
             keep_vars = given.get("keep_vars", keep_vars)
         if destination is None:
             destination = OrderedDict()
-            destination._metadata = OrderedDict()
+            destination._metadata = OrderedDict()  # type: ignore[attr-defined]
         local_metadata = {"version": self._version}
         if hasattr(destination, "_metadata"):
             destination._metadata[prefix[:-1]] = local_metadata
@@ -975,7 +1012,8 @@ class Module:
                 f"{param.size()} and whose dimensions in the checkpoint are {value.size()}, an "
                 f"exception occurred : {ex.args}.")
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
         """Copy parameters and buffers from ``state_dict`` into this module and its children.
 
         Values are copied in place (so optimizers holding the parameters keep working) unless
@@ -984,11 +1022,13 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
         metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
         if metadata is not None:
-            state_dict._metadata = metadata
+            state_dict._metadata = metadata  # type: ignore[attr-defined]
 
         def load(module, local_state, prefix=""):
             local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
@@ -1023,11 +1063,11 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The module-specific part of ``repr`` (override it; one line or several)."""
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({key}): " + _addindent(repr(module), 2)

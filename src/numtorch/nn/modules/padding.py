@@ -2,8 +2,16 @@
 ``CircularPad2d`` and their 1-D/3-D forms) and the resampling layers (``Upsample``,
 ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ...ops.padding import interpolate, pad
 from .module import Module
+
+if TYPE_CHECKING:
+    from ..._tensor import Tensor
+    from ..common_types import _ratio_2_t, _ratio_any_t, _size_2_t, _size_any_t
 
 __all__ = ["ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d",
            "ZeroPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
@@ -30,14 +38,14 @@ class _PadNd(Module):
     _n = 2
     _mode = "reflect"
 
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__()
         self.padding = _expand(padding, self._n)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return pad(input, self.padding, self._mode)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
@@ -45,14 +53,14 @@ class _ConstantPadNd(_PadNd):
     __constants__ = ["padding", "value"]
     _mode = "constant"
 
-    def __init__(self, padding, value):
+    def __init__(self, padding: _size_any_t, value: float) -> None:
         super().__init__(padding)
         self.value = value
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return pad(input, self.padding, "constant", self.value)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"
 
 
@@ -73,10 +81,10 @@ class ConstantPad3d(_ConstantPadNd):
 
 
 class _ZeroPadNd(_ConstantPadNd):
-    def __init__(self, padding):
+    def __init__(self, padding: _size_any_t) -> None:
         super().__init__(padding, 0.0)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
@@ -150,11 +158,13 @@ class Upsample(Module):
     __constants__ = ["size", "scale_factor", "mode", "align_corners", "name",
                      "recompute_scale_factor"]
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    def __init__(self, size: _size_any_t | None = None, scale_factor: _ratio_any_t | None = None,
+                 mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.name = type(self).__name__
         self.size = size
+        self.scale_factor: float | tuple[float, ...] | None
         if isinstance(scale_factor, tuple):
             self.scale_factor = tuple(float(f) for f in scale_factor)
         else:
@@ -163,11 +173,11 @@ class Upsample(Module):
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                            recompute_scale_factor=self.recompute_scale_factor)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         if self.scale_factor is not None:
             info = f"scale_factor={self.scale_factor!r}"
         else:
@@ -178,12 +188,14 @@ class Upsample(Module):
 class UpsamplingNearest2d(Upsample):
     r"""2D nearest-neighbour upsampling (``Upsample(mode='nearest')``)."""
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: _size_2_t | None = None,
+                 scale_factor: _ratio_2_t | None = None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
     r"""2D bilinear upsampling with ``align_corners=True``."""
 
-    def __init__(self, size=None, scale_factor=None):
+    def __init__(self, size: _size_2_t | None = None,
+                 scale_factor: _ratio_2_t | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

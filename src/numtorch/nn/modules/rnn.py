@@ -10,9 +10,12 @@ Variable-length batches travel as a :class:`~numtorch.nn.utils.rnn.PackedSequenc
 keep their state, which is exactly how PyTorch's packed recurrences behave in both directions.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import warnings
+from typing import Any, overload
 
 from ... import _creation
 from ... import _dtype as dt
@@ -101,8 +104,9 @@ class RNNBase(Module):
     __constants__ = ["mode", "input_size", "hidden_size", "num_layers", "bias", "batch_first",
                      "dropout", "bidirectional", "proj_size"]
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None) -> None:
         super().__init__()
         kw = _factory(device, dtype)
         self.mode = mode
@@ -115,8 +119,8 @@ class RNNBase(Module):
         self.bidirectional = bidirectional
         self.proj_size = proj_size
         self._check_args(dropout, num_layers, hidden_size, proj_size)
-        self._flat_weights_names = []
-        self._all_weights = []
+        self._flat_weights_names: list[str] = []
+        self._all_weights: list[list[str]] = []
         gate_size = _GATES[mode] * hidden_size
         real_hidden = proj_size if proj_size > 0 else hidden_size
         for layer in range(num_layers):
@@ -167,13 +171,13 @@ class RNNBase(Module):
         self._flat_weights_names.extend(names)
         self._all_weights.append(names)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Re-draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> None:
         """A no-op: there is no cuDNN weight buffer to compact."""
 
     @property
@@ -184,7 +188,7 @@ class RNNBase(Module):
     def all_weights(self):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:
             s += f", proj_size={self.proj_size}"
@@ -276,7 +280,7 @@ class RNNBase(Module):
         c_shape = (self.num_layers * self._num_directions, batch, self.hidden_size)
         return h_shape, c_shape
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
         packed = isinstance(input, _packed_sequence_class())
         if packed:
             data, batch_sizes_t, sorted_indices, unsorted_indices = input
@@ -388,7 +392,16 @@ class RNN(RNNBase):
     state of every layer and direction.
     """
 
-    def __init__(self, *args, **kwargs):
+    @overload
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None) -> None: ...
+
+    @overload
+    def __init__(self, *args, **kwargs) -> None: ...
+
+    def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if len(args) > 3:
@@ -422,10 +435,19 @@ class LSTM(RNNBase):
     ``nonlinearity``) plus ``proj_size``. Returns ``output, (h_n, c_n)``.
     """
 
-    def __init__(self, *args, **kwargs):
+    @overload
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None) -> None: ...
+
+    @overload
+    def __init__(self, *args, **kwargs) -> None: ...
+
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__("LSTM", *args, **kwargs)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
         if not _AutocastState.enabled:
             return super().forward(input, hx)
         # PyTorch's CPU autocast runs LSTM (mkldnn_rnn) in lower precision: the input is
@@ -455,7 +477,15 @@ class GRU(RNNBase):
     Arguments and outputs as :class:`RNN` (no ``nonlinearity``).
     """
 
-    def __init__(self, *args, **kwargs):
+    @overload
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device=None, dtype=None) -> None: ...
+
+    @overload
+    def __init__(self, *args, **kwargs) -> None: ...
+
+    def __init__(self, *args, **kwargs) -> None:
         if "proj_size" in kwargs:
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
@@ -468,7 +498,8 @@ class RNNCellBase(Module):
 
     __constants__ = ["input_size", "hidden_size", "bias"]
 
-    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None,
+                 dtype=None) -> None:
         super().__init__()
         kw = _factory(device, dtype)
         self.input_size = input_size
@@ -484,7 +515,7 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.bias is not True:
             s += f", bias={self.bias}"
@@ -492,7 +523,7 @@ class RNNCellBase(Module):
             s += f", nonlinearity={self.nonlinearity}"
         return s
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
@@ -538,12 +569,12 @@ class RNNCell(RNNCellBase):
 
     __constants__ = ["input_size", "hidden_size", "bias", "nonlinearity"]
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         if self.nonlinearity not in ("tanh", "relu"):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         input, batched = self._prepare(input, hx, "RNNCell")
@@ -556,10 +587,12 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     r"""A long short-term memory cell (gate order i, f, g, o). Returns ``(h', c')``."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor,
+                hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         input, batched = self._prepare(input, hx, "LSTMCell")
         if hx is None:
             h = c = self._state(None, input, batched)
@@ -572,10 +605,11 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     r"""A gated recurrent unit cell (gate order r, z, n). Returns :math:`h'`."""
 
-    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, batched = self._prepare(input, hx, "GRUCell")
         h = self._state(hx, input, batched)
         h = _gru_step(self._input_gates(input), h, self.weight_hh.t(), self.bias_hh)

@@ -1,8 +1,11 @@
 """``torch.nn.modules.utils``: the tuple helpers layers use for their size arguments, and
 ``consume_prefix_in_state_dict_if_present``."""
 
+from __future__ import annotations
+
 import collections.abc
 from itertools import repeat
+from typing import Any
 
 __all__ = ["consume_prefix_in_state_dict_if_present"]
 
@@ -37,7 +40,7 @@ def _list_with_default(out_size, defaults):
             for v, d in zip(out_size, defaults[-len(out_size):])]
 
 
-def consume_prefix_in_state_dict_if_present(state_dict, prefix):
+def consume_prefix_in_state_dict_if_present(state_dict: dict[str, Any], prefix: str) -> None:
     """Strip ``prefix`` from the keys of ``state_dict`` (and its ``_metadata``) in place, e.g.
     the ``module.`` that ``DataParallel`` adds."""
     keys = list(state_dict.keys())

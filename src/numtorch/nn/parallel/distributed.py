@@ -8,7 +8,11 @@ The last gradient of the step waits for the buckets and writes the averaged grad
 Buckets start in the same order on every rank, as MPI requires.
 """
 
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +21,9 @@ from ..._tensor import Tensor
 from ...autograd.grad_mode import is_grad_enabled, no_grad
 from ...autograd.node import AccumulateGrad
 from ..modules.module import Module
+
+if TYPE_CHECKING:
+    from ..._device import device
 
 __all__ = ["DistributedDataParallel"]
 
@@ -67,15 +74,16 @@ class DistributedDataParallel(Module):
         gradient_as_bucket_view, static_graph: accepted; no effect here.
     """
 
-    def __init__(self, module, device_ids=None, output_device=None, dim=0,
-                 broadcast_buffers=True, init_sync=True, process_group=None, bucket_cap_mb=None,
-                 find_unused_parameters=False, check_reduction=False,
-                 gradient_as_bucket_view=False, static_graph=False,
-                 delay_all_reduce_named_params=None,
-                 param_to_hook_all_reduce=None, mixed_precision=None, device_mesh=None,
-                 skip_all_reduce_unused_params=False):
+    def __init__(self, module: Module, device_ids: Sequence[int | device] | None = None,
+                 output_device: int | device | None = None, dim: int = 0,
+                 broadcast_buffers: bool = True, init_sync: bool = True, process_group: Any = None,
+                 bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
+                 check_reduction: bool = False, gradient_as_bucket_view: bool = False,
+                 static_graph: bool = False, delay_all_reduce_named_params: Any = None,
+                 param_to_hook_all_reduce: Any = None, mixed_precision: Any = None,
+                 device_mesh: Any = None, skip_all_reduce_unused_params: bool = False) -> None:
         super().__init__()
-        params = []
+        params: list[Tensor] = []
         for p in module.parameters():
             if p.requires_grad and all(p is not q for q in params):
                 params.append(p)
@@ -170,7 +178,7 @@ class DistributedDataParallel(Module):
                     start += n
 
     # ------------------------------------------------------------------ forward
-    def forward(self, *inputs, **kwargs):
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         if self._expecting and is_grad_enabled():
             raise RuntimeError(_UNFINISHED)
         if self.broadcast_buffers and self.require_forward_param_sync:
@@ -251,7 +259,7 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------ API
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Accumulate gradients locally, without reducing them, inside this context; the first
         backward after it reduces the accumulated gradients."""
         previous = self.require_backward_grad_sync
@@ -261,7 +269,7 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = previous
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
 

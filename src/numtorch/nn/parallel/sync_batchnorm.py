@@ -6,6 +6,10 @@ in backward), so a data-parallel model normalizes as one process on the whole ba
 evaluation, or with a single rank, it is :class:`~numtorch.nn.BatchNorm2d`'s computation.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ... import distributed as dist
@@ -81,8 +85,9 @@ class SyncBatchNorm(_BatchNorm):
             (the default group).
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, device=None, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 process_group: Any | None = None, device=None, dtype=None) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
         self.process_group = process_group
 
@@ -94,7 +99,7 @@ class SyncBatchNorm(_BatchNorm):
         if input.size(1) == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         self._check_non_zero_input_channels(input)
         group = self.process_group

@@ -1,6 +1,9 @@
 """Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``."""
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -11,7 +14,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_n
            "clip_grads_with_norm_"]
 
 
-def _as_list(tensors):
+def _as_list(tensors: Tensor | Iterable[Tensor]) -> list[Tensor]:
     if isinstance(tensors, Tensor):
         return [tensors]
     return list(tensors)
@@ -34,7 +37,8 @@ def _vector_norm(array, norm_type):
     return np.sum(a ** p) ** (1 / p)
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together, as if concatenated into one vector."""
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
@@ -50,7 +54,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return Tensor._wrap(total)
 
 
-def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor, foreach: bool | None = None) -> None:
     """Scale the gradients of ``parameters`` by ``max_norm / (total_norm + 1e-6)`` if below 1."""
     params = _as_list(parameters)
     grads = [p._grad for p in params if p._grad is not None]
@@ -64,8 +69,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
             g._bump_version()
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
-                    foreach=None):
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     r"""Clip the gradient norm of an iterable of parameters, in place.
 
     The norm is computed over all gradients together, as if they were concatenated into a
@@ -89,15 +94,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
-                   foreach=None):
+def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Deprecated alias of :func:`clip_grad_norm_`."""
     warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
                   "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
     r"""Clamp every gradient of ``parameters`` to ``[-clip_value, clip_value]``, in place."""
     clip_value = float(clip_value)
     with no_grad():

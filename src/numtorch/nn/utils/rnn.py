@@ -6,7 +6,10 @@ one after the other: ``data[offset_t : offset_t + batch_sizes[t]]`` holds step `
 All functions here are composed from differentiable ops, so gradients flow through them.
 """
 
+from __future__ import annotations
+
 from collections import namedtuple
+from typing import Any, Self
 
 import numpy as np
 
@@ -38,32 +41,32 @@ class PackedSequence(namedtuple("PackedSequence_",
         return type(self)(fn(self.data), self.batch_sizes, self.sorted_indices,
                           self.unsorted_indices)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         data = self.data.to(*args, **kwargs)
         return self if data is self.data else type(self)(
             data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
-    def cpu(self, *args, **kwargs):
+    def cpu(self, *args: Any, **kwargs: Any) -> Self:
         return self
 
-    def double(self):
+    def double(self) -> Self:
         return self._map_data(lambda d: d.double())
 
-    def float(self):
+    def float(self) -> Self:
         return self._map_data(lambda d: d.float())
 
-    def half(self):
+    def half(self) -> Self:
         return self._map_data(lambda d: d.half())
 
     @property
     def is_cuda(self):
         return False
 
-    def is_pinned(self):
+    def is_pinned(self) -> bool:
         return False
 
 
-def invert_permutation(permutation):
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     """The permutation that undoes ``permutation`` (None stays None)."""
     if permutation is None:
         return None
@@ -72,13 +75,14 @@ def invert_permutation(permutation):
     return Tensor._wrap(inverse)
 
 
-def _lengths_array(lengths):
+def _lengths_array(lengths: Any) -> Any:
     if isinstance(lengths, Tensor):
         return np.asarray(lengths._data, dtype=np.int64).reshape(-1)
     return np.asarray(lengths, dtype=np.int64).reshape(-1)
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: Tensor, lengths: Tensor | list[int], batch_first: bool = False,
+                         enforce_sorted: bool = True) -> PackedSequence:
     r"""Packs a padded batch of variable-length sequences.
 
     Args:
@@ -91,9 +95,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     Returns:
         a :class:`PackedSequence`
     """
-    lengths = _lengths_array(lengths)
+    lens = _lengths_array(lengths)
     if enforce_sorted:
-        if np.any(np.diff(lengths) > 0):
+        if np.any(np.diff(lens) > 0):
             raise RuntimeError(
                 "`lengths` array must be sorted in decreasing order when `enforce_sorted` is "
                 "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
@@ -101,26 +105,28 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
                 "exportability.")
         sorted_indices = None
     else:
-        order = np.argsort(-lengths, kind="stable")
-        lengths = lengths[order]
+        order = np.argsort(-lens, kind="stable")
+        lens = lens[order]
         sorted_indices = Tensor._wrap(order.astype(np.int64))
     if batch_first:
         input = input.transpose(0, 1)
     if sorted_indices is not None:
         input = input.index_select(1, sorted_indices)
-    if lengths.size and lengths[-1] <= 0:
+    if lens.size and lens[-1] <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
                            "in 'lengths' that is <= 0")
-    if lengths.size and lengths[0] > input.shape[0]:
-        raise RuntimeError(f"Expected sequence length to be larger than or equal to {lengths[0]}"
+    if lens.size and lens[0] > input.shape[0]:
+        raise RuntimeError(f"Expected sequence length to be larger than or equal to {lens[0]}"
                            f" but got {input.shape[0]}")
-    batch_sizes = [int((lengths > t).sum()) for t in range(int(lengths[0]))]
+    batch_sizes = [int((lens > t).sum()) for t in range(int(lens[0]))]
     data = cat([input[t, :bs] for t, bs in enumerate(batch_sizes)], 0)
     return PackedSequence(data, Tensor._wrap(np.asarray(batch_sizes, dtype=np.int64)),
                           sorted_indices, None)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
     r"""Pads a packed batch back into a tensor; the inverse of :func:`pack_padded_sequence`.
 
     Returns:
@@ -156,7 +162,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return padded, Tensor._wrap(lengths)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences: Tensor | list[Tensor], batch_first: bool = False,
+                 padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
     r"""Pads a list of tensors of shapes :math:`(L_i, *)` with ``padding_value`` to the longest.
 
     Returns :math:`(T, B, *)`, or :math:`(B, T, *)` with ``batch_first=True``. ``padding_side``
@@ -180,20 +187,21 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return stack(padded, 0 if batch_first else 1)
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False):
+def unpad_sequence(padded_sequences: Tensor, lengths: Tensor,
+                   batch_first: bool = False) -> list[Tensor]:
     """Splits a padded batch into the list of its unpadded sequences."""
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
     return [seq[:int(n)] for seq, n in zip(padded_sequences, _lengths_array(lengths))]
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: list[Tensor], enforce_sorted: bool = True) -> PackedSequence:
     """Packs a list of variable-length tensors (``pad_sequence`` then ``pack_padded_sequence``)."""
     lengths = [s.size(0) for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     """Unpacks a :class:`PackedSequence` into a list of variable-length tensors."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)

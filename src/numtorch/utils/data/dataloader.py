@@ -1,5 +1,7 @@
 """``DataLoader``: batches of a dataset, in this process or in worker processes."""
 
+from __future__ import annotations
+
 import itertools
 import multiprocessing
 import os
@@ -7,18 +9,24 @@ import queue
 import signal
 import time
 import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
 
 from . import _random, _worker
 from ._collate import default_collate, default_convert
-from .dataset import IterableDataset
+from .dataset import Dataset, IterableDataset, _T_co
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info", "default_collate", "default_convert"]
 
 get_worker_info = _worker.get_worker_info
 
+_T = TypeVar("_T")
+_collate_fn_t = Callable[[list[_T]], Any]
+_worker_init_fn_t = Callable[[int], None]
 
-class _InfiniteConstantSampler(Sampler):
+
+class _InfiniteConstantSampler(Sampler[None]):
     """The sampler of an IterableDataset: ``None`` forever (the dataset decides when to stop)."""
 
     def __iter__(self):
@@ -26,7 +34,7 @@ class _InfiniteConstantSampler(Sampler):
             yield None
 
 
-class DataLoader:
+class DataLoader(Generic[_T_co]):
     """Iterate over a dataset in batches.
 
     Args:
@@ -60,11 +68,15 @@ class DataLoader:
     _iterator = None
     __initialized = False
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
-                 in_order=True):
+    def __init__(self, dataset: Dataset[_T_co], batch_size: int | None = 1,
+                 shuffle: bool | None = None, sampler: Sampler | Iterable | None = None,
+                 batch_sampler: Sampler[list] | Iterable[list] | None = None, num_workers: int = 0,
+                 collate_fn: _collate_fn_t | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: _worker_init_fn_t | None = None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
@@ -101,9 +113,9 @@ class DataLoader:
             if self._is_iterable:
                 sampler = _InfiniteConstantSampler()
             elif shuffle:
-                sampler = RandomSampler(dataset, generator=generator)
+                sampler = RandomSampler(dataset, generator=generator)  # type: ignore[arg-type]
             else:
-                sampler = SequentialSampler(dataset)
+                sampler = SequentialSampler(dataset)  # type: ignore[arg-type]
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
@@ -135,9 +147,9 @@ class DataLoader:
     def _index_sampler(self):
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._is_iterable:
-            length = len(self.dataset)
+            length = len(self.dataset)  # type: ignore[arg-type]
             if self.batch_size is not None:
                 if self.drop_last:
                     return length // self.batch_size
@@ -145,7 +157,7 @@ class DataLoader:
             return length
         return len(self._index_sampler)
 
-    def __iter__(self):
+    def __iter__(self) -> _BaseIter:
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if not self.persistent_workers:
@@ -229,15 +241,15 @@ class _BaseIter:
         self._num_yielded = 0
         self._length = None
 
-    def __iter__(self):
+    def __iter__(self) -> _BaseIter:
         return self
 
-    def __next__(self):
-        data = self._next_data()
+    def __next__(self) -> Any:
+        data = self._next_data()  # type: ignore[attr-defined]
         self._num_yielded += 1
         return data
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._index_sampler)
 
     def _reset(self, loader):

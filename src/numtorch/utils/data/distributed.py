@@ -7,11 +7,15 @@ algorithm on NumPy's MT19937 seeded the same way. A job that mixes numtorch and 
 a numtorch job resumed from a PyTorch one, reads the same samples on the same rank.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
-from .sampler import Sampler
+from .dataset import Dataset
+from .sampler import Sampler, _T_co
 
 __all__ = ["DistributedSampler"]
 
@@ -42,7 +46,7 @@ def _mt19937_randperm(n, seed):
     return perm
 
 
-class DistributedSampler(Sampler):
+class DistributedSampler(Sampler[_T_co]):
     """Restricts data loading to the share of ``dataset`` that belongs to rank ``rank``.
 
     Rank ``r`` of ``num_replicas`` gets indices ``r, r + num_replicas, …`` of the (shuffled)
@@ -60,8 +64,8 @@ class DistributedSampler(Sampler):
             Default: ``False``
     """
 
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
-                 drop_last=False):
+    def __init__(self, dataset: Dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
             # deferred: startup time (numtorch.distributed only when rank or world size is not
             # given)
@@ -80,20 +84,20 @@ class DistributedSampler(Sampler):
         self.rank = rank
         self.epoch = 0
         self.drop_last = drop_last
-        if self.drop_last and len(self.dataset) % self.num_replicas != 0:
-            self.num_samples = math.ceil((len(self.dataset) - self.num_replicas)
+        if self.drop_last and len(self.dataset) % self.num_replicas != 0:  # type: ignore[arg-type]
+            self.num_samples = math.ceil((len(self.dataset) - self.num_replicas)  # type: ignore[arg-type]
                                          / self.num_replicas)
         else:
-            self.num_samples = math.ceil(len(self.dataset) / self.num_replicas)
+            self.num_samples = math.ceil(len(self.dataset) / self.num_replicas)  # type: ignore[arg-type]
         self.total_size = self.num_samples * self.num_replicas
         self.shuffle = shuffle
         self.seed = seed
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[_T_co]:
         if self.shuffle:
-            indices = _mt19937_randperm(len(self.dataset), self.seed + self.epoch)
+            indices = _mt19937_randperm(len(self.dataset), self.seed + self.epoch)  # type: ignore[arg-type]
         else:
-            indices = list(range(len(self.dataset)))
+            indices = list(range(len(self.dataset)))  # type: ignore[arg-type]
         if not self.drop_last:
             padding_size = self.total_size - len(indices)
             if padding_size <= len(indices):
@@ -104,10 +108,10 @@ class DistributedSampler(Sampler):
             indices = indices[:self.total_size]
         return iter(indices[self.rank:self.total_size:self.num_replicas])
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """Set the epoch: with ``shuffle``, each epoch has its own order (the same on every
         rank)."""
         self.epoch = epoch

@@ -1,5 +1,10 @@
 """Samplers (``torch.utils.data.sampler``): iterables of dataset indices or of index batches."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Generic, TypeVar
+
 import numpy as np
 
 from ..._tensor import Tensor
@@ -10,31 +15,33 @@ __all__ = [
     "WeightedRandomSampler", "BatchSampler",
 ]
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
+
+class Sampler(Generic[_T_co]):
     """Base class of samplers: ``__iter__`` yields dataset indices (``__len__`` optional)."""
 
-    def __init__(self, data_source=None):
+    def __init__(self, data_source: Sized | None = None) -> None:
         pass
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[_T_co]:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """Yield ``0, 1, …, len(data_source) - 1`` in order."""
 
-    def __init__(self, data_source):
+    def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         return iter(range(len(self.data_source)))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """Yield indices in random order.
 
     Args:
@@ -45,7 +52,8 @@ class RandomSampler(Sampler):
         generator (Generator, optional): the random source (default: the global generator).
     """
 
-    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+    def __init__(self, data_source: Sized, replacement: bool = False,
+                 num_samples: int | None = None, generator=None) -> None:
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -59,10 +67,10 @@ class RandomSampler(Sampler):
                 f"num_samples={self.num_samples}")
 
     @property
-    def num_samples(self):
+    def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         n = len(self.data_source)
         rng = _random.numpy_rng(self.generator)
         if self.replacement:
@@ -76,26 +84,26 @@ class RandomSampler(Sampler):
             yield from rng.permutation(n).tolist()
         yield from rng.permutation(n)[: self.num_samples % n].tolist()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """Yield the given ``indices`` in a random order, without replacement."""
 
-    def __init__(self, indices, generator=None):
+    def __init__(self, indices: Sequence[int], generator=None) -> None:
         self.indices = indices
         self.generator = generator
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         for i in _random.randperm(len(self.indices), self.generator).tolist():
             yield self.indices[i]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """Yield indices ``0 … len(weights)-1`` drawn with probabilities proportional to ``weights``.
 
     Args:
@@ -105,7 +113,8 @@ class WeightedRandomSampler(Sampler):
         generator (Generator, optional): the random source.
     """
 
-    def __init__(self, weights, num_samples, replacement=True, generator=None):
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator=None) -> None:
         if (not isinstance(num_samples, int) or isinstance(num_samples, bool)
                 or num_samples <= 0):
             raise ValueError(
@@ -123,7 +132,7 @@ class WeightedRandomSampler(Sampler):
         self.replacement = replacement
         self.generator = generator
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         w = self.weights._data
         if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
@@ -134,11 +143,11 @@ class WeightedRandomSampler(Sampler):
         drawn = rng.choice(len(w), size=self.num_samples, replace=self.replacement, p=w / w.sum())
         yield from drawn.tolist()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Group the indices of ``sampler`` into lists of ``batch_size``.
 
     Args:
@@ -152,7 +161,8 @@ class BatchSampler(Sampler):
         [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     """
 
-    def __init__(self, sampler, batch_size, drop_last):
+    def __init__(self, sampler: Sampler[int] | Iterable[int], batch_size: int,
+                 drop_last: bool) -> None:
         if (not isinstance(batch_size, int) or isinstance(batch_size, bool)
                 or batch_size <= 0):
             raise ValueError(
@@ -164,7 +174,7 @@ class BatchSampler(Sampler):
         self.batch_size = batch_size
         self.drop_last = drop_last
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[list[int]]:
         batch = []
         for idx in self.sampler:
             batch.append(idx)
@@ -174,7 +184,7 @@ class BatchSampler(Sampler):
         if batch and not self.drop_last:
             yield batch
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.drop_last:
-            return len(self.sampler) // self.batch_size
-        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+            return len(self.sampler) // self.batch_size  # type: ignore[arg-type]
+        return (len(self.sampler) + self.batch_size - 1) // self.batch_size  # type: ignore[arg-type]

@@ -17,11 +17,13 @@ import re
 import shutil
 import sys
 import tempfile
+import typing
 import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ...serialization import load
 
@@ -103,7 +105,7 @@ class Weights:
             return (a.func, a.args, a.keywords) == (b.func, b.args, b.keywords)
         return a == b
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
 
 class WeightsEnum(enum.Enum):
@@ -150,10 +152,12 @@ def _ovewrite_named_param(kwargs, param, new_value):
         kwargs[param] = new_value
 
 
-BUILTIN_MODELS = {}
+BUILTIN_MODELS: dict[str, Callable[..., Any]] = {}
+
+_M = TypeVar("_M")
 
 
-def register_model(name=None):
+def register_model(name: str | None = None) -> Callable[[Callable[..., _M]], Callable[..., _M]]:
     """Decorator adding a model builder to the registry read by :func:`get_model`."""
     def wrapper(fn):
         key = name if name is not None else fn.__name__
@@ -164,7 +168,8 @@ def register_model(name=None):
     return wrapper
 
 
-def list_models(module=None, include=None, exclude=None):
+def list_models(module: Any = None, include: str | list[str] | None = None,
+                exclude: str | list[str] | None = None) -> list[str]:
     """Names of the registered models, sorted; ``module`` keeps those defined in it and
     ``include``/``exclude`` are Unix shell-style patterns."""
 
@@ -181,7 +186,7 @@ def list_models(module=None, include=None, exclude=None):
     return sorted(models)
 
 
-def get_model_builder(name):
+def get_model_builder(name: str) -> Callable[..., Any]:
     """The function that builds the model called ``name``."""
     name = name.lower()
     try:
@@ -190,28 +195,37 @@ def get_model_builder(name):
         raise ValueError(f"Unknown model {name}") from None
 
 
-def get_model(name, **config):
+def get_model(name: str, **config: Any) -> Any:
     """Build the model called ``name`` with the keyword arguments of its builder."""
     return get_model_builder(name)(**config)
 
 
-def get_model_weights(name):
+def _weights_enum(fn):
+    """The weights enum of a builder, read from its ``weights: X_Weights | None`` hint."""
+    hint = fn.__annotations__.get("weights")
+    for candidate in typing.get_args(hint) or (hint,):
+        if isinstance(candidate, type) and issubclass(candidate, WeightsEnum):
+            return candidate
+    return None
+
+
+def get_model_weights(name: str | Callable[..., Any]) -> type[WeightsEnum]:
     """The weights enum of a model, given its name or its builder."""
     fn = get_model_builder(name) if isinstance(name, str) else name
-    enum_cls = fn.__annotations__.get("weights")
+    enum_cls = _weights_enum(fn)
     if enum_cls is None:
         raise ValueError(f"The weight enum for the model {name} could not be found.")
     return enum_cls
 
 
-def get_weight(name):
+def get_weight(name: str) -> WeightsEnum:
     """The weights enum member called ``"EnumName.MEMBER"``."""
     try:
         enum_name, value_name = name.split(".")
     except ValueError:
         raise ValueError(f"Invalid weight name provided: '{name}'.") from None
     for fn in BUILTIN_MODELS.values():
-        enum_cls = fn.__annotations__.get("weights")
+        enum_cls = _weights_enum(fn)
         if enum_cls is not None and enum_cls.__name__ == enum_name:
             return enum_cls[value_name]
     raise ValueError(f"The weight enum '{enum_name}' for the specific method couldn't be "
@@ -232,7 +246,8 @@ def _quoted_list(names):
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
-def handle_legacy_interface(legacy_weights):
+def handle_legacy_interface(legacy_weights: Any
+                            ) -> Callable[[Callable[..., _M]], Callable[..., _M]]:
     """Accept the builders' interface from before torchvision 0.13 with its warnings:
     ``weights``/``progress`` given positionally, and ``pretrained=True`` (meaning
     ``legacy_weights``) or ``pretrained=False`` (``weights=None``)."""

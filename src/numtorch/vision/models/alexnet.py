@@ -1,6 +1,8 @@
 """AlexNet (Krizhevsky, "One weird trick…" variant), as torchvision builds it."""
 
-from ... import flatten, nn
+from typing import Any
+
+from ... import Tensor, flatten, nn
 from ._api import (
     WeightsEnum,
     _load_weights,
@@ -16,7 +18,7 @@ __all__ = ["AlexNet", "AlexNet_Weights", "alexnet"]
 class AlexNet(nn.Module):
     """Five convolutions, 6x6 adaptive average pooling, three linear layers with dropout."""
 
-    def __init__(self, num_classes=1000, dropout=0.5):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
@@ -33,7 +35,7 @@ class AlexNet(nn.Module):
             nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = flatten(self.avgpool(self.features(x)), 1)
         return self.classifier(x)
 
@@ -46,7 +48,8 @@ class AlexNet_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(AlexNet_Weights.IMAGENET1K_V1)
-def alexnet(*, weights: AlexNet_Weights = None, progress=True, **kwargs):
+def alexnet(*, weights: AlexNet_Weights | None = None, progress: bool = True,
+            **kwargs: Any) -> AlexNet:
     """AlexNet from `One weird trick for parallelizing convolutional neural networks
     <https://arxiv.org/abs/1404.5997>`__.
 

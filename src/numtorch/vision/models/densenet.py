@@ -3,8 +3,9 @@ it."""
 
 import re
 from collections import OrderedDict
+from typing import Any
 
-from ... import cat, flatten, nn
+from ... import Tensor, cat, flatten, nn
 from ...nn import functional as F
 from ._api import (
     WeightsEnum,
@@ -84,8 +85,10 @@ class DenseNet(nn.Module):
     """A 7x7 stem, dense blocks of ``block_config`` layers joined by transitions that halve the
     channels, and a linear classifier."""
 
-    def __init__(self, growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64,
-                 bn_size=4, drop_rate=0, num_classes=1000, memory_efficient=False):
+    def __init__(self, growth_rate: int = 32,
+                 block_config: tuple[int, int, int, int] = (6, 12, 24, 16),
+                 num_init_features: int = 64, bn_size: int = 4, drop_rate: float = 0,
+                 num_classes: int = 1000, memory_efficient: bool = False) -> None:
         super().__init__()
         self.features = nn.Sequential(OrderedDict([
             ("conv0", nn.Conv2d(3, num_init_features, kernel_size=7, stride=2, padding=3,
@@ -112,12 +115,12 @@ class DenseNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight)
             elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+                nn.init.constant_(m.weight, 1)  # type: ignore[arg-type]
+                nn.init.constant_(m.bias, 0)  # type: ignore[arg-type]
             elif isinstance(m, nn.Linear):
                 nn.init.constant_(m.bias, 0)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         out = F.relu(self.features(x), inplace=True)
         out = flatten(F.adaptive_avg_pool2d(out, (1, 1)), 1)
         return self.classifier(out)
@@ -146,7 +149,8 @@ class DenseNet121_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(DenseNet121_Weights.IMAGENET1K_V1)
-def densenet121(*, weights: DenseNet121_Weights = None, progress=True, **kwargs):
+def densenet121(*, weights: DenseNet121_Weights | None = None, progress: bool = True,
+                **kwargs: Any) -> DenseNet:
     """DenseNet-121 from `Densely Connected Convolutional Networks
     <https://arxiv.org/abs/1608.06993>`__.
 

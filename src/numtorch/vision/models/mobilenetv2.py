@@ -1,6 +1,9 @@
 """MobileNetV2 (Sandler et al.), as torchvision builds it."""
 
-from ... import flatten, nn
+from collections.abc import Callable
+from typing import Any
+
+from ... import Tensor, flatten, nn
 from ...nn import functional as F
 from ..ops.misc import Conv2dNormActivation
 from ._api import (
@@ -19,7 +22,8 @@ class InvertedResidual(nn.Module):
     """1x1 expansion, 3x3 depthwise convolution, linear 1x1 projection; a shortcut when the
     shape is kept."""
 
-    def __init__(self, inp, oup, stride, expand_ratio, norm_layer=None):
+    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int,
+                 norm_layer: Callable[..., nn.Module] | None = None) -> None:
         super().__init__()
         self.stride = stride
         if stride not in (1, 2):
@@ -28,7 +32,7 @@ class InvertedResidual(nn.Module):
             norm_layer = nn.BatchNorm2d
         hidden_dim = int(round(inp * expand_ratio))
         self.use_res_connect = self.stride == 1 and inp == oup
-        layers = []
+        layers: list[nn.Module] = []
         if expand_ratio != 1:
             layers.append(Conv2dNormActivation(inp, hidden_dim, kernel_size=1,
                                                norm_layer=norm_layer,
@@ -43,7 +47,7 @@ class InvertedResidual(nn.Module):
         self.out_channels = oup
         self._is_cn = stride > 1
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if self.use_res_connect:
             return x + self.conv(x)
         return self.conv(x)
@@ -53,8 +57,10 @@ class MobileNetV2(nn.Module):
     """Inverted residual stages (``inverted_residual_setting`` rows ``[t, c, n, s]``: expansion,
     channels, repeats, first stride) and a linear classifier."""
 
-    def __init__(self, num_classes=1000, width_mult=1.0, inverted_residual_setting=None,
-                 round_nearest=8, block=None, norm_layer=None, dropout=0.2):
+    def __init__(self, num_classes: int = 1000, width_mult: float = 1.0,
+                 inverted_residual_setting: list[list[int]] | None = None,
+                 round_nearest: int = 8, block: Callable[..., nn.Module] | None = None,
+                 norm_layer: Callable[..., nn.Module] | None = None, dropout: float = 0.2) -> None:
         super().__init__()
         if block is None:
             block = InvertedResidual
@@ -70,8 +76,9 @@ class MobileNetV2(nn.Module):
                              f"list, got {inverted_residual_setting}")
         input_channel = _make_divisible(input_channel * width_mult, round_nearest)
         self.last_channel = _make_divisible(last_channel * max(1.0, width_mult), round_nearest)
-        features = [Conv2dNormActivation(3, input_channel, stride=2, norm_layer=norm_layer,
-                                         activation_layer=nn.ReLU6)]
+        features: list[nn.Module] = [
+            Conv2dNormActivation(3, input_channel, stride=2, norm_layer=norm_layer,
+                                 activation_layer=nn.ReLU6)]
         for t, c, n, s in inverted_residual_setting:
             output_channel = _make_divisible(c * width_mult, round_nearest)
             for i in range(n):
@@ -89,8 +96,8 @@ class MobileNetV2(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+                nn.init.ones_(m.weight)  # type: ignore[arg-type]
+                nn.init.zeros_(m.bias)  # type: ignore[arg-type]
             elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.zeros_(m.bias)
@@ -99,7 +106,7 @@ class MobileNetV2(nn.Module):
         x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
         return self.classifier(flatten(x, 1))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self._forward_impl(x)
 
 
@@ -113,7 +120,8 @@ class MobileNet_V2_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(MobileNet_V2_Weights.IMAGENET1K_V1)
-def mobilenet_v2(*, weights: MobileNet_V2_Weights = None, progress=True, **kwargs):
+def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress: bool = True,
+                 **kwargs: Any) -> MobileNetV2:
     """MobileNetV2 from `MobileNetV2: Inverted Residuals and Linear Bottlenecks
     <https://arxiv.org/abs/1801.04381>`__.
 

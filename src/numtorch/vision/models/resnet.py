@@ -4,7 +4,10 @@ The module tree, parameter names and shapes are torchvision's, so a state dict s
 ``torchvision.models.resnet18()`` loads into :func:`resnet18` and gives the same outputs.
 """
 
-from ... import flatten, nn
+from collections.abc import Callable
+from typing import Any
+
+from ... import Tensor, flatten, nn
 from ._api import (
     WeightsEnum,
     _load_weights,
@@ -18,13 +21,14 @@ __all__ = ["ResNet", "BasicBlock", "Bottleneck", "ResNet18_Weights", "ResNet34_W
            "ResNet50_Weights", "resnet18", "resnet34", "resnet50"]
 
 
-def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1,
+            dilation: int = 1) -> nn.Conv2d:
     """3x3 convolution with padding"""
     return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=dilation,
                      groups=groups, bias=False, dilation=dilation)
 
 
-def conv1x1(in_planes, out_planes, stride=1):
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     """1x1 convolution"""
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
@@ -34,8 +38,9 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64,
-                 dilation=1, norm_layer=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None, groups: int = 1, base_width: int = 64,
+                 dilation: int = 1, norm_layer: Callable[..., nn.Module] | None = None) -> None:
         super().__init__()
         if norm_layer is None:
             norm_layer = nn.BatchNorm2d
@@ -51,7 +56,7 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -64,8 +69,9 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64,
-                 dilation=1, norm_layer=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None, groups: int = 1, base_width: int = 64,
+                 dilation: int = 1, norm_layer: Callable[..., nn.Module] | None = None) -> None:
         super().__init__()
         if norm_layer is None:
             norm_layer = nn.BatchNorm2d
@@ -80,7 +86,7 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -93,8 +99,10 @@ class ResNet(nn.Module):
     """A residual network: a 7x7 stem, four stages of ``block`` (``layers[i]`` blocks each,
     64·2^i planes) and a linear classifier on globally pooled features."""
 
-    def __init__(self, block, layers, num_classes=1000, zero_init_residual=False, groups=1,
-                 width_per_group=64, replace_stride_with_dilation=None, norm_layer=None):
+    def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int],
+                 num_classes: int = 1000, zero_init_residual: bool = False, groups: int = 1,
+                 width_per_group: int = 64, replace_stride_with_dilation: list[bool] | None = None,
+                 norm_layer: Callable[..., nn.Module] | None = None) -> None:
         super().__init__()
         if norm_layer is None:
             norm_layer = nn.BatchNorm2d
@@ -126,14 +134,14 @@ class ResNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+                nn.init.constant_(m.weight, 1)  # type: ignore[arg-type]
+                nn.init.constant_(m.bias, 0)  # type: ignore[arg-type]
         if zero_init_residual:  # each residual branch starts as zero: blocks start as identity
             for m in self.modules():
                 if isinstance(m, Bottleneck) and m.bn3.weight is not None:
-                    nn.init.constant_(m.bn3.weight, 0)
+                    nn.init.constant_(m.bn3.weight, 0)  # type: ignore[arg-type]
                 elif isinstance(m, BasicBlock) and m.bn2.weight is not None:
-                    nn.init.constant_(m.bn2.weight, 0)
+                    nn.init.constant_(m.bn2.weight, 0)  # type: ignore[arg-type]
 
     def _make_layer(self, block, planes, blocks, stride=1, dilate=False):
         norm_layer = self._norm_layer
@@ -160,7 +168,7 @@ class ResNet(nn.Module):
         x = flatten(self.avgpool(x), 1)
         return self.fc(x)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self._forward_impl(x)
 
 
@@ -195,7 +203,8 @@ class ResNet50_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(ResNet18_Weights.IMAGENET1K_V1)
-def resnet18(*, weights: ResNet18_Weights = None, progress=True, **kwargs):
+def resnet18(*, weights: ResNet18_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> ResNet:
     """ResNet-18 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__.
 
@@ -211,7 +220,8 @@ def resnet18(*, weights: ResNet18_Weights = None, progress=True, **kwargs):
 
 @register_model()
 @handle_legacy_interface(ResNet34_Weights.IMAGENET1K_V1)
-def resnet34(*, weights: ResNet34_Weights = None, progress=True, **kwargs):
+def resnet34(*, weights: ResNet34_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> ResNet:
     """ResNet-34 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__. Arguments as for :func:`resnet18`."""
     weights = ResNet34_Weights.verify(weights)
@@ -220,7 +230,8 @@ def resnet34(*, weights: ResNet34_Weights = None, progress=True, **kwargs):
 
 @register_model()
 @handle_legacy_interface(ResNet50_Weights.IMAGENET1K_V1)
-def resnet50(*, weights: ResNet50_Weights = None, progress=True, **kwargs):
+def resnet50(*, weights: ResNet50_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> ResNet:
     """ResNet-50 from `Deep Residual Learning for Image Recognition
     <https://arxiv.org/abs/1512.03385>`__. Arguments as for :func:`resnet18`."""
     weights = ResNet50_Weights.verify(weights)

@@ -1,6 +1,8 @@
 """SqueezeNet 1.0 and 1.1 (Iandola et al.), as torchvision builds them."""
 
-from ... import cat, flatten, nn
+from typing import Any
+
+from ... import Tensor, cat, flatten, nn
 from ._api import (
     WeightsEnum,
     _load_weights,
@@ -17,7 +19,8 @@ __all__ = ["SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "sque
 class Fire(nn.Module):
     """A 1x1 squeeze convolution feeding parallel 1x1 and 3x3 expand convolutions."""
 
-    def __init__(self, inplanes, squeeze_planes, expand1x1_planes, expand3x3_planes):
+    def __init__(self, inplanes: int, squeeze_planes: int, expand1x1_planes: int,
+                 expand3x3_planes: int) -> None:
         super().__init__()
         self.inplanes = inplanes
         self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)
@@ -27,7 +30,7 @@ class Fire(nn.Module):
         self.expand3x3 = nn.Conv2d(squeeze_planes, expand3x3_planes, kernel_size=3, padding=1)
         self.expand3x3_activation = nn.ReLU(inplace=True)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.squeeze_activation(self.squeeze(x))
         return cat([self.expand1x1_activation(self.expand1x1(x)),
                     self.expand3x3_activation(self.expand3x3(x))], 1)
@@ -36,7 +39,7 @@ class Fire(nn.Module):
 class SqueezeNet(nn.Module):
     """Fire modules between max poolings; a 1x1 convolution to ``num_classes`` maps, averaged."""
 
-    def __init__(self, version="1_0", num_classes=1000, dropout=0.5):
+    def __init__(self, version: str = "1_0", num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
         self.num_classes = num_classes
 
@@ -70,7 +73,7 @@ class SqueezeNet(nn.Module):
                 if m.bias is not None:
                     nn.init.constant_(m.bias, 0)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return flatten(self.classifier(self.features(x)), 1)
 
 
@@ -97,7 +100,8 @@ class SqueezeNet1_1_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(SqueezeNet1_0_Weights.IMAGENET1K_V1)
-def squeezenet1_0(*, weights: SqueezeNet1_0_Weights = None, progress=True, **kwargs):
+def squeezenet1_0(*, weights: SqueezeNet1_0_Weights | None = None, progress: bool = True,
+                  **kwargs: Any) -> SqueezeNet:
     """SqueezeNet 1.0 from `SqueezeNet: AlexNet-level accuracy with 50x fewer parameters
     <https://arxiv.org/abs/1602.07360>`__.
 
@@ -112,7 +116,8 @@ def squeezenet1_0(*, weights: SqueezeNet1_0_Weights = None, progress=True, **kwa
 
 @register_model()
 @handle_legacy_interface(SqueezeNet1_1_Weights.IMAGENET1K_V1)
-def squeezenet1_1(*, weights: SqueezeNet1_1_Weights = None, progress=True, **kwargs):
+def squeezenet1_1(*, weights: SqueezeNet1_1_Weights | None = None, progress: bool = True,
+                  **kwargs: Any) -> SqueezeNet:
     """SqueezeNet 1.1 (2.4x less computation than 1.0). Arguments as for
     :func:`squeezenet1_0`."""
     return _squeezenet("1_1", SqueezeNet1_1_Weights.verify(weights), progress, **kwargs)

@@ -1,6 +1,8 @@
 """VGG (Simonyan & Zisserman, "Very Deep Convolutional Networks"), as torchvision builds it."""
 
-from ... import flatten, nn
+from typing import Any
+
+from ... import Tensor, flatten, nn
 from ._api import (
     WeightsEnum,
     _load_weights,
@@ -17,7 +19,8 @@ __all__ = ["VGG", "VGG11_Weights", "VGG11_BN_Weights", "VGG16_Weights", "VGG16_B
 class VGG(nn.Module):
     """``features`` (convolutions), 7x7 adaptive average pooling and a three-layer classifier."""
 
-    def __init__(self, features, num_classes=1000, init_weights=True, dropout=0.5):
+    def __init__(self, features: nn.Module, num_classes: int = 1000, init_weights: bool = True,
+                 dropout: float = 0.5) -> None:
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
@@ -32,31 +35,31 @@ class VGG(nn.Module):
                     if m.bias is not None:
                         nn.init.constant_(m.bias, 0)
                 elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
+                    nn.init.constant_(m.weight, 1)  # type: ignore[arg-type]
+                    nn.init.constant_(m.bias, 0)  # type: ignore[arg-type]
                 elif isinstance(m, nn.Linear):
                     nn.init.normal_(m.weight, 0, 0.01)
                     nn.init.constant_(m.bias, 0)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = flatten(self.avgpool(self.features(x)), 1)
         return self.classifier(x)
 
 
-def make_layers(cfg, batch_norm=False):
+def make_layers(cfg: list[str | int], batch_norm: bool = False) -> nn.Sequential:
     """3x3 convolutions (+ BatchNorm) + ReLU for each width in ``cfg``, 2x2 max pooling for
     each ``"M"``."""
-    layers = []
+    layers: list[nn.Module] = []
     in_channels = 3
     for v in cfg:
         if v == "M":
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
         else:
-            layers.append(nn.Conv2d(in_channels, v, kernel_size=3, padding=1))
+            layers.append(nn.Conv2d(in_channels, v, kernel_size=3, padding=1))  # type: ignore[arg-type]
             if batch_norm:
-                layers.append(nn.BatchNorm2d(v))
+                layers.append(nn.BatchNorm2d(v))  # type: ignore[arg-type]
             layers.append(nn.ReLU(inplace=True))
-            in_channels = v
+            in_channels = v  # type: ignore[assignment]
     return nn.Sequential(*layers)
 
 
@@ -110,7 +113,8 @@ class VGG16_BN_Weights(WeightsEnum):
 
 @register_model()
 @handle_legacy_interface(VGG11_Weights.IMAGENET1K_V1)
-def vgg11(*, weights: VGG11_Weights = None, progress=True, **kwargs):
+def vgg11(*, weights: VGG11_Weights | None = None, progress: bool = True,
+          **kwargs: Any) -> VGG:
     """VGG-11 (configuration "A") from `Very Deep Convolutional Networks for Large-Scale Image
     Recognition <https://arxiv.org/abs/1409.1556>`__.
 
@@ -125,20 +129,23 @@ def vgg11(*, weights: VGG11_Weights = None, progress=True, **kwargs):
 
 @register_model()
 @handle_legacy_interface(VGG11_BN_Weights.IMAGENET1K_V1)
-def vgg11_bn(*, weights: VGG11_BN_Weights = None, progress=True, **kwargs):
+def vgg11_bn(*, weights: VGG11_BN_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> VGG:
     """VGG-11 with batch normalization. Arguments as for :func:`vgg11`."""
     return _vgg("A", True, VGG11_BN_Weights.verify(weights), progress, **kwargs)
 
 
 @register_model()
 @handle_legacy_interface(VGG16_Weights.IMAGENET1K_V1)
-def vgg16(*, weights: VGG16_Weights = None, progress=True, **kwargs):
+def vgg16(*, weights: VGG16_Weights | None = None, progress: bool = True,
+          **kwargs: Any) -> VGG:
     """VGG-16 (configuration "D"). Arguments as for :func:`vgg11`."""
     return _vgg("D", False, VGG16_Weights.verify(weights), progress, **kwargs)
 
 
 @register_model()
 @handle_legacy_interface(VGG16_BN_Weights.IMAGENET1K_V1)
-def vgg16_bn(*, weights: VGG16_BN_Weights = None, progress=True, **kwargs):
+def vgg16_bn(*, weights: VGG16_BN_Weights | None = None, progress: bool = True,
+             **kwargs: Any) -> VGG:
     """VGG-16 with batch normalization. Arguments as for :func:`vgg11`."""
     return _vgg("D", True, VGG16_BN_Weights.verify(weights), progress, **kwargs)

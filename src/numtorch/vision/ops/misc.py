@@ -1,5 +1,9 @@
 """Convolution + normalization + activation blocks (``torchvision.ops.misc``)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from ... import nn
 
 __all__ = ["Conv2dNormActivation"]
@@ -26,21 +30,26 @@ class Conv2dNormActivation(nn.Sequential):
             normalization layer".
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=None,
-                 groups=1, norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU, dilation=1,
-                 inplace=True, bias=None):
+    def __init__(self, in_channels: int, out_channels: int,
+                 kernel_size: int | tuple[int, int] = 3, stride: int | tuple[int, int] = 1,
+                 padding: int | tuple[int, int] | str | None = None, groups: int = 1,
+                 norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm2d,
+                 activation_layer: Callable[..., nn.Module] | None = nn.ReLU,
+                 dilation: int | tuple[int, int] = 1, inplace: bool | None = True,
+                 bias: bool | None = None) -> None:
         if padding is None:
             if isinstance(kernel_size, int) and isinstance(dilation, int):
                 padding = (kernel_size - 1) // 2 * dilation
             else:
-                n = len(kernel_size) if not isinstance(kernel_size, int) else len(dilation)
+                n = len(kernel_size) if not isinstance(kernel_size, int) else len(dilation)  # type: ignore[arg-type]
                 ks = (kernel_size,) * n if isinstance(kernel_size, int) else kernel_size
                 dl = (dilation,) * n if isinstance(dilation, int) else dilation
-                padding = tuple((k - 1) // 2 * d for k, d in zip(ks, dl))
+                padding = tuple((k - 1) // 2 * d for k, d in zip(ks, dl))  # type: ignore[assignment]
         if bias is None:
             bias = norm_layer is None
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
-                            dilation=dilation, groups=groups, bias=bias)]
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, kernel_size, stride,
+                                             padding,  # type: ignore[arg-type]
+                                             dilation=dilation, groups=groups, bias=bias)]
         if norm_layer is not None:
             layers.append(norm_layer(out_channels))
         if activation_layer is not None:
