@@ -123,11 +123,11 @@ def to_numpy_dtype(d):
     return from_numpy_dtype(d)._np
 
 
-def get_default_dtype():
+def get_default_dtype() -> dtype:
     return _default_float
 
 
-def set_default_dtype(d):
+def set_default_dtype(d: dtype) -> None:
     global _default_float
     if d not in (float32, float64, float16, bfloat16):
         raise TypeError("only floating-point types are supported as the default type")

@@ -88,12 +88,12 @@ builtin_type = type
 _matmul_precision = "highest"
 
 
-def get_float32_matmul_precision():
+def get_float32_matmul_precision() -> str:
     """The float32 matmul precision setting: ``"highest"`` unless changed."""
     return _matmul_precision
 
 
-def set_float32_matmul_precision(precision):
+def set_float32_matmul_precision(precision: str) -> None:
     """Record the float32 matmul precision (``"highest"``, ``"high"`` or ``"medium"``).
 
     numtorch always multiplies float32 in float32 (NumPy's BLAS), which is what ``"highest"``
