@@ -31,6 +31,7 @@ tests/test_stubs.py checks that the committed stubs are what this script writes 
 import argparse
 import difflib
 import inspect
+import re
 import sys
 import types
 import typing
@@ -536,7 +537,8 @@ from ._size import Size as Size
 from ._tensor import Tensor as Tensor
 from ._tensor import return_types as return_types
 from .random import Generator as Generator
-from .types import Number, _device, _dtype, _layout, _memory_format, _size
+from .types import Number, _layout, _memory_format, _size
+from .types import _device as _DeviceArg
 '''
 
 _INIT_DONE = {"Size", "Tensor", "return_types", "Generator"}
@@ -604,8 +606,15 @@ def init_stub():
             else:
                 rel = module[len("numtorch"):]
                 reexports.append(f"from {rel} import {attr} as {name}")
+    # the private modules named above are attributes of the package too (``from .. import
+    # _dtype`` inside numtorch)
+    private = sorted({line.split()[1][1:].split(".")[0] for line in reexports} - {""})
+    modules += [f"from . import {m} as {m}" for m in private
+                if m.startswith("_")]
     lines += modules + [""] + reexports + [""] + constants + ["", ""]
-    lines += defs
+    # here ``_dtype`` and ``_device`` are the modules: the types are ``dtype`` and _DeviceArg
+    lines += [re.sub(r"\b_device\b", "_DeviceArg", re.sub(r"\b_dtype\b", "dtype", d))
+              for d in defs]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ class finfo:
     ``resolution`` and ``dtype`` (the name, a string). A complex dtype answers for its real part.
     """
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as in torch
 
     def __init__(self, type=None):
         if type is None:
@@ -56,7 +56,7 @@ class iinfo:
     """Numerical properties of an integer dtype (``torch.iinfo``): ``bits``, ``min``, ``max``,
     ``dtype`` (the name, a string)."""
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as in torch
 
     def __init__(self, type):
         if not isinstance(type, dt.dtype):

@@ -6,7 +6,7 @@ Streams come from NumPy's PCG64; the same seed gives the same numbers in numtorc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -36,7 +36,8 @@ class Generator:
         return self
 
     def seed(self) -> int:
-        s = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+        # entropy is an int when SeedSequence() draws it from the OS
+        s = int(cast(int, np.random.SeedSequence().entropy)) & 0xFFFFFFFFFFFFFFFF
         self.manual_seed(s)
         return s
 

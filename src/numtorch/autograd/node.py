@@ -16,7 +16,8 @@ import weakref
 from .grad_mode import _GradState
 
 _FREED = object()
-_SAVED_FIELDS = {}  # node class -> names of the attributes its backward needs
+# node class -> names of the attributes its backward needs
+_SAVED_FIELDS: dict[type, tuple[str, ...]] = {}
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "

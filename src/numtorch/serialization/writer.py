@@ -27,6 +27,7 @@ import stat
 import struct
 import zipfile
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from ._common import STORAGE_NAMES
 try:
     import fcntl
 except ImportError:  # Windows: stale temporaries are not detected
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_PROTOCOL = 2
 STORAGE_ALIGNMENT = 64
@@ -59,7 +60,7 @@ class _TorchGlobal:
         raise TypeError(f"{self.module}.{self.name} is a placeholder for pickling")
 
 
-_GLOBALS = {}
+_GLOBALS: dict[tuple[str, str], _TorchGlobal] = {}
 
 
 def _torch_global(module, name):
@@ -193,8 +194,10 @@ class _CheckpointPickler(pickle._Pickler):
             requires_grad, OrderedDict())
 
 
-_ATOMIC_SAVERS = {float: pickle._Pickler.save_float, int: pickle._Pickler.save_long,
-                  bool: pickle._Pickler.save_bool, type(None): pickle._Pickler.save_none}
+# pickle's pure-Python Pickler (typeshed does not list its save_* methods)
+_P: Any = pickle._Pickler
+_ATOMIC_SAVERS = {float: _P.save_float, int: _P.save_long, bool: _P.save_bool,
+                  type(None): _P.save_none}
 
 
 class _Reduced:

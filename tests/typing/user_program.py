@@ -1,0 +1,1 @@
+import numtorch  # noqa: F401
