@@ -4,7 +4,8 @@ module under ``typing.TYPE_CHECKING`` only.
 """
 
 import builtins
-from typing import TypeAlias
+import os
+from typing import IO, TypeAlias
 
 from ._device import device as _device_cls
 from ._dtype import dtype as _dtype_cls
@@ -28,5 +29,8 @@ Device: TypeAlias = _device | None
 _layout: TypeAlias = builtins.str
 _memory_format: TypeAlias = builtins.str
 
-__all__ = ["Device", "Number", "Size", "_bool", "_complex", "_device", "_dtype", "_float", "_int",
+# What save/load accept as a file: a path or a binary file object.
+FileLike: TypeAlias = builtins.str | os.PathLike[builtins.str] | IO[builtins.bytes]
+
+__all__ = ["Device", "FileLike", "Number", "Size", "_bool", "_complex", "_device", "_dtype", "_float", "_int",
            "_layout", "_memory_format", "_size", "_str"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -61,6 +61,11 @@ class _DecoratorContextManager:
 
 class _NoParamDecoratorContextManager(_DecoratorContextManager):
     """Also usable as a bare decorator: ``@no_grad`` as well as ``@no_grad()``."""
+
+    @overload
+    def __new__(cls, orig_func: None = None) -> Self: ...
+    @overload
+    def __new__(cls, orig_func: _F) -> _F: ...  # type: ignore[misc]
 
     def __new__(cls, orig_func: Callable[..., Any] | None = None) -> Any:
         if orig_func is None:
@@ -128,6 +133,11 @@ class inference_mode(_DecoratorContextManager):
     backward by a recorded op, and cannot be made to require grad. ``inference_mode(False)``
     inside turns inference mode off and grad mode on until it exits.
     """
+
+    @overload
+    def __new__(cls, mode: bool = True) -> Self: ...
+    @overload
+    def __new__(cls, mode: _F) -> _F: ...  # type: ignore[misc]
 
     def __new__(cls, mode: bool | Callable[..., Any] = True) -> Any:
         if callable(mode):

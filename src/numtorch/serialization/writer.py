@@ -17,6 +17,8 @@ written under torch's module path (``numtorch.nn.modules.linear.Linear`` is stor
 other way round.
 """
 
+from __future__ import annotations
+
 import codecs
 import io
 import os
@@ -27,7 +29,7 @@ import stat
 import struct
 import zipfile
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +38,9 @@ from .._device import device as _device
 from .._size import Size
 from .._tensor import Tensor
 from ._common import STORAGE_NAMES
+
+if TYPE_CHECKING:
+    from ..types import FileLike
 
 try:
     import fcntl
@@ -377,8 +382,9 @@ def atomic_write(path, write):
         raise
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
-         _use_new_zipfile_serialization=True, _disable_byteorder_record=False):
+def save(obj: object, f: FileLike, pickle_module: Any = None,
+         pickle_protocol: int = DEFAULT_PROTOCOL, _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Saves an object to a disk file in PyTorch's checkpoint format.
 
     Any picklable object can be saved. Tensors are stored as separate records that
