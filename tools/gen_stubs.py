@@ -241,8 +241,6 @@ def exponential_(self, lambd: _float = 1.0, *,
 #: attributes the package's own code reads (``_data``).
 ATTRIBUTES = {
     "real": ("property", T), "imag": ("property", T),
-    **{f"is_{b}": ("property", "_bool") for b in (
-        "xpu", "mps", "meta", "sparse", "sparse_csr", "quantized", "mkldnn", "nested")},
     "grad_fn": ("attr", "Node | None"), "__array_priority__": ("attr", "_int"),
     "_data": ("attr", "np.ndarray"), "_requires_grad": ("attr", "_bool"),
     "_grad": ("attr", "Tensor | None"), "_output_nr": ("attr", "_int"),
@@ -633,7 +631,7 @@ def main(argv=None):
             old = path.read_text(encoding="utf-8") if path.exists() else ""
             if old != text:
                 stale = True
-                rel = path.relative_to(ROOT)
+                rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
                 sys.stdout.writelines(difflib.unified_diff(
                     old.splitlines(keepends=True), text.splitlines(keepends=True),
                     f"{rel} (committed)", f"{rel} (generated)"))

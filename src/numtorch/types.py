@@ -32,5 +32,5 @@ _memory_format: TypeAlias = builtins.str
 # What save/load accept as a file: a path or a binary file object.
 FileLike: TypeAlias = builtins.str | os.PathLike[builtins.str] | IO[builtins.bytes]
 
-__all__ = ["Device", "FileLike", "Number", "Size", "_bool", "_complex", "_device", "_dtype", "_float", "_int",
-           "_layout", "_memory_format", "_size", "_str"]
+__all__ = ["Device", "FileLike", "Number", "Size", "_bool", "_complex", "_device", "_dtype",
+           "_float", "_int", "_layout", "_memory_format", "_size", "_str"]
