@@ -89,7 +89,7 @@ class Tensor:
         return Tensor._wrap(self._data)
 
     @data.setter
-    def data(self, value: Tensor) -> None:
+    def data(self, value: Tensor | np.ndarray) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
 
     @property
