@@ -24,11 +24,17 @@ def _run(*args):
                           timeout=600)
 
 
-def _mypy(path):
+def _mypy_errors(path):
+    """(line, error code) of each error mypy reports in ``path`` (a file under tests/typing/).
+
+    Errors in the package itself are CI's ``mypy`` run's business (mypy reports them here too,
+    but only when its cache is cold)."""
     pytest.importorskip("mypy")
     result = _run("-m", "mypy", "--config-file", "pyproject.toml", str(path))
-    assert "error: " not in result.stderr, result.stderr
-    return result
+    assert result.returncode in (0, 1) and not result.stderr, result.stdout + result.stderr
+    rel = re.escape(path.relative_to(ROOT).as_posix())
+    return {(int(line), code) for line, code in re.findall(
+        rf"^{rel}:(\d+): error: .*\[([\w-]+)\]$", result.stdout, re.M)}, result.stdout
 
 
 def _generator():
@@ -98,8 +104,8 @@ def test_hand_written_tensor_methods_are_annotated_in_the_source():
 
 
 def test_user_program_type_checks():
-    result = _mypy(TYPING_DIR / "user_program.py")
-    assert result.returncode == 0, result.stdout
+    errors, output = _mypy_errors(TYPING_DIR / "user_program.py")
+    assert errors == set(), output
 
 
 def test_mypy_reports_exactly_the_mistakes_in_user_errors():
@@ -109,9 +115,6 @@ def test_mypy_reports_exactly_the_mistakes_in_user_errors():
         m = re.search(r"# E: ([\w-]+)( \(where nn.Linear is annotated\))?", line)
         if m and not (m.group(2) and not nn.Linear.__init__.__annotations__):
             expected.add((lineno, m.group(1)))
-    result = _mypy(path)
-    found = {(int(lineno), code) for lineno, code in re.findall(
-        r"^tests/typing/user_errors\.py:(\d+): error: .*\[([\w-]+)\]$", result.stdout, re.M)}
-    assert found == expected, result.stdout
-    assert result.returncode == 1
+    found, output = _mypy_errors(path)
+    assert found == expected, output
     assert len(expected) >= 10

@@ -384,9 +384,11 @@ def _signature_defs(name, fn, method, drop=(), ret=None):
 
 
 def _op_defs(name, info, method, inplace=False):
-    drop = ("out",) if inplace else ()
-    ret = T if inplace else None
+    # Tensor methods have no ``out=`` in torch (numtorch's accept it, as the function they are);
+    # underscore parameters (``_stacklevel``) are nobody's API.
     sig_params = inspect.signature(info.fn).parameters
+    drop = tuple(n for n in sig_params if n.startswith("_") or (n == "out" and method))
+    ret = T if inplace else None
     if any(p.kind is p.VAR_POSITIONAL and p.name in SHAPE_VARARGS for p in sig_params.values()):
         return _signature_defs(name, info.fn, method, drop, ret)
     # parameter types are looked up under the op's own name (OP_PARAM_TYPES keys)
