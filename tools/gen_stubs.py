@@ -121,6 +121,11 @@ OP_PARAM_TYPES = {
     ("use_deterministic_algorithms", "warn_only"): "_bool",
 }
 
+#: Parameters an op function has (with a default) that torch's op of that name does not: the
+#: unary bitwise_not/logical_not share the binary ops' signature, true_divide is div.
+HIDDEN_PARAMS = {("bitwise_not", "other"), ("logical_not", "other"),
+                 ("true_divide", "rounding_mode")}
+
 # ------------------------------------------------------------------------------ result types
 _SPLITS = "tuple[Tensor, ...]"
 RETURNS = {
@@ -387,7 +392,8 @@ def _op_defs(name, info, method, inplace=False):
     # Tensor methods have no ``out=`` in torch (numtorch's accept it, as the function they are);
     # underscore parameters (``_stacklevel``) are nobody's API.
     sig_params = inspect.signature(info.fn).parameters
-    drop = tuple(n for n in sig_params if n.startswith("_") or (n == "out" and method))
+    drop = tuple(n for n in sig_params if n.startswith("_") or (n == "out" and method)
+                 or (name, n) in HIDDEN_PARAMS)
     ret = T if inplace else None
     if any(p.kind is p.VAR_POSITIONAL and p.name in SHAPE_VARARGS for p in sig_params.values()):
         return _signature_defs(name, info.fn, method, drop, ret)
