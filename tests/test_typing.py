@@ -86,6 +86,21 @@ def test_stub_declares_every_public_tensor_attribute():
     assert {n for n in stub if not n.startswith("__")} - set(dir(numtorch.Tensor)) == {"_data"}
 
 
+def test_namespace_stub_declares_every_public_name():
+    tree = ast.parse((ROOT / "src" / "numtorch" / "__init__.pyi").read_text(encoding="utf-8"))
+    declared = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            declared |= {a.asname for a in node.names if a.asname == a.name}
+        elif isinstance(node, ast.FunctionDef):
+            declared.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            declared.add(node.target.id)
+    public = {n for n in dir(numtorch) if not n.startswith("_")}
+    assert public - declared == set()
+    assert {"add", "zeros", "float32", "no_grad", "save", "load", "manual_seed", "nn"} <= declared
+
+
 def test_stub_declares_the_operators_tensor_defines():
     dunders = {n for n in vars(numtorch.Tensor) if n.startswith("__") and n.endswith("__")
                and callable(getattr(numtorch.Tensor, n))}
