@@ -1,5 +1,7 @@
 """PyTorch's dtype objects (``torch.float32`` …) mapped onto NumPy dtypes."""
 
+from typing import Any
+
 import numpy as np
 
 # ml_dtypes' bfloat16 is a NumPy "void"-kind (``'V'``) dtype, so ``dtype.kind == "f"`` misses it:
@@ -34,7 +36,7 @@ class dtype:
 
     __slots__ = ("name", "_np", "is_floating_point", "is_complex", "is_signed", "itemsize")
 
-    def __init__(self, name, np_dtype):
+    def __init__(self, name: str, np_dtype: Any) -> None:
         self.name = name
         self._np = np.dtype(np_dtype)
         self.is_floating_point = is_floating_np(self._np)
@@ -42,13 +44,13 @@ class dtype:
         self.is_signed = self._np.kind in "fic" or self.is_floating_point
         self.itemsize = self._np.itemsize
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "torch." + self.name
 
     def __reduce__(self):
         return (_lookup_by_name, (self.name,))
 
-    def to_real(self):
+    def to_real(self) -> "dtype":
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
 
