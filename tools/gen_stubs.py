@@ -29,6 +29,7 @@ tests/test_stubs.py checks that the committed stubs are what this script writes 
 """
 
 import argparse
+import ast
 import difflib
 import inspect
 import re
@@ -550,8 +551,32 @@ from .types import _device as _DeviceArg
 _INIT_DONE = {"Size", "Tensor", "return_types", "Generator"}
 
 
+def _bound_in_init():
+    """The names numtorch/__init__.py binds itself (imports, assignments, defs)."""
+    tree = ast.parse(Path(numtorch.__file__).read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            # ``from .random import seed`` / ``from . import ops as _ops`` bind the submodule
+            names |= ({node.module.split(".")[0]} if node.module else
+                      {a.name for a in node.names})
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return names
+
+
 def _namespace_names():
-    names = {n for n in vars(numtorch) if not n.startswith("_") or n.startswith("_foreach")}
+    """numtorch's public names as a fresh ``import numtorch`` has them. A submodule imported
+    since (``numtorch.cli``) is an attribute of the package too, but not part of its namespace;
+    names that __init__.py puts in with ``globals()`` (the ops' exports) are."""
+    bound = _bound_in_init()
+    names = {n for n, v in vars(numtorch).items()
+             if (not n.startswith("_") or n.startswith("_foreach"))
+             and (not isinstance(v, types.ModuleType) or n in bound)}
     return sorted(names | set(numtorch._LAZY_MODULES) | set(numtorch._LAZY_FUNCTIONS))
 
 
