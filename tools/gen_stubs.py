@@ -98,7 +98,9 @@ SHAPE_VARARGS = {"shape", "sizes", "size", "dims"}
 OP_PARAM_TYPES = {
     **{(op, "dim"): f"{DIMS} | None" for op in (
         "sum", "mean", "prod", "var", "std", "var_mean", "std_mean", "norm", "nanmean", "nansum",
-        "count_nonzero", "squeeze", "all", "any", "logsumexp", "amax", "amin")},
+        "count_nonzero", "squeeze", "all", "any")},
+    ("logsumexp", "dim"): DIMS, ("amax", "dim"): DIMS, ("amin", "dim"): DIMS,
+    ("select", "index"): "_int", ("where", "input"): TN, ("where", "other"): TN,
     **{(op, "other"): T for op in (
         "matmul", "dot", "inner", "kron", "cross", "view_as", "reshape_as", "expand_as",
         "equal", "allclose", "isclose", "dist", "type_as")},
@@ -126,6 +128,11 @@ OP_PARAM_TYPES = {
 #: unary bitwise_not/logical_not share the binary ops' signature, true_divide is div.
 HIDDEN_PARAMS = {("bitwise_not", "other"), ("logical_not", "other"),
                  ("true_divide", "rounding_mode")}
+
+#: Parameters that have a default in numtorch's function but none in torch's op (the binary
+#: bitwise/logical ops share the unary ones' ``other=None``): the stub shows them required.
+REQUIRED_PARAMS = {(op, "other") for op in (
+    "bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or", "logical_xor")}
 
 # ------------------------------------------------------------------------------ result types
 _SPLITS = "tuple[Tensor, ...]"
@@ -264,6 +271,12 @@ MANUAL_EXPORTS = {
         "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "ByteTensor", "BoolTensor")},
     **{name: MANUAL[name].strip().replace("(self", "(input: Tensor")
        for name in ("max", "min", "median")},
+    # one tensor in, one out; several in, a tuple out
+    **{f"atleast_{n}d": f"""
+@overload
+def atleast_{n}d(tensor: Tensor, /) -> Tensor: ...
+@overload
+def atleast_{n}d(*tensors: Tensor) -> tuple[Tensor, ...]: ...""".strip() for n in (1, 2, 3)},
 }
 
 #: Named tuples of the ops that return several tensors (``numtorch.return_types``).
@@ -300,7 +313,7 @@ def _param_type(op, param):
     else:
         MISSING.append(f"{op}({param.name})")
         ann = "Any"
-    if param.default is None and "None" not in ann.split(" | "):
+    if param.default is None and "None" not in ann.split(" | ") and key not in REQUIRED_PARAMS:
         ann += " | None"
     return ann
 
@@ -333,7 +346,7 @@ def _render_params(op, params, annotated):
                 out.append("*")
                 kw_marker = True
             text = f"{p.name}: {ann}"
-            if p.default is not p.empty:
+            if p.default is not p.empty and (op, p.name) not in REQUIRED_PARAMS:
                 text += f" = {_default(p.default)}"
             out.append(text)
     if last_posonly:
