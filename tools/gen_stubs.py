@@ -392,12 +392,12 @@ def _signature_defs(name, fn, method, drop=(), ret=None):
     var = [p for p in params if p.kind is p.VAR_POSITIONAL]
     if var and var[0].name in SHAPE_VARARGS and not annotated:
         v = var[0]
-        first = [f"{v.name}: {'_size' if v.name != 'dims' else DIMS}", "/"]
-        rest = _render_params(name, [p for p in params if p is not v], False)
-        if rest and rest[0] != "*" and any(p.kind is p.KEYWORD_ONLY for p in params):
-            rest = ["*"] + rest
-        return ["@overload", _def(name, first + rest, ret, method),
-                "@overload", _def(name, [f"*{v.name}: _int"] + rest, ret, method)]
+        at = params.index(v)
+        before = _render_params(name, params[:at], False)  # a function's input
+        rest = _render_params(name, params[at + 1:], False)  # "*" and keywords, if any
+        seq = [f"{v.name}: {'_size' if v.name != 'dims' else DIMS}"] + ([] if before else ["/"])
+        return ["@overload", _def(name, before + seq + rest, ret, method),
+                "@overload", _def(name, before + [f"*{v.name}: _int"] + rest[1:], ret, method)]
     return [_def(name, _render_params(fn.__name__ if not annotated else name, params,
                                       annotated), ret, method)]
 
@@ -430,7 +430,7 @@ def _indent(lines, n=4):
 
 
 def _manual(name):
-    return [line for line in MANUAL[name].strip("\n").splitlines()]
+    return MANUAL[name].strip("\n").splitlines()
 
 
 def _tensor_members():

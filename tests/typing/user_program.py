@@ -33,6 +33,7 @@ def tensor_basics() -> float:
     c = (a + b) * 2.0 - a / 3 + 1
     d = c @ torch.zeros(4, 2)
     e = torch.cat([a, b], dim=0).reshape(2, 12).view(-1).unsqueeze(0)
+    f = torch.reshape(torch.permute(a, (1, 0)), (2, 6)).flip(0).T.contiguous()
     shape: torch.Size = e.shape
     n: int = e.size(1)
     rows: int = a.shape[0]
@@ -48,6 +49,7 @@ def tensor_basics() -> float:
     assert shape == torch.Size([1, 24]) and n == 24 and rows == 3
     assert first.dim() == 1 and block.shape == (2, 2) and picked.dim() == 1
     assert d.shape == (3, 2) and values.shape == (3,) and indices.dtype == torch.int64
+    assert f.shape == (6, 2)
     assert best.shape == (3,) and mean.dtype == torch.float64
     return total.item() + float(mean.sum())
 
