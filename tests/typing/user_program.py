@@ -54,6 +54,25 @@ def tensor_basics() -> float:
     return total.item() + float(mean.sum())
 
 
+def namespace_functions() -> list[torch.Tensor]:
+    a = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    mask = a > 5
+    parts: tuple[torch.Tensor, ...] = torch.split(a, 2, dim=1)
+    top = torch.topk(a, 2, dim=1)
+    out = [
+        torch.stack([a, a]).sum(0), torch.where(mask, a, 0.0), torch.softmax(a, dim=1),
+        torch.argmax(a, dim=1), torch.linspace(0, 1, 5), torch.full((2, 2), 1.5),
+        torch.einsum("ij,kj->ik", a, a), torch.clamp(a, min=0.0, max=4.0), torch.max(a),
+        torch.max(a, 1).values, torch.max(a, a), torch.matmul(a, a.T), torch.exp(a).log(),
+        torch.eye(3), torch.zeros_like(a), torch.tensor([[1, 2], [3, 4]]).float(),
+        torch.chunk(a, 2)[0], parts[0], top.indices, torch.flatten(a), torch.abs(-a),
+        torch.mean(a, dim=(0, 1)), torch.std(a, dim=0), torch.sort(a, descending=True).values,
+        torch.squeeze(a.unsqueeze(0)), torch.transpose(a, 0, 1), torch.tril(a),
+    ]
+    assert all(isinstance(t, torch.Tensor) for t in out) and top.values.shape == (3, 2)
+    return out
+
+
 def gradients() -> torch.Tensor:
     w = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
     loss = (w * w).sum()
@@ -90,6 +109,7 @@ def parameters_of(model: nn.Module) -> Iterator[nn.Parameter]:
 
 def main() -> None:
     tensor_basics()
+    namespace_functions()
     gradients()
     model = MLP(4, 16, 3)
     optimizer = SGD(parameters_of(model), lr=0.1, momentum=0.9)
