@@ -511,21 +511,40 @@ from typing import Any, Literal, NamedTuple, TypeAlias, overload
 
 import numpy as np
 
-from ._device import device as _device_cls
-from ._size import Size
-from .autograd.node import AccumulateGrad, Node, _RemovableHandle
 from .random import Generator
 from .types import Number, _device, _dtype, _memory_format, _size
-
+{imports}
 _Index: TypeAlias = (
     None | _int | slice | Tensor | Sequence[Any] | tuple[Any, ...] | EllipsisType | np.ndarray
 )
 '''
 
 
+def _source_imports(body):
+    """``from .x import y`` lines for the names ``body`` uses that _tensor.py imports (at module
+    level or under TYPE_CHECKING) and the fixed header does not: the hand-written hints name
+    Size, Node, the hook handle ... wherever _tensor.py gets them from."""
+    fixed = set(re.findall(r"import (?:.* as )?(\w+)$", TENSOR_HEADER, re.M))
+    fixed |= {"Callable", "Iterator", "Sequence", "Any", "Literal", "NamedTuple", "TypeAlias",
+              "overload", "Number", "_device", "_dtype", "_memory_format", "_size"}
+    tree = ast.parse(Path(_tensor.__file__).read_text(encoding="utf-8"))
+    nodes = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
+    for n in tree.body:
+        if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test):
+            nodes += [m for m in n.body if isinstance(m, ast.ImportFrom)]
+    lines = set()
+    for node in nodes:
+        module = "." * node.level + (node.module or "")
+        for alias in node.names:
+            bound = alias.asname or alias.name
+            if bound not in fixed and re.search(rf"\b{re.escape(bound)}\b", body):
+                asname = f" as {alias.asname}" if alias.asname else ""
+                lines.add(f"from {module} import {alias.name}{asname}")
+    return sorted(lines)
+
+
 def tensor_stub():
-    lines = TENSOR_HEADER.splitlines()
-    lines += ["", "", "class return_types:",
+    lines = ["", "", "class return_types:",
               '    """Named tuples of the ops that return several tensors."""', ""]
     for name, fields in RETURN_TYPES.items():
         lines.append(f"    class {name}(NamedTuple):")
@@ -537,7 +556,9 @@ def tensor_stub():
     lines += ["", "", "_LEGACY_NAMES: dict[_str, _str]", ""]
     for fn in (_tensor._rebuild_tensor, _tensor._wrap_dim):
         lines += _signature_defs(fn.__name__, fn, False)
-    return "\n".join(lines) + "\n"
+    body = "\n".join(lines) + "\n"
+    imports = "".join(line + "\n" for line in _source_imports(body))
+    return TENSOR_HEADER.format(imports=imports) + body
 
 
 # ------------------------------------------------------------------------------ numtorch.*
@@ -628,6 +649,11 @@ def init_stub():
             defs.append(MANUAL_EXPORTS[name])
         elif name in exports and exports[name].fn is obj:
             defs += _op_defs(name, exports[name], False)
+        elif isinstance(obj, types.FunctionType) and obj.__module__ == "numtorch":
+            # defined in numtorch/__init__.py itself: nothing to re-export it from
+            if not _annotated(obj) and name not in RETURNS:
+                MISSING.append(f"{name}(-> result type in RETURNS)")
+            defs += _signature_defs(name, obj, False)
         elif isinstance(obj, (float, str)):
             constants.append(f"{name}: _{type(obj).__name__}")  # numtorch.float is a dtype
         else:

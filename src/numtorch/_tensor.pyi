@@ -11,11 +11,13 @@ from typing import Any, Literal, NamedTuple, TypeAlias, overload
 
 import numpy as np
 
-from ._device import device as _device_cls
-from ._size import Size
-from .autograd.node import AccumulateGrad, Node, _RemovableHandle
 from .random import Generator
 from .types import Number, _device, _dtype, _memory_format, _size
+from ._device import device as _device_cls
+from ._size import Size
+from .autograd.node import AccumulateGrad
+from .autograd.node import Node
+from .autograd.node import _RemovableHandle
 
 _Index: TypeAlias = (
     None | _int | slice | Tensor | Sequence[Any] | tuple[Any, ...] | EllipsisType | np.ndarray
