@@ -86,6 +86,14 @@ def test_stub_declares_every_public_tensor_attribute():
     assert {n for n in stub if not n.startswith("__")} - set(dir(numtorch.Tensor)) == {"_data"}
 
 
+def test_editor_completes_every_torch_tensor_name_numtorch_has():
+    torch = pytest.importorskip("torch")
+    torch_names = {n for n in dir(torch.Tensor) if not n.startswith("_")}
+    implemented = torch_names & set(dir(numtorch.Tensor))
+    assert implemented - _stub_tensor_names() == set()
+    assert len(implemented) > 300
+
+
 def test_namespace_stub_declares_every_public_name():
     tree = ast.parse((ROOT / "src" / "numtorch" / "__init__.pyi").read_text(encoding="utf-8"))
     declared = set()
