@@ -101,6 +101,10 @@ SLOW = {
     # mypy analyses numtorch (seconds with a warm cache, a minute cold)
     "typing/test_typing_nn_optim_data.py": {
         "test_mypy_accepts_the_program_and_rejects_the_mistakes"},
+    # mypy in a subprocess: 1-2 s with its cache, about 15 s without; a fresh import numtorch
+    "test_typing.py": {"test_user_program_type_checks",
+                       "test_mypy_reports_exactly_the_mistakes_in_user_errors",
+                       "test_namespace_stub_declares_every_public_name"},
 }
 
 

@@ -18,7 +18,7 @@ LAYER_NAMES = ("core", "ops", "library", "applications")
 LAYERS = {
     # "": the numtorch namespace itself, imported for its core names (dtypes, factories)
     CORE: {"_tensor", "_dtype", "_size", "_device", "_tensor_str", "_fperr", "_threads",
-           "_malloc", "_creation", "_autocast_state", "_type_info", "random", "autograd",
+           "_malloc", "_creation", "_autocast_state", "_type_info", "random", "autograd", "types",
            "backends", "version", "utils.hooks", ""},
     OPS: {"ops", "_foreach", "linalg", "special", "fft"},
     LIBRARY: {"nn", "optim", "utils", "distributed", "func", "onnx", "datasets", "vision",

@@ -1,6 +1,9 @@
 """Tensor creation: ``tensor``, ``zeros``, ``arange``, ``randn`` … with PyTorch's dtype rules."""
 
+from __future__ import annotations
+
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -8,6 +11,10 @@ from . import _dtype as dt
 from ._device import check_device
 from ._tensor import Tensor
 from .random import _rng
+
+if TYPE_CHECKING:
+    from .random import Generator
+    from .types import Number, _device, _dtype, _layout, _memory_format, _size
 
 _wrap = Tensor._wrap
 
@@ -71,7 +78,8 @@ def _check_fits(arr, target):
         raise RuntimeError(f"value cannot be converted to type {target.name} without overflow")
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+def tensor(data: Any, dtype: _dtype | None = None, device: _device | None = None,
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Construct a tensor by copying ``data`` (a number, nested sequence, ndarray or tensor)."""
     check_device(device)
     if isinstance(data, Tensor):
@@ -101,7 +109,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     return _finish(arr, requires_grad)
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data: Any, dtype: _dtype | None = None, device: _device | None = None) -> Tensor:
     """Share memory with ``data`` when possible (an ndarray or tensor of the right dtype)."""
     if isinstance(data, Tensor):
         if dtype is None or data._data.dtype == dt.to_numpy_dtype(dtype):
@@ -118,7 +126,7 @@ def as_tensor(data, dtype=None, device=None):
 asarray = as_tensor
 
 
-def from_numpy(ndarray):
+def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``ndarray``."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
@@ -126,7 +134,7 @@ def from_numpy(ndarray):
     return _wrap(ndarray)
 
 
-def _size(size):
+def _shape(size: Any) -> tuple[int, ...]:
     if len(size) == 1 and not isinstance(size[0], numbers.Integral):
         size = size[0]
     out = []
@@ -148,20 +156,25 @@ def _np_dtype(dtype, default=None):
     return dt.to_numpy_dtype(dtype)
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def zeros(*size: int | _size, out: Tensor | None = None, dtype: _dtype | None = None,
+          layout: _layout | None = None, device: _device | None = None,
+          requires_grad: bool = False) -> Tensor:
     check_device(device)
-    return _finish(np.zeros(_size(size), dtype=_np_dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_shape(size), dtype=_np_dtype(dtype)), requires_grad)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def ones(*size: int | _size, out: Tensor | None = None, dtype: _dtype | None = None,
+         layout: _layout | None = None, device: _device | None = None,
+         requires_grad: bool = False) -> Tensor:
     check_device(device)
-    return _finish(np.ones(_size(size), dtype=_np_dtype(dtype)), requires_grad)
+    return _finish(np.ones(_shape(size), dtype=_np_dtype(dtype)), requires_grad)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          memory_format=None, pin_memory=False):
+def empty(*size: int | _size, out: Tensor | None = None, dtype: _dtype | None = None,
+          layout: _layout | None = None, device: _device | None = None, requires_grad: bool = False,
+          memory_format: _memory_format | None = None, pin_memory: bool = False) -> Tensor:
     check_device(device)
-    return _finish(np.empty(_size(size), dtype=_np_dtype(dtype)), requires_grad)
+    return _finish(np.empty(_shape(size), dtype=_np_dtype(dtype)), requires_grad)
 
 
 def _fill_dtype(value):
@@ -174,42 +187,49 @@ def _fill_dtype(value):
     return dt.get_default_dtype()._np
 
 
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False):
+def full(size: _size, fill_value: Number | Tensor, *, out: Tensor | None = None,
+         dtype: _dtype | None = None, layout: _layout | None = None, device: _device | None = None,
+         requires_grad: bool = False) -> Tensor:
     check_device(device)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     npd = _np_dtype(dtype, _fill_dtype(fill_value))
-    return _finish(np.full(_size((size,)), fill_value, dtype=npd), requires_grad)
+    return _finish(np.full(_shape((size,)), fill_value, dtype=npd), requires_grad)
 
 
 def _like_dtype(input, dtype):
     return input._data.dtype if dtype is None else dt.to_numpy_dtype(dtype)
 
 
-def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
+def zeros_like(input: Tensor, *, dtype: _dtype | None = None, layout: _layout | None = None,
+               device: _device | None = None, requires_grad: bool = False,
+               memory_format: _memory_format | None = None) -> Tensor:
     return _finish(np.zeros(input._data.shape, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
-def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+def ones_like(input: Tensor, *, dtype: _dtype | None = None, layout: _layout | None = None,
+              device: _device | None = None, requires_grad: bool = False,
+              memory_format: _memory_format | None = None) -> Tensor:
     return _finish(np.ones(input._data.shape, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
-def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
+def empty_like(input: Tensor, *, dtype: _dtype | None = None, layout: _layout | None = None,
+               device: _device | None = None, requires_grad: bool = False,
+               memory_format: _memory_format | None = None) -> Tensor:
     return _finish(np.empty(input._data.shape, dtype=_like_dtype(input, dtype)), requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+def full_like(input: Tensor, fill_value: Number, *, dtype: _dtype | None = None,
+              layout: _layout | None = None, device: _device | None = None,
+              requires_grad: bool = False, memory_format: _memory_format | None = None) -> Tensor:
     return _finish(np.full(input._data.shape, fill_value, dtype=_like_dtype(input, dtype)),
                    requires_grad)
 
 
-def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False):
+def arange(start: Number | Tensor = 0, end: Number | Tensor | None = None,
+           step: Number | Tensor = 1, *, out: Tensor | None = None, dtype: _dtype | None = None,
+           layout: _layout | None = None, device: _device | None = None,
+           requires_grad: bool = False) -> Tensor:
     check_device(device)
     if end is None:
         start, end = 0, start
@@ -230,95 +250,114 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     return _finish(data, requires_grad)
 
 
-def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def range_(start: Number, end: Number, step: Number = 1, *, dtype: _dtype | None = None,
+           device: _device | None = None, requires_grad: bool = False) -> Tensor:
     n = int(np.floor((end - start) / step)) + 1
     npd = _np_dtype(dtype)
     return _finish((start + np.arange(n) * step).astype(npd), requires_grad)
 
 
-def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+def linspace(start: Number, end: Number, steps: int, *, out: Tensor | None = None,
+             dtype: _dtype | None = None, layout: _layout | None = None,
+             device: _device | None = None, requires_grad: bool = False) -> Tensor:
     check_device(device)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     return _finish(np.linspace(start, end, steps).astype(_np_dtype(dtype)), requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start: Number, end: Number, steps: int, base: float = 10.0, *,
+             dtype: _dtype | None = None, device: _device | None = None,
+             requires_grad: bool = False) -> Tensor:
     return _finish(np.logspace(start, end, steps, base=base).astype(_np_dtype(dtype)),
                    requires_grad)
 
 
-def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, out: Tensor | None = None,
+        dtype: _dtype | None = None, layout: _layout | None = None,
+        device: _device | None = None, requires_grad: bool = False) -> Tensor:
     check_device(device)
     return _finish(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
 
 
 # ---------------------------------------------------------------------------- random
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False):
+def rand(*size: int | _size, generator: Generator | None = None, out: Tensor | None = None,
+         dtype: _dtype | None = None, layout: _layout | None = None, device: _device | None = None,
+         requires_grad: bool = False) -> Tensor:
     check_device(device)
     npd = _np_dtype(dtype)
-    data = _rng(generator).random(_size(size), dtype=np.float64 if npd != np.float32
+    data = _rng(generator).random(_shape(size), dtype=np.float64 if npd != np.float32
                                   else np.float32).astype(npd, copy=False)
     return _finish(data, requires_grad)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False):
+def randn(*size: int | _size, generator: Generator | None = None, out: Tensor | None = None,
+          dtype: _dtype | None = None, layout: _layout | None = None, device: _device | None = None,
+          requires_grad: bool = False) -> Tensor:
     check_device(device)
     npd = _np_dtype(dtype)
     data = _rng(generator).standard_normal(
-        _size(size), dtype=np.float32 if npd == np.float32 else np.float64).astype(npd, copy=False)
+        _shape(size), dtype=np.float32 if npd == np.float32 else np.float64).astype(npd, copy=False)
     return _finish(data, requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
-            device=None, requires_grad=False):
+def randint(low: int = 0, high: int | _size | None = None, size: _size | None = None, *,
+            generator: Generator | None = None, out: Tensor | None = None,
+            dtype: _dtype | None = None, layout: _layout | None = None,
+            device: _device | None = None, requires_grad: bool = False) -> Tensor:
     check_device(device)
-    if size is None:
+    lo: Any = low
+    hi: Any = high
+    shape: Any = size
+    if shape is None:
         # randint(high, size) form
-        low, high, size = 0, low, high
-    if high is None:
-        low, high = 0, low
-    if high <= low:
+        lo, hi, shape = 0, lo, hi
+    if hi is None:
+        lo, hi = 0, lo
+    if hi <= lo:
         raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+            f"random_ expects 'from' to be less than 'to', but got from={lo} >= to={hi}")
     npd = _np_dtype(dtype, np.dtype(np.int64))
-    return _finish(_rng(generator).integers(low, high, size=tuple(size)).astype(npd),
+    return _finish(_rng(generator).integers(lo, hi, size=tuple(shape)).astype(npd),
                    requires_grad)
 
 
-def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None = None,
+             dtype: _dtype | None = None, layout: _layout | None = None,
+             device: _device | None = None, requires_grad: bool = False) -> Tensor:
     check_device(device)
     npd = _np_dtype(dtype, np.dtype(np.int64))
     return _finish(_rng(generator).permutation(n).astype(npd), requires_grad)
 
 
-def rand_like(input, *, dtype=None, generator=None, **kwargs):
+def rand_like(input: Tensor, *, dtype: _dtype | None = None, generator: Generator | None = None,
+              **kwargs: Any) -> Tensor:
     return rand(input._data.shape, dtype=dtype or input.dtype, generator=generator)
 
 
-def randn_like(input, *, dtype=None, generator=None, **kwargs):
+def randn_like(input: Tensor, *, dtype: _dtype | None = None, generator: Generator | None = None,
+               **kwargs: Any) -> Tensor:
     return randn(input._data.shape, dtype=dtype or input.dtype, generator=generator)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, **kwargs):
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
+                 dtype: _dtype | None = None, **kwargs: Any) -> Tensor:
     if high is None:
         low, high = 0, low
     return randint(low, high, input._data.shape, dtype=dtype or input.dtype)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, device=None,
-           requires_grad=False):
+def normal(mean: float | Tensor = 0.0, std: float | Tensor = 1.0, size: _size | None = None, *,
+           generator: Generator | None = None, out: Tensor | None = None,
+           dtype: _dtype | None = None, device: _device | None = None,
+           requires_grad: bool = False) -> Tensor:
     """Samples from N(mean, std²); ``mean``/``std`` may be tensors (broadcast)."""
     rng = _rng(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        npd = (mean if isinstance(mean, Tensor) else std)._data.dtype
+        npd = m.dtype if isinstance(m, np.ndarray) else np.asarray(s).dtype
         data = (m + s * rng.standard_normal(shape)).astype(npd)
         return _finish(data, requires_grad)
     if std < 0:
@@ -328,13 +367,15 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     return _finish(data, requires_grad)
 
 
-def bernoulli(input, p=None, *, generator=None):
+def bernoulli(input: Tensor, p: float | None = None, *,
+              generator: Generator | None = None) -> Tensor:
     probs = input._data if p is None else np.full(input._data.shape, p)
     data = (_rng(generator).random(probs.shape) < probs).astype(input._data.dtype)
     return _wrap(data)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
     rng = _rng(generator)
     probs = np.atleast_2d(input._data).astype(np.float64)
     rows = []

@@ -1,12 +1,15 @@
 """``torch.device``. Only the CPU exists; asking for another device fails clearly."""
 
+from __future__ import annotations
+
 
 class device:
     __slots__ = ("type", "index")
 
-    def __init__(self, type="cpu", index=None):
+    def __init__(self, type: str | int | device = "cpu", index: int | None = None) -> None:
         if isinstance(type, device):
-            type, index = type.type, type.index
+            index = type.index
+            type = type.type
         type = str(type)
         if ":" in type:
             type, idx = type.split(":", 1)
@@ -15,29 +18,29 @@ class device:
             raise RuntimeError(
                 "Expected one of cpu, cuda, mps, meta device type at start of device string: "
                 f"{type}")
-        self.type = type
-        self.index = index
+        self.type: str = type
+        self.index: int | None = index
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         idx = "" if self.index is None else f", index={self.index}"
         return f"device(type='{self.type}'{idx})"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
             other = device(other)
         return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.type, self.index))
 
 
 CPU = device("cpu")
 
 
-def check_device(d):
+def check_device(d: device | str | int | None) -> device:
     """Return the CPU device, or raise PyTorch's error for an unavailable device."""
     if d is None:
         return CPU

@@ -1,5 +1,7 @@
 """PyTorch's dtype objects (``torch.float32`` …) mapped onto NumPy dtypes."""
 
+from typing import Any
+
 import numpy as np
 
 # ml_dtypes' bfloat16 is a NumPy "void"-kind (``'V'``) dtype, so ``dtype.kind == "f"`` misses it:
@@ -35,7 +37,7 @@ class dtype:
 
     __slots__ = ("name", "_np", "is_floating_point", "is_complex", "is_signed", "itemsize")
 
-    def __init__(self, name, np_dtype):
+    def __init__(self, name: str, np_dtype: Any) -> None:
         self.name = name
         self._np = np.dtype(np_dtype)
         self.is_floating_point = is_floating_np(self._np)
@@ -43,13 +45,13 @@ class dtype:
         self.is_signed = self._np.kind in "fic" or self.is_floating_point
         self.itemsize = self._np.itemsize
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "torch." + self.name
 
     def __reduce__(self):
         return (_lookup_by_name, (self.name,))
 
-    def to_real(self):
+    def to_real(self) -> "dtype":
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
 
@@ -124,11 +126,11 @@ def to_numpy_dtype(d):
     return from_numpy_dtype(d)._np
 
 
-def get_default_dtype():
+def get_default_dtype() -> dtype:
     return _default_float
 
 
-def set_default_dtype(d):
+def set_default_dtype(d: dtype) -> None:
     global _default_float
     if d not in (float32, float64, float16, bfloat16):
         raise TypeError("only floating-point types are supported as the default type")

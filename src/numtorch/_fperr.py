@@ -8,7 +8,7 @@ where NumPy's internals differ.
 import numpy as np
 
 try:
-    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj  # type: ignore[attr-defined]
 
     _IGNORE = _make_extobj(all="ignore")
 

@@ -5,8 +5,12 @@ so making a tensor costs one object and a couple of stores. Ops read ``_data`` a
 ``_requires_grad`` directly; the public names are properties.
 """
 
+from __future__ import annotations
+
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -17,6 +21,11 @@ from .autograd import backward as _backward
 from .autograd.grad_mode import _GradState
 from .autograd.node import AccumulateGrad
 from .utils.hooks import RemovableHandle
+
+if TYPE_CHECKING:
+    from ._device import device as _device_cls
+    from .autograd.node import Node
+    from .types import Number, _bool, _complex, _device, _dtype, _float, _int, _str
 
 _new = object.__new__
 _weakref = weakref.ref
@@ -42,7 +51,8 @@ class Tensor:
     _view_version = 0  # the shared version when this view's history was recorded
     _is_inference = False  # created in inference mode (see autograd.grad_mode.inference_mode)
 
-    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+    def __init__(self, *args: Any, dtype: _dtype | None = None, device: _device | None = None,
+                 requires_grad: _bool = False) -> None:
         # The legacy constructor: torch.Tensor(2, 3) or torch.Tensor([1, 2]).
         check_device(device)
         npd = dt.to_numpy_dtype(dtype) if dtype is not None else dt.get_default_dtype()._np
@@ -63,7 +73,7 @@ class Tensor:
             self._is_inference = True
 
     @classmethod
-    def _wrap(cls, data, requires_grad=False):
+    def _wrap(cls, data: np.ndarray, requires_grad: _bool = False) -> Tensor:
         """Wrap an ndarray without copying (internal fast path)."""
         if data.__class__ is not np.ndarray and isinstance(data, np.generic):
             data = np.asarray(data)  # a ufunc on 0-d arrays returns a NumPy scalar
@@ -77,111 +87,125 @@ class Tensor:
 
     # ------------------------------------------------------------------ basic properties
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """A tensor sharing storage with this one but outside the autograd graph."""
         return Tensor._wrap(self._data)
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Tensor | np.ndarray) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
 
     @property
-    def shape(self):
+    def shape(self) -> Size:
         return Size(self._data.shape)
 
-    def size(self, dim=None):
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: _int) -> _int: ...
+
+    def size(self, dim: _int | None = None) -> Size | _int:
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]
 
     @property
-    def dtype(self):
+    def dtype(self) -> _dtype:
         return dt._BY_NUMPY[self._data.dtype]
 
     @property
-    def device(self):
+    def device(self) -> _device_cls:
         return CPU
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> _bool:
         return False
 
     # Backends and layouts numtorch never has: answered as a CPU strided tensor answers them.
+    def _never(self) -> _bool:
+        return False
+
     is_xpu = is_mps = is_meta = is_sparse = is_sparse_csr = is_quantized = is_mkldnn = \
-        is_nested = property(lambda self: False)
+        is_nested = property(_never)
+    del _never
 
     @property
-    def layout(self):
+    def layout(self) -> _str:
         return "torch.strided"
 
     @property
-    def ndim(self):
+    def ndim(self) -> _int:
         return self._data.ndim
 
-    def dim(self):
+    def dim(self) -> _int:
         return self._data.ndim
 
     ndimension = dim
 
-    def numel(self):
+    def numel(self) -> _int:
         return self._data.size
 
     nelement = numel
 
-    def element_size(self):
+    def element_size(self) -> _int:
         return self._data.itemsize
 
     @property
-    def itemsize(self):
+    def itemsize(self) -> _int:
         return self._data.itemsize
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> _int:
         return self._data.nbytes
 
-    def stride(self, dim=None):
+    @overload
+    def stride(self, dim: None = None) -> tuple[_int, ...]: ...
+    @overload
+    def stride(self, dim: _int) -> _int: ...
+
+    def stride(self, dim: _int | None = None) -> tuple[_int, ...] | _int:
         st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
 
-    def is_contiguous(self, memory_format=None):
+    def is_contiguous(self, memory_format: _str | None = None) -> _bool:
         return self._data.flags.c_contiguous
 
-    def is_floating_point(self):
+    def is_floating_point(self) -> _bool:
         return dt.is_floating_np(self._data.dtype)
 
-    def is_complex(self):
+    def is_complex(self) -> _bool:
         return self._data.dtype.kind == "c"
 
-    def data_ptr(self):
+    def data_ptr(self) -> _int:
         return self._data.__array_interface__["data"][0]
 
-    def storage_offset(self):
+    def storage_offset(self) -> _int:
         base = self._data
         while isinstance(base.base, np.ndarray):
             base = base.base
         return (self.data_ptr() - base.__array_interface__["data"][0]) // self._data.itemsize
 
-    def get_device(self):
+    def get_device(self) -> _int:
         return -1
 
-    def is_inference(self):
+    def is_inference(self) -> _bool:
         """True if this tensor was created in inference mode (and is not a view of a normal
         tensor)."""
         return self._is_inference
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> _bool:
         return self.grad_fn is None
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> _bool:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: _bool) -> None:
         self.requires_grad_(value)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: _bool = True) -> Tensor:
         if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -200,11 +224,11 @@ class Tensor:
         return self
 
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(
@@ -217,18 +241,18 @@ class Tensor:
         self._grad = value
 
     @property
-    def _version(self):
+    def _version(self) -> _int:
         vb = self._vbox
         return 0 if vb is None else vb[0]
 
-    def _bump_version(self):
+    def _bump_version(self) -> None:
         vb = self._vbox
         if vb is None:
             self._vbox = [1]
         else:
             vb[0] += 1
 
-    def _share_version(self, view):
+    def _share_version(self, view: Tensor) -> None:
         """Give ``view`` this tensor's version counter (views see each other's writes)."""
         vb = self._vbox
         if vb is None:
@@ -240,31 +264,31 @@ class Tensor:
             view._is_inference = self._is_inference
 
     @property
-    def output_nr(self):
+    def output_nr(self) -> _int:
         return self._output_nr
 
     @property
-    def retains_grad(self):
+    def retains_grad(self) -> _bool:
         return self._retains_grad
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return self.permute(*range(self._data.ndim - 1, -1, -1))
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         return self.transpose(-2, -1)
 
     @property
-    def H(self):
+    def H(self) -> Tensor:
         return self.T
 
     @property
-    def mH(self):
+    def mH(self) -> Tensor:
         return self.mT
 
     # ------------------------------------------------------------------ autograd
-    def _grad_accumulator(self):
+    def _grad_accumulator(self) -> AccumulateGrad:
         # Held weakly, as in PyTorch: the graph keeps the node (and through it this leaf)
         # alive, and a leaf dropped with no graph left is freed at once, without the cyclic GC.
         ref = self._acc
@@ -275,7 +299,7 @@ class Tensor:
             self._acc = _weakref(acc)
         return acc
 
-    def _edge(self):
+    def _edge(self) -> tuple[Node | None, _int]:
         fn = self.grad_fn
         if fn is not None:
             if self._base is not None and self._vbox[0] != self._view_version:
@@ -296,23 +320,25 @@ class Tensor:
             return (acc, 0)
         return (None, 0)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient: Tensor | None = None, retain_graph: _bool | None = None,
+                 create_graph: _bool = False,
+                 inputs: Tensor | Sequence[Tensor] | None = None) -> None:
         """Compute the gradient of this tensor with respect to graph leaves."""
         _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A new tensor sharing storage, cut from the graph."""
         out = Tensor._wrap(self._data)
         self._share_version(out)
         return out
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self._requires_grad = False
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -324,7 +350,7 @@ class Tensor:
         node._retained.append((self._output_nr, weakref.ref(self)))
         self._retains_grad = True
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Register ``hook(grad) -> Tensor or None``, called when this tensor's gradient is
         computed."""
         if not self._requires_grad:
@@ -338,7 +364,8 @@ class Tensor:
         self._hooks[handle.id] = hook
         return handle
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(
+            self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         if self.grad_fn is not None:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors")
@@ -348,7 +375,7 @@ class Tensor:
         self._post_acc_hooks[handle.id] = hook
         return handle
 
-    def _check_inplace(self):
+    def _check_inplace(self) -> None:
         """PyTorch's guard: a leaf that requires grad (or a view of one) can't be changed in
         place while recording."""
         if self._requires_grad and _GradState.enabled:
@@ -367,69 +394,69 @@ class Tensor:
                 "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
     # ------------------------------------------------------------------ conversions
-    def numpy(self, *, force=False):
+    def numpy(self, *, force: _bool = False) -> np.ndarray:
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
         return self._data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: _bool | None = None) -> np.ndarray:
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._data.tolist()
 
-    def item(self):
+    def item(self) -> Number:
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.reshape(()).item()
 
-    def __float__(self):
+    def __float__(self) -> _float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> _int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> _int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> _bool:
         if self._data.size != 1:
             raise RuntimeError(
                 "Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
-    def __complex__(self):
+    def __complex__(self) -> _complex:
         return complex(self.item())
 
-    def __len__(self):
+    def __len__(self) -> _int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
-    def __hash__(self):
+    def __hash__(self) -> _int:
         return id(self)
 
-    def __contains__(self, element):
+    def __contains__(self, element: object) -> _bool:
         if isinstance(element, Tensor):
             element = element._data
         return bool((self._data == element).any())
 
-    def __reversed__(self):
+    def __reversed__(self) -> Tensor:
         return self.flip(0)
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict[_int, Any]) -> Tensor:
         if self.grad_fn is not None:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
@@ -445,10 +472,15 @@ class Tensor:
             new._grad = Tensor._wrap(self._grad._data.copy())
         return new
 
-    def __reduce_ex__(self, proto):
+    def __reduce_ex__(self, proto: Any) -> tuple[Any, ...]:
         return (_rebuild_tensor, (type(self), self._data, self._requires_grad))
 
-    def type(self, dtype=None):
+    @overload
+    def type(self, dtype: None = None) -> _str: ...
+    @overload
+    def type(self, dtype: _str | _dtype) -> Tensor: ...
+
+    def type(self, dtype: _str | _dtype | None = None) -> _str | Tensor:
         if dtype is None:
             return _LEGACY_NAMES.get(self._data.dtype.name, "torch.Tensor")
         if isinstance(dtype, str):
@@ -456,19 +488,19 @@ class Tensor:
             dtype = dt._BY_NAME[inv[dtype]]
         return self.to(dtype)
 
-    def cpu(self, memory_format=None):
+    def cpu(self, memory_format: _str | None = None) -> Tensor:
         return self
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: _device | None = None, non_blocking: _bool = False) -> Tensor:
         check_device("cuda")
 
-    def pin_memory(self):
+    def pin_memory(self) -> Tensor:
         return self
 
-    def is_pinned(self):
+    def is_pinned(self) -> _bool:
         return False
 
-    def share_memory_(self):
+    def share_memory_(self) -> Tensor:
         """Move the data into shared memory (in place), so that processes that receive this
         tensor through ``numtorch.multiprocessing`` work on the same memory."""
         # deferred: cycle: multiprocessing builds on Tensor (upward import,
@@ -476,13 +508,13 @@ class Tensor:
         from .multiprocessing import _shm
         return _shm.share(self)
 
-    def is_shared(self):
+    def is_shared(self) -> _bool:
         # deferred: cycle: multiprocessing builds on Tensor (upward import,
         # tests/test_import_layers.py)
         from .multiprocessing import _shm
         return _shm.is_shared(self._data)
 
-    def new(self, *args, device=None):
+    def new(self, *args: Any, device: _device | None = None) -> Tensor:
         """The legacy constructor on a tensor: a new tensor of this tensor's dtype.
 
         ``x.new(2, 3)`` or ``x.new(size)`` gives an (here zero-filled) tensor of that shape,
@@ -510,16 +542,16 @@ class Tensor:
                                 f"of type {type(a).__name__}")
         return Tensor._wrap(np.zeros(tuple(int(a) for a in args), dtype=npd))
 
-    def __repr__(self, *, tensor_contents=None):
+    def __repr__(self, *, tensor_contents: Any = None) -> _str:
         from ._tensor_str import _str  # deferred: cycle: _tensor_str imports Tensor
         return _str(self)
 
-    def __format__(self, spec):
+    def __format__(self, spec: _str) -> _str:
         if self._data.ndim == 0:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
-    def __dir__(self):
+    def __dir__(self) -> list[_str]:
         return sorted(set(object.__dir__(self)))
 
 
@@ -531,14 +563,14 @@ _LEGACY_NAMES = {
 }
 
 
-def _rebuild_tensor(cls, data, requires_grad):
+def _rebuild_tensor(cls: type[Tensor], data: np.ndarray, requires_grad: bool) -> Tensor:
     t = cls._wrap(data) if cls is Tensor else cls(Tensor._wrap(data), requires_grad)
     if requires_grad:
         t._requires_grad = True
     return t
 
 
-def _wrap_dim(dim, ndim):
+def _wrap_dim(dim: int, ndim: int) -> int:
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(

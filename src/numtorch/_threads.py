@@ -33,6 +33,7 @@ import math
 import os
 import threading
 import time
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def _apply_default():
 
 # ---------------------------------------------------------------------------- idle cores
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-_sample = {}  # the last /proc/stat reading and the worker count chosen from it
+_sample: dict[str, Any] = {}  # the last /proc/stat reading and the worker count chosen from it
 
 
 def _read_proc_stat():

@@ -19,7 +19,7 @@ class finfo:
     ``resolution`` and ``dtype`` (the name, a string). A complex dtype answers for its real part.
     """
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as in torch
 
     def __init__(self, type=None):
         if type is None:
@@ -58,7 +58,7 @@ class iinfo:
     """Numerical properties of an integer dtype (``torch.iinfo``): ``bits``, ``min``, ``max``,
     ``dtype`` (the name, a string)."""
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as in torch
 
     def __init__(self, type):
         if not isinstance(type, dt.dtype):
@@ -90,12 +90,12 @@ builtin_type = type
 _matmul_precision = "highest"
 
 
-def get_float32_matmul_precision():
+def get_float32_matmul_precision() -> str:
     """The float32 matmul precision setting: ``"highest"`` unless changed."""
     return _matmul_precision
 
 
-def set_float32_matmul_precision(precision):
+def set_float32_matmul_precision(precision: str) -> None:
     """Record the float32 matmul precision (``"highest"``, ``"high"`` or ``"medium"``).
 
     numtorch always multiplies float32 in float32 (NumPy's BLAS), which is what ``"highest"``

@@ -34,6 +34,7 @@ import importlib.util
 import sys
 import types
 import warnings
+from typing import Any
 
 __all__ = ["install", "uninstall", "is_installed"]
 
@@ -257,7 +258,7 @@ def _is_plain_attribute(name):
 
 _LOADER = _Loader()
 _FINDER = _Finder()
-_saved_modules = {}
+_saved_modules: dict[str, Any] = {}
 
 
 def install():

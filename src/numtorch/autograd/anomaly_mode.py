@@ -24,12 +24,12 @@ class _AnomalyState:
     check_nan = True
 
 
-def is_anomaly_enabled():
+def is_anomaly_enabled() -> bool:
     """Returns True if anomaly detection is enabled."""
     return _AnomalyState.enabled
 
 
-def is_anomaly_check_nan_enabled():
+def is_anomaly_check_nan_enabled() -> bool:
     """Returns True if anomaly detection checks backward results for NaN."""
     return _AnomalyState.check_nan
 
@@ -62,11 +62,12 @@ class _TracingGradFn:
         tensor.__dict__["grad_fn"] = node
 
 
-def set_anomaly_enabled(enabled, check_nan=True):
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     Tensor = _tensor.Tensor
     _AnomalyState.enabled = bool(enabled)
     _AnomalyState.check_nan = bool(check_nan)
-    Tensor.grad_fn = _TracingGradFn() if enabled else None
+    # a data descriptor on the class while on (the instances' grad_fn stays a Node or None)
+    Tensor.grad_fn = _TracingGradFn() if enabled else None  # type: ignore[assignment]
 
 
 class detect_anomaly:

@@ -8,12 +8,18 @@ attributes (a lookup in the thread's own dict, about twice the cost of a class a
 far cheaper than a function call).
 """
 
+from __future__ import annotations
+
 import functools
 import threading
+from collections.abc import Callable
+from typing import Any, Self, TypeVar, overload
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _ThreadGradState(threading.local):
-    def __init__(self):
+    def __init__(self) -> None:
         self.enabled = True  # grad mode
         self.inference = False  # inference mode
         self.fw_grad = True  # forward-mode AD (torch.autograd.forward_ad)
@@ -22,12 +28,12 @@ class _ThreadGradState(threading.local):
 _GradState = _ThreadGradState()
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """Returns True if grad mode is currently enabled in this thread."""
     return _GradState.enabled
 
 
-def is_inference_mode_enabled():
+def is_inference_mode_enabled() -> bool:
     """Returns True if inference mode is currently enabled in this thread."""
     return _GradState.inference
 
@@ -35,22 +41,33 @@ def is_inference_mode_enabled():
 class _DecoratorContextManager:
     """A context manager that can also decorate functions (as in PyTorch)."""
 
-    def __call__(self, func):
+    def __call__(self, func: _F) -> _F:
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self.clone():
                 return func(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]
 
-    def clone(self):
+    def clone(self) -> _DecoratorContextManager:
         return self.__class__()
+
+    def __enter__(self) -> None:
+        raise NotImplementedError
+
+    def __exit__(self, *exc: object) -> None:
+        raise NotImplementedError
 
 
 class _NoParamDecoratorContextManager(_DecoratorContextManager):
     """Also usable as a bare decorator: ``@no_grad`` as well as ``@no_grad()``."""
 
-    def __new__(cls, orig_func=None):
+    @overload
+    def __new__(cls, orig_func: None = None) -> Self: ...
+    @overload
+    def __new__(cls, orig_func: _F) -> _F: ...  # type: ignore[misc]
+
+    def __new__(cls, orig_func: Callable[..., Any] | None = None) -> Any:
         if orig_func is None:
             return super().__new__(cls)
         return cls()(orig_func)
@@ -63,28 +80,26 @@ class no_grad(_NoParamDecoratorContextManager):
     Also works as a decorator.
     """
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         state = _GradState
         self._prev = state.enabled
         state.enabled = False
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _GradState.enabled = self._prev
-        return False
 
 
 class enable_grad(_NoParamDecoratorContextManager):
     """Context-manager that enables gradient calculation in the current thread (inside a
     ``no_grad`` or ``set_grad_enabled(False)`` block). Also works as a decorator."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         state = _GradState
         self._prev = state.enabled
         state.enabled = True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _GradState.enabled = self._prev
-        return False
 
 
 class set_grad_enabled(_DecoratorContextManager):
@@ -94,19 +109,18 @@ class set_grad_enabled(_DecoratorContextManager):
     restored on exit.
     """
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         self._prev = _GradState.enabled
         self.mode = bool(mode)
         _GradState.enabled = self.mode
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         pass
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _GradState.enabled = self._prev
-        return False
 
-    def clone(self):
+    def clone(self) -> _DecoratorContextManager:
         return self.__class__(self.mode)
 
 
@@ -120,23 +134,27 @@ class inference_mode(_DecoratorContextManager):
     inside turns inference mode off and grad mode on until it exits.
     """
 
-    def __new__(cls, mode=True):
+    @overload
+    def __new__(cls, mode: bool = True) -> Self: ...
+    @overload
+    def __new__(cls, mode: _F) -> _F: ...  # type: ignore[misc]
+
+    def __new__(cls, mode: bool | Callable[..., Any] = True) -> Any:
         if callable(mode):
             return cls()(mode)
         return super().__new__(cls)
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         state = _GradState
         self._prev = (state.enabled, state.inference)
         state.enabled = not self.mode
         state.inference = self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         _GradState.enabled, _GradState.inference = self._prev
-        return False
 
-    def clone(self):
+    def clone(self) -> _DecoratorContextManager:
         return self.__class__(self.mode)

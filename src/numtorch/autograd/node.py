@@ -20,7 +20,8 @@ from ..utils.hooks import RemovableHandle
 from .grad_mode import _GradState
 
 _FREED = object()
-_SAVED_FIELDS = {}  # node class -> names of the attributes its backward needs
+# node class -> names of the attributes its backward needs
+_SAVED_FIELDS: dict[type, tuple[str, ...]] = {}
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "

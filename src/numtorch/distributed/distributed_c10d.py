@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,7 @@ class group(metaclass=_WorldAttr):
 class _State:
     default = None
     backend = None
-    groups = ()
+    groups: tuple[()] | list[Any] = ()
     broken = False  # a collective timed out: the job cannot finish cleanly
     hooked = False
 

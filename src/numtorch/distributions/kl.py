@@ -3,6 +3,7 @@
 import math
 import warnings
 from functools import total_ordering
+from typing import Any
 
 from .. import linalg, special
 from ..ops import activation as act
@@ -23,8 +24,8 @@ from .uniform import Uniform
 
 __all__ = ["kl_divergence", "register_kl"]
 
-_KL_REGISTRY = {}
-_KL_MEMOIZE = {}
+_KL_REGISTRY: dict[tuple[type, type], Any] = {}
+_KL_MEMOIZE: dict[tuple[type, type], Any] = {}
 
 
 def register_kl(type_p, type_q):

@@ -20,8 +20,8 @@ class Transform:
 
     bijective = False
     sign = 1
-    domain = constraints.real
-    codomain = constraints.real
+    domain: constraints.Constraint = constraints.real
+    codomain: constraints.Constraint = constraints.real
 
     def __init__(self, cache_size=0):
         if cache_size not in (0, 1):

@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def handle(array):
     return (storage.path, len(storage), offset, array.dtype.str, array.shape, array.strides)
 
 
-_attached = weakref.WeakValueDictionary()
+_attached: weakref.WeakValueDictionary[Any, Any] = weakref.WeakValueDictionary()
 
 
 def rebuild(path, size, offset, dtype, shape, strides):

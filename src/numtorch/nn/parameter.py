@@ -118,7 +118,7 @@ class UninitializedTensorMixin:
         return new
 
 
-class UninitializedParameter(UninitializedTensorMixin, Parameter):  # type: ignore[misc]
+class UninitializedParameter(UninitializedTensorMixin, Parameter):  # type: ignore[misc, override]
     """A parameter whose shape is not known yet (``nn.LazyLinear`` and friends before their first
     forward); becomes a ``Parameter`` when materialised."""
 
@@ -136,7 +136,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):  # type: igno
             self._requires_grad = True
 
 
-class UninitializedBuffer(UninitializedTensorMixin, Tensor):  # type: ignore[misc]
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):  # type: ignore[misc, override]
     """A buffer whose shape is not known yet; becomes a plain ``Tensor`` when materialised."""
 
     cls_to_become = Tensor

@@ -17,6 +17,7 @@ import inspect
 import sys
 import types
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +32,10 @@ from ._graph import Graph
 __all__ = ["SYMBOLICS", "MODULE_SYMBOLICS", "MODULE_GUARDS", "symbolic", "module_symbolic",
            "Tracer", "SymInt", "TracerWarning", "ExportError", "tracing", "active"]
 
-SYMBOLICS = {}
-MODULE_SYMBOLICS = {}
-MODULE_GUARDS = {}  # module class -> check run (untraced) before the module is traced through
+SYMBOLICS: dict[str, Any] = {}
+MODULE_SYMBOLICS: dict[type, Any] = {}
+# module class -> check run (untraced) before the module is traced through
+MODULE_GUARDS: dict[type, Any] = {}
 
 _ACTIVE = None
 

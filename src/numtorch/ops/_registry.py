@@ -25,8 +25,8 @@ _new = object.__new__
 _wrap = Tensor._wrap
 _NO_EDGE = (None, 0)
 
-NODES = {}  # node class name -> class
-OPS = []  # OpInfo of every declared op function, in declaration order
+NODES: "dict[str, type[OpNode]]" = {}  # node class name -> class
+OPS: "list[OpInfo]" = []  # OpInfo of every declared op function, in declaration order
 
 
 def out(k=0):

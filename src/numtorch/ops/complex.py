@@ -229,5 +229,6 @@ declare(resolve_conj)
 declare(is_conj)
 declare(angle, nodes=(AngleBackward0,))
 declare(polar, method=False, nodes=(PolarBackward0,))
-Tensor.real = property(real, _set_part(real))
-Tensor.imag = property(imag, _set_part(imag))
+# properties put on Tensor here (the stub declares them)
+Tensor.real = property(real, _set_part(real))  # type: ignore[method-assign, assignment]
+Tensor.imag = property(imag, _set_part(imag))  # type: ignore[method-assign, assignment]

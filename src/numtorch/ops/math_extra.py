@@ -7,6 +7,7 @@ composition would allocate several temporaries have their own small backward nod
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -474,7 +475,7 @@ def _masked_unary(name, input, out, scale):
     return attach(out, node, input)
 
 
-_NODE_CACHE = {}
+_NODE_CACHE: dict[Any, Any] = {}
 
 
 def _unary_node(name, grad, *attrs):
@@ -1065,7 +1066,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 # ---------------------------------------------------------------------------- cross, unfold
-_CROSS_WARNED = []
+_CROSS_WARNED: list[bool] = []
 
 
 def cross(input, other, dim=None):

@@ -9,11 +9,15 @@
 * :mod:`.safetensors` reads and writes Hugging Face's safetensors format.
 """
 
+from __future__ import annotations
+
 import io
 import os
 import pickle
 import pickletools
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -35,6 +39,13 @@ from .unpickler import (
     user_allowed_globals,
 )
 from .writer import DEFAULT_PROTOCOL, save
+
+if TYPE_CHECKING:
+    from ..types import FileLike
+
+# Where load puts the tensors: a device, a device string, a {saved: wanted} dict or a function
+# of (storage, location).
+MapLocation: TypeAlias = "Callable[[Any, str], Any] | _device | str | dict[str, str] | None"
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "add_safe_globals",
            "safe_globals", "get_safe_globals", "clear_safe_globals",
@@ -162,8 +173,9 @@ def _resolve_weights_only(weights_only, pickle_module):
     return weights_only
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
-         **pickle_load_args):
+def load(f: FileLike, map_location: MapLocation = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: bool | None = None,
+         **pickle_load_args: Any) -> Any:
     """Loads an object saved with :func:`torch.save` or :func:`numtorch.save` from a file.
 
     Tensors come back as numtorch tensors on the CPU (whatever device they were saved from);

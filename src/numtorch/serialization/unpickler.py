@@ -19,6 +19,7 @@ import io
 import pickle
 import struct
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def weights_only_message(message):
 
 
 # ====================================================================== user-added safe globals
-_safe_globals = []
+_safe_globals: list[Any] = []
 
 
 def _check_safe_globals(safe_globals):
@@ -277,7 +278,7 @@ def _allowed_globals():
 
 
 _ALLOWED = None
-_CALLABLE_IDS = frozenset()
+_CALLABLE_IDS: frozenset[int] = frozenset()
 _NEWOBJ_CLASSES = (OrderedDict, collections.Counter, set, frozenset, complex)
 
 

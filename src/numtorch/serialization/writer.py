@@ -17,6 +17,8 @@ written under torch's module path (``numtorch.nn.modules.linear.Linear`` is stor
 other way round.
 """
 
+from __future__ import annotations
+
 import codecs
 import io
 import os
@@ -27,6 +29,7 @@ import stat
 import struct
 import zipfile
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,10 +39,13 @@ from .._size import Size
 from .._tensor import Tensor
 from ._common import STORAGE_NAMES
 
+if TYPE_CHECKING:
+    from ..types import FileLike
+
 try:
     import fcntl
 except ImportError:  # Windows: stale temporaries are not detected
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_PROTOCOL = 2
 STORAGE_ALIGNMENT = 64
@@ -59,7 +65,7 @@ class _TorchGlobal:
         raise TypeError(f"{self.module}.{self.name} is a placeholder for pickling")
 
 
-_GLOBALS = {}
+_GLOBALS: dict[tuple[str, str], _TorchGlobal] = {}
 
 
 def _torch_global(module, name):
@@ -193,8 +199,10 @@ class _CheckpointPickler(pickle._Pickler):
             requires_grad, OrderedDict())
 
 
-_ATOMIC_SAVERS = {float: pickle._Pickler.save_float, int: pickle._Pickler.save_long,
-                  bool: pickle._Pickler.save_bool, type(None): pickle._Pickler.save_none}
+# pickle's pure-Python Pickler (typeshed does not list its save_* methods)
+_P: Any = pickle._Pickler
+_ATOMIC_SAVERS = {float: _P.save_float, int: _P.save_long, bool: _P.save_bool,
+                  type(None): _P.save_none}
 
 
 class _Reduced:
@@ -374,8 +382,9 @@ def atomic_write(path, write):
         raise
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL,
-         _use_new_zipfile_serialization=True, _disable_byteorder_record=False):
+def save(obj: object, f: FileLike, pickle_module: Any = None,
+         pickle_protocol: int = DEFAULT_PROTOCOL, _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Saves an object to a disk file in PyTorch's checkpoint format.
 
     Any picklable object can be saved. Tensors are stored as separate records that

@@ -172,12 +172,10 @@ def pad_sequence(sequences: Tensor | list[Tensor], batch_first: bool = False,
     if padding_side not in ("left", "right"):
         raise ValueError(f"Expected padding_side to be one of left or right, but got "
                          f"{padding_side}.")
-    if isinstance(sequences, Tensor):
-        sequences = sequences.unbind(0)
-    sequences = list(sequences)
-    longest = max(s.shape[0] for s in sequences)
+    rows = list(sequences.unbind(0) if isinstance(sequences, Tensor) else sequences)
+    longest = max(s.shape[0] for s in rows)
     padded = []
-    for s in sequences:
+    for s in rows:
         missing = longest - s.shape[0]
         if missing:
             trailing = [0, 0] * (s.dim() - 1)
