@@ -4,8 +4,11 @@ This module sits in the core layer (the autograd engine's tensor and node hooks 
 imports nothing from numtorch.
 """
 
+from __future__ import annotations
+
 import weakref
 from collections import OrderedDict
+from typing import Any
 
 __all__ = ["RemovableHandle"]
 
@@ -20,9 +23,12 @@ class RemovableHandle:
             removed from ``hooks_dict``.
     """
 
-    next_id = 0
+    id: int
+    hooks_dict_ref: weakref.ReferenceType[Any]
+    extra_dict_ref: tuple[weakref.ReferenceType[Any], ...]
+    next_id: int = 0
 
-    def __init__(self, hooks_dict, *, extra_dict=None):
+    def __init__(self, hooks_dict: Any, *, extra_dict: Any = None) -> None:
         self.hooks_dict_ref = weakref.ref(hooks_dict)
         self.id = RemovableHandle.next_id
         RemovableHandle.next_id += 1
@@ -32,7 +38,7 @@ class RemovableHandle:
         elif isinstance(extra_dict, list):
             self.extra_dict_ref = tuple(weakref.ref(d) for d in extra_dict)
 
-    def remove(self):
+    def remove(self) -> None:
         """Remove the hook from its dictionary (and the extra ones); a second call does
         nothing."""
         hooks_dict = self.hooks_dict_ref()
@@ -43,10 +49,10 @@ class RemovableHandle:
             if extra_dict is not None and self.id in extra_dict:
                 del extra_dict[self.id]
 
-    def __getstate__(self):
+    def __getstate__(self) -> tuple[Any, ...]:
         return (self.hooks_dict_ref(), self.id, tuple(ref() for ref in self.extra_dict_ref))
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
         # a dictionary that no longer existed when pickled gives a dead reference
         self.hooks_dict_ref = weakref.ref(OrderedDict() if state[0] is None else state[0])
         self.id = state[1]
@@ -56,8 +62,8 @@ class RemovableHandle:
         else:
             self.extra_dict_ref = tuple(weakref.ref(d) for d in state[2])
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, type, value, tb):
+    def __exit__(self, type: Any, value: Any, tb: Any) -> None:
         self.remove()
