@@ -33,7 +33,6 @@ def _collect_dependencies(roots):
 
 
 def _make_root_grads(tensors, grad_tensors, what, graph=False):
-    from .._tensor import Tensor
     grads = []
     for t, g in zip(tensors, grad_tensors):
         if g is None:
@@ -43,8 +42,9 @@ def _make_root_grads(tensors, grad_tensors, what, graph=False):
             if data.dtype.kind not in "fc" and data.dtype != _dt._BF16_NP:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             ones = np.ones(data.shape, dtype=data.dtype)
-            grads.append(Tensor._wrap(ones) if graph else ones)
+            grads.append(_wrap(ones) if graph else ones)
         else:
+            from .._tensor import Tensor  # deferred: the Tensor layer sits above the engine
             gd = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
             if gd.shape != t._data.shape:
                 raise RuntimeError(
@@ -129,8 +129,12 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
         else:
             if _AnomalyState.enabled:
                 results = apply_checked(node, grads, graph)
+            elif graph:
+                results = node.apply_graph(grads)
+            elif node.__class__ is AccumulateGrad:
+                results = node.accumulate(grads)  # may keep an unshared gradient as .grad
             else:
-                results = node.apply_graph(grads) if graph else node.apply(grads)
+                results = node.apply(grads)
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
@@ -158,6 +162,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                     ready.append(nxt)
                 else:
                     _skip(nxt, deps, pending, ready)
+        # hold no gradient past its node: AccumulateGrad.accumulate counts the references
+        results = g = grads = None
     if inputs is not None:
         if not allow_unused:
             for g in captured:
