@@ -54,9 +54,24 @@ def test_busy_cores_come_from_cpu_time_not_counting_our_own(restore_threads, mon
     monkeypatch.setattr(_threads, "_read_proc_stat", lambda: next(readings))
     monkeypatch.setattr(_threads, "_own_cpu_seconds", lambda: next(own))
     monkeypatch.setattr(_threads, "_CLOCK_TICKS", 100)
-    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_threads, "_usable_cpus", lambda: 2)
     assert _threads._cores_busy_with_others() is None  # first reading: nothing to compare
     assert _threads._cores_busy_with_others() == pytest.approx(0.5)
+
+
+def test_only_the_cpus_we_may_run_on_count(restore_threads, monkeypatch):
+    import io
+
+    stat = (b"cpu  900 0 100 1000 0 0 0 0 0 0\n"
+            b"cpu0 400 0 0 100 0 0 0 0 0 0\n"
+            b"cpu1 100 0 0 400 0 0 0 0 0 0\n"
+            b"cpu2 400 0 100 500 0 0 0 0 0 0\n"
+            b"intr 12345\n")
+    real_open = open
+    monkeypatch.setattr(_threads, "open", lambda path, mode="r": io.BytesIO(stat)
+                        if path == "/proc/stat" else real_open(path, mode), raising=False)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {1, 2})
+    assert _threads._read_proc_stat() == (1500, 900)
 
 
 def test_without_proc_stat_the_load_average_is_used(restore_threads, monkeypatch):

@@ -125,11 +125,28 @@ _sample = {}  # the last /proc/stat reading and the worker count chosen from it
 
 
 def _read_proc_stat():
-    """``(total ticks, idle ticks)`` of all CPUs since boot."""
+    """``(total ticks, idle ticks)`` since boot of the CPUs this process may run on (all CPUs
+    where the per-CPU lines are missing): under ``taskset`` the other CPUs' load is no
+    business of ours."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:  # pragma: no cover - not on Linux
+        allowed = None
+    total = idle = 0
     with open("/proc/stat", "rb") as f:
-        fields = f.readline().split()
-    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
-    return sum(ticks), ticks[3] + ticks[4]
+        first = f.readline().split()
+        for line in f:
+            if not line.startswith(b"cpu"):
+                break
+            fields = line.split()
+            if allowed is None or int(fields[0][3:]) in allowed:
+                ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq ...
+                total += sum(ticks)
+                idle += ticks[3] + ticks[4]
+    if not total:
+        ticks = [int(v) for v in first[1:9]]
+        return sum(ticks), ticks[3] + ticks[4]
+    return total, idle
 
 
 def _own_cpu_seconds():
@@ -162,7 +179,7 @@ def _cores_busy_with_others():
     d_total, d_idle = total - previous[2], idle - previous[3]
     d_own = (own - previous[1]) * _CLOCK_TICKS
     busy = max(0.0, d_total - d_idle - d_own)
-    return busy / d_total * (os.cpu_count() or 1)
+    return busy / d_total * _usable_cpus()
 
 
 def workers():

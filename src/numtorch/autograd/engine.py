@@ -16,19 +16,18 @@ from .node import AccumulateGrad
 def _collect_dependencies(roots):
     """Count, for every node reachable from ``roots``, how many edges point at it."""
     deps = {}
-    seen = set()
     stack = [n for n in roots if n is not None]
-    for n in stack:
-        seen.add(n)
+    roots = set(stack)
     while stack:
-        node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt, _ in stack.pop().next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            else:  # first edge into nxt: walk on from it (a root is walked already)
+                deps[nxt] = 1
+                if nxt not in roots:
+                    stack.append(nxt)
     return deps
 
 
