@@ -151,3 +151,29 @@ def test_other_optimizers_take_numpy_scalars_without_upcasting(name, config):
         np.testing.assert_array_equal(a, b)
     for key, value in state.items():
         assert value.dtype == np.float32, key
+
+
+@pytest.mark.parametrize("name,config", [ADAM_CONFIGS[2], ("SGD", dict(lr=0.05, momentum=0.9))])
+def test_updates_shared_among_threads_give_the_same_bits(monkeypatch, name, config):
+    if not _compiled_available():
+        pytest.skip("numba is not available")
+    from numtorch import _threads
+
+    one, one_state = _trajectory(name, config, np.float32)
+    pieces = []
+    real = _threads.run_chunks
+
+    def recording(fn, chunks, threads):
+        pieces.append((chunks, threads))
+        real(fn, chunks, threads)
+
+    monkeypatch.setattr(_threads, "run_chunks", recording)
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    monkeypatch.setattr(_jit, "ELEMENTS_PER_THREAD", 1000)
+    shared, shared_state = _trajectory(name, config, np.float32)
+    assert pieces and all(threads == 2 and chunks == 4 for chunks, threads in pieces)
+    for a, b in zip(one, shared):
+        np.testing.assert_array_equal(a, b)
+    for key in one_state:
+        np.testing.assert_array_equal(one_state[key], shared_state[key])

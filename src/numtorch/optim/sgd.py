@@ -4,6 +4,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ..ops import _jit
+from . import _jit as _opt_jit
 from .optimizer import (
     Optimizer,
     _check_fused,
@@ -31,8 +32,8 @@ def _fused_momentum_step(param, buf, grad, momentum, lr):
     if jit is None:
         return False
     scalar = param.dtype.type
-    jit.sgd_momentum(param.reshape(-1), buf.reshape(-1), grad.reshape(-1), scalar(momentum),
-                     scalar(-lr))
+    _opt_jit.run_flat(jit.sgd_momentum, (param.reshape(-1), buf.reshape(-1), grad.reshape(-1)),
+                      scalar(momentum), scalar(-lr))
     return True
 
 
