@@ -76,3 +76,11 @@ def test_split_gradients_of_one_buffer_are_copied(copies):
     np.testing.assert_array_equal(a.grad.numpy(), [0, 1, 2])
     np.testing.assert_array_equal(b.grad.numpy(), [3, 4, 5])
     assert len(copies) == 2
+
+
+def test_a_gradient_of_the_wrong_shape_still_raises():
+    x = numtorch.randn(4, requires_grad=True)
+    accumulate = x._grad_accumulator()
+    with pytest.raises(RuntimeError, match="invalid gradient"):
+        accumulate.accumulate([np.ones(5, np.float32)])  # fresh, unshared, same strides
+    assert x.grad is None

@@ -366,8 +366,9 @@ class AccumulateGrad(Node):
             grad = grads[0]
             data = var._data
             # references to grad: the list, the name ``grad`` and getrefcount's argument
-            if (grad.__class__ is _ndarray and _refs(grad) == 3 and grad.dtype == data.dtype
-                    and grad.strides == data.strides and grad.flags.writeable):
+            if (grad.__class__ is _ndarray and _refs(grad) == 3 and grad.shape == data.shape
+                    and grad.dtype == data.dtype and grad.strides == data.strides
+                    and grad.flags.writeable):
                 base = grad.base
                 if base is None or (base.__class__ is _ndarray and base.nbytes == grad.nbytes
                                     and _refs(base) == 3):  # the view's, ``base``'s, the arg's
