@@ -528,7 +528,8 @@ def machine_info(s):
     nt = s.libs["numtorch"]
     jit = "numba kernels" if _numba_available() else "pure-NumPy kernels"
     parts.append(f"numtorch {getattr(nt, '__version__', '?')} at {_commit()} "
-                 f"(get_num_threads {nt.get_num_threads()}: convolution workers; {jit})")
+                 f"(get_num_threads {nt.get_num_threads()}: the most threads a matrix product "
+                 f"or a batched kernel shares; {jit})")
     return " · ".join(parts)
 
 
@@ -648,6 +649,16 @@ class Retrier:
         return best[1]
 
 
+def _numtorch_threads_now():
+    """How many threads numtorch's policy gives a large job now (it backs off from the cores
+    other processes keep busy)."""
+    try:
+        from numtorch import _threads
+    except ImportError:  # pragma: no cover - an older numtorch
+        return "?"
+    return _threads.workers()
+
+
 def run(quick=False, only=None, with_torch=True, contend=False, retries=2, retry_budget=60.0,
         progress=None):
     """Run the selected cases; returns ``(results, markdown_text)``.
@@ -673,8 +684,10 @@ def run(quick=False, only=None, with_torch=True, contend=False, retries=2, retry
                              f"{_fmt(r.values.get('torch'), r.unit):>11} "
                              f"{_fmt_ratio(r.ratio):>6} (best {_fmt_ratio(r.best_ratio)})"
                              f"  other load {_fmt_load(r.other)}")
-    mode = (f"shared cores (a spinning process pinned to CPU {cpu})" if contend
-            else "normal (no extra load from the suite)")
+        threads_now = _numtorch_threads_now()
+    mode = (f"shared cores (a spinning process pinned to CPU {cpu}; numtorch's idle-core "
+            f"estimate at the end: {threads_now} of {s.libs['numtorch'].get_num_threads()} "
+            f"threads)" if contend else "normal (no extra load from the suite)")
     if quick:
         mode += ", quick"
     wall = time.perf_counter() - start

@@ -10,7 +10,7 @@ from numtorch.nn.parameter import Parameter
 from numtorch.ops import _jit as ops_jit
 from numtorch.optim import _jit
 
-SIZE = 3 * _jit.MIN_SIZE + 7  # large enough for the compiled path, not a multiple of anything
+SIZE = 6151  # the compiled loop's vector body and its remainder both run; a multiple of nothing
 
 ADAM_CONFIGS = [
     ("Adam", dict(lr=0.01)),
@@ -40,9 +40,10 @@ def _compiled_available():
     return ops_jit.ENABLED and ops_jit.kernels(np.zeros(1, np.float32)) is not None
 
 
+@pytest.mark.parametrize("shape", [(SIZE,), (3, 2)])  # a weight and a small bias
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name,config", ADAM_CONFIGS)
-def test_compiled_adam_is_bitwise_the_numpy_path(monkeypatch, name, config, dtype):
+def test_compiled_adam_is_bitwise_the_numpy_path(monkeypatch, name, config, dtype, shape):
     if not _compiled_available():
         pytest.skip("numba is not available")
     calls = []
@@ -54,10 +55,10 @@ def test_compiled_adam_is_bitwise_the_numpy_path(monkeypatch, name, config, dtyp
         return kernel
 
     monkeypatch.setattr(_jit, "adam_kernel", counting)
-    fast, fast_state = _trajectory(name, config, dtype)
+    fast, fast_state = _trajectory(name, config, dtype, shape=shape)
     assert any(calls) == (not config.get("amsgrad", False))
     monkeypatch.setattr(_jit, "adam_kernel", lambda *arrays: None)
-    slow, slow_state = _trajectory(name, config, dtype)
+    slow, slow_state = _trajectory(name, config, dtype, shape=shape)
     for a, b in zip(fast, slow):
         assert a.dtype == b.dtype == dtype
         np.testing.assert_array_equal(a, b)
@@ -65,9 +66,9 @@ def test_compiled_adam_is_bitwise_the_numpy_path(monkeypatch, name, config, dtyp
         np.testing.assert_array_equal(fast_state[key], slow_state[key])
 
 
-def test_small_or_strided_parameters_stay_on_numpy():
-    small = np.zeros(_jit.MIN_SIZE - 1, np.float32)
-    assert _jit.adam_kernel(small, small, small, small) is None
+def test_empty_or_strided_parameters_stay_on_numpy():
+    empty = np.zeros(0, np.float32)
+    assert _jit.adam_kernel(empty, empty, empty, empty) is None
     big = np.zeros((SIZE, 2), np.float32)
     assert _jit.adam_kernel(big[:, 0], big[:, 0], big[:, 0], big[:, 0]) is None
     mixed = [np.zeros(SIZE, np.float32), np.zeros(SIZE, np.float64)]
@@ -150,3 +151,29 @@ def test_other_optimizers_take_numpy_scalars_without_upcasting(name, config):
         np.testing.assert_array_equal(a, b)
     for key, value in state.items():
         assert value.dtype == np.float32, key
+
+
+@pytest.mark.parametrize("name,config", [ADAM_CONFIGS[2], ("SGD", dict(lr=0.05, momentum=0.9))])
+def test_updates_shared_among_threads_give_the_same_bits(monkeypatch, name, config):
+    if not _compiled_available():
+        pytest.skip("numba is not available")
+    from numtorch import _threads
+
+    one, one_state = _trajectory(name, config, np.float32)
+    pieces = []
+    real = _threads.run_chunks
+
+    def recording(fn, chunks, threads):
+        pieces.append((chunks, threads))
+        real(fn, chunks, threads)
+
+    monkeypatch.setattr(_threads, "run_chunks", recording)
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    monkeypatch.setattr(_jit, "ELEMENTS_PER_THREAD", 1000)
+    shared, shared_state = _trajectory(name, config, np.float32)
+    assert pieces and all(threads == 2 and chunks == 4 for chunks, threads in pieces)
+    for a, b in zip(one, shared):
+        np.testing.assert_array_equal(a, b)
+    for key in one_state:
+        np.testing.assert_array_equal(one_state[key], shared_state[key])

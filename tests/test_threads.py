@@ -1,5 +1,5 @@
-"""Thread settings: set/get_num_threads, the BLAS limit, and the convolution worker count that
-backs off when other processes keep cores busy."""
+"""Thread settings: set/get_num_threads, the BLAS limit, the worker count that backs off when
+other processes keep cores busy, and the products shared among numtorch's threads."""
 
 import numpy as np
 import pytest
@@ -54,9 +54,24 @@ def test_busy_cores_come_from_cpu_time_not_counting_our_own(restore_threads, mon
     monkeypatch.setattr(_threads, "_read_proc_stat", lambda: next(readings))
     monkeypatch.setattr(_threads, "_own_cpu_seconds", lambda: next(own))
     monkeypatch.setattr(_threads, "_CLOCK_TICKS", 100)
-    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_threads, "_usable_cpus", lambda: 2)
     assert _threads._cores_busy_with_others() is None  # first reading: nothing to compare
     assert _threads._cores_busy_with_others() == pytest.approx(0.5)
+
+
+def test_only_the_cpus_we_may_run_on_count(restore_threads, monkeypatch):
+    import io
+
+    stat = (b"cpu  900 0 100 1000 0 0 0 0 0 0\n"
+            b"cpu0 400 0 0 100 0 0 0 0 0 0\n"
+            b"cpu1 100 0 0 400 0 0 0 0 0 0\n"
+            b"cpu2 400 0 100 500 0 0 0 0 0 0\n"
+            b"intr 12345\n")
+    real_open = open
+    monkeypatch.setattr(_threads, "open", lambda path, mode="r": io.BytesIO(stat)
+                        if path == "/proc/stat" else real_open(path, mode), raising=False)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {1, 2})
+    assert _threads._read_proc_stat() == (1500, 900)
 
 
 def test_without_proc_stat_the_load_average_is_used(restore_threads, monkeypatch):
@@ -109,31 +124,101 @@ def _blas_threads_now(threadpoolctl):
     return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
 
 
-def test_matmul_switches_blas_threads_and_rests_on_one(restore_threads, monkeypatch):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if not _threads._find_blas_setter():
-        pytest.skip("no fast BLAS thread switch for this BLAS")
+@pytest.fixture
+def small_work(restore_threads, monkeypatch):
+    """Products of a few thousand multiply-adds count as large enough to share."""
+    monkeypatch.setattr(_threads, "FLOPS_PER_THREAD", 1000)
     monkeypatch.setattr(_threads, "_requested", 2)
+
+
+@pytest.mark.parametrize("sa,sb,fortran", [
+    ((64, 40), (40, 30), ""), ((30, 40), (40, 64), "a"), ((48, 33), (33, 50), "ab"),
+    ((3, 40, 20), (3, 20, 30), ""), ((2, 2, 40, 20), (2, 2, 20, 30), "b")])
+def test_shared_products_give_the_same_bits_quiet_or_busy(small_work, monkeypatch, sa, sb,
+                                                          fortran):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    if "a" in fortran:
+        a = np.asfortranarray(a)
+    if "b" in fortran:
+        b = np.asfortranarray(b)
+    calls = []
+    real = _threads.run_chunks
+
+    def recording(fn, chunks, threads):
+        calls.append((chunks, threads))
+        real(fn, chunks, threads)
+
+    monkeypatch.setattr(_threads, "run_chunks", recording)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)  # a quiet machine
+    quiet = _threads.matmul(a, b)
+    monkeypatch.setattr(_threads, "workers", lambda: 1)  # another process keeps a core busy
+    busy = _threads.matmul(a, b)
+    assert calls == [(2, 2), (2, 1)]
+    np.testing.assert_array_equal(quiet, busy)
+    np.testing.assert_allclose(quiet, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5,
+                               atol=1e-5)
+    assert quiet.shape == (a @ b).shape and quiet.dtype == np.float32
+
+
+def test_shared_products_keep_blas_on_one_thread(small_work, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(_threads, "workers", lambda: 2)
-    monkeypatch.setattr(_threads, "FLOPS_PER_BLAS_THREAD", 1000)
-    during = []
-    real_set = _threads._find_blas_setter()
-
-    def recording(n):
-        during.append(n)
-        real_set(n)
-
-    monkeypatch.setattr(_threads, "_blas_setter", recording)
     rng = np.random.default_rng(0)
     a = rng.standard_normal((64, 40)).astype(np.float32)
-    b = rng.standard_normal((40, 30)).astype(np.float32)
-    np.testing.assert_array_equal(_threads.matmul(a, b), a @ b)
-    assert during == [2, 1]
+    seen = []
+
+    def piece(i):
+        seen.append(_blas_threads_now(threadpoolctl))
+
+    _threads.run_chunks(piece, 2, 2)
+    _threads.matmul(a, a.T)
+    assert seen and all(n == 1 for ns in seen for n in ns)
     assert all(n == 1 for n in _blas_threads_now(threadpoolctl))
-    during.clear()
+
+
+def test_set_num_threads_one_never_cuts_a_product(restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "FLOPS_PER_THREAD", 1000)
     numtorch.set_num_threads(1)
-    np.testing.assert_array_equal(_threads.matmul(a, b), a @ b)
-    assert during == []  # set_num_threads(1): never more than one thread
+    monkeypatch.setattr(_threads, "run_chunks", lambda *args: pytest.fail("cut a product"))
+    a = np.ones((64, 40), np.float32)
+    np.testing.assert_array_equal(_threads.matmul(a, a.T), a @ a.T)
+
+
+@pytest.mark.parametrize("chunks,threads", [(1, 1), (5, 1), (5, 2), (3, 8), (64, 3)])
+def test_run_chunks_calls_every_chunk_once(chunks, threads):
+    done = []
+    _threads.run_chunks(done.append, chunks, threads)
+    assert sorted(done) == list(range(chunks))
+
+
+def test_run_chunks_raises_the_error_of_a_chunk_after_all_ran():
+    done = []
+
+    def piece(i):
+        done.append(i)
+        if i == 1:
+            raise ValueError("chunk 1 failed")
+
+    with pytest.raises(ValueError, match="chunk 1 failed"):
+        _threads.run_chunks(piece, 4, 2)
+    assert sorted(done) == [0, 1, 2, 3]
+    _threads.run_chunks(done.append, 2, 2)  # the helpers still serve
+    assert sorted(done) == [0, 0, 1, 1, 2, 3]
+
+
+def test_threads_for_scales_with_the_work_and_the_idle_cores(restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", 4)
+    monkeypatch.setattr(_threads, "workers", lambda: 3)
+    per = _threads.FLOPS_PER_THREAD
+    assert _threads.threads_for(0) == 1
+    assert _threads.threads_for(2 * per - 1) == 1
+    assert _threads.threads_for(2 * per) == 2
+    assert _threads.threads_for(100 * per) == 3  # one core is busy with another process
+    assert _threads.threads_for(250, per_thread=100) == 2  # a caller's own unit of work
+    numtorch.set_num_threads(1)
+    assert _threads.threads_for(100 * per) == 1
 
 
 def test_set_num_threads_leaves_blas_at_rest_on_one_thread(restore_threads):

@@ -1,36 +1,53 @@
 """How many threads numtorch uses, and for what.
 
-* **Matrix products (NumPy's BLAS): threads by size.** BLAS rests on one thread. A product
-  routed through :func:`matmul` (``mm``, ``addmm``, ``bmm``, ``matmul`` and their gradients)
-  with at least ``2 * FLOPS_PER_BLAS_THREAD`` multiply-adds runs on one BLAS thread per
-  :data:`FLOPS_PER_BLAS_THREAD` of them, up to :func:`get_num_threads` and only as many as there
-  are idle cores (see :func:`workers`), then BLAS goes back to one thread. Small products
-  (LeNet's largest is 3 M multiply-adds) stay on one thread: waking a second one costs about as
-  much as it saves, and when another process shares the cores a spinning BLAS thread pool
-  collapses (a 64×400 @ 400×120 product measured 70× slower with 2 OpenBLAS threads on 2 busy
-  cores). The switch is OpenBLAS's (or MKL's) own ``set_num_threads`` called through ctypes,
-  about 1 µs; threadpoolctl's ``limit`` is far slower per call. Where no such switch exists
-  (OpenBLAS built on OpenMP, BLIS) products stay on one thread. Only the main thread switches:
-  the setting is process-wide, so products from numtorch's workers or rank threads keep one.
-* **Convolutions: a batch split among numtorch's own worker threads**, up to
-  :func:`get_num_threads`, but only as many as there are cores that other processes leave idle,
-  measured over about the last second (``/proc/stat``; the load average where that is missing).
-  These threads wait on a lock instead of spinning, so a busy machine costs them little.
+* **Matrix products: cut into pieces, shared among numtorch's own threads.** BLAS always runs
+  on one thread. A product routed through :func:`matmul` (``mm``, ``addmm``, ``bmm``,
+  ``matmul``, ``linear`` and their gradients) with at least ``2 * FLOPS_PER_THREAD``
+  multiply-adds is cut into pieces (blocks of the result's columns or rows, 16-aligned, or
+  blocks of a stack's matrices), one per :data:`FLOPS_PER_THREAD` of work up to
+  :func:`get_num_threads`, and the pieces are shared among the threads :func:`threads_for`
+  gives now (:func:`run_chunks`). Small products (LeNet's largest is 3 M multiply-adds) stay
+  whole.
+* **Convolutions and other batched kernels: a batch split among worker threads**
+  (``ops/_runtime.py``), as many as :func:`workers` says.
 
-``set_num_threads(n)`` (or the environment variable ``NUMTORCH_NUM_THREADS``) caps both;
-``set_num_threads(1)`` makes numtorch single-threaded. Controlling BLAS needs ``threadpoolctl``;
-without it BLAS is left alone.
+Why not BLAS's own threads: OpenBLAS's threads spin while they wait, and its caller spins
+waiting for them. When another process holds one of two cores, a product split in two waits
+for the half whose thread is not running: the VAE's 128×784 @ 784×400 products measured 4 to
+14 times slower on two OpenBLAS threads than on one while another process spun on the second
+core (torch's OpenMP threads collapse the same way). numtorch's helper threads sleep on a lock
+between jobs and take pieces one at a time, so a delayed helper takes fewer pieces and a busy
+machine costs little.
 
-Determinism: OpenBLAS splits a product among threads by blocks of rows and columns of the
-result, never along the summed dimension, so each element is computed by the same kernel in the
-same order whatever the thread count; with OpenBLAS 0.3.31 (NumPy 2.4's wheel) float32 products
-of the char GPT's sizes (4096×128 @ 128×384 and others) were bitwise the same on 1 and 2
-threads. Other BLAS libraries or versions may differ in the last bit between thread counts, and
-so between a quiet and a busy machine.
+**The API for kernels that want threads** (element-wise kernels, convolution pools):
+
+* ``threads_for(work, per_thread=FLOPS_PER_THREAD)``: how many threads, the caller included,
+  a job of ``work`` units should use now: ``work // per_thread`` (1 below two threads'
+  worth), capped by :func:`get_num_threads` and by the cores other processes leave idle
+  (:func:`workers`), and 1 off the main thread. Under a microsecond; call it per op.
+* ``run_chunks(fn, chunks, threads)``: calls ``fn(i)`` for ``i`` in ``range(chunks)`` on up
+  to ``threads`` threads (the caller and numtorch's sleeping helper threads), handing chunks
+  to whichever thread is free. Choose ``chunks`` from the shapes (not from ``threads``) when
+  the pieces' results must not depend on the machine's load.
+* ``workers()``: :func:`get_num_threads` capped by the idle cores, re-measured at most once a
+  second from ``/proc/stat`` (the load average where that is missing).
+
+``set_num_threads(n)`` (or the environment variable ``NUMTORCH_NUM_THREADS``) caps all of them;
+``set_num_threads(1)`` makes numtorch single-threaded. ``OPENBLAS_NUM_THREADS``,
+``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` cap the threads of a product. Keeping BLAS on one
+thread needs ``threadpoolctl``; without it BLAS is left alone.
+
+Determinism: how a product is cut depends only on its shapes and :func:`get_num_threads`,
+never on how many threads happen to be free, so a product gives the same bits on a quiet and a
+busy machine. (OpenBLAS's own threads do not: a 128×784 @ 784×400 float32 product differed in
+the last bit between one and two OpenBLAS threads.) Cut and whole products may differ in the
+last bit, so ``set_num_threads(1)`` (never cut) and the default can differ there.
 """
 
+import itertools
 import math
 import os
+import queue
 import threading
 import time
 from typing import Any
@@ -60,19 +77,18 @@ def _usable_cpus():
 
 
 def _limit_blas(n):
-    global _limiter, _blas_now
+    global _limiter
     controller = _controller()
     if controller is None:
         return False
     _limiter = controller.limit(limits=n, user_api="blas")
-    _blas_now = n
     return True
 
 
 def set_num_threads(n):
     """Sets the number of threads numtorch uses for intra-op parallelism (like
-    ``torch.set_num_threads``): the most BLAS threads a large matrix product uses and the most
-    worker threads a convolution uses. BLAS itself stays on one thread between products."""
+    ``torch.set_num_threads``): the most threads a large matrix product or a batched kernel is
+    shared among. BLAS itself always runs on one thread."""
     global _requested
     n = int(n)
     if n < 1:
@@ -111,11 +127,28 @@ _sample: dict[str, Any] = {}  # the last /proc/stat reading and the worker count
 
 
 def _read_proc_stat():
-    """``(total ticks, idle ticks)`` of all CPUs since boot."""
+    """``(total ticks, idle ticks)`` since boot of the CPUs this process may run on (all CPUs
+    where the per-CPU lines are missing): under ``taskset`` the other CPUs' load is no
+    business of ours."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:  # pragma: no cover - not on Linux
+        allowed = None
+    total = idle = 0
     with open("/proc/stat", "rb") as f:
-        fields = f.readline().split()
-    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
-    return sum(ticks), ticks[3] + ticks[4]
+        first = f.readline().split()
+        for line in f:
+            if not line.startswith(b"cpu"):
+                break
+            fields = line.split()
+            if allowed is None or int(fields[0][3:]) in allowed:
+                ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq ...
+                total += sum(ticks)
+                idle += ticks[3] + ticks[4]
+    if not total:
+        ticks = [int(v) for v in first[1:9]]
+        return sum(ticks), ticks[3] + ticks[4]
+    return total, idle
 
 
 def _own_cpu_seconds():
@@ -148,7 +181,7 @@ def _cores_busy_with_others():
     d_total, d_idle = total - previous[2], idle - previous[3]
     d_own = (own - previous[1]) * _CLOCK_TICKS
     busy = max(0.0, d_total - d_idle - d_own)
-    return busy / d_total * (os.cpu_count() or 1)
+    return busy / d_total * _usable_cpus()
 
 
 def workers():
@@ -167,37 +200,14 @@ def workers():
     return _sample["workers"]
 
 
-# ---------------------------------------------------------------------- BLAS threads per product
-#: A product of at least this many multiply-adds (m * n * k) per extra BLAS thread gets one: below
-#: it, waking a thread (about 60 µs here) costs more than the share of the work it takes.
-FLOPS_PER_BLAS_THREAD = 4_000_000
+# ------------------------------------------------------------------------- threads for a job
+#: Work (multiply-adds for a product; see :func:`threads_for`) below which an extra thread does
+#: not pay: waking one and handing it a share costs about 50 µs here, a product of this many
+#: multiply-adds about 80 µs on one core.
+FLOPS_PER_THREAD = 4_000_000
+FLOPS_PER_BLAS_THREAD = FLOPS_PER_THREAD  # the name of earlier versions
 
 _MAIN_THREAD = threading.main_thread().ident
-_blas_now = None  # the BLAS thread count numtorch last set (None: not set by numtorch)
-_blas_setter = None  # None: not looked up yet; False: none found; else a fast setter
-
-
-def _find_blas_setter():
-    """A function that sets the BLAS thread count in about a microsecond (OpenBLAS's
-    ``openblas_set_num_threads``, or MKL's, through ctypes), or False."""
-    controller = _controller()
-    if controller is None:
-        return False
-    for lib in controller.lib_controllers:
-        if lib.user_api != "blas":
-            continue
-        get_symbol = getattr(lib, "_get_symbol", None)
-        if get_symbol is None:  # pragma: no cover - an older threadpoolctl
-            return False
-        if lib.internal_api == "openblas" and getattr(lib, "threading_layer", "") == "pthreads":
-            fn = get_symbol("openblas_set_num_threads")
-        elif lib.internal_api == "mkl":
-            fn = get_symbol("MKL_Set_Num_Threads")
-        else:  # OpenBLAS on OpenMP, BLIS, ...: thread limits there are per thread or slow
-            fn = None
-        if fn is not None:
-            return fn
-    return False
 
 
 def _blas_env_cap():
@@ -215,32 +225,144 @@ def _blas_env_cap():
 _BLAS_ENV_CAP = _blas_env_cap()
 
 
-def _set_blas(n):
-    global _blas_now
-    _blas_setter(n)
-    _blas_now = n
+def threads_for(work, per_thread=None):
+    """How many threads (the caller included) a job of ``work`` units should use now.
+
+    ``work`` is measured in the units of ``per_thread``, the work below which an extra thread
+    does not pay for waking it (default :data:`FLOPS_PER_THREAD` multiply-adds, about 80 µs on
+    one core). The answer is ``work // per_thread``, capped by :func:`get_num_threads` and by
+    the cores other processes leave idle (:func:`workers`, re-measured at most once a second),
+    and 1 below two threads' worth of work or off the main thread (numtorch's own workers and
+    rank threads are already parallel). Cheap enough to call per op (under a microsecond)."""
+    per = FLOPS_PER_THREAD if per_thread is None else per_thread
+    if work < 2 * per or threading.get_ident() != _MAIN_THREAD:
+        return 1
+    threads = min(int(work // per), get_num_threads())
+    return 1 if threads <= 1 else min(threads, workers())
+
+
+def run_chunks(fn, chunks, threads):
+    """Call ``fn(i)`` for each ``i`` in ``range(chunks)`` on up to ``threads`` threads, the
+    calling thread included, and return when all calls have returned.
+
+    The chunks are handed out one at a time to whichever thread is free, so a helper that
+    another process delays takes fewer of them; the helpers are numtorch's own threads,
+    sleeping on a lock between jobs (they never spin). ``fn`` should release the GIL for most
+    of its time (NumPy, BLAS and the compiled kernels do). The first exception raised by a
+    chunk is raised here after all chunks have run."""
+    if threads <= 1 or chunks <= 1:
+        for i in range(chunks):
+            fn(i)
+        return
+    job = _Job(fn, chunks)
+    _team.start(min(threads, chunks) - 1, job)
+    job.work()
+    if not job.finished:
+        job.lock.acquire()  # released by the helper that finishes the last chunk
+    if job.error is not None:
+        raise job.error
+
+
+class _Job:
+    __slots__ = ("fn", "n", "take", "count_done", "lock", "finished", "error")
+
+    def __init__(self, fn, n):
+        self.fn, self.n = fn, n
+        self.take = itertools.count().__next__  # atomic under the GIL
+        self.count_done = itertools.count(1).__next__
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.finished = False
+        self.error = None
+
+    def work(self):
+        n = self.n
+        while True:
+            i = self.take()
+            if i >= n:
+                return
+            try:
+                self.fn(i)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                if self.error is None:
+                    self.error = exc
+            if self.count_done() == n:
+                self.finished = True
+                self.lock.release()
+
+
+class _Team:
+    """numtorch's helper threads: daemons waiting on a queue for jobs to share."""
+
+    def __init__(self):
+        self.jobs = queue.SimpleQueue()
+        self.size = 0
+        self.guard = threading.Lock()
+
+    def start(self, helpers, job):
+        if self.size < helpers:
+            with self.guard:
+                while self.size < helpers:
+                    threading.Thread(target=self._serve, name=f"numtorch-{self.size}",
+                                     daemon=True).start()
+                    self.size += 1
+        for _ in range(helpers):
+            self.jobs.put(job)
+
+    def _serve(self):
+        get = self.jobs.get
+        while True:
+            get().work()
+
+
+_team = _Team()
+
+
+def _forget_team():
+    global _team
+    _team = _Team()
+
+
+if hasattr(os, "register_at_fork"):
+    # a forked child (a DataLoader worker) has none of its parent's helper threads
+    os.register_at_fork(after_in_child=_forget_team)
+
+
+# ---------------------------------------------------------------------- matrix products
+_ALIGN = 16  # chunk edges at multiples of 16 rows or columns (64-byte float32 runs)
 
 
 def blas_threads_for(m, n, k):
-    """How many BLAS threads a product of an ``m×k`` and a ``k×n`` matrix should use: one below
-    :data:`FLOPS_PER_BLAS_THREAD` multiply-adds per thread, otherwise up to
-    :func:`get_num_threads`, capped by the cores other processes leave idle (:func:`workers`).
-    Always one off the main thread (numtorch's own workers, rank threads), where several threads
-    share one process-wide BLAS setting, and never more than ``OPENBLAS_NUM_THREADS`` (or
-    ``MKL_NUM_THREADS``, ``OMP_NUM_THREADS``) if the environment sets it."""
-    size = m * n * k
-    if size < 2 * FLOPS_PER_BLAS_THREAD or threading.get_ident() != _MAIN_THREAD:
-        return 1
-    threads = min(size // FLOPS_PER_BLAS_THREAD, get_num_threads())
+    """How many threads a product of an ``m×k`` and a ``k×n`` matrix uses now
+    (:func:`threads_for` of its ``m * n * k`` multiply-adds), never more than
+    ``OPENBLAS_NUM_THREADS`` (or ``MKL_NUM_THREADS``, ``OMP_NUM_THREADS``) if the environment
+    sets it."""
+    threads = threads_for(m * n * k)
     if _BLAS_ENV_CAP is not None:
         threads = min(threads, _BLAS_ENV_CAP)
-    return 1 if threads <= 1 else max(1, min(threads, workers()))
+    return threads
+
+
+def _chunk_count(work, extent):
+    """How many pieces a product of ``work`` multiply-adds is cut into, along a dimension of
+    ``extent``: fixed by the shapes and the thread settings, never by the machine's load, so a
+    product gives the same bits on a quiet and on a busy machine."""
+    if work < 2 * FLOPS_PER_THREAD:
+        return 1
+    chunks = min(int(work // FLOPS_PER_THREAD), get_num_threads(), extent // _ALIGN)
+    if _BLAS_ENV_CAP is not None:
+        chunks = min(chunks, _BLAS_ENV_CAP)
+    return max(1, chunks)
 
 
 def matmul(a, b):
-    """``a @ b`` (NumPy arrays) on the BLAS threads :func:`blas_threads_for` picks for one of its
-    matrix products; BLAS is back on one thread afterwards. A stack of matrices times a single
-    matrix is computed as one product over all rows."""
+    """``a @ b`` (NumPy arrays), a large product shared among threads.
+
+    A product of at least ``2 * FLOPS_PER_THREAD`` multiply-adds is cut into pieces (blocks of
+    the result's rows or columns, or of a stack's matrices), as many as it has
+    ``FLOPS_PER_THREAD``, up to :func:`get_num_threads`; the pieces are computed by BLAS on one
+    thread each, shared among as many threads as :func:`threads_for` gives now. A stack of
+    matrices times a single matrix is computed as one product over all rows."""
     if a.dtype == np.float16 or b.dtype == np.float16:
         # float16 products overflow easily; PyTorch gives inf without a warning
         return quiet_call(_matmul, a, b)
@@ -250,20 +372,70 @@ def matmul(a, b):
 def _matmul(a, b):
     if a.ndim < 2 or b.ndim < 2:
         return a @ b
-    if a.ndim > 2 and b.ndim == 2 and a.size and a.shape[-1] == b.shape[0]:
-        # a stack of matrices times one matrix (``linear`` on a batch of sequences) is one
-        # product over all rows: NumPy would loop over small products, each too small to share
-        return _matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
-    threads = blas_threads_for(a.shape[-2], b.shape[-1], a.shape[-1])
-    if threads == 1:
+    if a.ndim > 2 or b.ndim > 2:
+        if b.ndim == 2 and a.size and a.shape[-1] == b.shape[0]:
+            # a stack of matrices times one matrix (``linear`` on a batch of sequences) is one
+            # product over all rows: NumPy would loop over small products, each too small to share
+            return _matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+        return _batched(a, b)
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or a.dtype != b.dtype or a.dtype.kind not in "fc":
         return a @ b
-    global _blas_setter
-    if _blas_setter is None:
-        _blas_setter = _find_blas_setter()
-    if _blas_setter is False or _blas_now != 1:  # no fast switch, or not at rest on one thread
+    if n >= m:
+        chunks = _chunk_count(m * n * k, n)
+        if chunks == 1:
+            return a @ b
+        out = np.empty((m, n), a.dtype)
+        bounds = _bounds(n, chunks)
+        chunks = len(bounds) - 1
+
+        def piece(i):
+            s, e = bounds[i], bounds[i + 1]
+            np.matmul(a, b[:, s:e], out=out[:, s:e])
+    else:
+        chunks = _chunk_count(m * n * k, m)
+        if chunks == 1:
+            return a @ b
+        out = np.empty((m, n), a.dtype)
+        bounds = _bounds(m, chunks)
+        chunks = len(bounds) - 1
+
+        def piece(i):
+            s, e = bounds[i], bounds[i + 1]
+            np.matmul(a[s:e], b, out=out[s:e])
+    run_chunks(piece, chunks, blas_threads_for(m, n, k))
+    return out
+
+
+def _batched(a, b):
+    """A stack of products with the same leading (batch) shape, shared by blocks of matrices."""
+    if (a.ndim != b.ndim or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]
+            or a.dtype != b.dtype or a.dtype.kind not in "fc"):
         return a @ b
-    _set_blas(threads)
-    try:
+    batch = math.prod(a.shape[:-2])
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    work = batch * m * n * k
+    chunks = _chunk_count(work, batch * _ALIGN)
+    if chunks == 1:
         return a @ b
-    finally:
-        _set_blas(1)
+    a3 = a.reshape((batch, m, k))
+    b3 = b.reshape((batch, k, n))
+    out = np.empty((batch, m, n), a.dtype)
+    bounds = [batch * i // chunks for i in range(chunks + 1)]
+
+    def piece(i):
+        s, e = bounds[i], bounds[i + 1]
+        np.matmul(a3[s:e], b3[s:e], out=out[s:e])
+
+    run_chunks(piece, chunks, blas_threads_for(batch * m, n, k))
+    return out.reshape(a.shape[:-1] + (n,))
+
+
+def _bounds(extent, chunks):
+    """The edges cutting ``range(extent)`` into at most ``chunks`` near-equal pieces, each
+    starting at a multiple of ``_ALIGN``."""
+    step = -(-extent // chunks)
+    step = -(-step // _ALIGN) * _ALIGN
+    return list(range(0, extent, step)) + [extent]

@@ -17,19 +17,18 @@ from .node import AccumulateGrad
 def _collect_dependencies(roots):
     """Count, for every node reachable from ``roots``, how many edges point at it."""
     deps = {}
-    seen = set()
     stack = [n for n in roots if n is not None]
-    for n in stack:
-        seen.add(n)
+    roots = set(stack)
     while stack:
-        node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt, _ in stack.pop().next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            else:  # first edge into nxt: walk on from it (a root is walked already)
+                deps[nxt] = 1
+                if nxt not in roots:
+                    stack.append(nxt)
     return deps
 
 
@@ -44,7 +43,7 @@ def _make_root_grads(tensors, grad_tensors, what, graph=False):
             if data.dtype.kind not in "fc" and data.dtype != _dt._BF16_NP:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             ones = np.ones(data.shape, dtype=data.dtype)
-            grads.append(Tensor._wrap(ones) if graph else ones)
+            grads.append(_wrap(ones) if graph else ones)
         else:
             gd = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
             if gd.shape != t._data.shape:
@@ -130,8 +129,12 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
         else:
             if _AnomalyState.enabled:
                 results = apply_checked(node, grads, graph)
+            elif graph:
+                results = node.apply_graph(grads)
+            elif node.__class__ is AccumulateGrad:
+                results = node.accumulate(grads)  # may keep an unshared gradient as .grad
             else:
-                results = node.apply_graph(grads) if graph else node.apply(grads)
+                results = node.apply(grads)
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
@@ -159,6 +162,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                     ready.append(nxt)
                 else:
                     _skip(nxt, deps, pending, ready)
+        # hold no gradient past its node: AccumulateGrad.accumulate counts the references
+        results = g = grads = None
     if inputs is not None:
         if not allow_unused:
             for g in captured:

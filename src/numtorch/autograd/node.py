@@ -11,8 +11,11 @@ saved values as Tensors that keep their place in the forward graph, so the gradi
 is itself recorded and can be differentiated again.
 """
 
+import sys
 import weakref
 from collections import OrderedDict
+
+from numpy import ndarray as _ndarray
 
 from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
 from .._dtype import _BY_NUMPY
@@ -359,6 +362,30 @@ class AccumulateGrad(Node):
                 hook(var)
         return ()
 
+    def accumulate(self, grads):
+        """``backward(grads[0])`` for the engine, whose list ``grads`` holds its only reference
+        to the gradient: a gradient that nothing else references (a fresh product or sum, not
+        a view of a shared buffer nor another leaf's gradient), in the leaf's dtype and strides,
+        becomes ``.grad`` without the copy (PyTorch steals such a gradient too)."""
+        var = self.variable
+        if var._grad is None and not var._hooks and _STEAL:
+            grad = grads[0]
+            data = var._data
+            # references to grad: the list, the name ``grad`` and getrefcount's argument
+            if (grad.__class__ is _ndarray and _refs(grad) == 3 and grad.shape == data.shape
+                    and grad.dtype == data.dtype and grad.strides == data.strides
+                    and grad.flags.writeable):
+                base = grad.base
+                if base is None or (base.__class__ is _ndarray and base.nbytes == grad.nbytes
+                                    and _refs(base) == 3):  # the view's, ``base``'s, the arg's
+                    del base
+                    var._grad = _wrap(grad)
+                    if var._post_acc_hooks:
+                        for hook in var._post_acc_hooks:
+                            hook(var)
+                    return ()
+        return self.backward(grads[0])
+
     def apply_graph(self, grads):
         """``create_graph``: ``.grad`` becomes a Tensor with history, as in PyTorch."""
         grad = grads[0]
@@ -395,3 +422,9 @@ class AccumulateGrad(Node):
 def _wrap(array):
     Tensor = _tensor.Tensor
     return Tensor._wrap(array)
+
+
+_refs = sys.getrefcount
+# Reference counts say who else holds an array only where every holder counts one: CPython up to
+# 3.13 (3.14 may borrow references on the stack, which would make a shared array look unshared).
+_STEAL = sys.implementation.name == "cpython" and sys.version_info < (3, 14)

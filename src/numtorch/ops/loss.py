@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .._fperr import quiet_call
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
@@ -492,8 +493,15 @@ def BinaryCrossEntropyBackward0(ctx, g):
     gi = gt = None
     arrays = F.is_array(g)
     if ni is not None:
-        denom = np.maximum((1 - x) * x, 1e-12) if arrays else ((1 - x) * x).clamp(min=1e-12)
-        gi = gl * (x - t) / denom
+        if arrays:  # PyTorch's g * (x - t) / max((1 - x) * x, 1e-12), in place
+            denom = 1 - x
+            denom *= x
+            _clamp_below(denom, 1e-12)
+            gi = x - t
+            gi *= gl
+            gi /= denom
+        else:
+            gi = gl * (x - t) / ((1 - x) * x).clamp(min=1e-12)
     if nt is not None:
         if arrays:
             gt = gl * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
@@ -501,6 +509,13 @@ def BinaryCrossEntropyBackward0(ctx, g):
             gt = gl * (ew.log1p(-x).clamp(min=-100) - ew.log(x).clamp(min=-100))
         gt = F.unbroadcast(gt, ctx.t_shape)
     return gi, gt
+
+
+def _clamp_below(a, low):
+    """``a = max(a, low)`` in place, skipped when nothing is below ``low`` (one reduction
+    instead of NumPy's slow ``maximum`` against a scalar); NaN stays NaN either way."""
+    if a.size and not a.min() >= low:
+        np.maximum(a, low, out=a)
 
 
 def _check_weight(w, shape):
@@ -529,10 +544,16 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if x.size and (x.min() < 0 or x.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
     t = t.astype(x.dtype, copy=False)
-    with np.errstate(divide="ignore"):
-        log_x = np.maximum(np.log(x), -100)
-        log_1mx = np.maximum(np.log1p(-x), -100)
-    loss = -(t * log_x + (1 - t) * log_1mx)
+    # PyTorch's (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), in place
+    log_x = quiet_call(np.log, x, np.empty(x.shape, x.dtype))
+    _clamp_below(log_x, -100)
+    log_1mx = np.negative(x, out=np.empty(x.shape, x.dtype))
+    quiet_call(np.log1p, log_1mx, log_1mx)
+    _clamp_below(log_1mx, -100)
+    loss = np.subtract(t, 1, out=np.empty(x.shape, x.dtype))
+    loss *= log_1mx
+    log_x *= t
+    loss -= log_x
     w = None
     if weight is not None:
         w = _check_weight(weight._data.astype(x.dtype, copy=False), x.shape)

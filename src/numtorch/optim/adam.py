@@ -143,10 +143,12 @@ class Adam(Optimizer):
                     if kernel is not None:
                         s = p._data.dtype.type  # every scalar rounded to the arrays' dtype
                         low = 1 - beta1 < 0.5
-                        kernel(p._data.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
-                               exp_avg_sq.reshape(-1), decay, s(1 - lr * weight_decay), low,
-                               s(1 - beta1 if low else 1 - (1 - beta1)), s(beta2), s(1 - beta2),
-                               s(bias_correction2_sqrt), s(eps), s(-step_size))
+                        _jit.run_flat(
+                            kernel, (p._data.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                                     exp_avg_sq.reshape(-1)),
+                            decay, s(1 - lr * weight_decay), low,
+                            s(1 - beta1 if low else 1 - (1 - beta1)), s(beta2), s(1 - beta2),
+                            s(bias_correction2_sqrt), s(eps), s(-step_size))
                         p._bump_version()
                         continue
                     if decay:
