@@ -84,3 +84,17 @@ def test_a_gradient_of_the_wrong_shape_still_raises():
     with pytest.raises(RuntimeError, match="invalid gradient"):
         accumulate.accumulate([np.ones(5, np.float32)])  # fresh, unshared, same strides
     assert x.grad is None
+
+
+def test_post_accumulate_grad_hooks_run_when_the_gradient_is_kept(copies):
+    if not node_module._STEAL:
+        pytest.skip("reference counts are not trusted on this Python")
+    lin = numtorch.nn.Linear(5, 4)
+    seen = []
+    handle = lin.weight.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.shape))
+    lin(numtorch.randn(3, 5)).sum().backward()
+    assert copies == [] and seen == [(4, 5)]
+    handle.remove()
+    lin.weight.grad = None
+    lin(numtorch.randn(3, 5)).sum().backward()
+    assert seen == [(4, 5)]

@@ -381,7 +381,7 @@ class AccumulateGrad(Node):
                     del base
                     var._grad = _wrap(grad)
                     if var._post_acc_hooks:
-                        for hook in var._post_acc_hooks:
+                        for hook in tuple(var._post_acc_hooks.values()):
                             hook(var)
                     return ()
         return self.backward(grads[0])
