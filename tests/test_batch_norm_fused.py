@@ -53,6 +53,7 @@ def test_fused_channel_blocks_and_threads_match(monkeypatch):
     monkeypatch.setattr(_jit, "ENABLED", True)
     whole = _run((4, 6, 5, 5), np.float32, True)
     monkeypatch.setattr(norm_ops, "_BN_BLOCK_BYTES", 1)  # one channel per block
+    monkeypatch.setattr(norm_ops, "_BN_THREADED_BYTES", 0)
     monkeypatch.setattr(_runtime, "NUM_WORKERS", 2)
     blocks = _run((4, 6, 5, 5), np.float32, True)
     for a, b in zip([whole[0], *whole[1]], [blocks[0], *blocks[1]]):

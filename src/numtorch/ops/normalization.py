@@ -268,13 +268,15 @@ def _channel_blocks(x, fn):
     nc = x.shape[1]
     per_channel = x.size // nc * x.itemsize
     block = max(1, _BN_BLOCK_BYTES // max(1, per_channel))
-    if block >= nc:
-        fn(0, nc)
+    if block >= nc or x.nbytes < _BN_THREADED_BYTES:
+        fn(0, nc)  # (each channel is computed alone: the blocks never change the numbers)
     else:
         run_blocks(nc, block, fn)
 
 
 _BN_BLOCK_BYTES = 256 << 10
+# Below this the kernels take tens of microseconds, about what handing blocks to a thread costs.
+_BN_THREADED_BYTES = 1 << 20
 
 
 def _bn_forward_fused(x, weight, bias, eps):
