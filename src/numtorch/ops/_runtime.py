@@ -3,9 +3,10 @@
 ``run_blocks`` shares the blocks of a batch among up to ``numtorch.get_num_threads()`` worker
 threads (NumPy and the compiled kernels release the GIL), only as many as other processes leave
 cores idle. Block boundaries never depend on the worker count, so results are the same however
-busy the machine is. ``scratch`` hands out views of per-thread reusable buffers, so the
+busy the machine is; the batch is cut into equal shares first so that two or four workers get
+equal work. ``scratch`` hands out views of per-thread reusable buffers, so the
 multi-MiB temporaries of the kernels are not fresh (page-faulting) allocations on every call.
-Used by the convolution and pooling kernels.
+Used by the convolution, pooling and batch-norm kernels.
 """
 
 import math

@@ -18,7 +18,7 @@ writing and re-reading ``kh*kw`` times the input's memory). The input gradient i
 forward convolution of the gradient with the flipped weight (no col2im, and a product in the
 forward's faster orientation). With numba each block is padded into a scratch buffer instead of
 the whole batch into a fresh array. Large batches are processed a block of images at a
-time (about 1 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
+time (about 2 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
 shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
 are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
