@@ -253,8 +253,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def _fused_kernels(x, weight, bias):
     """The compiled batch-norm kernels when they apply to these arrays (numba present, one
-    float dtype throughout), else None."""
-    if x.ndim < 2 or not x.size:
+    float dtype throughout, at least ``_BN_MIN_INNER`` values per channel and sample), else
+    None. The kernels walk one channel at a time; a ``(N, C)`` input would be read with a stride
+    of ``C`` (BatchNorm1d on (256, 512): four times slower than NumPy's whole-array passes)."""
+    if x.ndim < 3 or not x.size or x.size // (x.shape[0] * x.shape[1]) < _BN_MIN_INNER:
         return None
     for p in (weight, bias):
         if p is not None and p._data.dtype != x.dtype:
@@ -275,6 +277,7 @@ def _channel_blocks(x, fn):
 
 
 _BN_BLOCK_BYTES = 256 << 10
+_BN_MIN_INNER = 4
 # Below this the kernels take tens of microseconds, about what handing blocks to a thread costs.
 _BN_THREADED_BYTES = 1 << 20
 
