@@ -64,3 +64,17 @@ def test_input_gradient_not_needed_skips_it():
     w = numtorch.tensor(rng.standard_normal((4, 1, 5, 5)).astype(np.float32), requires_grad=True)
     F.conv2d(x, w).sum().backward()
     assert x.grad is None and w.grad.shape == (4, 1, 5, 5)
+
+
+@pytest.mark.parametrize("n,block", [(32, 14), (32, 7), (32, 3), (32, 1), (32, 64), (5, 2),
+                                     (64, 13), (3, 1)])
+def test_blocks_cover_the_batch_in_equal_shares(monkeypatch, n, block):
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    bounds = _runtime._bounds(n, block)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert all(0 < e - s <= block for s, e in bounds)
+    if n > block:  # two workers taking contiguous halves of the blocks get equal work
+        per = -(-len(bounds) // 2)
+        halves = [sum(e - s for s, e in bounds[:per]), sum(e - s for s, e in bounds[per:])]
+        assert abs(halves[0] - halves[1]) <= max(1, n // 8)

@@ -44,6 +44,7 @@ class _Kernels:
         self.im2col_any = jit(_im2col_any)
         self.col2im_unit = jit(_col2im_unit)
         self.col2im_any = jit(_col2im_any)
+        self.pad_into = jit(_pad_into)
         self.max_pool2x2 = jit(_max_pool2x2)
         self.max_pool2x2_backward = jit(_max_pool2x2_backward)
         self.relu = jit(_relu)
@@ -156,6 +157,34 @@ def _col2im_any(cols, out, sh, sw, dh, dw):
                         dst = out[b, ch, max(y * sh + i * dh, 0)]
                         for x in range(wo):
                             dst[off + x * sw] += src[x]
+
+
+def _pad_into(x, xp, top, left):
+    """``xp`` ``(N, C, Hp, Wp)`` = ``x`` ``(N, C, H, W)`` at ``(top, left)``, zero around it
+    (one pass writing every element of ``xp`` once)."""
+    n, c, h, w = x.shape
+    hp, wp = xp.shape[2], xp.shape[3]
+    top = max(top, 0)
+    left = max(left, 0)
+    for b in range(n):
+        for ch in range(c):
+            src = x[b, ch]
+            dst = xp[b, ch]
+            for y in range(top):
+                for q in range(wp):
+                    dst[y, q] = 0
+            for y in range(h):
+                row = dst[y + top]
+                srow = src[y]
+                for q in range(left):
+                    row[q] = 0
+                for q in range(w):
+                    row[left + q] = srow[q]
+                for q in range(left + w, wp):
+                    row[q] = 0
+            for y in range(top + h, hp):
+                for q in range(wp):
+                    dst[y, q] = 0
 
 
 def _max_pool2x2(xp, out, arg):

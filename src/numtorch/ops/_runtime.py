@@ -3,9 +3,10 @@
 ``run_blocks`` shares the blocks of a batch among up to ``numtorch.get_num_threads()`` worker
 threads (NumPy and the compiled kernels release the GIL), only as many as other processes leave
 cores idle. Block boundaries never depend on the worker count, so results are the same however
-busy the machine is. ``scratch`` hands out views of per-thread reusable buffers, so the
+busy the machine is; the batch is cut into equal shares first so that two or four workers get
+equal work. ``scratch`` hands out views of per-thread reusable buffers, so the
 multi-MiB temporaries of the kernels are not fresh (page-faulting) allocations on every call.
-Used by the convolution and pooling kernels.
+Used by the convolution, pooling and batch-norm kernels.
 """
 
 import math
@@ -41,10 +42,34 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_executor)
 
 
+# The batch is first cut into this many equal shares (or get_num_threads(), if more), each cut
+# into blocks: two or four workers then get equal work, where blocks cut from the whole batch
+# (e.g. 14 + 14 + 4 images) left one thread idle most of the time. The shares depend on the
+# thread setting only, never on the load, so the results do not change with it.
+_MIN_SHARES = 4
+
+
+def _bounds(n, block):
+    """``(start, stop)`` of the blocks: one block when the batch fits in one, otherwise
+    ``_MIN_SHARES`` (or more) equal shares, each cut into nearly equal blocks of at most
+    ``block``."""
+    if n <= block:
+        return [(0, n)]
+    shares = min(n, max(_MIN_SHARES, _threads.get_num_threads()))
+    bounds = []
+    for k in range(shares):
+        start, stop = n * k // shares, n * (k + 1) // shares
+        size = stop - start
+        parts = -(-size // block)
+        bounds.extend((start + size * i // parts, start + size * (i + 1) // parts)
+                      for i in range(parts))
+    return bounds
+
+
 def run_blocks(n, block, fn):
     """``[fn(start, stop) for each block of the batch]``, the blocks shared among worker threads
     when there are several (contiguous runs of blocks per thread)."""
-    bounds = [(s, min(n, s + block)) for s in range(0, n, block)]
+    bounds = _bounds(n, block)
     workers = min(_workers(), len(bounds))
     if workers <= 1:
         return [fn(s, e) for s, e in bounds]

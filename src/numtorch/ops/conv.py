@@ -14,8 +14,11 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
 The columns are never kept: forward multiplies each block's columns while they are in cache,
 and the weight gradient rebuilds them from the saved input, a block at a time (cheaper than
 writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
-``col2im(W^T @ grad)``. Large batches are processed a block of images at a
-time (about 1 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
+``col2im(W^T @ grad)``, except that with numba a stride-1 convolution's input gradient is the
+forward convolution of the gradient with the flipped weight (no col2im, and a product in the
+forward's faster orientation). With numba each block is padded into a scratch buffer instead of
+the whole batch into a fresh array. Large batches are processed a block of images at a
+time (about 2 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
 shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
 are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
@@ -139,7 +142,9 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
     return out
 
 
-_BLOCK_BYTES = 1 << 20  # a block of columns (one step of a batched kernel) should stay in cache
+# A block of columns (one step of a batched kernel) should stay in cache. 2 MiB: on ResNet-8's
+# convolutions 2-6 % faster than 1 MiB (512 and 256 KiB slower still), LeNet's steps the same.
+_BLOCK_BYTES = 2 << 20
 # The batch-folded col2im is dominated by its kh*kw adds per block: fewer, longer blocks win
 # (measured 1/2/4 MiB on LeNet's conv2 at batch 64 and 256: 4 MiB best).
 _COL2IM_BLOCK_BYTES = 4 << 20
@@ -150,6 +155,24 @@ def _block_size(per_image_bytes):
 
 def _out_size(size, k, s, p0, p1, d):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _padded_block(x, s, e, pads, jit):
+    """Images ``s:e`` of ``x`` zero-padded by ``pads``: with the compiled kernels, in the
+    thread's scratch buffer (one pass, no fresh whole-batch array); otherwise ``x`` is already
+    padded (see ``_padded_input``)."""
+    top, bottom, left, right = pads
+    if jit is None or not (top or bottom or left or right):
+        return x[s:e]
+    n, c, h, w = x.shape
+    xp = scratch("pad", (e - s, c, h + top + bottom, w + left + right), x.dtype)
+    jit.pad_into(x[s:e], xp, top, left)
+    return xp
+
+
+def _padded_input(x, pads, jit):
+    """The whole padded input for the NumPy path (the compiled one pads a block at a time)."""
+    return x if jit is not None else pad_zeros(x, *pads)
 
 
 def _cols(xp, geom):
@@ -166,13 +189,6 @@ def _cols(xp, geom):
     return cols
 
 
-def _conv_geometry(xp, w, stride, dilation):
-    kh, kw = w.shape[2:]
-    ho = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    return kh, kw, ho, wo
-
-
 def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     """Forward of a 2-D convolution on arrays, a block of images at a time: each block's columns
     are built and multiplied while they are still in cache, straight into the output. The
@@ -180,15 +196,18 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     and re-reading ``kh * kw`` times the input's memory)."""
     n = x.shape[0]
     o = w.shape[0]
-    xp = pad_zeros(x, *pads)
-    kh, kw, ho, wo = _conv_geometry(xp, w, stride, dilation)
+    jit = _jit.kernels(x)
+    xp = _padded_input(x, pads, jit)
+    kh, kw = w.shape[2:]
+    ho = _out_size(x.shape[2], kh, stride[0], pads[0], pads[1], dilation[0])
+    wo = _out_size(x.shape[3], kw, stride[1], pads[2], pads[3], dilation[1])
     wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
     k = w.shape[1] * kh * kw * groups
     out = np.empty((n, o, ho, wo), dtype=np.result_type(x, w))
     geom = (kh, kw) + tuple(stride) + tuple(dilation) + (ho, wo)
 
     def step(s, e):
-        cols = _cols(xp[s:e], geom)
+        cols = _cols(_padded_block(xp, s, e, pads, jit), geom)
         np.matmul(wm, _grouped(cols, e - s, groups, ho * wo),
                   out=_grouped(out[s:e], e - s, groups, ho * wo))
         if bias is not None:  # while the block's output is still in cache
@@ -210,13 +229,14 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     stored layout and runs faster than ``grad[n] @ cols[n]^T``)."""
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
-    xp = pad_zeros(x, *pads)
+    jit = _jit.kernels(x)
+    xp = _padded_input(x, pads, jit)
     kh, kw = kernel
     geom = (kh, kw) + tuple(stride) + tuple(dilation) + tuple(g.shape[2:])
     gg = g.reshape(n, o, ln) if groups == 1 else g.reshape(n, groups, o // groups, ln)
 
     def step(s, e):
-        cols = _grouped(_cols(xp[s:e], geom), e - s, groups, ln)
+        cols = _grouped(_cols(_padded_block(xp, s, e, pads, jit), geom), e - s, groups, ln)
         return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
     k = x.shape[1] * kh * kw
@@ -229,9 +249,15 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
 
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
     """Gradient of a convolution with respect to its input: ``col2im(W^T @ grad)``, a block of
-    images at a time so the intermediate columns stay in cache."""
+    images at a time so the intermediate columns stay in cache. With the compiled kernels a
+    stride-1 ungrouped convolution (of at least ``_MIN_FLIP_CHANNELS`` input channels) instead
+    convolves the gradient, padded by ``d * (k - 1) - p``, with the flipped weight."""
     n = g.shape[0]
     jit = _jit.kernels(g, w)
+    if jit is not None and groups == 1 and stride == (1, 1) and w.shape[1] >= _MIN_FLIP_CHANNELS:
+        full = _full_correlation_pads(w.shape[2:], pads, dilation)
+        if full is not None:
+            return _conv_forward(g, _flipped(w), (1, 1), full, dilation, 1)
     if jit is not None:
         return _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups)
     if groups == 1 and stride == (1, 1):
@@ -249,6 +275,28 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
 
     run_blocks(n, block, step)
     return gx
+
+
+# The input gradient as a convolution has the input's channels as its outputs: its product has
+# that many rows, too few for BLAS below this (a 3-channel input: several times slower than
+# the columns' path).
+_MIN_FLIP_CHANNELS = 16
+
+
+def _full_correlation_pads(kernel, pads, dilation):
+    """Paddings of the convolution of the output gradient that gives a stride-1 convolution's
+    input gradient (``d * (k - 1) - p`` per side), or None where one would be negative."""
+    (kh, kw), (dh, dw) = kernel, dilation
+    top, bottom, left, right = pads
+    full = (dh * (kh - 1) - top, dh * (kh - 1) - bottom, dw * (kw - 1) - left,
+            dw * (kw - 1) - right)
+    return full if min(full) >= 0 else None
+
+
+def _flipped(w):
+    """``w`` ``(O, C, kh, kw)`` as the weight ``(C, O, kh, kw)`` of the adjoint stride-1
+    convolution: channels swapped, kernel rotated by 180 degrees."""
+    return np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
 
 
 def _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups):

@@ -14,11 +14,13 @@ import numpy as np
 
 from .._size import Size
 from .._tensor import Tensor
+from . import _batchnorm_jit
 from . import _formulas as F
 from . import elementwise as ew
 from . import shape as sh
 from ._lowp import widened_op
 from ._registry import formula
+from ._runtime import run_blocks
 
 __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_response_norm"]
 
@@ -193,6 +195,8 @@ _NORM_ATTRS = ("axes", "sum_axes", "w_shape", "param_shape", "eps", "stats")
 # ---------------------------------------------------------------------------- batch norm
 @formula("NativeBatchNormBackward0", saves=_NORM_SAVES, attrs=_NORM_ATTRS)
 def NativeBatchNormBackward0(ctx, g):
+    if ctx.xhat is None and ctx.stats and F.is_array(g):
+        return _bn_backward_fused(ctx, g)
     return _norm_formula(ctx, g)
 
 
@@ -224,6 +228,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{Size(x.shape)}")
+        fused = _bn_forward_fused(x, weight, bias, eps)
+        if fused is not None:
+            res, mean, var, invstd = fused
+            _update_running(running_mean, running_var, mean, var, n, momentum)
+            return NativeBatchNormBackward0.record(
+                res, (input, weight, bias), (x, _data(weight), None, invstd, mean),
+                (axes, axes, cshape, (x.shape[1],), eps, training))
         xhat, mean, var, invstd, scratch = _normalize(x, axes, eps)
         _update_running(running_mean, running_var, mean, var, n, momentum)
         mean = None
@@ -238,6 +249,79 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return NativeBatchNormBackward0.record(
         res, (input, weight, bias), (x, _data(weight), xhat, invstd, mean),
         (axes, axes, cshape, (x.shape[1],), eps, training))
+
+
+def _fused_kernels(x, weight, bias):
+    """The compiled batch-norm kernels when they apply to these arrays (numba present, one
+    float dtype throughout, at least ``_BN_MIN_INNER`` values per channel and sample), else
+    None. The kernels walk one channel at a time; a ``(N, C)`` input would be read with a stride
+    of ``C`` (BatchNorm1d on (256, 512): four times slower than NumPy's whole-array passes)."""
+    if x.ndim < 3 or not x.size or x.size // (x.shape[0] * x.shape[1]) < _BN_MIN_INNER:
+        return None
+    for p in (weight, bias):
+        if p is not None and p._data.dtype != x.dtype:
+            return None
+    return _batchnorm_jit.kernels(x)
+
+
+def _channel_blocks(x, fn):
+    """Runs ``fn(c0, c1)`` over blocks of channels (shared among the worker threads for large
+    inputs; block boundaries depend only on the shape)."""
+    nc = x.shape[1]
+    per_channel = x.size // nc * x.itemsize
+    block = max(1, _BN_BLOCK_BYTES // max(1, per_channel))
+    if block >= nc or x.nbytes < _BN_THREADED_BYTES:
+        fn(0, nc)  # (each channel is computed alone: the blocks never change the numbers)
+    else:
+        run_blocks(nc, block, fn)
+
+
+_BN_BLOCK_BYTES = 256 << 10
+_BN_MIN_INNER = 4
+# Below this the kernels take tens of microseconds, about what handing blocks to a thread costs.
+_BN_THREADED_BYTES = 1 << 20
+
+
+def _bn_forward_fused(x, weight, bias, eps):
+    """Training-mode batch norm in one compiled kernel (statistics, normalization and the affine
+    step per channel, while the channel is in cache): ``(out, mean, var, invstd)`` with the
+    statistics in float64 of shape ``(C,)``, or None where the kernels do not apply. ``xhat``
+    is not kept: the backward recomputes it from the input."""
+    k = _fused_kernels(x, weight, bias)
+    if k is None:
+        return None
+    nc = x.shape[1]
+    x3 = x.reshape(x.shape[0], nc, -1)
+    w = np.ones(nc, x.dtype) if weight is None else weight._data
+    b = np.zeros(nc, x.dtype) if bias is None else bias._data
+    out = np.empty(x3.shape, x.dtype)
+    mean, var, invstd = np.empty(nc), np.empty(nc), np.empty(nc)
+    _channel_blocks(x, lambda c0, c1: k.bn_forward(x3, w, b, eps, out, mean, var, invstd,
+                                                   c0, c1))
+    return out.reshape(x.shape), mean, var, invstd
+
+
+def _bn_backward_fused(ctx, g):
+    """Array gradients of a training-mode batch norm recorded by ``_bn_forward_fused``."""
+    x, mean, invstd = ctx.x, ctx.mean, ctx.invstd
+    ni, nw, nb = ctx.needs(0), ctx.needs(1), ctx.needs(2)
+    nc = x.shape[1]
+    w = ctx.w
+    k = _batchnorm_jit.kernels(x, g) if w is None or w.dtype == x.dtype else None
+    if k is None:  # the kernels were switched off since the forward: the NumPy formula
+        cshape = ctx.w_shape
+        xhat = ((x - mean.reshape(cshape)) * invstd.reshape(cshape)).astype(x.dtype, copy=False)
+        return _np_norm_grads(g, xhat, invstd.reshape(cshape).astype(x.dtype),
+                              None if w is None else w.reshape(cshape), ctx.axes, ctx.sum_axes,
+                              ctx.param_shape, ni, nw, nb)
+    x3 = x.reshape(x.shape[0], nc, -1)
+    g3 = np.ascontiguousarray(g, dtype=x.dtype).reshape(x3.shape)
+    gi = np.empty(x3.shape, x.dtype) if ni else np.empty((0, 0, 0), x.dtype)
+    gw, gb = np.empty(nc, x.dtype), np.empty(nc, x.dtype)
+    wv = np.ones(nc, x.dtype) if w is None else w.reshape(nc)
+    _channel_blocks(x, lambda c0, c1: k.bn_backward(g3, x3, mean, invstd, wv, gi, gw, gb, ni,
+                                                    c0, c1))
+    return (gi.reshape(x.shape) if ni else None, gw if nw else None, gb if nb else None)
 
 
 def _update_running(running_mean, running_var, mean, var, n, momentum):

@@ -1,0 +1,112 @@
+"""Compiled (numba) kernels of batch normalization (training mode).
+
+NumPy's batch norm makes about nine passes over the input forward (mean, centring, squares,
+variance, scaling, the affine step) and a dozen backward, each a fresh temporary. The compiled
+kernels work a channel at a time while it is in cache: forward, two passes for the statistics
+(float64 sums) and one writing the output; backward, one pass for the two sums and one writing
+the input gradient, with ``xhat`` recomputed from the input instead of being stored.
+
+numba is optional and used only when ``numtorch.ops._jit`` uses it (``NUMTORCH_JIT=0`` turns
+both off); :func:`kernels` returns None otherwise and the callers keep their NumPy paths.
+"""
+
+import numpy as np
+
+from . import _jit as _ops_jit
+
+_kernels = None  # None: not tried yet; False: unavailable; otherwise the namespace
+
+
+class _Kernels:
+    def __init__(self, numba):
+        def jit_sums(fn):  # reductions: reassociation lets the sums vectorize
+            options = {"nogil": True, "error_model": "numpy", "fastmath": {"reassoc"}}
+            try:
+                return numba.njit(cache=True, **options)(fn)
+            except RuntimeError:  # no writable cache directory: compile in every process
+                return numba.njit(**options)(fn)
+
+        self.bn_forward = jit_sums(_bn_forward)
+        self.bn_backward = jit_sums(_bn_backward)
+
+
+def kernels(*arrays):
+    """The compiled kernels, or None when numba is off or missing or an array's dtype is not
+    float32/float64."""
+    global _kernels
+    if _ops_jit.kernels(*arrays) is None:
+        return None
+    if _kernels is None:
+        try:
+            import numba
+
+            _kernels = _Kernels(numba)
+        except Exception:  # noqa: BLE001 - any failure to import means NumPy alone
+            _kernels = False
+    return _kernels or None
+
+
+# The loop bodies below are compiled by numba (plain Python, slow, if called directly).
+def _bn_forward(x, weight, bias, eps, out, mean, var, invstd, c0, c1):
+    """Batch normalization of channels ``[c0, c1)`` of ``x`` ``(N, C, L)`` into ``out``, with
+    the batch statistics: ``mean`` and biased ``var`` (two passes, float64 sums), ``invstd``.
+    ``weight`` and ``bias`` are ``(C,)`` (ones and zeros when the module has none)."""
+    nb, _, length = x.shape
+    count = nb * length
+    for c in range(c0, c1):
+        total = 0.0
+        for b in range(nb):
+            row = x[b, c]
+            for k in range(length):
+                total += row[k]
+        m = total / count
+        total = 0.0
+        for b in range(nb):
+            row = x[b, c]
+            for k in range(length):
+                d = row[k] - m
+                total += d * d
+        v = total / count
+        inv = 1.0 / np.sqrt(v + eps)
+        mean[c] = m
+        var[c] = v
+        invstd[c] = inv
+        scale = inv * weight[c]
+        shift = bias[c]
+        for b in range(nb):
+            row = x[b, c]
+            dst = out[b, c]
+            for k in range(length):
+                dst[k] = (row[k] - m) * scale + shift
+
+
+def _bn_backward(g, x, mean, invstd, weight, gi, gw, gb, need_input, c0, c1):
+    """Gradients of batch normalization (batch statistics) for channels ``[c0, c1)``: ``gb``
+    and ``gw`` (the sums of ``g`` and ``g * xhat``) and, when ``need_input``, ``gi`` through
+    the statistics, with ``xhat`` recomputed from ``x``."""
+    nb, _, length = x.shape
+    count = nb * length
+    for c in range(c0, c1):
+        m = mean[c]
+        sg = 0.0
+        sgx = 0.0
+        for b in range(nb):
+            grow = g[b, c]
+            xrow = x[b, c]
+            for k in range(length):
+                gv = grow[k]
+                sg += gv
+                sgx += gv * (xrow[k] - m)
+        inv = invstd[c]
+        gb[c] = sg
+        gw[c] = sgx * inv
+        if need_input:
+            scale = inv * weight[c]
+            k2 = -scale * inv * inv * sgx / count
+            k3 = -scale * sg / count
+            for b in range(nb):
+                grow = g[b, c]
+                xrow = x[b, c]
+                dst = gi[b, c]
+                for k in range(length):
+                    dst[k] = grow[k] * scale + (xrow[k] - m) * k2 + k3

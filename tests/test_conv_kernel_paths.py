@@ -1,0 +1,79 @@
+"""The compiled convolution paths against the NumPy ones and PyTorch: the stride-1 input gradient
+computed as the convolution of the gradient with the flipped weight (inputs of 16 channels or
+more), and the forward and weight gradient padding a block at a time."""
+
+import numpy as np
+import pytest
+from conftest import skip_without_numba
+
+import numtorch
+from numtorch.ops import _jit, _runtime
+from numtorch.ops import conv as conv_ops
+
+CASES = [
+    # (N, C, H, W), (O, kh, kw), stride, padding, dilation
+    ((3, 16, 9, 8), (5, 3, 3), 1, 1, 1),
+    ((2, 16, 9, 10), (4, 3, 2), 1, "same", 1),
+    ((2, 17, 11, 9), (3, 3, 3), 1, 2, 2),
+    ((2, 16, 7, 7), (4, 3, 3), 1, 3, 1),  # padding beyond the kernel: the columns' path
+    ((2, 16, 6, 5), (6, 1, 1), 1, 0, 1),
+    ((2, 16, 9, 9), (4, 3, 3), 2, 1, 1),
+    ((2, 3, 8, 8), (16, 3, 3), 1, 1, 1),  # few input channels: col2im
+]
+
+
+def _grads(x, w, stride, padding, dilation, g):
+    xt = numtorch.tensor(x, requires_grad=True)
+    wt = numtorch.tensor(w, requires_grad=True)
+    y = numtorch.nn.functional.conv2d(xt, wt, None, stride, padding, dilation)
+    y.backward(numtorch.tensor(g))
+    return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,wshape,stride,padding,dilation", CASES)
+def test_compiled_paths_match_numpy_and_torch(monkeypatch, shape, wshape, stride, padding,
+                                              dilation, dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((wshape[0], shape[1], *wshape[1:])).astype(dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, None, stride, padding, dilation)
+    g = rng.standard_normal(tuple(yt.shape)).astype(dtype)
+    yt.backward(torch.tensor(g))
+    expected = (yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy())
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_jit, "ENABLED", enabled)
+        results.append(_grads(x, w, stride, padding, dilation, g))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for compiled, plain, e in zip(*results, expected):
+        np.testing.assert_allclose(compiled, e, rtol=tol, atol=tol)
+        np.testing.assert_allclose(plain, e, rtol=tol, atol=tol)
+
+
+def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((5, 8, 6, 6)).astype(np.float32)
+    calls = []
+    forward = conv_ops._conv_forward
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "_conv_forward", spy)
+    whole = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    assert calls == [g.shape]  # the gradient was convolved
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(_runtime, "NUM_WORKERS", 2)
+    blocks = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    np.testing.assert_array_equal(whole, blocks)
