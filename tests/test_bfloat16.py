@@ -285,6 +285,7 @@ def test_grad_scaler_matches_torch():
 
 def test_lstm_under_autocast_returns_the_autocast_dtype_like_torch():
     x = np.random.default_rng(3).standard_normal((5, 2, 4)).astype(np.float32)
+    torch.manual_seed(0)  # fixed weights: bfloat16 rounding differs by weights (up to 8e-3 seen)
     tm = torch.nn.LSTM(4, 3, num_layers=2)
     nm = numtorch.nn.LSTM(4, 3, num_layers=2)
     nm.load_state_dict({k: numtorch.tensor(v.detach().numpy())
