@@ -1,0 +1,120 @@
+"""Row-chunked element-wise kernels on a small persistent pool of worker threads.
+
+A large element-wise pass (GELU, softmax, layer norm, dropout on a transformer's activations)
+is split into runs of rows; the calling thread takes the first run and up to
+``numtorch.get_num_threads() - 1`` workers the others, only as many as other processes leave
+cores idle (``numtorch._threads.workers``). NumPy's ufuncs and the compiled kernels release the
+GIL, so the runs proceed in parallel. Below :data:`MIN_PARALLEL` elements everything stays on
+the calling thread: waking a worker costs some tens of microseconds, more than it saves there.
+
+Chunk boundaries never depend on the number of threads (:func:`chunks`), and each row is
+computed by the same code whichever thread runs it, so results are bitwise the same on one
+thread or several. The workers wait on a queue, not spinning, so a busy machine costs them
+nothing while they are idle.
+"""
+
+import os
+import queue
+import threading
+
+from .. import _threads
+
+__all__ = ["chunks", "run_rows", "map_flat", "MIN_PARALLEL"]
+
+#: Passes over fewer elements than this run on the calling thread alone.
+MIN_PARALLEL = 1 << 17
+#: Rows are cut into runs of about this many elements (a quarter MiB of float32): small enough
+#: to stay in the L2 cache across the several passes of a NumPy fallback.
+CHUNK_ELEMENTS = 1 << 16
+
+_pool = []  # worker threads' job queues
+_lock = threading.Lock()
+
+
+def _worker(jobs):
+    while True:
+        fn, bounds, done = jobs.get()
+        try:
+            for s, e in bounds:
+                fn(s, e)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            done.put(exc)
+        else:
+            done.put(None)
+
+
+def _queues(n):
+    """Job queues of ``n`` worker threads, started on first need."""
+    if len(_pool) < n:
+        with _lock:
+            while len(_pool) < n:
+                jobs = queue.SimpleQueue()
+                threading.Thread(target=_worker, args=(jobs,), daemon=True,
+                                 name=f"numtorch-rows-{len(_pool)}").start()
+                _pool.append(jobs)
+    return _pool[:n]
+
+
+def _forget_pool():
+    _pool.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    # a forked child (a DataLoader worker) has none of its parent's threads
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def chunks(rows, row_size):
+    """Row ranges ``(start, stop)`` covering ``range(rows)``, each about
+    :data:`CHUNK_ELEMENTS` elements (at least one row); the same whatever the thread count."""
+    per = max(1, CHUNK_ELEMENTS // max(1, row_size))
+    return [(s, min(rows, s + per)) for s in range(0, rows, per)]
+
+
+def threads_for(size):
+    """How many threads a pass over ``size`` elements should use now."""
+    if size < MIN_PARALLEL or threading.current_thread() is not threading.main_thread():
+        return 1
+    return _threads.workers()
+
+
+def run_rows(fn, rows, row_size, bounds=None):
+    """Call ``fn(start, stop)`` for every range of :func:`chunks` (or of ``bounds``), shared
+    among threads when the pass is large (contiguous runs of chunks per thread, the calling
+    thread taking the first). ``fn`` must only write rows ``start:stop`` of its outputs."""
+    if bounds is None:
+        bounds = chunks(rows, row_size)
+    threads = min(threads_for(rows * row_size), len(bounds))
+    if threads <= 1:
+        for s, e in bounds:
+            fn(s, e)
+        return
+    per = -(-len(bounds) // threads)
+    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
+    done = queue.SimpleQueue()
+    for jobs, group in zip(_queues(len(groups) - 1), groups[1:]):
+        jobs.put((fn, group, done))
+    error = None
+    try:
+        for s, e in groups[0]:
+            fn(s, e)
+    except BaseException as exc:  # noqa: BLE001 - re-raised once the workers are done
+        error = exc
+    for _ in groups[1:]:
+        exc = done.get()
+        error = error or exc
+    if error is not None:
+        raise error
+
+
+def map_flat(kernel, out, *inputs):
+    """``kernel(*input_chunks, out_chunk)`` over matching flat runs of C-contiguous arrays of
+    one size (:func:`run_rows` with rows of one element); returns ``out``."""
+    flat_in = [a.reshape(-1) for a in inputs]
+    flat_out = out.reshape(-1)
+
+    def run(s, e):
+        kernel(*[a[s:e] for a in flat_in], flat_out[s:e])
+
+    run_rows(run, flat_out.size, 1)
+    return out
