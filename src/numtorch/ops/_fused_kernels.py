@@ -206,8 +206,33 @@ def layer_norm_backward(g, xhat, invstd, w, gi, gw, gb, start, stop):
                 o_i[j] = (o_i[j] - m1 - h_i[j] * m2) * inv
 
 
+@_inline
+def _mix32(h):
+    """Chris Wellons's "lowbias32" integer hash (a bijection of uint32), in uint32 arithmetic
+    (products reduced mod 2**32, which LLVM narrows back to 32-bit multiplies)."""
+    h = np.uint32(h ^ (h >> np.uint32(16)))
+    h = np.uint32((np.uint64(h) * np.uint64(0x7FEB352D)) & np.uint64(0xFFFFFFFF))
+    h = np.uint32(h ^ (h >> np.uint32(15)))
+    h = np.uint32((np.uint64(h) * np.uint64(0x846CA68B)) & np.uint64(0xFFFFFFFF))
+    return np.uint32(h ^ (h >> np.uint32(16)))
+
+
 @_jit
-def keep_mask(bits, threshold, scale, out):
-    """out[k] = scale where the uniform 32-bit integer bits[k] >= threshold, else 0 (1-d)."""
-    for k in range(bits.size):
-        out[k] = scale if bits[k] >= threshold else np.float32(0.0)
+def dropout_noise(start, s0, s1, threshold, scale, out):
+    """out[i] = scale where the hash of the element index start + i under the key (s0, s1) is
+    at least threshold, else 0 (out 1-d); see ops.dropout._hash_bits."""
+    for i in range(out.size):
+        h = _mix32(np.uint32((start + i + s0) & 0xFFFFFFFF))
+        h = _mix32(np.uint32(h ^ s1))
+        out[i] = scale if h >= threshold else np.float32(0.0)
+
+
+@_jit
+def dropout_apply(start, s0, s1, threshold, scale, x, noise, out):
+    """dropout_noise into noise, and x * noise into out."""
+    for i in range(out.size):
+        h = _mix32(np.uint32((start + i + s0) & 0xFFFFFFFF))
+        h = _mix32(np.uint32(h ^ s1))
+        m = scale if h >= threshold else np.float32(0.0)
+        noise[i] = m
+        out[i] = x[i] * m
