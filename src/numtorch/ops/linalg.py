@@ -278,6 +278,11 @@ def linear(input, weight, bias=None):
     wt = weight.t()
     if x.ndim == 2 and bias is not None:
         return addmm(bias, input, wt)
+    if x.ndim > 2 and bias is not None and w.ndim == 2 and x.flags.c_contiguous:
+        # as PyTorch: a contiguous batch is one addmm over its rows, viewed back (the bias
+        # added inside the product's output, not as a separate pass and node)
+        rows = addmm(bias, input.view(-1, x.shape[-1]), wt)
+        return rows.view(*x.shape[:-1], w.shape[0])
     out = matmul(input, wt)
     if bias is not None:
         out = out + bias
