@@ -29,7 +29,19 @@ def _layer_norm(lib, a, shape=SHAPE[-1:]):
     return y
 
 
+def _attention(lib, a):
+    """The composed SDPA path (dropout on, though it keeps everything at this p) with a
+    causal mask whose first row is masked everywhere (a zero row, PyTorch's safe softmax)."""
+    q = a.reshape(8, 4, 64, 128)
+    keep = np.tril(np.ones((64, 64), dtype=bool))
+    keep[0] = False
+    out = lib.nn.functional.scaled_dot_product_attention(q, q * 0.5, q, lib.tensor(keep),
+                                                         dropout_p=1e-12)
+    return out.reshape(SHAPE)
+
+
 CASES = {
+    "attention": _attention,
     "gelu": lambda lib, a: lib.nn.functional.gelu(a),
     "gelu_tanh": lambda lib, a: lib.nn.functional.gelu(a, approximate="tanh"),
     "softmax": lambda lib, a: lib.softmax(a, -1),

@@ -55,9 +55,10 @@ def _rows(a):
     return a.reshape(-1, a.shape[-1])
 
 
-def softmax_last(x):
-    """Softmax of float32 ``x`` over its last dim, compiled and shared among threads; None
-    where the compiled kernels are not available (the caller uses NumPy)."""
+def softmax_last(x, safe=False):
+    """Softmax of float32 ``x`` over its last dim, compiled and shared among threads (``safe``:
+    rows of all -inf give zeros); None where the compiled kernels are not available (the
+    caller uses NumPy)."""
     from . import _parallel
 
     jit = kernels(x)
@@ -65,7 +66,7 @@ def softmax_last(x):
         return None
     rows = _rows(x)
     out = np.empty(rows.shape, np.float32)
-    _parallel.run_rows(lambda s, e: jit.softmax(rows, out, s, e), *rows.shape)
+    _parallel.run_rows(lambda s, e: jit.softmax(rows, out, s, e, safe), *rows.shape)
     return out.reshape(x.shape)
 
 

@@ -105,9 +105,9 @@ def gelu_backward(x, g, out):
 
 
 @_jit(reduces=True)
-def softmax(x, out, start, stop):
-    """Softmax of rows start:stop of the 2-d x into out (rows of all -inf give nan, as
-    NumPy's and PyTorch's)."""
+def softmax(x, out, start, stop, safe):
+    """Softmax of rows start:stop of the 2-d x into out. Rows of all -inf give nan, as
+    NumPy's and PyTorch's softmax, or with ``safe`` zeros (PyTorch's ``_safe_softmax``)."""
     n = x.shape[1]
     for i in range(start, stop):
         xi = x[i]
@@ -115,6 +115,10 @@ def softmax(x, out, start, stop):
         top = xi[0]
         for j in range(1, n):
             top = max(top, xi[j])
+        if safe and top == -np.inf:
+            for j in range(n):
+                oi[j] = np.float32(0.0)
+            continue
         total = np.float32(0.0)
         for j in range(n):
             e = _exp(xi[j] - top)

@@ -23,8 +23,9 @@ from .. import _dtype as dt
 from .. import backends as _backends
 from .._tensor import Tensor
 from . import _formulas as F
+from . import _fused
 from ._lowp import lower_precision_op
-from ._registry import formula
+from ._registry import OUT, formula
 from .dropout import dropout
 from .linalg import linear
 from .padding import pad
@@ -42,13 +43,36 @@ def _additive(mask, dtype, masked_when):
     return Tensor._wrap(data)
 
 
+@formula("SafeSoftmaxBackward0", saves={"out": OUT})
+def SafeSoftmaxBackward0(ctx, g):
+    """Softmax's input gradient ``y * (g - sum(g * y))``; rows of zeros (masked everywhere)
+    give zero gradients."""
+    y = ctx.out
+    if F.is_array(g):
+        fast = _fused.softmax_backward_last(y, g)
+        if fast is not None:
+            return (fast,)
+        gy = g * y
+        return (gy - y * gy.sum(axis=-1, keepdims=True),)
+    gy = g * y
+    return (gy - y * F.sum(gy, -1, True),)
+
+
 def _softmax_masked(scores):
-    """Softmax over the last dim; rows masked everywhere give zeros (as PyTorch's SDPA)."""
-    dead = np.isneginf(scores._data).all(-1, keepdims=True)
-    if not dead.any():
-        return softmax(scores, -1)
-    dead_t = Tensor._wrap(dead)
-    return softmax(scores.masked_fill(dead_t, 0.0), -1).masked_fill(dead_t, 0.0)
+    """Softmax over the last dim where rows masked everywhere (all -inf) give zeros, as
+    PyTorch's ``_safe_softmax`` in its SDPA (one ``SafeSoftmaxBackward0`` node)."""
+    x = scores._data
+    res = _fused.softmax_last(x, safe=True) if x.ndim else None
+    if res is None:
+        top = x.max(axis=-1, keepdims=True)
+        dead = np.isneginf(top)
+        with np.errstate(invalid="ignore"):
+            res = x - np.where(dead, 0, top)
+            np.exp(res, out=res)
+            total = res.sum(axis=-1, keepdims=True)
+            total[dead] = 1  # exp(-inf) = 0 everywhere: the row stays zero
+            res /= total
+    return SafeSoftmaxBackward0.record(res, (scores,), (res,), ())
 
 
 def _repeat_heads(x, groups):
