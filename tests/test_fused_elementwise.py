@@ -41,6 +41,7 @@ def _attention(lib, a):
 
 
 CASES = {
+    "add_mul": lambda lib, a: (a + a * a) * a,
     "attention": _attention,
     "gelu": lambda lib, a: lib.nn.functional.gelu(a),
     "gelu_tanh": lambda lib, a: lib.nn.functional.gelu(a, approximate="tanh"),
@@ -144,3 +145,11 @@ def test_dropout_masks_repeat_under_a_seed_and_agree_on_both_paths(monkeypatch):
     np.testing.assert_array_equal(masks[0], masks[1])
     numtorch.manual_seed(8)
     assert not np.array_equal(masks[0], numtorch.nn.functional.dropout(x, 0.3).numpy())
+
+
+def test_workers_keep_the_callers_error_state(monkeypatch):
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    a = np.full(1 << 18, 3e38, np.float32)
+    with np.errstate(over="ignore"):
+        out = _parallel.binary(np.add, a, a)
+    assert np.isinf(out).all()

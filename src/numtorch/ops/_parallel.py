@@ -17,9 +17,11 @@ import os
 import queue
 import threading
 
+import numpy as np
+
 from .. import _threads
 
-__all__ = ["chunks", "run_rows", "map_flat", "MIN_PARALLEL"]
+__all__ = ["chunks", "run_rows", "map_flat", "binary", "MIN_PARALLEL"]
 
 #: Passes over fewer elements than this run on the calling thread alone.
 MIN_PARALLEL = 1 << 17
@@ -117,4 +119,24 @@ def map_flat(kernel, out, *inputs):
         kernel(*[a[s:e] for a in flat_in], flat_out[s:e])
 
     run_rows(run, flat_out.size, 1)
+    return out
+
+
+def binary(ufunc, a, b):
+    """``ufunc(a, b)`` for arrays, split into runs shared among threads when both are large,
+    C-contiguous and of one shape (an element-wise ufunc gives the same bits either way)."""
+    if (a.size < MIN_PARALLEL or b.__class__ is not np.ndarray or a.shape != b.shape
+            or a.dtype != b.dtype or a.dtype.kind != "f" or ufunc.__class__ is not np.ufunc
+            or not (a.flags.c_contiguous and b.flags.c_contiguous)
+            or threads_for(a.size) <= 1):
+        return ufunc(a, b)
+    out = np.empty(a.shape, a.dtype)
+    fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    errors = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
+
+    def run(s, e):
+        with np.errstate(**errors):
+            ufunc(fa[s:e], fb[s:e], out=fo[s:e])
+
+    run_rows(run, fo.size, 1)
     return out
