@@ -153,3 +153,17 @@ def test_workers_keep_the_callers_error_state(monkeypatch):
     with np.errstate(over="ignore"):
         out = _parallel.binary(np.add, a, a)
     assert np.isinf(out).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stack_of_small_products_shared_among_threads_gives_the_same_bits(monkeypatch, dtype):
+    gen = np.random.default_rng(5)
+    a = gen.standard_normal((256, 64, 32)).astype(dtype)
+    b = gen.standard_normal((256, 64, 32)).astype(dtype).transpose(0, 2, 1)
+    calls = []
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
+        calls.append(bounds), [fn(s, e) for s, e in bounds]))
+    got = _parallel.stacked_matmul(a, b, np.matmul)
+    assert len(calls) == 1 and len(calls[0]) == 8
+    np.testing.assert_array_equal(got, np.matmul(a, b))

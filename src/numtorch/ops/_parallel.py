@@ -142,3 +142,35 @@ def binary(ufunc, a, b):
 
     run_rows(run, fo.size, 1)
     return out
+
+
+#: A stack of matrix products is shared among threads from this many multiply-adds in all
+#: (attention's 256 products of 64×32 by 32×64 at batch 64 are 33 M).
+MIN_PARALLEL_STACK_MACS = 4_000_000
+_STACK_BLOCKS = 8  # the stack is cut into this many runs, whatever the thread count
+
+
+def stacked_matmul(a, b, product):
+    """``product(a, b)`` for arrays; a stack of small matrix products (3-d ``a`` and ``b`` of
+    one batch size, each product too small for BLAS threads, many in all) is instead cut into
+    fixed runs of the batch shared among threads, each run one NumPy matmul on one BLAS thread
+    (each product computed exactly as in one call)."""
+    if (a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[0] < _STACK_BLOCKS
+            or a.shape[2] != b.shape[1] or a.dtype != b.dtype
+            or a.dtype not in (np.float32, np.float64)):
+        return product(a, b)
+    batch, m, k = a.shape
+    n = b.shape[2]
+    per = m * n * k
+    if (per >= 2 * _threads.FLOPS_PER_BLAS_THREAD or batch * per < MIN_PARALLEL_STACK_MACS
+            or threads_for(MIN_PARALLEL) <= 1):
+        return product(a, b)
+    out = np.empty((batch, m, n), a.dtype)
+    step = -(-batch // _STACK_BLOCKS)
+    bounds = [(s, min(batch, s + step)) for s in range(0, batch, step)]
+
+    def run(s, e):
+        np.matmul(a[s:e], b[s:e], out=out[s:e])
+
+    run_rows(run, batch, per, bounds=bounds)
+    return out

@@ -4,14 +4,21 @@ distances (cdist)."""
 import numpy as np
 
 from .._tensor import Tensor
-from .._threads import matmul as _product
+from .._threads import matmul as _blas_product
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
+from . import _parallel
 from ._lowp import fp32_op, lower_precision_op
 from ._registry import OUT, declare, formula
 
 _wrap = Tensor._wrap
+
+
+def _product(a, b):
+    """``a @ b`` on arrays: BLAS threads by size (numtorch._threads.matmul), a stack of many
+    small products shared among numtorch's threads (ops._parallel.stacked_matmul)."""
+    return _parallel.stacked_matmul(a, b, _blas_product)
 
 
 def _as_t(x):
