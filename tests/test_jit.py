@@ -185,5 +185,10 @@ def test_erf_family_equal_on_both_paths(monkeypatch, dtype):
     monkeypatch.setattr(_jit, "ENABLED", True)
     compiled = run()
     monkeypatch.setattr(_jit, "ENABLED", False)
-    for c, v in zip(compiled, run()):
-        np.testing.assert_array_equal(c, v)  # both are libm's erf/erfc, rounded the same way
+    for i, (c, v) in enumerate(zip(compiled, run())):
+        if i == 2 and dtype == "float32":
+            # float32 gelu: the same erfc fit, compiled (ops._fused) or as NumPy passes, with
+            # exp(poly - z*z) split in two on the compiled path: equal to a few ulp
+            np.testing.assert_allclose(c, v, rtol=4e-6, atol=1e-9)
+        else:
+            np.testing.assert_array_equal(c, v)  # both are libm's erf/erfc, rounded alike

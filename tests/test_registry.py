@@ -206,6 +206,8 @@ SAMPLES = {
     "EmbeddingBackward0": lambda t, a, b: _nnf().embedding(t.tensor([[0, 2], [2, 1]]), b),
     "ScaledDotProductFlashAttentionForCpuBackward0":
         lambda t, a, b: _nnf().scaled_dot_product_attention(b, a, a, is_causal=True),
+    "SafeSoftmaxBackward0": lambda t, a, b: _nnf().scaled_dot_product_attention(
+        b, a, a, is_causal=True, dropout_p=1e-9),
     "ThnnFusedLstmCellBackward0": lambda t, a, b: _rnn().lstm_cell_pointwise(
         t.cat([b, a], 1), a[:, :2])[0],
     "ThnnFusedGruCellBackward0": lambda t, a, b: _rnn().gru_cell_pointwise(b[:, :3], a[:, :3],

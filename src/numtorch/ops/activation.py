@@ -15,7 +15,7 @@ from .. import _dtype as dt
 from .._tensor import Tensor
 from ..random import _rng
 from . import _formulas as F
-from . import _unary_inplace
+from . import _fused, _parallel, _unary_inplace
 from . import elementwise as ew
 from . import shape as sh
 from ._lowp import lower_precision_op, widened_op
@@ -346,8 +346,23 @@ def _normal_cdf(x):
 def _gelu_grad(ctx, g):
     if not F.is_array(g):
         return _gelu_grad_tensor(ctx.x, g, ctx.approximate)
+    x = ctx.x
+    if x.dtype == np.float32 and g.dtype == np.float32 and g.shape == x.shape and x.ndim:
+        x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+        jit = _fused.kernels(x) if ctx.approximate == "none" else None
+        out = np.empty(x.shape, np.float32)
+        if jit is not None:
+            return _parallel.map_flat(jit.gelu_backward, out, x, g)
+        return _parallel.map_flat(_gelu_grad_chunk(ctx.approximate), out, x, g)
     with np.errstate(invalid="ignore", over="ignore"):  # ±inf give nan silently, as in torch
-        return _gelu_grad_values(ctx.x, g, ctx.approximate)
+        return _gelu_grad_values(x, g, ctx.approximate)
+
+
+def _gelu_grad_chunk(approximate):
+    def kernel(x, g, out):
+        with np.errstate(invalid="ignore", over="ignore"):
+            out[...] = _gelu_grad_values(x, g, approximate)
+    return kernel
 
 
 def _gelu_grad_tensor(x, g, approximate):
@@ -384,12 +399,29 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     x = _float_data(input)
+    if x.dtype == np.float32 and x.ndim:
+        # large float32 activations: in cache-sized runs, shared among threads (ops._parallel),
+        # compiled where numba is (ops._fused)
+        x = np.ascontiguousarray(x)
+        jit = _fused.kernels(x) if approximate == "none" else None
+        kernel = jit.gelu if jit is not None else _gelu_chunk(approximate)
+        res = _parallel.map_flat(kernel, np.empty(x.shape, np.float32), x)
+    else:
+        res = _gelu_values(x, approximate)
+    return _record(GeluBackward0, input, res, save_x=x, approximate=approximate)
+
+
+def _gelu_values(x, approximate):
     with np.errstate(invalid="ignore", over="ignore"):  # gelu(-inf) is nan, silently as in torch
         if approximate == "tanh":
-            res = 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-        else:
-            res = x * _normal_cdf(x)
-    return _record(GeluBackward0, input, res, save_x=x, approximate=approximate)
+            return 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        return x * _normal_cdf(x)
+
+
+def _gelu_chunk(approximate):
+    def kernel(x, out):
+        out[...] = _gelu_values(x, approximate)
+    return kernel
 
 
 # ---------------------------------------------------------------------------- sigmoid family

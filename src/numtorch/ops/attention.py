@@ -23,8 +23,9 @@ from .. import _dtype as dt
 from .. import backends as _backends
 from .._tensor import Tensor
 from . import _formulas as F
+from . import _fused
 from ._lowp import lower_precision_op
-from ._registry import formula
+from ._registry import OUT, formula
 from .dropout import dropout
 from .linalg import linear
 from .padding import pad
@@ -42,13 +43,36 @@ def _additive(mask, dtype, masked_when):
     return Tensor._wrap(data)
 
 
+@formula("SafeSoftmaxBackward0", saves={"out": OUT})
+def SafeSoftmaxBackward0(ctx, g):
+    """Softmax's input gradient ``y * (g - sum(g * y))``; rows of zeros (masked everywhere)
+    give zero gradients."""
+    y = ctx.out
+    if F.is_array(g):
+        fast = _fused.softmax_backward_last(y, g)
+        if fast is not None:
+            return (fast,)
+        gy = g * y
+        return (gy - y * gy.sum(axis=-1, keepdims=True),)
+    gy = g * y
+    return (gy - y * F.sum(gy, -1, True),)
+
+
 def _softmax_masked(scores):
-    """Softmax over the last dim; rows masked everywhere give zeros (as PyTorch's SDPA)."""
-    dead = np.isneginf(scores._data).all(-1, keepdims=True)
-    if not dead.any():
-        return softmax(scores, -1)
-    dead_t = Tensor._wrap(dead)
-    return softmax(scores.masked_fill(dead_t, 0.0), -1).masked_fill(dead_t, 0.0)
+    """Softmax over the last dim where rows masked everywhere (all -inf) give zeros, as
+    PyTorch's ``_safe_softmax`` in its SDPA (one ``SafeSoftmaxBackward0`` node)."""
+    x = scores._data
+    res = _fused.softmax_last(x, safe=True) if x.ndim else None
+    if res is None:
+        top = x.max(axis=-1, keepdims=True)
+        dead = np.isneginf(top)
+        with np.errstate(invalid="ignore"):
+            res = x - np.where(dead, 0, top)
+            np.exp(res, out=res)
+            total = res.sum(axis=-1, keepdims=True)
+            total[dead] = 1  # exp(-inf) = 0 everywhere: the row stays zero
+            res /= total
+    return SafeSoftmaxBackward0.record(res, (scores,), (res,), ())
 
 
 def _repeat_heads(x, groups):
@@ -243,6 +267,13 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if (query is key and key is value and not use_separate_proj_weight and not need_weights
+            and bias_k is None and bias_v is None and not add_zero_attn and static_k is None
+            and static_v is None and (attn_mask is None or key_padding_mask is None)):
+        out = _self_attention(query, num_heads, in_proj_weight, in_proj_bias, dropout_p,
+                              out_proj_weight, out_proj_bias, training, key_padding_mask,
+                              attn_mask)
+        return (out if batched else out.squeeze(1)), None
     q, k, v = _in_projection(query, key, value, num_heads, in_proj_weight, in_proj_bias,
                              use_separate_proj_weight, q_proj_weight, k_proj_weight,
                              v_proj_weight)
@@ -309,3 +340,30 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if not batched:
         out = out.squeeze(1)
     return out, weights
+
+
+def _self_attention(x, num_heads, in_proj_weight, in_proj_bias, dropout_p, out_proj_weight,
+                    out_proj_bias, training, key_padding_mask, attn_mask):
+    """Self-attention without the weights returned: one product with the packed input
+    projection, whose ``(L, N, 3, H, E/H)`` view gives the heads of query, key and value as
+    strided views in the ``(N, H, L, E/H)`` order of :func:`scaled_dot_product_attention` (no
+    per-head copies), then the output projection."""
+    tgt_len, bsz, embed_dim = x.shape
+    head_dim = embed_dim // num_heads
+    proj = linear(x, in_proj_weight, in_proj_bias).unflatten(-1, (3, num_heads, head_dim))
+    q, k, v = (t.permute(1, 2, 0, 3) for t in proj.unbind(2))
+    mask = None
+    if attn_mask is not None:
+        mask = _check_attn_mask(_additive(attn_mask, q.dtype, masked_when=True),
+                                tgt_len, tgt_len, bsz, num_heads)
+        mask = mask.reshape(bsz, num_heads, tgt_len, tgt_len) if mask.shape[0] > 1 \
+            else mask.unsqueeze(0)
+    elif key_padding_mask is not None:
+        kpm = _additive(key_padding_mask, q.dtype, masked_when=True)
+        if tuple(kpm.shape) != (bsz, tgt_len):
+            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, tgt_len)}, but got "
+                                 f"{tuple(kpm.shape)}")
+        mask = kpm.reshape(bsz, 1, 1, tgt_len)
+    out = scaled_dot_product_attention(q, k, v, mask, dropout_p if training else 0.0)
+    out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
+    return linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)

@@ -5,12 +5,15 @@ node of its own). Kept at the ops level so that ``ops.attention`` can drop atten
 without reaching up into ``nn``; ``nn.functional`` re-exports these.
 """
 
+import math
 import warnings
 
 import numpy as np
 
 from .._tensor import Tensor
 from ..random import _rng
+from . import _fused, _parallel
+from . import elementwise as ew
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout"]
@@ -23,18 +26,93 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def _keep_threshold(p):
+    """Keep an entry where its uniform 32-bit integer is at least this (probability ``1 - p``
+    up to 2**-32)."""
+    return np.uint32(min(int(round(p * 2.0 ** 32)), 2 ** 32 - 1))
+
+
+def _key():
+    """A fresh 64-bit key from the default generator, as two uint32 halves (one draw, so
+    ``manual_seed`` fixes every mask that follows)."""
+    raw = int(_rng().bit_generator.random_raw())
+    return np.uint32(raw & 0xFFFFFFFF), np.uint32(raw >> 32)
+
+
+def _mix32(h):
+    """The integer hash of ops._fused_kernels._mix32 on a uint32 array, in place."""
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x7FEB352D)
+    h ^= h >> np.uint32(15)
+    h *= np.uint32(0x846CA68B)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def _hash_bits(start, stop, s0, s1):
+    """Uniform 32-bit integers for the flat element indices ``start:stop``: a counter-based
+    generator (the index and the key through two rounds of an integer hash), so any run of
+    elements can be drawn on its own, by any thread, with the same result."""
+    h = np.arange(stop - start, dtype=np.uint32)
+    h += np.uint32(start & 0xFFFFFFFF)
+    h += s0
+    _mix32(h)
+    h ^= s1
+    return _mix32(h)
+
+
 def _keep_mask(input, p, noise_shape):
     """A 0/1 mask (input's dtype) keeping each entry with probability ``1 - p``."""
-    keep = _rng().random(noise_shape) >= p
-    return keep.astype(input._data.dtype)
+    s0, s1 = _key()
+    n = math.prod(noise_shape)
+    keep = _hash_bits(0, n, s0, s1) >= _keep_threshold(p)
+    return keep.astype(input._data.dtype).reshape(noise_shape)
+
+
+def _scaled_noise(input, p, noise_shape, x=None):
+    """The mask of :func:`_keep_mask` times ``1 / (1 - p)`` (zeros for ``p == 1``); with
+    ``x`` (a C-contiguous array of ``noise_shape``), also ``x * noise``. Drawn in runs of
+    elements shared among threads (ops._parallel), compiled where numba is (ops._fused); both
+    paths give the same mask."""
+    dtype = input._data.dtype
+    if p == 1:
+        noise = np.zeros(noise_shape, dtype)
+        return noise if x is None else (noise, x * noise)
+    s0, s1 = _key()
+    threshold, scale = _keep_threshold(p), dtype.type(1.0 / (1.0 - p))
+    noise = np.empty(noise_shape, dtype)
+    out = None if x is None else np.empty(noise_shape, dtype)
+    flat_noise = noise.reshape(-1)
+    flat_x = None if x is None else x.reshape(-1)
+    flat_out = None if x is None else out.reshape(-1)
+    jit = _fused.kernels(noise)
+
+    def run(s, e):
+        if jit is not None and x is None:
+            jit.dropout_noise(s, s0, s1, threshold, scale, flat_noise[s:e])
+        elif jit is not None:
+            jit.dropout_apply(s, s0, s1, threshold, scale, flat_x[s:e], flat_noise[s:e],
+                              flat_out[s:e])
+        else:
+            chunk = flat_noise[s:e]
+            np.greater_equal(_hash_bits(s, e, s0, s1), threshold, out=chunk, casting="unsafe")
+            chunk *= scale
+            if x is not None:
+                np.multiply(flat_x[s:e], chunk, out=flat_out[s:e])
+
+    _parallel.run_rows(run, flat_noise.size, 1)
+    return noise if x is None else (noise, out)
 
 
 def _scaled_dropout(input, p, noise_shape, inplace):
     """``input * mask / (1 - p)`` with one mask value per entry of ``noise_shape``."""
-    noise = _keep_mask(input, p, noise_shape)
-    if p < 1:
-        noise *= noise.dtype.type(1.0 / (1.0 - p))
-    noise_t = _wrap(noise)
+    x = input._data
+    if not inplace and noise_shape == x.shape and x.dtype == np.float32:
+        # one pass for the mask and the product, recorded as the product (MulBackward0)
+        x = np.ascontiguousarray(x)
+        noise, res = _scaled_noise(input, p, noise_shape, x)
+        return ew.MulBackward0.record(res, (input, None), (x, noise), (x.shape, noise.shape))
+    noise_t = _wrap(_scaled_noise(input, p, noise_shape))
     return input.mul_(noise_t) if inplace else input * noise_t
 
 

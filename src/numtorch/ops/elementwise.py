@@ -15,7 +15,7 @@ from .._fperr import quiet_call
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
 from . import _formulas as F
-from . import _jit
+from . import _jit, _parallel
 from ._formulas import unbroadcast
 from ._lowp import widened_op
 from ._registry import OUT, declare, formula
@@ -66,6 +66,12 @@ def RsubBackward1(ctx, g):
 @formula("MulBackward0", saves={"a": 0, "b": 1}, attrs=_SHAPES)
 def MulBackward0(ctx, g):
     (na, _), (nb, _) = ctx.next_functions
+    if F.is_array(g):  # large products shared among threads (ops._parallel)
+        ga = unbroadcast(_parallel.binary(np.multiply, g, ctx.b), ctx.a_shape) \
+            if na is not None else None
+        gb = unbroadcast(_parallel.binary(np.multiply, g, ctx.a), ctx.b_shape) \
+            if nb is not None else None
+        return ga, gb
     ga = unbroadcast(g * ctx.b, ctx.a_shape) if na is not None else None
     gb = unbroadcast(g * ctx.a, ctx.b_shape) if nb is not None else None
     return ga, gb
@@ -180,7 +186,7 @@ def _binary(name, ufunc, node_cls):
             input = _tensor_from(input, other if isinstance(other, Tensor) else None)
         ad, bd = binary_operands(input, other)
         try:
-            res = ufunc(ad, bd)
+            res = _parallel.binary(ufunc, ad, bd)
         except ValueError:
             raise shape_error(ad.shape, np.shape(bd)) from None
         if out is not None:
@@ -237,7 +243,7 @@ def _add_or_sub(input, other, alpha, out, ufunc, node_cls):
     if alpha != 1:
         bd = bd * alpha
     try:
-        res = ufunc(ad, bd)
+        res = _parallel.binary(ufunc, ad, bd)
     except ValueError:
         raise shape_error(ad.shape, np.shape(bd)) from None
     if out is not None:

@@ -4,15 +4,22 @@ distances (cdist)."""
 import numpy as np
 
 from .._tensor import Tensor
-from .._threads import matmul as _product
+from .._threads import matmul as _blas_product
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
+from . import _parallel
 from ._lowp import fp32_op, lower_precision_op
 from ._registry import OUT, declare, formula
 from .shape import UnsafeViewBackward0, expand, reshape
 
 _wrap = Tensor._wrap
+
+
+def _product(a, b):
+    """``a @ b`` on arrays: BLAS threads by size (numtorch._threads.matmul), a stack of many
+    small products shared among numtorch's threads (ops._parallel.stacked_matmul)."""
+    return _parallel.stacked_matmul(a, b, _blas_product)
 
 
 def _as_t(x):
@@ -278,6 +285,11 @@ def linear(input, weight, bias=None):
     wt = weight.t()
     if x.ndim == 2 and bias is not None:
         return addmm(bias, input, wt)
+    if x.ndim > 2 and bias is not None and w.ndim == 2 and x.flags.c_contiguous:
+        # as PyTorch: a contiguous batch is one addmm over its rows, viewed back (the bias
+        # added inside the product's output, not as a separate pass and node)
+        rows = addmm(bias, input.view(-1, x.shape[-1]), wt)
+        return rows.view(*x.shape[:-1], w.shape[0])
     out = matmul(input, wt)
     if bias is not None:
         out = out + bias

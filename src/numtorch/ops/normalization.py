@@ -14,7 +14,7 @@ import numpy as np
 
 from .._size import Size
 from .._tensor import Tensor
-from . import _batchnorm_jit
+from . import _batchnorm_jit, _fused, _parallel
 from . import _formulas as F
 from . import elementwise as ew
 from . import shape as sh
@@ -342,7 +342,64 @@ def _update_running(running_mean, running_var, mean, var, n, momentum):
 # ---------------------------------------------------------------------------- layer norm
 @formula("NativeLayerNormBackward0", saves=_NORM_SAVES, attrs=_NORM_ATTRS)
 def NativeLayerNormBackward0(ctx, g):
+    if F.is_array(g):
+        fast = _layer_norm_backward_fused(ctx, g)
+        if fast is not None:
+            return fast
     return _norm_formula(ctx, g)
+
+
+def _layer_norm_forward_fused(x, weight, bias, eps, k):
+    """float32 layer norm over the last ``k`` dims in one compiled pass per row, rows shared
+    among threads: ``(out, xhat, invstd)`` as the NumPy path gives them, or None where the
+    compiled kernels are not available."""
+    w, b = _data(weight), _data(bias)
+    jit = _fused.kernels(x, *(p for p in (w, b) if p is not None))
+    if jit is None or x.size == 0:
+        return None
+    n = math.prod(x.shape[x.ndim - k:])
+    rows = np.ascontiguousarray(x).reshape(-1, n)
+    empty = np.empty(0, np.float32)
+    w = empty if w is None else np.ascontiguousarray(w).reshape(-1)
+    b = empty if b is None else np.ascontiguousarray(b).reshape(-1)
+    out, xhat = np.empty(rows.shape, np.float32), np.empty(rows.shape, np.float32)
+    invstd = np.empty(rows.shape[0], np.float32)
+    eps = np.float32(eps)
+    _parallel.run_rows(lambda s, e: jit.layer_norm(rows, w, b, eps, out, xhat, invstd, s, e),
+                       *rows.shape)
+    stat_shape = x.shape[:x.ndim - k] + (1,) * k
+    return out.reshape(x.shape), xhat.reshape(x.shape), invstd.reshape(stat_shape)
+
+
+def _layer_norm_backward_fused(ctx, g):
+    """The array gradients of layer norm in one compiled pass per row (float32), the weight
+    and bias sums taken per fixed run of rows and added in order (the same on any number of
+    threads); None where the compiled kernels are not available."""
+    xhat, invstd, w = ctx.xhat, ctx.invstd, ctx.w
+    jit = _fused.kernels(g, xhat, *(() if w is None else (w,)))
+    if jit is None or g.shape != xhat.shape or not ctx.stats or xhat.size == 0:
+        return None
+    ni, nw, nb = ctx.needs(0), ctx.needs(1), ctx.needs(2)
+    n = math.prod(ctx.param_shape)
+    g2 = np.ascontiguousarray(g).reshape(-1, n)
+    h2 = np.ascontiguousarray(xhat).reshape(-1, n)
+    inv = np.ascontiguousarray(invstd).reshape(-1)
+    w1 = np.empty(0, np.float32) if w is None else np.ascontiguousarray(w).reshape(-1)
+    gi = np.empty(g2.shape if ni else (0, n), np.float32)
+    bounds = _parallel.chunks(*g2.shape)
+    gw = np.zeros((len(bounds), n if nw else 0))
+    gb = np.zeros((len(bounds), n if nb else 0))
+    index = {s: i for i, (s, _) in enumerate(bounds)}
+
+    def run(s, e):
+        i = index[s]
+        jit.layer_norm_backward(g2, h2, inv, w1, gi, gw[i], gb[i], s, e)
+
+    _parallel.run_rows(run, *g2.shape, bounds=bounds)
+    shape = ctx.param_shape
+    return (gi.reshape(g.shape) if ni else None,
+            gw.sum(0).astype(np.float32).reshape(shape) if nw else None,
+            gb.sum(0).astype(np.float32).reshape(shape) if nb else None)
 
 
 @widened_op
@@ -364,8 +421,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(p.shape)} and normalized_shape = {list(normalized_shape)}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, _, _, invstd, scratch = _normalize(x, axes, eps)
-    res = _affine(xhat, weight, bias, normalized_shape, scratch)
+    fused = _layer_norm_forward_fused(x, weight, bias, eps, k)
+    if fused is not None:
+        res, xhat, invstd = fused
+    else:
+        xhat, _, _, invstd, scratch = _normalize(x, axes, eps)
+        res = _affine(xhat, weight, bias, normalized_shape, scratch)
     return NativeLayerNormBackward0.record(
         res, (input, weight, bias), (x, _data(weight), xhat, invstd, None),
         (axes, tuple(range(x.ndim - k)), normalized_shape, normalized_shape, eps, True))

@@ -9,6 +9,7 @@ from .. import _dtype as dt
 from .._fperr import quiet_call
 from .._tensor import Tensor
 from . import _formulas as F
+from . import _fused
 from ._lowp import fp32_op, widened_op
 from ._registry import OUT, declare, formula, out
 from ._util import normalize_dims, refuse_complex, wrap_dim
@@ -581,6 +582,10 @@ def count_nonzero(input, dim=None):
 @formula("SoftmaxBackward0", saves={"out": OUT}, attrs=("axis",))
 def SoftmaxBackward0(ctx, g):
     out, ax = ctx.out, ctx.axis
+    if F.is_array(g) and ax == out.ndim - 1:
+        fast = _fused.softmax_backward_last(out, g)
+        if fast is not None:
+            return (fast,)
     gy = g * out
     if F.is_array(g):
         return (gy - out * gy.sum(axis=ax, keepdims=True),)
@@ -619,9 +624,11 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
         x = x.astype(dt.to_numpy_dtype(dtype))
     ax = _softmax_dim(dim, x.ndim)
     _refuse_complex_softmax(x, ax, "softmax")
+    # float32 over the last dim: compiled, rows shared among threads (ops._fused)
+    res = _fused.softmax_last(x) if x.ndim and ax == x.ndim - 1 else None
     if x.ndim == 0:
         res = np.ones_like(x)
-    else:
+    elif res is None:
         with np.errstate(invalid="ignore"):  # an inf input gives nan, quietly, as in PyTorch
             e = x - x.max(axis=ax, keepdims=True)
             np.exp(e, out=e)

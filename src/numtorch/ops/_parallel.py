@@ -1,0 +1,176 @@
+"""Row-chunked element-wise kernels on a small persistent pool of worker threads.
+
+A large element-wise pass (GELU, softmax, layer norm, dropout on a transformer's activations)
+is split into runs of rows; the calling thread takes the first run and up to
+``numtorch.get_num_threads() - 1`` workers the others, only as many as other processes leave
+cores idle (``numtorch._threads.workers``). NumPy's ufuncs and the compiled kernels release the
+GIL, so the runs proceed in parallel. Below :data:`MIN_PARALLEL` elements everything stays on
+the calling thread: waking a worker costs some tens of microseconds, more than it saves there.
+
+Chunk boundaries never depend on the number of threads (:func:`chunks`), and each row is
+computed by the same code whichever thread runs it, so results are bitwise the same on one
+thread or several. The workers wait on a queue, not spinning, so a busy machine costs them
+nothing while they are idle.
+"""
+
+import os
+import queue
+import threading
+
+import numpy as np
+
+from .. import _threads
+
+__all__ = ["chunks", "run_rows", "map_flat", "binary", "MIN_PARALLEL"]
+
+#: Passes over fewer elements than this run on the calling thread alone: a memory-bound pass
+#: over 2**18 float32 takes 0.1-0.5 ms here, and waking a worker and waiting for it costs
+#: 20-50 µs, so only above that does the second thread win clearly.
+MIN_PARALLEL = 1 << 18
+#: Rows are cut into runs of about this many elements (a quarter MiB of float32): small enough
+#: to stay in the L2 cache across the several passes of a NumPy fallback.
+CHUNK_ELEMENTS = 1 << 16
+
+_pool: list[queue.SimpleQueue] = []  # worker threads' job queues
+_lock = threading.Lock()
+
+
+def _worker(jobs):
+    while True:
+        fn, bounds, done = jobs.get()
+        try:
+            for s, e in bounds:
+                fn(s, e)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            done.put(exc)
+        else:
+            done.put(None)
+
+
+def _queues(n):
+    """Job queues of ``n`` worker threads, started on first need."""
+    if len(_pool) < n:
+        with _lock:
+            while len(_pool) < n:
+                jobs = queue.SimpleQueue()
+                threading.Thread(target=_worker, args=(jobs,), daemon=True,
+                                 name=f"numtorch-rows-{len(_pool)}").start()
+                _pool.append(jobs)
+    return _pool[:n]
+
+
+def _forget_pool():
+    _pool.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    # a forked child (a DataLoader worker) has none of its parent's threads
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def chunks(rows, row_size):
+    """Row ranges ``(start, stop)`` covering ``range(rows)``, each about
+    :data:`CHUNK_ELEMENTS` elements (at least one row); the same whatever the thread count."""
+    per = max(1, CHUNK_ELEMENTS // max(1, row_size))
+    return [(s, min(rows, s + per)) for s in range(0, rows, per)]
+
+
+def threads_for(size):
+    """How many threads a pass over ``size`` elements should use now."""
+    if size < MIN_PARALLEL or threading.current_thread() is not threading.main_thread():
+        return 1
+    return _threads.workers()
+
+
+def run_rows(fn, rows, row_size, bounds=None):
+    """Call ``fn(start, stop)`` for every range of :func:`chunks` (or of ``bounds``), shared
+    among threads when the pass is large (contiguous runs of chunks per thread, the calling
+    thread taking the first). ``fn`` must only write rows ``start:stop`` of its outputs."""
+    if bounds is None:
+        bounds = chunks(rows, row_size)
+    threads = min(threads_for(rows * row_size), len(bounds))
+    if threads <= 1:
+        for s, e in bounds:
+            fn(s, e)
+        return
+    per = -(-len(bounds) // threads)
+    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
+    done = queue.SimpleQueue()
+    for jobs, group in zip(_queues(len(groups) - 1), groups[1:]):
+        jobs.put((fn, group, done))
+    error = None
+    try:
+        for s, e in groups[0]:
+            fn(s, e)
+    except BaseException as exc:  # noqa: BLE001 - re-raised once the workers are done
+        error = exc
+    for _ in groups[1:]:
+        worker_error = done.get()
+        error = error or worker_error
+    if error is not None:
+        raise error
+
+
+def map_flat(kernel, out, *inputs):
+    """``kernel(*input_chunks, out_chunk)`` over matching flat runs of C-contiguous arrays of
+    one size (:func:`run_rows` with rows of one element); returns ``out``."""
+    flat_in = [a.reshape(-1) for a in inputs]
+    flat_out = out.reshape(-1)
+
+    def run(s, e):
+        kernel(*[a[s:e] for a in flat_in], flat_out[s:e])
+
+    run_rows(run, flat_out.size, 1)
+    return out
+
+
+def binary(ufunc, a, b):
+    """``ufunc(a, b)`` for arrays, split into runs shared among threads when both are large,
+    C-contiguous and of one shape (an element-wise ufunc gives the same bits either way)."""
+    if (a.size < MIN_PARALLEL or b.__class__ is not np.ndarray or a.shape != b.shape
+            or a.dtype != b.dtype or a.dtype.kind != "f" or ufunc.__class__ is not np.ufunc
+            or not (a.flags.c_contiguous and b.flags.c_contiguous)
+            or threads_for(a.size) <= 1):
+        return ufunc(a, b)
+    out = np.empty(a.shape, a.dtype)
+    fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    errors = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
+
+    def run(s, e):
+        with np.errstate(**errors):
+            ufunc(fa[s:e], fb[s:e], out=fo[s:e])
+
+    run_rows(run, fo.size, 1)
+    return out
+
+
+#: A stack of matrix products is shared among threads from this many multiply-adds in all
+#: (attention's 256 products of 64×32 by 32×64 at batch 64 are 33 M).
+MIN_PARALLEL_STACK_MACS = 4_000_000
+_STACK_BLOCKS = 8  # the stack is cut into this many runs, whatever the thread count
+
+
+def stacked_matmul(a, b, product):
+    """``product(a, b)`` for arrays; a stack of small matrix products (3-d ``a`` and ``b`` of
+    one batch size, each product too small for BLAS threads, many in all) is instead cut into
+    fixed runs of the batch shared among threads, each run one NumPy matmul on one BLAS thread
+    (each product computed exactly as in one call)."""
+    if (a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[0] < _STACK_BLOCKS
+            or a.shape[2] != b.shape[1] or a.dtype != b.dtype
+            or a.dtype not in (np.float32, np.float64)):
+        return product(a, b)
+    batch, m, k = a.shape
+    n = b.shape[2]
+    per = m * n * k
+    if (per >= 2 * _threads.FLOPS_PER_BLAS_THREAD or batch * per < MIN_PARALLEL_STACK_MACS
+            or threads_for(MIN_PARALLEL) <= 1):
+        return product(a, b)
+    out = np.empty((batch, m, n), a.dtype)
+    step = -(-batch // _STACK_BLOCKS)
+    bounds = [(s, min(batch, s + step)) for s in range(0, batch, step)]
+
+    def run(s, e):
+        np.matmul(a[s:e], b[s:e], out=out[s:e])
+
+    run_rows(run, batch, per, bounds=bounds)
+    return out

@@ -1,0 +1,169 @@
+"""The large-tensor paths of GELU, softmax, layer norm and dropout: compiled kernels
+(ops._fused, numba) or NumPy, in row runs shared among threads (ops._parallel). Their values
+and gradients must match PyTorch, the compiled and NumPy paths must agree, and one thread or
+several must give bitwise the same results."""
+
+import numpy as np
+import pytest
+
+import numtorch
+from numtorch.ops import _jit, _parallel
+
+# above _parallel.MIN_PARALLEL, so the threaded path is taken
+SHAPE = (8, 64, 512)
+
+
+def _run(fn, x, g, dtype="float32"):
+    a = numtorch.tensor(x.astype(dtype), requires_grad=True)
+    y = fn(numtorch, a)
+    y.backward(numtorch.tensor(g.astype(dtype)))
+    return y.detach().numpy(), a.grad.numpy()
+
+
+def _layer_norm(lib, a, shape=SHAPE[-1:]):
+    gen = np.random.default_rng(3)
+    w = lib.tensor(gen.standard_normal(shape).astype(np.float32), requires_grad=True)
+    b = lib.tensor(gen.standard_normal(shape).astype(np.float32), requires_grad=True)
+    y = lib.nn.functional.layer_norm(a, shape, w, b)
+    _layer_norm.params = (w, b)
+    return y
+
+
+def _attention(lib, a):
+    """The composed SDPA path (dropout on, though it keeps everything at this p) with a
+    causal mask whose first row is masked everywhere (a zero row, PyTorch's safe softmax)."""
+    q = a.reshape(8, 4, 64, 128)
+    keep = np.tril(np.ones((64, 64), dtype=bool))
+    keep[0] = False
+    out = lib.nn.functional.scaled_dot_product_attention(q, q * 0.5, q, lib.tensor(keep),
+                                                         dropout_p=1e-12)
+    return out.reshape(SHAPE)
+
+
+CASES = {
+    "add_mul": lambda lib, a: (a + a * a) * a,
+    "attention": _attention,
+    "gelu": lambda lib, a: lib.nn.functional.gelu(a),
+    "gelu_tanh": lambda lib, a: lib.nn.functional.gelu(a, approximate="tanh"),
+    "softmax": lambda lib, a: lib.softmax(a, -1),
+    "softmax_masked": lambda lib, a: lib.softmax(a.masked_fill(a > 1.5, float("-inf")), -1),
+    "layer_norm": _layer_norm,
+}
+
+
+def _data():
+    gen = np.random.default_rng(0)
+    return gen.standard_normal(SHAPE) * 3, gen.standard_normal(SHAPE)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_large_float32_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    x, g = _data()
+    y, gx = _run(CASES[name], x, g)
+    a = torch.tensor(x.astype(np.float32), requires_grad=True)
+    want = CASES[name](torch, a)
+    want.backward(torch.tensor(g.astype(np.float32)))
+    np.testing.assert_allclose(y, want.detach().numpy(), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(gx, a.grad.numpy(), rtol=2e-4, atol=2e-5)
+
+
+def test_large_layer_norm_parameter_grads_match_torch():
+    torch = pytest.importorskip("torch")
+    x, g = _data()
+    _run(_layer_norm, x, g)
+    w, b = _layer_norm.params
+    a = torch.tensor(x.astype(np.float32), requires_grad=True)
+    _layer_norm(torch, a).backward(torch.tensor(g.astype(np.float32)))
+    tw, tb = _layer_norm.params
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_large_float32_close_to_float64(name):
+    x, g = _data()
+    y, gx = _run(CASES[name], x, g)
+    y64, gx64 = _run(CASES[name], x, g, "float64")
+    np.testing.assert_allclose(y, y64, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gx, gx64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_one_or_two_threads_give_the_same_bits(monkeypatch, name):
+    x, g = _data()
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 1)
+    one = _run(CASES[name], x, g)
+    monkeypatch.setattr(_parallel, "threads_for",
+                        lambda size: 1 if size < _parallel.MIN_PARALLEL else 2)
+    two = _run(CASES[name], x, g)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compiled_and_numpy_paths_agree(monkeypatch, name):
+    x, g = _data()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    on = _run(CASES[name], x, g)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    off = _run(CASES[name], x, g)
+    np.testing.assert_allclose(on[0], off[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(on[1], off[1], rtol=1e-4, atol=1e-5)
+
+
+def test_worker_errors_reach_the_caller(monkeypatch):
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+
+    def fail(start, stop):
+        if start:
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        _parallel.run_rows(fail, 1 << 18, 1)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_large_dropout_keeps_one_minus_p_and_scales(p):
+    numtorch.manual_seed(0)
+    x = numtorch.ones(SHAPE, requires_grad=True)
+    y = numtorch.nn.functional.dropout(x, p)
+    kept = y.detach().numpy() != 0
+    assert abs(kept.mean() - (1 - p)) < 5e-3
+    np.testing.assert_allclose(y.detach().numpy()[kept], 1 / (1 - p), rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.detach().numpy())
+
+
+def test_dropout_masks_repeat_under_a_seed_and_agree_on_both_paths(monkeypatch):
+    x = numtorch.randn(SHAPE)
+    masks = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_jit, "ENABLED", enabled)
+        numtorch.manual_seed(7)
+        masks.append(numtorch.nn.functional.dropout(x, 0.3).numpy())
+    np.testing.assert_array_equal(masks[0], masks[1])
+    numtorch.manual_seed(8)
+    assert not np.array_equal(masks[0], numtorch.nn.functional.dropout(x, 0.3).numpy())
+
+
+def test_workers_keep_the_callers_error_state(monkeypatch):
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    a = np.full(1 << 18, 3e38, np.float32)
+    with np.errstate(over="ignore"):
+        out = _parallel.binary(np.add, a, a)
+    assert np.isinf(out).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stack_of_small_products_shared_among_threads_gives_the_same_bits(monkeypatch, dtype):
+    gen = np.random.default_rng(5)
+    a = gen.standard_normal((256, 64, 32)).astype(dtype)
+    b = gen.standard_normal((256, 64, 32)).astype(dtype).transpose(0, 2, 1)
+    calls = []
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
+        calls.append(bounds), [fn(s, e) for s, e in bounds]))
+    got = _parallel.stacked_matmul(a, b, np.matmul)
+    assert len(calls) == 1 and len(calls[0]) == 8
+    np.testing.assert_array_equal(got, np.matmul(a, b))
