@@ -1,0 +1,73 @@
+"""Optional compiled kernel (numba) for the gate gradients of one LSTM time step.
+
+Between its hidden matrix products, a backward step of an LSTM layer is about twenty
+element-wise passes over arrays of one batch (20×256 in the word language model), where NumPy
+spends more time dispatching than computing. One compiled loop computes the gate gradients and
+the cell gradient carried to the previous step in a single pass. (The forward step stays with
+NumPy: its ``exp``/``tanh`` run vectorised there, while numba calls libm once per element.)
+Gated like the other kernels (:mod:`numtorch.ops._jit`): without numba, or with
+``NUMTORCH_JIT=0``, :func:`kernels` returns None and ``ops/rnn.py`` runs its NumPy path, the
+same formulas (values equal up to float rounding).
+"""
+
+import numpy as np
+
+from . import _jit
+
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_kernels = None  # None: not tried yet; False: numba is missing; otherwise the namespace
+
+
+class _Kernels:
+    def __init__(self, numba):
+        def jit(fn):
+            try:
+                return numba.njit(nogil=True, cache=True, fastmath=False)(fn)
+            except RuntimeError:  # no writable cache directory: compile in every process
+                return numba.njit(nogil=True)(fn)
+
+        self.lstm_step_backward = jit(_lstm_step_backward)
+
+
+def kernels(*arrays):
+    """The compiled LSTM step kernel, or None when compiled kernels are off (see
+    :data:`numtorch.ops._jit.ENABLED`), numba is missing, or an array is not float32/float64."""
+    global _kernels
+    if not _jit.ENABLED:
+        return None
+    if _kernels is None:
+        try:
+            import numba
+
+            _kernels = _Kernels(numba)
+        except Exception:  # noqa: BLE001 - any failure means: run on NumPy (see _jit._load)
+            _kernels = False
+    if _kernels is False:
+        return None
+    for a in arrays:
+        if a.dtype not in _DTYPES:
+            return None
+    return _kernels
+
+
+# Compiled by numba (plain Python, slow, if called directly).
+def _lstm_step_backward(dh, d_out, dc, a, tanh_c, c_prev, d):
+    """One backward step: with ``dh_t = dh + d_out`` (the carried and the output gradient),
+    writes the gate gradients ``d`` (B, 4H) and replaces ``dc`` by the cell gradient carried to
+    the previous step, ``(dc + dh_t * o * (1 - tanh_c**2)) * f``."""
+    batch, hs = dc.shape
+    one = a.dtype.type(1)
+    for b in range(batch):
+        for j in range(hs):
+            dht = dh[b, j] + d_out[b, j]
+            i = a[b, j]
+            f = a[b, hs + j]
+            g = a[b, 2 * hs + j]
+            o = a[b, 3 * hs + j]
+            tc = tanh_c[b, j]
+            dct = dc[b, j] + dht * o * (one - tc * tc)
+            d[b, j] = dct * g * i * (one - i)
+            d[b, hs + j] = dct * c_prev[b, j] * f * (one - f)
+            d[b, 2 * hs + j] = dct * i * (one - g * g)
+            d[b, 3 * hs + j] = dht * tc * o * (one - o)
+            dc[b, j] = dct * f
