@@ -139,6 +139,22 @@ def test_lstm_layer_kernels_match_torch(monkeypatch, jit, helper, dtype, outputs
     _compare(tm, nm, t_out, n_out, t_in, n_in, dtype)
 
 
+def test_lstm_forward_same_bits_with_and_without_kernels(monkeypatch):
+    """The compiled forward step does NumPy's operations in NumPy's order: equal bits."""
+    pytest.importorskip("numba")
+    from numtorch.ops import _jit
+    numtorch.manual_seed(0)
+    lstm = numtorch.nn.LSTM(6, 16, num_layers=2, bidirectional=True)
+    x = numtorch.randn(9, 4, 6) * 3
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_jit, "ENABLED", enabled)
+        out, (h, c) = lstm(x)
+        results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("cls_name", ["RNN", "LSTM", "GRU"])
 def test_unbatched_input(cls_name):
     tm, nm = _pair(cls_name, np.float64, 3, 4, num_layers=2, bidirectional=True)

@@ -223,6 +223,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     # transposed view
     w_hh_t = np.ascontiguousarray(w_hh.T)
     hh = np.empty((batch, 4 * hs), dtype=gates.dtype)
+    kern = _jit_rnn.kernels(gates, hh, h0, c0)
     h, c = h0, c0
     try:
         with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
@@ -232,6 +233,15 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
                     pending.pop(t).result()
                 a = gates[t]
                 c_prev, c, h = c, cells[t], out[t]
+                if kern is not None:
+                    kern.lstm_gates_in(a, hh)
+                    np.exp(a[:, :2 * hs], out=a[:, :2 * hs])
+                    np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
+                    np.exp(a[:, 3 * hs:], out=a[:, 3 * hs:])
+                    kern.lstm_cell(a, c_prev, c)
+                    np.tanh(c, out=tanh_c[t])
+                    np.multiply(a[:, 3 * hs:], tanh_c[t], out=h)
+                    continue
                 a += hh
                 _sigmoid_(a[:, :2 * hs])
                 np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
