@@ -21,7 +21,7 @@ import numpy as np
 from .. import _threads
 from .._tensor import Tensor
 from . import _formulas as F
-from . import _jit_rnn
+from . import _jit_seq
 from . import activation as act
 from . import shape as sh
 from ._registry import formula, out
@@ -223,7 +223,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     # transposed view
     w_hh_t = np.ascontiguousarray(w_hh.T)
     hh = np.empty((batch, 4 * hs), dtype=gates.dtype)
-    kern = _jit_rnn.kernels(gates, hh, h0, c0)
+    kern = _jit_seq.kernels(gates, hh, h0, c0)
     h, c = h0, c0
     try:
         with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
@@ -349,7 +349,7 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     dh = np.zeros_like(h0) if d_hn is None else d_hn.copy()
     dc = np.zeros_like(c0) if d_cn is None else d_cn.copy()
     dg = np.empty((steps, batch, 4 * hs), dtype=out.dtype)
-    kern = _jit_rnn.kernels(dh, dc, acts)
+    kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
     helper = _helper_thread() if _use_helper(steps, batch, hs, 4 * hs) else None
