@@ -8,6 +8,8 @@
   ``b_ih``, ``b_hh``, ``hx``, ``cx``). The input projection of all time steps is one matrix
   product, only the hidden product runs per step; the backward runs the recurrence once and
   forms the input and weight gradients as one matrix product each over the stacked steps.
+  With a core idle, those big products run on a helper thread beside the recurrence (see
+  ``_use_helper``); a step's gate arithmetic is compiled when numba is there (``_jit_seq``).
 
 Plain backward runs hand-tuned array code on the activations saved by the forward. Under
 ``create_graph`` the formulas recompute those activations from the saved inputs with recorded
