@@ -117,19 +117,15 @@ def test_rnn_relu_and_lstm_proj_size(dtype):
 
 
 @pytest.mark.parametrize("jit", [True, False], ids=["numba", "numpy"])
-@pytest.mark.parametrize("helper", [False, True], ids=["one_thread", "helper_thread"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("outputs", ["all", "states_only"])
-def test_lstm_layer_kernels_match_torch(monkeypatch, jit, helper, dtype, outputs):
-    """Every path of the whole-sequence LSTM layer: the backward's gate step compiled or on
-    NumPy, the big products on the calling thread or block by block on the helper thread (in
-    both directions), with the output sequence used or only the final states."""
-    from numtorch.ops import _jit, rnn
+def test_lstm_layer_kernels_match_torch(monkeypatch, jit, dtype, outputs):
+    """Both paths of the whole-sequence LSTM layer (a step's gate arithmetic compiled or on
+    NumPy), in both directions, with the output sequence used or only the final states."""
+    from numtorch.ops import _jit
     if jit:
         pytest.importorskip("numba")
     monkeypatch.setattr(_jit, "ENABLED", jit)
-    monkeypatch.setattr(rnn, "_BLOCK_ROWS", 6)  # several blocks of 2 steps, the last shorter
-    monkeypatch.setattr(rnn, "_use_helper", lambda *shape: helper)
     tm, nm = _pair("LSTM", dtype, 5, 8, num_layers=2, bidirectional=True)
     t_in, n_in = _inputs([(7, 3, 5), (4, 3, 8), (4, 3, 8)], dtype)
     t_out = tm(t_in[0], tuple(t_in[1:]))

@@ -8,15 +8,13 @@
   ``b_ih``, ``b_hh``, ``hx``, ``cx``). The input projection of all time steps is one matrix
   product, only the hidden product runs per step; the backward runs the recurrence once and
   forms the input and weight gradients as one matrix product each over the stacked steps.
-  With a core idle, those big products run on a helper thread beside the recurrence (see
-  ``_use_helper``); a step's gate arithmetic is compiled when numba is there (``_jit_seq``).
+  Those big products go through ``_threads.matmul``, so they may use idle cores; a step's
+  gate arithmetic is compiled when numba is there (``_jit_seq``).
 
 Plain backward runs hand-tuned array code on the activations saved by the forward. Under
 ``create_graph`` the formulas recompute those activations from the saved inputs with recorded
 ops and run the same recurrences on Tensors, so the gradients can be differentiated again.
 """
-
-import os
 
 import numpy as np
 
@@ -153,71 +151,15 @@ def gru_cell_pointwise(gi, gh, h_prev):
 
 
 # ---------------------------------------------------------------------- LSTM sequence layer
-# The big products of a layer (the input projection of all steps forward; the input gradient
-# and the two weight gradients backward) can run on one helper thread while the calling thread
-# runs the recurrence, whose per-step products are too small to share among BLAS threads. The
-# helper is used where ``_threads.blas_threads_for`` would give the product two BLAS threads
-# (large enough, called from the main thread, a core idle). Its products are cut by blocks of
-# time steps, rows of the full product: OpenBLAS computes every row the same way whatever the
-# row count, so the values do not depend on whether the helper ran (checked for OpenBLAS 0.3.31).
-_BLOCK_ROWS = 128  # rows (steps * batch) per block of the input projection / gradient
-_helper = None
-
-
-def _helper_thread():
-    global _helper
-    if _helper is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="numtorch-rnn")
-    return _helper
-
-
-def _forget_helper():
-    global _helper
-    _helper = None
-
-
-if hasattr(os, "register_at_fork"):
-    # a forked child (a DataLoader worker) has none of its parent's threads
-    os.register_at_fork(after_in_child=_forget_helper)
-
-
-def _use_helper(steps, batch, inner, outer):
-    """Whether the ``(steps * batch) × inner @ inner × outer`` product of a layer should run
-    on the helper thread, block by block, beside the recurrence."""
-    return steps > 1 and _threads.blas_threads_for(steps * batch, outer, inner) > 1
-
-
-def _step_blocks(steps, batch, reverse):
-    """Blocks ``(start, stop)`` of time steps in the order the recurrence visits them."""
-    per = max(1, -(-_BLOCK_ROWS // max(1, batch)))
-    blocks = [(s, min(steps, s + per)) for s in range(0, steps, per)]
-    return blocks[::-1] if reverse else blocks
-
-
 def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells)): (T, B, H) each
     but the activations (T, B, 4H)."""
     steps, batch, n_in = x.shape
     hs = h0.shape[-1]
-    pending = {}  # first step of a block -> its projection running on the helper
-    if _use_helper(steps, batch, n_in, 4 * hs):
-        gates = np.empty((steps, batch, 4 * hs), dtype=np.result_type(x, w_ih))
-
-        def project(start, stop):
-            rows = gates[start:stop].reshape(-1, 4 * hs)
-            np.matmul(x[start:stop].reshape(-1, n_in), w_ih.T, out=rows)
-            if bias is not None:
-                rows += bias
-
-        helper = _helper_thread()
-        for start, stop in _step_blocks(steps, batch, reverse):
-            pending[stop - 1 if reverse else start] = helper.submit(project, start, stop)
-    else:
-        gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
-        gates = gates.reshape(steps, batch, 4 * hs)
-        if bias is not None:
-            gates += bias
+    gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
+    gates = gates.reshape(steps, batch, 4 * hs)
+    if bias is not None:
+        gates += bias
     out = np.empty((steps, batch, hs), dtype=x.dtype)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
@@ -228,34 +170,28 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     hh = hh_t.T
     kern = _jit_seq.kernels(gates, hh_t, h0, c0)
     h, c = h0, c0
-    try:
-        with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
-            for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                np.matmul(w_hh, h.T, out=hh_t)
-                if t in pending:
-                    pending.pop(t).result()
-                a = gates[t]
-                c_prev, c, h = c, cells[t], out[t]
-                if kern is not None:
-                    kern.lstm_gates_in(a, hh)
-                    np.exp(a[:, :2 * hs], out=a[:, :2 * hs])
-                    np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
-                    np.exp(a[:, 3 * hs:], out=a[:, 3 * hs:])
-                    kern.lstm_cell(a, c_prev, c)
-                    np.tanh(c, out=tanh_c[t])
-                    np.multiply(a[:, 3 * hs:], tanh_c[t], out=h)
-                    continue
-                a += hh
-                _sigmoid_(a[:, :2 * hs])
+    with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            np.matmul(w_hh, h.T, out=hh_t)
+            a = gates[t]
+            c_prev, c, h = c, cells[t], out[t]
+            if kern is not None:
+                kern.lstm_gates_in(a, hh)
+                np.exp(a[:, :2 * hs], out=a[:, :2 * hs])
                 np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
-                so = _sigmoid_(a[:, 3 * hs:])
-                np.multiply(a[:, hs:2 * hs], c_prev, out=c)
-                c += a[:, :hs] * a[:, 2 * hs:3 * hs]
+                np.exp(a[:, 3 * hs:], out=a[:, 3 * hs:])
+                kern.lstm_cell(a, c_prev, c)
                 np.tanh(c, out=tanh_c[t])
-                np.multiply(so, tanh_c[t], out=h)
-    finally:
-        for job in pending.values():  # only after an error: let the helper finish with gates
-            job.result()
+                np.multiply(a[:, 3 * hs:], tanh_c[t], out=h)
+                continue
+            a += hh
+            _sigmoid_(a[:, :2 * hs])
+            np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
+            so = _sigmoid_(a[:, 3 * hs:])
+            np.multiply(a[:, hs:2 * hs], c_prev, out=c)
+            c += a[:, :hs] * a[:, 2 * hs:3 * hs]
+            np.tanh(c, out=tanh_c[t])
+            np.multiply(so, tanh_c[t], out=h)
     return out, cells, gates, tanh_c
 
 
@@ -347,7 +283,7 @@ def _t_lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
 
 def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     out, cells, acts, tanh_c = ctx.out, ctx.cells, ctx.acts, ctx.tanh_c
-    x, w_ih, w_hh, h0, c0, reverse = ctx.x, ctx.w_ih, ctx.w_hh, ctx.h0, ctx.c0, ctx.reverse
+    x, w_hh, h0, c0, reverse = ctx.x, ctx.w_hh, ctx.h0, ctx.c0, ctx.reverse
     steps, batch, hs = out.shape
     dh = np.zeros_like(h0) if d_hn is None else d_hn.copy()
     dc = np.zeros_like(c0) if d_cn is None else d_cn.copy()
@@ -355,51 +291,22 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
-    helper = _helper_thread() if _use_helper(steps, batch, hs, 4 * hs) else None
-    dx, done, jobs = None, {}, []  # done: the step that completes a block of dg -> the block
-    if helper is not None and ctx.needs(0):
-        n_in = x.shape[-1]
-        dx = np.empty(x.shape, dtype=np.result_type(dg, w_ih))
-        for start, stop in _step_blocks(steps, batch, reverse):
-            done[stop - 1 if reverse else start] = (start, stop)
-
-        def grad_input(start, stop, dg=dg):
-            np.matmul(dg[start:stop].reshape(-1, 4 * hs), w_ih,
-                      out=dx[start:stop].reshape(-1, n_in))
-
     order = range(steps) if reverse else range(steps - 1, -1, -1)
     last = order[-1]
     tmp = np.empty_like(dh)
-    try:
-        for t in order:
-            if t == last:
-                cp = c0
-            else:
-                cp = cells[t + 1] if reverse else cells[t - 1]
-            if kern is not None:
-                kern.lstm_step_backward(dh, d_out[t], dc, acts[t], tanh_c[t], cp, dg[t])
-            else:
-                _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t],
-                                  tanh_c[t], cp, dg[t], tmp)
-            np.matmul(dg[t], w_hh, out=dh)
-            if t in done:
-                jobs.append(helper.submit(grad_input, *done[t]))
-        h_prev = _shift(out, h0, reverse, np.concatenate)
-        dg = dg.reshape(steps * batch, 4 * hs)
-        if helper is None:
-            return _layer_param_grads(ctx, dg, x, h_prev, dh, dc)
-        # the helper forms W_hh's gradient while this thread forms W_ih's and the biases'
-        dgt = dg.T
-        if ctx.needs(2):
-            jobs.append(helper.submit(np.matmul, dgt, h_prev.reshape(steps * batch, hs)))
-        dw_ih = np.matmul(dgt, x.reshape(steps * batch, -1)) if ctx.needs(1) else None
-        db = dg.sum(0) if ctx.needs(3) or ctx.needs(4) else None
-        dw_hh = jobs[-1].result() if ctx.needs(2) else None
-    finally:
-        for job in jobs:
-            job.result()
-    return (dx, dw_ih, dw_hh, db if ctx.needs(3) else None, db if ctx.needs(4) else None,
-            dh if ctx.needs(5) else None, dc if ctx.needs(6) else None)
+    for t in order:
+        if t == last:
+            cp = c0
+        else:
+            cp = cells[t + 1] if reverse else cells[t - 1]
+        if kern is not None:
+            kern.lstm_step_backward(dh, d_out[t], dc, acts[t], tanh_c[t], cp, dg[t])
+        else:
+            _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t], tanh_c[t],
+                              cp, dg[t], tmp)
+        np.matmul(dg[t], w_hh, out=dh)
+    h_prev = _shift(out, h0, reverse, np.concatenate)
+    return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
 
 
 def _np_step_backward(dh, d_out, dc, a, tc, cp, d, tmp):
