@@ -675,6 +675,31 @@ def test_embedding_scale_grad_by_freq_and_max_norm():
     np.testing.assert_allclose(res[0][1], res[1][1])
 
 
+@pytest.mark.parametrize("jit", [True, False], ids=["numba", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("options", [{}, {"padding_idx": 3}, {"scale_grad_by_freq": True}],
+                         ids=str)
+def test_embedding_gradient_both_paths_vs_torch(monkeypatch, jit, dtype, index_dtype, options):
+    """The compiled embedding gradient and NumPy's sort-and-reduceat one, with repeated
+    indices (summed), unused rows (zero), a padding row and frequency scaling."""
+    from numtorch.ops import _jit
+    if jit:
+        pytest.importorskip("numba")
+    monkeypatch.setattr(_jit, "ENABLED", jit)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((12, 5)).astype(dtype)
+    idx = rng.integers(0, 8, (6, 7)).astype(index_dtype)
+    g = rng.standard_normal((6, 7, 5)).astype(dtype)
+    grads = []
+    for lib in LIBS:
+        weight = lib.tensor(w, requires_grad=True)
+        lib.nn.functional.embedding(lib.tensor(idx), weight, **options).backward(lib.tensor(g))
+        grads.append(weight.grad.numpy())
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12)
+    np.testing.assert_allclose(grads[0], grads[1], **tol)
+
+
 def test_embedding_module_init_padding():
     numtorch.manual_seed(0)
     emb = nnn.Embedding(1000, 50, padding_idx=0)

@@ -116,6 +116,41 @@ def test_rnn_relu_and_lstm_proj_size(dtype):
              t_in, n_in, dtype)
 
 
+@pytest.mark.parametrize("jit", [True, False], ids=["numba", "numpy"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("outputs", ["all", "states_only"])
+def test_lstm_layer_kernels_match_torch(monkeypatch, jit, dtype, outputs):
+    """Both paths of the whole-sequence LSTM layer (a step's gate arithmetic compiled or on
+    NumPy), in both directions, with the output sequence used or only the final states."""
+    from numtorch.ops import _jit
+    if jit:
+        pytest.importorskip("numba")
+    monkeypatch.setattr(_jit, "ENABLED", jit)
+    tm, nm = _pair("LSTM", dtype, 5, 8, num_layers=2, bidirectional=True)
+    t_in, n_in = _inputs([(7, 3, 5), (4, 3, 8), (4, 3, 8)], dtype)
+    t_out = tm(t_in[0], tuple(t_in[1:]))
+    n_out = nm(n_in[0], tuple(n_in[1:]))
+    if outputs == "states_only":
+        t_out, n_out = t_out[1], n_out[1]
+    _compare(tm, nm, t_out, n_out, t_in, n_in, dtype)
+
+
+def test_lstm_forward_same_bits_with_and_without_kernels(monkeypatch):
+    """The compiled forward step does NumPy's operations in NumPy's order: equal bits."""
+    pytest.importorskip("numba")
+    from numtorch.ops import _jit
+    numtorch.manual_seed(0)
+    lstm = numtorch.nn.LSTM(6, 16, num_layers=2, bidirectional=True)
+    x = numtorch.randn(9, 4, 6) * 3
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_jit, "ENABLED", enabled)
+        out, (h, c) = lstm(x)
+        results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("cls_name", ["RNN", "LSTM", "GRU"])
 def test_unbatched_input(cls_name):
     tm, nm = _pair(cls_name, np.float64, 3, 4, num_layers=2, bidirectional=True)

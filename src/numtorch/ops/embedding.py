@@ -10,6 +10,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from . import _formulas as F
+from . import _jit_seq
 from ._registry import aux, formula
 from .indexing import index_add
 
@@ -32,7 +33,10 @@ def EmbeddingBackward0(ctx, g):
         rows = rows / (counts if F.is_array(g) else _wrap(counts))
     if F.is_array(g):
         grad = np.zeros((num, dim), dtype=g.dtype)
-        if flat.size:
+        kern = _jit_seq.kernels(rows) if flat.size else None
+        if kern is not None:
+            kern.embedding_backward(flat, rows, grad)
+        elif flat.size:
             # Sum the rows of each index: sort once, then one reduceat (faster than add.at).
             order = np.argsort(flat, kind="stable")
             uniq, starts = np.unique(flat[order], return_index=True)

@@ -8,6 +8,8 @@
   ``b_ih``, ``b_hh``, ``hx``, ``cx``). The input projection of all time steps is one matrix
   product, only the hidden product runs per step; the backward runs the recurrence once and
   forms the input and weight gradients as one matrix product each over the stacked steps.
+  Those big products go through ``_threads.matmul``, so they may use idle cores; a step's
+  gate arithmetic is compiled when numba is there (``_jit_seq``).
 
 Plain backward runs hand-tuned array code on the activations saved by the forward. Under
 ``create_graph`` the formulas recompute those activations from the saved inputs with recorded
@@ -16,8 +18,10 @@ ops and run the same recurrences on Tensors, so the gradients can be differentia
 
 import numpy as np
 
+from .. import _threads
 from .._tensor import Tensor
 from . import _formulas as F
+from . import _jit_seq
 from . import activation as act
 from . import shape as sh
 from ._registry import formula, out
@@ -148,30 +152,45 @@ def gru_cell_pointwise(gi, gh, h_prev):
 
 # ---------------------------------------------------------------------- LSTM sequence layer
 def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
-    """Arrays: x (T, B, I) -> (outputs, cells, tanh(cells)) (T, B, H) each and the gate
-    activations (T, B, 4H), in that order: (out, cells, acts, tanh_c)."""
-    steps, batch = x.shape[:2]
+    """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells)): (T, B, H) each
+    but the activations (T, B, 4H)."""
+    steps, batch, n_in = x.shape
     hs = h0.shape[-1]
-    gates = (x.reshape(steps * batch, -1) @ w_ih.T).reshape(steps, batch, 4 * hs)
+    gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
+    gates = gates.reshape(steps, batch, 4 * hs)
     if bias is not None:
         gates += bias
     out = np.empty((steps, batch, hs), dtype=x.dtype)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
-    w_hh_t = w_hh.T
+    # The hidden gates as W_hh @ h^T into a (4H, B) buffer: BLAS runs that as fast as
+    # h @ W_hh^T with a contiguous copy of W_hh^T (a third faster than with the transposed
+    # view), without the copy; ``hh`` is its (B, 4H) view.
+    hh_t = np.empty((4 * hs, batch), dtype=gates.dtype)
+    hh = hh_t.T
+    kern = _jit_seq.kernels(gates, hh_t, h0, c0)
     h, c = h0, c0
     with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            np.matmul(w_hh, h.T, out=hh_t)
             a = gates[t]
-            a += h @ w_hh_t
+            c_prev, c, h = c, cells[t], out[t]
+            if kern is not None:
+                kern.lstm_gates_in(a, hh)
+                np.exp(a[:, :2 * hs], out=a[:, :2 * hs])
+                np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
+                np.exp(a[:, 3 * hs:], out=a[:, 3 * hs:])
+                kern.lstm_cell(a, c_prev, c)
+                np.tanh(c, out=tanh_c[t])
+                np.multiply(a[:, 3 * hs:], tanh_c[t], out=h)
+                continue
+            a += hh
             _sigmoid_(a[:, :2 * hs])
             np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
             so = _sigmoid_(a[:, 3 * hs:])
-            c_prev, c = c, cells[t]
             np.multiply(a[:, hs:2 * hs], c_prev, out=c)
             c += a[:, :hs] * a[:, 2 * hs:3 * hs]
             np.tanh(c, out=tanh_c[t])
-            h = out[t]
             np.multiply(so, tanh_c[t], out=h)
     return out, cells, gates, tanh_c
 
@@ -224,14 +243,19 @@ def MkldnnRnnLayerBackward0(ctx, grads):
 def _layer_param_grads(ctx, dg, x, h_prev, dh0, dc0):
     """Input, weight and bias gradients from the stacked gate gradients ``dg`` (T*B, 4H): one
     matrix product each (arrays or Tensors)."""
+    mm = _threads.matmul if F.is_array(dg) else _tensor_mm
     x2 = F.reshape(x, (dg.shape[0], x.shape[-1]))
     dgt = F.transpose(dg, 0, 1)
-    dx = F.reshape(dg @ ctx.w_ih, x.shape) if ctx.needs(0) else None
-    dw_ih = dgt @ x2 if ctx.needs(1) else None
-    dw_hh = dgt @ F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1])) if ctx.needs(2) else None
+    dx = F.reshape(mm(dg, ctx.w_ih), x.shape) if ctx.needs(0) else None
+    dw_ih = mm(dgt, x2) if ctx.needs(1) else None
+    dw_hh = mm(dgt, F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))) if ctx.needs(2) else None
     db = F.sum(dg, 0) if ctx.needs(3) or ctx.needs(4) else None
     return (dx, dw_ih, dw_hh, db if ctx.needs(3) else None, db if ctx.needs(4) else None,
             dh0 if ctx.needs(5) else None, dc0 if ctx.needs(6) else None)
+
+
+def _tensor_mm(a, b):
+    return a @ b
 
 
 def _t_lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
@@ -264,49 +288,63 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     dh = np.zeros_like(h0) if d_hn is None else d_hn.copy()
     dc = np.zeros_like(c0) if d_cn is None else d_cn.copy()
     dg = np.empty((steps, batch, 4 * hs), dtype=out.dtype)
+    kern = _jit_seq.kernels(dh, dc, acts)
+    if kern is not None and d_out is None:
+        d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
     order = range(steps) if reverse else range(steps - 1, -1, -1)
     last = order[-1]
+    tmp = np.empty_like(dh)
     for t in order:
-        if d_out is not None:
-            dh += d_out[t]
-        a, tc = acts[t], tanh_c[t]
-        i, f, g, o = a[:, :hs], a[:, hs:2 * hs], a[:, 2 * hs:3 * hs], a[:, 3 * hs:]
         if t == last:
             cp = c0
         else:
             cp = cells[t + 1] if reverse else cells[t - 1]
-        d = dg[t]
-        # dc += dh * o * (1 - tanh_c ** 2)
-        tmp = tc * tc
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh
-        dc += tmp
-        # do = dh * tanh_c * o * (1 - o)
-        do = d[:, 3 * hs:]
-        np.subtract(1, o, out=do)
-        do *= o
-        do *= tc
-        do *= dh
-        di = d[:, :hs]
-        np.subtract(1, i, out=di)
-        di *= i
-        di *= g
-        di *= dc
-        df = d[:, hs:2 * hs]
-        np.subtract(1, f, out=df)
-        df *= f
-        df *= cp
-        df *= dc
-        dgg = d[:, 2 * hs:3 * hs]
-        np.multiply(g, g, out=dgg)
-        np.subtract(1, dgg, out=dgg)
-        dgg *= i
-        dgg *= dc
-        np.matmul(d, w_hh, out=dh)
-        dc *= f
+        if kern is not None:
+            kern.lstm_step_backward(dh, d_out[t], dc, acts[t], tanh_c[t], cp, dg[t])
+        else:
+            _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t], tanh_c[t],
+                              cp, dg[t], tmp)
+        np.matmul(dg[t], w_hh, out=dh)
     h_prev = _shift(out, h0, reverse, np.concatenate)
     return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
+
+
+def _np_step_backward(dh, d_out, dc, a, tc, cp, d, tmp):
+    """One backward step on NumPy (the compiled kernel's fallback, same formulas): adds
+    ``d_out`` to ``dh``, writes the gate gradients ``d`` and replaces ``dc`` by the cell
+    gradient carried to the previous step."""
+    hs = dc.shape[-1]
+    if d_out is not None:
+        dh += d_out
+    i, f, g, o = a[:, :hs], a[:, hs:2 * hs], a[:, 2 * hs:3 * hs], a[:, 3 * hs:]
+    # dc += dh * o * (1 - tanh_c ** 2)
+    np.multiply(tc, tc, out=tmp)
+    np.subtract(1, tmp, out=tmp)
+    tmp *= o
+    tmp *= dh
+    dc += tmp
+    # do = dh * tanh_c * o * (1 - o)
+    do = d[:, 3 * hs:]
+    np.subtract(1, o, out=do)
+    do *= o
+    do *= tc
+    do *= dh
+    di = d[:, :hs]
+    np.subtract(1, i, out=di)
+    di *= i
+    di *= g
+    di *= dc
+    df = d[:, hs:2 * hs]
+    np.subtract(1, f, out=df)
+    df *= f
+    df *= cp
+    df *= dc
+    dgg = d[:, 2 * hs:3 * hs]
+    np.multiply(g, g, out=dgg)
+    np.subtract(1, dgg, out=dgg)
+    dgg *= i
+    dgg *= dc
+    dc *= f
 
 
 def lstm_layer(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
