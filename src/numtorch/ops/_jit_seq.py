@@ -46,7 +46,7 @@ def kernels(*arrays):
         return None
     if _kernels is None:
         try:
-            import numba
+            import numba  # deferred: optional dependency (numba)
 
             _kernels = _Kernels(numba)
         except Exception:  # noqa: BLE001 - any failure means: run on NumPy (see _jit._load)
