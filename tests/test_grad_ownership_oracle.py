@@ -266,3 +266,31 @@ def test_training_steps_over_kept_gradients(make):
         return grads + [lin.weight, lin.bias]
 
     _run(program)
+
+
+def test_a_grad_the_user_assigned_is_accumulated_into_in_place():
+    def program(lib):
+        x = _leaf(lib)
+        mine = lib.ones(6)
+        x.grad = mine
+        (x * x).sum().backward()  # accumulates into the user's tensor, as PyTorch does
+        x.grad = None
+        (x * 5).sum().backward()
+        x.grad.add_(2)
+        return [mine, x.grad]
+
+    _run(program)
+
+
+def test_backward_with_inputs_and_a_grad_then_an_accumulating_backward():
+    def program(lib):
+        x = _leaf(lib)
+        w = _leaf(lib, scale=0.3)
+        (gw,) = lib.autograd.grad((x * w).sum(), w)
+        (x * w).pow(2).sum().backward(inputs=[x])
+        first = x.grad
+        (x * w).sum().backward()
+        gw.mul_(3)
+        return [gw, first, x.grad, w.grad]
+
+    _run(program)
