@@ -7,7 +7,7 @@ import pytest
 from conftest import skip_without_numba
 
 import numtorch
-from numtorch.ops import _jit, _runtime
+from numtorch.ops import _jit
 from numtorch.ops import normalization as norm_ops
 
 SHAPES = [(6, 3), (4, 5, 2), (4, 5, 7), (3, 4, 5, 6), (2, 3, 2, 3, 4)]
@@ -56,7 +56,8 @@ def test_fused_channel_blocks_and_threads_match(monkeypatch):
     whole = _run((4, 6, 5, 5), np.float32, True)
     monkeypatch.setattr(norm_ops, "_BN_BLOCK_BYTES", 1)  # one channel per block
     monkeypatch.setattr(norm_ops, "_BN_THREADED_BYTES", 0)
-    monkeypatch.setattr(_runtime, "NUM_WORKERS", 2)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)  # two threads, both idle
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     blocks = _run((4, 6, 5, 5), np.float32, True)
     for a, b in zip([whole[0], *whole[1]], [blocks[0], *blocks[1]]):
         np.testing.assert_array_equal(a, b)

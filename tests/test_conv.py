@@ -308,7 +308,6 @@ def test_conv_transpose2d_output_size(torch):
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2, padding=(1, 2), groups=2)])
 def test_blocks_and_worker_threads_equal_whole_batch(monkeypatch, kw, workers):
     """Large batches run the forward and the input gradient a block of images at a time."""
-    from numtorch.ops import _runtime
     from numtorch.ops import conv as conv_ops
     rng = np.random.default_rng(6)
     x = rng.standard_normal((5, 4, 7, 6))
@@ -322,7 +321,8 @@ def test_blocks_and_worker_threads_equal_whole_batch(monkeypatch, kw, workers):
 
     whole = run()
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
-    monkeypatch.setattr(_runtime, "NUM_WORKERS", workers)
+    monkeypatch.setattr(numtorch._threads, "_requested", workers)  # that many threads, all idle
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: workers)
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 

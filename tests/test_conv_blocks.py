@@ -39,7 +39,8 @@ def test_tiny_blocks_scratch_and_threads_match_whole_batch_and_torch(monkeypatch
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
     monkeypatch.setattr(conv_ops, "_COL2IM_BLOCK_BYTES", 1)
     monkeypatch.setattr(_runtime, "_SCRATCH_MIN", 0)
-    monkeypatch.setattr(_runtime, "NUM_WORKERS", workers)
+    monkeypatch.setattr(numtorch._threads, "_requested", workers)  # that many threads, all idle
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: workers)
     for _ in range(2):  # the second pass reuses the buffers the first one left behind
         blocked = _run(numtorch, x, w, b, **kw)
         for a, c, t in zip(blocked, whole, theirs):

@@ -7,7 +7,7 @@ import pytest
 from conftest import skip_without_numba
 
 import numtorch
-from numtorch.ops import _jit, _runtime
+from numtorch.ops import _jit
 from numtorch.ops import conv as conv_ops
 
 CASES = [
@@ -74,6 +74,7 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     whole = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     assert calls == [g.shape]  # the gradient was convolved
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
-    monkeypatch.setattr(_runtime, "NUM_WORKERS", 2)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)  # two threads, both idle
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     blocks = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     np.testing.assert_array_equal(whole, blocks)

@@ -1,11 +1,14 @@
 """Thread settings: set/get_num_threads, the BLAS limit, the worker count that backs off when
 other processes keep cores busy, and the products shared among numtorch's threads."""
 
+import threading
+
 import numpy as np
 import pytest
 
 import numtorch
 from numtorch import _threads
+from numtorch.ops import _parallel, _runtime
 
 
 @pytest.fixture
@@ -262,3 +265,79 @@ def test_blas_environment_variables_cap_the_product_threads(restore_threads, mon
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
     monkeypatch.setattr(_threads, "_BLAS_ENV_CAP", _threads._blas_env_cap())
     assert _threads.blas_threads_for(4096, 384, 128) == 3
+
+
+# ------------------------------------------------------------------- the one worker pool
+def test_a_chunk_that_asks_for_the_pool_runs_its_own_chunks_inline(monkeypatch):
+    outer = threading.Barrier(2, timeout=10)  # the two outer chunks run on two threads
+    seen = []
+    starters = []
+    real_start = _threads._team.start
+
+    def recording_start(helpers, job):
+        starters.append(threading.get_ident())
+        real_start(helpers, job)
+
+    monkeypatch.setattr(_threads._team, "start", recording_start)
+
+    def inner(j):
+        seen.append((threading.get_ident(), j))
+
+    def piece(i):
+        outer.wait()
+        _threads.run_chunks(inner, 3, 2)  # from the helper: inline, never waiting on the pool
+
+    _threads.run_chunks(piece, 2, 2)
+    assert sorted(j for _, j in seen) == [0, 0, 1, 1, 2, 2]
+    assert len({t for t, _ in seen}) >= 2
+    assert set(starters) == {threading.get_ident()}  # only the caller handed work to the pool
+
+
+def test_nested_users_of_the_pool_finish(restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    out = np.zeros((8, 4))
+
+    def rows(s, e):  # each run of rows runs convolution-style blocks
+        _runtime.run_blocks(4, 1, lambda b0, b1: out[s:e, b0:b1].__iadd__(1.0))
+
+    _parallel.run_rows(rows, 8, 1, bounds=[(i, i + 1) for i in range(8)])
+    np.testing.assert_array_equal(out, np.ones((8, 4)))
+
+
+def test_run_blocks_gives_the_results_in_block_order_and_raises_a_blocks_error(
+        restore_threads, monkeypatch):
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    assert _runtime.run_blocks(8, 1, lambda s, e: s) == list(range(8))
+
+    def fail(s, e):
+        if s == 5:
+            raise ValueError("block 5 failed")
+
+    with pytest.raises(ValueError, match="block 5 failed"):
+        _runtime.run_blocks(8, 1, fail)
+
+
+def test_helpers_keep_the_callers_numpy_error_state():
+    both = threading.Barrier(2, timeout=10)  # so each chunk runs on its own thread
+    seen = []
+
+    def piece(i):
+        both.wait()
+        seen.append((threading.get_ident(), np.geterr()["over"]))
+        np.float32(3e38) * np.float32(10)
+
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        _threads.run_chunks(piece, 2, 2)
+    assert len({t for t, _ in seen}) == 2 and {e for _, e in seen} == {"raise"}
+
+
+def test_one_thread_runs_every_pooled_kernel_on_the_caller(restore_threads):
+    pytest.importorskip("threadpoolctl")
+    numtorch.set_num_threads(1)
+    seen = set()
+    _runtime.run_blocks(8, 1, lambda s, e: seen.add(threading.get_ident()))
+    _parallel.run_rows(lambda s, e: seen.add(threading.get_ident()), 1 << 20, 1)
+    assert seen == {threading.get_ident()}

@@ -1,47 +1,55 @@
-"""How many threads numtorch uses, and for what.
+"""How many threads numtorch uses, and the one pool of worker threads they run on.
 
-* **Matrix products: cut into pieces, shared among numtorch's own threads.** BLAS always runs
-  on one thread. A product routed through :func:`matmul` (``mm``, ``addmm``, ``bmm``,
-  ``matmul``, ``linear`` and their gradients) with at least ``2 * FLOPS_PER_THREAD``
-  multiply-adds is cut into pieces (blocks of the result's columns or rows, 16-aligned, or
-  blocks of a stack's matrices), one per :data:`FLOPS_PER_THREAD` of work up to
-  :func:`get_num_threads`, and the pieces are shared among the threads :func:`threads_for`
-  gives now (:func:`run_chunks`). Small products (LeNet's largest is 3 M multiply-adds) stay
+numtorch shares large work among its own helper threads (daemons sleeping on a queue between
+jobs; :func:`run_chunks`) and the calling thread. Everything that runs in parallel uses this one
+pool and asks :func:`threads_for` how many threads to use:
+
+* **Matrix products.** BLAS always runs on one thread. A product routed through :func:`matmul`
+  (``mm``, ``addmm``, ``bmm``, ``matmul``, ``linear`` and their gradients) with at least
+  ``2 * FLOPS_PER_THREAD`` multiply-adds is cut into pieces (blocks of the result's columns or
+  rows, 16-aligned, or blocks of a stack's matrices), one per :data:`FLOPS_PER_THREAD` of work
+  up to :func:`get_num_threads`. Small products (LeNet's largest is 3 M multiply-adds) stay
   whole.
-* **Convolutions and other batched kernels: a batch split among worker threads**
-  (``ops/_runtime.py``), as many as :func:`workers` says.
+* **Element-wise passes** (``ops/_parallel.py``: runs of rows of GELU, softmax, layer norm,
+  dropout, large adds and products, stacks of small products), **convolution and batch-norm
+  blocks** (``ops/_runtime.py``) and **the optimizers' updates** (``optim/_jit.py``) cut their
+  work by its shape into pieces run the same way.
 
 Why not BLAS's own threads: OpenBLAS's threads spin while they wait, and its caller spins
 waiting for them. When another process holds one of two cores, a product split in two waits
 for the half whose thread is not running: the VAE's 128×784 @ 784×400 products measured 4 to
 14 times slower on two OpenBLAS threads than on one while another process spun on the second
-core (torch's OpenMP threads collapse the same way). numtorch's helper threads sleep on a lock
+core (torch's OpenMP threads collapse the same way). numtorch's helper threads sleep on a queue
 between jobs and take pieces one at a time, so a delayed helper takes fewer pieces and a busy
 machine costs little.
 
-**The API for kernels that want threads** (element-wise kernels, convolution pools):
+**The API for kernels that want threads**:
 
 * ``threads_for(work, per_thread=FLOPS_PER_THREAD)``: how many threads, the caller included,
   a job of ``work`` units should use now: ``work // per_thread`` (1 below two threads'
   worth), capped by :func:`get_num_threads` and by the cores other processes leave idle
   (:func:`workers`), and 1 off the main thread. Under a microsecond; call it per op.
 * ``run_chunks(fn, chunks, threads)``: calls ``fn(i)`` for ``i`` in ``range(chunks)`` on up
-  to ``threads`` threads (the caller and numtorch's sleeping helper threads), handing chunks
-  to whichever thread is free. Choose ``chunks`` from the shapes (not from ``threads``) when
-  the pieces' results must not depend on the machine's load.
+  to ``threads`` threads (the caller and the pool's helpers), handing chunks to whichever
+  thread is free, under the caller's NumPy error state; the first error of a chunk is raised
+  to the caller. Choose ``chunks`` from the shapes (not from ``threads``) when the pieces'
+  results must not depend on the machine's load. Called from a helper (a chunk that itself
+  asks for threads), it runs inline on that helper, so nested use never deadlocks.
 * ``workers()``: :func:`get_num_threads` capped by the idle cores, re-measured at most once a
   second from ``/proc/stat`` (the load average where that is missing).
 
 ``set_num_threads(n)`` (or the environment variable ``NUMTORCH_NUM_THREADS``) caps all of them;
-``set_num_threads(1)`` makes numtorch single-threaded. ``OPENBLAS_NUM_THREADS``,
+``set_num_threads(1)`` makes numtorch single-threaded (everything runs on the calling thread).
+A forked child (a DataLoader worker) starts with an empty pool. ``OPENBLAS_NUM_THREADS``,
 ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS`` cap the threads of a product. Keeping BLAS on one
 thread needs ``threadpoolctl``; without it BLAS is left alone.
 
-Determinism: how a product is cut depends only on its shapes and :func:`get_num_threads`,
-never on how many threads happen to be free, so a product gives the same bits on a quiet and a
-busy machine. (OpenBLAS's own threads do not: a 128×784 @ 784×400 float32 product differed in
-the last bit between one and two OpenBLAS threads.) Cut and whole products may differ in the
-last bit, so ``set_num_threads(1)`` (never cut) and the default can differ there.
+Determinism: how work is cut depends only on its shapes and :func:`get_num_threads`, never on
+how many threads happen to be free, so a product or a pass gives the same bits on a quiet and
+a busy machine, and on one thread or two. (OpenBLAS's own threads do not: a 128×784 @ 784×400
+float32 product differed in the last bit between one and two OpenBLAS threads.) Cut and whole
+products may differ in the last bit, so ``set_num_threads(1)`` (never cut) and the default can
+differ there.
 """
 
 import itertools
@@ -245,12 +253,19 @@ def run_chunks(fn, chunks, threads):
     """Call ``fn(i)`` for each ``i`` in ``range(chunks)`` on up to ``threads`` threads, the
     calling thread included, and return when all calls have returned.
 
-    The chunks are handed out one at a time to whichever thread is free, so a helper that
-    another process delays takes fewer of them; the helpers are numtorch's own threads,
-    sleeping on a lock between jobs (they never spin). ``fn`` should release the GIL for most
-    of its time (NumPy, BLAS and the compiled kernels do). The first exception raised by a
-    chunk is raised here after all chunks have run."""
-    if threads <= 1 or chunks <= 1:
+    This is numtorch's one worker pool (the element-wise passes of ``ops/_parallel.py``, the
+    convolution blocks of ``ops/_runtime.py``, the cut products of :func:`matmul` and the
+    optimizers' updates all run on it). The chunks are handed out one at a time to whichever
+    thread is free, so a helper that another process delays takes fewer of them; the helpers
+    are daemon threads sleeping on a queue between jobs (they never spin). ``fn`` should
+    release the GIL for most of its time (NumPy, BLAS and the compiled kernels do).
+
+    The helpers run ``fn`` under the caller's NumPy error state (``np.errstate``). The first
+    exception raised by a chunk is raised here after all chunks have run. A call made from one
+    of the helpers (a chunk that itself asks for threads) runs its chunks on that helper alone,
+    so nested calls never wait for a busy pool. With ``threads <= 1`` every chunk runs here, in
+    order."""
+    if threads <= 1 or chunks <= 1 or threading.get_ident() in _team.helpers:
         for i in range(chunks):
             fn(i)
         return
@@ -264,7 +279,7 @@ def run_chunks(fn, chunks, threads):
 
 
 class _Job:
-    __slots__ = ("fn", "n", "take", "count_done", "lock", "finished", "error")
+    __slots__ = ("fn", "n", "take", "count_done", "lock", "finished", "error", "errstate")
 
     def __init__(self, fn, n):
         self.fn, self.n = fn, n
@@ -274,6 +289,7 @@ class _Job:
         self.lock.acquire()
         self.finished = False
         self.error = None
+        self.errstate = np.geterr()  # NumPy's error state is per thread: helpers take the caller's
 
     def work(self):
         n = self.n
@@ -294,8 +310,9 @@ class _Job:
 class _Team:
     """numtorch's helper threads: daemons waiting on a queue for jobs to share."""
 
-    def __init__(self):
-        self.jobs = queue.SimpleQueue()
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.helpers: set[int] = set()  # their thread ids: a call from one of them runs inline
         self.size = 0
         self.guard = threading.Lock()
 
@@ -310,9 +327,12 @@ class _Team:
             self.jobs.put(job)
 
     def _serve(self):
+        self.helpers.add(threading.get_ident())
         get = self.jobs.get
         while True:
-            get().work()
+            job = get()
+            with np.errstate(**job.errstate):
+                job.work()
 
 
 _team = _Team()

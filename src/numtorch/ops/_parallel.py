@@ -1,27 +1,24 @@
-"""Row-chunked element-wise kernels on a small persistent pool of worker threads.
+"""Element-wise passes cut into runs of rows, shared among numtorch's worker threads.
 
-A large element-wise pass (GELU, softmax, layer norm, dropout on a transformer's activations)
-is split into runs of rows; the calling thread takes the first run and up to
-``numtorch.get_num_threads() - 1`` workers the others, only as many as other processes leave
-cores idle (``numtorch._threads.workers``). NumPy's ufuncs and the compiled kernels release the
-GIL, so the runs proceed in parallel. Below :data:`MIN_PARALLEL` elements everything stays on
-the calling thread: waking a worker costs some tens of microseconds, more than it saves there.
+A large element-wise pass (GELU, softmax, layer norm, dropout on a transformer's activations,
+a large add or product) is cut into runs of rows (:func:`chunks`) that numtorch's one worker
+pool (``numtorch._threads.run_chunks``) shares among the calling thread and up to
+``numtorch.get_num_threads() - 1`` helpers, only as many as :func:`threads_for` gives now
+(``numtorch._threads.threads_for`` in elements: one thread per ``MIN_PARALLEL // 2`` elements,
+capped by the cores other processes leave idle). NumPy's ufuncs and the compiled kernels
+release the GIL, so the runs proceed in parallel. Below :data:`MIN_PARALLEL` elements
+everything stays on the calling thread: waking a helper costs some tens of microseconds, more
+than it saves there.
 
-Chunk boundaries never depend on the number of threads (:func:`chunks`), and each row is
-computed by the same code whichever thread runs it, so results are bitwise the same on one
-thread or several. The workers wait on a queue, not spinning, so a busy machine costs them
-nothing while they are idle.
+Run boundaries never depend on the number of threads, and each row is computed by the same
+code whichever thread runs it, so results are bitwise the same on one thread or several.
 """
-
-import os
-import queue
-import threading
 
 import numpy as np
 
 from .. import _threads
 
-__all__ = ["chunks", "run_rows", "map_flat", "binary", "MIN_PARALLEL"]
+__all__ = ["chunks", "run_rows", "map_flat", "binary", "stacked_matmul", "MIN_PARALLEL"]
 
 #: Passes over fewer elements than this run on the calling thread alone: a memory-bound pass
 #: over 2**18 float32 takes 0.1-0.5 ms here, and waking a worker and waiting for it costs
@@ -30,42 +27,6 @@ MIN_PARALLEL = 1 << 18
 #: Rows are cut into runs of about this many elements (a quarter MiB of float32): small enough
 #: to stay in the L2 cache across the several passes of a NumPy fallback.
 CHUNK_ELEMENTS = 1 << 16
-
-_pool: list[queue.SimpleQueue] = []  # worker threads' job queues
-_lock = threading.Lock()
-
-
-def _worker(jobs):
-    while True:
-        fn, bounds, done = jobs.get()
-        try:
-            for s, e in bounds:
-                fn(s, e)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            done.put(exc)
-        else:
-            done.put(None)
-
-
-def _queues(n):
-    """Job queues of ``n`` worker threads, started on first need."""
-    if len(_pool) < n:
-        with _lock:
-            while len(_pool) < n:
-                jobs = queue.SimpleQueue()
-                threading.Thread(target=_worker, args=(jobs,), daemon=True,
-                                 name=f"numtorch-rows-{len(_pool)}").start()
-                _pool.append(jobs)
-    return _pool[:n]
-
-
-def _forget_pool():
-    _pool.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    # a forked child (a DataLoader worker) has none of its parent's threads
-    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def chunks(rows, row_size):
@@ -76,16 +37,16 @@ def chunks(rows, row_size):
 
 
 def threads_for(size):
-    """How many threads a pass over ``size`` elements should use now."""
-    if size < MIN_PARALLEL or threading.current_thread() is not threading.main_thread():
-        return 1
-    return _threads.workers()
+    """How many threads a pass over ``size`` elements should use now (1 below
+    :data:`MIN_PARALLEL`)."""
+    return _threads.threads_for(size, MIN_PARALLEL // 2)
 
 
 def run_rows(fn, rows, row_size, bounds=None):
     """Call ``fn(start, stop)`` for every range of :func:`chunks` (or of ``bounds``), shared
-    among threads when the pass is large (contiguous runs of chunks per thread, the calling
-    thread taking the first). ``fn`` must only write rows ``start:stop`` of its outputs."""
+    among numtorch's worker threads when the pass is large. ``fn`` must only write rows
+    ``start:stop`` of its outputs. The first error raised by a range is raised here, after all
+    ranges have run."""
     if bounds is None:
         bounds = chunks(rows, row_size)
     threads = min(threads_for(rows * row_size), len(bounds))
@@ -93,22 +54,11 @@ def run_rows(fn, rows, row_size, bounds=None):
         for s, e in bounds:
             fn(s, e)
         return
-    per = -(-len(bounds) // threads)
-    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
-    done = queue.SimpleQueue()
-    for jobs, group in zip(_queues(len(groups) - 1), groups[1:]):
-        jobs.put((fn, group, done))
-    error = None
-    try:
-        for s, e in groups[0]:
-            fn(s, e)
-    except BaseException as exc:  # noqa: BLE001 - re-raised once the workers are done
-        error = exc
-    for _ in groups[1:]:
-        worker_error = done.get()
-        error = error or worker_error
-    if error is not None:
-        raise error
+
+    def run(i):
+        fn(*bounds[i])
+
+    _threads.run_chunks(run, len(bounds), threads)
 
 
 def map_flat(kernel, out, *inputs):
@@ -134,11 +84,9 @@ def binary(ufunc, a, b):
         return ufunc(a, b)
     out = np.empty(a.shape, a.dtype)
     fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
-    errors = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
 
     def run(s, e):
-        with np.errstate(**errors):
-            ufunc(fa[s:e], fb[s:e], out=fo[s:e])
+        ufunc(fa[s:e], fb[s:e], out=fo[s:e])
 
     run_rows(run, fo.size, 1)
     return out

@@ -1,16 +1,16 @@
-"""Runtime support for the batched array kernels: worker threads and scratch buffers.
+"""Runtime support for the batched array kernels: blocks of a batch, and scratch buffers.
 
-``run_blocks`` shares the blocks of a batch among up to ``numtorch.get_num_threads()`` worker
-threads (NumPy and the compiled kernels release the GIL), only as many as other processes leave
-cores idle. Block boundaries never depend on the worker count, so results are the same however
-busy the machine is; the batch is cut into equal shares first so that two or four workers get
-equal work. ``scratch`` hands out views of per-thread reusable buffers, so the
-multi-MiB temporaries of the kernels are not fresh (page-faulting) allocations on every call.
-Used by the convolution, pooling and batch-norm kernels.
+``run_blocks`` cuts a batch into blocks and shares them among numtorch's worker threads
+(``numtorch._threads.run_chunks``; NumPy and the compiled kernels release the GIL), as many as
+``numtorch._threads.threads_for`` gives now: up to ``numtorch.get_num_threads()``, only as many
+as other processes leave cores idle. Block boundaries never depend on the thread count, so
+results are the same however busy the machine is; the batch is cut into equal shares first so
+that two or four threads get equal work. ``scratch`` hands out views of per-thread reusable
+buffers, so the multi-MiB temporaries of the kernels are not fresh (page-faulting) allocations
+on every call. Used by the convolution, pooling and batch-norm kernels.
 """
 
 import math
-import os
 import threading
 
 import numpy as np
@@ -18,28 +18,6 @@ import numpy as np
 from .. import _threads
 
 __all__ = ["run_blocks", "scratch"]
-
-# Worker threads for the batched kernels. None (the default): ``numtorch._threads.workers()``,
-# i.e. up to ``numtorch.get_num_threads()`` threads while other processes leave cores idle. An
-# int forces a count.
-NUM_WORKERS = None
-_executor = None
-
-
-def _workers():
-    if NUM_WORKERS is not None:
-        return max(1, int(NUM_WORKERS))
-    return _threads.workers()
-
-
-def _forget_executor():
-    global _executor
-    _executor = None
-
-
-if hasattr(os, "register_at_fork"):
-    # A forked child (e.g. a DataLoader worker) must not wait on its parent's threads.
-    os.register_at_fork(after_in_child=_forget_executor)
 
 
 # The batch is first cut into this many equal shares (or get_num_threads(), if more), each cut
@@ -67,27 +45,19 @@ def _bounds(n, block):
 
 
 def run_blocks(n, block, fn):
-    """``[fn(start, stop) for each block of the batch]``, the blocks shared among worker threads
-    when there are several (contiguous runs of blocks per thread)."""
+    """``[fn(start, stop) for each block of the batch]``, the blocks shared among numtorch's
+    worker threads when there are several (:func:`numtorch._threads.threads_for` with one
+    block as the unit of work)."""
     bounds = _bounds(n, block)
-    workers = min(_workers(), len(bounds))
-    if workers <= 1:
+    threads = _threads.threads_for(len(bounds), 1)
+    if threads <= 1:
         return [fn(s, e) for s, e in bounds]
-    global _executor
-    if _executor is None or _executor._max_workers < workers - 1:
-        # deferred: startup time (the pool starts with the first threaded convolution)
-        from concurrent.futures import ThreadPoolExecutor
-        _executor = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="numtorch")
-    per = -(-len(bounds) // workers)
-    groups = [bounds[i:i + per] for i in range(0, len(bounds), per)]
+    results = [None] * len(bounds)
 
-    def run(group):
-        return [fn(s, e) for s, e in group]
+    def run(i):
+        results[i] = fn(*bounds[i])
 
-    futures = [_executor.submit(run, grp) for grp in groups[1:]]
-    results = run(groups[0])
-    for f in futures:
-        results.extend(f.result())
+    _threads.run_chunks(run, len(bounds), threads)
     return results
 
 
