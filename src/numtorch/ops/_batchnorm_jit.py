@@ -14,36 +14,20 @@ import numpy as np
 
 from . import _jit as _ops_jit
 
-_kernels = None  # None: not tried yet; False: unavailable; otherwise the namespace
-
 
 class _Kernels:
     def __init__(self, numba):
         def jit_sums(fn):  # reductions: reassociation lets the sums vectorize
-            options = {"nogil": True, "error_model": "numpy", "fastmath": {"reassoc"}}
-            try:
-                return numba.njit(cache=True, **options)(fn)
-            except RuntimeError:  # no writable cache directory: compile in every process
-                return numba.njit(**options)(fn)
+            return _ops_jit.njit(numba, fn, nogil=True, error_model="numpy",
+                                 fastmath={"reassoc"})
 
         self.bn_forward = jit_sums(_bn_forward)
         self.bn_backward = jit_sums(_bn_backward)
 
 
-def kernels(*arrays):
-    """The compiled kernels, or None when numba is off or missing or an array's dtype is not
-    float32/float64."""
-    global _kernels
-    if _ops_jit.kernels(*arrays) is None:
-        return None
-    if _kernels is None:
-        try:
-            import numba  # deferred: optional dependency (numba)
-
-            _kernels = _Kernels(numba)
-        except Exception:  # noqa: BLE001 - any failure to import means NumPy alone
-            _kernels = False
-    return _kernels or None
+#: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
+#: or unusable or an array's dtype is not float32/float64.
+kernels = _ops_jit.family(_Kernels)
 
 
 # The loop bodies below are compiled by numba (plain Python, slow, if called directly).

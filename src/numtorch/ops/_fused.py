@@ -21,30 +21,16 @@ import numpy as np
 
 from . import _jit, _parallel
 
-_kernels = None  # None: not tried yet; False: numba unusable; else the namespace
+
+def _build(numba):
+    from . import _fused_kernels  # deferred: optional dependency (numba compiles it on import)
+
+    return _fused_kernels
 
 
-def kernels(*arrays):
-    """The compiled kernels, or None when they are off, numba is missing, or an array is not
-    float32."""
-    global _kernels
-    if not _jit.ENABLED:
-        return None
-    for a in arrays:
-        if a.dtype != np.float32:
-            return None
-    if _kernels is None:
-        _kernels = _load()
-    return _kernels or None
-
-
-def _load():
-    try:
-        from . import _fused_kernels  # deferred: optional dependency (numba compiles it)
-
-        return _fused_kernels
-    except Exception:  # noqa: BLE001 - any failure means: use NumPy (see ops._jit._load)
-        return False
+#: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
+#: or unusable or an array is not float32.
+kernels = _jit.family(_build, dtypes=(np.dtype(np.float32),))
 
 
 # ------------------------------------------------------------------- callers' shared helpers

@@ -30,15 +30,49 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _kernels = None  # None: not tried yet; False: numba is missing; otherwise the namespace
 
 
+def njit(numba, fn, **options):
+    """``numba.njit(**options)(fn)``, cached on disk where a cache directory is writable (and
+    compiled in every process where none is)."""
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except RuntimeError:
+        return numba.njit(**options)(fn)
+
+
+def family(build, dtypes=_DTYPES):
+    """The ``kernels(*arrays)`` gate of another module's compiled kernels, gated like this
+    module's own: ``build(numba)`` makes them on first use; the gate returns them, or None when
+    compiled kernels are off (:data:`ENABLED`), numba cannot be used here (:func:`_load`), the
+    build fails, or an array's dtype is not one of ``dtypes``."""
+    made = None  # None: not tried yet; False: unusable; otherwise what build returned
+
+    def gate(*arrays):
+        nonlocal made
+        if not ENABLED:
+            return None
+        for a in arrays:
+            if a.dtype not in dtypes:
+                return None
+        if made is None:
+            made = False
+            if kernels() is not None:  # numba loads and works here (this module's kernels)
+                try:
+                    import numba  # deferred: optional dependency (numba)
+
+                    made = build(numba)
+                except Exception:  # noqa: BLE001 - any failure means: NumPy alone (see _load)
+                    made = False
+        return made or None
+
+    return gate
+
+
 class _Kernels:
     """The compiled functions; each writes into the arrays it is given and returns nothing."""
 
     def __init__(self, numba):
         def jit(fn):
-            try:
-                return numba.njit(nogil=True, cache=True)(fn)
-            except RuntimeError:  # no writable cache directory: compile in every process
-                return numba.njit(nogil=True)(fn)
+            return njit(numba, fn, nogil=True)
 
         self.im2col_unit = jit(_im2col_unit)
         self.im2col_any = jit(_im2col_any)

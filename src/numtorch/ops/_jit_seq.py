@@ -16,21 +16,14 @@ order of the indices (NumPy's path sorts the indices and sums each run with ``re
 twenty times slower on the word language model's 700 lookups; sums equal up to rounding).
 """
 
-import numpy as np
 
 from . import _jit
-
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_kernels = None  # None: not tried yet; False: numba is missing; otherwise the namespace
 
 
 class _Kernels:
     def __init__(self, numba):
         def jit(fn):
-            try:
-                return numba.njit(nogil=True, cache=True, fastmath=False)(fn)
-            except RuntimeError:  # no writable cache directory: compile in every process
-                return numba.njit(nogil=True)(fn)
+            return _jit.njit(numba, fn, nogil=True)
 
         self.lstm_gates_in = jit(_lstm_gates_in)
         self.lstm_cell = jit(_lstm_cell)
@@ -38,25 +31,9 @@ class _Kernels:
         self.embedding_backward = jit(_embedding_backward)
 
 
-def kernels(*arrays):
-    """The compiled kernels, or None when compiled kernels are off (see
-    :data:`numtorch.ops._jit.ENABLED`), numba is missing, or an array is not float32/float64."""
-    global _kernels
-    if not _jit.ENABLED:
-        return None
-    if _kernels is None:
-        try:
-            import numba  # deferred: optional dependency (numba)
-
-            _kernels = _Kernels(numba)
-        except Exception:  # noqa: BLE001 - any failure means: run on NumPy (see _jit._load)
-            _kernels = False
-    if _kernels is False:
-        return None
-    for a in arrays:
-        if a.dtype not in _DTYPES:
-            return None
-    return _kernels
+#: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
+#: or unusable or an array is not float32/float64.
+kernels = _jit.family(_Kernels)
 
 
 # Compiled by numba (plain Python, slow, if called directly). Loops run over row views, one per
