@@ -65,6 +65,7 @@ def main():
     print(f"rank {rank} weights sum {weights.sum().item():.5f} norm {weights.norm().item():.5f}")
     if rank == 0:
         print("state_dict keys", list(ddp.state_dict())[:2])
+    dist.barrier()  # both ranks done before teardown (torch's gloo can abort at exit otherwise)
     dist.destroy_process_group()
 
 
