@@ -66,6 +66,19 @@ def _all_low(args, kwargs, want=dt.bfloat16):
     return low
 
 
+def _call_widening_bfloat16(fn, args, kwargs):
+    """``fn(*args, **kwargs)``, on float32 copies rounded once at the end when the operands are
+    bfloat16 (the first tensor argument decides: mixed dtypes are the op's own error)."""
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._data.dtype is dt._BF16_NP:
+                low = _all_low(args, kwargs)
+                if low is not None and "out" not in kwargs:
+                    return _run_widened(fn, args, kwargs, low)
+            break
+    return fn(*args, **kwargs)
+
+
 def lower_precision_op(fn):
     """Mark an op of autocast's lower-precision list (see the module docstring)."""
 
@@ -82,14 +95,7 @@ def lower_precision_op(fn):
                 return fn(*args, **kwargs)
             finally:
                 _AutocastState.enabled = True
-        for a in args:  # the first tensor argument decides: mixed dtypes are the op's error
-            if isinstance(a, Tensor):
-                if a._data.dtype is dt._BF16_NP:
-                    low = _all_low(args, kwargs)
-                    if low is not None and "out" not in kwargs:
-                        return _run_widened(fn, args, kwargs, low)
-                break
-        return fn(*args, **kwargs)
+        return _call_widening_bfloat16(fn, args, kwargs)
 
     op.__wrapped_lowp__ = fn
     return op
@@ -102,14 +108,7 @@ def widened_op(fn):
 
     @functools.wraps(fn)
     def op(*args, **kwargs):
-        for a in args:  # the first tensor argument decides: mixed dtypes are the op's error
-            if isinstance(a, Tensor):
-                if a._data.dtype is dt._BF16_NP:
-                    low = _all_low(args, kwargs)
-                    if low is not None and "out" not in kwargs:
-                        return _run_widened(fn, args, kwargs, low)
-                break
-        return fn(*args, **kwargs)
+        return _call_widening_bfloat16(fn, args, kwargs)
 
     op.__wrapped_lowp__ = fn
     return op
