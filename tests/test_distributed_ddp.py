@@ -144,6 +144,65 @@ def test_ddp_lenet_equals_one_process_on_the_whole_batch(tmp_path):
         assert max(out, running_var, running_mean) < 1e-12 and grads < 1e-12
 
 
+BUFFERS = RESULT + """
+import warnings
+import numtorch as torch
+import numtorch.distributed as dist
+from numtorch.nn.parallel import DistributedDataParallel as DDP
+
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+out = {}
+
+
+def net():
+    bn = torch.nn.BatchNorm1d(2)
+    bn.running_mean.fill_(float(rank + 1))  # rank-local buffers
+    return bn
+
+
+for name, kwargs in (("default", {}), ("broadcast_false", {"broadcast_buffers": False}),
+                     ("forward_false", {"forward_sync_buffers": False}),
+                     ("both", {"broadcast_buffers": True, "forward_sync_buffers": False})):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bn = net()
+        ddp = DDP(bn, **kwargs)
+    at_init = bn.running_mean.tolist()
+    bn.running_mean.fill_(float(10 * (rank + 1)))
+    ddp.eval()
+    ddp(torch.zeros(2, 2))
+    out[name] = [at_init, bn.running_mean.tolist(), ddp.broadcast_buffers,
+                 [(w.category.__name__, str(w.message)[:40]) for w in caught]]
+
+lin = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.Linear(512, 512))
+out["caps"] = [[len(b.params) for b in DDP(lin, bucket_cap_mb_list=caps)._buckets]
+               for caps in ([1, 2], [3])]
+ddp = DDP(lin, bucket_cap_mb_list=[1, 2])
+out["cap_attrs"] = [ddp.bucket_bytes_cap, ddp.bucket_bytes_cap_list]
+report(rank, out)
+"""
+
+
+@needs_mpi
+def test_ddp_buffer_sync_flags_and_per_bucket_caps_follow_torch(tmp_path):
+    got = results(mpirun(tmp_path, BUFFERS), tmp_path)
+    deprecated = ("FutureWarning", "`broadcast_buffers` is deprecated. Use `")
+    both = ("FutureWarning", "Both `broadcast_buffers` and `forward_sy")
+    for rank, r in got.items():
+        mine_init, mine_later = [float(rank + 1)] * 2, [float(10 * (rank + 1))] * 2
+        # [buffers after construction, after a forward, broadcast_buffers, warnings]
+        assert r["default"] == [[1.0, 1.0], [10.0, 10.0], True, []]
+        assert r["broadcast_false"] == [mine_init, mine_later, False, [list(deprecated)]]
+        assert r["forward_false"] == [[1.0, 1.0], mine_later, False, []]
+        assert r["both"] == [[1.0, 1.0], mine_later, False, [list(both)]]
+        # 1 MiB per 512x512 float32 weight: a single 3 MiB cap holds all four parameters,
+        # [1, 2] MiB caps split them (which parameters share a bucket changes no number)
+        small, large = r["caps"]
+        assert len(small) > 1 and sum(small) == 4 and large == [4]
+        assert r["cap_attrs"] == [2 * 1024 * 1024, [1024 * 1024, 2 * 1024 * 1024]]
+
+
 def test_ddp_needs_an_initialised_process_group():
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         DistributedDataParallel(nn.Linear(2, 2))

@@ -11,6 +11,7 @@ Buckets start in the same order on every rank, as MPI requires.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DistributedDataParallel"]
 
-_FIRST_BUCKET_BYTES = 1024 * 1024  # torch.distributed._DEFAULT_FIRST_BUCKET_BYTES
+_MIB = 1024 * 1024
+_FIRST_BUCKET_BYTES = _MIB  # torch.distributed._DEFAULT_FIRST_BUCKET_BYTES
 
 _UNFINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. "
@@ -63,25 +65,35 @@ class DistributedDataParallel(Module):
         device_ids, output_device: must be ``None`` (CPU modules).
         dim (int): unused on CPU (the batch is split by the program, e.g. with
             ``DistributedSampler``).
-        broadcast_buffers (bool): copy rank 0's buffers to every rank at each forward.
-            Default: ``True``
+        broadcast_buffers (bool or None): deprecated spelling of ``forward_sync_buffers``;
+            unlike it, ``False`` also leaves the buffers out of the sync at construction.
+            Default: ``None``
         process_group (ProcessGroup, optional): the ranks to average over (the default group).
-        bucket_cap_mb (float, optional): bucket size in MiB (default 25; the first bucket is
-            1 MiB).
+        bucket_cap_mb (float, optional): bucket size in MiB (default 25; with the default, the
+            first bucket is 1 MiB).
         find_unused_parameters (bool): walk the autograd graph after forward and count the
             parameters it does not reach as ready, so a model that leaves some parameters unused
             in a step still finishes its reduction. Default: ``False``
-        gradient_as_bucket_view, static_graph: accepted; no effect here.
+        gradient_as_bucket_view, static_graph, batched_grad_copy: accepted; no effect here.
+        bucket_cap_mb_list (list of int, optional): one size limit in MiB per bucket, in the
+            order gradients become ready; the last applies to every later bucket. Overrides
+            ``bucket_cap_mb``.
+        forward_sync_buffers (bool or None): copy rank 0's buffers to every rank at the start of
+            each ``forward``. Buffers are synced at construction either way. ``None`` means
+            ``True``. Default: ``None``
     """
 
     def __init__(self, module: Module, device_ids: Sequence[int | device] | None = None,
                  output_device: int | device | None = None, dim: int = 0,
-                 broadcast_buffers: bool = True, init_sync: bool = True, process_group: Any = None,
+                 broadcast_buffers: bool | None = None, init_sync: bool = True,
+                 process_group: Any = None,
                  bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False,
                  static_graph: bool = False, delay_all_reduce_named_params: Any = None,
                  param_to_hook_all_reduce: Any = None, mixed_precision: Any = None,
-                 device_mesh: Any = None, skip_all_reduce_unused_params: bool = False) -> None:
+                 device_mesh: Any = None, skip_all_reduce_unused_params: bool = False,
+                 bucket_cap_mb_list: list[int] | None = None, batched_grad_copy: bool = False,
+                 forward_sync_buffers: bool | None = None) -> None:
         super().__init__()
         params: list[Tensor] = []
         for p in module.parameters():
@@ -102,17 +114,40 @@ class DistributedDataParallel(Module):
         self.device_ids = None
         self.output_device = None
         self.dim = dim
-        self.broadcast_buffers = broadcast_buffers
+        if broadcast_buffers is not None:
+            if forward_sync_buffers is not None:
+                warnings.warn("Both `broadcast_buffers` and `forward_sync_buffers` were specified. "
+                              "`broadcast_buffers` is deprecated and its value is ignored when "
+                              "`forward_sync_buffers` is provided.", FutureWarning, stacklevel=2)
+            else:
+                warnings.warn(
+                    "`broadcast_buffers` is deprecated. Use `forward_sync_buffers` instead. "
+                    "IMPORTANT: unlike `broadcast_buffers=False`, `forward_sync_buffers=False` "
+                    "still syncs buffers at init. If you rely on buffers NOT being synced at init "
+                    "(e.g. rank-local buffers), keep using `broadcast_buffers=False` until "
+                    "`init_sync_buffers` is available.", FutureWarning, stacklevel=2)
+        if forward_sync_buffers is not None:
+            self.forward_sync_buffers = forward_sync_buffers
+            init_sync_buffers = True
+        else:
+            self.forward_sync_buffers = True if broadcast_buffers is None else broadcast_buffers
+            init_sync_buffers = self.forward_sync_buffers
+        self.batched_grad_copy = batched_grad_copy
         self.find_unused_parameters = find_unused_parameters
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.static_graph = static_graph
         self.require_backward_grad_sync = True
         self.require_forward_param_sync = True
         self._params = params
-        cap = (25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024
-        self.bucket_bytes_cap = int(cap)
-        self._buckets = self._make_buckets(params, [min(_FIRST_BUCKET_BYTES, int(cap)),
-                                                    int(cap)])
+        if bucket_cap_mb_list:
+            caps = [int(mb * _MIB) for mb in bucket_cap_mb_list]
+            self.bucket_bytes_cap = max(caps)
+        else:
+            self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * _MIB)
+            first = _FIRST_BUCKET_BYTES if bucket_cap_mb is None else self.bucket_bytes_cap
+            caps = [first, self.bucket_bytes_cap]
+        self.bucket_bytes_cap_list = caps if bucket_cap_mb_list else []
+        self._buckets = self._make_buckets(params, caps)
         self._where = {}
         for b, bucket in enumerate(self._buckets):
             for i, p in enumerate(bucket.params):
@@ -123,7 +158,7 @@ class DistributedDataParallel(Module):
         self._next_bucket = 0
         self._check_shapes()
         if init_sync:
-            self._sync_module_states()
+            self._sync_module_states(init_sync_buffers)
         self._grad_hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
 
     # ------------------------------------------------------------------ setup
@@ -155,10 +190,20 @@ class DistributedDataParallel(Module):
                     f"{dist.get_rank(self.process_group)} has {len(shapes)} params, while rank "
                     f"{rank} has inconsistent {len(theirs)} params or shapes.")
 
-    def _sync_module_states(self):
-        """Give every rank rank 0's parameters and buffers."""
+    @property
+    def broadcast_buffers(self) -> bool:
+        """Deprecated name of ``forward_sync_buffers``."""
+        return self.forward_sync_buffers
+
+    @broadcast_buffers.setter
+    def broadcast_buffers(self, value: bool) -> None:
+        self.forward_sync_buffers = value
+
+    def _sync_module_states(self, buffers=True):
+        """Give every rank rank 0's parameters and, with ``buffers``, its buffers."""
         tensors = [p for p in self.module.parameters()]
-        tensors += [b for b in self.module.buffers() if b is not None]
+        if buffers:
+            tensors += [b for b in self.module.buffers() if b is not None]
         self._broadcast_coalesced(tensors)
 
     def _broadcast_coalesced(self, tensors):
@@ -181,7 +226,7 @@ class DistributedDataParallel(Module):
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         if self._expecting and is_grad_enabled():
             raise RuntimeError(_UNFINISHED)
-        if self.broadcast_buffers and self.require_forward_param_sync:
+        if self.forward_sync_buffers and self.require_forward_param_sync:
             buffers = [b for b in self.module.buffers() if b is not None]
             if buffers:
                 self._broadcast_coalesced(buffers)
