@@ -75,21 +75,74 @@ def map_flat(kernel, out, *inputs):
 
 
 def binary(ufunc, a, b):
-    """``ufunc(a, b)`` for arrays, split into runs shared among threads when both are large,
-    C-contiguous and of one shape (an element-wise ufunc gives the same bits either way)."""
-    if (a.size < MIN_PARALLEL or b.__class__ is not np.ndarray or a.shape != b.shape
-            or a.dtype != b.dtype or a.dtype.kind != "f" or ufunc.__class__ is not np.ufunc
-            or not (a.flags.c_contiguous and b.flags.c_contiguous)
-            or threads_for(a.size) <= 1):
+    """``ufunc(a, b)`` for arrays, split into runs shared among threads when the result is large:
+    both operands C-contiguous of one shape (flat runs), or one of them C-contiguous of the
+    result's shape and the other a scalar (flat runs) or broadcast along the first dim (runs of
+    that dim: attention scores plus a ``(1, 1, L, S)`` mask). An element-wise ufunc gives the
+    same bits either way."""
+    if a.size < MIN_PARALLEL and (b.__class__ is not np.ndarray or b.size < MIN_PARALLEL):
         return ufunc(a, b)
-    out = np.empty(a.shape, a.dtype)
-    fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    plan = _plan_binary(ufunc, a, b)
+    if plan is None:
+        return ufunc(a, b)
+    big_is_a, flat = plan
+    big = a if big_is_a else b
+    if threads_for(big.size) <= 1:
+        return ufunc(a, b)
+    out = np.empty(big.shape, a.dtype)
+    if flat:
+        fa = a.reshape(-1) if a.ndim else a
+        fb = b.reshape(-1) if b.ndim else b
+        fo = out.reshape(-1)
+        rows, row_size = fo.size, 1
+    else:
+        fa, fb, fo = a, b, out
+        rows, row_size = big.shape[0], big.size // big.shape[0]
+    cut_a, cut_b = fa.ndim and (big_is_a or fa.shape == fo.shape), \
+        fb.ndim and (not big_is_a or fb.shape == fo.shape)
 
     def run(s, e):
-        ufunc(fa[s:e], fb[s:e], out=fo[s:e])
+        ufunc(fa[s:e] if cut_a else fa, fb[s:e] if cut_b else fb, out=fo[s:e])
 
-    run_rows(run, fo.size, 1)
+    run_rows(run, rows, row_size)
     return out
+
+
+_KEEPS_DTYPE: dict = {}
+
+
+def _same_dtype_out(ufunc, dtype):
+    """Whether ``ufunc`` maps two ``dtype`` operands to one ``dtype`` result (not a comparison)."""
+    key = (ufunc, dtype)
+    known = _KEEPS_DTYPE.get(key)
+    if known is None:
+        known = _KEEPS_DTYPE[key] = (
+            ufunc.__class__ is np.ufunc and ufunc.nin == 2 and ufunc.nout == 1
+            and ufunc.resolve_dtypes((dtype, dtype, None))[2] == dtype)
+    return known
+
+
+def _plan_binary(ufunc, a, b):
+    """``(big_is_a, flat)`` when :func:`binary` may cut ``ufunc(a, b)`` into runs, else None."""
+    if (b.__class__ is not np.ndarray or a.__class__ is not np.ndarray or a.dtype != b.dtype
+            or a.dtype.kind != "f" or not _same_dtype_out(ufunc, a.dtype)):
+        return None
+    if a.shape == b.shape:
+        return (True, True) if a.flags.c_contiguous and b.flags.c_contiguous else None
+    big_is_a = a.ndim >= b.ndim and a.size >= b.size
+    big, small = (a, b) if big_is_a else (b, a)
+    if big.size < MIN_PARALLEL or not big.flags.c_contiguous:
+        return None
+    if small.ndim == 0:
+        return big_is_a, True
+    if small.ndim == big.ndim and small.shape[0] != 1 or small.ndim > big.ndim:
+        return None
+    try:
+        if np.broadcast_shapes(a.shape, b.shape) != big.shape:
+            return None
+    except ValueError:
+        return None
+    return big_is_a, False
 
 
 #: A stack of matrix products is shared among threads from this many multiply-adds in all
