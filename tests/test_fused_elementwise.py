@@ -195,3 +195,15 @@ def test_stack_of_small_products_shared_among_threads_gives_the_same_bits(monkey
     got = _parallel.stacked_matmul(a, b, np.matmul)
     assert len(calls) == 1 and len(calls[0]) == 8
     np.testing.assert_array_equal(got, np.matmul(a, b))
+
+
+@pytest.mark.parametrize("shape", [(4096, 384), (1000, 65), (7, 16)])
+def test_bias_gradient_row_sums_are_the_same_bits_on_any_thread_count(monkeypatch, shape):
+    g = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_parallel, "threads_for", lambda size, t=threads: t)
+        results.append(_parallel.row_sums(g))
+    np.testing.assert_array_equal(results[0], results[1])
+    assert results[0].shape == (shape[1],) and results[0].dtype == np.float32
+    np.testing.assert_allclose(results[0], g.astype(np.float64).sum(0), rtol=1e-5, atol=1e-4)

@@ -74,22 +74,24 @@ def map_flat(kernel, out, *inputs):
     return out
 
 
-def binary(ufunc, a, b):
+def binary(ufunc, a, b, out=None):
     """``ufunc(a, b)`` for arrays, split into runs shared among threads when the result is large:
     both operands C-contiguous of one shape (flat runs), or one of them C-contiguous of the
     result's shape and the other a scalar (flat runs) or broadcast along the first dim (runs of
-    that dim: attention scores plus a ``(1, 1, L, S)`` mask). An element-wise ufunc gives the
-    same bits either way."""
+    that dim: attention scores plus a ``(1, 1, L, S)`` mask, a product plus its bias). An
+    element-wise ufunc gives the same bits either way. ``out`` may be ``a`` itself (in place)."""
     if a.size < MIN_PARALLEL and (b.__class__ is not np.ndarray or b.size < MIN_PARALLEL):
-        return ufunc(a, b)
+        return ufunc(a, b, out=out)
     plan = _plan_binary(ufunc, a, b)
     if plan is None:
-        return ufunc(a, b)
+        return ufunc(a, b, out=out)
     big_is_a, flat = plan
     big = a if big_is_a else b
-    if threads_for(big.size) <= 1:
-        return ufunc(a, b)
-    out = np.empty(big.shape, a.dtype)
+    if threads_for(big.size) <= 1 or out is not None and (
+            out.shape != big.shape or out.dtype != big.dtype or not out.flags.c_contiguous):
+        return ufunc(a, b, out=out)
+    if out is None:
+        out = np.empty(big.shape, a.dtype)
     if flat:
         fa = a.reshape(-1) if a.ndim else a
         fb = b.reshape(-1) if b.ndim else b
@@ -143,6 +145,25 @@ def _plan_binary(ufunc, a, b):
     except ValueError:
         return None
     return big_is_a, False
+
+
+def row_sums(g):
+    """``g.sum(0)`` of a 2-D array (a bias's gradient), as fixed blocks of rows summed on
+    whichever thread is free and their partial sums added in order: the blocks depend only on
+    the shape, so the bits are the same on one thread or several."""
+    rows, cols = g.shape
+    if g.size < MIN_PARALLEL or not g.flags.c_contiguous or g.dtype.kind != "f":
+        return g.sum(0)
+    bounds = chunks(rows, cols)
+    partial = np.empty((len(bounds), cols), g.dtype)
+
+    def run(i, _):
+        s, e = bounds[i]
+        np.sum(g[s:e], axis=0, out=partial[i])
+
+    run_rows(run, len(bounds), rows * cols // len(bounds),
+             bounds=[(i, i + 1) for i in range(len(bounds))])
+    return partial.sum(0)
 
 
 #: A stack of matrix products is shared among threads from this many multiply-adds in all

@@ -134,7 +134,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if alpha != 1:
         data *= alpha
     try:
-        data += bias if beta == 1 else beta * bias
+        _parallel.binary(np.add, data, bias if beta == 1 else beta * bias, out=data)
     except ValueError:
         raise RuntimeError(
             f"The expanded size of the tensor ({data.shape[-1]}) must match the existing size "
