@@ -147,10 +147,11 @@ def _plan_binary(ufunc, a, b):
     return big_is_a, False
 
 
-def row_sums(g):
+def row_sums(g, inline=False):
     """``g.sum(0)`` of a 2-D array (a bias's gradient), as fixed blocks of rows summed on
-    whichever thread is free and their partial sums added in order: the blocks depend only on
-    the shape, so the bits are the same on one thread or several."""
+    whichever thread is free (all on this one with ``inline``) and their partial sums added in
+    order: the blocks depend only on the shape, so the bits are the same on one thread or
+    several."""
     rows, cols = g.shape
     if g.size < MIN_PARALLEL or not g.flags.c_contiguous or g.dtype.kind != "f":
         return g.sum(0)
@@ -161,8 +162,12 @@ def row_sums(g):
         s, e = bounds[i]
         np.sum(g[s:e], axis=0, out=partial[i])
 
-    run_rows(run, len(bounds), rows * cols // len(bounds),
-             bounds=[(i, i + 1) for i in range(len(bounds))])
+    if inline:
+        for i in range(len(bounds)):
+            run(i, None)
+    else:
+        run_rows(run, len(bounds), rows * cols // len(bounds),
+                 bounds=[(i, i + 1) for i in range(len(bounds))])
     return partial.sum(0)
 
 
