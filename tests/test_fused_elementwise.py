@@ -207,3 +207,19 @@ def test_bias_gradient_row_sums_are_the_same_bits_on_any_thread_count(monkeypatc
     np.testing.assert_array_equal(results[0], results[1])
     assert results[0].shape == (shape[1],) and results[0].dtype == np.float32
     np.testing.assert_allclose(results[0], g.astype(np.float64).sum(0), rtol=1e-5, atol=1e-4)
+
+
+def test_two_stacks_of_small_products_are_one_job_with_the_same_bits(monkeypatch):
+    gen = np.random.default_rng(6)
+    g = gen.standard_normal((256, 64, 64)).astype(np.float32)
+    v = gen.standard_normal((256, 64, 32)).astype(np.float32)
+    w = gen.standard_normal((256, 64, 32)).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
+        calls.append(len(bounds)), [fn(s, e) for s, e in bounds]))
+    pairs = [(g, v), (g.transpose(0, 2, 1), w), (v[:2], w[:2].transpose(0, 2, 1))]
+    got = _parallel.stacked_matmuls(pairs, np.matmul)
+    assert calls == [16]
+    for (a, b), out in zip(pairs, got):
+        np.testing.assert_array_equal(out, np.matmul(a, b))

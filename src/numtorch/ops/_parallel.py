@@ -177,27 +177,50 @@ MIN_PARALLEL_STACK_MACS = 4_000_000
 _STACK_BLOCKS = 8  # the stack is cut into this many runs, whatever the thread count
 
 
+def _stack_plan(a, b):
+    """``(out, bounds)`` when ``a @ b`` is a stack of small products to cut into fixed runs of
+    the batch (see :func:`stacked_matmul`), else None."""
+    if (a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[0] < _STACK_BLOCKS
+            or a.shape[2] != b.shape[1] or a.dtype != b.dtype
+            or a.dtype not in (np.float32, np.float64)):
+        return None
+    batch, m, k = a.shape
+    n = b.shape[2]
+    per = m * n * k
+    if per >= 2 * _threads.FLOPS_PER_BLAS_THREAD or batch * per < MIN_PARALLEL_STACK_MACS:
+        return None
+    step = -(-batch // _STACK_BLOCKS)
+    return (np.empty((batch, m, n), a.dtype),
+            [(s, min(batch, s + step)) for s in range(0, batch, step)])
+
+
 def stacked_matmul(a, b, product):
     """``product(a, b)`` for arrays; a stack of small matrix products (3-d ``a`` and ``b`` of
     one batch size, each product too small for BLAS threads, many in all) is instead cut into
     fixed runs of the batch shared among threads, each run one NumPy matmul on one BLAS thread
     (each product computed exactly as in one call)."""
-    if (a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[0] < _STACK_BLOCKS
-            or a.shape[2] != b.shape[1] or a.dtype != b.dtype
-            or a.dtype not in (np.float32, np.float64)):
-        return product(a, b)
-    batch, m, k = a.shape
-    n = b.shape[2]
-    per = m * n * k
-    if (per >= 2 * _threads.FLOPS_PER_BLAS_THREAD or batch * per < MIN_PARALLEL_STACK_MACS
-            or threads_for(MIN_PARALLEL) <= 1):
-        return product(a, b)
-    out = np.empty((batch, m, n), a.dtype)
-    step = -(-batch // _STACK_BLOCKS)
-    bounds = [(s, min(batch, s + step)) for s in range(0, batch, step)]
+    return stacked_matmuls([(a, b)], product)[0]
 
-    def run(s, e):
+
+def stacked_matmuls(pairs, product):
+    """``[product(a, b) for a, b in pairs]``, the stacks of small products among them cut as
+    :func:`stacked_matmul` cuts them and all their runs shared among threads in one job (a
+    batched product's two gradients wake the helpers once)."""
+    plans = [_stack_plan(a, b) for a, b in pairs]
+    if all(p is None for p in plans) or threads_for(MIN_PARALLEL) <= 1:
+        return [product(a, b) for a, b in pairs]
+    outs, runs = [], []
+    for (a, b), plan in zip(pairs, plans):
+        if plan is None:
+            outs.append(product(a, b))
+            continue
+        out, bounds = plan
+        outs.append(out)
+        runs.extend((a, b, out, s, e) for s, e in bounds)
+
+    def run(i, _):
+        a, b, out, s, e = runs[i]
         np.matmul(a[s:e], b[s:e], out=out[s:e])
 
-    run_rows(run, batch, per, bounds=bounds)
-    return out
+    run_rows(run, len(runs), MIN_PARALLEL, bounds=[(i, i + 1) for i in range(len(runs))])
+    return outs

@@ -183,6 +183,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 @formula("BmmBackward0", saves={"a": 0, "b": 1})
 def BmmBackward0(ctx, g):
     (na, _), (nb, _) = ctx.next_functions
+    if F.is_array(g) and na is not None and nb is not None:
+        # both products in one job for numtorch's threads
+        return tuple(_parallel.stacked_matmuls(
+            [(g, np.swapaxes(ctx.b, -1, -2)), (np.swapaxes(ctx.a, -1, -2), g)], _blas_product))
     return (_mm(g, _mT(ctx.b)) if na is not None else None,
             _mm(_mT(ctx.a), g) if nb is not None else None)
 
