@@ -155,6 +155,34 @@ def test_workers_keep_the_callers_error_state(monkeypatch):
     assert np.isinf(out).all()
 
 
+@pytest.mark.parametrize("shapes", [((64, 4, 64, 64), (1, 1, 64, 64)), ((64, 4, 64, 64), ()),
+                                    ((), (64, 4, 64, 64)), ((64, 128), (64, 64, 128)),
+                                    ((300, 1000), (300, 1000))])
+@pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply, np.divide])
+def test_large_binary_with_a_scalar_or_leading_broadcast_is_cut_and_gives_the_same_bits(
+        monkeypatch, shapes, ufunc):
+    gen = np.random.default_rng(3)
+    a, b = (np.asarray(gen.standard_normal(s), np.float32) for s in shapes)
+    calls = []
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
+        calls.append(rows), [fn(s, min(rows, s + 7)) for s in range(0, rows, 7)]))
+    got = _parallel.binary(ufunc, a, b)
+    assert len(calls) == 1
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, ufunc(a, b))
+
+
+def test_binary_leaves_comparisons_mixed_dtypes_and_inner_broadcasts_whole(monkeypatch):
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda *args, **kw: pytest.fail("cut"))
+    a = np.ones((512, 1024), np.float32)
+    assert _parallel.binary(np.greater, a, a).dtype == np.bool_
+    assert _parallel.binary(np.add, a, np.ones((), np.float64)).dtype == np.float64
+    np.testing.assert_array_equal(_parallel.binary(np.add, a, a[:, :1]), a + a[:, :1])
+    np.testing.assert_array_equal(_parallel.binary(np.add, a.T, a.T), a.T + a.T)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_stack_of_small_products_shared_among_threads_gives_the_same_bits(monkeypatch, dtype):
     gen = np.random.default_rng(5)
@@ -167,3 +195,31 @@ def test_stack_of_small_products_shared_among_threads_gives_the_same_bits(monkey
     got = _parallel.stacked_matmul(a, b, np.matmul)
     assert len(calls) == 1 and len(calls[0]) == 8
     np.testing.assert_array_equal(got, np.matmul(a, b))
+
+
+@pytest.mark.parametrize("shape", [(4096, 384), (1000, 65), (7, 16)])
+def test_bias_gradient_row_sums_are_the_same_bits_on_any_thread_count(monkeypatch, shape):
+    g = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_parallel, "threads_for", lambda size, t=threads: t)
+        results.append(_parallel.row_sums(g))
+    np.testing.assert_array_equal(results[0], results[1])
+    assert results[0].shape == (shape[1],) and results[0].dtype == np.float32
+    np.testing.assert_allclose(results[0], g.astype(np.float64).sum(0), rtol=1e-5, atol=1e-4)
+
+
+def test_two_stacks_of_small_products_are_one_job_with_the_same_bits(monkeypatch):
+    gen = np.random.default_rng(6)
+    g = gen.standard_normal((256, 64, 64)).astype(np.float32)
+    v = gen.standard_normal((256, 64, 32)).astype(np.float32)
+    w = gen.standard_normal((256, 64, 32)).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
+        calls.append(len(bounds)), [fn(s, e) for s, e in bounds]))
+    pairs = [(g, v), (g.transpose(0, 2, 1), w), (v[:2], w[:2].transpose(0, 2, 1))]
+    got = _parallel.stacked_matmuls(pairs, np.matmul)
+    assert calls == [16]
+    for (a, b), out in zip(pairs, got):
+        np.testing.assert_array_equal(out, np.matmul(a, b))

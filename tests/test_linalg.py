@@ -326,3 +326,26 @@ def test_addmm_inplace_records_like_torch():
                       for t in (b, m1, m2)])
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bias_shape", [(40,), (1, 40), (64, 40), (64, 1), ()])
+@pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, 2)])
+@pytest.mark.parametrize("rows", [64, 1])
+def test_addmm_gradients_of_every_bias_shape_with_products_cut(monkeypatch, bias_shape, beta,
+                                                               alpha, rows):
+    from numtorch import _threads
+    monkeypatch.setattr(_threads, "FLOPS_PER_THREAD", 1000)  # products this small are cut
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    rng = np.random.default_rng(0)
+    shape = tuple(rows if d == 64 else d for d in bias_shape)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in (shape, (rows, 48), (48, 40))]
+    results = []
+    for lib in (numtorch, torch):
+        b, m1, m2 = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = lib.addmm(b, m1, m2, beta=beta, alpha=alpha)
+        (out * out).sum().backward()
+        results.append([np.asarray(t.detach().numpy()) for t in (out, b.grad, m1.grad, m2.grad)])
+    for a, b in zip(*results):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-3)

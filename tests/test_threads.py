@@ -165,6 +165,48 @@ def test_shared_products_give_the_same_bits_quiet_or_busy(small_work, monkeypatc
     assert quiet.shape == (a @ b).shape and quiet.dtype == np.float32
 
 
+@pytest.mark.parametrize("bias_kind", ["row", "row2d", "full", "column", "scalar"])
+@pytest.mark.parametrize("sa,sb", [((64, 40), (40, 30)), ((30, 40), (40, 64)), ((4, 3), (3, 5))])
+def test_addmm_adds_the_bias_in_each_piece_with_the_bits_of_product_plus_bias(
+        small_work, monkeypatch, sa, sb, bias_kind):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    m, n = sa[0], sb[1]
+    shape = {"row": (n,), "row2d": (1, n), "full": (m, n), "column": (m, 1), "scalar": ()}
+    shape = shape[bias_kind]
+    bias = rng.standard_normal(shape).astype(np.float32)
+    for workers in (2, 1):
+        monkeypatch.setattr(_threads, "workers", lambda w=workers: w)
+        got = _threads.addmm(bias, a, b)
+        want = _threads.matmul(a, b)
+        want += bias
+        np.testing.assert_array_equal(got, want)
+
+
+def test_products_run_as_one_job_with_the_bits_of_separate_products(small_work, monkeypatch):
+    rng = np.random.default_rng(2)
+    g = rng.standard_normal((64, 30)).astype(np.float32)
+    w = rng.standard_normal((30, 40)).astype(np.float32)
+    x = rng.standard_normal((64, 40)).astype(np.float32)
+    tiny = rng.standard_normal((2, 3)).astype(np.float64)
+    separate = [_threads.matmul(g, w), _threads.matmul(g.T, x), tiny @ tiny.T]
+    calls, ran = [], []
+    real = _threads.run_chunks
+
+    def recording(fn, chunks, threads):
+        calls.append(chunks)
+        real(fn, chunks, threads)
+
+    monkeypatch.setattr(_threads, "run_chunks", recording)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    outs = _threads.products([(g, w), (g.T, x), (tiny, tiny.T)], extra=(lambda: ran.append(1),))
+    assert len(calls) == 1 and calls[0] >= 4 and ran == [1]
+    for got, want in zip(outs, separate):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
 def test_shared_products_keep_blas_on_one_thread(small_work, monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(_threads, "workers", lambda: 2)

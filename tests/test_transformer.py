@@ -299,3 +299,43 @@ def test_functional_multi_head_attention_forward_matches_torch():
         return out, weights
 
     check_op(fn, [(4, 3, 8)] * 3, dtypes=(np.float64,))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mask_kind", [None, "float", "bool", "3d", "padding"])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_multihead_self_attention_matches_torch(batch_first, mask_kind, dtype):
+    """The self-attention path (one tensor as query, key and value, no weights returned),
+    which works in the input's memory order (batch-major under batch_first)."""
+    tm, nm = _pair(lambda nn: nn.MultiheadAttention(8, 2, batch_first=batch_first),
+                   lambda nn: nn.MultiheadAttention(8, 2, batch_first=batch_first), dtype)
+    tm.train()
+    nm.train()  # dropout 0: training and eval agree, the path is the training one
+    shape = (3, 4, 8) if batch_first else (4, 3, 8)
+    t_in, n_in = _inputs([shape], dtype)
+    rng = np.random.default_rng(3)
+    mask = {None: None, "float": rng.standard_normal((4, 4)).astype(dtype),
+            "bool": np.triu(np.ones((4, 4), dtype=bool), k=1),
+            "3d": rng.standard_normal((6, 4, 4)).astype(dtype), "padding": None}[mask_kind]
+    kpm = np.array([[False] * 4, [False, False, True, True], [False] * 4]) \
+        if mask_kind == "padding" else None
+    opts = [dict(need_weights=False,
+                 attn_mask=None if mask is None else lib.tensor(mask),
+                 key_padding_mask=None if kpm is None else lib.tensor(kpm))
+            for lib in (torch, numtorch)]
+    t_out = tm(t_in[0], t_in[0], t_in[0], **opts[0])
+    n_out = nm(n_in[0], n_in[0], n_in[0], **opts[1])
+    _compare(tm, nm, t_out, n_out, t_in, n_in, dtype)
+
+
+def test_multihead_self_attention_batch_major_gradcheck_and_gradgradcheck():
+    numtorch.manual_seed(0)
+    mha = numtorch.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    x = numtorch.randn(2, 3, 4, dtype=numtorch.float64, requires_grad=True)
+    mask = numtorch.nn.Transformer.generate_square_subsequent_mask(3, dtype=numtorch.float64)
+
+    def f(inp):
+        return mha(inp, inp, inp, attn_mask=mask, need_weights=False)[0]
+
+    assert numtorch.autograd.gradcheck(f, (x,))
+    assert numtorch.autograd.gradgradcheck(f, (x,))

@@ -6,9 +6,12 @@ are Tensors (``create_graph=True``: the computation is recorded and can be diffe
 again). Each helper dispatches on its first array-or-Tensor argument.
 """
 
+import math
+
 import numpy as np
 
 from .._tensor import Tensor
+from . import _parallel
 
 
 def _ops():
@@ -26,6 +29,10 @@ def unbroadcast(grad, shape):
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
     if not isinstance(grad, Tensor):
+        cols = math.prod(gshape[lead:])
+        if lead and cols >= 16 and axes == tuple(range(lead)) and grad.flags.c_contiguous:
+            # a bias's gradient: the leading dims summed away, in row blocks shared among threads
+            return _parallel.row_sums(grad.reshape(-1, cols)).reshape(shape)
         if axes:
             grad = grad.sum(axis=axes)
         return grad.reshape(shape)

@@ -74,22 +74,101 @@ def map_flat(kernel, out, *inputs):
     return out
 
 
-def binary(ufunc, a, b):
-    """``ufunc(a, b)`` for arrays, split into runs shared among threads when both are large,
-    C-contiguous and of one shape (an element-wise ufunc gives the same bits either way)."""
-    if (a.size < MIN_PARALLEL or b.__class__ is not np.ndarray or a.shape != b.shape
-            or a.dtype != b.dtype or a.dtype.kind != "f" or ufunc.__class__ is not np.ufunc
-            or not (a.flags.c_contiguous and b.flags.c_contiguous)
-            or threads_for(a.size) <= 1):
-        return ufunc(a, b)
-    out = np.empty(a.shape, a.dtype)
-    fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+def binary(ufunc, a, b, out=None):
+    """``ufunc(a, b)`` for arrays, split into runs shared among threads when the result is large:
+    both operands C-contiguous of one shape (flat runs), or one of them C-contiguous of the
+    result's shape and the other a scalar (flat runs) or broadcast along the first dim (runs of
+    that dim: attention scores plus a ``(1, 1, L, S)`` mask, a product plus its bias). An
+    element-wise ufunc gives the same bits either way. ``out`` may be ``a`` itself (in place)."""
+    if a.size < MIN_PARALLEL and (b.__class__ is not np.ndarray or b.size < MIN_PARALLEL):
+        return ufunc(a, b, out=out)
+    plan = _plan_binary(ufunc, a, b)
+    if plan is None:
+        return ufunc(a, b, out=out)
+    big_is_a, flat = plan
+    big = a if big_is_a else b
+    if threads_for(big.size) <= 1 or out is not None and (
+            out.shape != big.shape or out.dtype != big.dtype or not out.flags.c_contiguous):
+        return ufunc(a, b, out=out)
+    if out is None:
+        out = np.empty(big.shape, a.dtype)
+    if flat:
+        fa = a.reshape(-1) if a.ndim else a
+        fb = b.reshape(-1) if b.ndim else b
+        fo = out.reshape(-1)
+        rows, row_size = fo.size, 1
+    else:
+        fa, fb, fo = a, b, out
+        rows, row_size = big.shape[0], big.size // big.shape[0]
+    cut_a, cut_b = fa.ndim and (big_is_a or fa.shape == fo.shape), \
+        fb.ndim and (not big_is_a or fb.shape == fo.shape)
 
     def run(s, e):
-        ufunc(fa[s:e], fb[s:e], out=fo[s:e])
+        ufunc(fa[s:e] if cut_a else fa, fb[s:e] if cut_b else fb, out=fo[s:e])
 
-    run_rows(run, fo.size, 1)
+    run_rows(run, rows, row_size)
     return out
+
+
+_KEEPS_DTYPE: dict = {}
+
+
+def _same_dtype_out(ufunc, dtype):
+    """Whether ``ufunc`` maps two ``dtype`` operands to one ``dtype`` result (not a comparison)."""
+    key = (ufunc, dtype)
+    known = _KEEPS_DTYPE.get(key)
+    if known is None:
+        known = _KEEPS_DTYPE[key] = (
+            ufunc.__class__ is np.ufunc and ufunc.nin == 2 and ufunc.nout == 1
+            and ufunc.resolve_dtypes((dtype, dtype, None))[2] == dtype)
+    return known
+
+
+def _plan_binary(ufunc, a, b):
+    """``(big_is_a, flat)`` when :func:`binary` may cut ``ufunc(a, b)`` into runs, else None."""
+    if (b.__class__ is not np.ndarray or a.__class__ is not np.ndarray or a.dtype != b.dtype
+            or a.dtype.kind != "f" or not _same_dtype_out(ufunc, a.dtype)):
+        return None
+    if a.shape == b.shape:
+        return (True, True) if a.flags.c_contiguous and b.flags.c_contiguous else None
+    big_is_a = a.ndim >= b.ndim and a.size >= b.size
+    big, small = (a, b) if big_is_a else (b, a)
+    if big.size < MIN_PARALLEL or not big.flags.c_contiguous:
+        return None
+    if small.ndim == 0:
+        return big_is_a, True
+    if small.ndim == big.ndim and small.shape[0] != 1 or small.ndim > big.ndim:
+        return None
+    try:
+        if np.broadcast_shapes(a.shape, b.shape) != big.shape:
+            return None
+    except ValueError:
+        return None
+    return big_is_a, False
+
+
+def row_sums(g, inline=False):
+    """``g.sum(0)`` of a 2-D array (a bias's gradient), as fixed blocks of rows summed on
+    whichever thread is free (all on this one with ``inline``) and their partial sums added in
+    order: the blocks depend only on the shape, so the bits are the same on one thread or
+    several."""
+    rows, cols = g.shape
+    if g.size < MIN_PARALLEL or not g.flags.c_contiguous or g.dtype.kind != "f":
+        return g.sum(0)
+    bounds = chunks(rows, cols)
+    partial = np.empty((len(bounds), cols), g.dtype)
+
+    def run(i, _):
+        s, e = bounds[i]
+        np.sum(g[s:e], axis=0, out=partial[i])
+
+    if inline:
+        for i in range(len(bounds)):
+            run(i, None)
+    else:
+        run_rows(run, len(bounds), rows * cols // len(bounds),
+                 bounds=[(i, i + 1) for i in range(len(bounds))])
+    return partial.sum(0)
 
 
 #: A stack of matrix products is shared among threads from this many multiply-adds in all
@@ -98,27 +177,50 @@ MIN_PARALLEL_STACK_MACS = 4_000_000
 _STACK_BLOCKS = 8  # the stack is cut into this many runs, whatever the thread count
 
 
+def _stack_plan(a, b):
+    """``(out, bounds)`` when ``a @ b`` is a stack of small products to cut into fixed runs of
+    the batch (see :func:`stacked_matmul`), else None."""
+    if (a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[0] < _STACK_BLOCKS
+            or a.shape[2] != b.shape[1] or a.dtype != b.dtype
+            or a.dtype not in (np.float32, np.float64)):
+        return None
+    batch, m, k = a.shape
+    n = b.shape[2]
+    per = m * n * k
+    if per >= 2 * _threads.FLOPS_PER_BLAS_THREAD or batch * per < MIN_PARALLEL_STACK_MACS:
+        return None
+    step = -(-batch // _STACK_BLOCKS)
+    return (np.empty((batch, m, n), a.dtype),
+            [(s, min(batch, s + step)) for s in range(0, batch, step)])
+
+
 def stacked_matmul(a, b, product):
     """``product(a, b)`` for arrays; a stack of small matrix products (3-d ``a`` and ``b`` of
     one batch size, each product too small for BLAS threads, many in all) is instead cut into
     fixed runs of the batch shared among threads, each run one NumPy matmul on one BLAS thread
     (each product computed exactly as in one call)."""
-    if (a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[0] < _STACK_BLOCKS
-            or a.shape[2] != b.shape[1] or a.dtype != b.dtype
-            or a.dtype not in (np.float32, np.float64)):
-        return product(a, b)
-    batch, m, k = a.shape
-    n = b.shape[2]
-    per = m * n * k
-    if (per >= 2 * _threads.FLOPS_PER_BLAS_THREAD or batch * per < MIN_PARALLEL_STACK_MACS
-            or threads_for(MIN_PARALLEL) <= 1):
-        return product(a, b)
-    out = np.empty((batch, m, n), a.dtype)
-    step = -(-batch // _STACK_BLOCKS)
-    bounds = [(s, min(batch, s + step)) for s in range(0, batch, step)]
+    return stacked_matmuls([(a, b)], product)[0]
 
-    def run(s, e):
+
+def stacked_matmuls(pairs, product):
+    """``[product(a, b) for a, b in pairs]``, the stacks of small products among them cut as
+    :func:`stacked_matmul` cuts them and all their runs shared among threads in one job (a
+    batched product's two gradients wake the helpers once)."""
+    plans = [_stack_plan(a, b) for a, b in pairs]
+    if all(p is None for p in plans) or threads_for(MIN_PARALLEL) <= 1:
+        return [product(a, b) for a, b in pairs]
+    outs, runs = [], []
+    for (a, b), plan in zip(pairs, plans):
+        if plan is None:
+            outs.append(product(a, b))
+            continue
+        out, bounds = plan
+        outs.append(out)
+        runs.extend((a, b, out, s, e) for s, e in bounds)
+
+    def run(i, _):
+        a, b, out, s, e = runs[i]
         np.matmul(a[s:e], b[s:e], out=out[s:e])
 
-    run_rows(run, batch, per, bounds=bounds)
-    return out
+    run_rows(run, len(runs), MIN_PARALLEL, bounds=[(i, i + 1) for i in range(len(runs))])
+    return outs

@@ -345,13 +345,21 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
 def _self_attention(x, num_heads, in_proj_weight, in_proj_bias, dropout_p, out_proj_weight,
                     out_proj_bias, training, key_padding_mask, attn_mask):
     """Self-attention without the weights returned: one product with the packed input
-    projection, whose ``(L, N, 3, H, E/H)`` view gives the heads of query, key and value as
+    projection, whose ``(..., 3, H, E/H)`` view gives the heads of query, key and value as
     strided views in the ``(N, H, L, E/H)`` order of :func:`scaled_dot_product_attention` (no
-    per-head copies), then the output projection."""
+    per-head copies), then the output projection.
+
+    The work runs in the memory order of ``x``: when ``x`` is the sequence-first view of a
+    batch-first tensor (``MultiheadAttention(batch_first=True)``), the products take its rows
+    as they lie and the output is again a batch-first tensor seen sequence-first, so neither
+    the input, the output nor their gradients are copied into the other order."""
     tgt_len, bsz, embed_dim = x.shape
     head_dim = embed_dim // num_heads
-    proj = linear(x, in_proj_weight, in_proj_bias).unflatten(-1, (3, num_heads, head_dim))
-    q, k, v = (t.permute(1, 2, 0, 3) for t in proj.unbind(2))
+    batch_major = bsz > 1 and tgt_len > 1 and x._data.transpose(1, 0, 2).flags.c_contiguous
+    rows = x.transpose(0, 1) if batch_major else x  # (N, L, E) or (L, N, E)
+    proj = linear(rows, in_proj_weight, in_proj_bias).unflatten(-1, (3, num_heads, head_dim))
+    order = (0, 2, 1, 3) if batch_major else (1, 2, 0, 3)
+    q, k, v = (t.permute(*order) for t in proj.unbind(2))
     mask = None
     if attn_mask is not None:
         mask = _check_attn_mask(_additive(attn_mask, q.dtype, masked_when=True),
@@ -365,5 +373,9 @@ def _self_attention(x, num_heads, in_proj_weight, in_proj_bias, dropout_p, out_p
                                  f"{tuple(kpm.shape)}")
         mask = kpm.reshape(bsz, 1, 1, tgt_len)
     out = scaled_dot_product_attention(q, k, v, mask, dropout_p if training else 0.0)
+    if batch_major:
+        out = out.transpose(1, 2).reshape(bsz * tgt_len, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias)
+        return out.view(bsz, tgt_len, embed_dim).transpose(0, 1)
     out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
     return linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)

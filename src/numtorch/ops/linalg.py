@@ -1,10 +1,14 @@
 """Matrix products (mm, bmm, matmul, addmm, dot, mv, outer, linear, einsum) and pairwise
 distances (cdist)."""
 
+import math
+
 import numpy as np
 
 from .._tensor import Tensor
+from .._threads import addmm as _blas_addmm
 from .._threads import matmul as _blas_product
+from .._threads import products as _blas_products
 from ..autograd.grad_mode import _GradState
 from ..autograd.node import Node
 from . import _formulas as F
@@ -106,15 +110,46 @@ def mm(input, mat2, *, out=None):
 @formula("AddmmBackward0", saves={"m1": 1, "m2": 2}, attrs=("bias_shape", "alpha", "beta"))
 def AddmmBackward0(ctx, g):
     (nb, _), (n1, _), (n2, _) = ctx.next_functions
+    if F.is_array(g):
+        return _addmm_backward_arrays(ctx, g, nb is not None, n1 is not None, n2 is not None)
     gb = None
     if nb is not None:
         gb = F.unbroadcast(g if ctx.beta == 1 else g * ctx.beta, ctx.bias_shape)
     ga = g if ctx.alpha == 1 else g * ctx.alpha
-    if F.is_array(g):
-        return (gb, _product(ga, ctx.m2.T) if n1 is not None else None,
-                _grad_rhs(ctx.m1, ga) if n2 is not None else None)
     return (gb, _mm(ga, _mT(ctx.m2)) if n1 is not None else None,
             _mm(_mT(ctx.m1), ga) if n2 is not None else None)
+
+
+def _addmm_backward_arrays(ctx, g, want_bias, want_m1, want_m2):
+    """AddmmBackward0 on arrays: the two products and a row vector bias's gradient are one job
+    for numtorch's threads (woken once; the bias's sum runs while they wake)."""
+    ga = g if ctx.alpha == 1 else g * ctx.alpha
+    gb = rows = None
+    shape = ctx.bias_shape
+    if want_bias:
+        if (ctx.beta == 1 and g.ndim == 2 and g.flags.c_contiguous and len(shape) <= 2
+                and shape[-1:] == g.shape[1:] and math.prod(shape) == g.shape[1]):
+            rows = []  # a bias row: summed in the job below
+        else:
+            gb = F.unbroadcast(g if ctx.beta == 1 else g * ctx.beta, shape)
+    pairs = []
+    if want_m1:
+        pairs.append((ga, ctx.m2.T))
+    rhs_outer = want_m2 and ctx.m1.shape[0] == 1
+    if want_m2 and not rhs_outer:
+        pairs.append((ga.T, ctx.m1))
+    extra = () if rows is None else (lambda: rows.append(_parallel.row_sums(g, inline=True)),)
+    if pairs:
+        outs = _blas_products(pairs, extra)
+    else:
+        outs = []
+        for f in extra:
+            f()
+    if rows is not None:
+        gb = rows[0].reshape(shape)
+    g1 = outs.pop(0) if want_m1 else None
+    g2 = _grad_rhs(ctx.m1, ga) if rhs_outer else outs.pop(0).T if want_m2 else None
+    return gb, g1, g2
 
 
 @lower_precision_op
@@ -130,11 +165,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         which, d = ("mat1", m1) if m1.dtype != m2.dtype else ("self", bias)
         raise RuntimeError(f"{which} and mat2 must have the same dtype, but got {_dn(d)} and "
                            f"{_dn(m2)}")
-    data = _product(m1, m2)
-    if alpha != 1:
-        data *= alpha
     try:
-        data += bias if beta == 1 else beta * bias
+        if alpha == 1:
+            data = _blas_addmm(bias if beta == 1 else beta * bias, m1, m2)
+        else:
+            data = _product(m1, m2)
+            data *= alpha
+            _parallel.binary(np.add, data, bias if beta == 1 else beta * bias, out=data)
     except ValueError:
         raise RuntimeError(
             f"The expanded size of the tensor ({data.shape[-1]}) must match the existing size "
@@ -146,6 +183,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 @formula("BmmBackward0", saves={"a": 0, "b": 1})
 def BmmBackward0(ctx, g):
     (na, _), (nb, _) = ctx.next_functions
+    if F.is_array(g) and na is not None and nb is not None:
+        # both products in one job for numtorch's threads
+        return tuple(_parallel.stacked_matmuls(
+            [(g, np.swapaxes(ctx.b, -1, -2)), (np.swapaxes(ctx.a, -1, -2), g)], _blas_product))
     return (_mm(g, _mT(ctx.b)) if na is not None else None,
             _mm(_mT(ctx.a), g) if nb is not None else None)
 

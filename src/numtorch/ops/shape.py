@@ -406,10 +406,18 @@ SplitWithSizesBackward0 = formula("SplitWithSizesBackward0", **_SPLIT)(_split_fo
 @formula("UnbindBackward0", attrs=("axis", "dtype", "piece_shape"), outputs=None)
 def UnbindBackward0(ctx, grads):
     like = next(g for g in grads if g is not None)
+    if F.is_array(like):
+        # one C-contiguous buffer written piece by piece: np.stack would keep the pieces'
+        # (often permuted) memory order, and the view that usually follows would copy again
+        ax, shape = ctx.axis, ctx.piece_shape
+        dtype = np.result_type(*[ctx.dtype if g is None else g.dtype for g in grads])
+        out = np.empty(shape[:ax] + (len(grads),) + shape[ax:], dtype)
+        lead = (slice(None),) * ax
+        for i, g in enumerate(grads):
+            out[lead + (i,)] = 0 if g is None else g
+        return (out,)
     parts = [F.astype(F.zeros_like(like, ctx.piece_shape), ctx.dtype) if g is None else g
              for g in grads]
-    if F.is_array(like):
-        return (np.stack(parts, axis=ctx.axis),)
     return (stack(parts, ctx.axis),)
 
 
