@@ -19,6 +19,13 @@ CASES = [
     ((2, 16, 6, 5), (6, 1, 1), 1, 0, 1),
     ((2, 16, 9, 9), (4, 3, 3), 2, 1, 1),
     ((2, 3, 8, 8), (16, 3, 3), 1, 1, 1),  # few input channels: col2im
+    # rows of 4 KiB / 2 KiB: the flipped weight's columns in a matrix with padded rows
+    ((2, 16, 32, 32), (4, 3, 3), 1, 1, 1),
+    ((2, 16, 16, 32), (3, 3, 3), 1, 2, 2),
+    # strided: the pixel-major product and gather
+    ((2, 3, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
+    ((2, 4, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
+    ((2, 4, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
 ]
 
 
@@ -78,3 +85,33 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     blocks = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     np.testing.assert_array_equal(whole, blocks)
+
+
+@pytest.mark.parametrize("shape,stride,path", [((3, 16, 16, 32), 1, "_conv_backward_input_flip"),
+                                               ((3, 5, 9, 9), 2, "_conv_backward_input_gather")])
+def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, stride, path):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((8, shape[1], 3, 3)).astype(np.float32)
+    ho, wo = (shape[2] - 1) // stride + 1, (shape[3] - 1) // stride + 1
+    g = rng.standard_normal((shape[0], 8, ho, wo)).astype(np.float32)
+    calls = []
+    original = getattr(conv_ops, path)
+
+    def spy(*args, **kwargs):
+        calls.append(path)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, path, spy)
+    args = (g, w, x.shape, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
+    whole = conv_ops._conv_backward_input(*args)
+    assert calls == [path]
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(whole, conv_ops._conv_backward_input(*args))
+    expected = torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(g), stride, 1)
+    np.testing.assert_allclose(whole, expected.numpy(), rtol=1e-4, atol=1e-4)
