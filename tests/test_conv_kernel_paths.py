@@ -1,6 +1,8 @@
 """The compiled convolution paths against the NumPy ones and PyTorch: the stride-1 input gradient
 computed as the convolution of the gradient with the flipped weight (inputs of 16 channels or
-more), and the forward and weight gradient padding a block at a time."""
+more; rows of a multiple of 2 KiB in a matrix with padded rows), the strided one as a
+pixel-major product and gather (16 channels or more), and the forward and weight gradient
+padding a block at a time."""
 
 import numpy as np
 import pytest
@@ -22,10 +24,10 @@ CASES = [
     # rows of 4 KiB / 2 KiB: the flipped weight's columns in a matrix with padded rows
     ((2, 16, 32, 32), (4, 3, 3), 1, 1, 1),
     ((2, 16, 16, 32), (3, 3, 3), 1, 2, 2),
-    # strided: the pixel-major product and gather
-    ((2, 3, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
-    ((2, 4, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
-    ((2, 4, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
+    # strided, 16 channels or more: the pixel-major product and gather
+    ((2, 16, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
+    ((2, 16, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
+    ((2, 16, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
 ]
 
 
@@ -88,7 +90,7 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
 
 
 @pytest.mark.parametrize("shape,stride,path", [((3, 16, 16, 32), 1, "_conv_backward_input_flip"),
-                                               ((3, 5, 9, 9), 2, "_conv_backward_input_gather")])
+                                               ((3, 16, 9, 9), 2, "_conv_backward_input_gather")])
 def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, stride, path):
     torch = pytest.importorskip("torch")
     skip_without_numba()

@@ -264,8 +264,8 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
             if rows is not None and _leading_dim(length, g.itemsize) != length:
                 return _conv_backward_input_flip(jit, rows, g, w, full, dilation)
             return _conv_forward(g, _flipped(w), (1, 1), full, dilation, 1)
-    if jit is not None and groups == 1 and dilation == (1, 1) and w.shape[2] * w.shape[3] > 1:
-        # (a 1x1 convolution's columns are the gradient itself: col2im's path is faster)
+    if (jit is not None and groups == 1 and dilation == (1, 1) and stride != (1, 1)
+            and w.shape[2] * w.shape[3] > 1 and w.shape[1] >= _MIN_GATHER_CHANNELS):
         pm = _conv_backward_jit.kernels(g, w)
         if pm is not None:
             return _conv_backward_input_gather(pm, g, w, x_shape, stride, pads)
@@ -292,6 +292,12 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
 # that many rows, too few for BLAS below this (a 3-channel input: several times slower than
 # the columns' path).
 _MIN_FLIP_CHANNELS = 16
+
+
+# The gather adds rows of C values per window column: below this it loses to col2im (LeNet's
+# 6-channel input gradient: twice as slow). A 1x1 convolution's columns are the gradient
+# itself: col2im's path is faster there.
+_MIN_GATHER_CHANNELS = 16
 
 
 def _full_correlation_pads(kernel, pads, dilation):
