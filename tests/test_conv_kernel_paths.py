@@ -117,3 +117,42 @@ def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, str
     np.testing.assert_array_equal(whole, conv_ops._conv_backward_input(*args))
     expected = torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(g), stride, 1)
     np.testing.assert_allclose(whole, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads,taken", [
+    ((5, 8, 10, 14), 5, (1, 1, 1, 1), True),
+    ((3, 9, 10, 12), 4, (2, 0, 1, 1), True),
+    ((3, 8, 10, 12), 6, (0, 0, 0, 0), True),
+    ((3, 8, 9, 12), 4, (1, 1, 1, 1), False),  # an odd output height: the columns' path
+])
+def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1)  # small shapes take it too
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = shape[2] + pads[0] + pads[1] - 2
+    wo = shape[3] + pads[2] + pads[3] - 2
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = []
+    original = conv_ops._conv_backward_weight_winograd
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "_conv_backward_weight_winograd", spy)
+    args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g)).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
+    # the block sums are added in an order fixed by the shapes: two threads give the same bits
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
