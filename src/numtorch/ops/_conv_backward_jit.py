@@ -8,10 +8,6 @@ OpenBLAS runs fast.
   ``gather`` sums, for each input pixel, the columns ``(N, Ho, Wo, kh, kw, C)`` of the
   windows that covered it and writes it once into the ``(N, C, H, W)`` result (no zero-filled
   scratch, no separate crop).
-* Stride 1: the input gradient is the convolution of the padded gradient with the flipped
-  weight. ``windows_rows`` writes its windows as rows of a scratch matrix whose row stride is
-  padded past a multiple of 2 KiB: OpenBLAS reads a matrix with 4 KiB rows with cache-set
-  conflicts (ResNet-8's ``(16, 144) @ (144, 1024)``: 44 GFLOP/s, 76-80 with rows of 1040).
 * The weight gradient of a 3x3 stride-1 convolution by Winograd's F(3x3, 2x2):
   ``winograd_input`` and ``winograd_grad`` transform the input's 4x4 tiles and the output
   gradient's 2x2 tiles (16 values each), the products over the tiles are 16 matrix products
@@ -34,7 +30,6 @@ class _Kernels:
 
         self.to_pixel_major = jit(_to_pixel_major)
         self.gather = jit(_gather)
-        self.windows_rows = jit(_windows_rows)
         self.winograd_input = jit(_winograd_input)
         self.winograd_grad = jit(_winograd_grad)
 
@@ -89,23 +84,6 @@ def _gather(cols, gx, sh, sw, top, left, row):
                 dst = gx[b, c, yy]
                 for q in range(w):
                     dst[q] = row[q, c]
-
-
-def _windows_rows(xp, cols, h, w, dh, dw):
-    """The stride-1 windows (dilation ``dh, dw``) of ``xp`` ``(N, C, Hp, Wp)`` into ``cols``
-    ``(N, C, kh, kw, ld)``: each row holds the ``h * w`` values of one kernel offset (the rest
-    of its ``ld`` is left as is)."""
-    nb, nc, kh, kw = cols.shape[:4]
-    for b in range(nb):
-        for c in range(nc):
-            for i in range(kh):
-                for j in range(kw):
-                    dst = cols[b, c, i, j]
-                    for y in range(h):
-                        src = xp[b, c, y + i * dh][j * dw:]
-                        d = dst[y * w:]
-                        for x in range(w):
-                            d[x] = src[x]
 
 
 def _winograd_input(xp, u):

@@ -310,10 +310,6 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
     if jit is not None and groups == 1 and stride == (1, 1) and w.shape[1] >= _MIN_FLIP_CHANNELS:
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
-            rows = _conv_backward_jit.kernels(g, w)
-            length = x_shape[2] * x_shape[3]
-            if rows is not None and _leading_dim(length, g.itemsize) != length:
-                return _conv_backward_input_flip(jit, rows, g, w, full, dilation)
             return _conv_forward(g, _flipped(w), (1, 1), full, dilation, 1)
     if (jit is not None and groups == 1 and dilation == (1, 1) and stride != (1, 1)
             and w.shape[2] * w.shape[3] > 1 and w.shape[1] >= _MIN_GATHER_CHANNELS):
@@ -359,44 +355,6 @@ def _full_correlation_pads(kernel, pads, dilation):
     full = (dh * (kh - 1) - top, dh * (kh - 1) - bottom, dw * (kw - 1) - left,
             dw * (kw - 1) - right)
     return full if min(full) >= 0 else None
-
-
-def _leading_dim(length, itemsize):
-    """The row stride (in elements) for a scratch matrix of rows of ``length``: a row of a
-    multiple of 2 KiB is padded by one cache line, because OpenBLAS reads such a matrix with
-    cache-set conflicts (ResNet-8's ``(16, 144) @ (144, 1024)`` ran at 44 GFLOP/s with rows of
-    1024 floats and at 76-80 with rows of 1040)."""
-    return length + 64 // itemsize if (length * itemsize) % 2048 == 0 else length
-
-
-def _conv_backward_input_flip(jit, rows, g, w, full, dilation):
-    """Input gradient of a stride-1 ungrouped convolution as the convolution of the output
-    gradient, padded by ``full``, with the flipped weight: per block, the gradient's windows
-    (in a scratch matrix whose rows are padded, see ``_leading_dim``) times the weight, straight
-    into the input gradient."""
-    n, o, ho, wo = g.shape
-    c, kh, kw = w.shape[1:]
-    dh, dw = dilation
-    top, bottom, left, right = full
-    hp, wp = ho + top + bottom, wo + left + right
-    h, wd = hp - dh * (kh - 1), wp - dw * (kw - 1)
-    length, kk = h * wd, o * kh * kw
-    ld = _leading_dim(length, g.itemsize)
-    wf = _flipped(w).reshape(c, kk)
-    gx = np.empty((n, c, h, wd), dtype=g.dtype)
-
-    def step(s, e):
-        b = e - s
-        gp = g[s:e]
-        if top or bottom or left or right:
-            gp = scratch("pad", (b, o, hp, wp), g.dtype)
-            jit.pad_into(g[s:e], gp, top, left)
-        cols = scratch("flip", (b, kk, ld), g.dtype)
-        rows.windows_rows(gp, cols.reshape(b, o, kh, kw, ld), h, wd, dh, dw)
-        np.matmul(wf, cols[:, :, :length], out=gx[s:e].reshape(b, c, length))
-
-    run_blocks(n, _block_size(kk * ld * g.itemsize), step)
-    return gx
 
 
 def _flipped(w):
