@@ -148,46 +148,55 @@ def _winograd_grad(g, v):
     """The Winograd F(3x3, 2x2) transform ``A h A^T`` of the 2x2 tiles of the output gradient
     ``g`` ``(N, O, Ho, Wo)`` (``Ho``, ``Wo`` even) into ``v`` ``(16, O, T)``, numbered as in
     :func:`_winograd_input` (``Wo / 2 + 1`` a row, the last zero);
-    ``A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]``."""
+    ``A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]``. Each image's two rows of tiles are split into
+    their even and odd columns once, then every output is one contiguous loop."""
     nb, no, ho, wo = g.shape
     th, tw = ho // 2, wo // 2 + 1
     plane = th * tw
-    t = np.zeros(th * 2 * tw, g.dtype)  # each row's last two values stay zero
-    ev = np.empty(plane, g.dtype)
-    od = np.empty(plane, g.dtype)
+    # the tiles' four values (rows 0/1, columns even/odd); each row's dummy tile stays zero
+    e0 = np.zeros(plane, g.dtype)
+    o0 = np.zeros(plane, g.dtype)
+    e1 = np.zeros(plane, g.dtype)
+    o1 = np.zeros(plane, g.dtype)
+    a = np.empty((4, plane), g.dtype)  # the row transform's columns (even, odd) per i
+    c = np.empty((4, plane), g.dtype)
     for b in range(nb):
         base = b * plane
         for o in range(no):
             g2 = g[b, o]
+            for p in range(th):
+                h0 = g2[2 * p]
+                h1 = g2[2 * p + 1]
+                d = p * tw
+                for q in range(tw - 1):
+                    e0[d + q] = h0[2 * q]
+                    o0[d + q] = h0[2 * q + 1]
+                    e1[d + q] = h1[2 * q]
+                    o1[d + q] = h1[2 * q + 1]
+            for m in range(plane):
+                a[0, m] = e0[m]
+                c[0, m] = o0[m]
+            for m in range(plane):
+                a[1, m] = e0[m] + e1[m]
+                c[1, m] = o0[m] + o1[m]
+            for m in range(plane):
+                a[2, m] = e0[m] - e1[m]
+                c[2, m] = o0[m] - o1[m]
+            for m in range(plane):
+                a[3, m] = -e1[m]
+                c[3, m] = -o1[m]
             for i in range(4):
-                for p in range(th):
-                    h0 = g2[2 * p]
-                    h1 = g2[2 * p + 1]
-                    tr = t[p * 2 * tw:p * 2 * tw + wo]
-                    if i == 0:
-                        for k in range(wo):
-                            tr[k] = h0[k]
-                    elif i == 1:
-                        for k in range(wo):
-                            tr[k] = h0[k] + h1[k]
-                    elif i == 2:
-                        for k in range(wo):
-                            tr[k] = h0[k] - h1[k]
-                    else:
-                        for k in range(wo):
-                            tr[k] = -h1[k]
-                for m in range(plane):
-                    ev[m] = t[2 * m]
-                    od[m] = t[2 * m + 1]
+                ai = a[i]
+                ci = c[i]
                 dst = v[4 * i, o, base:base + plane]
                 for m in range(plane):
-                    dst[m] = ev[m]
+                    dst[m] = ai[m]
                 dst = v[4 * i + 1, o, base:base + plane]
                 for m in range(plane):
-                    dst[m] = ev[m] + od[m]
+                    dst[m] = ai[m] + ci[m]
                 dst = v[4 * i + 2, o, base:base + plane]
                 for m in range(plane):
-                    dst[m] = ev[m] - od[m]
+                    dst[m] = ai[m] - ci[m]
                 dst = v[4 * i + 3, o, base:base + plane]
                 for m in range(plane):
-                    dst[m] = -od[m]
+                    dst[m] = -ci[m]
