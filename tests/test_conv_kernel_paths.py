@@ -27,6 +27,9 @@ CASES = [
     ((2, 16, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
     ((2, 16, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
     ((2, 16, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
+    # stride 2: the weight gradient's columns from even and odd halves of the rows (odd widths)
+    ((2, 3, 11, 9), (4, 3, 3), 2, 1, 1),
+    ((2, 5, 8, 11), (3, 2, 3), 2, (0, 1), 1),
 ]
 
 

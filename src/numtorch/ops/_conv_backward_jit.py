@@ -8,6 +8,9 @@ OpenBLAS runs fast.
   ``gather`` sums, for each input pixel, the columns ``(N, Ho, Wo, kh, kw, C)`` of the
   windows that covered it and writes it once into the ``(N, C, H, W)`` result (no zero-filled
   scratch, no separate crop).
+* ``im2col_stride2``: the columns of a stride-2 convolution (for its weight gradient) from
+  each input row split once into its even and odd columns, so that every copy is contiguous
+  (the general im2col reads at a stride of two: ResNet-8's 16->32 layer 0.63 -> 0.38 ms).
 * The weight gradient of a 3x3 stride-1 convolution by Winograd's F(3x3, 2x2):
   ``winograd_input`` and ``winograd_grad`` transform the input's 4x4 tiles and the output
   gradient's 2x2 tiles (16 values each), the products over the tiles are 16 matrix products
@@ -32,6 +35,7 @@ class _Kernels:
         self.gather = jit(_gather)
         self.winograd_input = jit(_winograd_input)
         self.winograd_grad = jit(_winograd_grad)
+        self.im2col_stride2 = jit(_im2col_stride2)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -200,3 +204,28 @@ def _winograd_grad(g, v):
                 dst = v[4 * i + 3, o, base:base + plane]
                 for m in range(plane):
                     dst[m] = -ci[m]
+
+
+def _im2col_stride2(xp, cols):
+    """``cols`` ``(N, C, kh, kw, Ho, Wo)`` = the stride-2 windows of ``xp`` ``(N, C, Hp, Wp)``
+    (no dilation), each input row read once into its even and odd columns."""
+    nb, nc, kh, kw, ho, wo = cols.shape
+    wp = xp.shape[3]
+    half = (wp + 1) // 2
+    ev = np.empty(half, xp.dtype)
+    od = np.empty(half, xp.dtype)
+    for b in range(nb):
+        for c in range(nc):
+            for i in range(kh):
+                for y in range(ho):
+                    src = xp[b, c, 2 * y + i]
+                    for q in range(wp // 2):
+                        ev[q] = src[2 * q]
+                        od[q] = src[2 * q + 1]
+                    if wp % 2:
+                        ev[half - 1] = src[wp - 1]
+                    for j in range(kw):
+                        dst = cols[b, c, i, j, y]
+                        run = ev[j // 2:] if j % 2 == 0 else od[j // 2:]
+                        for x in range(wo):
+                            dst[x] = run[x]

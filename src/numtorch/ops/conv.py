@@ -246,9 +246,18 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     kh, kw = kernel
     geom = (kh, kw) + tuple(stride) + tuple(dilation) + tuple(g.shape[2:])
     gg = g.reshape(n, o, ln) if groups == 1 else g.reshape(n, groups, o // groups, ln)
+    s2 = None  # stride 2: the columns from each row's even and odd halves (_conv_backward_jit)
+    if jit is not None and stride == (2, 2) and dilation == (1, 1) and kh * kw > 1:
+        s2 = _conv_backward_jit.kernels(x)
 
     def step(s, e):
-        cols = _grouped(_cols(_padded_block(xp, s, e, pads, jit), geom), e - s, groups, ln)
+        xb = _padded_block(xp, s, e, pads, jit)
+        if s2 is None:
+            cols = _cols(xb, geom)
+        else:
+            cols = scratch("im2col", (e - s, x.shape[1], kh, kw) + tuple(g.shape[2:]), x.dtype)
+            s2.im2col_stride2(xb, cols)
+        cols = _grouped(cols, e - s, groups, ln)
         return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
     k = x.shape[1] * kh * kw
