@@ -157,3 +157,25 @@ def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_new_paths_take_broadcast_and_strided_gradients(monkeypatch, stride):
+    """A sum's gradient reaches the convolution as a broadcast (stride-0) view, a transpose's
+    as a non-contiguous one: the compiled paths read them as they are."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 16, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    for reduce in (lambda y: y.sum(), lambda y: (y.transpose(2, 3) * y.transpose(2, 3)).sum()):
+        grads = []
+        for lib in (numtorch, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            wt = lib.tensor(w, requires_grad=True)
+            reduce(lib.nn.functional.conv2d(xt, wt, None, stride, 1)).backward()
+            grads.append((xt.grad.numpy(), wt.grad.numpy()))
+        for a, b in zip(*grads):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
