@@ -273,9 +273,10 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
 # that BLAS runs at about 100 GFLOP/s on T of a few hundred tiles (blocks of _WINOGRAD_TILES).
 _MIN_WINOGRAD_CHANNELS = 8
 _WINOGRAD_TILES = 1024
-# Fewer tiles a block make products too small for BLAS (ResNet-8's 64 channels of 8x8 in
-# blocks of 8 images, 160 tiles: still 9 % faster than the columns' path).
-_MIN_WINOGRAD_TILES = 128
+# Fewer tiles a block make products too small for BLAS: ResNet-8's 64 channels of 8x8 in
+# blocks of 8 images (160 tiles) were 9 % faster alone but 2 % slower inside the model's
+# backward (its input no longer in cache), so they keep the columns' path.
+_MIN_WINOGRAD_TILES = 256
 # G of F(2x2, 3x3): the output transform gw = G^T M G of the tile sums M
 _WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
