@@ -18,10 +18,10 @@ writing and re-reading ``kh*kw`` times the input's memory). The input gradient i
 forward convolution of the gradient with the flipped weight (no col2im, and a product in the
 forward's faster orientation), and a strided one (kernel above 1x1) multiplies the gradient in
 the pixel-major orientation and gathers each input pixel's columns (``_conv_backward_jit``);
-a 3x3 stride-1 weight gradient is computed by Winograd's F(3x3, 2x2) there.
-With numba each block is padded into a scratch buffer instead of the whole batch into a fresh
-array. Large batches are processed a block of images at a
-time (about 2 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
+with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2). With numba each
+block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
+batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
+the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
 shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
 are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
