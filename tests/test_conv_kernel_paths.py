@@ -1,6 +1,8 @@
 """The compiled convolution paths against the NumPy ones and PyTorch: the stride-1 input gradient
 computed as the convolution of the gradient with the flipped weight (inputs of 16 channels or
-more), and the forward and weight gradient padding a block at a time."""
+more), the strided one as a pixel-major product and gather (16 channels or more), the 3x3
+stride-1 weight gradient by Winograd's algorithm, and the forward and weight gradient padding a
+block at a time."""
 
 import numpy as np
 import pytest
@@ -19,6 +21,15 @@ CASES = [
     ((2, 16, 6, 5), (6, 1, 1), 1, 0, 1),
     ((2, 16, 9, 9), (4, 3, 3), 2, 1, 1),
     ((2, 3, 8, 8), (16, 3, 3), 1, 1, 1),  # few input channels: col2im
+    ((2, 16, 32, 32), (4, 3, 3), 1, 1, 1),
+    ((2, 16, 16, 32), (3, 3, 3), 1, 2, 2),
+    # strided, 16 channels or more: the pixel-major product and gather
+    ((2, 16, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
+    ((2, 16, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
+    ((2, 16, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
+    # stride 2: the weight gradient's columns from even and odd halves of the rows (odd widths)
+    ((2, 3, 11, 9), (4, 3, 3), 2, 1, 1),
+    ((2, 5, 8, 11), (3, 2, 3), 2, (0, 1), 1),
 ]
 
 
@@ -78,3 +89,93 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     blocks = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     np.testing.assert_array_equal(whole, blocks)
+
+
+@pytest.mark.parametrize("shape,stride,path", [((3, 16, 9, 9), 2, "_conv_backward_input_gather")])
+def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, stride, path):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((8, shape[1], 3, 3)).astype(np.float32)
+    ho, wo = (shape[2] - 1) // stride + 1, (shape[3] - 1) // stride + 1
+    g = rng.standard_normal((shape[0], 8, ho, wo)).astype(np.float32)
+    calls = []
+    original = getattr(conv_ops, path)
+
+    def spy(*args, **kwargs):
+        calls.append(path)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, path, spy)
+    args = (g, w, x.shape, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
+    whole = conv_ops._conv_backward_input(*args)
+    assert calls == [path]
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(whole, conv_ops._conv_backward_input(*args))
+    expected = torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(g), stride, 1)
+    np.testing.assert_allclose(whole, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads,taken", [
+    ((5, 8, 10, 14), 5, (1, 1, 1, 1), True),
+    ((3, 9, 10, 12), 4, (2, 0, 1, 1), True),
+    ((3, 8, 10, 12), 6, (0, 0, 0, 0), True),
+    ((3, 8, 9, 12), 4, (1, 1, 1, 1), False),  # an odd output height: the columns' path
+])
+def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1)  # small shapes take it too
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = shape[2] + pads[0] + pads[1] - 2
+    wo = shape[3] + pads[2] + pads[3] - 2
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = []
+    original = conv_ops._conv_backward_weight_winograd
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "_conv_backward_weight_winograd", spy)
+    args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g)).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
+    # the block sums are added in an order fixed by the shapes: two threads give the same bits
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_new_paths_take_broadcast_and_strided_gradients(monkeypatch, stride):
+    """A sum's gradient reaches the convolution as a broadcast (stride-0) view, a transpose's
+    as a non-contiguous one: the compiled paths read them as they are."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 16, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    for reduce in (lambda y: y.sum(), lambda y: (y.transpose(2, 3) * y.transpose(2, 3)).sum()):
+        grads = []
+        for lib in (numtorch, torch):
+            xt = lib.tensor(x, requires_grad=True)
+            wt = lib.tensor(w, requires_grad=True)
+            reduce(lib.nn.functional.conv2d(xt, wt, None, stride, 1)).backward()
+            grads.append((xt.grad.numpy(), wt.grad.numpy()))
+        for a, b in zip(*grads):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)

@@ -16,9 +16,12 @@ and the weight gradient rebuilds them from the saved input, a block at a time (c
 writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
 ``col2im(W^T @ grad)``, except that with numba a stride-1 convolution's input gradient is the
 forward convolution of the gradient with the flipped weight (no col2im, and a product in the
-forward's faster orientation). With numba each block is padded into a scratch buffer instead of
-the whole batch into a fresh array. Large batches are processed a block of images at a
-time (about 2 MiB of columns, 4 MiB for col2im); the block temporaries live in per-thread
+forward's faster orientation), and a strided one (kernel above 1x1) multiplies the gradient in
+the pixel-major orientation and gathers each input pixel's columns (``_conv_backward_jit``);
+with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2). With numba each
+block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
+batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
+the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
 shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
 are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
@@ -34,8 +37,8 @@ import functools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import _conv_backward_jit, _jit
 from . import _formulas as F
-from . import _jit
 from ._lowp import lower_precision_op
 from ._registry import formula
 from ._runtime import run_blocks, scratch
@@ -226,7 +229,16 @@ def _grouped(a, n, groups, length):
 def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     """Weight gradient: sum over the batch of ``cols[n] @ grad[n]^T``, the columns rebuilt from
     the input a block of images at a time (this orientation keeps BLAS's operands in their
-    stored layout and runs faster than ``grad[n] @ cols[n]^T``)."""
+    stored layout and runs faster than ``grad[n] @ cols[n]^T``); with numba, a 3x3 stride-1
+    convolution's by Winograd's algorithm (``_conv_backward_weight_winograd``)."""
+    if (tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
+            and g.shape[2] % 2 == 0 and g.shape[3] % 2 == 0
+            and x.shape[1] >= _MIN_WINOGRAD_CHANNELS and _jit.kernels(g, x) is not None):
+        k = _conv_backward_jit.kernels(g, x)
+        tiles = (g.shape[2] // 2) * (g.shape[3] // 2 + 1)  # (a dummy a row: _conv_backward_jit)
+        block = max(1, min(_WINOGRAD_TILES // tiles, g.shape[0] // 4))  # (four blocks to share)
+        if k is not None and block * tiles >= _MIN_WINOGRAD_TILES:
+            return _conv_backward_weight_winograd(k, g, x, pads, block)
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
     jit = _jit.kernels(x)
@@ -234,9 +246,18 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     kh, kw = kernel
     geom = (kh, kw) + tuple(stride) + tuple(dilation) + tuple(g.shape[2:])
     gg = g.reshape(n, o, ln) if groups == 1 else g.reshape(n, groups, o // groups, ln)
+    s2 = None  # stride 2: the columns from each row's even and odd halves (_conv_backward_jit)
+    if jit is not None and stride == (2, 2) and dilation == (1, 1) and kh * kw > 1:
+        s2 = _conv_backward_jit.kernels(x)
 
     def step(s, e):
-        cols = _grouped(_cols(_padded_block(xp, s, e, pads, jit), geom), e - s, groups, ln)
+        xb = _padded_block(xp, s, e, pads, jit)
+        if s2 is None:
+            cols = _cols(xb, geom)
+        else:
+            cols = scratch("im2col", (e - s, x.shape[1], kh, kw) + tuple(g.shape[2:]), x.dtype)
+            s2.im2col_stride2(xb, cols)
+        cols = _grouped(cols, e - s, groups, ln)
         return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
     k = x.shape[1] * kh * kw
@@ -245,6 +266,48 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     for p in parts[1:]:
         gw += p
     return gw.swapaxes(-1, -2).reshape(o, -1, kh, kw)
+
+
+# Winograd F(3x3, 2x2) for the weight gradient: per 2x2 tile of the output gradient, 16
+# products instead of 36 multiply-adds; the sum over tiles is 16 products (C, T) @ (T, O)
+# that BLAS runs at about 100 GFLOP/s on T of a few hundred tiles (blocks of _WINOGRAD_TILES).
+_MIN_WINOGRAD_CHANNELS = 8
+_WINOGRAD_TILES = 1024
+# Fewer tiles a block make products too small for BLAS: ResNet-8's 64 channels of 8x8 in
+# blocks of 8 images (160 tiles) were 9 % faster alone but 2 % slower inside the model's
+# backward (its input no longer in cache), so they keep the columns' path.
+_MIN_WINOGRAD_TILES = 256
+# G of F(2x2, 3x3): the output transform gw = G^T M G of the tile sums M
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+
+
+def _conv_backward_weight_winograd(k, g, x, pads, block):
+    """Weight gradient of a 3x3 stride-1 ungrouped convolution (``Ho``, ``Wo`` even) by
+    Winograd's F(3x3, 2x2): the 4x4 input tiles and 2x2 gradient tiles transformed
+    (``_conv_backward_jit``), multiplied and summed over the tiles of a block of images as 16
+    products ``U (C, T) @ V (T, O)``, the block sums added in order, and transformed back."""
+    n, o, ho, wo = g.shape
+    c = x.shape[1]
+    jit = _jit.kernels(x)
+    tiles = (ho // 2) * (wo // 2 + 1)
+
+    def step(s, e):
+        b = e - s
+        xp = _padded_block(x, s, e, pads, jit)
+        u = scratch("wino_u", (16, c, b * tiles), x.dtype)
+        k.winograd_input(xp, u)
+        v = scratch("wino_v", (16, o, b * tiles), x.dtype)
+        k.winograd_grad(g[s:e], v)
+        return np.matmul(u, v.swapaxes(1, 2))
+
+    parts = run_blocks(n, block, step)
+    m = parts[0]
+    for p in parts[1:]:
+        m += p
+    gt = _WINOGRAD_G.T.astype(x.dtype)  # (3, 4)
+    half = np.matmul(gt, m.reshape(4, 4 * c * o)).reshape(3, 4, c * o)
+    full = np.matmul(gt, half)  # (3, 3, C * O): G^T M G for every channel pair
+    return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
 
 
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
@@ -258,6 +321,11 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
             return _conv_forward(g, _flipped(w), (1, 1), full, dilation, 1)
+    if (jit is not None and groups == 1 and dilation == (1, 1) and stride != (1, 1)
+            and w.shape[2] * w.shape[3] > 1 and w.shape[1] >= _MIN_GATHER_CHANNELS):
+        pm = _conv_backward_jit.kernels(g, w)
+        if pm is not None:
+            return _conv_backward_input_gather(pm, g, w, x_shape, stride, pads)
     if jit is not None:
         return _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups)
     if groups == 1 and stride == (1, 1):
@@ -283,6 +351,12 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
 _MIN_FLIP_CHANNELS = 16
 
 
+# The gather adds rows of C values per window column: below this it loses to col2im (LeNet's
+# 6-channel input gradient: twice as slow). A 1x1 convolution's columns are the gradient
+# itself: col2im's path is faster there.
+_MIN_GATHER_CHANNELS = 16
+
+
 def _full_correlation_pads(kernel, pads, dilation):
     """Paddings of the convolution of the output gradient that gives a stride-1 convolution's
     input gradient (``d * (k - 1) - p`` per side), or None where one would be negative."""
@@ -297,6 +371,31 @@ def _flipped(w):
     """``w`` ``(O, C, kh, kw)`` as the weight ``(C, O, kh, kw)`` of the adjoint stride-1
     convolution: channels swapped, kernel rotated by 180 degrees."""
     return np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+
+
+def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
+    """Input gradient of an ungrouped, undilated convolution with the product in the
+    pixel-major orientation that BLAS runs fastest on few channels (see
+    ``_conv_backward_jit``): per block, the output gradient transposed to ``(pixels, O)``
+    times the weight as ``(O, kh * kw * C)``, then each input pixel gathers the columns of the
+    windows that cover it."""
+    n, o, ho, wo = g.shape
+    c, kh, kw = w.shape[1:]
+    length, kk = ho * wo, c * kh * kw
+    w2 = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, kk)
+    gx = np.empty(x_shape, dtype=g.dtype)
+
+    def step(s, e):
+        b = e - s
+        gt = scratch("gpm", (b, length, o), g.dtype)
+        k.to_pixel_major(g[s:e].reshape(b, o, length), gt)
+        gcols = scratch("gcols", (b * length, kk), g.dtype)
+        np.matmul(gt.reshape(b * length, o), w2, out=gcols)
+        k.gather(gcols.reshape(b, ho, wo, kh, kw, c), gx[s:e], *stride, pads[0], pads[2],
+                 np.empty((x_shape[3], c), g.dtype))
+
+    run_blocks(n, _block_size(kk * length * g.itemsize), step)
+    return gx
 
 
 def _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups):
