@@ -1,0 +1,95 @@
+"""The compiled "rows" forward of conv2d (positions as the product's rows, ``ops/_conv_jit``)
+against PyTorch and the NumPy path: strides, dilations (the per-offset copy of ``im2row``),
+uneven padding, bias, float64, non-contiguous inputs, several blocks on two workers; and the
+shapes that keep the columns' path."""
+
+import numpy as np
+import pytest
+from conftest import skip_without_numba
+
+import numtorch
+from numtorch.ops import _jit
+from numtorch.ops import conv as conv_ops
+
+CASES = [
+    # (N, C, H, W), (O, kh, kw), stride, padding, dilation
+    ((3, 16, 9, 8), (5, 3, 3), 1, 1, 1),
+    ((2, 8, 11, 9), (16, 3, 3), 2, 1, 1),
+    ((2, 12, 11, 13), (7, 3, 2), (2, 1), (0, 2), 1),
+    ((2, 9, 12, 12), (4, 3, 3), 1, 2, 2),
+    ((2, 10, 13, 11), (6, 2, 3), (1, 2), (1, 0), (2, 3)),
+    ((1, 16, 5, 5), (3, 5, 5), 1, 0, 1),
+]
+
+
+def _forward(x, w, b, stride, padding, dilation):
+    y = numtorch.nn.functional.conv2d(numtorch.tensor(x), numtorch.tensor(w),
+                                      None if b is None else numtorch.tensor(b), stride,
+                                      padding, dilation)
+    return y.numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("shape,wshape,stride,padding,dilation", CASES)
+def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride, padding,
+                                              dilation, bias, dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((wshape[0], shape[1], *wshape[1:])).astype(dtype)
+    b = rng.standard_normal(wshape[0]).astype(dtype) if bias else None
+    expected = torch.nn.functional.conv2d(
+        torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), stride,
+        padding, dilation).numpy()
+    calls = []
+    rows = conv_ops._conv_forward_rows
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "_conv_forward_rows", spy)
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    compiled = _forward(x, w, b, stride, padding, dilation)
+    assert calls, "the rows' path was not taken"
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    plain = _forward(x, w, b, stride, padding, dilation)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(compiled, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(plain, expected, rtol=tol, atol=tol)
+    assert compiled.dtype == expected.dtype
+
+
+def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((7, 24, 10, 12)).astype(np.float32)
+    x = base[:, ::2, :, 1:-1]  # non-contiguous
+    w = rng.standard_normal((16, 12, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    geom = ((1, 1), (1, 1, 1, 1), (1, 1))
+    whole = conv_ops._conv_forward(x, w, *geom, 1, b)
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    blocks = conv_ops._conv_forward(x, w, *geom, 1, b)
+    np.testing.assert_array_equal(whole, blocks)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    np.testing.assert_allclose(conv_ops._conv_forward(np.ascontiguousarray(x), w, *geom, 1, b),
+                               whole, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,wshape,groups", [
+    ((2, 3, 8, 8), (16, 3, 3), 1),  # few input channels
+    ((2, 16, 8, 8), (8, 1, 1), 1),  # 1x1 kernel
+    ((2, 16, 8, 8), (16, 3, 3), 2),  # groups
+])
+def test_columns_path_kept(monkeypatch, shape, wshape, groups):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x = np.ones(shape, np.float32)
+    w = np.ones((wshape[0], shape[1] // groups, *wshape[1:]), np.float32)
+    assert conv_ops._rows_kernels(x, w, groups) is None
