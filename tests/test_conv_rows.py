@@ -1,7 +1,8 @@
-"""The compiled "rows" forward of conv2d (positions as the product's rows, ``ops/_conv_jit``)
-against PyTorch and the NumPy path: strides, dilations (the per-offset copy of ``im2row``),
-uneven padding, bias, float64, non-contiguous inputs, several blocks on two workers; and the
-shapes that keep the columns' path."""
+"""The compiled channels-last forwards of conv2d (``ops/_conv_jit``): the "rows" product
+(positions as the product's rows) and Winograd's F(2x2, 3x3) for 3x3 stride-1 kernels, against
+PyTorch and the NumPy path: strides, dilations (the per-offset copy of ``im2row``), uneven and
+large padding, odd output sizes (a last half tile), bias, float64, non-contiguous inputs,
+several blocks on two workers; and the shapes that keep the columns' path."""
 
 import numpy as np
 import pytest
@@ -19,6 +20,10 @@ CASES = [
     ((2, 9, 12, 12), (4, 3, 3), 1, 2, 2),
     ((2, 10, 13, 11), (6, 2, 3), (1, 2), (1, 0), (2, 3)),
     ((1, 16, 5, 5), (3, 5, 5), 1, 0, 1),
+    ((2, 8, 7, 9), (5, 3, 3), 1, 0, 1),
+    ((2, 8, 6, 5), (9, 3, 3), 1, (2, 1), 1),
+    ((3, 16, 8, 8), (16, 3, 3), 1, 1, 1),
+    ((1, 9, 4, 3), (2, 3, 3), 1, (3, 2), 1),
 ]
 
 
@@ -29,11 +34,12 @@ def _forward(x, w, b, stride, padding, dilation):
     return y.numpy()
 
 
+@pytest.mark.parametrize("winograd", [True, False])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("shape,wshape,stride,padding,dilation", CASES)
 def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride, padding,
-                                              dilation, bias, dtype):
+                                              dilation, bias, dtype, winograd):
     torch = pytest.importorskip("torch")
     skip_without_numba()
     rng = np.random.default_rng(0)
@@ -44,16 +50,17 @@ def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride
         torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), stride,
         padding, dilation).numpy()
     calls = []
-    rows = conv_ops._conv_forward_rows
+    for name in ("_conv_forward_rows", "_conv_forward_winograd"):
+        def spy(*args, _fn=getattr(conv_ops, name), _name=name, **kwargs):
+            calls.append(_name)
+            return _fn(*args, **kwargs)
 
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return rows(*args, **kwargs)
-
-    monkeypatch.setattr(conv_ops, "_conv_forward_rows", spy)
+        monkeypatch.setattr(conv_ops, name, spy)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
     monkeypatch.setattr(_jit, "ENABLED", True)
     compiled = _forward(x, w, b, stride, padding, dilation)
-    assert calls, "the rows' path was not taken"
+    by_winograd = winograd and wshape[1:] == (3, 3) and stride == 1 and dilation == 1
+    assert calls == ["_conv_forward_winograd" if by_winograd else "_conv_forward_rows"]
     monkeypatch.setattr(_jit, "ENABLED", False)
     plain = _forward(x, w, b, stride, padding, dilation)
     tol = 1e-5 if dtype == np.float32 else 1e-12

@@ -14,7 +14,9 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
 With numba, an ungrouped forward of at least ``_ROWS_MIN_CHANNELS`` input channels and a kernel
 larger than 1x1 runs the other way round (``_conv_forward_rows``): the block moved to
 channels-last, one row of ``(kh, kw, C)`` per output position, ``rows @ W^T`` (the faster
-orientation of OpenBLAS on these shapes) and the result moved back to ``(N, O, Ho, Wo)``.
+orientation of OpenBLAS on these shapes) and the result moved back to ``(N, O, Ho, Wo)``; a 3x3
+stride-1 one by Winograd's F(2x2, 3x3) (``_conv_forward_winograd``: 16 products of
+``(tiles, C) @ (C, O)``, 2.25 times fewer multiply-adds).
 
 The columns are never kept: forward multiplies each block's columns while they are in cache,
 and the weight gradient rebuilds them from the saved input, a block at a time (cheaper than
@@ -206,6 +208,8 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     wo = _out_size(x.shape[3], kw, stride[1], pads[2], pads[3], dilation[1])
     rows = _rows_kernels(x, w, groups)
     if rows is not None:
+        if kh == kw == 3 and stride == dilation == (1, 1) and _WINOGRAD:
+            return _conv_forward_winograd(rows, x, w, pads, bias, (ho, wo))
         return _conv_forward_rows(rows, x, w, stride, pads, dilation, bias, (ho, wo))
     jit = _jit.kernels(x)
     xp = _padded_input(x, pads, jit)
@@ -268,6 +272,53 @@ def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
         kernels.rows_to_planes(prod, out[s:e].reshape(b, o, length), bias_arr, has_bias)
 
     run_blocks(n, _block_size(k * length * x.itemsize), step)
+    return out
+
+
+_WINOGRAD = True
+# Winograd's F(2x2, 3x3): the kernel transformed by G, each 4x4 input tile by B^T (. ) B, the
+# product's 2x2 outputs by A^T (. ) A.
+_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+# G w G^T of every 3x3 kernel as one product: flattened kernels @ (G kron G)^T (9 x 16).
+_WINOGRAD_GG = np.ascontiguousarray(np.kron(_WINOGRAD_G, _WINOGRAD_G).T)
+
+
+def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
+    """A 3x3, stride-1 ``_conv_forward`` by Winograd's F(2x2, 3x3): per block of images, every
+    4x4 input tile (at even offsets, channels-last) transformed, 16 products
+    ``(tiles, C) @ (C, O)`` (2.25 times fewer multiply-adds than the direct product), each
+    tile's 2x2 outputs transformed back and moved to ``(N, O, Ho, Wo)`` with the bias."""
+    n, c, h, wd = x.shape
+    o = w.shape[0]
+    top, _, left, _ = pads
+    ho, wo = out_hw
+    th, tw = -(-ho // 2), -(-wo // 2)
+    hp, wp = 2 * th + 2, 2 * tw + 2  # the tiles' extent; zeros beyond the padded input
+    dtype = np.result_type(x, w)
+    u = (w.reshape(o * c, 9) @ _WINOGRAD_GG.astype(dtype)).reshape(o, c, 16)
+    u = np.ascontiguousarray(u.transpose(2, 1, 0))
+    out = np.empty((n, o, ho, wo), dtype=dtype)
+    has_bias = bias is not None
+    bias_arr = bias if has_bias else u[0, 0]  # (unread; numba wants an array of the dtype)
+    tiles = th * tw
+
+    def step(s, e):
+        b = e - s
+        xh = scratch("nhwc", (b, hp, wp, c), x.dtype)
+        kernels.channels_last_padded(x[s:e, :, :min(h, hp - top), :min(wd, wp - left)], xh,
+                                     top, left)
+        v = scratch("rows", (16, b * tiles, c), dtype)
+        kernels.winograd_input(xh, v, th, tw)
+        m = scratch("wino_m", (16, b * tiles, o), dtype)
+        np.matmul(v, u, out=m)
+        y = scratch("prod", (b, 2 * th, 2 * tw, o), dtype)
+        kernels.winograd_output(m, y, th, tw)
+        if (2 * th, 2 * tw) != (ho, wo):
+            y = np.ascontiguousarray(y[:, :ho, :wo])
+        kernels.rows_to_planes(y.reshape(b, ho * wo, o), out[s:e].reshape(b, o, ho * wo),
+                               bias_arr, has_bias)
+
+    run_blocks(n, _block_size(16 * tiles * c * x.itemsize), step)
     return out
 
 
