@@ -69,9 +69,11 @@ def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride
     assert compiled.dtype == expected.dtype
 
 
-def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch):
+@pytest.mark.parametrize("winograd", [True, False])
+def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winograd):
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
     rng = np.random.default_rng(1)
     base = rng.standard_normal((7, 24, 10, 12)).astype(np.float32)
     x = base[:, ::2, :, 1:-1]  # non-contiguous
@@ -80,6 +82,7 @@ def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch):
     geom = ((1, 1), (1, 1, 1, 1), (1, 1))
     whole = conv_ops._conv_forward(x, w, *geom, 1, b)
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     blocks = conv_ops._conv_forward(x, w, *geom, 1, b)
