@@ -14,16 +14,15 @@ from numtorch.ops import conv as conv_ops
 
 CASES = [
     # (N, C, H, W), (O, kh, kw), stride, padding, dilation
-    ((3, 16, 9, 8), (5, 3, 3), 1, 1, 1),
-    ((2, 8, 11, 9), (16, 3, 3), 2, 1, 1),
-    ((2, 12, 11, 13), (7, 3, 2), (2, 1), (0, 2), 1),
-    ((2, 9, 12, 12), (4, 3, 3), 1, 2, 2),
-    ((2, 10, 13, 11), (6, 2, 3), (1, 2), (1, 0), (2, 3)),
-    ((1, 16, 5, 5), (3, 5, 5), 1, 0, 1),
-    ((2, 8, 7, 9), (5, 3, 3), 1, 0, 1),
-    ((2, 8, 6, 5), (9, 3, 3), 1, (2, 1), 1),
-    ((3, 16, 8, 8), (16, 3, 3), 1, 1, 1),
-    ((1, 9, 4, 3), (2, 3, 3), 1, (3, 2), 1),
+    ((3, 16, 9, 8), (16, 3, 3), 1, 1, 1),
+    ((2, 16, 11, 9), (16, 3, 3), 2, 1, 1),
+    ((2, 17, 11, 13), (18, 3, 2), (2, 1), (0, 2), 1),
+    ((2, 16, 12, 12), (16, 3, 3), 1, 2, 2),
+    ((2, 20, 13, 11), (16, 2, 3), (1, 2), (1, 0), (2, 3)),
+    ((1, 16, 5, 5), (17, 5, 5), 1, 0, 1),
+    ((2, 8, 7, 9), (16, 3, 3), 1, 0, 1),
+    ((2, 16, 6, 5), (9, 3, 3), 1, (2, 1), 1),
+    ((1, 16, 4, 3), (16, 3, 3), 1, (3, 2), 1),
 ]
 
 
@@ -60,7 +59,9 @@ def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride
     monkeypatch.setattr(_jit, "ENABLED", True)
     compiled = _forward(x, w, b, stride, padding, dilation)
     by_winograd = winograd and wshape[1:] == (3, 3) and stride == 1 and dilation == 1
-    assert calls == ["_conv_forward_winograd" if by_winograd else "_conv_forward_rows"]
+    expected_path = ("_conv_forward_winograd" if by_winograd else
+                     "_conv_forward_rows" if min(shape[1], wshape[0]) >= 16 else None)
+    assert calls == ([expected_path] if expected_path else [])
     monkeypatch.setattr(_jit, "ENABLED", False)
     plain = _forward(x, w, b, stride, padding, dilation)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -75,9 +76,9 @@ def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winog
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
     rng = np.random.default_rng(1)
-    base = rng.standard_normal((7, 24, 10, 12)).astype(np.float32)
+    base = rng.standard_normal((7, 32, 10, 12)).astype(np.float32)
     x = base[:, ::2, :, 1:-1]  # non-contiguous
-    w = rng.standard_normal((16, 12, 3, 3)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
     geom = ((1, 1), (1, 1, 1, 1), (1, 1))
     whole = conv_ops._conv_forward(x, w, *geom, 1, b)
@@ -92,14 +93,16 @@ def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winog
                                whole, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("shape,wshape,groups", [
-    ((2, 3, 8, 8), (16, 3, 3), 1),  # few input channels
-    ((2, 16, 8, 8), (8, 1, 1), 1),  # 1x1 kernel
-    ((2, 16, 8, 8), (16, 3, 3), 2),  # groups
+@pytest.mark.parametrize("shape,wshape,stride,groups,path", [
+    ((2, 3, 8, 8), (16, 3, 3), 1, 1, None),  # few input channels
+    ((2, 16, 8, 8), (8, 3, 3), 2, 1, None),  # few output channels for the rows' product
+    ((2, 16, 8, 8), (8, 3, 3), 1, 1, "winograd"),
+    ((2, 8, 8, 8), (8, 3, 3), 1, 1, None),  # too few channel pairs for Winograd
+    ((2, 16, 8, 8), (16, 1, 1), 1, 1, None),  # 1x1 kernel
+    ((2, 16, 8, 8), (16, 3, 3), 1, 2, None),  # groups
+    ((2, 16, 8, 8), (16, 5, 5), 1, 1, "rows"),
 ])
-def test_columns_path_kept(monkeypatch, shape, wshape, groups):
-    skip_without_numba()
-    monkeypatch.setattr(_jit, "ENABLED", True)
+def test_path_choice(shape, wshape, stride, groups, path):
     x = np.ones(shape, np.float32)
     w = np.ones((wshape[0], shape[1] // groups, *wshape[1:]), np.float32)
-    assert conv_ops._rows_kernels(x, w, groups) is None
+    assert conv_ops._channels_last_path(x, w, (stride, stride), (1, 1), groups) == path

@@ -11,7 +11,7 @@ Every convolution runs as a 2-D one (1-D ones get a unit height) in three whole-
   zero beyond the output), so ``W^T @ grad`` is one GEMM and each add is one long contiguous
   run over all the block's planes.
 
-With numba, an ungrouped forward of at least ``_ROWS_MIN_CHANNELS`` input channels and a kernel
+With numba, an ungrouped forward with enough channels (``_channels_last_path``) and a kernel
 larger than 1x1 runs the other way round (``_conv_forward_rows``): the block moved to
 channels-last, one row of ``(kh, kw, C)`` per output position, ``rows @ W^T`` (the faster
 orientation of OpenBLAS on these shapes) and the result moved back to ``(N, O, Ho, Wo)``; a 3x3
@@ -206,11 +206,13 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     kh, kw = w.shape[2:]
     ho = _out_size(x.shape[2], kh, stride[0], pads[0], pads[1], dilation[0])
     wo = _out_size(x.shape[3], kw, stride[1], pads[2], pads[3], dilation[1])
-    rows = _rows_kernels(x, w, groups)
-    if rows is not None:
-        if kh == kw == 3 and stride == dilation == (1, 1) and _WINOGRAD:
-            return _conv_forward_winograd(rows, x, w, pads, bias, (ho, wo))
-        return _conv_forward_rows(rows, x, w, stride, pads, dilation, bias, (ho, wo))
+    path = _channels_last_path(x, w, stride, dilation, groups)
+    if path is not None:
+        kernels = _conv_jit.kernels(x, w)
+        if kernels is not None and path == "winograd":
+            return _conv_forward_winograd(kernels, x, w, pads, bias, (ho, wo))
+        if kernels is not None:
+            return _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, (ho, wo))
     jit = _jit.kernels(x)
     xp = _padded_input(x, pads, jit)
     wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
@@ -230,18 +232,32 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     return out
 
 
-# The rows' product (``_conv_jit``) pays for moving the input to channels-last and the result
-# back only from this many input channels on (a 3-channel stem convolution: three times slower
-# than the columns' path), and not for a 1x1 kernel (no im2col to save; the shortcut
-# convolutions of ResNet-8 ran twice as slow).
-_ROWS_MIN_CHANNELS = 8
+# The channels-last forwards (``_conv_jit``) pay for moving the input to channels-last and the
+# result back only with enough channels on both sides (1 thread, batch 32): the rows' product
+# from 16 input and 16 output channels (5x5, 16->8 at 16x16: 1.5 against 1.0 ms; 8->16: 1.0
+# against 0.7 ms; 16->16: 1.8 against 1.9 ms), never for a 1x1 kernel (no im2col to save; the
+# shortcut convolutions of ResNet-8 ran twice as slow); Winograd from 8 channels on each side
+# and 128 channel pairs (8->16 at 32x32: 1.6 against 2.0 ms, 16->8: 2.0 against 3.5 ms; 8->8
+# at 16x16 0.4 against 0.2 ms, 32->4 0.64 against 0.60 ms; a 3-channel stem 3x slower).
+_ROWS_MIN_CHANNELS = 16
+_WINOGRAD_MIN_CHANNELS = 8
+_WINOGRAD_MIN_PAIRS = 128
 
 
-def _rows_kernels(x, w, groups):
-    """The compiled kernels of the rows' forward where it is the faster one, else None."""
-    if groups != 1 or w.shape[2] * w.shape[3] == 1 or x.shape[1] < _ROWS_MIN_CHANNELS:
+def _channels_last_path(x, w, stride, dilation, groups):
+    """``"winograd"``, ``"rows"``, or None where the columns' forward is the faster one (the
+    caller still needs the compiled kernels)."""
+    if groups != 1:
         return None
-    return _conv_jit.kernels(x, w)
+    c, o = x.shape[1], w.shape[0]
+    kh, kw = w.shape[2:]
+    if _WINOGRAD and kh == kw == 3 and stride == dilation == (1, 1):
+        if min(c, o) >= _WINOGRAD_MIN_CHANNELS and c * o >= _WINOGRAD_MIN_PAIRS:
+            return "winograd"
+        return None
+    if kh * kw > 1 and min(c, o) >= _ROWS_MIN_CHANNELS:
+        return "rows"
+    return None
 
 
 def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
