@@ -7,6 +7,7 @@ several blocks on two workers; and the shapes that keep the columns' path."""
 import numpy as np
 import pytest
 from conftest import skip_without_numba
+from oracle import check_grad_fd
 
 import numtorch
 from numtorch.ops import _jit
@@ -106,3 +107,46 @@ def test_path_choice(shape, wshape, stride, groups, path):
     x = np.ones(shape, np.float32)
     w = np.ones((wshape[0], shape[1] // groups, *wshape[1:]), np.float32)
     assert conv_ops._channels_last_path(x, w, (stride, stride), (1, 1), groups) == path
+
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_channels_last_forwards_gradients_by_finite_differences(monkeypatch, stride, winograd):
+    """float64 gradients through the Winograd and rows' forwards (the stride-1 input gradient
+    runs the forward again, on the flipped weight), and second derivatives on a small one."""
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((3, 16, 7, 6)), rng.standard_normal((16, 16, 3, 3)),
+              rng.standard_normal(16)]
+
+    def f(x, w, b):
+        return numtorch.nn.functional.conv2d(x, w, b, stride, 1)
+
+    check_grad_fd(f, arrays)
+
+
+@pytest.mark.parametrize("shape,wshape,stride", [((2, 8, 5, 6), (16, 3, 3), 1),
+                                                 ((2, 16, 7, 6), (16, 3, 3), 2)])
+def test_channels_last_forwards_second_derivatives_match_torch(monkeypatch, shape, wshape,
+                                                               stride):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((wshape[0], shape[1], 3, 3))]
+    results = []
+    for lib in (numtorch, torch):
+        x, w = (lib.tensor(a, requires_grad=True) for a in arrays)
+        y = lib.nn.functional.conv2d(x, w, None, stride, 1)
+        v = lib.tensor(np.random.default_rng(4).standard_normal(tuple(y.shape)),
+                       requires_grad=True)
+        gx, gw = lib.autograd.grad(y, (x, w), v, create_graph=True)
+        r = np.random.default_rng(5)
+        s = (gx * lib.tensor(r.standard_normal(shape))).sum() + \
+            (gw * lib.tensor(r.standard_normal(tuple(w.shape)))).sum()
+        results.append([t.detach().numpy() for t in lib.autograd.grad(s, (x, w, v))])
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
