@@ -24,6 +24,8 @@ CASES = [
     ((2, 8, 7, 9), (16, 3, 3), 1, 0, 1),
     ((2, 16, 6, 5), (9, 3, 3), 1, (2, 1), 1),
     ((1, 16, 4, 3), (16, 3, 3), 1, (3, 2), 1),
+    ((2, 16, 3, 3), (16, 3, 3), 1, 0, 1),  # a 1x1 output: one tile, mostly dropped
+    ((1, 16, 1, 1), (16, 3, 3), 1, 1, 1),
 ]
 
 
@@ -150,3 +152,12 @@ def test_channels_last_forwards_second_derivatives_match_torch(monkeypatch, shap
         results.append([t.detach().numpy() for t in lib.autograd.grad(s, (x, w, v))])
     for got, expected in zip(*results):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_channels_last_forwards_of_an_empty_batch(monkeypatch, stride):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x = numtorch.zeros(0, 16, 8, 8)
+    y = numtorch.nn.functional.conv2d(x, numtorch.ones(16, 16, 3, 3), None, stride, 1)
+    assert tuple(y.shape) == (0, 16, 8 // stride, 8 // stride)
