@@ -200,7 +200,8 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     """Forward of a 2-D convolution on arrays, a block of images at a time: each block's columns
     are built and multiplied while they are still in cache, straight into the output. The
     columns are not kept (backward rebuilds them from the input, which costs less than writing
-    and re-reading ``kh * kw`` times the input's memory)."""
+    and re-reading ``kh * kw`` times the input's memory). With the compiled kernels and enough
+    channels, the channels-last Winograd or rows' forward instead (``_channels_last_path``)."""
     n = x.shape[0]
     o = w.shape[0]
     kh, kw = w.shape[2:]
