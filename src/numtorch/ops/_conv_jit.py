@@ -1,0 +1,201 @@
+"""Compiled (numba) kernels of the convolution's channels-last forwards: the "rows" product
+(positions as rows, output channels as columns) and Winograd's F(2x2, 3x3).
+
+OpenBLAS multiplies ``rows (positions, C*kh*kw) @ W^T (C*kh*kw, O)`` markedly faster than the
+columns' ``W (O, C*kh*kw) @ cols (C*kh*kw, positions)`` when ``O`` is small (16 output channels
+of a 32x32 image: about 80 against 55 GFLOP/s on one core), and no slower on the other shapes
+of a small CNN. Its operands and result are channels-last, so three layout kernels surround it,
+each one pass over a block that is in cache:
+
+* ``channels_last_padded``: the block ``(N, C, H, W)`` into ``(N, Hp, Wp, C)``, zero-padded;
+* ``im2row``: each output position's window of that into one row ``(kh, kw, C)`` (for dilation
+  1 the ``kw * C`` values of a kernel row are one contiguous run, copied as one);
+* ``rows_to_planes``: the product ``(N, positions, O)`` back into ``(N, O, positions)``, with
+  the bias added on the way.
+
+A 3x3 stride-1 convolution instead transforms every 4x4 tile of the channels-last input
+(``winograd_input``: ``B^T d B``), multiplies the 16 entries' ``(tiles, C) @ (C, O)`` and
+transforms each product tile back to 2x2 outputs (``winograd_output``: ``A^T m A``) before
+``rows_to_planes``: 2.25 times fewer multiply-adds than the direct product.
+
+numba is optional and used only when ``numtorch.ops._jit`` uses it (``NUMTORCH_JIT=0`` turns
+both off); :func:`kernels` returns None otherwise and the convolution keeps its columns' path.
+"""
+
+import numpy as np
+
+from . import _jit as _ops_jit
+
+
+class _Kernels:
+    def __init__(self, numba):
+        def jit(fn):
+            return _ops_jit.njit(numba, fn, nogil=True)
+
+        self.channels_last_padded = jit(_channels_last_padded)
+        self.im2row = jit(_im2row)
+        self.rows_to_planes = jit(_rows_to_planes)
+        self.winograd_input = jit(_winograd_input)
+        self.winograd_output = jit(_winograd_output)
+
+
+#: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
+#: or unusable or an array's dtype is not float32/float64.
+kernels = _ops_jit.family(_Kernels)
+
+
+# The loop bodies below are compiled by numba (plain Python, slow, if called directly). As in
+# ``_jit``, the innermost indices are loop counters or slices, so that no wrap-around check is
+# needed per element and the copies vectorise.
+def _channels_last_padded(x, xh, top, left):
+    """``xh`` ``(N, Hp, Wp, C)`` = ``x`` ``(N, C, H, W)`` moved to channels-last at
+    ``(top, left)``, zero around it. Each image row goes through a small ``(W, C)`` buffer: the
+    strided half of the transpose then stays in L1 (reading the C planes at once, 4 KiB apart
+    for 32x32 float32 images, was half as fast)."""
+    n, c, h, w = x.shape
+    hp, wp = xh.shape[1], xh.shape[2]
+    top = max(top, 0)
+    left = max(left, 0)
+    buf = np.empty((w, c), x.dtype)
+    for b in range(n):
+        for y in range(top):
+            xh[b, y] = 0
+        for y in range(top + h, hp):
+            xh[b, y] = 0
+        for y in range(h):
+            for ch in range(c):
+                src = x[b, ch, y]
+                for q in range(w):
+                    buf[q, ch] = src[q]
+            row = xh[b, y + top]
+            for q in range(left):
+                row[q] = 0
+            for q in range(left + w, wp):
+                row[q] = 0
+            for q in range(w):
+                dst = row[left + q]
+                bq = buf[q]
+                for ch in range(c):
+                    dst[ch] = bq[ch]
+
+
+def _im2row(xh, rows, sh, sw, dh, dw):
+    """``rows`` ``(N, Ho, Wo, kh, kw * C)``: for each output position the window of ``xh``
+    ``(N, Hp, Wp, C)`` it sees, kernel row by kernel row."""
+    n, ho, wo, kh, run = rows.shape
+    c = xh.shape[3]
+    kw = run // c
+    for b in range(n):
+        for y in range(ho):
+            for i in range(kh):
+                src_row = xh[b, y * sh + i * dh].reshape(-1)
+                for x in range(wo):
+                    dst = rows[b, y, x, i]
+                    start = x * sw * c
+                    if dw == 1:  # the kernel row's kw * C values are contiguous
+                        src = src_row[start:start + run]
+                        for q in range(run):
+                            dst[q] = src[q]
+                    else:
+                        for j in range(kw):
+                            src = src_row[start + j * dw * c:start + (j * dw + 1) * c]
+                            d = dst[j * c:(j + 1) * c]
+                            for q in range(c):
+                                d[q] = src[q]
+
+
+def _rows_to_planes(prod, out, bias, has_bias):
+    """``out`` ``(N, O, L)`` = ``prod`` ``(N, L, O)`` transposed, plus ``bias[o]`` when
+    ``has_bias``: 64 positions at a time (their rows stay in L1 while each output plane gets a
+    contiguous run; whole planes at a time, twice as slow with 16 channels of 32x32)."""
+    n, length, o = prod.shape
+    for b in range(n):
+        for p0 in range(0, length, 64):
+            p1 = min(p0 + 64, length)
+            for ch in range(o):
+                dst = out[b, ch, p0:p1]
+                src = prod[b, p0:p1, ch]
+                if has_bias:
+                    add = bias[ch]
+                    for p in range(p1 - p0):
+                        dst[p] = src[p] + add
+                else:
+                    for p in range(p1 - p0):
+                        dst[p] = src[p]
+
+
+
+def _winograd_input(xh, v, th, tw):
+    """``v`` ``(16, N * th * tw, C)``: ``B^T d B`` of every 4x4 tile ``d`` (tiles at even
+    offsets, ``th`` x ``tw`` per image) of ``xh`` ``(N, Hp, Wp, C)``, the 16 entries of the
+    transformed tile first, channels last. A row of tiles at a time, in two stages of
+    contiguous elementwise loops (combining rows, then columns), which vectorise."""
+    n, hp, wp, c = xh.shape
+    rc = wp * c
+    e = np.empty((4, rc), xh.dtype)
+    for b in range(n):
+        for ty in range(th):
+            r0 = xh[b, 2 * ty].reshape(-1)
+            r1 = xh[b, 2 * ty + 1].reshape(-1)
+            r2 = xh[b, 2 * ty + 2].reshape(-1)
+            r3 = xh[b, 2 * ty + 3].reshape(-1)
+            e0, e1, e2, e3 = e[0], e[1], e[2], e[3]
+            for q in range(rc):  # B^T d: the tile rows combined, whole image rows at once
+                e0[q] = r0[q] - r2[q]
+                e1[q] = r1[q] + r2[q]
+                e2[q] = r2[q] - r1[q]
+                e3[q] = r1[q] - r3[q]
+            t0 = (b * th + ty) * tw
+            for i in range(4):  # (B^T d) B: the columns combined
+                ei = e[i]
+                v0 = v[4 * i, t0:t0 + tw].reshape(-1)
+                v1 = v[4 * i + 1, t0:t0 + tw].reshape(-1)
+                v2 = v[4 * i + 2, t0:t0 + tw].reshape(-1)
+                v3 = v[4 * i + 3, t0:t0 + tw].reshape(-1)
+                for tx in range(tw):
+                    a = ei[2 * tx * c:(2 * tx + 4) * c]
+                    d = tx * c
+                    for ch in range(c):
+                        x0 = a[ch]
+                        x1 = a[c + ch]
+                        x2 = a[2 * c + ch]
+                        x3 = a[3 * c + ch]
+                        v0[d + ch] = x0 - x2
+                        v1[d + ch] = x1 + x2
+                        v2[d + ch] = x2 - x1
+                        v3[d + ch] = x1 - x3
+
+
+def _winograd_output(m, y, th, tw):
+    """``y`` ``(N, 2 * th, 2 * tw, O)`` (channels-last): ``A^T m A`` of every transformed
+    tile of ``m`` ``(16, N * th * tw, O)``, each giving a 2x2 block of outputs; a row of tiles
+    at a time, in the two stages of ``_winograd_input``."""
+    n = y.shape[0]
+    o = y.shape[3]
+    tc = tw * o
+    f = np.empty((2, 4, tc), m.dtype)
+    for b in range(n):
+        for ty in range(th):
+            t0 = (b * th + ty) * tw
+            for j in range(4):  # A^T m: the rows combined, a row of tiles at once
+                m0 = m[j, t0:t0 + tw].reshape(-1)
+                m1 = m[4 + j, t0:t0 + tw].reshape(-1)
+                m2 = m[8 + j, t0:t0 + tw].reshape(-1)
+                m3 = m[12 + j, t0:t0 + tw].reshape(-1)
+                f0 = f[0, j]
+                f1 = f[1, j]
+                for q in range(tc):
+                    f0[q] = m0[q] + m1[q] + m2[q]
+                    f1[q] = m1[q] - m2[q] - m3[q]
+            for r in range(2):  # (A^T m) A: the columns combined
+                fr = f[r]
+                g0, g1, g2, g3 = fr[0], fr[1], fr[2], fr[3]
+                row = y[b, 2 * ty + r].reshape(-1)
+                for tx in range(tw):
+                    d = 2 * tx * o
+                    s0 = tx * o
+                    for ch in range(o):
+                        a1 = g1[s0 + ch]
+                        a2 = g2[s0 + ch]
+                        row[d + ch] = g0[s0 + ch] + a1 + a2
+                        row[d + o + ch] = a1 - a2 - g3[s0 + ch]

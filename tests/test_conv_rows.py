@@ -1,0 +1,163 @@
+"""The compiled channels-last forwards of conv2d (``ops/_conv_jit``): the "rows" product
+(positions as the product's rows) and Winograd's F(2x2, 3x3) for 3x3 stride-1 kernels, against
+PyTorch and the NumPy path: strides, dilations (the per-offset copy of ``im2row``), uneven and
+large padding, odd output sizes (a last half tile), bias, float64, non-contiguous inputs,
+several blocks on two workers; and the shapes that keep the columns' path."""
+
+import numpy as np
+import pytest
+from conftest import skip_without_numba
+from oracle import check_grad_fd
+
+import numtorch
+from numtorch.ops import _jit
+from numtorch.ops import conv as conv_ops
+
+CASES = [
+    # (N, C, H, W), (O, kh, kw), stride, padding, dilation
+    ((3, 16, 9, 8), (16, 3, 3), 1, 1, 1),
+    ((2, 16, 11, 9), (16, 3, 3), 2, 1, 1),
+    ((2, 17, 11, 13), (18, 3, 2), (2, 1), (0, 2), 1),
+    ((2, 16, 12, 12), (16, 3, 3), 1, 2, 2),
+    ((2, 20, 13, 11), (16, 2, 3), (1, 2), (1, 0), (2, 3)),
+    ((1, 16, 5, 5), (17, 5, 5), 1, 0, 1),
+    ((2, 8, 7, 9), (16, 3, 3), 1, 0, 1),
+    ((2, 16, 6, 5), (9, 3, 3), 1, (2, 1), 1),
+    ((1, 16, 4, 3), (16, 3, 3), 1, (3, 2), 1),
+    ((2, 16, 3, 3), (16, 3, 3), 1, 0, 1),  # a 1x1 output: one tile, mostly dropped
+    ((1, 16, 1, 1), (16, 3, 3), 1, 1, 1),
+]
+
+
+def _forward(x, w, b, stride, padding, dilation):
+    y = numtorch.nn.functional.conv2d(numtorch.tensor(x), numtorch.tensor(w),
+                                      None if b is None else numtorch.tensor(b), stride,
+                                      padding, dilation)
+    return y.numpy()
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("shape,wshape,stride,padding,dilation", CASES)
+def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride, padding,
+                                              dilation, bias, dtype, winograd):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((wshape[0], shape[1], *wshape[1:])).astype(dtype)
+    b = rng.standard_normal(wshape[0]).astype(dtype) if bias else None
+    expected = torch.nn.functional.conv2d(
+        torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), stride,
+        padding, dilation).numpy()
+    calls = []
+    for name in ("_conv_forward_rows", "_conv_forward_winograd"):
+        def spy(*args, _fn=getattr(conv_ops, name), _name=name, **kwargs):
+            calls.append(_name)
+            return _fn(*args, **kwargs)
+
+        monkeypatch.setattr(conv_ops, name, spy)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    compiled = _forward(x, w, b, stride, padding, dilation)
+    by_winograd = winograd and wshape[1:] == (3, 3) and stride == 1 and dilation == 1
+    expected_path = ("_conv_forward_winograd" if by_winograd else
+                     "_conv_forward_rows" if min(shape[1], wshape[0]) >= 16 else None)
+    assert calls == ([expected_path] if expected_path else [])
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    plain = _forward(x, w, b, stride, padding, dilation)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(compiled, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(plain, expected, rtol=tol, atol=tol)
+    assert compiled.dtype == expected.dtype
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winograd):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((7, 32, 10, 12)).astype(np.float32)
+    x = base[:, ::2, :, 1:-1]  # non-contiguous
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    geom = ((1, 1), (1, 1, 1, 1), (1, 1))
+    whole = conv_ops._conv_forward(x, w, *geom, 1, b)
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    blocks = conv_ops._conv_forward(x, w, *geom, 1, b)
+    np.testing.assert_array_equal(whole, blocks)
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    np.testing.assert_allclose(conv_ops._conv_forward(np.ascontiguousarray(x), w, *geom, 1, b),
+                               whole, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,wshape,stride,groups,path", [
+    ((2, 3, 8, 8), (16, 3, 3), 1, 1, None),  # few input channels
+    ((2, 16, 8, 8), (8, 3, 3), 2, 1, None),  # few output channels for the rows' product
+    ((2, 16, 8, 8), (8, 3, 3), 1, 1, "winograd"),
+    ((2, 8, 8, 8), (8, 3, 3), 1, 1, None),  # too few channel pairs for Winograd
+    ((2, 16, 8, 8), (16, 1, 1), 1, 1, None),  # 1x1 kernel
+    ((2, 16, 8, 8), (16, 3, 3), 1, 2, None),  # groups
+    ((2, 16, 8, 8), (16, 5, 5), 1, 1, "rows"),
+])
+def test_path_choice(shape, wshape, stride, groups, path):
+    x = np.ones(shape, np.float32)
+    w = np.ones((wshape[0], shape[1] // groups, *wshape[1:]), np.float32)
+    assert conv_ops._channels_last_path(x, w, (stride, stride), (1, 1), groups) == path
+
+
+
+@pytest.mark.parametrize("winograd", [True, False])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_channels_last_forwards_gradients_by_finite_differences(monkeypatch, stride, winograd):
+    """float64 gradients through the Winograd and rows' forwards (the stride-1 input gradient
+    runs the forward again, on the flipped weight), and second derivatives on a small one."""
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((3, 16, 7, 6)), rng.standard_normal((16, 16, 3, 3)),
+              rng.standard_normal(16)]
+
+    def f(x, w, b):
+        return numtorch.nn.functional.conv2d(x, w, b, stride, 1)
+
+    check_grad_fd(f, arrays)
+
+
+@pytest.mark.parametrize("shape,wshape,stride", [((2, 8, 5, 6), (16, 3, 3), 1),
+                                                 ((2, 16, 7, 6), (16, 3, 3), 2)])
+def test_channels_last_forwards_second_derivatives_match_torch(monkeypatch, shape, wshape,
+                                                               stride):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((wshape[0], shape[1], 3, 3))]
+    results = []
+    for lib in (numtorch, torch):
+        x, w = (lib.tensor(a, requires_grad=True) for a in arrays)
+        y = lib.nn.functional.conv2d(x, w, None, stride, 1)
+        v = lib.tensor(np.random.default_rng(4).standard_normal(tuple(y.shape)),
+                       requires_grad=True)
+        gx, gw = lib.autograd.grad(y, (x, w), v, create_graph=True)
+        r = np.random.default_rng(5)
+        s = (gx * lib.tensor(r.standard_normal(shape))).sum() + \
+            (gw * lib.tensor(r.standard_normal(tuple(w.shape)))).sum()
+        results.append([t.detach().numpy() for t in lib.autograd.grad(s, (x, w, v))])
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_channels_last_forwards_of_an_empty_batch(monkeypatch, stride):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x = numtorch.zeros(0, 16, 8, 8)
+    y = numtorch.nn.functional.conv2d(x, numtorch.ones(16, 16, 3, 3), None, stride, 1)
+    assert tuple(y.shape) == (0, 16, 8 // stride, 8 // stride)
