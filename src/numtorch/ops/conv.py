@@ -402,8 +402,6 @@ _WINOGRAD_TILES = 1024
 # blocks of 8 images (160 tiles) were 9 % faster alone but 2 % slower inside the model's
 # backward (its input no longer in cache), so they keep the columns' path.
 _MIN_WINOGRAD_TILES = 256
-# G of F(2x2, 3x3): the output transform gw = G^T M G of the tile sums M
-_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
 
 def _conv_backward_weight_winograd(k, g, x, pads, block):
@@ -429,7 +427,7 @@ def _conv_backward_weight_winograd(k, g, x, pads, block):
     m = parts[0]
     for p in parts[1:]:
         m += p
-    gt = _WINOGRAD_G.T.astype(x.dtype)  # (3, 4)
+    gt = _WINOGRAD_G.T.astype(x.dtype)  # (3, 4): the output transform gw = G^T M G
     half = np.matmul(gt, m.reshape(4, 4 * c * o)).reshape(3, 4, c * o)
     full = np.matmul(gt, half)  # (3, 3, C * O): G^T M G for every channel pair
     return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
