@@ -27,21 +27,23 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             continue
         n_out = out._data.size
         for j in range(n_out):
-            go = np.zeros_like(out._data)
+            # C order whatever the output's layout: reshape(-1) of a transposed array is a copy
+            go = np.zeros(out._data.shape, dtype=out._data.dtype)
             go.reshape(-1)[j] = 1
+            at_j = np.unravel_index(j, out._data.shape)
             analytical = autograd_grad(out, diff_inputs, Tensor._wrap(go), retain_graph=True,
                                        allow_unused=True)
             for t, a in zip(diff_inputs, analytical):
-                flat = t._data.reshape(-1)
                 num = np.zeros(t._data.size)
                 for k in range(t._data.size):
-                    orig = flat[k]
+                    at = np.unravel_index(k, t._data.shape)  # in place, also through strides
+                    orig = t._data[at]
                     with no_grad():
-                        flat[k] = orig + eps
-                        plus = _as_tuple(func(*inputs))[oi]._data.reshape(-1)[j]
-                        flat[k] = orig - eps
-                        minus = _as_tuple(func(*inputs))[oi]._data.reshape(-1)[j]
-                        flat[k] = orig
+                        t._data[at] = orig + eps
+                        plus = _as_tuple(func(*inputs))[oi]._data[at_j]
+                        t._data[at] = orig - eps
+                        minus = _as_tuple(func(*inputs))[oi]._data[at_j]
+                        t._data[at] = orig
                     num[k] = (plus - minus) / (2 * eps)
                 ana = np.zeros(t._data.size) if a is None else a._data.reshape(-1)
                 if not np.allclose(ana, num, atol=atol, rtol=rtol):
