@@ -16,8 +16,14 @@ order of the indices (NumPy's path sorts the indices and sums each run with ``re
 twenty times slower on the word language model's 700 lookups; sums equal up to rounding).
 """
 
+import time
 
+import numpy as np
+
+from .. import _threads
 from . import _jit
+from . import _jit_native as nat
+from ._jit_native import NO_TRANS, ROW_MAJOR, TRANS
 
 
 class _Kernels:
@@ -29,6 +35,53 @@ class _Kernels:
         self.lstm_cell = jit(_lstm_cell)
         self.lstm_step_backward = jit(_lstm_step_backward)
         self.embedding_backward = jit(_embedding_backward)
+        self.sequence = nat.install(numba)  # whole-sequence kernels: NumPy's BLAS was found
+        if self.sequence:
+            # NumPy's error model: a division by zero gives inf instead of a check per element
+            # that keeps the loops from being vectorised
+            self._lstm_forward_steps = _jit.njit(numba, _lstm_forward_steps, nogil=True,
+                                                 error_model="numpy")
+            self._lstm_backward_steps = _jit.njit(numba, _lstm_backward_steps, nogil=True,
+                                                  error_model="numpy")
+
+    def lstm_forward(self, gates, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
+        """The recurrence of one LSTM layer over the whole sequence (see
+        :func:`_lstm_forward_steps`), on ``threads`` (1 or one per part) threads."""
+        hh = np.empty(w_parts.shape[:2] + (h0.shape[0],), dtype=gates.dtype)
+        _team(self._lstm_forward_steps, gates.shape[0],
+              (gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
+
+    def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse,
+                      threads):
+        """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
+        _team(self._lstm_backward_steps, dg.shape[0] + 1,
+              (dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse), threads)
+
+
+#: How many times a thread reads its partner's flag before going back to Python to sleep a
+#: little (a partner that another process keeps off its core should not cost a spinning core).
+_SPINS = 1 << 18
+
+
+def _team(kernel, steps, args, threads):
+    """Runs ``kernel(*args, flags, rank, threads, start, spins)`` until it has done all
+    ``steps``: on this thread alone, or as ranks 0 and 1 on two threads that meet on a
+    barrier once per step (a kernel returns the step it was waiting at when its spins ran out;
+    it is called again from there after a short sleep)."""
+    flags = np.zeros(threads, dtype=np.int64)
+
+    def rank(r):
+        s = 0
+        while True:
+            s = kernel(*args, flags, r, threads, s, _SPINS)
+            if s >= steps:
+                return
+            time.sleep(2e-5)
+
+    if threads == 1:
+        rank(0)
+    else:
+        _threads.run_chunks(rank, threads, threads)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -97,3 +150,111 @@ def _embedding_backward(indices, rows, grad):
         src = rows[n]
         for j in range(src.shape[0]):
             dst[j] += src[j]
+
+
+# Whole-sequence LSTM recurrences. The hidden units are cut into P parts (P = w_parts.shape[0]);
+# the gate columns are permuted so that part p's i, f, g, o columns (hs units each) are the
+# contiguous block p * 4hs ... (p + 1) * 4hs, and w_parts[p] holds the matching rows of W_hh
+# (forward) or its matching columns, transposed (backward). On two threads, rank r computes
+# part r; on one, every part in turn: the same products and the same arithmetic either way, so
+# the results do not depend on the thread count.
+def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, flags, rank,
+                        threads, start, spins):
+    """From step ``start``: each step adds ``h_prev @ W_hh^T`` to the pre-activation gates
+    (T, B, 4H, holding ``x W_ih^T + b``; replaced by the activations i, f, g, o), and writes the
+    cell, its tanh and the output. Returns the number of steps done (less than T when the
+    partner did not arrive within ``spins``)."""
+    steps, batch, _ = gates.shape
+    parts, rows, hidden = w_parts.shape
+    hs = rows // 4
+    p0, p1 = (0, parts) if threads == 1 else (rank, rank + 1)
+    for s in range(start, steps):
+        if s > 0 and threads > 1:  # wait until the partner has done step s - 1
+            n = 0
+            while nat.load_acquire(flags, 1 - rank) < s:
+                n += 1
+                if n >= spins:
+                    return s
+        t = steps - 1 - s if reverse else s
+        if s == 0:
+            h_prev, c_prev = h0, c0
+        else:
+            tp = t + 1 if reverse else t - 1
+            h_prev, c_prev = out[tp], cells[tp]
+        for p in range(p0, p1):
+            buf = hh[p]
+            nat.gemm(ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden, h_prev,
+                     hidden, 0.0, buf, batch)
+            base, k0 = p * rows, p * hs
+            for b in range(batch):
+                g = gates[t, b, base:base + rows]
+                for j in range(rows):
+                    g[j] += buf[j, b]
+                gi, gf, gg, go = g[:hs], g[hs:2 * hs], g[2 * hs:3 * hs], g[3 * hs:]
+                cp = c_prev[b, k0:k0 + hs]
+                cr, tr = cells[t, b, k0:k0 + hs], tanh_c[t, b, k0:k0 + hs]
+                hr = out[t, b, k0:k0 + hs]
+                for j in range(hs):
+                    i = nat.sigmoid(gi[j])
+                    f = nat.sigmoid(gf[j])
+                    z = nat.tanh(gg[j])
+                    o = nat.sigmoid(go[j])
+                    gi[j], gf[j], gg[j], go[j] = i, f, z, o
+                    c = f * cp[j] + i * z
+                    tc = nat.tanh(c)
+                    cr[j], tr[j], hr[j] = c, tc, o * tc
+        if threads > 1:
+            nat.store_release(flags, rank, s + 1)
+    return steps
+
+
+def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse, flags,
+                         rank, threads, start, spins):
+    """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
+    of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
+    ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold the final
+    states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the number of
+    steps done (T + 1 when finished)."""
+    steps, batch, width = dg.shape
+    parts, _, hs = w_parts.shape
+    rows = 4 * hs
+    p0, p1 = (0, parts) if threads == 1 else (rank, rank + 1)
+    one = dg.dtype.type(1)
+    for s in range(start, steps + 1):
+        if s > 0:
+            if threads > 1:  # wait until the partner has done step s - 1
+                n = 0
+                while nat.load_acquire(flags, 1 - rank) < s:
+                    n += 1
+                    if n >= spins:
+                        return s
+            tl = s - 1 if reverse else steps - s  # the step done last
+            for p in range(p0, p1):
+                nat.gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
+                         w_parts[p], hs, 0.0, dh[:, p * hs:], dh.shape[1])
+        if s == steps:
+            break
+        t = s if reverse else steps - 1 - s
+        if s == steps - 1:
+            c_prev = c0
+        else:
+            c_prev = cells[t + 1] if reverse else cells[t - 1]
+        for p in range(p0, p1):
+            base, k0 = p * rows, p * hs
+            for b in range(batch):
+                a = acts[t, b, base:base + rows]
+                d = dg[t, b, base:base + rows]
+                dhb, dob, dcb = dh[b, k0:k0 + hs], d_out[t, b, k0:k0 + hs], dc[b, k0:k0 + hs]
+                tcb, cpb = tanh_c[t, b, k0:k0 + hs], c_prev[b, k0:k0 + hs]
+                for j in range(hs):
+                    dht = dhb[j] + dob[j]
+                    i, f, g, o, tc = a[j], a[hs + j], a[2 * hs + j], a[3 * hs + j], tcb[j]
+                    dct = dcb[j] + dht * o * (one - tc * tc)
+                    d[j] = dct * g * i * (one - i)
+                    d[hs + j] = dct * cpb[j] * f * (one - f)
+                    d[2 * hs + j] = dct * i * (one - g * g)
+                    d[3 * hs + j] = dht * tc * o * (one - o)
+                    dcb[j] = dct * f
+        if threads > 1:
+            nat.store_release(flags, rank, s + 1)
+    return steps + 1

@@ -1,0 +1,234 @@
+"""Native primitives for compiled kernels (numba) that run a whole loop without the GIL: NumPy's
+own BLAS matrix product, acquire/release loads and stores of a flag for a two-thread barrier,
+and exp/sigmoid/tanh that the compiler vectorises.
+
+A recurrent layer's time steps are too small for Python: each step is one small matrix product
+and a few passes over a batch of gates, and when two threads share a step, every return to
+Python waits for the GIL. The kernels of :mod:`numtorch.ops._jit_seq` therefore call the BLAS
+that NumPy is linked against directly (``cblas_?gemm`` of NumPy's bundled OpenBLAS, found by
+its symbol; where it is not found, :func:`install` returns False and callers keep their
+per-step NumPy path), and two threads meet once per step on a spin barrier
+(:func:`arrive`, :func:`wait_for`) instead of a lock whose sleeping waiter takes tens of
+microseconds to wake.
+
+numba's ``math.exp`` calls libm once per element (five times slower than NumPy's vectorised
+exp); :func:`exp` for float32 is a range reduction and a degree-7 polynomial (under one unit in
+the last place from the exact value, within NumPy's own error) that the compiler vectorises;
+float64 keeps libm.
+"""
+
+import ctypes
+import math
+
+import numpy as np
+
+#: Stubs given compiled implementations by :func:`install` (plain Python stand-ins until then).
+
+
+def gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """``c = a @ b + beta * c`` by ``cblas_sgemm``/``cblas_dgemm`` (alpha 1) on the arrays'
+    data pointers (compiled code only)."""
+    raise NotImplementedError
+
+
+def load_acquire(flags, i):
+    """``flags[i]`` (int64) read with acquire order (compiled code only)."""
+    raise NotImplementedError
+
+
+def store_release(flags, i, value):
+    """``flags[i] = value`` (int64) with release order (compiled code only)."""
+    raise NotImplementedError
+
+
+def exp(x):
+    """``e**x``: vectorisable for float32, libm's for float64."""
+    return math.exp(x)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def tanh(x):
+    """``tanh(x)``: vectorisable for float32, libm's for float64."""
+    return math.tanh(x)
+
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+
+_installed = None  # None: not tried; otherwise whether it worked
+
+# (names of cblas_sgemm, cblas_dgemm, C type of their integer arguments) to look for
+_CBLAS_NAMES = (("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", 64),
+                ("cblas_sgemm64_", "cblas_dgemm64_", 64),
+                ("scipy_cblas_sgemm", "scipy_cblas_dgemm", 32))
+
+
+def _numpy_cblas():
+    """Addresses of NumPy's BLAS ``cblas_sgemm``/``cblas_dgemm`` and their integer width, or
+    None. The symbols are looked up through NumPy's extension module, whose dependencies
+    include its BLAS."""
+    try:
+        lib = ctypes.CDLL(np._core._multiarray_umath.__file__)
+    except (OSError, AttributeError):
+        return None
+    for s_name, d_name, bits in _CBLAS_NAMES:
+        try:
+            s, d = getattr(lib, s_name), getattr(lib, d_name)
+        except AttributeError:
+            continue
+        return (ctypes.cast(s, ctypes.c_void_p).value, ctypes.cast(d, ctypes.c_void_p).value,
+                bits)
+    return None
+
+
+def install(numba):
+    """Gives the stubs above their compiled implementations; False where NumPy's BLAS cannot be
+    found (callers then keep their NumPy path)."""
+    global _installed
+    if _installed is None:
+        _installed = False
+        found = _numpy_cblas()
+        if found is not None:
+            _install(numba, *found)
+            _installed = True
+    return _installed
+
+
+def _install(numba, s_addr, d_addr, bits):
+    # deferred: optional dependency (numba)
+    import llvmlite.binding as llb
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic, overload
+
+    llb.add_symbol("numtorch_cblas_sgemm", s_addr)
+    llb.add_symbol("numtorch_cblas_dgemm", d_addr)
+    blasint = ir.IntType(bits)
+
+    def _data(context, builder, aryty, value, elem):
+        ary = context.make_array(aryty)(context, builder, value)
+        return builder.bitcast(ary.data, ir.PointerType(elem))
+
+    @intrinsic
+    def _gemm(typingctx, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        sig = types.void(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+        def codegen(context, builder, sig, args):
+            dtype = sig.args[6].dtype
+            elem = ir.FloatType() if dtype == types.float32 else ir.DoubleType()
+            name = "numtorch_cblas_sgemm" if dtype == types.float32 else "numtorch_cblas_dgemm"
+            i32 = ir.IntType(32)
+            ptr = ir.PointerType(elem)
+            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, blasint, blasint, blasint, elem,
+                                                  ptr, blasint, ptr, blasint, elem, ptr, blasint])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+
+            def integer(i, width):
+                return context.cast(builder, args[i], sig.args[i], types.int64) if width == 64 \
+                    else builder.trunc(context.cast(builder, args[i], sig.args[i], types.int64),
+                                       ir.IntType(width))
+
+            beta_v = context.cast(builder, args[10], sig.args[10], dtype)
+            builder.call(fn, [integer(0, 32), integer(1, 32), integer(2, 32), integer(3, bits),
+                              integer(4, bits), integer(5, bits), ir.Constant(elem, 1.0),
+                              _data(context, builder, sig.args[6], args[6], elem),
+                              integer(7, bits),
+                              _data(context, builder, sig.args[8], args[8], elem),
+                              integer(9, bits), beta_v,
+                              _data(context, builder, sig.args[11], args[11], elem),
+                              integer(12, bits)])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    def _flag_pointer(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        index = context.cast(builder, args[1], sig.args[1], types.intp)
+        return cgutils.get_item_pointer(context, builder, aryty, ary, [index], wraparound=False)
+
+    @intrinsic
+    def _load_acquire(typingctx, flags, i):
+        def codegen(context, builder, sig, args):
+            return builder.load_atomic(_flag_pointer(context, builder, sig, args), "acquire", 8)
+
+        return types.int64(flags, i), codegen
+
+    @intrinsic
+    def _store_release(typingctx, flags, i, value):
+        def codegen(context, builder, sig, args):
+            v = context.cast(builder, args[2], sig.args[2], types.int64)
+            builder.store_atomic(v, _flag_pointer(context, builder, sig, args), "release", 8)
+            return context.get_dummy_value()
+
+        return types.void(flags, i, value), codegen
+
+    @overload(gemm)
+    def _ov_gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        return lambda order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc: _gemm(
+            order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+    @overload(load_acquire)
+    def _ov_load(flags, i):
+        return lambda flags, i: _load_acquire(flags, i)
+
+    @overload(store_release)
+    def _ov_store(flags, i, value):
+        return lambda flags, i, value: _store_release(flags, i, value)
+
+    @overload(exp)
+    def _ov_exp(x):
+        if x == types.float32:
+            return _exp32
+        return lambda x: math.exp(x)
+
+    @overload(sigmoid)
+    def _ov_sigmoid(x):
+        one = np.float32(1) if x == types.float32 else 1.0
+        return lambda x: one / (one + exp(-x))
+
+    @overload(tanh)
+    def _ov_tanh(x):
+        if x == types.float32:
+            return _tanh32
+        return lambda x: math.tanh(x)
+
+
+# float32 exp: n = round(x / ln 2), r = x - n ln 2 (in two parts, exact for |n| < 2**9),
+# e**r by its Taylor polynomial of degree 7 (|r| <= ln(2) / 2), times 2**n built in the exponent
+# bits. x is clamped to [-87.3, 88.7] first (below: e**x under float32's smallest normal).
+def _exp32(x):
+    x = min(max(x, np.float32(-87.3)), np.float32(88.7))
+    n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
+    r = x - n * np.float32(0.693359375)
+    r = r - n * np.float32(-2.12194440e-4)
+    p = np.float32(1.0 / 5040)
+    p = p * r + np.float32(1.0 / 720)
+    p = p * r + np.float32(1.0 / 120)
+    p = p * r + np.float32(1.0 / 24)
+    p = p * r + np.float32(1.0 / 6)
+    p = p * r + np.float32(0.5)
+    p = p * r + np.float32(1.0)
+    p = p * r + np.float32(1.0)
+    scale = np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
+    return p * scale
+
+
+# float32 tanh: below |x| = 0.625 an odd polynomial (least-squares fit of (tanh x - x) / x**3
+# in x**2, under one unit in the last place), above it 1 - 2 / (e**(2|x|) + 1); both are
+# computed and one is selected, so the loop stays vectorised.
+def _tanh32(x):
+    a = abs(x)
+    u = a * a
+    p = np.float32(-0.0057981000281870365)
+    p = p * u + np.float32(0.020720280706882477)
+    p = p * u + np.float32(-0.053763799369335175)
+    p = p * u + np.float32(0.13331718742847443)
+    p = p * u + np.float32(-0.33333292603492737)
+    small = a + a * u * p
+    large = np.float32(1) - np.float32(2) / (exp(a + a) + np.float32(1))
+    t = small if a < np.float32(0.625) else large
+    return t if x >= np.float32(0) else -t
