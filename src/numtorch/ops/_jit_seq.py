@@ -152,19 +152,19 @@ def _embedding_backward(indices, rows, grad):
             dst[j] += src[j]
 
 
-# Whole-sequence LSTM recurrences. The hidden units are cut into P parts (P = w_parts.shape[0]);
-# the gate columns are permuted so that part p's i, f, g, o columns (hs units each) are the
-# contiguous block p * 4hs ... (p + 1) * 4hs, and w_parts[p] holds the matching rows of W_hh
-# (forward) or its matching columns, transposed (backward). On two threads, rank r computes
-# part r; on one, every part in turn: the same products and the same arithmetic either way, so
-# the results do not depend on the thread count.
+# Whole-sequence LSTM recurrences, gates in PyTorch's order (i, f, g, o; H columns each). The
+# hidden units are cut into P parts of hs = H / P units (P = w_parts.shape[0]): part p owns
+# columns p * hs ... (p + 1) * hs of each gate, and w_parts[p] holds the matching rows of W_hh
+# (forward, (4hs, H): its gates one after the other) or its matching columns (backward,
+# (4H, hs)). On two threads, rank r computes part r; on one, every part in turn: the same
+# products and the same arithmetic either way, so the results do not depend on the thread count.
 def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, flags, rank,
                         threads, start, spins):
     """From step ``start``: each step adds ``h_prev @ W_hh^T`` to the pre-activation gates
     (T, B, 4H, holding ``x W_ih^T + b``; replaced by the activations i, f, g, o), and writes the
     cell, its tanh and the output. Returns the number of steps done (less than T when the
     partner did not arrive within ``spins``)."""
-    steps, batch, _ = gates.shape
+    steps, batch, width = gates.shape
     parts, rows, hidden = w_parts.shape
     hs = rows // 4
     p0, p1 = (0, parts) if threads == 1 else (rank, rank + 1)
@@ -185,12 +185,18 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
             buf = hh[p]
             nat.gemm(ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden, h_prev,
                      hidden, 0.0, buf, batch)
-            base, k0 = p * rows, p * hs
+            k0 = p * hs
             for b in range(batch):
-                g = gates[t, b, base:base + rows]
-                for j in range(rows):
-                    g[j] += buf[j, b]
-                gi, gf, gg, go = g[:hs], g[hs:2 * hs], g[2 * hs:3 * hs], g[3 * hs:]
+                g = gates[t, b]
+                gi = g[k0:k0 + hs]
+                gf = g[hidden + k0:hidden + k0 + hs]
+                gg = g[2 * hidden + k0:2 * hidden + k0 + hs]
+                go = g[3 * hidden + k0:3 * hidden + k0 + hs]
+                for j in range(hs):
+                    gi[j] += buf[j, b]
+                    gf[j] += buf[hs + j, b]
+                    gg[j] += buf[2 * hs + j, b]
+                    go[j] += buf[3 * hs + j, b]
                 cp = c_prev[b, k0:k0 + hs]
                 cr, tr = cells[t, b, k0:k0 + hs], tanh_c[t, b, k0:k0 + hs]
                 hr = out[t, b, k0:k0 + hs]
@@ -217,7 +223,7 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, re
     steps done (T + 1 when finished)."""
     steps, batch, width = dg.shape
     parts, _, hs = w_parts.shape
-    rows = 4 * hs
+    hidden = width // 4
     p0, p1 = (0, parts) if threads == 1 else (rank, rank + 1)
     one = dg.dtype.type(1)
     for s in range(start, steps + 1):
@@ -231,7 +237,7 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, re
             tl = s - 1 if reverse else steps - s  # the step done last
             for p in range(p0, p1):
                 nat.gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
-                         w_parts[p], hs, 0.0, dh[:, p * hs:], dh.shape[1])
+                         w_parts[p], hs, 0.0, dh[:, p * hs:], hidden)
         if s == steps:
             break
         t = s if reverse else steps - 1 - s
@@ -240,20 +246,25 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, re
         else:
             c_prev = cells[t + 1] if reverse else cells[t - 1]
         for p in range(p0, p1):
-            base, k0 = p * rows, p * hs
+            k0 = p * hs
             for b in range(batch):
-                a = acts[t, b, base:base + rows]
-                d = dg[t, b, base:base + rows]
+                a, d = acts[t, b], dg[t, b]
+                ai, di = a[k0:k0 + hs], d[k0:k0 + hs]
+                af, df = a[hidden + k0:hidden + k0 + hs], d[hidden + k0:hidden + k0 + hs]
+                ag = a[2 * hidden + k0:2 * hidden + k0 + hs]
+                dgg = d[2 * hidden + k0:2 * hidden + k0 + hs]
+                ao = a[3 * hidden + k0:3 * hidden + k0 + hs]
+                do = d[3 * hidden + k0:3 * hidden + k0 + hs]
                 dhb, dob, dcb = dh[b, k0:k0 + hs], d_out[t, b, k0:k0 + hs], dc[b, k0:k0 + hs]
                 tcb, cpb = tanh_c[t, b, k0:k0 + hs], c_prev[b, k0:k0 + hs]
                 for j in range(hs):
                     dht = dhb[j] + dob[j]
-                    i, f, g, o, tc = a[j], a[hs + j], a[2 * hs + j], a[3 * hs + j], tcb[j]
+                    i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
                     dct = dcb[j] + dht * o * (one - tc * tc)
-                    d[j] = dct * g * i * (one - i)
-                    d[hs + j] = dct * cpb[j] * f * (one - f)
-                    d[2 * hs + j] = dct * i * (one - g * g)
-                    d[3 * hs + j] = dht * tc * o * (one - o)
+                    di[j] = dct * g * i * (one - i)
+                    df[j] = dct * cpb[j] * f * (one - f)
+                    dgg[j] = dct * i * (one - g * g)
+                    do[j] = dht * tc * o * (one - o)
                     dcb[j] = dct * f
         if threads > 1:
             nat.store_release(flags, rank, s + 1)

@@ -16,8 +16,6 @@ Plain backward runs hand-tuned array code on the activations saved by the forwar
 ops and run the same recurrences on Tensors, so the gradients can be differentiated again.
 """
 
-import functools
-
 import numpy as np
 
 from .. import _threads
@@ -166,17 +164,6 @@ def _parts(hs):
     return 2 if hs >= 64 and hs % 32 == 0 else 1
 
 
-@functools.lru_cache(maxsize=16)
-def _gate_order(hs, parts):
-    """(order, inverse): column ``order[q]`` of the gates in PyTorch's order (i, f, g, o, each
-    ``hs`` wide) is column ``q`` of the compiled recurrence's order, where each part's i, f, g,
-    o columns are contiguous."""
-    ps = hs // parts
-    p, g, j = np.meshgrid(np.arange(parts), np.arange(4), np.arange(ps), indexing="ij")
-    order = (g * hs + p * ps + j).reshape(-1)
-    return order, np.argsort(order)
-
-
 def _sequence_threads(steps, batch, hs, parts):
     """Threads for the compiled recurrence: one per part where a step's product is large
     enough to share (the partners meet once per step) and idle cores allow."""
@@ -187,27 +174,11 @@ def _sequence_threads(steps, batch, hs, parts):
 
 
 def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
-    """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells), layout): (T, B, H)
-    each but the activations (T, B, 4H), whose columns are in the compiled recurrence's order
-    of ``layout`` parts (:func:`_gate_order`), or in PyTorch's order where ``layout`` is 0."""
+    """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells)): (T, B, H) each
+    but the activations (T, B, 4H)."""
     steps, batch, n_in = x.shape
     hs = h0.shape[-1]
     kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps else None
-    if kern is not None:
-        parts = _parts(hs)
-        order = _gate_order(hs, parts)[0]
-        gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih[order].T)
-        gates = gates.reshape(steps, batch, 4 * hs)
-        if bias is not None:
-            gates += bias[order]
-        out = np.empty((steps, batch, hs), dtype=x.dtype)
-        cells = np.empty_like(out)
-        tanh_c = np.empty_like(out)
-        w_parts = w_hh[order].reshape(parts, 4 * hs // parts, hs)
-        kern.lstm_forward(gates, w_parts, out, cells, tanh_c, np.ascontiguousarray(h0),
-                          np.ascontiguousarray(c0), reverse,
-                          _sequence_threads(steps, batch, hs, parts))
-        return out, cells, gates, tanh_c, parts
     gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
     gates = gates.reshape(steps, batch, 4 * hs)
     if bias is not None:
@@ -215,6 +186,15 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     out = np.empty((steps, batch, hs), dtype=x.dtype)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
+    if kern is not None:
+        parts = _parts(hs)
+        # each part's rows of W_hh: (parts, 4 gates * its units, H)
+        w_parts = np.ascontiguousarray(
+            w_hh.reshape(4, parts, hs // parts, hs).transpose(1, 0, 2, 3)).reshape(parts, -1, hs)
+        kern.lstm_forward(gates, w_parts, out, cells, tanh_c, np.ascontiguousarray(h0),
+                          np.ascontiguousarray(c0), reverse,
+                          _sequence_threads(steps, batch, hs, parts))
+        return out, cells, gates, tanh_c
     # The hidden gates as W_hh @ h^T into a (4H, B) buffer: BLAS runs that as fast as
     # h @ W_hh^T with a contiguous copy of W_hh^T (a third faster than with the transposed
     # view), without the copy; ``hh`` is its (B, 4H) view.
@@ -244,7 +224,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
             c += a[:, :hs] * a[:, 2 * hs:3 * hs]
             np.tanh(c, out=tanh_c[t])
             np.multiply(so, tanh_c[t], out=h)
-    return out, cells, gates, tanh_c, 0
+    return out, cells, gates, tanh_c
 
 
 def _sigmoid_(v):
@@ -266,7 +246,7 @@ def _shift(seq, first, reverse, cat):
 @formula("MkldnnRnnLayerBackward0", outputs=3,
          saves={"x": 0, "w_ih": 1, "w_hh": 2, "b_ih": 3, "b_hh": 4, "h0": 5, "c0": 6,
                 "out": out(0), "cells": None, "acts": None, "tanh_c": None},
-         attrs=("reverse", "layout"))
+         attrs=("reverse",))
 def MkldnnRnnLayerBackward0(ctx, grads):
     """Backward through time of one LSTM layer: (input, weights, biases, hx, cx) ->
     (output, h_n, c_n)."""
@@ -292,21 +272,16 @@ def MkldnnRnnLayerBackward0(ctx, grads):
     return _layer_param_grads(ctx, dg, x, h_prev, dh, dc)
 
 
-def _layer_param_grads(ctx, dg, x, h_prev, dh0, dc0, order=None):
+def _layer_param_grads(ctx, dg, x, h_prev, dh0, dc0):
     """Input, weight and bias gradients from the stacked gate gradients ``dg`` (T*B, 4H): one
-    matrix product each (arrays or Tensors). ``order``: the (order, inverse) of ``dg``'s
-    columns where they are not in PyTorch's gate order (arrays only)."""
+    matrix product each (arrays or Tensors)."""
     mm = _threads.matmul if F.is_array(dg) else _tensor_mm
     x2 = F.reshape(x, (dg.shape[0], x.shape[-1]))
     dgt = F.transpose(dg, 0, 1)
-    w_ih = ctx.w_ih if order is None else ctx.w_ih[order[0]]
-    dx = F.reshape(mm(dg, w_ih), x.shape) if ctx.needs(0) else None
+    dx = F.reshape(mm(dg, ctx.w_ih), x.shape) if ctx.needs(0) else None
     dw_ih = mm(dgt, x2) if ctx.needs(1) else None
     dw_hh = mm(dgt, F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))) if ctx.needs(2) else None
     db = F.sum(dg, 0) if ctx.needs(3) or ctx.needs(4) else None
-    if order is not None:
-        inverse = order[1]
-        dw_ih, dw_hh, db = (None if g is None else g[inverse] for g in (dw_ih, dw_hh, db))
     return (dx, dw_ih, dw_hh, db if ctx.needs(3) else None, db if ctx.needs(4) else None,
             dh0 if ctx.needs(5) else None, dc0 if ctx.needs(6) else None)
 
@@ -345,24 +320,17 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     dh = np.zeros_like(h0) if d_hn is None else np.array(d_hn, dtype=h0.dtype, order="C")
     dc = np.zeros_like(c0) if d_cn is None else np.array(d_cn, dtype=c0.dtype, order="C")
     dg = np.empty((steps, batch, 4 * hs), dtype=out.dtype)
-    if ctx.layout:
-        order = _gate_order(hs, ctx.layout)
-        kern = _sequence_kernels(dh, dc, acts, w_hh)
-        if kern is None:  # the kernels were switched off since the forward
-            acts = acts[..., order[1]]
-        else:
-            if d_out is None:
-                d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype),
-                                        (steps, batch, hs))
-            parts = ctx.layout
-            w_parts = np.ascontiguousarray(
-                w_hh[order[0]].reshape(4 * hs, parts, hs // parts).transpose(1, 0, 2))
-            kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells,
-                               c0, w_parts, dg, reverse,
-                               _sequence_threads(steps, batch, hs, parts))
-            h_prev = _shift(out, h0, reverse, np.concatenate)
-            return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh,
-                                      dc, order)
+    kern = _sequence_kernels(dh, dc, acts, w_hh)
+    if kern is not None:
+        if d_out is None:
+            d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
+        parts = _parts(hs)
+        # each part's columns of W_hh: (parts, 4H, its units)
+        w_parts = np.ascontiguousarray(w_hh.reshape(4 * hs, parts, hs // parts).transpose(1, 0, 2))
+        kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
+                           w_parts, dg, reverse, _sequence_threads(steps, batch, hs, parts))
+        h_prev = _shift(out, h0, reverse, np.concatenate)
+        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
     kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
@@ -432,14 +400,14 @@ def lstm_layer(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     if b_hh is not None:
         bias = b_hh._data if bias is None else bias + b_hh._data
     h0, c0 = hx._data, cx._data
-    out, cells, acts, tanh_c, layout = _np_lstm_forward(x, w_ih._data, w_hh._data, bias, h0,
-                                                        c0, reverse)
+    out, cells, acts, tanh_c = _np_lstm_forward(x, w_ih._data, w_hh._data, bias, h0, c0,
+                                                reverse)
     end = 0 if reverse else -1
     h_n, c_n = out[end].copy(), cells[end].copy()
     return MkldnnRnnLayerBackward0.record(
         (out, h_n, c_n), (input, w_ih, w_hh, b_ih, b_hh, hx, cx),
         (x, w_ih._data, w_hh._data, _data(b_ih), _data(b_hh), h0, c0, out, cells,
-         acts, tanh_c), (reverse, layout))
+         acts, tanh_c), (reverse,))
 
 
 def _data(t):
