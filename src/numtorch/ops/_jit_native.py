@@ -1,15 +1,15 @@
 """Native primitives for compiled kernels (numba) that run a whole loop without the GIL: NumPy's
-own BLAS matrix product, acquire/release loads and stores of a flag for a two-thread barrier,
-and exp/sigmoid/tanh that the compiler vectorises.
+own BLAS matrix product, atomic counters for threads sharing the steps of a loop, and
+exp/sigmoid/tanh that the compiler vectorises.
 
 A recurrent layer's time steps are too small for Python: each step is one small matrix product
 and a few passes over a batch of gates, and when two threads share a step, every return to
 Python waits for the GIL. The kernels of :mod:`numtorch.ops._jit_seq` therefore call the BLAS
 that NumPy is linked against directly (``cblas_?gemm`` of NumPy's bundled OpenBLAS, found by
 its symbol; where it is not found, :func:`install` returns False and callers keep their
-per-step NumPy path), and two threads meet once per step on a spin barrier
-(:func:`arrive`, :func:`wait_for`) instead of a lock whose sleeping waiter takes tens of
-microseconds to wake.
+per-step NumPy path), and two threads share a step's parts through atomic counters
+(:func:`fetch_add`, :func:`load_acquire`), spinning briefly instead of waiting on a lock whose
+sleeping waiter takes tens of microseconds to wake.
 
 numba's ``math.exp`` calls libm once per element (five times slower than NumPy's vectorised
 exp); :func:`exp` for float32 is a range reduction and a degree-7 polynomial (under one unit in
@@ -36,8 +36,9 @@ def load_acquire(flags, i):
     raise NotImplementedError
 
 
-def store_release(flags, i, value):
-    """``flags[i] = value`` (int64) with release order (compiled code only)."""
+def fetch_add(flags, i, value):
+    """``flags[i] += value`` (int64) as one atomic step, returning the value before
+    (sequentially consistent; compiled code only)."""
     raise NotImplementedError
 
 
@@ -158,13 +159,13 @@ def _install(numba, s_addr, d_addr, bits):
         return types.int64(flags, i), codegen
 
     @intrinsic
-    def _store_release(typingctx, flags, i, value):
+    def _fetch_add(typingctx, flags, i, value):
         def codegen(context, builder, sig, args):
             v = context.cast(builder, args[2], sig.args[2], types.int64)
-            builder.store_atomic(v, _flag_pointer(context, builder, sig, args), "release", 8)
-            return context.get_dummy_value()
+            return builder.atomic_rmw("add", _flag_pointer(context, builder, sig, args), v,
+                                      "seq_cst")
 
-        return types.void(flags, i, value), codegen
+        return types.int64(flags, i, value), codegen
 
     @overload(gemm)
     def _ov_gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
@@ -175,9 +176,9 @@ def _install(numba, s_addr, d_addr, bits):
     def _ov_load(flags, i):
         return lambda flags, i: _load_acquire(flags, i)
 
-    @overload(store_release)
-    def _ov_store(flags, i, value):
-        return lambda flags, i, value: _store_release(flags, i, value)
+    @overload(fetch_add)
+    def _ov_fetch_add(flags, i, value):
+        return lambda flags, i, value: _fetch_add(flags, i, value)
 
     @overload(exp)
     def _ov_exp(x):

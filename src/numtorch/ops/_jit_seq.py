@@ -48,32 +48,33 @@ class _Kernels:
         """The recurrence of one LSTM layer over the whole sequence (see
         :func:`_lstm_forward_steps`), on ``threads`` (1 or one per part) threads."""
         hh = np.empty(w_parts.shape[:2] + (h0.shape[0],), dtype=gates.dtype)
-        _team(self._lstm_forward_steps, gates.shape[0],
+        _team(self._lstm_forward_steps, gates.shape[0], w_parts.shape[0],
               (gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
 
     def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse,
                       threads):
         """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
-        _team(self._lstm_backward_steps, dg.shape[0] + 1,
+        _team(self._lstm_backward_steps, dg.shape[0] + 1, w_parts.shape[0],
               (dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse), threads)
 
 
-#: How many times a thread reads its partner's flag before going back to Python to sleep a
+#: How many times a thread reads a step's counter before going back to Python to sleep a
 #: little (a partner that another process keeps off its core should not cost a spinning core).
-_SPINS = 1 << 18
+_SPINS = 1 << 16
 
 
-def _team(kernel, steps, args, threads):
-    """Runs ``kernel(*args, flags, rank, threads, start, spins)`` until it has done all
-    ``steps``: on this thread alone, or as ranks 0 and 1 on two threads that meet on a
-    barrier once per step (a kernel returns the step it was waiting at when its spins ran out;
-    it is called again from there after a short sleep)."""
-    flags = np.zeros(threads, dtype=np.int64)
+def _team(kernel, steps, parts, args, threads):
+    """Runs ``kernel(*args, claims, done, threads, rank, start, spins)`` until all ``steps``
+    are done: on this thread alone, or on ``threads`` threads sharing each step's ``parts``
+    (a kernel returns the step it was waiting at when its spins ran out; it is called again
+    from there after a short sleep)."""
+    claims = np.zeros(steps * parts, dtype=np.int64)
+    done = np.zeros(steps, dtype=np.int64)
 
     def rank(r):
         s = 0
         while True:
-            s = kernel(*args, flags, r, threads, s, _SPINS)
+            s = kernel(*args, claims, done, threads, r, s, _SPINS)
             if s >= steps:
                 return
             time.sleep(2e-5)
@@ -156,10 +157,15 @@ def _embedding_backward(indices, rows, grad):
 # hidden units are cut into P parts of hs = H / P units (P = w_parts.shape[0]): part p owns
 # columns p * hs ... (p + 1) * hs of each gate, and w_parts[p] holds the matching rows of W_hh
 # (forward, (4hs, H): its gates one after the other) or its matching columns (backward,
-# (4H, hs)). On two threads, rank r computes part r; on one, every part in turn: the same
-# products and the same arithmetic either way, so the results do not depend on the thread count.
-def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, flags, rank,
-                        threads, start, spins):
+# (4H, hs)). On one thread, every part in turn. On two, each step's parts go to whichever thread
+# claims them first (rank r tries part r first): a thread whose partner another process keeps
+# off its core does both parts and never waits for it, except for a part the partner has
+# started. A part is computed by the same products and arithmetic whoever computes it, so the
+# results do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts
+# the claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step
+# s finished; a step starts when the one before has all its parts done.
+def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims, done,
+                        threads, rank, start, spins):
     """From step ``start``: each step adds ``h_prev @ W_hh^T`` to the pre-activation gates
     (T, B, 4H, holding ``x W_ih^T + b``; replaced by the activations i, f, g, o), and writes the
     cell, its tanh and the output. Returns the number of steps done (less than T when the
@@ -167,11 +173,10 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
     steps, batch, width = gates.shape
     parts, rows, hidden = w_parts.shape
     hs = rows // 4
-    p0, p1 = (0, parts) if threads == 1 else (rank, rank + 1)
     for s in range(start, steps):
-        if s > 0 and threads > 1:  # wait until the partner has done step s - 1
+        if s > 0 and threads > 1:  # wait until step s - 1 is done
             n = 0
-            while nat.load_acquire(flags, 1 - rank) < s:
+            while nat.load_acquire(done, s - 1) < parts:
                 n += 1
                 if n >= spins:
                     return s
@@ -181,7 +186,10 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
         else:
             tp = t + 1 if reverse else t - 1
             h_prev, c_prev = out[tp], cells[tp]
-        for p in range(p0, p1):
+        for q in range(parts):
+            p = (q + rank) % parts
+            if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
+                continue
             buf = hh[p]
             nat.gemm(ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden, h_prev,
                      hidden, 0.0, buf, batch)
@@ -209,13 +217,13 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
                     c = f * cp[j] + i * z
                     tc = nat.tanh(c)
                     cr[j], tr[j], hr[j] = c, tc, o * tc
-        if threads > 1:
-            nat.store_release(flags, rank, s + 1)
+            if threads > 1:
+                nat.fetch_add(done, s, 1)
     return steps
 
 
-def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse, flags,
-                         rank, threads, start, spins):
+def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse, claims,
+                         done, threads, rank, start, spins):
     """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
     of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
     ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold the final
@@ -224,48 +232,48 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, re
     steps, batch, width = dg.shape
     parts, _, hs = w_parts.shape
     hidden = width // 4
-    p0, p1 = (0, parts) if threads == 1 else (rank, rank + 1)
     one = dg.dtype.type(1)
     for s in range(start, steps + 1):
-        if s > 0:
-            if threads > 1:  # wait until the partner has done step s - 1
-                n = 0
-                while nat.load_acquire(flags, 1 - rank) < s:
-                    n += 1
-                    if n >= spins:
-                        return s
-            tl = s - 1 if reverse else steps - s  # the step done last
-            for p in range(p0, p1):
-                nat.gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
-                         w_parts[p], hs, 0.0, dh[:, p * hs:], hidden)
-        if s == steps:
-            break
+        if s > 0 and threads > 1:  # wait until step s - 1 is done
+            n = 0
+            while nat.load_acquire(done, s - 1) < parts:
+                n += 1
+                if n >= spins:
+                    return s
         t = s if reverse else steps - 1 - s
-        if s == steps - 1:
-            c_prev = c0
-        else:
+        tl = s - 1 if reverse else steps - s  # the step done last
+        if s < steps - 1:
             c_prev = cells[t + 1] if reverse else cells[t - 1]
-        for p in range(p0, p1):
+        else:
+            c_prev = c0
+        for q in range(parts):
+            p = (q + rank) % parts
+            if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
+                continue
             k0 = p * hs
-            for b in range(batch):
-                a, d = acts[t, b], dg[t, b]
-                ai, di = a[k0:k0 + hs], d[k0:k0 + hs]
-                af, df = a[hidden + k0:hidden + k0 + hs], d[hidden + k0:hidden + k0 + hs]
-                ag = a[2 * hidden + k0:2 * hidden + k0 + hs]
-                dgg = d[2 * hidden + k0:2 * hidden + k0 + hs]
-                ao = a[3 * hidden + k0:3 * hidden + k0 + hs]
-                do = d[3 * hidden + k0:3 * hidden + k0 + hs]
-                dhb, dob, dcb = dh[b, k0:k0 + hs], d_out[t, b, k0:k0 + hs], dc[b, k0:k0 + hs]
-                tcb, cpb = tanh_c[t, b, k0:k0 + hs], c_prev[b, k0:k0 + hs]
-                for j in range(hs):
-                    dht = dhb[j] + dob[j]
-                    i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
-                    dct = dcb[j] + dht * o * (one - tc * tc)
-                    di[j] = dct * g * i * (one - i)
-                    df[j] = dct * cpb[j] * f * (one - f)
-                    dgg[j] = dct * i * (one - g * g)
-                    do[j] = dht * tc * o * (one - o)
-                    dcb[j] = dct * f
-        if threads > 1:
-            nat.store_release(flags, rank, s + 1)
+            if s > 0:  # this part's columns of the hidden gradient from the step done last
+                nat.gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
+                         w_parts[p], hs, 0.0, dh[:, k0:], hidden)
+            if s < steps:
+                for b in range(batch):
+                    a, d = acts[t, b], dg[t, b]
+                    ai, di = a[k0:k0 + hs], d[k0:k0 + hs]
+                    af, df = a[hidden + k0:hidden + k0 + hs], d[hidden + k0:hidden + k0 + hs]
+                    ag = a[2 * hidden + k0:2 * hidden + k0 + hs]
+                    dgg = d[2 * hidden + k0:2 * hidden + k0 + hs]
+                    ao = a[3 * hidden + k0:3 * hidden + k0 + hs]
+                    do = d[3 * hidden + k0:3 * hidden + k0 + hs]
+                    dhb, dob, dcb = dh[b, k0:k0 + hs], d_out[t, b, k0:k0 + hs], dc[b, k0:k0 + hs]
+                    tcb, cpb = tanh_c[t, b, k0:k0 + hs], c_prev[b, k0:k0 + hs]
+                    for j in range(hs):
+                        dht = dhb[j] + dob[j]
+                        i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
+                        dct = dcb[j] + dht * o * (one - tc * tc)
+                        di[j] = dct * g * i * (one - i)
+                        df[j] = dct * cpb[j] * f * (one - f)
+                        dgg[j] = dct * i * (one - g * g)
+                        do[j] = dht * tc * o * (one - o)
+                        dcb[j] = dct * f
+            if threads > 1:
+                nat.fetch_add(done, s, 1)
     return steps + 1
