@@ -86,19 +86,19 @@ def _numpy_cblas():
 
 
 def install(numba):
-    """Gives the stubs above their compiled implementations; False where NumPy's BLAS cannot be
-    found (callers then keep their NumPy path)."""
+    """Gives the stubs above their compiled implementations; returns whether :func:`gemm` has
+    one (False where NumPy's BLAS cannot be found: callers then keep their NumPy path)."""
     global _installed
     if _installed is None:
-        _installed = False
+        _install_math()
         found = _numpy_cblas()
         if found is not None:
-            _install(numba, *found)
-            _installed = True
+            _install_gemm(*found)
+        _installed = found is not None
     return _installed
 
 
-def _install(numba, s_addr, d_addr, bits):
+def _install_gemm(s_addr, d_addr, bits):
     # deferred: optional dependency (numba)
     import llvmlite.binding as llb
     from llvmlite import ir
@@ -145,6 +145,17 @@ def _install(numba, s_addr, d_addr, bits):
 
         return sig, codegen
 
+    @overload(gemm)
+    def _ov_gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        return lambda order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc: _gemm(
+            order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+
+def _install_math():
+    # deferred: optional dependency (numba)
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic, overload
+
     def _flag_pointer(context, builder, sig, args):
         aryty = sig.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
@@ -166,11 +177,6 @@ def _install(numba, s_addr, d_addr, bits):
                                       "seq_cst")
 
         return types.int64(flags, i, value), codegen
-
-    @overload(gemm)
-    def _ov_gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-        return lambda order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc: _gemm(
-            order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
 
     @overload(load_acquire)
     def _ov_load(flags, i):
@@ -200,11 +206,12 @@ def _install(numba, s_addr, d_addr, bits):
 
 # float32 exp: n = round(x / ln 2), r = x - n ln 2 (in two parts, exact for |n| < 2**9),
 # e**r by its Taylor polynomial of degree 7 (|r| <= ln(2) / 2), times 2**n built in the exponent
-# bits. x is clamped to [-87.3, 88.7] first (below: e**x under float32's smallest normal).
+# bits (in two factors: n reaches 128); inf above 88.72283, 0 below -87.33654 (under float32's
+# smallest normal number), nan for nan.
 def _exp32(x):
-    x = min(max(x, np.float32(-87.3)), np.float32(88.7))
-    n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
-    r = x - n * np.float32(0.693359375)
+    v = min(max(x, np.float32(-87.33654)), np.float32(88.72283))
+    n = np.floor(v * np.float32(1.4426950408889634) + np.float32(0.5))
+    r = v - n * np.float32(0.693359375)
     r = r - n * np.float32(-2.12194440e-4)
     p = np.float32(1.0 / 5040)
     p = p * r + np.float32(1.0 / 720)
@@ -214,8 +221,17 @@ def _exp32(x):
     p = p * r + np.float32(0.5)
     p = p * r + np.float32(1.0)
     p = p * r + np.float32(1.0)
-    scale = np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
-    return p * scale
+    n1 = np.int32(n) >> np.int32(1)  # 2**n as 2**n1 * 2**n2: n may be 128
+    n2 = np.int32(n) - n1
+    p = p * np.int32((n1 + np.int32(127)) << np.int32(23)).view(np.float32)
+    p = p * np.int32((n2 + np.int32(127)) << np.int32(23)).view(np.float32)
+    if x > np.float32(88.72283):
+        p = np.float32(np.inf)
+    if x < np.float32(-87.33654):
+        p = np.float32(0)
+    if x != x:
+        p = x
+    return p
 
 
 # float32 tanh: below |x| = 0.625 an odd polynomial (least-squares fit of (tanh x - x) / x**3

@@ -16,6 +16,7 @@ order of the indices (NumPy's path sorts the indices and sums each run with ``re
 twenty times slower on the word language model's 700 lookups; sums equal up to rounding).
 """
 
+import math
 import time
 
 import numpy as np
@@ -35,14 +36,20 @@ class _Kernels:
         self.lstm_cell = jit(_lstm_cell)
         self.lstm_step_backward = jit(_lstm_step_backward)
         self.embedding_backward = jit(_embedding_backward)
-        self.sequence = nat.install(numba)  # whole-sequence kernels: NumPy's BLAS was found
+        # NumPy's error model: a division by zero gives inf instead of a check per element
+        # that keeps the loops from being vectorised; sums along a row may be reassociated (a
+        # fixed order for a given build, whatever the thread count)
+        def vec(fn, reduces=False):
+            return _jit.njit(numba, fn, nogil=True, error_model="numpy",
+                             **({"fastmath": {"reassoc", "nsz"}} if reduces else {}))
+
+        # whole-sequence LSTM kernels where NumPy's BLAS can be called from compiled code
+        self.sequence = nat.install(numba)
         if self.sequence:
-            # NumPy's error model: a division by zero gives inf instead of a check per element
-            # that keeps the loops from being vectorised
-            self._lstm_forward_steps = _jit.njit(numba, _lstm_forward_steps, nogil=True,
-                                                 error_model="numpy")
-            self._lstm_backward_steps = _jit.njit(numba, _lstm_backward_steps, nogil=True,
-                                                  error_model="numpy")
+            self._lstm_forward_steps = vec(_lstm_forward_steps)
+            self._lstm_backward_steps = vec(_lstm_backward_steps)
+        self.log_softmax_rows = vec(_log_softmax_rows, reduces=True)
+        self.log_softmax_backward_rows = vec(_log_softmax_backward_rows, reduces=True)
 
     def lstm_forward(self, gates, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
         """The recurrence of one LSTM layer over the whole sequence (see
@@ -277,3 +284,31 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, re
             if threads > 1:
                 nat.fetch_add(done, s, 1)
     return steps + 1
+
+
+# Log-softmax over the rows of a 2-d array (a language model's vocabulary), the exps by
+# :func:`._jit_native.exp` (vectorised), the same formulas as NumPy's path: ``(x - max) -
+# log(sum(exp(x - max)))`` and, backward, ``g - exp(y) * sum(g)``. The rows' maxima ``tops``
+# come from NumPy (a compiled max does not vectorise without assuming there is no nan).
+def _log_softmax_rows(x, tops, out, start, stop):
+    n = x.shape[1]
+    for r in range(start, stop):
+        xr, o = x[r], out[r]
+        top = tops[r]
+        total = x.dtype.type(0)
+        for j in range(n):
+            total += nat.exp(xr[j] - top)
+        lg = x.dtype.type(math.log(total))
+        for j in range(n):
+            o[j] = (xr[j] - top) - lg
+
+
+def _log_softmax_backward_rows(y, g, out, start, stop):
+    n = y.shape[1]
+    for r in range(start, stop):
+        yr, gr, o = y[r], g[r], out[r]
+        total = y.dtype.type(0)
+        for j in range(n):
+            total += gr[j]
+        for j in range(n):
+            o[j] = gr[j] - nat.exp(yr[j]) * total
