@@ -58,11 +58,11 @@ class _Kernels:
         _team(self._lstm_forward_steps, gates.shape[0], w_parts.shape[0],
               (gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
 
-    def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse,
+    def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
                       threads):
         """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
-        _team(self._lstm_backward_steps, dg.shape[0] + 1, w_parts.shape[0],
-              (dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse), threads)
+        _team(self._lstm_backward_steps, dg.shape[0] + 1, parts,
+              (dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse), threads)
 
 
 #: How many times a thread reads a step's counter before going back to Python to sleep a
@@ -161,16 +161,16 @@ def _embedding_backward(indices, rows, grad):
 
 
 # Whole-sequence LSTM recurrences, gates in PyTorch's order (i, f, g, o; H columns each). The
-# hidden units are cut into P parts of hs = H / P units (P = w_parts.shape[0]): part p owns
-# columns p * hs ... (p + 1) * hs of each gate, and w_parts[p] holds the matching rows of W_hh
-# (forward, (4hs, H): its gates one after the other) or its matching columns (backward,
-# (4H, hs)). On one thread, every part in turn. On two, each step's parts go to whichever thread
-# claims them first (rank r tries part r first): a thread whose partner another process keeps
-# off its core does both parts and never waits for it, except for a part the partner has
-# started. A part is computed by the same products and arithmetic whoever computes it, so the
-# results do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts
-# the claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step
-# s finished; a step starts when the one before has all its parts done.
+# hidden units are cut into P parts of hs = H / P units: part p owns columns p * hs ... (p + 1)
+# * hs of each gate. Forward, w_parts[p] holds the matching rows of W_hh ((4hs, H): its gates
+# one after the other); backward, the products take columns p * hs ... (p + 1) * hs of W_hh.
+# On one thread, every part in turn. On two, each step's parts go to whichever thread claims
+# them first (rank r tries part r first): a thread whose partner another process keeps off
+# its core does both parts and never waits for it, except for a part the partner has started.
+# A part is computed by the same products and arithmetic whoever computes it, so the results
+# do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts the
+# claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step s
+# finished; a step starts when the one before has all its parts done.
 def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims, done,
                         threads, rank, start, spins):
     """From step ``start``: each step adds ``h_prev @ W_hh^T`` to the pre-activation gates
@@ -229,16 +229,16 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
     return steps
 
 
-def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, reverse, claims,
-                         done, threads, rank, start, spins):
+def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
+                         claims, done, threads, rank, start, spins):
     """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
     of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
     ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold the final
     states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the number of
     steps done (T + 1 when finished)."""
     steps, batch, width = dg.shape
-    parts, _, hs = w_parts.shape
     hidden = width // 4
+    hs = hidden // parts
     one = dg.dtype.type(1)
     for s in range(start, steps + 1):
         if s > 0 and threads > 1:  # wait until step s - 1 is done
@@ -260,7 +260,7 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_parts, dg, re
             k0 = p * hs
             if s > 0:  # this part's columns of the hidden gradient from the step done last
                 nat.gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
-                         w_parts[p], hs, 0.0, dh[:, k0:], hidden)
+                         w_hh[:, k0:], hidden, 0.0, dh[:, k0:], hidden)
             if s < steps:
                 for b in range(batch):
                     a, d = acts[t, b], dg[t, b]

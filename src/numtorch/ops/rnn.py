@@ -325,10 +325,9 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
         if d_out is None:
             d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
         parts = _parts(hs)
-        # each part's columns of W_hh: (parts, 4H, its units)
-        w_parts = np.ascontiguousarray(w_hh.reshape(4 * hs, parts, hs // parts).transpose(1, 0, 2))
         kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
-                           w_parts, dg, reverse, _sequence_threads(steps, batch, hs, parts))
+                           np.ascontiguousarray(w_hh), parts, dg, reverse,
+                           _sequence_threads(steps, batch, hs, parts))
         h_prev = _shift(out, h0, reverse, np.concatenate)
         return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
     kern = _jit_seq.kernels(dh, dc, acts)
