@@ -1,15 +1,24 @@
-"""Optional compiled kernels (numba) for sequence models: an LSTM time step's gate arithmetic
-and the embedding gradient.
+"""Optional compiled kernels (numba) for sequence models: an LSTM layer's whole recurrence,
+an LSTM time step's gate arithmetic, log-softmax over a vocabulary and the embedding gradient.
 
-Between its hidden matrix products, a step of an LSTM layer is ten to twenty element-wise
-passes over arrays of one batch (20×256 in the word language model), where NumPy spends more
-time dispatching than computing. Backward, one compiled loop computes the gate gradients and the
-cell gradient carried to the previous step. Forward, ``exp`` and ``tanh`` stay with NumPy, which
-vectorises them (numba calls libm once per element): one loop adds the hidden gates and negates
-the sigmoid gates' inputs before NumPy's ``exp``, one forms ``1 / (1 + exp(-x))`` and the cell;
-the same operations as NumPy's path, so the forward values are bitwise equal. Gated like the
-other kernels (:mod:`numtorch.ops._jit`): without numba, or with ``NUMTORCH_JIT=0``,
-:func:`kernels` returns None and ``ops/rnn.py`` runs its NumPy path.
+**Whole-sequence LSTM** (``lstm_forward``, ``lstm_backward``; where
+:mod:`numtorch.ops._jit_native` finds NumPy's BLAS). A step of the word language model's
+layer is one 20×256 @ 256×1024 product (~70 µs per half) and a few passes over 20×1024 gates:
+from Python, every step returned to the interpreter about ten times, and two threads sharing
+a step waited for the GIL and for sleeping partners. One compiled call runs all steps: the
+hidden product through NumPy's ``cblas_?gemm``, the gates with vectorised exp/tanh, and, on
+two threads, each step's two halves of the hidden units claimed by whichever thread is free
+(see the comment above :func:`_lstm_forward_steps`), bit-identical on one or two threads.
+
+**Per-step kernels** (``lstm_gates_in``, ``lstm_cell``, ``lstm_step_backward``: the path
+where NumPy's BLAS cannot be called from compiled code). Forward, ``exp`` and ``tanh`` stay
+with NumPy: one loop adds the hidden gates and negates the sigmoid gates' inputs before
+NumPy's ``exp``, one forms ``1 / (1 + exp(-x))`` and the cell; the same operations as NumPy's
+path, so the forward values are bitwise equal. Backward, one loop computes the gate gradients
+and the cell gradient carried to the previous step.
+
+Gated like the other kernels (:mod:`numtorch.ops._jit`): without numba, or with
+``NUMTORCH_JIT=0``, :func:`kernels` returns None and the callers run their NumPy paths.
 
 The embedding gradient adds each output-gradient row to its index's row in one pass, in the
 order of the indices (NumPy's path sorts the indices and sums each run with ``reduceat``,

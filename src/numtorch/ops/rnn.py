@@ -8,8 +8,10 @@
   ``b_ih``, ``b_hh``, ``hx``, ``cx``). The input projection of all time steps is one matrix
   product, only the hidden product runs per step; the backward runs the recurrence once and
   forms the input and weight gradients as one matrix product each over the stacked steps.
-  Those big products go through ``_threads.matmul``, so they may use idle cores; a step's
-  gate arithmetic is compiled when numba is there (``_jit_seq``).
+  Those big products go through ``_threads.matmul``, so they may use idle cores. With numba,
+  the whole recurrence is one compiled call (``_jit_seq``), the hidden units cut in two parts
+  (by the hidden size alone) that two threads share step by step where a core is idle;
+  without numba's access to NumPy's BLAS, a step's gate arithmetic alone is compiled.
 
 Plain backward runs hand-tuned array code on the activations saved by the forward. Under
 ``create_graph`` the formulas recompute those activations from the saved inputs with recorded
