@@ -60,12 +60,12 @@ class _Kernels:
         self.log_softmax_rows = vec(_log_softmax_rows, reduces=True)
         self.log_softmax_backward_rows = vec(_log_softmax_backward_rows, reduces=True)
 
-    def lstm_forward(self, gates, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
+    def lstm_forward(self, gates, bias, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
         """The recurrence of one LSTM layer over the whole sequence (see
         :func:`_lstm_forward_steps`), on ``threads`` (1 or one per part) threads."""
         hh = np.empty(w_parts.shape[:2] + (h0.shape[0],), dtype=gates.dtype)
         _team(self._lstm_forward_steps, gates.shape[0], w_parts.shape[0],
-              (gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
+              (gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
 
     def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
                       threads):
@@ -180,11 +180,11 @@ def _embedding_backward(indices, rows, grad):
 # do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts the
 # claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step s
 # finished; a step starts when the one before has all its parts done.
-def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims, done,
-                        threads, rank, start, spins):
-    """From step ``start``: each step adds ``h_prev @ W_hh^T`` to the pre-activation gates
-    (T, B, 4H, holding ``x W_ih^T + b``; replaced by the activations i, f, g, o), and writes the
-    cell, its tanh and the output. Returns the number of steps done (less than T when the
+def _lstm_forward_steps(gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims,
+                        done, threads, rank, start, spins):
+    """From step ``start``: each step adds ``h_prev @ W_hh^T + bias`` (4H) to the gates (T, B,
+    4H, holding ``x W_ih^T``; replaced by the activations i, f, g, o), and writes the cell, its
+    tanh and the output. Returns the number of steps done (less than T when the
     partner did not arrive within ``spins``)."""
     steps, batch, width = gates.shape
     parts, rows, hidden = w_parts.shape
@@ -210,6 +210,9 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
             nat.gemm(ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden, h_prev,
                      hidden, 0.0, buf, batch)
             k0 = p * hs
+            bi, bf = bias[k0:k0 + hs], bias[hidden + k0:hidden + k0 + hs]
+            bg = bias[2 * hidden + k0:2 * hidden + k0 + hs]
+            bo = bias[3 * hidden + k0:3 * hidden + k0 + hs]
             for b in range(batch):
                 g = gates[t, b]
                 gi = g[k0:k0 + hs]
@@ -217,10 +220,10 @@ def _lstm_forward_steps(gates, w_parts, out, cells, tanh_c, h0, c0, hh, reverse,
                 gg = g[2 * hidden + k0:2 * hidden + k0 + hs]
                 go = g[3 * hidden + k0:3 * hidden + k0 + hs]
                 for j in range(hs):
-                    gi[j] += buf[j, b]
-                    gf[j] += buf[hs + j, b]
-                    gg[j] += buf[2 * hs + j, b]
-                    go[j] += buf[3 * hs + j, b]
+                    gi[j] += buf[j, b] + bi[j]
+                    gf[j] += buf[hs + j, b] + bf[j]
+                    gg[j] += buf[2 * hs + j, b] + bg[j]
+                    go[j] += buf[3 * hs + j, b] + bo[j]
                 cp = c_prev[b, k0:k0 + hs]
                 cr, tr = cells[t, b, k0:k0 + hs], tanh_c[t, b, k0:k0 + hs]
                 hr = out[t, b, k0:k0 + hs]

@@ -183,8 +183,6 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps else None
     gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
     gates = gates.reshape(steps, batch, 4 * hs)
-    if bias is not None:
-        gates += bias
     out = np.empty((steps, batch, hs), dtype=x.dtype)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
@@ -193,10 +191,12 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
         # each part's rows of W_hh: (parts, 4 gates * its units, H)
         w_parts = np.ascontiguousarray(
             w_hh.reshape(4, parts, hs // parts, hs).transpose(1, 0, 2, 3)).reshape(parts, -1, hs)
-        kern.lstm_forward(gates, w_parts, out, cells, tanh_c, np.ascontiguousarray(h0),
-                          np.ascontiguousarray(c0), reverse,
-                          _sequence_threads(steps, batch, hs, parts))
+        kern.lstm_forward(gates, np.zeros(4 * hs, x.dtype) if bias is None else bias, w_parts,
+                          out, cells, tanh_c, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
+                          reverse, _sequence_threads(steps, batch, hs, parts))
         return out, cells, gates, tanh_c
+    if bias is not None:
+        gates += bias
     # The hidden gates as W_hh @ h^T into a (4H, B) buffer: BLAS runs that as fast as
     # h @ W_hh^T with a contiguous copy of W_hh^T (a third faster than with the transposed
     # view), without the copy; ``hh`` is its (B, 4H) view.
