@@ -180,7 +180,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     but the activations (T, B, 4H)."""
     steps, batch, n_in = x.shape
     hs = h0.shape[-1]
-    kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps else None
+    kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps and batch and hs else None
     gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
     gates = gates.reshape(steps, batch, 4 * hs)
     out = np.empty((steps, batch, hs), dtype=x.dtype)
@@ -322,7 +322,7 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     dh = np.zeros_like(h0) if d_hn is None else np.array(d_hn, dtype=h0.dtype, order="C")
     dc = np.zeros_like(c0) if d_cn is None else np.array(d_cn, dtype=c0.dtype, order="C")
     dg = np.empty((steps, batch, 4 * hs), dtype=out.dtype)
-    kern = _sequence_kernels(dh, dc, acts, w_hh)
+    kern = _sequence_kernels(dh, dc, acts, w_hh) if steps and batch and hs else None
     if kern is not None:
         if d_out is None:
             d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
