@@ -25,9 +25,9 @@ import numpy as np
 #: Stubs given compiled implementations by :func:`install` (plain Python stand-ins until then).
 
 
-def gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+def gemm(blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
     """``c = a @ b + beta * c`` by ``cblas_sgemm``/``cblas_dgemm`` (alpha 1) on the arrays'
-    data pointers (compiled code only)."""
+    data pointers; ``blas`` is :data:`BLAS` (compiled code only)."""
     raise NotImplementedError
 
 
@@ -86,69 +86,90 @@ def _numpy_cblas():
 
 
 def install(numba):
-    """Gives the stubs above their compiled implementations; returns whether :func:`gemm` has
-    one (False where NumPy's BLAS cannot be found: callers then keep their NumPy path)."""
-    global _installed
+    """Gives the stubs above their compiled implementations; returns whether :func:`gemm` can
+    be used (False where NumPy's BLAS cannot be found: callers then keep their NumPy path)."""
+    global _installed, BLAS
     if _installed is None:
         _install_math()
         found = _numpy_cblas()
         if found is not None:
-            _install_gemm(*found)
+            _install_gemm()
+            BLAS = np.array(found, dtype=np.int64)
         _installed = found is not None
     return _installed
 
 
-def _install_gemm(s_addr, d_addr, bits):
+#: ``[address of cblas_sgemm, of cblas_dgemm, integer width]`` once :func:`install` found them:
+#: the first argument of :func:`gemm`.
+BLAS = None
+
+
+def _install_gemm():
     # deferred: optional dependency (numba)
-    import llvmlite.binding as llb
     from llvmlite import ir
     from numba.core import cgutils, types
     from numba.extending import intrinsic, overload
-
-    llb.add_symbol("numtorch_cblas_sgemm", s_addr)
-    llb.add_symbol("numtorch_cblas_dgemm", d_addr)
-    blasint = ir.IntType(bits)
 
     def _data(context, builder, aryty, value, elem):
         ary = context.make_array(aryty)(context, builder, value)
         return builder.bitcast(ary.data, ir.PointerType(elem))
 
+    # The BLAS is an argument, not a linked symbol, so a kernel cached on disk stays valid
+    # whichever BLAS (and integer width) a later process finds.
     @intrinsic
-    def _gemm(typingctx, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-        sig = types.void(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+    def _gemm(typingctx, blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        sig = types.void(blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
 
         def codegen(context, builder, sig, args):
-            dtype = sig.args[6].dtype
+            dtype = sig.args[7].dtype
             elem = ir.FloatType() if dtype == types.float32 else ir.DoubleType()
-            name = "numtorch_cblas_sgemm" if dtype == types.float32 else "numtorch_cblas_dgemm"
+            blas_ty = sig.args[0]
+            table = context.make_array(blas_ty)(context, builder, args[0])
+
+            def entry(i):
+                return builder.load(cgutils.get_item_pointer(
+                    context, builder, blas_ty, table, [context.get_constant(types.intp, i)],
+                    wraparound=False))
+
+            addr = entry(0 if dtype == types.float32 else 1)
+            wide = builder.icmp_signed("==", entry(2), ir.Constant(ir.IntType(64), 64))
             i32 = ir.IntType(32)
             ptr = ir.PointerType(elem)
-            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, blasint, blasint, blasint, elem,
-                                                  ptr, blasint, ptr, blasint, elem, ptr, blasint])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+            beta_v = context.cast(builder, args[11], sig.args[11], dtype)
+            pointers = {7: _data(context, builder, sig.args[7], args[7], elem),
+                        9: _data(context, builder, sig.args[9], args[9], elem),
+                        12: _data(context, builder, sig.args[12], args[12], elem)}
 
-            def integer(i, width):
-                return context.cast(builder, args[i], sig.args[i], types.int64) if width == 64 \
-                    else builder.trunc(context.cast(builder, args[i], sig.args[i], types.int64),
-                                       ir.IntType(width))
+            def call(bits):
+                blasint = ir.IntType(bits)
+                fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, blasint, blasint, blasint,
+                                                      elem, ptr, blasint, ptr, blasint, elem,
+                                                      ptr, blasint])
 
-            beta_v = context.cast(builder, args[10], sig.args[10], dtype)
-            builder.call(fn, [integer(0, 32), integer(1, 32), integer(2, 32), integer(3, bits),
-                              integer(4, bits), integer(5, bits), ir.Constant(elem, 1.0),
-                              _data(context, builder, sig.args[6], args[6], elem),
-                              integer(7, bits),
-                              _data(context, builder, sig.args[8], args[8], elem),
-                              integer(9, bits), beta_v,
-                              _data(context, builder, sig.args[11], args[11], elem),
-                              integer(12, bits)])
+                def integer(i, width):
+                    v = context.cast(builder, args[i], sig.args[i], types.int64)
+                    return v if width == 64 else builder.trunc(v, ir.IntType(width))
+
+                fn = builder.inttoptr(addr, ir.PointerType(fnty))
+                builder.call(fn, [integer(1, 32), integer(2, 32), integer(3, 32),
+                                  integer(4, bits), integer(5, bits), integer(6, bits),
+                                  ir.Constant(elem, 1.0), pointers[7], integer(8, bits),
+                                  pointers[9], integer(10, bits), beta_v, pointers[12],
+                                  integer(13, bits)])
+
+            with builder.if_else(wide) as (then, otherwise):
+                with then:
+                    call(64)
+                with otherwise:
+                    call(32)
             return context.get_dummy_value()
 
         return sig, codegen
 
     @overload(gemm)
-    def _ov_gemm(order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-        return lambda order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc: _gemm(
-            order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+    def _ov_gemm(blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        return lambda blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc: _gemm(
+            blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
 
 
 def _install_math():

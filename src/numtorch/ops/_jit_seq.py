@@ -47,7 +47,9 @@ class _Kernels:
         self.embedding_backward = jit(_embedding_backward)
         # NumPy's error model: a division by zero gives inf instead of a check per element
         # that keeps the loops from being vectorised; sums along a row may be reassociated (a
-        # fixed order for a given build, whatever the thread count)
+        # fixed order for a given build, whatever the thread count). Cached on disk like the
+        # others: numba keys the cache on this file, so after changing an implementation in
+        # _jit_native, change this file too (or clear __pycache__).
         def vec(fn, reduces=False):
             return _jit.njit(numba, fn, nogil=True, error_model="numpy",
                              **({"fastmath": {"reassoc", "nsz"}} if reduces else {}))
@@ -65,13 +67,14 @@ class _Kernels:
         :func:`_lstm_forward_steps`), on ``threads`` (1 or one per part) threads."""
         hh = np.empty(w_parts.shape[:2] + (h0.shape[0],), dtype=gates.dtype)
         _team(self._lstm_forward_steps, gates.shape[0], w_parts.shape[0],
-              (gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
+              (nat.BLAS, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
 
     def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
                       threads):
         """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
         _team(self._lstm_backward_steps, dg.shape[0] + 1, parts,
-              (dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse), threads)
+              (nat.BLAS, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse),
+              threads)
 
 
 #: How many times a thread reads a step's counter before going back to Python to sleep a
@@ -180,7 +183,7 @@ def _embedding_backward(indices, rows, grad):
 # do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts the
 # claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step s
 # finished; a step starts when the one before has all its parts done.
-def _lstm_forward_steps(gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims,
+def _lstm_forward_steps(blas, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims,
                         done, threads, rank, start, spins):
     """From step ``start``: each step adds ``h_prev @ W_hh^T + bias`` (4H) to the gates (T, B,
     4H, holding ``x W_ih^T``; replaced by the activations i, f, g, o), and writes the cell, its
@@ -207,8 +210,8 @@ def _lstm_forward_steps(gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, re
             if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
                 continue
             buf = hh[p]
-            nat.gemm(ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden, h_prev,
-                     hidden, 0.0, buf, batch)
+            nat.gemm(blas, ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden,
+                     h_prev, hidden, 0.0, buf, batch)
             k0 = p * hs
             bi, bf = bias[k0:k0 + hs], bias[hidden + k0:hidden + k0 + hs]
             bg = bias[2 * hidden + k0:2 * hidden + k0 + hs]
@@ -241,7 +244,7 @@ def _lstm_forward_steps(gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, re
     return steps
 
 
-def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
+def _lstm_backward_steps(blas, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
                          claims, done, threads, rank, start, spins):
     """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
     of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
@@ -271,7 +274,7 @@ def _lstm_backward_steps(dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg
                 continue
             k0 = p * hs
             if s > 0:  # this part's columns of the hidden gradient from the step done last
-                nat.gemm(ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
+                nat.gemm(blas, ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
                          w_hh[:, k0:], hidden, 0.0, dh[:, k0:], hidden)
             if s < steps:
                 for b in range(batch):
