@@ -116,16 +116,20 @@ def test_rnn_relu_and_lstm_proj_size(dtype):
              t_in, n_in, dtype)
 
 
-@pytest.mark.parametrize("jit", [True, False], ids=["numba", "numpy"])
+@pytest.mark.parametrize("jit", ["sequence", "step", "numpy"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("outputs", ["all", "states_only"])
 def test_lstm_layer_kernels_match_torch(monkeypatch, jit, dtype, outputs):
-    """Both paths of the whole-sequence LSTM layer (a step's gate arithmetic compiled or on
-    NumPy), in both directions, with the output sequence used or only the final states."""
+    """The three paths of the whole-sequence LSTM layer (the whole recurrence compiled, a
+    step's gate arithmetic compiled, NumPy alone), in both directions, with the output sequence
+    used or only the final states."""
     from numtorch.ops import _jit
-    if jit:
+    from numtorch.ops import rnn as ops_rnn
+    if jit != "numpy":
         pytest.importorskip("numba")
-    monkeypatch.setattr(_jit, "ENABLED", jit)
+    if jit == "step":
+        monkeypatch.setattr(ops_rnn, "_sequence_kernels", lambda *arrays: None)
+    monkeypatch.setattr(_jit, "ENABLED", jit != "numpy")
     tm, nm = _pair("LSTM", dtype, 5, 8, num_layers=2, bidirectional=True)
     t_in, n_in = _inputs([(7, 3, 5), (4, 3, 8), (4, 3, 8)], dtype)
     t_out = tm(t_in[0], tuple(t_in[1:]))
