@@ -116,16 +116,20 @@ def test_rnn_relu_and_lstm_proj_size(dtype):
              t_in, n_in, dtype)
 
 
-@pytest.mark.parametrize("jit", [True, False], ids=["numba", "numpy"])
+@pytest.mark.parametrize("jit", ["sequence", "step", "numpy"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("outputs", ["all", "states_only"])
 def test_lstm_layer_kernels_match_torch(monkeypatch, jit, dtype, outputs):
-    """Both paths of the whole-sequence LSTM layer (a step's gate arithmetic compiled or on
-    NumPy), in both directions, with the output sequence used or only the final states."""
+    """The three paths of the whole-sequence LSTM layer (the whole recurrence compiled, a
+    step's gate arithmetic compiled, NumPy alone), in both directions, with the output sequence
+    used or only the final states."""
     from numtorch.ops import _jit
-    if jit:
+    from numtorch.ops import rnn as ops_rnn
+    if jit != "numpy":
         pytest.importorskip("numba")
-    monkeypatch.setattr(_jit, "ENABLED", jit)
+    if jit == "step":
+        monkeypatch.setattr(ops_rnn, "_sequence_kernels", lambda *arrays: None)
+    monkeypatch.setattr(_jit, "ENABLED", jit != "numpy")
     tm, nm = _pair("LSTM", dtype, 5, 8, num_layers=2, bidirectional=True)
     t_in, n_in = _inputs([(7, 3, 5), (4, 3, 8), (4, 3, 8)], dtype)
     t_out = tm(t_in[0], tuple(t_in[1:]))
@@ -135,10 +139,13 @@ def test_lstm_layer_kernels_match_torch(monkeypatch, jit, dtype, outputs):
     _compare(tm, nm, t_out, n_out, t_in, n_in, dtype)
 
 
-def test_lstm_forward_same_bits_with_and_without_kernels(monkeypatch):
-    """The compiled forward step does NumPy's operations in NumPy's order: equal bits."""
+def test_lstm_forward_same_bits_with_and_without_step_kernels(monkeypatch):
+    """The compiled per-step path (used where NumPy's BLAS cannot be called from compiled
+    code) does NumPy's operations in NumPy's order: equal bits."""
     pytest.importorskip("numba")
     from numtorch.ops import _jit
+    from numtorch.ops import rnn as ops_rnn
+    monkeypatch.setattr(ops_rnn, "_sequence_kernels", lambda *arrays: None)
     numtorch.manual_seed(0)
     lstm = numtorch.nn.LSTM(6, 16, num_layers=2, bidirectional=True)
     x = numtorch.randn(9, 4, 6) * 3
@@ -149,6 +156,83 @@ def test_lstm_forward_same_bits_with_and_without_kernels(monkeypatch):
         results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def _sequence_kernels_or_skip():
+    pytest.importorskip("numba")
+    from numtorch.ops import rnn as ops_rnn
+    if ops_rnn._sequence_kernels(np.zeros(1, np.float32)) is None:
+        pytest.skip("the whole-sequence kernels need NumPy's BLAS symbols")
+    return ops_rnn
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lstm_sequence_kernels_two_parts_match_torch(monkeypatch, dtype, threads):
+    """Hidden units cut in two parts (hidden size 64), on one thread or on two threads meeting
+    once per step, both directions, with an initial state."""
+    ops_rnn = _sequence_kernels_or_skip()
+    assert ops_rnn._parts(64) == 2
+    monkeypatch.setattr(ops_rnn, "_sequence_threads",
+                        lambda steps, batch, hs, parts: min(parts, threads))
+    tm, nm = _pair("LSTM", dtype, 5, 64, num_layers=2, bidirectional=True)
+    t_in, n_in = _inputs([(6, 3, 5), (4, 3, 64), (4, 3, 64)], dtype)
+    _compare(tm, nm, tm(t_in[0], tuple(t_in[1:])), nm(n_in[0], tuple(n_in[1:])), t_in, n_in,
+             dtype)
+
+
+@pytest.mark.parametrize("spins", [None, 1], ids=["spin", "sleep"])
+def test_lstm_sequence_kernels_same_bits_on_one_and_two_threads(monkeypatch, spins):
+    """The cut of the hidden units depends on the shape alone: one thread or two give the same
+    outputs and gradients, bit for bit, also when the partners wait by sleeping (a partner
+    that does not arrive while a thread spins)."""
+    ops_rnn = _sequence_kernels_or_skip()
+    if spins is not None:
+        from numtorch.ops import _jit_seq
+        monkeypatch.setattr(_jit_seq, "_SPINS", spins)
+    numtorch.manual_seed(0)
+    lstm = numtorch.nn.LSTM(8, 64, num_layers=2)
+    x = numtorch.randn(7, 5, 8)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(ops_rnn, "_sequence_threads",
+                            lambda steps, batch, hs, parts, n=threads: min(parts, n))
+        lstm.zero_grad()
+        out, (h, c) = lstm(x)
+        (out.sum() + (h * c).sum()).backward()
+        results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()]
+                       + [p.grad.numpy().copy() for p in lstm.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_sequence_kernels_switched_off_before_backward(monkeypatch):
+    """A forward through the compiled recurrence (its own gate order) and a backward on NumPy
+    alone still give PyTorch's gradients."""
+    _sequence_kernels_or_skip()
+    from numtorch.ops import _jit
+    tm, nm = _pair("LSTM", np.float64, 5, 64)
+    t_in, n_in = _inputs([(6, 3, 5)], np.float64)
+    t_out, n_out = tm(t_in[0]), nm(n_in[0])
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    _compare(tm, nm, t_out, n_out, t_in, n_in, np.float64)
+
+
+def test_lstm_sequence_kernels_close_to_numpy_path(monkeypatch):
+    """The compiled recurrence computes exp and tanh with its own vectorised formulas: the
+    NumPy path's values up to float32 rounding."""
+    _sequence_kernels_or_skip()
+    from numtorch.ops import _jit
+    numtorch.manual_seed(0)
+    lstm = numtorch.nn.LSTM(6, 64, num_layers=2)
+    x = numtorch.randn(9, 4, 6) * 3
+    results = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_jit, "ENABLED", enabled)
+        out, (h, c) = lstm(x)
+        results.append([out.detach().numpy(), h.detach().numpy(), c.detach().numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls_name", ["RNN", "LSTM", "GRU"])

@@ -1,23 +1,39 @@
-"""Optional compiled kernels (numba) for sequence models: an LSTM time step's gate arithmetic
-and the embedding gradient.
+"""Optional compiled kernels (numba) for sequence models: an LSTM layer's whole recurrence,
+an LSTM time step's gate arithmetic, log-softmax over a vocabulary and the embedding gradient.
 
-Between its hidden matrix products, a step of an LSTM layer is ten to twenty element-wise
-passes over arrays of one batch (20×256 in the word language model), where NumPy spends more
-time dispatching than computing. Backward, one compiled loop computes the gate gradients and the
-cell gradient carried to the previous step. Forward, ``exp`` and ``tanh`` stay with NumPy, which
-vectorises them (numba calls libm once per element): one loop adds the hidden gates and negates
-the sigmoid gates' inputs before NumPy's ``exp``, one forms ``1 / (1 + exp(-x))`` and the cell;
-the same operations as NumPy's path, so the forward values are bitwise equal. Gated like the
-other kernels (:mod:`numtorch.ops._jit`): without numba, or with ``NUMTORCH_JIT=0``,
-:func:`kernels` returns None and ``ops/rnn.py`` runs its NumPy path.
+**Whole-sequence LSTM** (``lstm_forward``, ``lstm_backward``; where
+:mod:`numtorch.ops._jit_native` finds NumPy's BLAS). A step of the word language model's
+layer is one 20×256 @ 256×1024 product (~70 µs per half) and a few passes over 20×1024 gates:
+from Python, every step returned to the interpreter about ten times, and two threads sharing
+a step waited for the GIL and for sleeping partners. One compiled call runs all steps: the
+hidden product through NumPy's ``cblas_?gemm``, the gates with vectorised exp/tanh, and, on
+two threads, each step's two halves of the hidden units claimed by whichever thread is free
+(see the comment above :func:`_lstm_forward_steps`), bit-identical on one or two threads.
+
+**Per-step kernels** (``lstm_gates_in``, ``lstm_cell``, ``lstm_step_backward``: the path
+where NumPy's BLAS cannot be called from compiled code). Forward, ``exp`` and ``tanh`` stay
+with NumPy: one loop adds the hidden gates and negates the sigmoid gates' inputs before
+NumPy's ``exp``, one forms ``1 / (1 + exp(-x))`` and the cell; the same operations as NumPy's
+path, so the forward values are bitwise equal. Backward, one loop computes the gate gradients
+and the cell gradient carried to the previous step.
+
+Gated like the other kernels (:mod:`numtorch.ops._jit`): without numba, or with
+``NUMTORCH_JIT=0``, :func:`kernels` returns None and the callers run their NumPy paths.
 
 The embedding gradient adds each output-gradient row to its index's row in one pass, in the
 order of the indices (NumPy's path sorts the indices and sums each run with ``reduceat``,
 twenty times slower on the word language model's 700 lookups; sums equal up to rounding).
 """
 
+import math
+import time
 
+import numpy as np
+
+from .. import _threads
 from . import _jit
+from . import _jit_native as nat
+from ._jit_native import NO_TRANS, ROW_MAJOR, TRANS
 
 
 class _Kernels:
@@ -29,6 +45,63 @@ class _Kernels:
         self.lstm_cell = jit(_lstm_cell)
         self.lstm_step_backward = jit(_lstm_step_backward)
         self.embedding_backward = jit(_embedding_backward)
+        # NumPy's error model: a division by zero gives inf instead of a check per element
+        # that keeps the loops from being vectorised; sums along a row may be reassociated (a
+        # fixed order for a given build, whatever the thread count). Cached on disk like the
+        # others: numba keys the cache on this file, so after changing an implementation in
+        # _jit_native, change this file too (or clear __pycache__).
+        def vec(fn, reduces=False):
+            return _jit.njit(numba, fn, nogil=True, error_model="numpy",
+                             **({"fastmath": {"reassoc", "nsz"}} if reduces else {}))
+
+        # whole-sequence LSTM kernels where NumPy's BLAS can be called from compiled code
+        self.sequence = nat.install(numba)
+        if self.sequence:
+            self._lstm_forward_steps = vec(_lstm_forward_steps)
+            self._lstm_backward_steps = vec(_lstm_backward_steps)
+        self.log_softmax_rows = vec(_log_softmax_rows, reduces=True)
+        self.log_softmax_backward_rows = vec(_log_softmax_backward_rows, reduces=True)
+
+    def lstm_forward(self, gates, bias, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
+        """The recurrence of one LSTM layer over the whole sequence (see
+        :func:`_lstm_forward_steps`), on ``threads`` (1 or one per part) threads."""
+        hh = np.empty(w_parts.shape[:2] + (h0.shape[0],), dtype=gates.dtype)
+        _team(self._lstm_forward_steps, gates.shape[0], w_parts.shape[0],
+              (nat.BLAS, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
+
+    def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
+                      threads):
+        """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
+        _team(self._lstm_backward_steps, dg.shape[0] + 1, parts,
+              (nat.BLAS, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse),
+              threads)
+
+
+#: How many times a thread reads a step's counter before going back to Python to sleep a
+#: little (a partner that another process keeps off its core should not cost a spinning core).
+_SPINS = 1 << 16
+
+
+def _team(kernel, steps, parts, args, threads):
+    """Runs ``kernel(*args, claims, done, threads, rank, start, spins)`` until all ``steps``
+    are done: on this thread alone, or on ``threads`` threads sharing each step's ``parts``
+    (a kernel returns the step it was waiting at when its spins ran out; it is called again
+    from there after a short sleep)."""
+    claims = np.zeros(steps * parts, dtype=np.int64)
+    done = np.zeros(steps, dtype=np.int64)
+
+    def rank(r):
+        s = 0
+        while True:
+            s = kernel(*args, claims, done, threads, r, s, _SPINS)
+            if s >= steps:
+                return
+            time.sleep(2e-5)
+
+    if threads == 1:
+        rank(0)
+    else:
+        _threads.run_chunks(rank, threads, threads)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -97,3 +170,160 @@ def _embedding_backward(indices, rows, grad):
         src = rows[n]
         for j in range(src.shape[0]):
             dst[j] += src[j]
+
+
+# Whole-sequence LSTM recurrences, gates in PyTorch's order (i, f, g, o; H columns each). The
+# hidden units are cut into P parts of hs = H / P units: part p owns columns p * hs ... (p + 1)
+# * hs of each gate. Forward, w_parts[p] holds the matching rows of W_hh ((4hs, H): its gates
+# one after the other); backward, the products take columns p * hs ... (p + 1) * hs of W_hh.
+# On one thread, every part in turn. On two, each step's parts go to whichever thread claims
+# them first (rank r tries part r first): a thread whose partner another process keeps off
+# its core does both parts and never waits for it, except for a part the partner has started.
+# A part is computed by the same products and arithmetic whoever computes it, so the results
+# do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts the
+# claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step s
+# finished; a step starts when the one before has all its parts done.
+def _lstm_forward_steps(blas, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims,
+                        done, threads, rank, start, spins):
+    """From step ``start``: each step adds ``h_prev @ W_hh^T + bias`` (4H) to the gates (T, B,
+    4H, holding ``x W_ih^T``; replaced by the activations i, f, g, o), and writes the cell, its
+    tanh and the output. Returns the number of steps done (less than T when the
+    partner did not arrive within ``spins``)."""
+    steps, batch, width = gates.shape
+    parts, rows, hidden = w_parts.shape
+    hs = rows // 4
+    for s in range(start, steps):
+        if s > 0 and threads > 1:  # wait until step s - 1 is done
+            n = 0
+            while nat.load_acquire(done, s - 1) < parts:
+                n += 1
+                if n >= spins:
+                    return s
+        t = steps - 1 - s if reverse else s
+        if s == 0:
+            h_prev, c_prev = h0, c0
+        else:
+            tp = t + 1 if reverse else t - 1
+            h_prev, c_prev = out[tp], cells[tp]
+        for q in range(parts):
+            p = (q + rank) % parts
+            if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
+                continue
+            buf = hh[p]
+            nat.gemm(blas, ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden,
+                     h_prev, hidden, 0.0, buf, batch)
+            k0 = p * hs
+            bi, bf = bias[k0:k0 + hs], bias[hidden + k0:hidden + k0 + hs]
+            bg = bias[2 * hidden + k0:2 * hidden + k0 + hs]
+            bo = bias[3 * hidden + k0:3 * hidden + k0 + hs]
+            for b in range(batch):
+                g = gates[t, b]
+                gi = g[k0:k0 + hs]
+                gf = g[hidden + k0:hidden + k0 + hs]
+                gg = g[2 * hidden + k0:2 * hidden + k0 + hs]
+                go = g[3 * hidden + k0:3 * hidden + k0 + hs]
+                for j in range(hs):
+                    gi[j] += buf[j, b] + bi[j]
+                    gf[j] += buf[hs + j, b] + bf[j]
+                    gg[j] += buf[2 * hs + j, b] + bg[j]
+                    go[j] += buf[3 * hs + j, b] + bo[j]
+                cp = c_prev[b, k0:k0 + hs]
+                cr, tr = cells[t, b, k0:k0 + hs], tanh_c[t, b, k0:k0 + hs]
+                hr = out[t, b, k0:k0 + hs]
+                for j in range(hs):
+                    i = nat.sigmoid(gi[j])
+                    f = nat.sigmoid(gf[j])
+                    z = nat.tanh(gg[j])
+                    o = nat.sigmoid(go[j])
+                    gi[j], gf[j], gg[j], go[j] = i, f, z, o
+                    c = f * cp[j] + i * z
+                    tc = nat.tanh(c)
+                    cr[j], tr[j], hr[j] = c, tc, o * tc
+            if threads > 1:
+                nat.fetch_add(done, s, 1)
+    return steps
+
+
+def _lstm_backward_steps(blas, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
+                         claims, done, threads, rank, start, spins):
+    """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
+    of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
+    ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold the final
+    states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the number of
+    steps done (T + 1 when finished)."""
+    steps, batch, width = dg.shape
+    hidden = width // 4
+    hs = hidden // parts
+    one = dg.dtype.type(1)
+    for s in range(start, steps + 1):
+        if s > 0 and threads > 1:  # wait until step s - 1 is done
+            n = 0
+            while nat.load_acquire(done, s - 1) < parts:
+                n += 1
+                if n >= spins:
+                    return s
+        t = s if reverse else steps - 1 - s
+        tl = s - 1 if reverse else steps - s  # the step done last
+        if s < steps - 1:
+            c_prev = cells[t + 1] if reverse else cells[t - 1]
+        else:
+            c_prev = c0
+        for q in range(parts):
+            p = (q + rank) % parts
+            if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
+                continue
+            k0 = p * hs
+            if s > 0:  # this part's columns of the hidden gradient from the step done last
+                nat.gemm(blas, ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
+                         w_hh[:, k0:], hidden, 0.0, dh[:, k0:], hidden)
+            if s < steps:
+                for b in range(batch):
+                    a, d = acts[t, b], dg[t, b]
+                    ai, di = a[k0:k0 + hs], d[k0:k0 + hs]
+                    af, df = a[hidden + k0:hidden + k0 + hs], d[hidden + k0:hidden + k0 + hs]
+                    ag = a[2 * hidden + k0:2 * hidden + k0 + hs]
+                    dgg = d[2 * hidden + k0:2 * hidden + k0 + hs]
+                    ao = a[3 * hidden + k0:3 * hidden + k0 + hs]
+                    do = d[3 * hidden + k0:3 * hidden + k0 + hs]
+                    dhb, dob, dcb = dh[b, k0:k0 + hs], d_out[t, b, k0:k0 + hs], dc[b, k0:k0 + hs]
+                    tcb, cpb = tanh_c[t, b, k0:k0 + hs], c_prev[b, k0:k0 + hs]
+                    for j in range(hs):
+                        dht = dhb[j] + dob[j]
+                        i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
+                        dct = dcb[j] + dht * o * (one - tc * tc)
+                        di[j] = dct * g * i * (one - i)
+                        df[j] = dct * cpb[j] * f * (one - f)
+                        dgg[j] = dct * i * (one - g * g)
+                        do[j] = dht * tc * o * (one - o)
+                        dcb[j] = dct * f
+            if threads > 1:
+                nat.fetch_add(done, s, 1)
+    return steps + 1
+
+
+# Log-softmax over the rows of a 2-d array (a language model's vocabulary), the exps by
+# :func:`._jit_native.exp` (vectorised), the same formulas as NumPy's path: ``(x - max) -
+# log(sum(exp(x - max)))`` and, backward, ``g - exp(y) * sum(g)``. The rows' maxima ``tops``
+# come from NumPy (a compiled max does not vectorise without assuming there is no nan).
+def _log_softmax_rows(x, tops, out, start, stop):
+    n = x.shape[1]
+    for r in range(start, stop):
+        xr, o = x[r], out[r]
+        top = tops[r]
+        total = x.dtype.type(0)
+        for j in range(n):
+            total += nat.exp(xr[j] - top)
+        lg = x.dtype.type(math.log(total))
+        for j in range(n):
+            o[j] = (xr[j] - top) - lg
+
+
+def _log_softmax_backward_rows(y, g, out, start, stop):
+    n = y.shape[1]
+    for r in range(start, stop):
+        yr, gr, o = y[r], g[r], out[r]
+        total = y.dtype.type(0)
+        for j in range(n):
+            total += gr[j]
+        for j in range(n):
+            o[j] = gr[j] - nat.exp(yr[j]) * total

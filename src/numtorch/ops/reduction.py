@@ -9,7 +9,7 @@ from .. import _dtype as dt
 from .._fperr import quiet_call
 from .._tensor import Tensor
 from . import _formulas as F
-from . import _fused
+from . import _fused, _jit_seq, _parallel
 from ._lowp import fp32_op, widened_op
 from ._registry import OUT, declare, formula, out
 from ._util import normalize_dims, refuse_complex, wrap_dim
@@ -596,8 +596,36 @@ def SoftmaxBackward0(ctx, g):
 def LogSoftmaxBackward0(ctx, g):
     out, ax = ctx.out, ctx.axis
     if F.is_array(g):
+        fast = _log_softmax_rows(out, g) if ax == out.ndim - 1 else None
+        if fast is not None:
+            return (fast,)
         return (g - np.exp(out) * g.sum(axis=ax, keepdims=True),)
     return (g - F.exp(out) * F.sum(g, ax, True),)
+
+
+def _log_softmax_rows(y, g=None):
+    """Log-softmax of float32 ``y`` over its last dim, or with ``g`` its backward ``g -
+    exp(y) * sum(g)``: compiled (:mod:`._jit_seq`), rows shared among threads; None where the
+    kernels are not available or the shapes do not suit them (the caller uses NumPy)."""
+    if y.dtype != np.float32 or (g is not None and (g.dtype != y.dtype or g.shape != y.shape)):
+        return None
+    kern = _jit_seq.kernels(y)
+    if kern is None or y.shape[-1] == 0:
+        return None
+    rows = np.ascontiguousarray(y).reshape(-1, y.shape[-1])
+    out = np.empty(rows.shape, y.dtype)
+    if g is None:
+        tops = rows.max(axis=1)
+
+        def run(s, e):
+            kern.log_softmax_rows(rows, tops, out, s, e)
+    else:
+        g_rows = np.ascontiguousarray(g).reshape(rows.shape)
+
+        def run(s, e):
+            kern.log_softmax_backward_rows(rows, g_rows, out, s, e)
+    _parallel.run_rows(run, *rows.shape)
+    return out.reshape(y.shape)
 
 
 def _softmax_dim(dim, ndim):
@@ -644,9 +672,11 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
         x = x.astype(dt.to_numpy_dtype(dtype))
     ax = _softmax_dim(dim, x.ndim)
     _refuse_complex_softmax(x, ax, "log_softmax")
+    # float32 over the last dim: compiled, rows shared among threads
+    res = _log_softmax_rows(x) if x.ndim and ax == x.ndim - 1 else None
     if x.ndim == 0:
         res = np.zeros_like(x)
-    else:
+    elif res is None:
         with np.errstate(invalid="ignore", divide="ignore"):
             shifted = x - x.max(axis=ax, keepdims=True)
             lse = np.log(np.exp(shifted).sum(axis=ax, keepdims=True))

@@ -8,8 +8,10 @@
   ``b_ih``, ``b_hh``, ``hx``, ``cx``). The input projection of all time steps is one matrix
   product, only the hidden product runs per step; the backward runs the recurrence once and
   forms the input and weight gradients as one matrix product each over the stacked steps.
-  Those big products go through ``_threads.matmul``, so they may use idle cores; a step's
-  gate arithmetic is compiled when numba is there (``_jit_seq``).
+  Those big products go through ``_threads.matmul``, so they may use idle cores. With numba,
+  the whole recurrence is one compiled call (``_jit_seq``), the hidden units cut in two parts
+  (by the hidden size alone) that two threads share step by step where a core is idle;
+  without numba's access to NumPy's BLAS, a step's gate arithmetic alone is compiled.
 
 Plain backward runs hand-tuned array code on the activations saved by the forward. Under
 ``create_graph`` the formulas recompute those activations from the saved inputs with recorded
@@ -151,18 +153,50 @@ def gru_cell_pointwise(gi, gh, h_prev):
 
 
 # ---------------------------------------------------------------------- LSTM sequence layer
+def _sequence_kernels(*arrays):
+    """The compiled whole-sequence kernels (:mod:`._jit_seq`), or None."""
+    kern = _jit_seq.kernels(*arrays)
+    return kern if kern is not None and kern.sequence else None
+
+
+def _parts(hs):
+    """How many parts the compiled recurrence cuts the hidden units into (by the shape alone,
+    so the results never depend on the machine's load): two where each part is a multiple of
+    16 units and its product worth a second thread."""
+    return 2 if hs >= 64 and hs % 32 == 0 else 1
+
+
+def _sequence_threads(steps, batch, hs, parts):
+    """Threads for the compiled recurrence: one per part where a step's product is large
+    enough to share (the partners meet once per step) and idle cores allow."""
+    step = 4 * hs * hs * batch
+    if parts == 1 or step < 500_000:
+        return 1
+    return min(parts, _threads.threads_for(steps * step))
+
+
 def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells)): (T, B, H) each
     but the activations (T, B, 4H)."""
     steps, batch, n_in = x.shape
     hs = h0.shape[-1]
+    kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps and batch and hs else None
     gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
     gates = gates.reshape(steps, batch, 4 * hs)
-    if bias is not None:
-        gates += bias
     out = np.empty((steps, batch, hs), dtype=x.dtype)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
+    if kern is not None:
+        parts = _parts(hs)
+        # each part's rows of W_hh: (parts, 4 gates * its units, H)
+        w_parts = np.ascontiguousarray(
+            w_hh.reshape(4, parts, hs // parts, hs).transpose(1, 0, 2, 3)).reshape(parts, -1, hs)
+        kern.lstm_forward(gates, np.zeros(4 * hs, x.dtype) if bias is None else bias, w_parts,
+                          out, cells, tanh_c, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
+                          reverse, _sequence_threads(steps, batch, hs, parts))
+        return out, cells, gates, tanh_c
+    if bias is not None:
+        gates += bias
     # The hidden gates as W_hh @ h^T into a (4H, B) buffer: BLAS runs that as fast as
     # h @ W_hh^T with a contiguous copy of W_hh^T (a third faster than with the transposed
     # view), without the copy; ``hh`` is its (B, 4H) view.
@@ -285,9 +319,19 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
     out, cells, acts, tanh_c = ctx.out, ctx.cells, ctx.acts, ctx.tanh_c
     x, w_hh, h0, c0, reverse = ctx.x, ctx.w_hh, ctx.h0, ctx.c0, ctx.reverse
     steps, batch, hs = out.shape
-    dh = np.zeros_like(h0) if d_hn is None else d_hn.copy()
-    dc = np.zeros_like(c0) if d_cn is None else d_cn.copy()
+    dh = np.zeros_like(h0) if d_hn is None else np.array(d_hn, dtype=h0.dtype, order="C")
+    dc = np.zeros_like(c0) if d_cn is None else np.array(d_cn, dtype=c0.dtype, order="C")
     dg = np.empty((steps, batch, 4 * hs), dtype=out.dtype)
+    kern = _sequence_kernels(dh, dc, acts, w_hh) if steps and batch and hs else None
+    if kern is not None:
+        if d_out is None:
+            d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
+        parts = _parts(hs)
+        kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
+                           np.ascontiguousarray(w_hh), parts, dg, reverse,
+                           _sequence_threads(steps, batch, hs, parts))
+        h_prev = _shift(out, h0, reverse, np.concatenate)
+        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
     kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))

@@ -1,0 +1,272 @@
+"""Native primitives for compiled kernels (numba) that run a whole loop without the GIL: NumPy's
+own BLAS matrix product, atomic counters for threads sharing the steps of a loop, and
+exp/sigmoid/tanh that the compiler vectorises.
+
+A recurrent layer's time steps are too small for Python: each step is one small matrix product
+and a few passes over a batch of gates, and when two threads share a step, every return to
+Python waits for the GIL. The kernels of :mod:`numtorch.ops._jit_seq` therefore call the BLAS
+that NumPy is linked against directly (``cblas_?gemm`` of NumPy's bundled OpenBLAS, found by
+its symbol; where it is not found, :func:`install` returns False and callers keep their
+per-step NumPy path), and two threads share a step's parts through atomic counters
+(:func:`fetch_add`, :func:`load_acquire`), spinning briefly instead of waiting on a lock whose
+sleeping waiter takes tens of microseconds to wake.
+
+numba's ``math.exp`` calls libm once per element (five times slower than NumPy's vectorised
+exp); :func:`exp` for float32 is a range reduction and a degree-7 polynomial (under one unit in
+the last place from the exact value, within NumPy's own error) that the compiler vectorises;
+float64 keeps libm.
+"""
+
+import ctypes
+import math
+
+import numpy as np
+
+#: Stubs given compiled implementations by :func:`install` (plain Python stand-ins until then).
+
+
+def gemm(blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """``c = a @ b + beta * c`` by ``cblas_sgemm``/``cblas_dgemm`` (alpha 1) on the arrays'
+    data pointers; ``blas`` is :data:`BLAS` (compiled code only)."""
+    raise NotImplementedError
+
+
+def load_acquire(flags, i):
+    """``flags[i]`` (int64) read with acquire order (compiled code only)."""
+    raise NotImplementedError
+
+
+def fetch_add(flags, i, value):
+    """``flags[i] += value`` (int64) as one atomic step, returning the value before
+    (sequentially consistent; compiled code only)."""
+    raise NotImplementedError
+
+
+def exp(x):
+    """``e**x``: vectorisable for float32, libm's for float64."""
+    return math.exp(x)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def tanh(x):
+    """``tanh(x)``: vectorisable for float32, libm's for float64."""
+    return math.tanh(x)
+
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+
+_installed = None  # None: not tried; otherwise whether it worked
+
+# (names of cblas_sgemm, cblas_dgemm, C type of their integer arguments) to look for
+_CBLAS_NAMES = (("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", 64),
+                ("cblas_sgemm64_", "cblas_dgemm64_", 64),
+                ("scipy_cblas_sgemm", "scipy_cblas_dgemm", 32))
+
+
+def _numpy_cblas():
+    """Addresses of NumPy's BLAS ``cblas_sgemm``/``cblas_dgemm`` and their integer width, or
+    None. The symbols are looked up through NumPy's extension module, whose dependencies
+    include its BLAS."""
+    try:
+        lib = ctypes.CDLL(np._core._multiarray_umath.__file__)
+    except (OSError, AttributeError):
+        return None
+    for s_name, d_name, bits in _CBLAS_NAMES:
+        try:
+            s, d = getattr(lib, s_name), getattr(lib, d_name)
+        except AttributeError:
+            continue
+        return (ctypes.cast(s, ctypes.c_void_p).value, ctypes.cast(d, ctypes.c_void_p).value,
+                bits)
+    return None
+
+
+def install(numba):
+    """Gives the stubs above their compiled implementations; returns whether :func:`gemm` can
+    be used (False where NumPy's BLAS cannot be found: callers then keep their NumPy path)."""
+    global _installed, BLAS
+    if _installed is None:
+        _install_math()
+        found = _numpy_cblas()
+        if found is not None:
+            _install_gemm()
+            BLAS = np.array(found, dtype=np.int64)
+        _installed = found is not None
+    return _installed
+
+
+#: ``[address of cblas_sgemm, of cblas_dgemm, integer width]`` once :func:`install` found them:
+#: the first argument of :func:`gemm`.
+BLAS = None
+
+
+def _install_gemm():
+    # deferred: optional dependency (numba)
+    from llvmlite import ir
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic, overload
+
+    def _data(context, builder, aryty, value, elem):
+        ary = context.make_array(aryty)(context, builder, value)
+        return builder.bitcast(ary.data, ir.PointerType(elem))
+
+    # The BLAS is an argument, not a linked symbol, so a kernel cached on disk stays valid
+    # whichever BLAS (and integer width) a later process finds.
+    @intrinsic
+    def _gemm(typingctx, blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        sig = types.void(blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+        def codegen(context, builder, sig, args):
+            dtype = sig.args[7].dtype
+            elem = ir.FloatType() if dtype == types.float32 else ir.DoubleType()
+            blas_ty = sig.args[0]
+            table = context.make_array(blas_ty)(context, builder, args[0])
+
+            def entry(i):
+                return builder.load(cgutils.get_item_pointer(
+                    context, builder, blas_ty, table, [context.get_constant(types.intp, i)],
+                    wraparound=False))
+
+            addr = entry(0 if dtype == types.float32 else 1)
+            wide = builder.icmp_signed("==", entry(2), ir.Constant(ir.IntType(64), 64))
+            i32 = ir.IntType(32)
+            ptr = ir.PointerType(elem)
+            beta_v = context.cast(builder, args[11], sig.args[11], dtype)
+            pointers = {7: _data(context, builder, sig.args[7], args[7], elem),
+                        9: _data(context, builder, sig.args[9], args[9], elem),
+                        12: _data(context, builder, sig.args[12], args[12], elem)}
+
+            def call(bits):
+                blasint = ir.IntType(bits)
+                fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, blasint, blasint, blasint,
+                                                      elem, ptr, blasint, ptr, blasint, elem,
+                                                      ptr, blasint])
+
+                def integer(i, width):
+                    v = context.cast(builder, args[i], sig.args[i], types.int64)
+                    return v if width == 64 else builder.trunc(v, ir.IntType(width))
+
+                fn = builder.inttoptr(addr, ir.PointerType(fnty))
+                builder.call(fn, [integer(1, 32), integer(2, 32), integer(3, 32),
+                                  integer(4, bits), integer(5, bits), integer(6, bits),
+                                  ir.Constant(elem, 1.0), pointers[7], integer(8, bits),
+                                  pointers[9], integer(10, bits), beta_v, pointers[12],
+                                  integer(13, bits)])
+
+            with builder.if_else(wide) as (then, otherwise):
+                with then:
+                    call(64)
+                with otherwise:
+                    call(32)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @overload(gemm)
+    def _ov_gemm(blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        return lambda blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc: _gemm(
+            blas, order, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+
+def _install_math():
+    # deferred: optional dependency (numba)
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic, overload
+
+    def _flag_pointer(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        index = context.cast(builder, args[1], sig.args[1], types.intp)
+        return cgutils.get_item_pointer(context, builder, aryty, ary, [index], wraparound=False)
+
+    @intrinsic
+    def _load_acquire(typingctx, flags, i):
+        def codegen(context, builder, sig, args):
+            return builder.load_atomic(_flag_pointer(context, builder, sig, args), "acquire", 8)
+
+        return types.int64(flags, i), codegen
+
+    @intrinsic
+    def _fetch_add(typingctx, flags, i, value):
+        def codegen(context, builder, sig, args):
+            v = context.cast(builder, args[2], sig.args[2], types.int64)
+            return builder.atomic_rmw("add", _flag_pointer(context, builder, sig, args), v,
+                                      "seq_cst")
+
+        return types.int64(flags, i, value), codegen
+
+    @overload(load_acquire)
+    def _ov_load(flags, i):
+        return lambda flags, i: _load_acquire(flags, i)
+
+    @overload(fetch_add)
+    def _ov_fetch_add(flags, i, value):
+        return lambda flags, i, value: _fetch_add(flags, i, value)
+
+    @overload(exp)
+    def _ov_exp(x):
+        if x == types.float32:
+            return _exp32
+        return lambda x: math.exp(x)
+
+    @overload(sigmoid)
+    def _ov_sigmoid(x):
+        one = np.float32(1) if x == types.float32 else 1.0
+        return lambda x: one / (one + exp(-x))
+
+    @overload(tanh)
+    def _ov_tanh(x):
+        if x == types.float32:
+            return _tanh32
+        return lambda x: math.tanh(x)
+
+
+# float32 exp: n = round(x / ln 2), r = x - n ln 2 (in two parts, exact for |n| < 2**9),
+# e**r by its Taylor polynomial of degree 7 (|r| <= ln(2) / 2), times 2**n built in the exponent
+# bits (in two factors: n reaches 128); inf above 88.72283, 0 below -87.33654 (under float32's
+# smallest normal number), nan for nan.
+def _exp32(x):
+    v = min(max(x, np.float32(-87.33654)), np.float32(88.72283))
+    n = np.floor(v * np.float32(1.4426950408889634) + np.float32(0.5))
+    r = v - n * np.float32(0.693359375)
+    r = r - n * np.float32(-2.12194440e-4)
+    p = np.float32(1.0 / 5040)
+    p = p * r + np.float32(1.0 / 720)
+    p = p * r + np.float32(1.0 / 120)
+    p = p * r + np.float32(1.0 / 24)
+    p = p * r + np.float32(1.0 / 6)
+    p = p * r + np.float32(0.5)
+    p = p * r + np.float32(1.0)
+    p = p * r + np.float32(1.0)
+    n1 = np.int32(n) >> np.int32(1)  # 2**n as 2**n1 * 2**n2: n may be 128
+    n2 = np.int32(n) - n1
+    p = p * np.int32((n1 + np.int32(127)) << np.int32(23)).view(np.float32)
+    p = p * np.int32((n2 + np.int32(127)) << np.int32(23)).view(np.float32)
+    if x > np.float32(88.72283):
+        p = np.float32(np.inf)
+    if x < np.float32(-87.33654):
+        p = np.float32(0)
+    if x != x:
+        p = x
+    return p
+
+
+# float32 tanh: below |x| = 0.625 an odd polynomial (least-squares fit of (tanh x - x) / x**3
+# in x**2, under one unit in the last place), above it 1 - 2 / (e**(2|x|) + 1); both are
+# computed and one is selected, so the loop stays vectorised.
+def _tanh32(x):
+    a = abs(x)
+    u = a * a
+    p = np.float32(-0.0057981000281870365)
+    p = p * u + np.float32(0.020720280706882477)
+    p = p * u + np.float32(-0.053763799369335175)
+    p = p * u + np.float32(0.13331718742847443)
+    p = p * u + np.float32(-0.33333292603492737)
+    small = a + a * u * p
+    large = np.float32(1) - np.float32(2) / (exp(a + a) + np.float32(1))
+    t = small if a < np.float32(0.625) else large
+    return t if x >= np.float32(0) else -t
