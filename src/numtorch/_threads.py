@@ -451,7 +451,8 @@ def addmm(bias, a, b):
     """``a @ b + bias`` (2-D arrays of one float dtype, ``bias`` broadcastable to the result),
     each piece of a cut product adding its block of the bias while that block is in cache, in
     the same job (the bits of ``matmul(a, b) + bias``)."""
-    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and bias.dtype == a.dtype:
+    if (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and bias.dtype == a.dtype
+            and a.shape[0] * a.shape[1] * b.shape[1] >= 2 * FLOPS_PER_THREAD):
         try:
             full = np.broadcast_to(bias, (a.shape[0], b.shape[1]))
         except ValueError:
@@ -471,6 +472,13 @@ def products(pairs, extra=()):
     ``extra`` (each one more chunk, run for its side effect): the helpers are woken once for
     all of them (a backward's input and weight gradients), and whichever thread is free takes
     the next piece. Each product is cut as :func:`matmul` cuts it alone (the same bits)."""
+    if sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs
+           if a.ndim == 2 and b.ndim == 2) < 2 * FLOPS_PER_THREAD:
+        # none of them is cut: no job to share (its bookkeeping costs more than the products of
+        # a small layer's backward)
+        for f in extra:
+            f()
+        return [matmul(a, b) for a, b in pairs]
     outs, jobs, work = [], list(extra), 0
     for a, b in pairs:
         plan = _plan(a, b) if a.ndim == 2 and b.ndim == 2 else None
