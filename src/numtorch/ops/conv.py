@@ -312,12 +312,11 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     4x4 input tile (at even offsets, channels-last) transformed, 16 products
     ``(tiles, C) @ (C, O)`` (2.25 times fewer multiply-adds than the direct product), each
     tile's 2x2 outputs transformed back and moved to ``(N, O, Ho, Wo)`` with the bias."""
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     o = w.shape[0]
     top, _, left, _ = pads
     ho, wo = out_hw
-    th, tw = -(-ho // 2), -(-wo // 2)
-    hp, wp = 2 * th + 2, 2 * tw + 2  # the tiles' extent; zeros beyond the padded input
+    th, tw = -(-ho // 2), -(-wo // 2)  # (the tiles reach zeros beyond the padded input)
     dtype = np.result_type(x, w)
     u = (w.reshape(o * c, 9) @ _WINOGRAD_GG.astype(dtype)).reshape(o, c, 16)
     u = np.ascontiguousarray(u.transpose(2, 1, 0))
@@ -328,19 +327,11 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
 
     def step(s, e):
         b = e - s
-        xh = scratch("nhwc", (b, hp, wp, c), x.dtype)
-        kernels.channels_last_padded(x[s:e, :, :min(h, hp - top), :min(wd, wp - left)], xh,
-                                     top, left)
         v = scratch("rows", (16, b * tiles, c), dtype)
-        kernels.winograd_input(xh, v, th, tw)
+        kernels.winograd_input(x[s:e], v, th, tw, top, left)
         m = scratch("wino_m", (16, b * tiles, o), dtype)
         np.matmul(v, u, out=m)
-        y = scratch("prod", (b, 2 * th, 2 * tw, o), dtype)
-        kernels.winograd_output(m, y, th, tw)
-        if (2 * th, 2 * tw) != (ho, wo):
-            y = np.ascontiguousarray(y[:, :ho, :wo])
-        kernels.rows_to_planes(y.reshape(b, ho * wo, o), out[s:e].reshape(b, o, ho * wo),
-                               bias_arr, has_bias)
+        kernels.winograd_output(m, out[s:e], bias_arr, has_bias, th, tw)
 
     run_blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
     return out
