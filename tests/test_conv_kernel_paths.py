@@ -179,3 +179,48 @@ def test_new_paths_take_broadcast_and_strided_gradients(monkeypatch, stride):
             grads.append((xt.grad.numpy(), wt.grad.numpy()))
         for a, b in zip(*grads):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,w_shape,stride,pads,dilation,taken", [
+    ((5, 32, 8, 8), (6, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), True),
+    ((3, 32, 11, 9), (4, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), True),  # odd sizes, stride 2
+    ((3, 40, 11, 10), (5, 2, 3), (1, 2), (0, 0, 2, 1), (2, 1), True),
+    ((2, 32, 6, 7), (3, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), False),  # 1x1: the columns' path
+    ((2, 16, 9, 9), (3, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), False),  # too few channels
+])
+def test_rows_weight_gradient(monkeypatch, shape, w_shape, stride, pads, dilation, taken, dtype):
+    """The weight gradient as ``grad^T @ rows`` (channels-last rows, 32 input channels or
+    more) against PyTorch, and the same bits on two threads."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1 << 30)  # never Winograd here
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image a block: the blocks' sum
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    o, kh, kw = w_shape
+    top, bottom, left, right = pads
+    ho = (shape[2] + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (shape[3] + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = []
+    original = conv_ops._conv_backward_weight_rows
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "_conv_backward_weight_rows", spy)
+    args = (g, x, (kh, kw), stride, pads, dilation, 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (left, right, top, bottom))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], kh, kw), torch.tensor(g), stride,
+                                           0, dilation).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))

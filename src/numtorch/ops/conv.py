@@ -312,12 +312,11 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     4x4 input tile (at even offsets, channels-last) transformed, 16 products
     ``(tiles, C) @ (C, O)`` (2.25 times fewer multiply-adds than the direct product), each
     tile's 2x2 outputs transformed back and moved to ``(N, O, Ho, Wo)`` with the bias."""
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     o = w.shape[0]
     top, _, left, _ = pads
     ho, wo = out_hw
-    th, tw = -(-ho // 2), -(-wo // 2)
-    hp, wp = 2 * th + 2, 2 * tw + 2  # the tiles' extent; zeros beyond the padded input
+    th, tw = -(-ho // 2), -(-wo // 2)  # (the tiles reach zeros beyond the padded input)
     dtype = np.result_type(x, w)
     u = (w.reshape(o * c, 9) @ _WINOGRAD_GG.astype(dtype)).reshape(o, c, 16)
     u = np.ascontiguousarray(u.transpose(2, 1, 0))
@@ -328,19 +327,11 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
 
     def step(s, e):
         b = e - s
-        xh = scratch("nhwc", (b, hp, wp, c), x.dtype)
-        kernels.channels_last_padded(x[s:e, :, :min(h, hp - top), :min(wd, wp - left)], xh,
-                                     top, left)
         v = scratch("rows", (16, b * tiles, c), dtype)
-        kernels.winograd_input(xh, v, th, tw)
+        kernels.winograd_input(x[s:e], v, th, tw, top, left)
         m = scratch("wino_m", (16, b * tiles, o), dtype)
         np.matmul(v, u, out=m)
-        y = scratch("prod", (b, 2 * th, 2 * tw, o), dtype)
-        kernels.winograd_output(m, y, th, tw)
-        if (2 * th, 2 * tw) != (ho, wo):
-            y = np.ascontiguousarray(y[:, :ho, :wo])
-        kernels.rows_to_planes(y.reshape(b, ho * wo, o), out[s:e].reshape(b, o, ho * wo),
-                               bias_arr, has_bias)
+        kernels.winograd_output(m, out[s:e], bias_arr, has_bias, th, tw)
 
     run_blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
     return out
@@ -364,6 +355,11 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
         block = max(1, min(_WINOGRAD_TILES // tiles, g.shape[0] // 4))  # (four blocks to share)
         if k is not None and block * tiles >= _MIN_WINOGRAD_TILES:
             return _conv_backward_weight_winograd(k, g, x, pads, block)
+    if (groups == 1 and tuple(kernel) != (1, 1) and x.shape[1] >= _ROWS_WEIGHT_MIN_CHANNELS
+            and _jit.kernels(g, x) is not None):
+        rows, pm = _conv_jit.kernels(x, g), _conv_backward_jit.kernels(g, x)
+        if rows is not None and pm is not None:
+            return _conv_backward_weight_rows(rows, pm, g, x, kernel, stride, pads, dilation)
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
     jit = _jit.kernels(x)
@@ -391,6 +387,43 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     for p in parts[1:]:
         gw += p
     return gw.swapaxes(-1, -2).reshape(o, -1, kh, kw)
+
+
+# The weight gradient's product in the rows' orientation, ``grad^T (O, positions) @ rows
+# (positions, kh * kw * C)``, one product per block with all its positions as the inner
+# dimension, pays from 32 input channels (one thread, batch 32: ResNet-8's 64 channels at 8x8
+# 2.17 -> 1.80 ms, 32->64 at stride 2 1.43 -> 1.04 ms; 16->32 at stride 2 1.51 -> 1.70 ms,
+# slower: its stride-2 columns are cheap, see ``_conv_backward_jit``).
+_ROWS_WEIGHT_MIN_CHANNELS = 32
+
+
+def _conv_backward_weight_rows(rows_k, pm, g, x, kernel, stride, pads, dilation):
+    """Weight gradient of an ungrouped convolution from the channels-last rows of the forward's
+    rows path (``_conv_jit``): per block of images, the output gradient moved to
+    ``(positions, O)`` and ``grad^T @ rows`` summed over the blocks in order, then moved from
+    ``(O, kh, kw, C)`` to ``(O, C, kh, kw)``."""
+    n, o, ho, wo = g.shape
+    c, h, wd = x.shape[1:]
+    kh, kw = kernel
+    top, bottom, left, right = pads
+    hp, wp = h + top + bottom, wd + left + right
+    length, kk = ho * wo, kh * kw * c
+
+    def step(s, e):
+        b = e - s
+        xh = scratch("nhwc", (b, hp, wp, c), x.dtype)
+        rows_k.channels_last_padded(x[s:e], xh, top, left)
+        rows = scratch("rows", (b, ho, wo, kh, kw * c), x.dtype)
+        rows_k.im2row(xh, rows, *stride, *dilation)
+        gt = scratch("gpm", (b, length, o), g.dtype)
+        pm.to_pixel_major(g[s:e].reshape(b, o, length), gt)
+        return gt.reshape(b * length, o).T @ rows.reshape(b * length, kk)
+
+    parts = run_blocks(n, _block_size(kk * length * x.itemsize), step)
+    gw = parts[0]
+    for p in parts[1:]:
+        gw += p
+    return np.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
 
 # Winograd F(3x3, 2x2) for the weight gradient: per 2x2 tile of the output gradient, 16
