@@ -62,6 +62,10 @@ def rows_dot(w, x, out):
     dot products that stream both operands as they lie (compiled code only)."""
 
 
+def transpose_columns(w, w_t, k0, n):
+    """``w_t[k0:k0 + n] = w[:, k0:k0 + n].T`` (compiled code only)."""
+
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 _installed = None  # None: not tried; otherwise whether it worked
@@ -216,6 +220,10 @@ def _install_math():
     def _ov_rows_dot(w, x, out):
         return _rows_dot
 
+    @overload(transpose_columns)
+    def _ov_transpose_columns(w, w_t, k0, n):
+        return _transpose_columns
+
     @overload(exp)
     def _ov_exp(x):
         if x == types.float32:
@@ -329,3 +337,20 @@ def _rows_dot(w, x, out):
             for i in range(k):
                 s += wj[i] * xb[i]
             out[j, b] = s
+
+
+def _transpose_columns(w, w_t, k0, n):
+    """``w_t[k0:k0 + n] = w[:, k0:k0 + n].T``, eight rows of ``w`` at a time (each row of
+    ``w_t`` written eight consecutive elements at a time, each row of ``w`` read in order)."""
+    rows = w.shape[0]
+    r8 = rows - rows % 8
+    for r in range(0, r8, 8):
+        w0, w1, w2, w3 = w[r], w[r + 1], w[r + 2], w[r + 3]
+        w4, w5, w6, w7 = w[r + 4], w[r + 5], w[r + 6], w[r + 7]
+        for c in range(k0, k0 + n):
+            d = w_t[c]
+            d[r], d[r + 1], d[r + 2], d[r + 3] = w0[c], w1[c], w2[c], w3[c]
+            d[r + 4], d[r + 5], d[r + 6], d[r + 7] = w4[c], w5[c], w6[c], w7[c]
+    for r in range(r8, rows):
+        for c in range(k0, k0 + n):
+            w_t[c, r] = w[r, c]

@@ -74,10 +74,11 @@ class _Kernels:
                       threads):
         """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
         by_rows = _by_rows(dh.shape[0])
-        # the products' rows: W_hh's columns (its transpose) for dot products along its rows
-        w = np.ascontiguousarray(w_hh.T) if by_rows else w_hh
+        # W_hh's transpose, for dot products along its rows (each part transposes its own at
+        # the first step; NumPy's transposing copy takes longer than a step)
+        w_t = np.empty(w_hh.shape[::-1] if by_rows else (0, 0), dtype=w_hh.dtype)
         _team(self._lstm_backward_steps, dg.shape[0] + 1, parts,
-              (nat.BLAS, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w, parts, dg,
+              (nat.BLAS, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, w_t, parts, dg,
                reverse), threads)
 
 
@@ -258,13 +259,14 @@ def _lstm_forward_steps(blas, by_rows, gates, bias, w_parts, out, cells, tanh_c,
     return steps
 
 
-def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg,
-                         reverse, claims, done, threads, rank, start, spins):
+def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, w_t, parts,
+                         dg, reverse, claims, done, threads, rank, start, spins):
     """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
-    of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
-    ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold the final
-    states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the number of
-    steps done (T + 1 when finished)."""
+    of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns; with ``by_rows``, as
+    dot products along the rows of ``w_t``, which step 0 fills with ``W_hh^T``), then the gate
+    gradients ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold
+    the final states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the
+    number of steps done (T + 1 when finished)."""
     steps, batch, width = dg.shape
     hidden = width // 4
     hs = hidden // parts
@@ -287,9 +289,10 @@ def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, 
             if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
                 continue
             k0 = p * hs
+            if s == 0 and by_rows:  # this part's rows of W_hh^T
+                nat.transpose_columns(w_hh, w_t, k0, hs)
             if s > 0 and by_rows:  # this part of the hidden gradient from the step done last
-                # (w_hh holds W_hh's transpose)
-                nat.rows_dot(w_hh[k0:k0 + hs], dg[tl], dh[:, k0:k0 + hs].T)
+                nat.rows_dot(w_t[k0:k0 + hs], dg[tl], dh[:, k0:k0 + hs].T)
             elif s > 0:
                 nat.gemm(blas, ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
                          w_hh[:, k0:], hidden, 0.0, dh[:, k0:], hidden)
