@@ -168,10 +168,14 @@ def _sequence_kernels_or_skip():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", [1, 2])
-def test_lstm_sequence_kernels_two_parts_match_torch(monkeypatch, dtype, threads):
+@pytest.mark.parametrize("by_rows", [True, False], ids=["rows_dot", "blas"])
+def test_lstm_sequence_kernels_two_parts_match_torch(monkeypatch, dtype, threads, by_rows):
     """Hidden units cut in two parts (hidden size 64), on one thread or on two threads meeting
-    once per step, both directions, with an initial state."""
+    once per step, both directions, with an initial state; the hidden products by the
+    kernels' own dot products (small batches) or by BLAS."""
     ops_rnn = _sequence_kernels_or_skip()
+    from numtorch.ops import _jit_seq
+    monkeypatch.setattr(_jit_seq, "_by_rows", lambda batch: by_rows)
     assert ops_rnn._parts(64) == 2
     monkeypatch.setattr(ops_rnn, "_sequence_threads",
                         lambda steps, batch, hs, parts: min(parts, threads))
@@ -179,6 +183,16 @@ def test_lstm_sequence_kernels_two_parts_match_torch(monkeypatch, dtype, threads
     t_in, n_in = _inputs([(6, 3, 5), (4, 3, 64), (4, 3, 64)], dtype)
     _compare(tm, nm, tm(t_in[0], tuple(t_in[1:])), nm(n_in[0], tuple(n_in[1:])), t_in, n_in,
              dtype)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 6, 9])
+def test_lstm_sequence_kernels_any_batch_and_hidden_size(batch):
+    """The kernels' dot products in blocks of four rows and four batch rows, with the rows
+    and batch rows left over (hidden size 7: backward products of 7 rows)."""
+    _sequence_kernels_or_skip()
+    tm, nm = _pair("LSTM", np.float32, 5, 7, num_layers=2)
+    t_in, n_in = _inputs([(4, batch, 5)], np.float32)
+    _compare(tm, nm, tm(t_in[0]), nm(n_in[0]), t_in, n_in, np.float32)
 
 
 @pytest.mark.parametrize("spins", [None, 1], ids=["spin", "sleep"])

@@ -57,6 +57,15 @@ def tanh(x):
     return math.tanh(x)
 
 
+def rows_dot(w, x, out):
+    """``out[j, b] = w[j] . x[b]`` (``out = w @ x.T``: rows of ``w`` and ``x`` contiguous) by
+    dot products that stream both operands as they lie (compiled code only)."""
+
+
+def transpose_columns(w, w_t, k0, n):
+    """``w_t[k0:k0 + n] = w[:, k0:k0 + n].T`` (compiled code only)."""
+
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 _installed = None  # None: not tried; otherwise whether it worked
@@ -207,6 +216,14 @@ def _install_math():
     def _ov_fetch_add(flags, i, value):
         return lambda flags, i, value: _fetch_add(flags, i, value)
 
+    @overload(rows_dot, jit_options={"fastmath": {"reassoc", "nsz", "contract"}})
+    def _ov_rows_dot(w, x, out):
+        return _rows_dot
+
+    @overload(transpose_columns)
+    def _ov_transpose_columns(w, w_t, k0, n):
+        return _transpose_columns
+
     @overload(exp)
     def _ov_exp(x):
         if x == types.float32:
@@ -270,3 +287,70 @@ def _tanh32(x):
     large = np.float32(1) - np.float32(2) / (exp(a + a) + np.float32(1))
     t = small if a < np.float32(0.625) else large
     return t if x >= np.float32(0) else -t
+
+
+# ``out = w @ x.T`` for a recurrent step's small products (x: a batch of a few rows): 4 x 4
+# blocks of dot products along the rows, whose sixteen sums the compiler keeps in vector
+# registers. BLAS repacks ``w`` (the whole weight) on every call, which costs as much as the
+# product at a batch of 20; these loops read it once per block of four batch rows, from cache.
+def _rows_dot(w, x, out):
+    m, k = w.shape
+    n = x.shape[0]
+    m4, n4 = m - m % 4, n - n % 4
+    zero = w.dtype.type(0)
+    for j in range(0, m4, 4):
+        w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+        for b in range(0, n4, 4):
+            x0, x1, x2, x3 = x[b], x[b + 1], x[b + 2], x[b + 3]
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+            s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+            for i in range(k):
+                a0, a1, a2, a3 = w0[i], w1[i], w2[i], w3[i]
+                c0, c1, c2, c3 = x0[i], x1[i], x2[i], x3[i]
+                s00 += a0 * c0
+                s01 += a0 * c1
+                s02 += a0 * c2
+                s03 += a0 * c3
+                s10 += a1 * c0
+                s11 += a1 * c1
+                s12 += a1 * c2
+                s13 += a1 * c3
+                s20 += a2 * c0
+                s21 += a2 * c1
+                s22 += a2 * c2
+                s23 += a2 * c3
+                s30 += a3 * c0
+                s31 += a3 * c1
+                s32 += a3 * c2
+                s33 += a3 * c3
+            out[j, b], out[j, b + 1], out[j, b + 2], out[j, b + 3] = s00, s01, s02, s03
+            out[j + 1, b], out[j + 1, b + 1], out[j + 1, b + 2], out[j + 1, b + 3] = (
+                s10, s11, s12, s13)
+            out[j + 2, b], out[j + 2, b + 1], out[j + 2, b + 2], out[j + 2, b + 3] = (
+                s20, s21, s22, s23)
+            out[j + 3, b], out[j + 3, b + 1], out[j + 3, b + 2], out[j + 3, b + 3] = (
+                s30, s31, s32, s33)
+    for j in range(m):  # the rows and batch rows left over
+        for b in range(n4 if j < m4 else 0, n):
+            wj, xb = w[j], x[b]
+            s = zero
+            for i in range(k):
+                s += wj[i] * xb[i]
+            out[j, b] = s
+
+
+def _transpose_columns(w, w_t, k0, n):
+    """``w_t[k0:k0 + n] = w[:, k0:k0 + n].T``, eight rows of ``w`` at a time (each row of
+    ``w_t`` written eight consecutive elements at a time, each row of ``w`` read in order)."""
+    rows = w.shape[0]
+    r8 = rows - rows % 8
+    for r in range(0, r8, 8):
+        w0, w1, w2, w3 = w[r], w[r + 1], w[r + 2], w[r + 3]
+        w4, w5, w6, w7 = w[r + 4], w[r + 5], w[r + 6], w[r + 7]
+        for c in range(k0, k0 + n):
+            d = w_t[c]
+            d[r], d[r + 1], d[r + 2], d[r + 3] = w0[c], w1[c], w2[c], w3[c]
+            d[r + 4], d[r + 5], d[r + 6], d[r + 7] = w4[c], w5[c], w6[c], w7[c]
+    for r in range(r8, rows):
+        for c in range(k0, k0 + n):
+            w_t[c, r] = w[r, c]

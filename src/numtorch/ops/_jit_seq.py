@@ -65,16 +65,32 @@ class _Kernels:
     def lstm_forward(self, gates, bias, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
         """The recurrence of one LSTM layer over the whole sequence (see
         :func:`_lstm_forward_steps`), on ``threads`` (1 or one per part) threads."""
-        hh = np.empty(w_parts.shape[:2] + (h0.shape[0],), dtype=gates.dtype)
+        by_rows = _by_rows(h0.shape[0])
+        # each part's hidden gates: (batch, its rows) from rows_dot, (its rows, batch) from BLAS
+        # (W @ h^T is BLAS's faster orientation)
+        shape = (h0.shape[0], w_parts.shape[1]) if by_rows else (w_parts.shape[1], h0.shape[0])
+        hh = np.empty((w_parts.shape[0],) + shape, dtype=gates.dtype)
         _team(self._lstm_forward_steps, gates.shape[0], w_parts.shape[0],
-              (nat.BLAS, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse), threads)
+              (nat.BLAS, by_rows, gates, bias, w_parts, out, cells, tanh_c, h0,
+               c0, hh, reverse), threads)
 
     def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
                       threads):
         """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
+        by_rows = _by_rows(dh.shape[0])
+        # W_hh's transpose, for dot products along its rows (each part transposes its own at
+        # the first step; NumPy's transposing copy takes longer than a step)
+        w_t = np.empty(w_hh.shape[::-1] if by_rows else (0, 0), dtype=w_hh.dtype)
         _team(self._lstm_backward_steps, dg.shape[0] + 1, parts,
-              (nat.BLAS, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse),
-              threads)
+              (nat.BLAS, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, w_t, parts, dg,
+               reverse), threads)
+
+
+def _by_rows(batch):
+    """Whether a recurrence's hidden products run as :func:`._jit_native.rows_dot` (a small
+    batch, where BLAS spends as long repacking the weight on each step as multiplying) rather
+    than through BLAS. By the shape alone, like everything that decides the bits."""
+    return batch <= 32
 
 
 #: How many times a thread reads a step's counter before going back to Python to sleep a
@@ -183,8 +199,8 @@ def _embedding_backward(indices, rows, grad):
 # do not depend on the thread count or on who did what. ``claims[s * P + p]`` counts the
 # claims of step s's part p (the first claimer computes it), ``done[s]`` the parts of step s
 # finished; a step starts when the one before has all its parts done.
-def _lstm_forward_steps(blas, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh, reverse, claims,
-                        done, threads, rank, start, spins):
+def _lstm_forward_steps(blas, by_rows, gates, bias, w_parts, out, cells, tanh_c, h0, c0, hh,
+                        reverse, claims, done, threads, rank, start, spins):
     """From step ``start``: each step adds ``h_prev @ W_hh^T + bias`` (4H) to the gates (T, B,
     4H, holding ``x W_ih^T``; replaced by the activations i, f, g, o), and writes the cell, its
     tanh and the output. Returns the number of steps done (less than T when the
@@ -210,8 +226,11 @@ def _lstm_forward_steps(blas, gates, bias, w_parts, out, cells, tanh_c, h0, c0, 
             if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
                 continue
             buf = hh[p]
-            nat.gemm(blas, ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p], hidden,
-                     h_prev, hidden, 0.0, buf, batch)
+            if by_rows:
+                nat.rows_dot(w_parts[p], h_prev, buf.T)
+            else:
+                nat.gemm(blas, ROW_MAJOR, NO_TRANS, TRANS, rows, batch, hidden, w_parts[p],
+                         hidden, h_prev, hidden, 0.0, buf, batch)
             k0 = p * hs
             bi, bf = bias[k0:k0 + hs], bias[hidden + k0:hidden + k0 + hs]
             bg = bias[2 * hidden + k0:2 * hidden + k0 + hs]
@@ -222,11 +241,19 @@ def _lstm_forward_steps(blas, gates, bias, w_parts, out, cells, tanh_c, h0, c0, 
                 gf = g[hidden + k0:hidden + k0 + hs]
                 gg = g[2 * hidden + k0:2 * hidden + k0 + hs]
                 go = g[3 * hidden + k0:3 * hidden + k0 + hs]
-                for j in range(hs):
-                    gi[j] += buf[j, b] + bi[j]
-                    gf[j] += buf[hs + j, b] + bf[j]
-                    gg[j] += buf[2 * hs + j, b] + bg[j]
-                    go[j] += buf[3 * hs + j, b] + bo[j]
+                if by_rows:
+                    hb = buf[b]
+                    for j in range(hs):
+                        gi[j] += hb[j] + bi[j]
+                        gf[j] += hb[hs + j] + bf[j]
+                        gg[j] += hb[2 * hs + j] + bg[j]
+                        go[j] += hb[3 * hs + j] + bo[j]
+                else:
+                    for j in range(hs):
+                        gi[j] += buf[j, b] + bi[j]
+                        gf[j] += buf[hs + j, b] + bf[j]
+                        gg[j] += buf[2 * hs + j, b] + bg[j]
+                        go[j] += buf[3 * hs + j, b] + bo[j]
                 cp = c_prev[b, k0:k0 + hs]
                 cr, tr = cells[t, b, k0:k0 + hs], tanh_c[t, b, k0:k0 + hs]
                 hr = out[t, b, k0:k0 + hs]
@@ -244,13 +271,14 @@ def _lstm_forward_steps(blas, gates, bias, w_parts, out, cells, tanh_c, h0, c0, 
     return steps
 
 
-def _lstm_backward_steps(blas, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
-                         claims, done, threads, rank, start, spins):
+def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, w_t, parts,
+                         dg, reverse, claims, done, threads, rank, start, spins):
     """Backward through time from the last step: at step ``s`` (of T + 1) the hidden gradient
-    of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns), then the gate gradients
-    ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold the final
-    states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the number of
-    steps done (T + 1 when finished)."""
+    of the step before, ``dh = dg[t'] @ W_hh`` (each part its columns; with ``by_rows``, as
+    dot products along the rows of ``w_t``, which step 0 fills with ``W_hh^T``), then the gate
+    gradients ``dg[t]`` and the cell gradient ``dc`` carried back. ``dh``, ``dc`` (B, H) hold
+    the final states' gradients on entry and those of ``h0``, ``c0`` on return. Returns the
+    number of steps done (T + 1 when finished)."""
     steps, batch, width = dg.shape
     hidden = width // 4
     hs = hidden // parts
@@ -273,7 +301,11 @@ def _lstm_backward_steps(blas, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, par
             if threads > 1 and nat.fetch_add(claims, s * parts + p, 1) != 0:
                 continue
             k0 = p * hs
-            if s > 0:  # this part's columns of the hidden gradient from the step done last
+            if s == 0 and by_rows:  # this part's rows of W_hh^T
+                nat.transpose_columns(w_hh, w_t, k0, hs)
+            if s > 0 and by_rows:  # this part of the hidden gradient from the step done last
+                nat.rows_dot(w_t[k0:k0 + hs], dg[tl], dh[:, k0:k0 + hs].T)
+            elif s > 0:
                 nat.gemm(blas, ROW_MAJOR, NO_TRANS, NO_TRANS, batch, hs, width, dg[tl], width,
                          w_hh[:, k0:], hidden, 0.0, dh[:, k0:], hidden)
             if s < steps:
