@@ -91,3 +91,18 @@ def test_compiled_log_softmax_nan_row():
     want = torch.log_softmax(torch.tensor(x), 1).numpy()
     np.testing.assert_array_equal(np.isnan(y), np.isnan(want))
     np.testing.assert_allclose(y[1], want[1], rtol=1e-6)
+
+
+def test_compiled_log_softmax_keeps_the_log_term_next_to_huge_values():
+    # (x - max) - log(sum) must not be reassociated to x - (max + log(sum)): with max near
+    # float32's largest value the log term vanishes in the sum and every output read 0
+    _kernels_or_skip()
+    x = np.array([[3e38, 3e38, 3e38], [3.4e38, 3.4e38, -1.0], [-3e38, 0.0, 1.0]], np.float32)
+    nx = numtorch.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    ny = numtorch.nn.functional.log_softmax(nx, 1)
+    ty = torch.log_softmax(tx, 1)
+    np.testing.assert_allclose(ny.detach().numpy(), ty.detach().numpy(), rtol=1e-6)
+    ny.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), atol=1e-6)

@@ -59,7 +59,9 @@ class _Kernels:
         if self.sequence:
             self._lstm_forward_steps = vec(_lstm_forward_steps)
             self._lstm_backward_steps = vec(_lstm_backward_steps)
-        self.log_softmax_rows = vec(_log_softmax_rows, reduces=True)
+        # no reassociation here: it may turn (x - top) - log(sum) into x - (top + log(sum)),
+        # which loses the log term next to a top near float32's largest value
+        self.log_softmax_rows = vec(_log_softmax_rows)
         self.log_softmax_backward_rows = vec(_log_softmax_backward_rows, reduces=True)
 
     def lstm_forward(self, gates, bias, w_parts, out, cells, tanh_c, h0, c0, reverse, threads):
@@ -342,9 +344,11 @@ def _log_softmax_rows(x, tops, out, start, stop):
     for r in range(start, stop):
         xr, o = x[r], out[r]
         top = tops[r]
+        for j in range(n):  # the exponentials in one vectorised pass, then their sum in order
+            o[j] = nat.exp(xr[j] - top)
         total = x.dtype.type(0)
         for j in range(n):
-            total += nat.exp(xr[j] - top)
+            total += o[j]
         lg = x.dtype.type(math.log(total))
         for j in range(n):
             o[j] = (xr[j] - top) - lg
