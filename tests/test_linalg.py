@@ -349,3 +349,17 @@ def test_addmm_gradients_of_every_bias_shape_with_products_cut(monkeypatch, bias
     for a, b in zip(*results):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize("bias_shape", [(3,), (4, 3), (4, 5), (3, 1), (2, 3, 5)])
+@pytest.mark.parametrize("alpha", [1, 2])
+def test_addmm_bias_that_does_not_expand_raises_torchs_error(bias_shape, alpha):
+    torch = pytest.importorskip("torch")
+    messages = []
+    for lib in (numtorch, torch):
+        bias = lib.zeros(*bias_shape, dtype=lib.float64)
+        with pytest.raises(RuntimeError) as info:
+            lib.addmm(bias, lib.ones(2, 4, dtype=lib.float64), lib.ones(4, 5, dtype=lib.float64),
+                      alpha=alpha)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

@@ -173,11 +173,26 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
             data *= alpha
             _parallel.binary(np.add, data, bias if beta == 1 else beta * bias, out=data)
     except ValueError:
-        raise RuntimeError(
-            f"The expanded size of the tensor ({data.shape[-1]}) must match the existing size "
-            f"({bias.shape[-1]}) at non-singleton dimension 1.") from None
+        raise RuntimeError(_expand_error(input, (m1.shape[0], m2.shape[1]))) from None
     return AddmmBackward0.record(data, (input, mat1, mat2), (m1, m2),
                                  (bias.shape, alpha, beta))
+
+
+def _expand_error(tensor, target):
+    """PyTorch's message for a ``tensor`` whose shape does not expand to ``target``."""
+    shape = tuple(tensor.shape)
+    if len(shape) > len(target):
+        return (f"expand({tensor.type()}{{{list(shape)}}}, size={list(target)}): the number of "
+                f"sizes provided ({len(target)}) must be greater or equal to the number of "
+                f"dimensions in the tensor ({len(shape)})")
+    lead = len(target) - len(shape)
+    for i in range(len(target) - 1, lead - 1, -1):  # PyTorch reports the last mismatch first
+        size = shape[i - lead]
+        if size != 1 and size != target[i]:
+            break
+    return (f"The expanded size of the tensor ({target[i]}) must match the existing size "
+            f"({size}) at non-singleton dimension {i}.  Target sizes: {list(target)}.  Tensor "
+            f"sizes: {list(shape)}")
 
 
 @formula("BmmBackward0", saves={"a": 0, "b": 1})
