@@ -31,13 +31,15 @@ _wrap = Tensor._wrap
 def _normalize(x, axes, eps):
     """``(x - mean) / sqrt(var + eps)`` over ``axes``; returns (xhat, mean, biased var, invstd,
     scratch): the centred input normalized in place, and a free buffer of its shape (where the
-    squares were summed) for the output."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    scratch = np.multiply(centred, centred)
-    var = scratch.mean(axis=axes, keepdims=True)
-    invstd = 1 / np.sqrt(var + eps)
-    centred *= invstd
+    squares were summed) for the output. Overflow gives inf and nan without a warning, as in
+    PyTorch."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        scratch = np.multiply(centred, centred)
+        var = scratch.mean(axis=axes, keepdims=True)
+        invstd = 1 / np.sqrt(var + eps)
+        centred *= invstd
     return centred, mean, var, invstd, scratch
 
 
@@ -47,14 +49,15 @@ def _normalized_input_grad(gh, xhat, invstd, axes, owned=False):
     n = math.prod(xhat.shape[a] for a in axes)
     if not n:
         return gh
-    mean_gh = gh.mean(axis=axes, keepdims=True)
-    t = gh * xhat
-    mean_ghx = t.mean(axis=axes, keepdims=True)
-    np.multiply(xhat, mean_ghx, out=t)
-    gi = gh if owned else gh.copy()
-    gi -= mean_gh
-    gi -= t
-    gi *= invstd
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan pass silently, as in PyTorch
+        mean_gh = gh.mean(axis=axes, keepdims=True)
+        t = gh * xhat
+        mean_ghx = t.mean(axis=axes, keepdims=True)
+        np.multiply(xhat, mean_ghx, out=t)
+        gi = gh if owned else gh.copy()
+        gi -= mean_gh
+        gi -= t
+        gi *= invstd
     return gi
 
 
