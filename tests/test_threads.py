@@ -383,3 +383,26 @@ def test_one_thread_runs_every_pooled_kernel_on_the_caller(restore_threads):
     _runtime.run_blocks(8, 1, lambda s, e: seen.add(threading.get_ident()))
     _parallel.run_rows(lambda s, e: seen.add(threading.get_ident()), 1 << 20, 1)
     assert seen == {threading.get_ident()}
+
+
+def test_helpers_do_not_keep_a_finished_jobs_arrays_alive(restore_threads, monkeypatch):
+    # a helper waiting for its next job held the last one, and with it that job's inputs and
+    # result: a 10 MB tensor outlived its last reference until the next parallel pass
+    import gc
+    import tracemalloc
+
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "_cores_busy_with_others", lambda: 0.0)
+    monkeypatch.setattr(_threads, "_usable_cpus", lambda: 2)
+    size = 4 * _parallel.MIN_PARALLEL
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            a = np.ones(size, np.float32)
+            b = _parallel.binary(np.multiply, a, a)
+            del a, b
+            gc.collect()
+        left = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert left < size * 4 // 2, left

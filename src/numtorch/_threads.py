@@ -307,6 +307,9 @@ class _Job:
                 if self.error is None:
                     self.error = exc
             if self.count_done() == n:
+                # no chunk is left to run: drop the work's arrays now, not when the last
+                # helper to wake (or the queue) lets go of this job
+                self.fn = None
                 self.finished = True
                 self.lock.release()
 
@@ -337,6 +340,7 @@ class _Team:
             job = get()
             with np.errstate(**job.errstate):
                 job.work()
+            del job  # waiting for the next one must not keep this one's arrays alive
 
 
 _team = _Team()
