@@ -79,3 +79,78 @@ def test_blocks_cover_the_batch_in_equal_shares(monkeypatch, n, block):
         per = -(-len(bounds) // 2)
         halves = [sum(e - s for s, e in bounds[:per]), sum(e - s for s, e in bounds[per:])]
         assert abs(halves[0] - halves[1]) <= max(1, n // 8)
+
+
+def test_run_steps_runs_generator_kernels_together_and_returns_their_values(monkeypatch):
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    jobs = []
+    run_together = _runtime.run_together
+    monkeypatch.setattr(_runtime, "run_together",
+                        lambda steps: jobs.append(len(steps)) or run_together(steps))
+
+    def two_rounds():  # yields twice: its second blocks see the first blocks' results
+        firsts = yield _runtime.Blocks(8, 2, lambda s, e: s)
+        seconds = yield _runtime.Blocks(3, 1, lambda s, e: firsts[s] * 10)
+        return firsts, seconds
+
+    def one_round():
+        parts = yield _runtime.Blocks(5, 1, lambda s, e: -s)
+        return sum(parts)
+
+    def no_blocks():
+        return "done"
+        yield  # a generator that returns before yielding anything
+
+    assert _runtime.run_steps(two_rounds(), no_blocks(), one_round()) == [
+        ([0, 2, 4, 6], [0, 20, 40]), "done", -10]
+    assert jobs == [2, 1]  # both kernels' first blocks in one job, then the second round
+
+    def fail(s, e):
+        raise ValueError("block failed")
+
+    def failing():
+        yield _runtime.Blocks(4, 1, fail)
+
+    with pytest.raises(ValueError, match="block failed"):
+        _runtime.run_steps(one_round(), failing())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,w_shape,stride,padding", [
+    ((8, 16, 12, 12), (16, 3, 3), 1, 1),   # Winograd forward of the flipped weight + weight
+    ((8, 16, 12, 12), (32, 3, 3), 2, 1),   # gather + stride-2 columns
+    ((8, 32, 8, 8), (16, 3, 3), 2, 1),     # rows' weight gradient
+    ((8, 16, 12, 12), (32, 1, 1), 2, 0),   # 1x1 shortcut: one block each, run side by side
+    ((4, 3, 9, 9), (5, 3, 3), 1, 1),       # few channels: col2im and columns
+])
+def test_input_and_weight_gradients_in_one_job_match_separate_runs_and_torch(
+        monkeypatch, shape, w_shape, stride, padding, dtype):
+    """The backward runs both gradients' blocks in one job: the same bits as computing each
+    alone, on one thread and on two (tiny blocks, many per gradient), and torch's values."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((w_shape[0], shape[1]) + w_shape[1:]).astype(dtype)
+    geom = ((stride, stride), (padding,) * 4, (1, 1), 1, False, (0, 0), 2)
+    ho = (shape[2] + 2 * padding - w_shape[1]) // stride + 1
+    g = rng.standard_normal((shape[0], w_shape[0], ho, ho)).astype(dtype)
+    args = (g, w, x.shape, geom[0], geom[1], geom[2], 1)
+    alone = (conv_ops._conv_backward_input(*args),
+             conv_ops._conv_backward_weight(g, x, w.shape[2:], *geom[:3], 1))
+    together = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    np.testing.assert_array_equal(together[0], alone[0])
+    np.testing.assert_array_equal(together[1], alone[1])
+    assert together[2] is None
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_ops, "_COL2IM_BLOCK_BYTES", 1)
+    one = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    two = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(xt, wt, None, stride, padding).backward(torch.tensor(g))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(two[0], xt.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(two[1], wt.grad.numpy(), rtol=tol, atol=tol)

@@ -75,13 +75,13 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
     g = rng.standard_normal((5, 8, 6, 6)).astype(np.float32)
     calls = []
-    forward = conv_ops._conv_forward
+    forward = conv_ops._conv_forward_steps
 
     def spy(*args, **kwargs):
         calls.append(args[0].shape)
         return forward(*args, **kwargs)
 
-    monkeypatch.setattr(conv_ops, "_conv_forward", spy)
+    monkeypatch.setattr(conv_ops, "_conv_forward_steps", spy)
     whole = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     assert calls == [g.shape]  # the gradient was convolved
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers

@@ -30,7 +30,8 @@ block is padded into a scratch buffer instead of the whole batch into a fresh ar
 batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
 the block temporaries live in per-thread
 ``scratch`` buffers reused across calls (fresh multi-MiB arrays page-fault); the blocks are
-shared among worker threads (``_runtime.run_blocks``). With numba installed, im2col and col2im
+shared among worker threads (``_runtime.run_steps``; a backward's input and weight gradients
+in one job). With numba installed, im2col and col2im
 are compiled loops (``_jit``). The transposed convolution is the same kernels swapped.
 
 Autograd: a convolution records ``ConvolutionBackward0``; under ``create_graph`` its gradients
@@ -48,7 +49,7 @@ from . import _conv_backward_jit, _conv_jit, _jit
 from . import _formulas as F
 from ._lowp import lower_precision_op
 from ._registry import formula
-from ._runtime import run_blocks, scratch
+from ._runtime import Blocks, run_steps, scratch
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
@@ -205,6 +206,11 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     columns are not kept (backward rebuilds them from the input, which costs less than writing
     and re-reading ``kh * kw`` times the input's memory). With the compiled kernels and enough
     channels, the channels-last Winograd or rows' forward instead (``_channels_last_path``)."""
+    return run_steps(_conv_forward_steps(x, w, stride, pads, dilation, groups, bias))[0]
+
+
+def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
+    """``_conv_forward`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
     n = x.shape[0]
     o = w.shape[0]
     kh, kw = w.shape[2:]
@@ -214,9 +220,10 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     if path is not None:
         kernels = _conv_jit.kernels(x, w)
         if kernels is not None and path == "winograd":
-            return _conv_forward_winograd(kernels, x, w, pads, bias, (ho, wo))
+            return (yield from _conv_forward_winograd(kernels, x, w, pads, bias, (ho, wo)))
         if kernels is not None:
-            return _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, (ho, wo))
+            return (yield from _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias,
+                                                  (ho, wo)))
     jit = _jit.kernels(x)
     xp = _padded_input(x, pads, jit)
     wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
@@ -232,7 +239,7 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
             block = out[s:e].reshape(e - s, o, ho * wo)
             block += bias[:, None]
 
-    run_blocks(n, _block_size(k * ho * wo * x.itemsize), step)
+    yield Blocks(n, _block_size(k * ho * wo * x.itemsize), step)
     return out
 
 
@@ -291,7 +298,7 @@ def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
         np.matmul(rows.reshape(b * length, k), wt, out=prod.reshape(b * length, o))
         kernels.rows_to_planes(prod, out[s:e].reshape(b, o, length), bias_arr, has_bias)
 
-    run_blocks(n, _block_size(k * length * x.itemsize), step)
+    yield Blocks(n, _block_size(k * length * x.itemsize), step)
     return out
 
 
@@ -333,7 +340,7 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
         np.matmul(v, u, out=m)
         kernels.winograd_output(m, out[s:e], bias_arr, has_bias, th, tw)
 
-    run_blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
+    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
     return out
 
 
@@ -347,6 +354,12 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
     the input a block of images at a time (this orientation keeps BLAS's operands in their
     stored layout and runs faster than ``grad[n] @ cols[n]^T``); with numba, a 3x3 stride-1
     convolution's by Winograd's algorithm (``_conv_backward_weight_winograd``)."""
+    return run_steps(_conv_backward_weight_steps(g, x, kernel, stride, pads, dilation,
+                                                 groups))[0]
+
+
+def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
+    """``_conv_backward_weight`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
     if (tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
             and g.shape[2] % 2 == 0 and g.shape[3] % 2 == 0
             and x.shape[1] >= _MIN_WINOGRAD_CHANNELS and _jit.kernels(g, x) is not None):
@@ -354,12 +367,13 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
         tiles = (g.shape[2] // 2) * (g.shape[3] // 2 + 1)  # (a dummy a row: _conv_backward_jit)
         block = max(1, min(_WINOGRAD_TILES // tiles, g.shape[0] // 4))  # (four blocks to share)
         if k is not None and block * tiles >= _MIN_WINOGRAD_TILES:
-            return _conv_backward_weight_winograd(k, g, x, pads, block)
+            return (yield from _conv_backward_weight_winograd(k, g, x, pads, block))
     if (groups == 1 and tuple(kernel) != (1, 1) and x.shape[1] >= _ROWS_WEIGHT_MIN_CHANNELS
             and _jit.kernels(g, x) is not None):
         rows, pm = _conv_jit.kernels(x, g), _conv_backward_jit.kernels(g, x)
         if rows is not None and pm is not None:
-            return _conv_backward_weight_rows(rows, pm, g, x, kernel, stride, pads, dilation)
+            return (yield from _conv_backward_weight_rows(rows, pm, g, x, kernel, stride, pads,
+                                                          dilation))
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
     jit = _jit.kernels(x)
@@ -382,7 +396,7 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
         return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
     k = x.shape[1] * kh * kw
-    parts = run_blocks(n, _block_size(k * ln * x.itemsize), step)
+    parts = yield Blocks(n, _block_size(k * ln * x.itemsize), step)
     gw = parts[0]
     for p in parts[1:]:
         gw += p
@@ -419,7 +433,7 @@ def _conv_backward_weight_rows(rows_k, pm, g, x, kernel, stride, pads, dilation)
         pm.to_pixel_major(g[s:e].reshape(b, o, length), gt)
         return gt.reshape(b * length, o).T @ rows.reshape(b * length, kk)
 
-    parts = run_blocks(n, _block_size(kk * length * x.itemsize), step)
+    parts = yield Blocks(n, _block_size(kk * length * x.itemsize), step)
     gw = parts[0]
     for p in parts[1:]:
         gw += p
@@ -456,7 +470,7 @@ def _conv_backward_weight_winograd(k, g, x, pads, block):
         k.winograd_grad(g[s:e], v)
         return np.matmul(u, v.swapaxes(1, 2))
 
-    parts = run_blocks(n, block, step)
+    parts = yield Blocks(n, block, step)
     m = parts[0]
     for p in parts[1:]:
         m += p
@@ -471,21 +485,28 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
     images at a time so the intermediate columns stay in cache. With the compiled kernels a
     stride-1 ungrouped convolution (of at least ``_MIN_FLIP_CHANNELS`` input channels) instead
     convolves the gradient, padded by ``d * (k - 1) - p``, with the flipped weight."""
+    return run_steps(_conv_backward_input_steps(g, w, x_shape, stride, pads, dilation,
+                                                groups))[0]
+
+
+def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
+    """``_conv_backward_input`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
     n = g.shape[0]
     jit = _jit.kernels(g, w)
     if jit is not None and groups == 1 and stride == (1, 1) and w.shape[1] >= _MIN_FLIP_CHANNELS:
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
-            return _conv_forward(g, _flipped(w), (1, 1), full, dilation, 1)
+            return (yield from _conv_forward_steps(g, _flipped(w), (1, 1), full, dilation, 1))
     if (jit is not None and groups == 1 and dilation == (1, 1) and stride != (1, 1)
             and w.shape[2] * w.shape[3] > 1 and w.shape[1] >= _MIN_GATHER_CHANNELS):
         pm = _conv_backward_jit.kernels(g, w)
         if pm is not None:
-            return _conv_backward_input_gather(pm, g, w, x_shape, stride, pads)
+            return (yield from _conv_backward_input_gather(pm, g, w, x_shape, stride, pads))
     if jit is not None:
-        return _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups)
+        return (yield from _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation,
+                                                    groups))
     if groups == 1 and stride == (1, 1):
-        return _conv_backward_input_flat(g, w, x_shape, pads, dilation)
+        return (yield from _conv_backward_input_flat(g, w, x_shape, pads, dilation))
     per_image = w.shape[1] * groups * w.shape[2] * w.shape[3] * g.shape[2] * \
         (x_shape[3] + pads[2] + pads[3]) * g.itemsize
     block = _block_size(per_image)
@@ -497,7 +518,7 @@ def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
         gx[s:e] = _conv_backward_input_block(g[s:e], w, (e - s,) + tuple(x_shape[1:]), stride,
                                              pads, dilation, groups)
 
-    run_blocks(n, block, step)
+    yield Blocks(n, block, step)
     return gx
 
 
@@ -550,7 +571,7 @@ def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
         k.gather(gcols.reshape(b, ho, wo, kh, kw, c), gx[s:e], *stride, pads[0], pads[2],
                  np.empty((x_shape[3], c), g.dtype))
 
-    run_blocks(n, _block_size(kk * length * g.itemsize), step)
+    yield Blocks(n, _block_size(kk * length * g.itemsize), step)
     return gx
 
 
@@ -583,7 +604,7 @@ def _conv_backward_input_jit(jit, g, w, x_shape, stride, pads, dilation, groups)
         else:
             jit.col2im(gcols, gx[s:e], *stride, *dilation)
 
-    run_blocks(n, _block_size(c * kh * kw * length * g.itemsize), step)
+    yield Blocks(n, _block_size(c * kh * kw * length * g.itemsize), step)
     return gx
 
 
@@ -621,7 +642,7 @@ def _conv_backward_input_flat(g, w, x_shape, pads, dilation):
         gx[s:e] = gxp.transpose(1, 0, 2, 3)
 
     per_image = c * kh * kw * hp * wp * g.itemsize
-    run_blocks(n, max(1, _COL2IM_BLOCK_BYTES // per_image), step)
+    yield Blocks(n, max(1, _COL2IM_BLOCK_BYTES // per_image), step)
     return gx
 
 
@@ -719,13 +740,21 @@ def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
     gx = gw = gb = None
     if transposed and (mask[0] or mask[1]):
         gx, gw = _conv_transpose_backward(g4, x, w, x_shape, geom, mask)
-    elif mask[0]:
-        gx = _conv_backward_input(g4, _as4(w, nd), _shape4(x_shape, nd), stride, pads,
-                                  dilation, groups).reshape(x_shape)
-    if mask[1] and not transposed:
-        gw = _conv_backward_weight(g4, _as4(x, nd), _as4(w, nd).shape[2:], stride, pads,
-                                   dilation, groups)
-        gw = _from4(gw, nd)
+    elif mask[0] or mask[1]:
+        # both gradients' blocks in one job: the helpers are woken once, and the two kernels'
+        # blocks keep both threads busy to the end
+        kernels = []
+        if mask[0]:
+            kernels.append(_conv_backward_input_steps(g4, _as4(w, nd), _shape4(x_shape, nd),
+                                                      stride, pads, dilation, groups))
+        if mask[1]:
+            kernels.append(_conv_backward_weight_steps(g4, _as4(x, nd), _as4(w, nd).shape[2:],
+                                                       stride, pads, dilation, groups))
+        results = run_steps(*kernels)
+        if mask[0]:
+            gx = results[0].reshape(x_shape)
+        if mask[1]:
+            gw = _from4(results[-1], nd)
     if mask[2]:
         gb = _bias_grad(g4)
     return gx, gw, gb
