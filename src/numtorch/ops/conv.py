@@ -325,8 +325,11 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     ho, wo = out_hw
     th, tw = -(-ho // 2), -(-wo // 2)  # (the tiles reach zeros beyond the padded input)
     dtype = np.result_type(x, w)
-    u = (w.reshape(o * c, 9) @ _WINOGRAD_GG.astype(dtype)).reshape(o, c, 16)
-    u = np.ascontiguousarray(u.transpose(2, 1, 0))
+    # G w G^T of every kernel, (16, C, O), as one product from the weight moved to (3, 3, C, O)
+    # (transposing the (O, C, 16) product instead read it with a stride of 16 * C: 175 against
+    # 30 µs for 64 -> 64 channels)
+    wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
+    u = (_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, c, o)
     out = np.empty((n, o, ho, wo), dtype=dtype)
     has_bias = bias is not None
     bias_arr = bias if has_bias else u[0, 0]  # (unread; numba wants an array of the dtype)
