@@ -121,7 +121,7 @@ def test_run_steps_runs_generator_kernels_together_and_returns_their_values(monk
     ((8, 16, 12, 12), (16, 3, 3), 1, 1),   # Winograd forward of the flipped weight + weight
     ((8, 16, 12, 12), (32, 3, 3), 2, 1),   # gather + stride-2 columns
     ((8, 32, 8, 8), (16, 3, 3), 2, 1),     # rows' weight gradient
-    ((8, 16, 12, 12), (32, 1, 1), 2, 0),   # 1x1 shortcut: one block each, run side by side
+    ((8, 16, 12, 12), (32, 1, 1), 2, 0),   # 1x1 shortcut: the col2im and columns paths
     ((4, 3, 9, 9), (5, 3, 3), 1, 1),       # few channels: col2im and columns
 ])
 def test_input_and_weight_gradients_in_one_job_match_separate_runs_and_torch(
@@ -154,3 +154,25 @@ def test_input_and_weight_gradients_in_one_job_match_separate_runs_and_torch(
     tol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(two[0], xt.grad.numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(two[1], wt.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_single_block_kernels_run_together_stay_on_the_caller(monkeypatch):
+    """Two kernels of one block each (small convolutions) do not wake a helper; one with
+    several blocks shares all of them."""
+    import threading
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    starts = []
+    run_chunks = numtorch._threads.run_chunks
+    monkeypatch.setattr(numtorch._threads, "run_chunks",
+                        lambda fn, n, t: starts.append(n) or run_chunks(fn, n, t))
+    here = threading.get_ident()
+
+    def kernel(n, block):
+        seen = yield _runtime.Blocks(n, block, lambda s, e: threading.get_ident())
+        return seen
+
+    small = _runtime.run_steps(kernel(4, 4), kernel(2, 8))
+    assert starts == [] and small == [[here], [here]]
+    _runtime.run_steps(kernel(4, 1), kernel(2, 8))
+    assert starts == [5]

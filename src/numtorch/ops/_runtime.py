@@ -71,12 +71,18 @@ class Blocks:
 
 def run_together(steps):
     """``[[fn(start, stop) for each block] for each Blocks of steps]``: every block of every
-    step in one job shared among the worker threads (each block as one unit of work). Which
-    thread runs a block never changes what it computes."""
-    if len(steps) == 1:
-        bounds, fn = steps[0].bounds, steps[0].fn
-        if _threads.threads_for(len(bounds), 1) <= 1:
-            return [[fn(s, e) for s, e in bounds]]
+    step in one job shared among the worker threads (each block as one unit of work) when one
+    of the steps has several blocks. Which thread runs a block never changes what it
+    computes."""
+    count = most = 0
+    for step in steps:
+        count += len(step.bounds)
+        most = max(most, len(step.bounds))
+    # kernels of a single block each are small (a block is sized to stay in cache): waking a
+    # helper for them would cost more than it saves
+    threads = _threads.threads_for(count, 1) if most > 1 else 1
+    if threads <= 1:
+        return [[step.fn(s, e) for s, e in step.bounds] for step in steps]
     tasks = [(k, i, s, e, step.fn) for k, step in enumerate(steps)
              for i, (s, e) in enumerate(step.bounds)]
     results = [[None] * len(step.bounds) for step in steps]
@@ -85,12 +91,7 @@ def run_together(steps):
         k, i, s, e, fn = tasks[t]
         results[k][i] = fn(s, e)
 
-    threads = _threads.threads_for(len(tasks), 1)
-    if threads <= 1:
-        for t in range(len(tasks)):
-            run(t)
-    else:
-        _threads.run_chunks(run, len(tasks), threads)
+    _threads.run_chunks(run, count, threads)
     return results
 
 
@@ -99,23 +100,34 @@ def run_steps(*kernels):
     kernel yields a :class:`Blocks` (or returns without yielding), is sent the blocks' results
     (a list in block order) and goes on until it returns; the blocks the kernels yield at the
     same point are run in one job (:func:`run_together`)."""
+    if len(kernels) == 1 or _threads.threads_for(2, 1) <= 1:
+        return [_run_alone(kernel) for kernel in kernels]  # (one thread: cheaper)
     results = [None] * len(kernels)
-    waiting = {}
+    waiting = []  # (kernel's index, the blocks it yielded)
     for i, kernel in enumerate(kernels):
         try:
-            waiting[i] = next(kernel)
+            waiting.append((i, next(kernel)))
         except StopIteration as done:
             results[i] = done.value
     while waiting:
-        outs = run_together(tuple(waiting.values()))
-        following = {}
-        for i, out in zip(tuple(waiting), outs):
+        outs = run_together([blocks for _, blocks in waiting])
+        following = []
+        for (i, _), out in zip(waiting, outs):
             try:
-                following[i] = kernels[i].send(out)
+                following.append((i, kernels[i].send(out)))
             except StopIteration as done:
                 results[i] = done.value
         waiting = following
     return results
+
+
+def _run_alone(kernel):
+    try:
+        blocks = next(kernel)
+        while True:
+            blocks = kernel.send(run_together((blocks,))[0])
+    except StopIteration as done:
+        return done.value
 
 
 # Each thread keeps one flat buffer per purpose and hands out views of it (large fresh arrays
