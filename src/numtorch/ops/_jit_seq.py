@@ -344,12 +344,9 @@ def _log_softmax_rows(x, tops, out, start, stop):
     for r in range(start, stop):
         xr, o = x[r], out[r]
         top = tops[r]
-        for j in range(n):  # the exponentials in one vectorised pass, then their sum in order
+        for j in range(n):  # the exponentials in one vectorised pass, then their sum
             o[j] = nat.exp(xr[j] - top)
-        total = x.dtype.type(0)
-        for j in range(n):
-            total += o[j]
-        lg = x.dtype.type(math.log(total))
+        lg = x.dtype.type(math.log(nat.sum16(o)))
         for j in range(n):
             o[j] = (xr[j] - top) - lg
 
