@@ -277,19 +277,30 @@ def MkldnnRnnLayerBackward0(ctx, grads):
 def _layer_param_grads(ctx, dg, x, h_prev, dh0, dc0):
     """Input, weight and bias gradients from the stacked gate gradients ``dg`` (T*B, 4H): one
     matrix product each (arrays or Tensors)."""
-    mm = _threads.matmul if F.is_array(dg) else _tensor_mm
     x2 = F.reshape(x, (dg.shape[0], x.shape[-1]))
     dgt = F.transpose(dg, 0, 1)
-    dx = F.reshape(mm(dg, ctx.w_ih), x.shape) if ctx.needs(0) else None
-    dw_ih = mm(dgt, x2) if ctx.needs(1) else None
-    dw_hh = mm(dgt, F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))) if ctx.needs(2) else None
-    db = F.sum(dg, 0) if ctx.needs(3) or ctx.needs(4) else None
+    h2 = F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))
+    pairs = [(dg, ctx.w_ih) if ctx.needs(0) else None, (dgt, x2) if ctx.needs(1) else None,
+             (dgt, h2) if ctx.needs(2) else None]
+    want_db = ctx.needs(3) or ctx.needs(4)
+    if F.is_array(dg):
+        # one job for the three products and the bias sum: the helpers are woken once
+        db = [None]
+
+        def bias_sum():
+            db[0] = dg.sum(0)
+
+        outs = iter(_threads.products([p for p in pairs if p is not None],
+                                      (bias_sum,) if want_db else ()))
+        dx, dw_ih, dw_hh = (None if p is None else next(outs) for p in pairs)
+        db = db[0]
+    else:
+        dx, dw_ih, dw_hh = (None if p is None else p[0] @ p[1] for p in pairs)
+        db = F.sum(dg, 0) if want_db else None
+    if dx is not None:
+        dx = F.reshape(dx, x.shape)
     return (dx, dw_ih, dw_hh, db if ctx.needs(3) else None, db if ctx.needs(4) else None,
             dh0 if ctx.needs(5) else None, dc0 if ctx.needs(6) else None)
-
-
-def _tensor_mm(a, b):
-    return a @ b
 
 
 def _t_lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
