@@ -66,6 +66,11 @@ def transpose_columns(w, w_t, k0, n):
     """``w_t[k0:k0 + n] = w[:, k0:k0 + n].T`` (compiled code only)."""
 
 
+def lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
+    """One batch row of an LSTM step's backward, units ``k0 ... k0 + n`` (see
+    :func:`_lstm_cell_backward`; compiled code only)."""
+
+
 def sum16(v):
     """The sum of the 1-d ``v`` in a fixed grouping of sixteen partial sums (see
     :func:`_sum16`; compiled code only)."""
@@ -233,6 +238,10 @@ def _install_math():
     def _ov_sum16(v):
         return _sum16
 
+    @overload(lstm_cell_backward)
+    def _ov_lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
+        return _lstm_cell_backward
+
     @overload(exp)
     def _ov_exp(x):
         if x == types.float32:
@@ -399,3 +408,30 @@ def _sum16(v):
     for j in range(n16, n):
         total += v[j]
     return total
+
+
+
+def _lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
+    """With ``dh_t = dh + d_out`` (the carried and the output gradient of the hidden state),
+    writes the gate gradients into ``d`` (4H: i, f, g, o) and replaces ``dc`` by the cell
+    gradient carried to the previous step, ``(dc + dh_t * o * (1 - tanh_c**2)) * f``, for
+    the units ``k0 ... k0 + n`` of one batch row (``a``: the activations i, f, g, o). The one
+    copy of this arithmetic, for the sequence kernels and the per-step ones of
+    :mod:`._jit_seq`."""
+    hidden = dh.shape[0]
+    one = a.dtype.type(1)
+    ai, af = a[k0:k0 + n], a[hidden + k0:hidden + k0 + n]
+    ag, ao = a[2 * hidden + k0:2 * hidden + k0 + n], a[3 * hidden + k0:3 * hidden + k0 + n]
+    di, df = d[k0:k0 + n], d[hidden + k0:hidden + k0 + n]
+    dg, do = d[2 * hidden + k0:2 * hidden + k0 + n], d[3 * hidden + k0:3 * hidden + k0 + n]
+    dhb, dob, dcb = dh[k0:k0 + n], d_out[k0:k0 + n], dc[k0:k0 + n]
+    tcb, cpb = tanh_c[k0:k0 + n], c_prev[k0:k0 + n]
+    for j in range(n):
+        dht = dhb[j] + dob[j]
+        i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
+        dct = dcb[j] + dht * o * (one - tc * tc)
+        di[j] = dct * g * i * (one - i)
+        df[j] = dct * cpb[j] * f * (one - f)
+        dg[j] = dct * i * (one - g * g)
+        do[j] = dht * tc * o * (one - o)
+        dcb[j] = dct * f
