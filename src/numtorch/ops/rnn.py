@@ -176,14 +176,14 @@ def _sequence_threads(steps, batch, hs, parts):
 
 
 def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
-    """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells), the states the
-    steps started from): (T, B, H) each but the activations (T, B, 4H)."""
+    """Arrays: x (T, B, I) -> (outputs, cells, gate activations, tanh(cells)): (T, B, H) each
+    but the activations (T, B, 4H)."""
     steps, batch, n_in = x.shape
     hs = h0.shape[-1]
     kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps and batch and hs else None
     gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
     gates = gates.reshape(steps, batch, 4 * hs)
-    out, h_prev = _outputs_after(h0, steps, reverse)
+    out = _outputs_after(h0, steps, reverse)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
     if kern is not None:
@@ -194,7 +194,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
         kern.lstm_forward(gates, np.zeros(4 * hs, x.dtype) if bias is None else bias, w_parts,
                           out, cells, tanh_c, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
                           reverse, _sequence_threads(steps, batch, hs, parts))
-        return out, cells, gates, tanh_c, h_prev
+        return out, cells, gates, tanh_c
     if bias is not None:
         gates += bias
     # The hidden gates as W_hh @ h^T into a (4H, B) buffer: BLAS runs that as fast as
@@ -226,19 +226,33 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
             c += a[:, :hs] * a[:, 2 * hs:3 * hs]
             np.tanh(c, out=tanh_c[t])
             np.multiply(so, tanh_c[t], out=h)
-    return out, cells, gates, tanh_c, h_prev
+    return out, cells, gates, tanh_c
 
 
 def _outputs_after(h0, steps, reverse):
-    """An empty output sequence (T, B, H) and the states each step starts from, ``h0`` and
-    the outputs shifted by one step: two views of one (T + 1, B, H) buffer holding ``h0`` at
-    its start (its end in reverse), so the backward's ``W_hh`` gradient needs no copy."""
+    """An empty output sequence (T, B, H): a view of a (T + 1, B, H) buffer that holds ``h0``
+    just before it (just after it in reverse), so that the states the steps started from are
+    a view of the same buffer (:func:`_states_before`) and the backward needs no copy."""
     buf = np.empty((steps + 1,) + h0.shape, dtype=h0.dtype)
     if reverse:
         buf[steps] = h0
-        return buf[:steps], buf[1:]
+        return buf[:steps]
     buf[0] = h0
-    return buf[1:], buf[:steps]
+    return buf[1:]
+
+
+def _states_before(out, h0, reverse):
+    """The state each step started from: ``h0`` then ``out`` shifted by one step, a view of
+    the forward's buffer where ``out`` is one from :func:`_outputs_after` (``out`` is saved with
+    its version tracked, so the buffer holds what the forward wrote), else concatenated."""
+    buf = out.base
+    steps = out.shape[0]
+    if (isinstance(buf, np.ndarray) and buf.shape == (steps + 1,) + out.shape[1:]
+            and buf.dtype == out.dtype and buf.flags.c_contiguous):
+        seq, before = (buf[:steps], buf[1:]) if reverse else (buf[1:], buf[:steps])
+        if seq.ctypes.data == out.ctypes.data and seq.strides == out.strides:
+            return before
+    return _shift(out, h0, reverse, np.concatenate)
 
 
 def _sigmoid_(v):
@@ -259,7 +273,7 @@ def _shift(seq, first, reverse, cat):
 
 @formula("MkldnnRnnLayerBackward0", outputs=3,
          saves={"x": 0, "w_ih": 1, "w_hh": 2, "b_ih": 3, "b_hh": 4, "h0": 5, "c0": 6,
-                "out": out(0), "cells": None, "acts": None, "tanh_c": None, "h_prev": None},
+                "out": out(0), "cells": None, "acts": None, "tanh_c": None},
          attrs=("reverse",))
 def MkldnnRnnLayerBackward0(ctx, grads):
     """Backward through time of one LSTM layer: (input, weights, biases, hx, cx) ->
@@ -353,7 +367,8 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
         kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
                            np.ascontiguousarray(w_hh), parts, dg, reverse,
                            _sequence_threads(steps, batch, hs, parts))
-        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, ctx.h_prev, dh, dc)
+        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x,
+                                  _states_before(ctx.out, h0, reverse), dh, dc)
     kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
@@ -371,7 +386,8 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
             _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t], tanh_c[t],
                               cp, dg[t], tmp)
         np.matmul(dg[t], w_hh, out=dh)
-    return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, ctx.h_prev, dh, dc)
+    return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x,
+                              _states_before(out, h0, reverse), dh, dc)
 
 
 
@@ -423,14 +439,14 @@ def lstm_layer(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     if b_hh is not None:
         bias = b_hh._data if bias is None else bias + b_hh._data
     h0, c0 = hx._data, cx._data
-    out, cells, acts, tanh_c, h_prev = _np_lstm_forward(x, w_ih._data, w_hh._data, bias, h0,
-                                                        c0, reverse)
+    out, cells, acts, tanh_c = _np_lstm_forward(x, w_ih._data, w_hh._data, bias, h0, c0,
+                                                reverse)
     end = 0 if reverse else -1
     h_n, c_n = out[end].copy(), cells[end].copy()
     return MkldnnRnnLayerBackward0.record(
         (out, h_n, c_n), (input, w_ih, w_hh, b_ih, b_hh, hx, cx),
         (x, w_ih._data, w_hh._data, _data(b_ih), _data(b_hh), h0, c0, out, cells,
-         acts, tanh_c, h_prev), (reverse,))
+         acts, tanh_c), (reverse,))
 
 
 def _data(t):
