@@ -65,7 +65,7 @@ def test_float32_math_special_values():
         np.testing.assert_array_equal(out, np.array(want, np.float32))
 
 
-@pytest.mark.parametrize("shape", [(700, 1000), (3, 4, 17), (5, 1)])
+@pytest.mark.parametrize("shape", [(700, 1000), (3, 4, 17), (6, 32), (2, 15), (5, 1)])
 def test_compiled_log_softmax_matches_torch(shape):
     _kernels_or_skip()
     rng = np.random.default_rng(0)

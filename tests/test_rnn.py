@@ -249,6 +249,21 @@ def test_lstm_sequence_kernels_close_to_numpy_path(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("own_buffer", [True, False], ids=["view", "concatenated"])
+def test_lstm_layer_states_before_each_step(monkeypatch, own_buffer):
+    """The backward's W_hh gradient takes the states the steps started from (h0, then the
+    outputs shifted) as a view of the output's buffer, or concatenates them where the output
+    is an array of its own: the same gradients either way, both directions, from a given h0."""
+    from numtorch.ops import rnn as ops_rnn
+    if not own_buffer:
+        monkeypatch.setattr(ops_rnn, "_outputs_after",
+                            lambda h0, steps, reverse: np.empty((steps,) + h0.shape, h0.dtype))
+    tm, nm = _pair("LSTM", np.float64, 5, 8, num_layers=2, bidirectional=True)
+    t_in, n_in = _inputs([(6, 3, 5), (4, 3, 8), (4, 3, 8)], np.float64)
+    _compare(tm, nm, tm(t_in[0], tuple(t_in[1:])), nm(n_in[0], tuple(n_in[1:])), t_in, n_in,
+             np.float64)
+
+
 @pytest.mark.parametrize("cls_name", ["RNN", "LSTM", "GRU"])
 def test_unbatched_input(cls_name):
     tm, nm = _pair(cls_name, np.float64, 3, 4, num_layers=2, bidirectional=True)

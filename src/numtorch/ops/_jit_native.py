@@ -66,6 +66,16 @@ def transpose_columns(w, w_t, k0, n):
     """``w_t[k0:k0 + n] = w[:, k0:k0 + n].T`` (compiled code only)."""
 
 
+def lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
+    """One batch row of an LSTM step's backward, units ``k0 ... k0 + n`` (see
+    :func:`_lstm_cell_backward`; compiled code only)."""
+
+
+def sum16(v):
+    """The sum of the 1-d ``v`` in a fixed grouping of sixteen partial sums (see
+    :func:`_sum16`; compiled code only)."""
+
+
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 _installed = None  # None: not tried; otherwise whether it worked
@@ -224,6 +234,14 @@ def _install_math():
     def _ov_transpose_columns(w, w_t, k0, n):
         return _transpose_columns
 
+    @overload(sum16)
+    def _ov_sum16(v):
+        return _sum16
+
+    @overload(lstm_cell_backward)
+    def _ov_lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
+        return _lstm_cell_backward
+
     @overload(exp)
     def _ov_exp(x):
         if x == types.float32:
@@ -354,3 +372,66 @@ def _transpose_columns(w, w_t, k0, n):
     for r in range(r8, rows):
         for c in range(k0, k0 + n):
             w_t[c, r] = w[r, c]
+
+
+def _sum16(v):
+    """The sum of ``v``: sixteen interleaved partial sums (element ``j`` to sum ``j % 16``)
+    added pairwise, then the elements past the last multiple of 16 in order. A fixed grouping
+    written out (no fastmath, which may regroup anything), sixteen independent chains instead
+    of one dependent add per element (eight times faster over a 1000-word vocabulary)."""
+    n = v.shape[0]
+    n16 = n - n % 16
+    z = v.dtype.type(0)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = z
+    s8 = s9 = s10 = s11 = s12 = s13 = s14 = s15 = z
+    for j in range(0, n16, 16):
+        s0 += v[j]
+        s1 += v[j + 1]
+        s2 += v[j + 2]
+        s3 += v[j + 3]
+        s4 += v[j + 4]
+        s5 += v[j + 5]
+        s6 += v[j + 6]
+        s7 += v[j + 7]
+        s8 += v[j + 8]
+        s9 += v[j + 9]
+        s10 += v[j + 10]
+        s11 += v[j + 11]
+        s12 += v[j + 12]
+        s13 += v[j + 13]
+        s14 += v[j + 14]
+        s15 += v[j + 15]
+    s0, s1, s2, s3 = s0 + s8, s1 + s9, s2 + s10, s3 + s11
+    s4, s5, s6, s7 = s4 + s12, s5 + s13, s6 + s14, s7 + s15
+    s0, s1, s2, s3 = s0 + s4, s1 + s5, s2 + s6, s3 + s7
+    total = (s0 + s2) + (s1 + s3)
+    for j in range(n16, n):
+        total += v[j]
+    return total
+
+
+
+def _lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
+    """With ``dh_t = dh + d_out`` (the carried and the output gradient of the hidden state),
+    writes the gate gradients into ``d`` (4H: i, f, g, o) and replaces ``dc`` by the cell
+    gradient carried to the previous step, ``(dc + dh_t * o * (1 - tanh_c**2)) * f``, for
+    the units ``k0 ... k0 + n`` of one batch row (``a``: the activations i, f, g, o). The one
+    copy of this arithmetic, for the sequence kernels and the per-step ones of
+    :mod:`._jit_seq`."""
+    hidden = dh.shape[0]
+    one = a.dtype.type(1)
+    ai, af = a[k0:k0 + n], a[hidden + k0:hidden + k0 + n]
+    ag, ao = a[2 * hidden + k0:2 * hidden + k0 + n], a[3 * hidden + k0:3 * hidden + k0 + n]
+    di, df = d[k0:k0 + n], d[hidden + k0:hidden + k0 + n]
+    dg, do = d[2 * hidden + k0:2 * hidden + k0 + n], d[3 * hidden + k0:3 * hidden + k0 + n]
+    dhb, dob, dcb = dh[k0:k0 + n], d_out[k0:k0 + n], dc[k0:k0 + n]
+    tcb, cpb = tanh_c[k0:k0 + n], c_prev[k0:k0 + n]
+    for j in range(n):
+        dht = dhb[j] + dob[j]
+        i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
+        dct = dcb[j] + dht * o * (one - tc * tc)
+        di[j] = dct * g * i * (one - i)
+        df[j] = dct * cpb[j] * f * (one - f)
+        dg[j] = dct * i * (one - g * g)
+        do[j] = dht * tc * o * (one - o)
+        dcb[j] = dct * f

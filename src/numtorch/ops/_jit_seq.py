@@ -165,20 +165,8 @@ def _lstm_step_backward(dh, d_out, dc, a, tanh_c, c_prev, d):
     writes the gate gradients ``d`` (B, 4H) and replaces ``dc`` by the cell gradient carried to
     the previous step, ``(dc + dh_t * o * (1 - tanh_c**2)) * f``."""
     batch, hs = dc.shape
-    one = a.dtype.type(1)
     for b in range(batch):
-        dhb, dob, dcb, tcb, cpb = dh[b], d_out[b], dc[b], tanh_c[b], c_prev[b]
-        ai, af, ag, ao = a[b, :hs], a[b, hs:2 * hs], a[b, 2 * hs:3 * hs], a[b, 3 * hs:]
-        di, df, dg, do = d[b, :hs], d[b, hs:2 * hs], d[b, 2 * hs:3 * hs], d[b, 3 * hs:]
-        for j in range(hs):
-            dht = dhb[j] + dob[j]
-            i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
-            dct = dcb[j] + dht * o * (one - tc * tc)
-            di[j] = dct * g * i * (one - i)
-            df[j] = dct * cpb[j] * f * (one - f)
-            dg[j] = dct * i * (one - g * g)
-            do[j] = dht * tc * o * (one - o)
-            dcb[j] = dct * f
+        nat.lstm_cell_backward(dh[b], d_out[b], dc[b], a[b], tanh_c[b], c_prev[b], d[b], 0, hs)
 
 
 def _embedding_backward(indices, rows, grad):
@@ -284,7 +272,6 @@ def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, 
     steps, batch, width = dg.shape
     hidden = width // 4
     hs = hidden // parts
-    one = dg.dtype.type(1)
     for s in range(start, steps + 1):
         if s > 0 and threads > 1:  # wait until step s - 1 is done
             n = 0
@@ -312,24 +299,8 @@ def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, 
                          w_hh[:, k0:], hidden, 0.0, dh[:, k0:], hidden)
             if s < steps:
                 for b in range(batch):
-                    a, d = acts[t, b], dg[t, b]
-                    ai, di = a[k0:k0 + hs], d[k0:k0 + hs]
-                    af, df = a[hidden + k0:hidden + k0 + hs], d[hidden + k0:hidden + k0 + hs]
-                    ag = a[2 * hidden + k0:2 * hidden + k0 + hs]
-                    dgg = d[2 * hidden + k0:2 * hidden + k0 + hs]
-                    ao = a[3 * hidden + k0:3 * hidden + k0 + hs]
-                    do = d[3 * hidden + k0:3 * hidden + k0 + hs]
-                    dhb, dob, dcb = dh[b, k0:k0 + hs], d_out[t, b, k0:k0 + hs], dc[b, k0:k0 + hs]
-                    tcb, cpb = tanh_c[t, b, k0:k0 + hs], c_prev[b, k0:k0 + hs]
-                    for j in range(hs):
-                        dht = dhb[j] + dob[j]
-                        i, f, g, o, tc = ai[j], af[j], ag[j], ao[j], tcb[j]
-                        dct = dcb[j] + dht * o * (one - tc * tc)
-                        di[j] = dct * g * i * (one - i)
-                        df[j] = dct * cpb[j] * f * (one - f)
-                        dgg[j] = dct * i * (one - g * g)
-                        do[j] = dht * tc * o * (one - o)
-                        dcb[j] = dct * f
+                    nat.lstm_cell_backward(dh[b], d_out[t, b], dc[b], acts[t, b], tanh_c[t, b],
+                                           c_prev[b], dg[t, b], k0, hs)
             if threads > 1:
                 nat.fetch_add(done, s, 1)
     return steps + 1
@@ -344,12 +315,9 @@ def _log_softmax_rows(x, tops, out, start, stop):
     for r in range(start, stop):
         xr, o = x[r], out[r]
         top = tops[r]
-        for j in range(n):  # the exponentials in one vectorised pass, then their sum in order
+        for j in range(n):  # the exponentials in one vectorised pass, then their sum
             o[j] = nat.exp(xr[j] - top)
-        total = x.dtype.type(0)
-        for j in range(n):
-            total += o[j]
-        lg = x.dtype.type(math.log(total))
+        lg = x.dtype.type(math.log(nat.sum16(o)))
         for j in range(n):
             o[j] = (xr[j] - top) - lg
 

@@ -615,9 +615,10 @@ def _log_softmax_rows(y, g=None):
     rows = np.ascontiguousarray(y).reshape(-1, y.shape[-1])
     out = np.empty(rows.shape, y.dtype)
     if g is None:
-        tops = rows.max(axis=1)
+        tops = np.empty(rows.shape[0], y.dtype)
 
-        def run(s, e):
+        def run(s, e):  # each run's maxima too (NumPy's max, exact), on the thread of its run
+            np.max(rows[s:e], axis=1, out=tops[s:e])
             kern.log_softmax_rows(rows, tops, out, s, e)
     else:
         g_rows = np.ascontiguousarray(g).reshape(rows.shape)

@@ -183,7 +183,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     kern = _sequence_kernels(x, w_ih, w_hh, h0, c0) if steps and batch and hs else None
     gates = _threads.matmul(x.reshape(steps * batch, n_in), w_ih.T)
     gates = gates.reshape(steps, batch, 4 * hs)
-    out = np.empty((steps, batch, hs), dtype=x.dtype)
+    out = _outputs_after(h0, steps, reverse)
     cells = np.empty_like(out)
     tanh_c = np.empty_like(out)
     if kern is not None:
@@ -227,6 +227,32 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
             np.tanh(c, out=tanh_c[t])
             np.multiply(so, tanh_c[t], out=h)
     return out, cells, gates, tanh_c
+
+
+def _outputs_after(h0, steps, reverse):
+    """An empty output sequence (T, B, H): a view of a (T + 1, B, H) buffer that holds ``h0``
+    just before it (just after it in reverse), so that the states the steps started from are
+    a view of the same buffer (:func:`_states_before`) and the backward needs no copy."""
+    buf = np.empty((steps + 1,) + h0.shape, dtype=h0.dtype)
+    if reverse:
+        buf[steps] = h0
+        return buf[:steps]
+    buf[0] = h0
+    return buf[1:]
+
+
+def _states_before(out, h0, reverse):
+    """The state each step started from: ``h0`` then ``out`` shifted by one step, a view of
+    the forward's buffer where ``out`` is one from :func:`_outputs_after` (``out`` is saved with
+    its version tracked, so the buffer holds what the forward wrote), else concatenated."""
+    buf = out.base
+    steps = out.shape[0]
+    if (isinstance(buf, np.ndarray) and buf.shape == (steps + 1,) + out.shape[1:]
+            and buf.dtype == out.dtype and buf.flags.c_contiguous):
+        seq, before = (buf[:steps], buf[1:]) if reverse else (buf[1:], buf[:steps])
+        if seq.ctypes.data == out.ctypes.data and seq.strides == out.strides:
+            return before
+    return _shift(out, h0, reverse, np.concatenate)
 
 
 def _sigmoid_(v):
@@ -277,19 +303,30 @@ def MkldnnRnnLayerBackward0(ctx, grads):
 def _layer_param_grads(ctx, dg, x, h_prev, dh0, dc0):
     """Input, weight and bias gradients from the stacked gate gradients ``dg`` (T*B, 4H): one
     matrix product each (arrays or Tensors)."""
-    mm = _threads.matmul if F.is_array(dg) else _tensor_mm
     x2 = F.reshape(x, (dg.shape[0], x.shape[-1]))
     dgt = F.transpose(dg, 0, 1)
-    dx = F.reshape(mm(dg, ctx.w_ih), x.shape) if ctx.needs(0) else None
-    dw_ih = mm(dgt, x2) if ctx.needs(1) else None
-    dw_hh = mm(dgt, F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))) if ctx.needs(2) else None
-    db = F.sum(dg, 0) if ctx.needs(3) or ctx.needs(4) else None
+    h2 = F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))
+    pairs = [(dg, ctx.w_ih) if ctx.needs(0) else None, (dgt, x2) if ctx.needs(1) else None,
+             (dgt, h2) if ctx.needs(2) else None]
+    want_db = ctx.needs(3) or ctx.needs(4)
+    if F.is_array(dg):
+        # one job for the three products and the bias sum: the helpers are woken once
+        db = [None]
+
+        def bias_sum():
+            db[0] = dg.sum(0)
+
+        outs = iter(_threads.products([p for p in pairs if p is not None],
+                                      (bias_sum,) if want_db else ()))
+        dx, dw_ih, dw_hh = (None if p is None else next(outs) for p in pairs)
+        db = db[0]
+    else:
+        dx, dw_ih, dw_hh = (None if p is None else p[0] @ p[1] for p in pairs)
+        db = F.sum(dg, 0) if want_db else None
+    if dx is not None:
+        dx = F.reshape(dx, x.shape)
     return (dx, dw_ih, dw_hh, db if ctx.needs(3) else None, db if ctx.needs(4) else None,
             dh0 if ctx.needs(5) else None, dc0 if ctx.needs(6) else None)
-
-
-def _tensor_mm(a, b):
-    return a @ b
 
 
 def _t_lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse):
@@ -330,8 +367,8 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
         kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
                            np.ascontiguousarray(w_hh), parts, dg, reverse,
                            _sequence_threads(steps, batch, hs, parts))
-        h_prev = _shift(out, h0, reverse, np.concatenate)
-        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
+        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x,
+                                  _states_before(ctx.out, h0, reverse), dh, dc)
     kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
@@ -349,8 +386,9 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
             _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t], tanh_c[t],
                               cp, dg[t], tmp)
         np.matmul(dg[t], w_hh, out=dh)
-    h_prev = _shift(out, h0, reverse, np.concatenate)
-    return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x, h_prev, dh, dc)
+    return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x,
+                              _states_before(out, h0, reverse), dh, dc)
+
 
 
 def _np_step_backward(dh, d_out, dc, a, tc, cp, d, tmp):
