@@ -406,3 +406,62 @@ def test_helpers_do_not_keep_a_finished_jobs_arrays_alive(restore_threads, monke
     finally:
         tracemalloc.stop()
     assert left < size * 4 // 2, left
+
+
+# ------------------------------------------------------------- handing jobs to the helpers
+def _two_thread_job(gap, log):
+    """A job of two chunks that only finishes if a second thread takes one of them: each
+    chunk waits for the other at a barrier (a lost wake-up breaks it after 10 s)."""
+    import time
+
+    both = threading.Barrier(2, timeout=10)
+    done = []
+
+    def piece(i):
+        both.wait()
+        done.append(i)
+
+    if gap:
+        time.sleep(gap)
+    _threads.run_chunks(piece, 2, 2)
+    log.append(sorted(done))
+
+
+def test_jobs_reach_the_helpers_after_short_and_long_gaps():
+    log = []
+    for k in range(60):
+        _two_thread_job((0, 20e-6, 2e-3)[k % 3], log)
+    assert log == [[0, 1]] * 60
+
+
+def test_a_stress_loop_of_jobs_runs_every_chunk_once():
+    rng = np.random.default_rng(3)
+    for k in range(400):
+        chunks = int(rng.integers(2, 9))
+        threads = int(rng.integers(2, 4))  # more threads than this machine may have cores
+        done = []
+        _threads.run_chunks(done.append, chunks, threads)
+        assert sorted(done) == list(range(chunks)), k
+
+
+def test_a_forked_child_starts_its_own_helpers():
+    import os
+    import warnings
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    _two_thread_job(0, [])  # the parent has helpers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (Python 3.12)
+        pid = os.fork()
+    if pid == 0:  # the child: a fresh pool whose helpers serve it
+        code = 1
+        try:
+            log = []
+            _two_thread_job(0, log)
+            _two_thread_job(1e-3, log)
+            code = 0 if log == [[0, 1]] * 2 and len(_threads._team.helpers) == 1 else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
