@@ -139,17 +139,26 @@ def _sgd_run(lib, dtype, steps=15, **kw):
     return p.detach().numpy().copy()
 
 
+@pytest.mark.parametrize("kw", [dict(momentum=0.9), dict(momentum=0.9, weight_decay=5e-4),
+                                dict(), dict(weight_decay=0.01)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_sgd_momentum_equals_numpy_path_and_torch(monkeypatch, dtype):
+def test_fused_sgd_momentum_equals_numpy_path_and_torch(monkeypatch, dtype, kw):
     import numtorch
 
+    skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
-    fused = _sgd_run(numtorch, dtype, momentum=0.9)
+    calls = []
+    kernels = _jit.kernels(np.zeros(1, dtype))
+    name = "sgd_momentum" if kw.get("momentum") else "sgd"
+    fn = getattr(kernels, name)
+    monkeypatch.setattr(kernels, name, lambda *a: calls.append(1) or fn(*a))
+    fused = _sgd_run(numtorch, dtype, **kw)
+    assert calls  # the compiled update ran
     monkeypatch.setattr(_jit, "ENABLED", False)
-    plain = _sgd_run(numtorch, dtype, momentum=0.9)
+    plain = _sgd_run(numtorch, dtype, **kw)
     np.testing.assert_array_equal(fused, plain)  # same rounding, operation by operation
     torch = pytest.importorskip("torch")
-    np.testing.assert_allclose(fused, _sgd_run(torch, dtype, momentum=0.9),
+    np.testing.assert_allclose(fused, _sgd_run(torch, dtype, **kw),
                                rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
 
 

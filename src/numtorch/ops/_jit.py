@@ -84,6 +84,7 @@ class _Kernels:
         self.relu = jit(_relu)
         self.relu_backward = jit(_relu_backward)
         self.sgd_momentum = jit(_sgd_momentum)
+        self.sgd = jit(_sgd)
         self.erf = jit(_erf)
         self.erfc = jit(_erfc)
 
@@ -287,15 +288,28 @@ def _relu_backward(g, result, out):
         out[k] = 0 if result[k] <= 0 else g[k]
 
 
-def _sgd_momentum(param, buf, grad, momentum, neg_lr):
-    """``buf = buf * momentum + grad; param += neg_lr * buf`` over flat arrays, rounding after
-    each operation exactly as the NumPy path's in-place steps do (scalars of the arrays'
-    dtype; no fused multiply-add)."""
+def _sgd_momentum(param, buf, grad, apply_decay, decay, momentum, neg_lr):
+    """``g = grad (+ decay * param if apply_decay); buf = buf * momentum + g; param += neg_lr *
+    buf`` over flat arrays, rounding after each operation exactly as the NumPy path's in-place
+    steps do (scalars of the arrays' dtype; no fused multiply-add)."""
     for k in range(param.size):
+        g = grad[k]
+        if apply_decay:
+            g = param[k] * decay + g
         b = buf[k] * momentum
-        b = b + grad[k]
+        b = b + g
         buf[k] = b
         param[k] += neg_lr * b
+
+
+def _sgd(param, grad, apply_decay, decay, neg_lr):
+    """``param += neg_lr * (grad (+ decay * param if apply_decay))`` over flat arrays, rounding
+    after each operation as the NumPy path does (no fused multiply-add)."""
+    for k in range(param.size):
+        g = grad[k]
+        if apply_decay:
+            g = param[k] * decay + g
+        param[k] += neg_lr * g
 
 
 def _erf(x, out):

@@ -31,18 +31,24 @@ _FUSED_MIN_SIZE = 1  # the compiled call (under a microsecond to dispatch) beats
 # path's three ufunc calls at every size
 
 
-def _fused_momentum_step(param, buf, grad, momentum, lr):
-    """The plain momentum update in one compiled pass (``numtorch.ops._jit``) when the arrays
-    allow it; False (nothing done) otherwise."""
-    if param.size < _FUSED_MIN_SIZE or not (param.dtype == buf.dtype == grad.dtype) or \
-            not (param.flags.c_contiguous and buf.flags.c_contiguous and grad.flags.c_contiguous):
+def _fused_step(param, grad, buf, weight_decay, momentum, lr):
+    """The plain SGD update, or the momentum update after the first step (without dampening or
+    Nesterov), with its weight decay, in one compiled pass (``numtorch.ops._jit``) when the
+    arrays allow it; False (nothing done) otherwise."""
+    arrays = (param, grad) if buf is None else (param, buf, grad)
+    if param.size < _FUSED_MIN_SIZE or any(a.dtype != param.dtype or not a.flags.c_contiguous
+                                           for a in arrays):
         return False
     jit = _jit.kernels(param)
     if jit is None:
         return False
     scalar = param.dtype.type
-    _opt_jit.run_flat(jit.sgd_momentum, (param.reshape(-1), buf.reshape(-1), grad.reshape(-1)),
-                      scalar(momentum), scalar(-lr))
+    flat = tuple(a.reshape(-1) for a in arrays)
+    if buf is None:
+        _opt_jit.run_flat(jit.sgd, flat, weight_decay != 0, scalar(weight_decay), scalar(-lr))
+    else:
+        _opt_jit.run_flat(jit.sgd_momentum, flat, weight_decay != 0, scalar(weight_decay),
+                          scalar(momentum), scalar(-lr))
     return True
 
 
@@ -109,17 +115,21 @@ class SGD(Optimizer):
                 dampening = _lr_value(group["dampening"])
                 weight_decay = _lr_value(group["weight_decay"])
                 for p in _params_with_grad(group):
+                    state = self.state[p] if momentum != 0 else None
+                    buf_t = None if state is None else state.get("momentum_buffer")
+                    if not group["maximize"] and (
+                            (momentum == 0 or (buf_t is not None and dampening == 0
+                                               and not group["nesterov"]))
+                            and _fused_step(p._data, p._grad._data,
+                                            None if buf_t is None else buf_t._data,
+                                            weight_decay, momentum, lr)):
+                        p._bump_version()
+                        continue
                     grad = _effective_grad(p, group["maximize"], weight_decay)
                     if momentum != 0:
-                        state = self.state[p]
-                        buf_t = state.get("momentum_buffer")
                         if buf_t is None:
                             buf = np.array(grad, copy=True)
                             state["momentum_buffer"] = Tensor._wrap(buf)
-                        elif dampening == 0 and not group["nesterov"] and \
-                                _fused_momentum_step(p._data, buf_t._data, grad, momentum, lr):
-                            p._bump_version()
-                            continue
                         else:
                             buf = buf_t._data
                             buf *= momentum
