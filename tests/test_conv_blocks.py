@@ -176,3 +176,30 @@ def test_single_block_kernels_run_together_stay_on_the_caller(monkeypatch):
     assert starts == [] and small == [[here], [here]]
     _runtime.run_steps(kernel(4, 1), kernel(2, 8))
     assert starts == [5]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kw", [dict(stride=2), dict(padding=1)])
+def test_split_batch_and_shared_gradients_match_torch_on_one_and_two_threads(monkeypatch, dtype,
+                                                                            kw):
+    """A batch that fits in one block but is large (``_SPLIT_BYTES``) is cut in shares, and its
+    gradients' single blocks run side by side: the same bits on one thread and two."""
+    rng = np.random.default_rng(2)
+    k = 1 if kw.get("stride") else 3
+    x = rng.standard_normal((6, 4, 8, 8)).astype(dtype)
+    w = rng.standard_normal((5, 4, k, k)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    whole = _run(numtorch, x, w, b, **kw)
+    theirs = _run(torch, x, w, b, **kw)
+    monkeypatch.setattr(conv_ops, "_SPLIT_BYTES", 1)
+    runs = []
+    for workers in (1, 2):
+        monkeypatch.setattr(numtorch._threads, "_requested", workers)
+        monkeypatch.setattr(numtorch._threads, "workers", lambda n=workers: n)
+        runs.append(_run(numtorch, x, w, b, **kw))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    for one, two, c, t in zip(*runs, whole, theirs):
+        assert one.dtype == dtype
+        np.testing.assert_array_equal(one, two)
+        np.testing.assert_allclose(one, c, rtol=tol, atol=tol)
+        np.testing.assert_allclose(one, t, rtol=tol, atol=tol)

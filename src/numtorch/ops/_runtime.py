@@ -62,11 +62,12 @@ class Blocks:
     ``fn(start, stop)`` that computes one, to be run with other kernels' blocks
     (:func:`run_together`, :func:`run_steps`)."""
 
-    __slots__ = ("bounds", "fn")
+    __slots__ = ("bounds", "fn", "large")
 
-    def __init__(self, n, block, fn):
+    def __init__(self, n, block, fn, large=False):
         self.bounds = _bounds(n, block)
         self.fn = fn
+        self.large = large  # a single block worth a thread of its own (see run_together)
 
 
 def run_together(steps):
@@ -75,12 +76,14 @@ def run_together(steps):
     of the steps has several blocks. Which thread runs a block never changes what it
     computes."""
     count = most = 0
+    large = True
     for step in steps:
         count += len(step.bounds)
         most = max(most, len(step.bounds))
-    # kernels of a single block each are small (a block is sized to stay in cache): waking a
-    # helper for them would cost more than it saves
-    threads = _threads.threads_for(count, 1) if most > 1 else 1
+        large = large and step.large
+    # kernels of a single block each are mostly small (a block is sized to stay in cache):
+    # waking a helper for them costs more than it saves, unless every one is marked large
+    threads = _threads.threads_for(count, 1) if most > 1 or large else 1
     if threads <= 1:
         return [[step.fn(s, e) for s, e in step.bounds] for step in steps]
     tasks = [(k, i, s, e, step.fn) for k, step in enumerate(steps)
