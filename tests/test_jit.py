@@ -105,15 +105,21 @@ def test_environment_variable_turns_the_kernels_off():
     assert out.stdout.split() == ["False", "None"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("enabled", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_relu_large_tensors_match_torch(monkeypatch, enabled, dtype):
+def test_relu_large_tensors_match_torch(monkeypatch, enabled, dtype, workers):
     torch = pytest.importorskip("torch")
     import numtorch
+    from numtorch.ops import elementwise
 
     if enabled:
         skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", enabled)
+    # runs of 4096 elements (the last one short), shared among that many threads
+    monkeypatch.setattr(elementwise, "_RELU_RUN", 4096)
+    monkeypatch.setattr(numtorch._threads, "_requested", workers)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: workers)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 5000)).astype(dtype)  # above the compiled kernels' size floor
     x[0, :4] = [np.nan, -0.0, 0.0, -np.inf]
