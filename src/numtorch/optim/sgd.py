@@ -129,7 +129,7 @@ class SGD(Optimizer):
                     if momentum != 0:
                         if buf_t is None:
                             buf = np.array(grad, copy=True)
-                            state["momentum_buffer"] = Tensor._wrap(buf)
+                            self.state[p]["momentum_buffer"] = Tensor._wrap(buf)
                         else:
                             buf = buf_t._data
                             buf *= momentum
