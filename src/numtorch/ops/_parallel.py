@@ -61,16 +61,27 @@ def run_rows(fn, rows, row_size, bounds=None):
     _threads.run_chunks(run, len(bounds), threads)
 
 
-def map_flat(kernel, out, *inputs):
+def map_flat(kernel, out, *inputs, run=None):
     """``kernel(*input_chunks, out_chunk)`` over matching flat runs of C-contiguous arrays of
-    one size (:func:`run_rows` with rows of one element); returns ``out``."""
+    one size (:func:`run_rows` with rows of one element); returns ``out``. With ``run``, the
+    runs are that many elements each, shared only from two runs' worth (a pass that reads
+    little per element, such as ReLU's, pays for a thread only over larger runs)."""
     flat_in = [a.reshape(-1) for a in inputs]
     flat_out = out.reshape(-1)
+    n = flat_out.size
 
-    def run(s, e):
+    def piece(s, e):
         kernel(*[a[s:e] for a in flat_in], flat_out[s:e])
 
-    run_rows(run, flat_out.size, 1)
+    if run is None:
+        run_rows(piece, n, 1)
+        return out
+    threads = _threads.threads_for(n, run)
+    if threads <= 1:
+        piece(0, n)
+    else:
+        _threads.run_chunks(lambda i: piece(i * run, min(n, (i + 1) * run)), -(-n // run),
+                            threads)
     return out
 
 

@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
-from .. import _threads
 from .._fperr import quiet_call
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
@@ -589,34 +588,13 @@ _JIT_MIN_SIZE = 4096  # below this a compiled call's dispatch costs more than it
 _RELU_RUN = 1 << 18
 
 
-def _flat_runs(kernel, out, *inputs):
-    """``kernel(*inputs, out)`` over flat C-contiguous arrays of one size, in runs of
-    :data:`_RELU_RUN` elements shared among threads (element-wise: the same bits whichever
-    thread runs a run); returns ``out``."""
-    flat_in = [a.reshape(-1) for a in inputs]
-    flat_out = out.reshape(-1)
-    n = flat_out.size
-    threads = _threads.threads_for(n, _RELU_RUN)
-    if threads <= 1:
-        kernel(*flat_in, flat_out)
-        return out
-    step = _RELU_RUN
-
-    def run(i):
-        s = i * step
-        kernel(*[a[s:s + step] for a in flat_in], flat_out[s:s + step])
-
-    _threads.run_chunks(run, -(-n // step), threads)
-    return out
-
-
 def _relu_forward(x):
     if x.dtype.kind == "c":
         raise NotImplementedError("clamp is not supported for complex types")
     if x.size >= _JIT_MIN_SIZE and x.flags.c_contiguous:
         jit = _jit.kernels(x)
         if jit is not None:
-            return _flat_runs(jit.relu, np.empty_like(x), x)
+            return _parallel.map_flat(jit.relu, np.empty_like(x), x, run=_RELU_RUN)
     # np.maximum gives +0.0 for -0.0 where torch keeps -0.0; only the sign of a zero differs,
     # and a sign-exact NumPy form (np.where) costs several times more
     return np.maximum(x, 0)
@@ -629,7 +607,8 @@ def _relu_backward(g, x, o):
             g.dtype == o.dtype:
         jit = _jit.kernels(g)
         if jit is not None:
-            return _flat_runs(jit.relu_backward, np.empty_like(g), g, o)
+            return _parallel.map_flat(jit.relu_backward, np.empty_like(g), g, o,
+                                      run=_RELU_RUN)
     return g * ~(o <= 0)  # not ``o > 0``: a NaN result passes its gradient, as in PyTorch
 
 

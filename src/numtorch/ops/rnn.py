@@ -390,7 +390,6 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
                               _states_before(out, h0, reverse), dh, dc)
 
 
-
 def _np_step_backward(dh, d_out, dc, a, tc, cp, d, tmp):
     """One backward step on NumPy (the compiled kernel's fallback, same formulas): adds
     ``d_out`` to ``dh``, writes the gate gradients ``d`` and replaces ``dc`` by the cell
