@@ -289,15 +289,26 @@ def _channels_last_path(x, w, stride, dilation, groups):
     return None
 
 
+def _channels_last_rows(kernels, x, kernel, stride, pads, dilation, out_hw):
+    """The rows of a block ``x`` (N, C, H, W) for a channels-last product, in the thread's
+    scratch buffer: ``(N, Ho, Wo, kh, kw * C)``, each output position's window with the
+    channels innermost (the input padded and moved to channels-last on the way)."""
+    b, c, h, wd = x.shape
+    top, bottom, left, right = pads
+    xh = scratch("nhwc", (b, h + top + bottom, wd + left + right, c), x.dtype)
+    kernels.channels_last_padded(x, xh, top, left)
+    rows = scratch("rows", (b, *out_hw, kernel[0], kernel[1] * c), x.dtype)
+    kernels.im2row(xh, rows, *stride, *dilation)
+    return rows
+
+
 def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
     """``_conv_forward`` with the positions as the product's rows: per block of images, the
     input moved to channels-last and padded, one row ``(kh, kw, C)`` per output position, one
     ``rows @ W^T`` (the orientation OpenBLAS runs fastest here, see ``_conv_jit``) and the
     result moved back to ``(N, O, Ho, Wo)`` with the bias."""
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     o, _, kh, kw = w.shape
-    top, bottom, left, right = pads
-    hp, wp = h + top + bottom, wd + left + right
     ho, wo = out_hw
     k = c * kh * kw
     length = ho * wo
@@ -308,10 +319,7 @@ def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
 
     def step(s, e):
         b = e - s
-        xh = scratch("nhwc", (b, hp, wp, c), x.dtype)
-        kernels.channels_last_padded(x[s:e], xh, top, left)
-        rows = scratch("rows", (b, ho, wo, kh, kw * c), x.dtype)
-        kernels.im2row(xh, rows, *stride, *dilation)
+        rows = _channels_last_rows(kernels, x[s:e], (kh, kw), stride, pads, dilation, (ho, wo))
         prod = scratch("prod", (b, length, o), out.dtype)
         np.matmul(rows.reshape(b * length, k), wt, out=prod.reshape(b * length, o))
         kernels.rows_to_planes(prod, out[s:e].reshape(b, o, length), bias_arr, has_bias)
@@ -439,18 +447,13 @@ def _conv_backward_weight_rows(rows_k, pm, g, x, kernel, stride, pads, dilation)
     ``(positions, O)`` and ``grad^T @ rows`` summed over the blocks in order, then moved from
     ``(O, kh, kw, C)`` to ``(O, C, kh, kw)``."""
     n, o, ho, wo = g.shape
-    c, h, wd = x.shape[1:]
+    c = x.shape[1]
     kh, kw = kernel
-    top, bottom, left, right = pads
-    hp, wp = h + top + bottom, wd + left + right
     length, kk = ho * wo, kh * kw * c
 
     def step(s, e):
         b = e - s
-        xh = scratch("nhwc", (b, hp, wp, c), x.dtype)
-        rows_k.channels_last_padded(x[s:e], xh, top, left)
-        rows = scratch("rows", (b, ho, wo, kh, kw * c), x.dtype)
-        rows_k.im2row(xh, rows, *stride, *dilation)
+        rows = _channels_last_rows(rows_k, x[s:e], kernel, stride, pads, dilation, (ho, wo))
         gt = scratch("gpm", (b, length, o), g.dtype)
         pm.to_pixel_major(g[s:e].reshape(b, o, length), gt)
         return gt.reshape(b * length, o).T @ rows.reshape(b * length, kk)
