@@ -410,7 +410,6 @@ def _sum16(v):
     return total
 
 
-
 def _lstm_cell_backward(dh, d_out, dc, a, tanh_c, c_prev, d, k0, n):
     """With ``dh_t = dh + d_out`` (the carried and the output gradient of the hidden state),
     writes the gate gradients into ``d`` (4H: i, f, g, o) and replaces ``dc`` by the cell
