@@ -67,6 +67,20 @@ def test_compiled_paths_match_numpy_and_torch(monkeypatch, shape, wshape, stride
         np.testing.assert_allclose(plain, e, rtol=tol, atol=tol)
 
 
+def _spy(monkeypatch, name, note=lambda *args: 1):
+    """Wraps ``conv_ops.<name>`` so that each call appends ``note(*args)`` to the list
+    returned (which path a gradient took)."""
+    calls = []
+    original = getattr(conv_ops, name)
+
+    def spy(*args, **kwargs):
+        calls.append(note(*args))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, name, spy)
+    return calls
+
+
 def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
@@ -74,14 +88,7 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     x = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
     w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
     g = rng.standard_normal((5, 8, 6, 6)).astype(np.float32)
-    calls = []
-    forward = conv_ops._conv_forward_steps
-
-    def spy(*args, **kwargs):
-        calls.append(args[0].shape)
-        return forward(*args, **kwargs)
-
-    monkeypatch.setattr(conv_ops, "_conv_forward_steps", spy)
+    calls = _spy(monkeypatch, "_conv_forward_steps", lambda *args: args[0].shape)
     whole = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
     assert calls == [g.shape]  # the gradient was convolved
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
@@ -101,14 +108,7 @@ def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, str
     w = rng.standard_normal((8, shape[1], 3, 3)).astype(np.float32)
     ho, wo = (shape[2] - 1) // stride + 1, (shape[3] - 1) // stride + 1
     g = rng.standard_normal((shape[0], 8, ho, wo)).astype(np.float32)
-    calls = []
-    original = getattr(conv_ops, path)
-
-    def spy(*args, **kwargs):
-        calls.append(path)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(conv_ops, path, spy)
+    calls = _spy(monkeypatch, path, lambda *args: path)
     args = (g, w, x.shape, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
     whole = conv_ops._conv_backward_input(*args)
     assert calls == [path]
@@ -137,14 +137,7 @@ def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
     ho = shape[2] + pads[0] + pads[1] - 2
     wo = shape[3] + pads[2] + pads[3] - 2
     g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
-    calls = []
-    original = conv_ops._conv_backward_weight_winograd
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(conv_ops, "_conv_backward_weight_winograd", spy)
+    calls = _spy(monkeypatch, "_conv_backward_weight_winograd")
     args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
     gw = conv_ops._conv_backward_weight(*args)
     assert calls == ([1] if taken else [])
@@ -204,14 +197,7 @@ def test_rows_weight_gradient(monkeypatch, shape, w_shape, stride, pads, dilatio
     ho = (shape[2] + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     wo = (shape[3] + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
     g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
-    calls = []
-    original = conv_ops._conv_backward_weight_rows
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(conv_ops, "_conv_backward_weight_rows", spy)
+    calls = _spy(monkeypatch, "_conv_backward_weight_rows")
     args = (g, x, (kh, kw), stride, pads, dilation, 1)
     gw = conv_ops._conv_backward_weight(*args)
     assert calls == ([1] if taken else [])
