@@ -143,6 +143,7 @@ def _winograd_input(x, v, th, tw, top, left):
     cols = max(0, min(w, wp - left))
     ring = np.zeros((4, wp, c), x.dtype)
     e = np.empty((4, rc), x.dtype)
+    vf = v.reshape(16, -1)  # (see _winograd_output)
     for b in range(n):
         for ty in range(th):
             for k in range(4):
@@ -174,10 +175,10 @@ def _winograd_input(x, v, th, tw, top, left):
             t0 = (b * th + ty) * tw
             for i in range(4):  # (B^T d) B: the columns combined
                 ei = e[i]
-                v0 = v[4 * i, t0:t0 + tw].reshape(-1)
-                v1 = v[4 * i + 1, t0:t0 + tw].reshape(-1)
-                v2 = v[4 * i + 2, t0:t0 + tw].reshape(-1)
-                v3 = v[4 * i + 3, t0:t0 + tw].reshape(-1)
+                v0 = vf[4 * i, t0 * c:(t0 + tw) * c]
+                v1 = vf[4 * i + 1, t0 * c:(t0 + tw) * c]
+                v2 = vf[4 * i + 2, t0 * c:(t0 + tw) * c]
+                v3 = vf[4 * i + 3, t0 * c:(t0 + tw) * c]
                 for tx in range(tw):
                     a = ei[2 * tx * c:(2 * tx + 4) * c]
                     d = tx * c
@@ -204,14 +205,18 @@ def _winograd_output(m, out, bias, has_bias, th, tw):
     f = np.empty((2, 4, tc), m.dtype)
     row = np.empty((2 * tw, o), m.dtype)
     flat = row.reshape(-1)
+    # a row of tiles as a slice of the last axis of m viewed 2-D: slicing the tile axis of the
+    # 3-D m and flattening that gave numba an array of unknown layout, whose loops ran one
+    # scalar at a time (both transforms 25-30 % slower)
+    mf = m.reshape(16, -1)
     for b in range(n):
         for ty in range(th):
             t0 = (b * th + ty) * tw
             for j in range(4):  # A^T m: the rows combined, a row of tiles at once
-                m0 = m[j, t0:t0 + tw].reshape(-1)
-                m1 = m[4 + j, t0:t0 + tw].reshape(-1)
-                m2 = m[8 + j, t0:t0 + tw].reshape(-1)
-                m3 = m[12 + j, t0:t0 + tw].reshape(-1)
+                m0 = mf[j, t0 * o:(t0 + tw) * o]
+                m1 = mf[4 + j, t0 * o:(t0 + tw) * o]
+                m2 = mf[8 + j, t0 * o:(t0 + tw) * o]
+                m3 = mf[12 + j, t0 * o:(t0 + tw) * o]
                 f0 = f[0, j]
                 f1 = f[1, j]
                 for q in range(tc):
