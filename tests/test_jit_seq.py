@@ -52,7 +52,43 @@ def test_float32_math_within_two_ulp(name):
     assert err.max() <= 2.0
     if name == "exp":
         assert np.isposinf(out[x > 88.8]).all()
-        assert (out[x < -87.4] == 0).all()
+        assert (out[x < -104.0] == 0).all()
+
+
+def _ulps_apart(a, b):
+    """Distance in units in the last place between float32 arrays (ordered bit patterns)."""
+    def key(v):
+        i = v.view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+    return np.abs(key(a) - key(b))
+
+
+def test_float32_exp_within_one_ulp_at_every_edge():
+    # every float32 around overflow (the largest finite result at 88.72283) and through the
+    # subnormal results down to 0 (below -103.97), and a sample of all bit patterns: within one
+    # unit in the last place of e**x computed in float64 and rounded to float32
+    _kernels_or_skip()
+    x = np.concatenate([
+        np.arange(np.float32(88.0).view(np.int32), np.float32(89.0).view(np.int32),
+                  dtype=np.int32).view(np.float32),
+        -np.arange(np.float32(86.5).view(np.int32), np.float32(104.5).view(np.int32),
+                   dtype=np.int32).view(np.float32),
+        np.random.default_rng(0).integers(0, 2**32, 1_000_000, dtype=np.uint32)
+        .view(np.float32),
+        np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-45, -1e-45], np.float32)])
+    out = np.empty_like(x)
+    _compiled_unary("exp")(x, out)
+    with np.errstate(over="ignore", invalid="ignore"):  # random bits hold signalling nans
+        want = np.exp(x.astype(np.float64)).astype(np.float32)
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(out), nan)
+    assert _ulps_apart(out[~nan], want[~nan]).max() <= 1
+    top = np.float32(88.72283)
+    assert np.isfinite(out[x == top]).all() and out[x == top][0] > np.float32(3.4e38)
+    assert np.isposinf(out[x == np.nextafter(top, np.float32(np.inf))]).all()
+    subnormal = (x > -103.9) & (x < -87.4)
+    assert (out[subnormal] > 0).all() and (out[subnormal] < np.finfo(np.float32).tiny).all()
+    assert (out[x < np.float32(-103.98)] == 0).all()
 
 
 def test_float32_math_special_values():
