@@ -142,3 +142,24 @@ def test_compiled_log_softmax_keeps_the_log_term_next_to_huge_values():
     ny.sum().backward()
     ty.sum().backward()
     np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), atol=1e-6)
+
+
+def test_compiled_log_softmax_gradient_keeps_subnormal_exps():
+    # exp(y) of log-probabilities between -103.9 and -87.4 is a subnormal float32: the backward
+    # g - exp(y) * sum(g) keeps it (within a subnormal step of torch's), as torch does
+    _kernels_or_skip()
+    x = np.array([[0.0, -88.0, -90.0, -95.0, -100.0, -103.0, -110.0, -1.0]], np.float32)
+    g = np.zeros_like(x)
+    g[0, 0] = 1.0
+    nx = numtorch.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    ny = numtorch.nn.functional.log_softmax(nx, 1)
+    ty = torch.log_softmax(tx, 1)
+    np.testing.assert_allclose(ny.detach().numpy(), ty.detach().numpy(), rtol=1e-6)
+    ny.backward(numtorch.tensor(g))
+    ty.backward(torch.tensor(g))
+    ours, theirs = nx.grad.numpy()[0], tx.grad.numpy()[0]
+    tiny = np.finfo(np.float32).smallest_subnormal
+    assert (ours[1:6] < 0).all() and (ours[1:6] > -np.finfo(np.float32).tiny).all()
+    np.testing.assert_allclose(ours[1:7], theirs[1:7], rtol=0, atol=2 * tiny)
+    np.testing.assert_allclose(ours[[0, 7]], theirs[[0, 7]], rtol=1e-6)
