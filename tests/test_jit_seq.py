@@ -52,7 +52,43 @@ def test_float32_math_within_two_ulp(name):
     assert err.max() <= 2.0
     if name == "exp":
         assert np.isposinf(out[x > 88.8]).all()
-        assert (out[x < -87.4] == 0).all()
+        assert (out[x < -104.0] == 0).all()
+
+
+def _ulps_apart(a, b):
+    """Distance in units in the last place between float32 arrays (ordered bit patterns)."""
+    def key(v):
+        i = v.view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+    return np.abs(key(a) - key(b))
+
+
+def test_float32_exp_within_one_ulp_at_every_edge():
+    # every float32 around overflow (the largest finite result at 88.72283) and through the
+    # subnormal results down to 0 (below -103.97), and a sample of all bit patterns: within one
+    # unit in the last place of e**x computed in float64 and rounded to float32
+    _kernels_or_skip()
+    x = np.concatenate([
+        np.arange(np.float32(88.0).view(np.int32), np.float32(89.0).view(np.int32),
+                  dtype=np.int32).view(np.float32),
+        -np.arange(np.float32(86.5).view(np.int32), np.float32(104.5).view(np.int32),
+                   dtype=np.int32).view(np.float32),
+        np.random.default_rng(0).integers(0, 2**32, 1_000_000, dtype=np.uint32)
+        .view(np.float32),
+        np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-45, -1e-45], np.float32)])
+    out = np.empty_like(x)
+    _compiled_unary("exp")(x, out)
+    with np.errstate(over="ignore", invalid="ignore"):  # random bits hold signalling nans
+        want = np.exp(x.astype(np.float64)).astype(np.float32)
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(out), nan)
+    assert _ulps_apart(out[~nan], want[~nan]).max() <= 1
+    top = np.float32(88.72283)
+    assert np.isfinite(out[x == top]).all() and out[x == top][0] > np.float32(3.4e38)
+    assert np.isposinf(out[x == np.nextafter(top, np.float32(np.inf))]).all()
+    subnormal = (x > -103.9) & (x < -87.4)
+    assert (out[subnormal] > 0).all() and (out[subnormal] < np.finfo(np.float32).tiny).all()
+    assert (out[x < np.float32(-103.98)] == 0).all()
 
 
 def test_float32_math_special_values():
@@ -106,3 +142,24 @@ def test_compiled_log_softmax_keeps_the_log_term_next_to_huge_values():
     ny.sum().backward()
     ty.sum().backward()
     np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), atol=1e-6)
+
+
+def test_compiled_log_softmax_gradient_keeps_subnormal_exps():
+    # exp(y) of log-probabilities between -103.9 and -87.4 is a subnormal float32: the backward
+    # g - exp(y) * sum(g) keeps it (within a subnormal step of torch's), as torch does
+    _kernels_or_skip()
+    x = np.array([[0.0, -88.0, -90.0, -95.0, -100.0, -103.0, -110.0, -1.0]], np.float32)
+    g = np.zeros_like(x)
+    g[0, 0] = 1.0
+    nx = numtorch.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    ny = numtorch.nn.functional.log_softmax(nx, 1)
+    ty = torch.log_softmax(tx, 1)
+    np.testing.assert_allclose(ny.detach().numpy(), ty.detach().numpy(), rtol=1e-6)
+    ny.backward(numtorch.tensor(g))
+    ty.backward(torch.tensor(g))
+    ours, theirs = nx.grad.numpy()[0], tx.grad.numpy()[0]
+    tiny = np.finfo(np.float32).smallest_subnormal
+    assert (ours[1:6] < 0).all() and (ours[1:6] > -np.finfo(np.float32).tiny).all()
+    np.testing.assert_allclose(ours[1:7], theirs[1:7], rtol=0, atol=2 * tiny)
+    np.testing.assert_allclose(ours[[0, 7]], theirs[[0, 7]], rtol=1e-6)

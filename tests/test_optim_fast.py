@@ -2,6 +2,8 @@
 float32 stays float32 whatever the type of the hyperparameters, and large parameters still
 follow torch step for step."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -171,9 +173,46 @@ def test_updates_shared_among_threads_give_the_same_bits(monkeypatch, name, conf
     monkeypatch.setattr(_threads, "_requested", 2)
     monkeypatch.setattr(_threads, "workers", lambda: 2)
     monkeypatch.setattr(_jit, "ELEMENTS_PER_THREAD", 1000)
+    # SGD cuts its one job over all parameters into pieces of its own size: four here
+    monkeypatch.setattr(importlib.import_module("numtorch.optim.sgd"), "_PIECE", 1552)
     shared, shared_state = _trajectory(name, config, np.float32)
     assert pieces and all(threads == 2 and chunks == 4 for chunks, threads in pieces)
     for a, b in zip(one, shared):
         np.testing.assert_array_equal(a, b)
     for key in one_state:
         np.testing.assert_array_equal(one_state[key], shared_state[key])
+
+
+@pytest.mark.parametrize("config", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, weight_decay=0.01)])
+def test_sgd_one_job_over_mixed_parameters_follows_torch(monkeypatch, config):
+    # float32 weights of several sizes (one job, cut into pieces on two threads), a float64
+    # one, a non-contiguous one and one without a gradient: each follows torch step for step
+    torch = pytest.importorskip("torch")
+    from numtorch import _threads
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    monkeypatch.setattr(_jit, "ELEMENTS_PER_THREAD", 1000)
+    monkeypatch.setattr(importlib.import_module("numtorch.optim.sgd"), "_PIECE", 1552)
+    rng = np.random.default_rng(0)
+    values = [rng.standard_normal(s).astype(np.float32) for s in [(SIZE,), (40, 70), (3,)]]
+    values += [rng.standard_normal((30, 20)), rng.standard_normal((7, 9)).astype(np.float32)]
+    values.append(rng.standard_normal(5).astype(np.float32))
+    ours = [Parameter(v) for v in values[:4]]
+    ours.append(Parameter(values[4].T))  # non-contiguous
+    ours.append(Parameter(values[5]))
+    theirs = [torch.nn.Parameter(torch.tensor(v)) for v in values[:4]]
+    theirs.append(torch.nn.Parameter(torch.tensor(values[4]).T))
+    theirs.append(torch.nn.Parameter(torch.tensor(values[5])))
+    opt = optim.SGD(ours, **config)
+    ref = torch.optim.SGD(theirs, **config)
+    for _ in range(4):
+        for p, q in zip(ours[:-1], theirs[:-1]):
+            g = rng.standard_normal(p.shape).astype(p.detach().numpy().dtype)
+            p.grad = Parameter(g).detach()
+            q.grad = torch.tensor(g)
+        opt.step()
+        ref.step()
+        for p, q in zip(ours, theirs):
+            assert str(p.dtype) == str(q.dtype)
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6,
+                                       atol=1e-6)

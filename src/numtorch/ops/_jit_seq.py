@@ -307,9 +307,10 @@ def _lstm_backward_steps(blas, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, 
 
 
 # Log-softmax over the rows of a 2-d array (a language model's vocabulary), the exps by
-# :func:`._jit_native.exp` (vectorised), the same formulas as NumPy's path: ``(x - max) -
-# log(sum(exp(x - max)))`` and, backward, ``g - exp(y) * sum(g)``. The rows' maxima ``tops``
-# come from NumPy (a compiled max does not vectorise without assuming there is no nan).
+# :func:`._jit_native.exp` (vectorised, subnormal results kept), the same formulas as NumPy's
+# path: ``(x - max) - log(sum(exp(x - max)))`` and, backward, ``g - exp(y) * sum(g)``. The rows'
+# maxima ``tops`` come from NumPy (a compiled max does not vectorise without assuming there is no
+# nan).
 def _log_softmax_rows(x, tops, out, start, stop):
     n = x.shape[1]
     for r in range(start, stop):
