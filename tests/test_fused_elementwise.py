@@ -223,3 +223,54 @@ def test_two_stacks_of_small_products_are_one_job_with_the_same_bits(monkeypatch
     assert calls == [16]
     for (a, b), out in zip(pairs, got):
         np.testing.assert_array_equal(out, np.matmul(a, b))
+
+
+def _heads(lib, a, used=3):
+    """Attention's head split: a packed (N, L, 3, H, E) projection unbound into three
+    (N, H, L, E) views, combined element-wise and flattened (a reshape that copies)."""
+    q, k, v = (t.permute(0, 2, 1, 3) for t in a.unbind(2))
+    mixed = q * 2 + k * v if used == 3 else q * k
+    return mixed.reshape(mixed.shape[0] * mixed.shape[1], -1)
+
+
+@pytest.mark.parametrize("used", [3, 2])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_unbind_and_copying_reshape_match_torch_on_one_or_two_threads(
+        monkeypatch, dtype, used):
+    torch = pytest.importorskip("torch")
+    gen = np.random.default_rng(8)
+    x = gen.standard_normal((16, 64, 3, 4, 64))
+    g = gen.standard_normal((64, 4096))
+    copies = []
+    real_copy = _parallel.copy
+    monkeypatch.setattr(_parallel, "copy", lambda dst, src: (
+        copies.append(dst.shape), real_copy(dst, src))[1])
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_parallel, "threads_for", lambda size, t=threads: t)
+        results.append(_run(lambda lib, a: _heads(lib, a, used), x, g, dtype))
+    assert copies, "the reshape copied through _parallel.copy"
+    for got, again in zip(*results):
+        np.testing.assert_array_equal(got, again)
+    a = torch.tensor(x.astype(dtype), requires_grad=True)
+    y = _heads(torch, a, used)
+    y.backward(torch.tensor(g.astype(dtype)))
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(results[0][0], y.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(results[0][1], a.grad.numpy(), rtol=tol, atol=tol)
+    assert results[0][1].dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("shape", [(64, 4, 64, 32), (3, 200, 700), (1 << 19,)])
+def test_parallel_copy_of_a_permuted_or_broadcast_array_gives_the_same_array(monkeypatch,
+                                                                           shape):
+    gen = np.random.default_rng(9)
+    src = gen.standard_normal(shape[::-1]).astype(np.float32).T  # every stride reversed
+    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    got = _parallel.contiguous(src)
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(got, src)
+    row = src[:1]
+    dst = np.empty(shape, np.float32)
+    assert _parallel.copy(dst, row) is dst
+    np.testing.assert_array_equal(dst, np.broadcast_to(row, shape))

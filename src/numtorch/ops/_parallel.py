@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _threads
 
-__all__ = ["chunks", "run_rows", "map_flat", "binary", "stacked_matmul", "MIN_PARALLEL"]
+__all__ = ["chunks", "run_rows", "map_flat", "binary", "copy", "stacked_matmul", "MIN_PARALLEL"]
 
 #: Passes over fewer elements than this run on the calling thread alone: a memory-bound pass
 #: over 2**18 float32 takes 0.1-0.5 ms here, and waking a worker and waiting for it costs
@@ -119,6 +119,31 @@ def binary(ufunc, a, b, out=None):
 
     run_rows(run, rows, row_size)
     return out
+
+
+def copy(dst, src):
+    """``dst[...] = src`` for a C-contiguous ``dst`` and ``src`` of its shape (or broadcast to
+    it), in runs of ``dst``'s first dim shared among threads when it is large (from
+    :data:`MIN_PARALLEL` elements). A strided copy walks short inner runs (an attention head's
+    32 floats): on two threads the batch-64 char GPT's head copies took 0.8 of the time of one
+    call, the stack of its query/key/value gradients 0.6. Returns ``dst``."""
+    if dst.ndim == 0 or not dst.flags.c_contiguous or threads_for(dst.size) <= 1:
+        np.copyto(dst, src)  # one call: one thread copying runs of rows is a fifth slower
+        return dst
+    src = np.broadcast_to(src, dst.shape)
+
+    def run(s, e):
+        np.copyto(dst[s:e], src[s:e])
+
+    run_rows(run, dst.shape[0], dst.size // dst.shape[0])
+    return dst
+
+
+def contiguous(a):
+    """``np.ascontiguousarray(a)``, a large copy shared among threads (:func:`copy`)."""
+    if a.flags.c_contiguous or a.ndim == 0 or threads_for(a.size) <= 1:
+        return np.ascontiguousarray(a)
+    return copy(np.empty(a.shape, a.dtype), a)
 
 
 _KEEPS_DTYPE: dict = {}

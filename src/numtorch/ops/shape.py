@@ -9,6 +9,7 @@ from .. import _dtype as dt
 from .._size import Size
 from .._tensor import Tensor
 from . import _formulas as F
+from . import _parallel
 from ._registry import declare, formula
 from ._util import result_type, wrap_dim
 from .complex import view_as_real
@@ -97,7 +98,7 @@ def reshape(input, *shape):
         data = np.reshape(x, shape, copy=False)
         is_view = True
     except ValueError:
-        data = np.reshape(x, shape)
+        data = _parallel.contiguous(x).reshape(shape)
         is_view = False
     node_cls = ViewBackward0 if is_view else UnsafeViewBackward0
     out = node_cls.record(data, (input,), (), (x.shape,))
@@ -412,9 +413,18 @@ def UnbindBackward0(ctx, grads):
         ax, shape = ctx.axis, ctx.piece_shape
         dtype = np.result_type(*[ctx.dtype if g is None else g.dtype for g in grads])
         out = np.empty(shape[:ax] + (len(grads),) + shape[ax:], dtype)
-        lead = (slice(None),) * ax
-        for i, g in enumerate(grads):
-            out[lead + (i,)] = 0 if g is None else g
+        index = (slice(None),) * ax
+        if ax and _parallel.threads_for(out.size) > 1:  # runs of the first dim, shared
+            rest = index[1:]
+
+            def run(s, e):
+                for i, g in enumerate(grads):
+                    out[(slice(s, e),) + rest + (i,)] = 0 if g is None else g[s:e]
+
+            _parallel.run_rows(run, out.shape[0], out.size // out.shape[0])
+        else:
+            for i, g in enumerate(grads):
+                out[index + (i,)] = 0 if g is None else g
         return (out,)
     parts = [F.astype(F.zeros_like(like, ctx.piece_shape), ctx.dtype) if g is None else g
              for g in grads]
