@@ -27,6 +27,9 @@ CASES = [
     ((2, 16, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
     ((2, 16, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
     ((2, 16, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
+    # 3x3 stride 2, 16 channels or more each side: the Winograd-style forward, weight gradient
+    ((2, 16, 9, 10), (16, 3, 3), 2, 1, 1),
+    ((3, 17, 8, 7), (18, 3, 3), 2, (0, 2), 1),
     # stride 2: the weight gradient's columns from even and odd halves of the rows (odd widths)
     ((2, 3, 11, 9), (4, 3, 3), 2, 1, 1),
     ((2, 5, 8, 11), (3, 2, 3), 2, (0, 1), 1),
@@ -147,6 +150,41 @@ def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
     tol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
     # the block sums are added in an order fixed by the shapes: two threads give the same bits
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads,taken", [
+    ((5, 16, 10, 14), 16, (1, 1, 1, 1), True),
+    ((3, 17, 9, 11), 18, (0, 0, 0, 0), True),  # odd output sizes: a last half tile
+    ((2, 16, 5, 7), 20, (3, 3, 2, 2), True),  # padding beyond the kernel
+    ((2, 16, 3, 3), 16, (0, 0, 0, 0), True),  # one output
+    ((3, 16, 9, 9), 8, (1, 1, 1, 1), False),  # few output channels
+])
+def test_winograd_stride2_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
+    """The 3x3 stride-2 weight gradient by the transposed Winograd-style split against
+    PyTorch, its blocks' sums the same bits on two threads."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = (shape[2] + pads[0] + pads[1] - 3) // 2 + 1
+    wo = (shape[3] + pads[2] + pads[3] - 3) // 2 + 1
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = _spy(monkeypatch, "_conv_backward_weight_winograd_s2")
+    args = (g, x, (3, 3), (2, 2), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g),
+                                           stride=2).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))

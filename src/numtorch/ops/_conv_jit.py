@@ -46,6 +46,7 @@ class _Kernels:
         self.winograd_output = jit(_winograd_output)
         self.winograd_s2_input = jit(_winograd_s2_input)
         self.winograd_s2_output = jit(_winograd_s2_output)
+        self.winograd_s2_grad = jit(_winograd_s2_grad)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -364,3 +365,57 @@ def _winograd_s2_output(m, out, bias, has_bias, th, tw):
                     else:
                         for q in range(wo):
                             dst[q] = row[q, ch]
+
+
+def _winograd_s2_grad(g, gt, th, tw):
+    """``gt`` ``(25, N * th * tw, O)``: ``A g A^T`` of every 2x2 tile ``g`` of the output
+    gradient ``(N, O, Ho, Wo)`` (zeros beyond it), per axis ``A g = (g0, g0 + g1, g1, g0, g1)``:
+    the weight gradient of the stride-2 Winograd forward pairs these with the input's
+    transformed tiles. A row of tiles at a time: its two gradient rows moved to channels-last,
+    combined as whole rows, then split into the tiles' columns."""
+    n, o, ho, wo = g.shape
+    wt = 2 * tw
+    rc = wt * o
+    r = np.zeros((2, wt, o), g.dtype)
+    e = np.empty((3, rc), g.dtype)
+    gf = gt.reshape(25, -1)
+    for b in range(n):
+        for ty in range(th):
+            for k in range(2):
+                yy = 2 * ty + k
+                slot = r[k]
+                if yy >= ho:
+                    slot[:] = 0
+                    continue
+                for ch in range(o):
+                    src = g[b, ch, yy]
+                    for q in range(wo):
+                        slot[q, ch] = src[q]
+            r0 = r[0].reshape(-1)
+            r1 = r[1].reshape(-1)
+            e0, e1, e2 = e[0], e[1], e[2]
+            for q in range(rc):  # A g: the tile rows combined
+                a = r0[q]
+                c = r1[q]
+                e0[q] = a
+                e1[q] = a + c
+                e2[q] = c
+            t0 = (b * th + ty) * tw
+            for i in range(5):  # (A g) A^T: the columns combined
+                ei = e[(0, 1, 2, 0, 2)[i]]
+                v0 = gf[5 * i, t0 * o:(t0 + tw) * o]
+                v1 = gf[5 * i + 1, t0 * o:(t0 + tw) * o]
+                v2 = gf[5 * i + 2, t0 * o:(t0 + tw) * o]
+                v3 = gf[5 * i + 3, t0 * o:(t0 + tw) * o]
+                v4 = gf[5 * i + 4, t0 * o:(t0 + tw) * o]
+                for tx in range(tw):
+                    a = ei[2 * tx * o:(2 * tx + 2) * o]
+                    d = tx * o
+                    for ch in range(o):
+                        a0 = a[ch]
+                        a1 = a[o + ch]
+                        v0[d + ch] = a0
+                        v1[d + ch] = a0 + a1
+                        v2[d + ch] = a1
+                        v3[d + ch] = a0
+                        v4[d + ch] = a1
