@@ -1,7 +1,8 @@
 """The compiled convolution paths against the NumPy ones and PyTorch: the stride-1 input gradient
 computed as the convolution of the gradient with the flipped weight (inputs of 16 channels or
 more), the strided one as a pixel-major product and gather (16 channels or more), the 3x3
-stride-1 weight gradient by Winograd's algorithm, and the forward and weight gradient padding a
+stride-1 weight gradient by Winograd's algorithm, the 3x3 stride-2 gradients by the transpose
+of the stride-2 Winograd-style forward, and the forward and weight gradient padding a
 block at a time."""
 
 import numpy as np
@@ -101,21 +102,26 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     np.testing.assert_array_equal(whole, blocks)
 
 
-@pytest.mark.parametrize("shape,stride,path", [((3, 16, 9, 9), 2, "_conv_backward_input_gather")])
-def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, stride, path):
+@pytest.mark.parametrize("shape,o,stride,path", [
+    ((3, 16, 9, 9), 8, 2, "_conv_backward_input_gather"),
+    ((3, 16, 9, 9), 16, 2, "_conv_backward_input_winograd_s2"),
+    ((3, 17, 12, 10), 18, 2, "_conv_backward_input_winograd_s2"),
+])
+def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, o, stride, path):
     torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     rng = np.random.default_rng(2)
     x = rng.standard_normal(shape).astype(np.float32)
-    w = rng.standard_normal((8, shape[1], 3, 3)).astype(np.float32)
+    w = rng.standard_normal((o, shape[1], 3, 3)).astype(np.float32)
     ho, wo = (shape[2] - 1) // stride + 1, (shape[3] - 1) // stride + 1
-    g = rng.standard_normal((shape[0], 8, ho, wo)).astype(np.float32)
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(np.float32)
     calls = _spy(monkeypatch, path, lambda *args: path)
     args = (g, w, x.shape, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
     whole = conv_ops._conv_backward_input(*args)
     assert calls == [path]
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     np.testing.assert_array_equal(whole, conv_ops._conv_backward_input(*args))

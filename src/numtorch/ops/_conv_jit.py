@@ -47,6 +47,7 @@ class _Kernels:
         self.winograd_s2_input = jit(_winograd_s2_input)
         self.winograd_s2_output = jit(_winograd_s2_output)
         self.winograd_s2_grad = jit(_winograd_s2_grad)
+        self.winograd_s2_scatter = jit(_winograd_s2_scatter)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -419,3 +420,77 @@ def _winograd_s2_grad(g, gt, th, tw):
                         v2[d + ch] = a1
                         v3[d + ch] = a0
                         v4[d + ch] = a1
+
+
+def _winograd_s2_scatter(p, gx, th, tw, top, left):
+    """``gx`` ``(N, C, H, W)``: the input gradient of the stride-2 Winograd forward from ``p``
+    ``(25, N * th * tw, C)``, each tile's products summed over the output channels: ``B p
+    B^T`` of every tile (per axis ``x0 += p0``, ``x1 = p3``, ``x2 = p1 - p0 - p2``, ``x3 =
+    p4``, ``x4 += p2``), the tiles' shared edge rows and columns added, at ``(-top, -left)``
+    (the padding dropped; zero where no tile reaches). A row of tiles at a time: its columns
+    combined into five channels-last rows, those into four finished image rows (the fifth
+    carried to the next row of tiles), each moved to the C planes."""
+    n, c, h, w = gx.shape
+    wp = 4 * tw + 1
+    rc = wp * c
+    cols = max(0, min(w, wp - left))
+    rr = np.empty((5, wp, c), p.dtype)
+    rows = np.empty((5, wp, c), p.dtype)
+    pf = p.reshape(25, -1)
+    for b in range(n):
+        for ty in range(th):
+            t0 = (b * th + ty) * tw
+            for i in range(5):  # B p: the columns combined, one channels-last row per tile row
+                ri = rr[i].reshape(-1)
+                p0 = pf[5 * i, t0 * c:(t0 + tw) * c]
+                p1 = pf[5 * i + 1, t0 * c:(t0 + tw) * c]
+                p2 = pf[5 * i + 2, t0 * c:(t0 + tw) * c]
+                p3 = pf[5 * i + 3, t0 * c:(t0 + tw) * c]
+                p4 = pf[5 * i + 4, t0 * c:(t0 + tw) * c]
+                for tx in range(tw):  # the tile's three inner columns
+                    a = ri[(4 * tx + 1) * c:(4 * tx + 4) * c]
+                    d = tx * c
+                    for ch in range(c):
+                        a[ch] = p3[d + ch]
+                        a[c + ch] = p1[d + ch] - p0[d + ch] - p2[d + ch]
+                        a[2 * c + ch] = p4[d + ch]
+                edge = ri[:c]  # its edge columns, shared with the neighbours
+                for ch in range(c):
+                    edge[ch] = p0[ch]
+                for tx in range(1, tw):
+                    edge = ri[4 * tx * c:(4 * tx + 1) * c]
+                    d = tx * c
+                    for ch in range(c):
+                        edge[ch] = p0[d + ch] + p2[d - c + ch]
+                edge = ri[4 * tw * c:(4 * tw + 1) * c]
+                for ch in range(c):
+                    edge[ch] = p2[(tw - 1) * c + ch]
+            r0, r1, r2 = rr[0].reshape(-1), rr[1].reshape(-1), rr[2].reshape(-1)
+            s0, s1, s2 = rows[0].reshape(-1), rows[1].reshape(-1), rows[2].reshape(-1)
+            s3, s4 = rows[3].reshape(-1), rows[4].reshape(-1)
+            r3, r4 = rr[3].reshape(-1), rr[4].reshape(-1)
+            if ty == 0:
+                s4[:] = 0  # (no row of tiles above shares the first row)
+            for q in range(rc):  # (B p) B^T: the rows combined
+                c0 = r0[q]
+                c2 = r2[q]
+                s0[q] = c0 + s4[q]
+                s1[q] = r3[q]
+                s2[q] = r1[q] - c0 - c2
+                s3[q] = r4[q]
+                s4[q] = c2
+            last = 5 if ty == th - 1 else 4
+            for k in range(last):
+                sy = 4 * ty + k - top
+                if sy < 0 or sy >= h:
+                    continue
+                inside = rows[k, left:left + cols]
+                for ch in range(c):
+                    dst = gx[b, ch, sy]
+                    for q in range(cols):
+                        dst[q] = inside[q, ch]
+                    for q in range(cols, w):
+                        dst[q] = 0
+        for sy in range(max(0, 4 * th + 1 - top), h):  # rows no tile reaches
+            for ch in range(c):
+                gx[b, ch, sy] = 0

@@ -25,7 +25,8 @@ and the weight gradient rebuilds them from the saved input, a block at a time (c
 writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
 ``col2im(W^T @ grad)``, except that with numba a stride-1 convolution's input gradient is the
 forward convolution of the gradient with the flipped weight (no col2im, and a product in the
-forward's faster orientation), and a strided one (kernel above 1x1) multiplies the gradient in
+forward's faster orientation), a 3x3 stride-2 one is the transpose of the stride-2 forward's
+split, and another strided one (kernel above 1x1) multiplies the gradient in
 the pixel-major orientation and gathers each input pixel's columns (``_conv_backward_jit``);
 with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2), a 3x3 stride-2
 one the transpose of the stride-2 forward's split. With numba each
@@ -608,6 +609,12 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
             return (yield from _conv_forward_steps(g, _flipped(w), (1, 1), full, dilation, 1))
+    if (jit is not None and _WINOGRAD_S2 and groups == 1 and dilation == (1, 1)
+            and stride == (2, 2) and w.shape[2:] == (3, 3)
+            and min(w.shape[:2]) >= _ROWS_MIN_CHANNELS):
+        k = _conv_jit.kernels(g, w)
+        if k is not None:
+            return (yield from _conv_backward_input_winograd_s2(k, g, w, x_shape, pads))
     if (jit is not None and groups == 1 and dilation == (1, 1) and stride != (1, 1)
             and w.shape[2] * w.shape[3] > 1 and w.shape[1] >= _MIN_GATHER_CHANNELS):
         pm = _conv_backward_jit.kernels(g, w)
@@ -659,6 +666,32 @@ def _flipped(w):
     """``w`` ``(O, C, kh, kw)`` as the weight ``(C, O, kh, kw)`` of the adjoint stride-1
     convolution: channels swapped, kernel rotated by 180 degrees."""
     return np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+
+
+def _conv_backward_input_winograd_s2(k, g, w, x_shape, pads):
+    """Input gradient of a 3x3 stride-2 ungrouped convolution by the transpose of
+    ``_conv_forward_winograd_s2``: per block of images, the gradient's 2x2 tiles transformed by
+    ``A``, 25 products ``Gt (T, O) @ U^T (O, C)`` and each tile's ``B P B^T`` added onto the
+    input gradient (neighbouring tiles share an edge row and column)."""
+    n, o, ho, wo = g.shape
+    c = w.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+    wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
+    ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
+    gx = np.empty(x_shape, dtype=g.dtype)
+
+    def step(s, e):
+        b = e - s
+        gt = scratch("wino_m", (25, b * tiles, o), g.dtype)
+        k.winograd_s2_grad(g[s:e], gt, th, tw)
+        prod = scratch("rows", (25, b * tiles, c), g.dtype)
+        np.matmul(gt, ut, out=prod)
+        k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
+
+    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
+    return gx
 
 
 def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
