@@ -196,6 +196,43 @@ def test_winograd_stride2_weight_gradient(monkeypatch, shape, o, pads, taken, dt
     np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads,min_tiles,taken", [
+    ((3, 32, 10, 12), 32, (1, 1, 1, 1), 256, True),  # 32 channels: before the planar one
+    ((3, 33, 9, 7), 40, (1, 1, 1, 1), 1, True),  # odd output sizes: a last half tile
+    ((2, 32, 6, 5), 32, (2, 0, 3, 1), 1, True),
+    ((2, 16, 4, 4), 8, (1, 1, 1, 1), 1 << 30, True),  # the planar one declines
+    ((2, 16, 8, 8), 16, (1, 1, 1, 1), 1, False),  # the planar one takes it
+    ((2, 16, 8, 8), 4, (1, 1, 1, 1), 1 << 30, False),  # too few channels
+])
+def test_channels_last_winograd_weight_gradient(monkeypatch, shape, o, pads, min_tiles, taken,
+                                                dtype):
+    """The 3x3 stride-1 weight gradient by the transpose of the channels-last Winograd forward
+    against PyTorch, and the same bits on two threads."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", min_tiles)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = shape[2] + pads[0] + pads[1] - 2
+    wo = shape[3] + pads[2] + pads[3] - 2
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = _spy(monkeypatch, "_conv_backward_weight_winograd_cl")
+    args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g)).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_new_paths_take_broadcast_and_strided_gradients(monkeypatch, stride):
     """A sum's gradient reaches the convolution as a broadcast (stride-0) view, a transpose's

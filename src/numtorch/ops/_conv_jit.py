@@ -48,6 +48,7 @@ class _Kernels:
         self.winograd_s2_output = jit(_winograd_s2_output)
         self.winograd_s2_grad = jit(_winograd_s2_grad)
         self.winograd_s2_scatter = jit(_winograd_s2_scatter)
+        self.winograd_grad = jit(_winograd_grad)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -494,3 +495,56 @@ def _winograd_s2_scatter(p, gx, th, tw, top, left):
         for sy in range(max(0, 4 * th + 1 - top), h):  # rows no tile reaches
             for ch in range(c):
                 gx[b, ch, sy] = 0
+
+
+def _winograd_grad(g, gt, th, tw):
+    """``gt`` ``(16, N * th * tw, O)``: ``A g A^T`` of every 2x2 tile ``g`` of the output
+    gradient ``(N, O, Ho, Wo)`` (zeros beyond it), per axis ``A g = (g0, g0 + g1, g0 - g1,
+    -g1)``: the weight gradient of the stride-1 Winograd forward pairs these with the input's
+    tiles as ``winograd_input`` transforms them. Laid out and computed as
+    ``_winograd_s2_grad``."""
+    n, o, ho, wo = g.shape
+    wt = 2 * tw
+    rc = wt * o
+    r = np.zeros((2, wt, o), g.dtype)
+    e = np.empty((4, rc), g.dtype)
+    gf = gt.reshape(16, -1)
+    for b in range(n):
+        for ty in range(th):
+            for k in range(2):
+                yy = 2 * ty + k
+                slot = r[k]
+                if yy >= ho:
+                    slot[:] = 0
+                    continue
+                for ch in range(o):
+                    src = g[b, ch, yy]
+                    for q in range(wo):
+                        slot[q, ch] = src[q]
+            r0 = r[0].reshape(-1)
+            r1 = r[1].reshape(-1)
+            e0, e1, e2, e3 = e[0], e[1], e[2], e[3]
+            for q in range(rc):  # A g: the tile rows combined
+                a = r0[q]
+                c = r1[q]
+                e0[q] = a
+                e1[q] = a + c
+                e2[q] = a - c
+                e3[q] = -c
+            t0 = (b * th + ty) * tw
+            for i in range(4):  # (A g) A^T: the columns combined
+                ei = e[i]
+                v0 = gf[4 * i, t0 * o:(t0 + tw) * o]
+                v1 = gf[4 * i + 1, t0 * o:(t0 + tw) * o]
+                v2 = gf[4 * i + 2, t0 * o:(t0 + tw) * o]
+                v3 = gf[4 * i + 3, t0 * o:(t0 + tw) * o]
+                for tx in range(tw):
+                    a = ei[2 * tx * o:(2 * tx + 2) * o]
+                    d = tx * o
+                    for ch in range(o):
+                        a0 = a[ch]
+                        a1 = a[o + ch]
+                        v0[d + ch] = a0
+                        v1[d + ch] = a0 + a1
+                        v2[d + ch] = a0 - a1
+                        v3[d + ch] = -a1

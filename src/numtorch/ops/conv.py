@@ -28,7 +28,8 @@ forward convolution of the gradient with the flipped weight (no col2im, and a pr
 forward's faster orientation), a 3x3 stride-2 one is the transpose of the stride-2 forward's
 split, and another strided one (kernel above 1x1) multiplies the gradient in
 the pixel-major orientation and gathers each input pixel's columns (``_conv_backward_jit``);
-with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2), a 3x3 stride-2
+with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2) (planar, or from 32
+channels and for small images the transpose of the channels-last forward's), a 3x3 stride-2
 one the transpose of the stride-2 forward's split. With numba each
 block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
 batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
@@ -385,6 +386,15 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
 
 
 _WINOGRAD_S2 = True
+_WINOGRAD_CL = True
+# The channels-last Winograd weight gradient (``_conv_backward_weight_winograd_cl``) against the
+# planar one (``_conv_backward_weight_winograd``), one thread: from 32 channels on each side it
+# wins (batch 32: 32 at 16x16 1.39 -> 1.11 ms, 64 at 16x16 5.88 -> 4.36 ms; 64 at 8x8, batch
+# 64: 3.76 -> 2.04 ms), at 16 it is even (16 at 32x32: 1.62 against 1.67 ms), at 8 it loses
+# (8 at 32x32: 0.71 against 1.07 ms). Below 32 channels it is taken only where the planar one
+# has too few tiles a block (64 channels at 8x8, batch 32: 1.83 -> 0.92 ms against the rows'
+# product; 16 at 8x8 0.23 -> 0.13 ms against the columns').
+_WINOGRAD_CL_MIN_CHANNELS = 32
 # The stride-2 3x3 transforms per axis (see _conv_forward_winograd_s2): G (5 x 3) of the
 # kernel, and its 25 x 9 Kronecker square for every kernel at once.
 _WINOGRAD_S2_G = np.array([[1, 0, 0], [1, 0, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0]])
@@ -441,6 +451,13 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
 
 def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
     """``_conv_backward_weight`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
+    cl = None  # the channels-last Winograd
+    if (_WINOGRAD_CL and tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+            and groups == 1 and min(x.shape[1], g.shape[1]) >= _WINOGRAD_MIN_CHANNELS
+            and _jit.kernels(g, x) is not None):
+        cl = _conv_jit.kernels(x, g)
+        if cl is not None and min(x.shape[1], g.shape[1]) >= _WINOGRAD_CL_MIN_CHANNELS:
+            return (yield from _conv_backward_weight_winograd_cl(cl, g, x, pads))
     if (tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
             and g.shape[2] % 2 == 0 and g.shape[3] % 2 == 0
             and x.shape[1] >= _MIN_WINOGRAD_CHANNELS and _jit.kernels(g, x) is not None):
@@ -449,6 +466,8 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
         block = max(1, min(_WINOGRAD_TILES // tiles, g.shape[0] // 4))  # (four blocks to share)
         if k is not None and block * tiles >= _MIN_WINOGRAD_TILES:
             return (yield from _conv_backward_weight_winograd(k, g, x, pads, block))
+    if cl is not None:  # (the planar Winograd above declined: too few tiles a block)
+        return (yield from _conv_backward_weight_winograd_cl(cl, g, x, pads))
     if (_WINOGRAD_S2 and tuple(kernel) == (3, 3) and stride == (2, 2) and dilation == (1, 1)
             and groups == 1 and min(x.shape[1], g.shape[1]) >= _ROWS_MIN_CHANNELS
             and _jit.kernels(g, x) is not None):
@@ -589,6 +608,33 @@ def _conv_backward_weight_winograd_s2(k, g, x, pads):
     for p in parts[1:]:
         m += p
     full = _WINOGRAD_S2_GG.T.astype(x.dtype) @ m.reshape(25, c * o)  # (9, C * O)
+    return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+
+
+def _conv_backward_weight_winograd_cl(k, g, x, pads):
+    """Weight gradient of a 3x3 stride-1 ungrouped convolution by the transpose of the
+    channels-last ``_conv_forward_winograd``: the input's 4x4 tiles transformed as in the
+    forward, the gradient's 2x2 tiles by ``A``, per block of images 16 products
+    ``V^T (C, T) @ Gt (T, O)``, the block sums added in order, and ``G^T M G`` back to 3x3."""
+    n, o, ho, wo = g.shape
+    c = x.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+
+    def step(s, e):
+        b = e - s
+        v = scratch("rows", (16, b * tiles, c), x.dtype)
+        k.winograd_input(x[s:e], v, th, tw, top, left)
+        gt = scratch("wino_m", (16, b * tiles, o), x.dtype)
+        k.winograd_grad(g[s:e], gt, th, tw)
+        return np.matmul(v.swapaxes(1, 2), gt)
+
+    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
+    m = parts[0]
+    for p in parts[1:]:
+        m += p
+    full = _WINOGRAD_GG.astype(x.dtype) @ m.reshape(16, c * o)  # (9, C * O)
     return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
 
 
