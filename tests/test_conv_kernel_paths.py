@@ -197,6 +197,38 @@ def test_winograd_stride2_weight_gradient(monkeypatch, shape, o, pads, taken, dt
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads", [((3, 16, 9, 11), 16, 1), ((2, 17, 8, 8), 20, 0),
+                                          ((2, 16, 5, 6), 16, 2)])
+def test_winograd_stride2_gradients_together(monkeypatch, shape, o, pads, dtype):
+    """Both gradients of a 3x3 stride-2 convolution in one pass (the gradient's tiles
+    transformed once) give the bits of each alone, on one thread and on two."""
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((o, shape[1], 3, 3)).astype(dtype)
+    ho = (shape[2] + 2 * pads - 3) // 2 + 1
+    wo = (shape[3] + 2 * pads - 3) // 2 + 1
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    geom = ((2, 2), (pads,) * 4, (1, 1), 1, False, (0, 0), 2)
+    calls = _spy(monkeypatch, "_conv_backward_winograd_s2")
+    gx, gw, _ = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    assert calls == [1]
+    alone_x = conv_ops._conv_backward_arrays(g, x, w, geom, (True, False, False), x.shape)[0]
+    alone_w = conv_ops._conv_backward_arrays(g, x, w, geom, (False, True, False), x.shape)[1]
+    np.testing.assert_array_equal(gx, alone_x)
+    np.testing.assert_array_equal(gw, alone_w)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    both = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    np.testing.assert_array_equal(both[0], conv_ops._conv_backward_arrays(
+        g, x, w, geom, (True, False, False), x.shape)[0])
+    np.testing.assert_array_equal(both[1], conv_ops._conv_backward_arrays(
+        g, x, w, geom, (False, True, False), x.shape)[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape,o,pads,min_tiles,taken", [
     ((3, 32, 10, 12), 32, (1, 1, 1, 1), 256, True),  # 32 channels: before the planar one
     ((3, 33, 9, 7), 40, (1, 1, 1, 1), 1, True),  # odd output sizes: a last half tile

@@ -740,6 +740,48 @@ def _conv_backward_input_winograd_s2(k, g, w, x_shape, pads):
     return gx
 
 
+def _winograd_s2_kernels(g, x, w, stride, dilation, groups):
+    """The compiled kernels where a backward's input and weight gradients both go the stride-2
+    Winograd way (``_conv_backward_winograd_s2``), else None."""
+    if (_WINOGRAD_S2 and groups == 1 and stride == (2, 2) and dilation == (1, 1)
+            and g.ndim == 4 and w.shape[2:] == (3, 3) and min(w.shape[:2]) >= _ROWS_MIN_CHANNELS
+            and _jit.kernels(g, x, w) is not None):
+        return _conv_jit.kernels(g, x, w)
+    return None
+
+
+def _conv_backward_winograd_s2(k, g, x, w, pads):
+    """Input and weight gradients of a 3x3 stride-2 convolution in one pass over the blocks
+    (``_conv_backward_input_winograd_s2`` and ``_conv_backward_weight_winograd_s2``, the same
+    blocks and results): each block's gradient tiles are transformed once for both."""
+    n, o, ho, wo = g.shape
+    c = w.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+    wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
+    ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
+    gx = np.empty(x.shape, dtype=g.dtype)
+
+    def step(s, e):
+        b = e - s
+        gt = scratch("wino_m", (25, b * tiles, o), g.dtype)
+        k.winograd_s2_grad(g[s:e], gt, th, tw)
+        prod = scratch("rows", (25, b * tiles, c), g.dtype)
+        np.matmul(gt, ut, out=prod)
+        k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
+        v = prod  # (its products are spent: the input's tiles go there)
+        k.winograd_s2_input(x[s:e], v, th, tw, top, left)
+        return np.matmul(v.swapaxes(1, 2), gt)
+
+    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
+    m = parts[0]
+    for p in parts[1:]:
+        m += p
+    full = _WINOGRAD_S2_GG.T.astype(x.dtype) @ m.reshape(25, c * o)  # (9, C * O)
+    return gx, np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+
+
 def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
     """Input gradient of an ungrouped, undilated convolution with the product in the
     pixel-major orientation that BLAS runs fastest on few channels (see
@@ -931,6 +973,10 @@ def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
     gx = gw = gb = None
     if transposed and (mask[0] or mask[1]):
         gx, gw = _conv_transpose_backward(g4, x, w, x_shape, geom, mask)
+    elif mask[0] and mask[1] and (k := _winograd_s2_kernels(g4, x, w, stride, dilation,
+                                                             groups)) is not None:
+        gx, gw = run_steps(_conv_backward_winograd_s2(k, g4, x, w, pads))[0]
+        gx = gx.reshape(x_shape)
     elif mask[0] or mask[1]:
         # both gradients' blocks in one job: the helpers are woken once, and the two kernels'
         # blocks keep both threads busy to the end
