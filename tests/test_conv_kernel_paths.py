@@ -1,7 +1,8 @@
 """The compiled convolution paths against the NumPy ones and PyTorch: the stride-1 input gradient
 computed as the convolution of the gradient with the flipped weight (inputs of 16 channels or
 more), the strided one as a pixel-major product and gather (16 channels or more), the 3x3
-stride-1 weight gradient by Winograd's algorithm, and the forward and weight gradient padding a
+stride-1 weight gradient by Winograd's algorithm, the 3x3 stride-2 gradients by the transpose
+of the stride-2 Winograd-style forward, and the forward and weight gradient padding a
 block at a time."""
 
 import numpy as np
@@ -27,6 +28,9 @@ CASES = [
     ((2, 16, 11, 10), (4, 3, 2), (2, 3), (1, 0), 1),
     ((2, 16, 10, 10), (3, 2, 2), 3, 0, 1),  # windows leave gaps: those pixels get zero
     ((2, 16, 7, 7), (3, 3, 3), 2, 2, 1),  # padding beyond the kernel
+    # 3x3 stride 2, 16 channels or more each side: the Winograd-style forward, weight gradient
+    ((2, 16, 9, 10), (16, 3, 3), 2, 1, 1),
+    ((3, 17, 8, 7), (18, 3, 3), 2, (0, 2), 1),
     # stride 2: the weight gradient's columns from even and odd halves of the rows (odd widths)
     ((2, 3, 11, 9), (4, 3, 3), 2, 1, 1),
     ((2, 5, 8, 11), (3, 2, 3), 2, (0, 1), 1),
@@ -98,21 +102,26 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
     np.testing.assert_array_equal(whole, blocks)
 
 
-@pytest.mark.parametrize("shape,stride,path", [((3, 16, 9, 9), 2, "_conv_backward_input_gather")])
-def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, stride, path):
+@pytest.mark.parametrize("shape,o,stride,path", [
+    ((3, 16, 9, 9), 8, 2, "_conv_backward_input_gather"),
+    ((3, 16, 9, 9), 16, 2, "_conv_backward_input_winograd_s2"),
+    ((3, 17, 12, 10), 18, 2, "_conv_backward_input_winograd_s2"),
+])
+def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, o, stride, path):
     torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     rng = np.random.default_rng(2)
     x = rng.standard_normal(shape).astype(np.float32)
-    w = rng.standard_normal((8, shape[1], 3, 3)).astype(np.float32)
+    w = rng.standard_normal((o, shape[1], 3, 3)).astype(np.float32)
     ho, wo = (shape[2] - 1) // stride + 1, (shape[3] - 1) // stride + 1
-    g = rng.standard_normal((shape[0], 8, ho, wo)).astype(np.float32)
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(np.float32)
     calls = _spy(monkeypatch, path, lambda *args: path)
     args = (g, w, x.shape, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
     whole = conv_ops._conv_backward_input(*args)
     assert calls == [path]
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     np.testing.assert_array_equal(whole, conv_ops._conv_backward_input(*args))
@@ -147,6 +156,110 @@ def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
     tol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
     # the block sums are added in an order fixed by the shapes: two threads give the same bits
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads,taken", [
+    ((5, 16, 10, 14), 16, (1, 1, 1, 1), True),
+    ((3, 17, 9, 11), 18, (0, 0, 0, 0), True),  # odd output sizes: a last half tile
+    ((2, 16, 5, 7), 20, (3, 3, 2, 2), True),  # padding beyond the kernel
+    ((2, 16, 3, 3), 16, (0, 0, 0, 0), True),  # one output
+    ((3, 16, 9, 9), 8, (1, 1, 1, 1), False),  # few output channels
+])
+def test_winograd_stride2_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
+    """The 3x3 stride-2 weight gradient by the transposed Winograd-style split against
+    PyTorch, its blocks' sums the same bits on two threads."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = (shape[2] + pads[0] + pads[1] - 3) // 2 + 1
+    wo = (shape[3] + pads[2] + pads[3] - 3) // 2 + 1
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = _spy(monkeypatch, "_conv_backward_weight_winograd_s2")
+    args = (g, x, (3, 3), (2, 2), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g),
+                                           stride=2).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads", [((3, 16, 9, 11), 16, 1), ((2, 17, 8, 8), 20, 0),
+                                          ((2, 16, 5, 6), 16, 2)])
+def test_winograd_stride2_gradients_together(monkeypatch, shape, o, pads, dtype):
+    """Both gradients of a 3x3 stride-2 convolution in one pass (the gradient's tiles
+    transformed once) give the bits of each alone, on one thread and on two."""
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((o, shape[1], 3, 3)).astype(dtype)
+    ho = (shape[2] + 2 * pads - 3) // 2 + 1
+    wo = (shape[3] + 2 * pads - 3) // 2 + 1
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    geom = ((2, 2), (pads,) * 4, (1, 1), 1, False, (0, 0), 2)
+    calls = _spy(monkeypatch, "_conv_backward_winograd_s2")
+    gx, gw, _ = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    assert calls == [1]
+    alone_x = conv_ops._conv_backward_arrays(g, x, w, geom, (True, False, False), x.shape)[0]
+    alone_w = conv_ops._conv_backward_arrays(g, x, w, geom, (False, True, False), x.shape)[1]
+    np.testing.assert_array_equal(gx, alone_x)
+    np.testing.assert_array_equal(gw, alone_w)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    both = conv_ops._conv_backward_arrays(g, x, w, geom, (True, True, False), x.shape)
+    np.testing.assert_array_equal(both[0], conv_ops._conv_backward_arrays(
+        g, x, w, geom, (True, False, False), x.shape)[0])
+    np.testing.assert_array_equal(both[1], conv_ops._conv_backward_arrays(
+        g, x, w, geom, (False, True, False), x.shape)[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,pads,min_tiles,taken", [
+    ((3, 32, 10, 12), 32, (1, 1, 1, 1), 256, True),  # 32 channels: before the planar one
+    ((3, 33, 9, 7), 40, (1, 1, 1, 1), 1, True),  # odd output sizes: a last half tile
+    ((2, 32, 6, 5), 32, (2, 0, 3, 1), 1, True),
+    ((2, 16, 4, 4), 8, (1, 1, 1, 1), 1 << 30, True),  # the planar one declines
+    ((2, 16, 8, 8), 16, (1, 1, 1, 1), 1, False),  # the planar one takes it
+    ((2, 16, 8, 8), 4, (1, 1, 1, 1), 1 << 30, False),  # too few channels
+])
+def test_channels_last_winograd_weight_gradient(monkeypatch, shape, o, pads, min_tiles, taken,
+                                                dtype):
+    """The 3x3 stride-1 weight gradient by the transpose of the channels-last Winograd forward
+    against PyTorch, and the same bits on two threads."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", min_tiles)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = shape[2] + pads[0] + pads[1] - 2
+    wo = shape[3] + pads[2] + pads[3] - 2
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = _spy(monkeypatch, "_conv_backward_weight_winograd_cl")
+    args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g)).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))

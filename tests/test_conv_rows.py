@@ -1,5 +1,6 @@
 """The compiled channels-last forwards of conv2d (``ops/_conv_jit``): the "rows" product
-(positions as the product's rows) and Winograd's F(2x2, 3x3) for 3x3 stride-1 kernels, against
+(positions as the product's rows), Winograd's F(2x2, 3x3) for 3x3 stride-1 kernels and its
+stride-2 counterpart (F(2, 2) on the even taps) for 3x3 stride-2 kernels, against
 PyTorch and the NumPy path: strides, dilations (the per-offset copy of ``im2row``), uneven and
 large padding, odd output sizes (a last half tile), bias, float64, non-contiguous inputs,
 several blocks on two workers; and the shapes that keep the columns' path."""
@@ -26,6 +27,12 @@ CASES = [
     ((1, 16, 4, 3), (16, 3, 3), 1, (3, 2), 1),
     ((2, 16, 3, 3), (16, 3, 3), 1, 0, 1),  # a 1x1 output: one tile, mostly dropped
     ((1, 16, 1, 1), (16, 3, 3), 1, 1, 1),
+    # 3x3 stride 2: odd sizes (a last half tile), no padding, padding beyond the kernel
+    ((2, 16, 8, 8), (32, 3, 3), 2, 1, 1),
+    ((3, 17, 9, 14), (16, 3, 3), 2, 0, 1),
+    ((2, 16, 5, 7), (20, 3, 3), 2, (3, 2), 1),
+    ((1, 16, 3, 3), (16, 3, 3), 2, 0, 1),  # one output
+    ((2, 16, 11, 9), (16, 3, 3), 2, 1, 2),  # dilated: the rows' path
 ]
 
 
@@ -52,18 +59,21 @@ def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride
         torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), stride,
         padding, dilation).numpy()
     calls = []
-    for name in ("_conv_forward_rows", "_conv_forward_winograd"):
+    for name in ("_conv_forward_rows", "_conv_forward_winograd", "_conv_forward_winograd_s2"):
         def spy(*args, _fn=getattr(conv_ops, name), _name=name, **kwargs):
             calls.append(_name)
             return _fn(*args, **kwargs)
 
         monkeypatch.setattr(conv_ops, name, spy)
     monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_S2", winograd)
     monkeypatch.setattr(_jit, "ENABLED", True)
     compiled = _forward(x, w, b, stride, padding, dilation)
-    by_winograd = winograd and wshape[1:] == (3, 3) and stride == 1 and dilation == 1
-    expected_path = ("_conv_forward_winograd" if by_winograd else
-                     "_conv_forward_rows" if min(shape[1], wshape[0]) >= 16 else None)
+    by_winograd = winograd and wshape[1:] == (3, 3) and stride in (1, 2) and dilation == 1
+    many = min(shape[1], wshape[0]) >= 16
+    expected_path = ("_conv_forward_winograd" if by_winograd and stride == 1 else
+                     "_conv_forward_winograd_s2" if by_winograd and many else
+                     "_conv_forward_rows" if many else None)
     assert calls == ([expected_path] if expected_path else [])
     monkeypatch.setattr(_jit, "ENABLED", False)
     plain = _forward(x, w, b, stride, padding, dilation)
@@ -73,17 +83,19 @@ def test_rows_forward_matches_torch_and_numpy(monkeypatch, shape, wshape, stride
     assert compiled.dtype == expected.dtype
 
 
+@pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("winograd", [True, False])
-def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winograd):
+def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winograd, stride):
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_S2", winograd)
     rng = np.random.default_rng(1)
     base = rng.standard_normal((7, 32, 10, 12)).astype(np.float32)
     x = base[:, ::2, :, 1:-1]  # non-contiguous
     w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
-    geom = ((1, 1), (1, 1, 1, 1), (1, 1))
+    geom = ((stride, stride), (1, 1, 1, 1), (1, 1))
     whole = conv_ops._conv_forward(x, w, *geom, 1, b)
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
     monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
@@ -99,6 +111,8 @@ def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winog
 @pytest.mark.parametrize("shape,wshape,stride,groups,path", [
     ((2, 3, 8, 8), (16, 3, 3), 1, 1, None),  # few input channels
     ((2, 16, 8, 8), (8, 3, 3), 2, 1, None),  # few output channels for the rows' product
+    ((2, 16, 8, 8), (16, 3, 3), 2, 1, "winograd_s2"),
+    ((2, 16, 8, 8), (16, 3, 2), 2, 1, "rows"),
     ((2, 16, 8, 8), (8, 3, 3), 1, 1, "winograd"),
     ((2, 8, 8, 8), (8, 3, 3), 1, 1, None),  # too few channel pairs for Winograd
     ((2, 16, 8, 8), (16, 1, 1), 1, 1, None),  # 1x1 kernel
@@ -120,6 +134,7 @@ def test_channels_last_forwards_gradients_by_finite_differences(monkeypatch, str
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_WINOGRAD", winograd)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_S2", winograd)
     rng = np.random.default_rng(2)
     arrays = [rng.standard_normal((3, 16, 7, 6)), rng.standard_normal((16, 16, 3, 3)),
               rng.standard_normal(16)]

@@ -22,6 +22,9 @@ than the direct product. Moving the layout inside the transforms, where a row is
 instead of in separate passes over the whole block was 5-10 % faster (one thread, batch 32:
 16 channels at 32x32 2.01 -> 1.80 ms, 32 at 16x16 1.28 -> 1.20 ms, 64 at 8x8 1.12 -> 1.07 ms).
 
+A 3x3 stride-2 convolution has its own pair (``winograd_s2_input``: 5x5 tiles 4 apart, 25
+entries; ``winograd_s2_output``), whose transforms only add and subtract.
+
 numba is optional and used only when ``numtorch.ops._jit`` uses it (``NUMTORCH_JIT=0`` turns
 both off); :func:`kernels` returns None otherwise and the convolution keeps its columns' path.
 """
@@ -41,6 +44,11 @@ class _Kernels:
         self.rows_to_planes = jit(_rows_to_planes)
         self.winograd_input = jit(_winograd_input)
         self.winograd_output = jit(_winograd_output)
+        self.winograd_s2_input = jit(_winograd_s2_input)
+        self.winograd_s2_output = jit(_winograd_s2_output)
+        self.winograd_s2_grad = jit(_winograd_s2_grad)
+        self.winograd_s2_scatter = jit(_winograd_s2_scatter)
+        self.winograd_grad = jit(_winograd_grad)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -245,3 +253,298 @@ def _winograd_output(m, out, bias, has_bias, th, tw):
                     else:
                         for q in range(wo):
                             dst[q] = row[q, ch]
+
+
+def _winograd_s2_input(x, v, th, tw, top, left):
+    """``v`` ``(25, N * th * tw, C)``: the stride-2 transform ``B^T d B`` of every 5x5 tile
+    ``d`` (tiles at offsets that are multiples of 4, ``th`` x ``tw`` per image) of ``x``
+    ``(N, C, H, W)`` zero-padded by ``top`` and ``left`` (and with zeros beyond it), channels
+    last. Per axis ``B^T d = (d0 - d2, d2, d4 - d2, d1, d3)``: the even taps' two outputs by
+    Winograd's F(2, 2), the odd tap's as they are (see ``conv._conv_forward_winograd_s2``).
+    A row of tiles at a time, as ``_winograd_input`` (a ring of five channels-last rows)."""
+    n, c, h, w = x.shape
+    wp = 4 * tw + 1
+    rc = wp * c
+    cols = max(0, min(w, wp - left))
+    ring = np.zeros((5, wp, c), x.dtype)
+    e = np.empty((5, rc), x.dtype)
+    vf = v.reshape(25, -1)  # (see _winograd_output)
+    for b in range(n):
+        for ty in range(th):
+            for k in range(5):
+                yy = 4 * ty + k
+                if ty > 0 and k == 0:
+                    continue  # (loaded for the previous row of tiles)
+                slot = ring[yy % 5]
+                sy = yy - top
+                if sy < 0 or sy >= h:
+                    slot[:] = 0
+                    continue
+                slot[:left] = 0
+                slot[left + cols:] = 0
+                inside = slot[left:left + cols]
+                for ch in range(c):
+                    src = x[b, ch, sy]
+                    for q in range(cols):
+                        inside[q, ch] = src[q]
+            r0 = ring[(4 * ty) % 5].reshape(-1)
+            r1 = ring[(4 * ty + 1) % 5].reshape(-1)
+            r2 = ring[(4 * ty + 2) % 5].reshape(-1)
+            r3 = ring[(4 * ty + 3) % 5].reshape(-1)
+            r4 = ring[(4 * ty + 4) % 5].reshape(-1)
+            e0, e1, e2, e3, e4 = e[0], e[1], e[2], e[3], e[4]
+            for q in range(rc):  # B^T d: the tile rows combined, whole image rows at once
+                e0[q] = r0[q] - r2[q]
+                e1[q] = r2[q]
+                e2[q] = r4[q] - r2[q]
+                e3[q] = r1[q]
+                e4[q] = r3[q]
+            t0 = (b * th + ty) * tw
+            for i in range(5):  # (B^T d) B: the columns combined
+                ei = e[i]
+                v0 = vf[5 * i, t0 * c:(t0 + tw) * c]
+                v1 = vf[5 * i + 1, t0 * c:(t0 + tw) * c]
+                v2 = vf[5 * i + 2, t0 * c:(t0 + tw) * c]
+                v3 = vf[5 * i + 3, t0 * c:(t0 + tw) * c]
+                v4 = vf[5 * i + 4, t0 * c:(t0 + tw) * c]
+                for tx in range(tw):
+                    a = ei[4 * tx * c:(4 * tx + 5) * c]
+                    d = tx * c
+                    for ch in range(c):
+                        x1 = a[c + ch]
+                        x2 = a[2 * c + ch]
+                        v0[d + ch] = a[ch] - x2
+                        v1[d + ch] = x2
+                        v2[d + ch] = a[4 * c + ch] - x2
+                        v3[d + ch] = x1
+                        v4[d + ch] = a[3 * c + ch]
+
+
+def _winograd_s2_output(m, out, bias, has_bias, th, tw):
+    """``out`` ``(N, O, Ho, Wo)``: ``A^T m A`` of every stride-2 transformed tile of ``m``
+    ``(25, N * th * tw, O)`` (per axis ``(m0 + m1 + m3, m1 + m2 + m4)``), each giving a 2x2
+    block of outputs (those inside ``Ho`` x ``Wo``), plus ``bias[o]`` when ``has_bias``; in the
+    two stages of ``_winograd_output``."""
+    n, o, ho, wo = out.shape
+    tc = tw * o
+    f = np.empty((2, 5, tc), m.dtype)
+    row = np.empty((2 * tw, o), m.dtype)
+    flat = row.reshape(-1)
+    mf = m.reshape(25, -1)
+    for b in range(n):
+        for ty in range(th):
+            t0 = (b * th + ty) * tw
+            for j in range(5):  # A^T m: the rows combined, a row of tiles at once
+                m0 = mf[j, t0 * o:(t0 + tw) * o]
+                m1 = mf[5 + j, t0 * o:(t0 + tw) * o]
+                m2 = mf[10 + j, t0 * o:(t0 + tw) * o]
+                m3 = mf[15 + j, t0 * o:(t0 + tw) * o]
+                m4 = mf[20 + j, t0 * o:(t0 + tw) * o]
+                f0 = f[0, j]
+                f1 = f[1, j]
+                for q in range(tc):
+                    f0[q] = m0[q] + m1[q] + m3[q]
+                    f1[q] = m1[q] + m2[q] + m4[q]
+            for r in range(2):  # (A^T m) A: the columns combined
+                yy = 2 * ty + r
+                if yy >= ho:
+                    continue
+                fr = f[r]
+                g0, g1, g2, g3, g4 = fr[0], fr[1], fr[2], fr[3], fr[4]
+                for tx in range(tw):
+                    d = 2 * tx * o
+                    s0 = tx * o
+                    for ch in range(o):
+                        a1 = g1[s0 + ch]
+                        flat[d + ch] = g0[s0 + ch] + a1 + g3[s0 + ch]
+                        flat[d + o + ch] = a1 + g2[s0 + ch] + g4[s0 + ch]
+                for ch in range(o):
+                    dst = out[b, ch, yy]
+                    if has_bias:
+                        add = bias[ch]
+                        for q in range(wo):
+                            dst[q] = row[q, ch] + add
+                    else:
+                        for q in range(wo):
+                            dst[q] = row[q, ch]
+
+
+def _winograd_s2_grad(g, gt, th, tw):
+    """``gt`` ``(25, N * th * tw, O)``: ``A g A^T`` of every 2x2 tile ``g`` of the output
+    gradient ``(N, O, Ho, Wo)`` (zeros beyond it), per axis ``A g = (g0, g0 + g1, g1, g0, g1)``:
+    the weight gradient of the stride-2 Winograd forward pairs these with the input's
+    transformed tiles. A row of tiles at a time: its two gradient rows moved to channels-last,
+    combined as whole rows, then split into the tiles' columns."""
+    n, o, ho, wo = g.shape
+    wt = 2 * tw
+    rc = wt * o
+    r = np.zeros((2, wt, o), g.dtype)
+    e = np.empty((3, rc), g.dtype)
+    gf = gt.reshape(25, -1)
+    for b in range(n):
+        for ty in range(th):
+            for k in range(2):
+                yy = 2 * ty + k
+                slot = r[k]
+                if yy >= ho:
+                    slot[:] = 0
+                    continue
+                for ch in range(o):
+                    src = g[b, ch, yy]
+                    for q in range(wo):
+                        slot[q, ch] = src[q]
+            r0 = r[0].reshape(-1)
+            r1 = r[1].reshape(-1)
+            e0, e1, e2 = e[0], e[1], e[2]
+            for q in range(rc):  # A g: the tile rows combined
+                a = r0[q]
+                c = r1[q]
+                e0[q] = a
+                e1[q] = a + c
+                e2[q] = c
+            t0 = (b * th + ty) * tw
+            for i in range(5):  # (A g) A^T: the columns combined
+                ei = e[(0, 1, 2, 0, 2)[i]]
+                v0 = gf[5 * i, t0 * o:(t0 + tw) * o]
+                v1 = gf[5 * i + 1, t0 * o:(t0 + tw) * o]
+                v2 = gf[5 * i + 2, t0 * o:(t0 + tw) * o]
+                v3 = gf[5 * i + 3, t0 * o:(t0 + tw) * o]
+                v4 = gf[5 * i + 4, t0 * o:(t0 + tw) * o]
+                for tx in range(tw):
+                    a = ei[2 * tx * o:(2 * tx + 2) * o]
+                    d = tx * o
+                    for ch in range(o):
+                        a0 = a[ch]
+                        a1 = a[o + ch]
+                        v0[d + ch] = a0
+                        v1[d + ch] = a0 + a1
+                        v2[d + ch] = a1
+                        v3[d + ch] = a0
+                        v4[d + ch] = a1
+
+
+def _winograd_s2_scatter(p, gx, th, tw, top, left):
+    """``gx`` ``(N, C, H, W)``: the input gradient of the stride-2 Winograd forward from ``p``
+    ``(25, N * th * tw, C)``, each tile's products summed over the output channels: ``B p
+    B^T`` of every tile (per axis ``x0 += p0``, ``x1 = p3``, ``x2 = p1 - p0 - p2``, ``x3 =
+    p4``, ``x4 += p2``), the tiles' shared edge rows and columns added, at ``(-top, -left)``
+    (the padding dropped; zero where no tile reaches). A row of tiles at a time: its columns
+    combined into five channels-last rows, those into four finished image rows (the fifth
+    carried to the next row of tiles), each moved to the C planes."""
+    n, c, h, w = gx.shape
+    wp = 4 * tw + 1
+    rc = wp * c
+    cols = max(0, min(w, wp - left))
+    rr = np.empty((5, wp, c), p.dtype)
+    rows = np.empty((5, wp, c), p.dtype)
+    pf = p.reshape(25, -1)
+    for b in range(n):
+        for ty in range(th):
+            t0 = (b * th + ty) * tw
+            for i in range(5):  # B p: the columns combined, one channels-last row per tile row
+                ri = rr[i].reshape(-1)
+                p0 = pf[5 * i, t0 * c:(t0 + tw) * c]
+                p1 = pf[5 * i + 1, t0 * c:(t0 + tw) * c]
+                p2 = pf[5 * i + 2, t0 * c:(t0 + tw) * c]
+                p3 = pf[5 * i + 3, t0 * c:(t0 + tw) * c]
+                p4 = pf[5 * i + 4, t0 * c:(t0 + tw) * c]
+                for tx in range(tw):  # the tile's three inner columns
+                    a = ri[(4 * tx + 1) * c:(4 * tx + 4) * c]
+                    d = tx * c
+                    for ch in range(c):
+                        a[ch] = p3[d + ch]
+                        a[c + ch] = p1[d + ch] - p0[d + ch] - p2[d + ch]
+                        a[2 * c + ch] = p4[d + ch]
+                edge = ri[:c]  # its edge columns, shared with the neighbours
+                for ch in range(c):
+                    edge[ch] = p0[ch]
+                for tx in range(1, tw):
+                    edge = ri[4 * tx * c:(4 * tx + 1) * c]
+                    d = tx * c
+                    for ch in range(c):
+                        edge[ch] = p0[d + ch] + p2[d - c + ch]
+                edge = ri[4 * tw * c:(4 * tw + 1) * c]
+                for ch in range(c):
+                    edge[ch] = p2[(tw - 1) * c + ch]
+            r0, r1, r2 = rr[0].reshape(-1), rr[1].reshape(-1), rr[2].reshape(-1)
+            s0, s1, s2 = rows[0].reshape(-1), rows[1].reshape(-1), rows[2].reshape(-1)
+            s3, s4 = rows[3].reshape(-1), rows[4].reshape(-1)
+            r3, r4 = rr[3].reshape(-1), rr[4].reshape(-1)
+            if ty == 0:
+                s4[:] = 0  # (no row of tiles above shares the first row)
+            for q in range(rc):  # (B p) B^T: the rows combined
+                c0 = r0[q]
+                c2 = r2[q]
+                s0[q] = c0 + s4[q]
+                s1[q] = r3[q]
+                s2[q] = r1[q] - c0 - c2
+                s3[q] = r4[q]
+                s4[q] = c2
+            last = 5 if ty == th - 1 else 4
+            for k in range(last):
+                sy = 4 * ty + k - top
+                if sy < 0 or sy >= h:
+                    continue
+                inside = rows[k, left:left + cols]
+                for ch in range(c):
+                    dst = gx[b, ch, sy]
+                    for q in range(cols):
+                        dst[q] = inside[q, ch]
+                    for q in range(cols, w):
+                        dst[q] = 0
+        for sy in range(max(0, 4 * th + 1 - top), h):  # rows no tile reaches
+            for ch in range(c):
+                gx[b, ch, sy] = 0
+
+
+def _winograd_grad(g, gt, th, tw):
+    """``gt`` ``(16, N * th * tw, O)``: ``A g A^T`` of every 2x2 tile ``g`` of the output
+    gradient ``(N, O, Ho, Wo)`` (zeros beyond it), per axis ``A g = (g0, g0 + g1, g0 - g1,
+    -g1)``: the weight gradient of the stride-1 Winograd forward pairs these with the input's
+    tiles as ``winograd_input`` transforms them. Laid out and computed as
+    ``_winograd_s2_grad``."""
+    n, o, ho, wo = g.shape
+    wt = 2 * tw
+    rc = wt * o
+    r = np.zeros((2, wt, o), g.dtype)
+    e = np.empty((4, rc), g.dtype)
+    gf = gt.reshape(16, -1)
+    for b in range(n):
+        for ty in range(th):
+            for k in range(2):
+                yy = 2 * ty + k
+                slot = r[k]
+                if yy >= ho:
+                    slot[:] = 0
+                    continue
+                for ch in range(o):
+                    src = g[b, ch, yy]
+                    for q in range(wo):
+                        slot[q, ch] = src[q]
+            r0 = r[0].reshape(-1)
+            r1 = r[1].reshape(-1)
+            e0, e1, e2, e3 = e[0], e[1], e[2], e[3]
+            for q in range(rc):  # A g: the tile rows combined
+                a = r0[q]
+                c = r1[q]
+                e0[q] = a
+                e1[q] = a + c
+                e2[q] = a - c
+                e3[q] = -c
+            t0 = (b * th + ty) * tw
+            for i in range(4):  # (A g) A^T: the columns combined
+                ei = e[i]
+                v0 = gf[4 * i, t0 * o:(t0 + tw) * o]
+                v1 = gf[4 * i + 1, t0 * o:(t0 + tw) * o]
+                v2 = gf[4 * i + 2, t0 * o:(t0 + tw) * o]
+                v3 = gf[4 * i + 3, t0 * o:(t0 + tw) * o]
+                for tx in range(tw):
+                    a = ei[2 * tx * o:(2 * tx + 2) * o]
+                    d = tx * o
+                    for ch in range(o):
+                        a0 = a[ch]
+                        a1 = a[o + ch]
+                        v0[d + ch] = a0
+                        v1[d + ch] = a0 + a1
+                        v2[d + ch] = a0 - a1
+                        v3[d + ch] = -a1

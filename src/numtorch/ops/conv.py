@@ -16,16 +16,21 @@ larger than 1x1 runs the other way round (``_conv_forward_rows``): the block mov
 channels-last, one row of ``(kh, kw, C)`` per output position, ``rows @ W^T`` (the faster
 orientation of OpenBLAS on these shapes) and the result moved back to ``(N, O, Ho, Wo)``; a 3x3
 stride-1 one by Winograd's F(2x2, 3x3) (``_conv_forward_winograd``: 16 products of
-``(tiles, C) @ (C, O)``, 2.25 times fewer multiply-adds).
+``(tiles, C) @ (C, O)``, 2.25 times fewer multiply-adds), a 3x3 stride-2 one by F(2, 2) on the
+even taps of each axis (``_conv_forward_winograd_s2``: 25 products, 25 multiply-adds per 2x2
+outputs instead of 36).
 
 The columns are never kept: forward multiplies each block's columns while they are in cache,
 and the weight gradient rebuilds them from the saved input, a block at a time (cheaper than
 writing and re-reading ``kh*kw`` times the input's memory). The input gradient is
 ``col2im(W^T @ grad)``, except that with numba a stride-1 convolution's input gradient is the
 forward convolution of the gradient with the flipped weight (no col2im, and a product in the
-forward's faster orientation), and a strided one (kernel above 1x1) multiplies the gradient in
+forward's faster orientation), a 3x3 stride-2 one is the transpose of the stride-2 forward's
+split, and another strided one (kernel above 1x1) multiplies the gradient in
 the pixel-major orientation and gathers each input pixel's columns (``_conv_backward_jit``);
-with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2). With numba each
+with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2) (planar, or from 32
+channels and for small images the transpose of the channels-last forward's), a 3x3 stride-2
+one the transpose of the stride-2 forward's split. With numba each
 block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
 batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
 the block temporaries live in per-thread
@@ -239,6 +244,8 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
         kernels = _conv_jit.kernels(x, w)
         if kernels is not None and path == "winograd":
             return (yield from _conv_forward_winograd(kernels, x, w, pads, bias, (ho, wo)))
+        if kernels is not None and path == "winograd_s2":
+            return (yield from _conv_forward_winograd_s2(kernels, x, w, pads, bias, (ho, wo)))
         if kernels is not None:
             return (yield from _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias,
                                                   (ho, wo)))
@@ -267,7 +274,9 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
 # against 0.7 ms; 16->16: 1.8 against 1.9 ms), never for a 1x1 kernel (no im2col to save; the
 # shortcut convolutions of ResNet-8 ran twice as slow); Winograd from 8 channels on each side
 # and 128 channel pairs (8->16 at 32x32: 1.6 against 2.0 ms, 16->8: 2.0 against 3.5 ms; 8->8
-# at 16x16 0.4 against 0.2 ms, 32->4 0.64 against 0.60 ms; a 3-channel stem 3x slower).
+# at 16x16 0.4 against 0.2 ms, 32->4 0.64 against 0.60 ms; a 3-channel stem 3x slower). The
+# stride-2 Winograd replaces the rows' product where that is taken (16->32 at 32x32: 1.49 ->
+# 1.15 ms, 32->64 at 16x16: 1.06 -> 0.84 ms).
 _ROWS_MIN_CHANNELS = 16
 _WINOGRAD_MIN_CHANNELS = 8
 _WINOGRAD_MIN_PAIRS = 128
@@ -284,6 +293,9 @@ def _channels_last_path(x, w, stride, dilation, groups):
         if min(c, o) >= _WINOGRAD_MIN_CHANNELS and c * o >= _WINOGRAD_MIN_PAIRS:
             return "winograd"
         return None
+    if (_WINOGRAD_S2 and kh == kw == 3 and stride == (2, 2) and dilation == (1, 1)
+            and min(c, o) >= _ROWS_MIN_CHANNELS):
+        return "winograd_s2"
     if kh * kw > 1 and min(c, o) >= _ROWS_MIN_CHANNELS:
         return "rows"
     return None
@@ -373,6 +385,56 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     return out
 
 
+_WINOGRAD_S2 = True
+_WINOGRAD_CL = True
+# The channels-last Winograd weight gradient (``_conv_backward_weight_winograd_cl``) against the
+# planar one (``_conv_backward_weight_winograd``), one thread: from 32 channels on each side it
+# wins (batch 32: 32 at 16x16 1.39 -> 1.11 ms, 64 at 16x16 5.88 -> 4.36 ms; 64 at 8x8, batch
+# 64: 3.76 -> 2.04 ms), at 16 it is even (16 at 32x32: 1.62 against 1.67 ms), at 8 it loses
+# (8 at 32x32: 0.71 against 1.07 ms). Below 32 channels it is taken only where the planar one
+# has too few tiles a block (64 channels at 8x8, batch 32: 1.83 -> 0.92 ms against the rows'
+# product; 16 at 8x8 0.23 -> 0.13 ms against the columns').
+_WINOGRAD_CL_MIN_CHANNELS = 32
+# The stride-2 3x3 transforms per axis (see _conv_forward_winograd_s2): G (5 x 3) of the
+# kernel, and its 25 x 9 Kronecker square for every kernel at once.
+_WINOGRAD_S2_G = np.array([[1, 0, 0], [1, 0, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0]])
+_WINOGRAD_S2_GG = np.ascontiguousarray(np.kron(_WINOGRAD_S2_G, _WINOGRAD_S2_G))
+
+
+def _conv_forward_winograd_s2(kernels, x, w, pads, bias, out_hw):
+    """A 3x3, stride-2 ``_conv_forward`` by a Winograd-style split: along each axis two
+    outputs ``y0 = w0 x0 + w1 x1 + w2 x2``, ``y1 = w0 x2 + w1 x3 + w2 x4`` are the even taps'
+    F(2, 2) ``m0 = (x0 - x2) w0``, ``m1 = x2 (w0 + w2)``, ``m2 = (x4 - x2) w2`` plus the odd
+    tap's ``m3 = x1 w1``, ``m4 = x3 w1`` (``y0 = m0 + m1 + m3``, ``y1 = m1 + m2 + m4``). Per
+    block of images, every 5x5 input tile (at offsets 4 apart) transformed, 25 products
+    ``(tiles, C) @ (C, O)`` (25 multiply-adds per 2x2 outputs instead of 36) and each tile's
+    2x2 outputs transformed back into ``(N, O, Ho, Wo)`` with the bias. The transforms only add
+    and subtract."""
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    top, _, left, _ = pads
+    ho, wo = out_hw
+    th, tw = -(-ho // 2), -(-wo // 2)  # (the tiles reach zeros beyond the padded input)
+    dtype = np.result_type(x, w)
+    wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
+    u = (_WINOGRAD_S2_GG.astype(dtype) @ wk).reshape(25, c, o)
+    out = np.empty((n, o, ho, wo), dtype=dtype)
+    has_bias = bias is not None
+    bias_arr = bias if has_bias else u[0, 0]  # (unread; numba wants an array of the dtype)
+    tiles = th * tw
+
+    def step(s, e):
+        b = e - s
+        v = scratch("rows", (25, b * tiles, c), dtype)
+        kernels.winograd_s2_input(x[s:e], v, th, tw, top, left)
+        m = scratch("wino_m", (25, b * tiles, o), dtype)
+        np.matmul(v, u, out=m)
+        kernels.winograd_s2_output(m, out[s:e], bias_arr, has_bias, th, tw)
+
+    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * x.itemsize)), step)
+    return out
+
+
 def _grouped(a, n, groups, length):
     """``a`` viewed as ``(n, rows, length)``, or ``(n, groups, rows / groups, length)``."""
     return a.reshape(n, -1, length) if groups == 1 else a.reshape(n, groups, -1, length)
@@ -389,6 +451,13 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
 
 def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
     """``_conv_backward_weight`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
+    cl = None  # the channels-last Winograd
+    if (_WINOGRAD_CL and tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+            and groups == 1 and min(x.shape[1], g.shape[1]) >= _WINOGRAD_MIN_CHANNELS
+            and _jit.kernels(g, x) is not None):
+        cl = _conv_jit.kernels(x, g)
+        if cl is not None and min(x.shape[1], g.shape[1]) >= _WINOGRAD_CL_MIN_CHANNELS:
+            return (yield from _conv_backward_weight_winograd_cl(cl, g, x, pads))
     if (tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
             and g.shape[2] % 2 == 0 and g.shape[3] % 2 == 0
             and x.shape[1] >= _MIN_WINOGRAD_CHANNELS and _jit.kernels(g, x) is not None):
@@ -397,6 +466,14 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
         block = max(1, min(_WINOGRAD_TILES // tiles, g.shape[0] // 4))  # (four blocks to share)
         if k is not None and block * tiles >= _MIN_WINOGRAD_TILES:
             return (yield from _conv_backward_weight_winograd(k, g, x, pads, block))
+    if cl is not None:  # (the planar Winograd above declined: too few tiles a block)
+        return (yield from _conv_backward_weight_winograd_cl(cl, g, x, pads))
+    if (_WINOGRAD_S2 and tuple(kernel) == (3, 3) and stride == (2, 2) and dilation == (1, 1)
+            and groups == 1 and min(x.shape[1], g.shape[1]) >= _ROWS_MIN_CHANNELS
+            and _jit.kernels(g, x) is not None):
+        k = _conv_jit.kernels(x, g)
+        if k is not None:
+            return (yield from _conv_backward_weight_winograd_s2(k, g, x, pads))
     if (groups == 1 and tuple(kernel) != (1, 1) and x.shape[1] >= _ROWS_WEIGHT_MIN_CHANNELS
             and _jit.kernels(g, x) is not None):
         rows, pm = _conv_jit.kernels(x, g), _conv_backward_jit.kernels(g, x)
@@ -505,6 +582,62 @@ def _conv_backward_weight_winograd(k, g, x, pads, block):
     return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
 
 
+def _conv_backward_weight_winograd_s2(k, g, x, pads):
+    """Weight gradient of a 3x3 stride-2 ungrouped convolution by the transpose of
+    ``_conv_forward_winograd_s2``: the input's 5x5 tiles transformed as in the forward, the
+    gradient's 2x2 tiles by ``A``, per block of images 25 products ``V^T (C, T) @ Gt (T, O)``,
+    the block sums added in order, and ``G^T M G`` back to 3x3 (one thread, batch 32: 16->32
+    at 32x32 1.52 -> 1.20 ms, 32->64 at 16x16 1.06 -> 0.88 ms against the columns' and rows'
+    paths)."""
+    n, o, ho, wo = g.shape
+    c = x.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+
+    def step(s, e):
+        b = e - s
+        v = scratch("rows", (25, b * tiles, c), x.dtype)
+        k.winograd_s2_input(x[s:e], v, th, tw, top, left)
+        gt = scratch("wino_m", (25, b * tiles, o), x.dtype)
+        k.winograd_s2_grad(g[s:e], gt, th, tw)
+        return np.matmul(v.swapaxes(1, 2), gt)
+
+    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * x.itemsize)), step)
+    m = parts[0]
+    for p in parts[1:]:
+        m += p
+    full = _WINOGRAD_S2_GG.T.astype(x.dtype) @ m.reshape(25, c * o)  # (9, C * O)
+    return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+
+
+def _conv_backward_weight_winograd_cl(k, g, x, pads):
+    """Weight gradient of a 3x3 stride-1 ungrouped convolution by the transpose of the
+    channels-last ``_conv_forward_winograd``: the input's 4x4 tiles transformed as in the
+    forward, the gradient's 2x2 tiles by ``A``, per block of images 16 products
+    ``V^T (C, T) @ Gt (T, O)``, the block sums added in order, and ``G^T M G`` back to 3x3."""
+    n, o, ho, wo = g.shape
+    c = x.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+
+    def step(s, e):
+        b = e - s
+        v = scratch("rows", (16, b * tiles, c), x.dtype)
+        k.winograd_input(x[s:e], v, th, tw, top, left)
+        gt = scratch("wino_m", (16, b * tiles, o), x.dtype)
+        k.winograd_grad(g[s:e], gt, th, tw)
+        return np.matmul(v.swapaxes(1, 2), gt)
+
+    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
+    m = parts[0]
+    for p in parts[1:]:
+        m += p
+    full = _WINOGRAD_GG.astype(x.dtype) @ m.reshape(16, c * o)  # (9, C * O)
+    return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+
+
 def _conv_backward_input(g, w, x_shape, stride, pads, dilation, groups):
     """Gradient of a convolution with respect to its input: ``col2im(W^T @ grad)``, a block of
     images at a time so the intermediate columns stay in cache. With the compiled kernels a
@@ -522,6 +655,12 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
             return (yield from _conv_forward_steps(g, _flipped(w), (1, 1), full, dilation, 1))
+    if (jit is not None and _WINOGRAD_S2 and groups == 1 and dilation == (1, 1)
+            and stride == (2, 2) and w.shape[2:] == (3, 3)
+            and min(w.shape[:2]) >= _ROWS_MIN_CHANNELS):
+        k = _conv_jit.kernels(g, w)
+        if k is not None:
+            return (yield from _conv_backward_input_winograd_s2(k, g, w, x_shape, pads))
     if (jit is not None and groups == 1 and dilation == (1, 1) and stride != (1, 1)
             and w.shape[2] * w.shape[3] > 1 and w.shape[1] >= _MIN_GATHER_CHANNELS):
         pm = _conv_backward_jit.kernels(g, w)
@@ -573,6 +712,74 @@ def _flipped(w):
     """``w`` ``(O, C, kh, kw)`` as the weight ``(C, O, kh, kw)`` of the adjoint stride-1
     convolution: channels swapped, kernel rotated by 180 degrees."""
     return np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+
+
+def _conv_backward_input_winograd_s2(k, g, w, x_shape, pads):
+    """Input gradient of a 3x3 stride-2 ungrouped convolution by the transpose of
+    ``_conv_forward_winograd_s2``: per block of images, the gradient's 2x2 tiles transformed by
+    ``A``, 25 products ``Gt (T, O) @ U^T (O, C)`` and each tile's ``B P B^T`` added onto the
+    input gradient (neighbouring tiles share an edge row and column)."""
+    n, o, ho, wo = g.shape
+    c = w.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+    wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
+    ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
+    gx = np.empty(x_shape, dtype=g.dtype)
+
+    def step(s, e):
+        b = e - s
+        gt = scratch("wino_m", (25, b * tiles, o), g.dtype)
+        k.winograd_s2_grad(g[s:e], gt, th, tw)
+        prod = scratch("rows", (25, b * tiles, c), g.dtype)
+        np.matmul(gt, ut, out=prod)
+        k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
+
+    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
+    return gx
+
+
+def _winograd_s2_kernels(g, x, w, stride, dilation, groups):
+    """The compiled kernels where a backward's input and weight gradients both go the stride-2
+    Winograd way (``_conv_backward_winograd_s2``), else None."""
+    if (_WINOGRAD_S2 and groups == 1 and stride == (2, 2) and dilation == (1, 1)
+            and g.ndim == 4 and w.shape[2:] == (3, 3) and min(w.shape[:2]) >= _ROWS_MIN_CHANNELS
+            and _jit.kernels(g, x, w) is not None):
+        return _conv_jit.kernels(g, x, w)
+    return None
+
+
+def _conv_backward_winograd_s2(k, g, x, w, pads):
+    """Input and weight gradients of a 3x3 stride-2 convolution in one pass over the blocks
+    (``_conv_backward_input_winograd_s2`` and ``_conv_backward_weight_winograd_s2``, the same
+    blocks and results): each block's gradient tiles are transformed once for both."""
+    n, o, ho, wo = g.shape
+    c = w.shape[1]
+    top, _, left, _ = pads
+    th, tw = -(-ho // 2), -(-wo // 2)
+    tiles = th * tw
+    wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
+    ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
+    gx = np.empty(x.shape, dtype=g.dtype)
+
+    def step(s, e):
+        b = e - s
+        gt = scratch("wino_m", (25, b * tiles, o), g.dtype)
+        k.winograd_s2_grad(g[s:e], gt, th, tw)
+        prod = scratch("rows", (25, b * tiles, c), g.dtype)
+        np.matmul(gt, ut, out=prod)
+        k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
+        v = prod  # (its products are spent: the input's tiles go there)
+        k.winograd_s2_input(x[s:e], v, th, tw, top, left)
+        return np.matmul(v.swapaxes(1, 2), gt)
+
+    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
+    m = parts[0]
+    for p in parts[1:]:
+        m += p
+    full = _WINOGRAD_S2_GG.T.astype(x.dtype) @ m.reshape(25, c * o)  # (9, C * O)
+    return gx, np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
 
 
 def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
@@ -766,6 +973,10 @@ def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
     gx = gw = gb = None
     if transposed and (mask[0] or mask[1]):
         gx, gw = _conv_transpose_backward(g4, x, w, x_shape, geom, mask)
+    elif mask[0] and mask[1] and (k := _winograd_s2_kernels(g4, x, w, stride, dilation,
+                                                             groups)) is not None:
+        gx, gw = run_steps(_conv_backward_winograd_s2(k, g4, x, w, pads))[0]
+        gx = gx.reshape(x_shape)
     elif mask[0] or mask[1]:
         # both gradients' blocks in one job: the helpers are woken once, and the two kernels'
         # blocks keep both threads busy to the end
