@@ -120,6 +120,24 @@ def test_compiled_log_softmax_matches_torch(shape):
     np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
+def test_compiled_log_softmax_same_bits_on_one_and_two_threads(monkeypatch):
+    # each row's maximum and sum are the row's own, whichever thread runs it
+    _kernels_or_skip()
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((700, 1000)) * 5).astype(np.float32)
+    g = rng.standard_normal((700, 1000)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(numtorch._threads, "_requested", threads)
+        monkeypatch.setattr(numtorch._threads, "workers", lambda threads=threads: threads)
+        nx = numtorch.tensor(x, requires_grad=True)
+        ny = numtorch.nn.functional.log_softmax(nx, 1)
+        ny.backward(numtorch.tensor(g))
+        results.append((ny.detach().numpy(), nx.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 def test_compiled_log_softmax_nan_row():
     _kernels_or_skip()
     x = np.array([[0.0, np.nan, 1.0], [1.0, 2.0, 3.0]], np.float32)

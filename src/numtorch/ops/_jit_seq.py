@@ -318,7 +318,7 @@ def _log_softmax_rows(x, tops, out, start, stop):
         top = tops[r]
         for j in range(n):  # the exponentials in one vectorised pass, then their sum
             o[j] = nat.exp(xr[j] - top)
-        lg = x.dtype.type(math.log(nat.sum16(o)))
+        lg = x.dtype.type(math.log(nat.row_sum(o)))
         for j in range(n):
             o[j] = (xr[j] - top) - lg
 

@@ -615,10 +615,11 @@ def _log_softmax_rows(y, g=None):
     rows = np.ascontiguousarray(y).reshape(-1, y.shape[-1])
     out = np.empty(rows.shape, y.dtype)
     if g is None:
-        tops = np.empty(rows.shape[0], y.dtype)
+        # the rows' maxima (NumPy's max, exact) in one call before the threads start: in each
+        # thread's runs, NumPy's max on a few rows keeps the second thread from gaining anything
+        tops = np.max(rows, axis=1)
 
-        def run(s, e):  # each run's maxima too (NumPy's max, exact), on the thread of its run
-            np.max(rows[s:e], axis=1, out=tops[s:e])
+        def run(s, e):
             kern.log_softmax_rows(rows, tops, out, s, e)
     else:
         g_rows = np.ascontiguousarray(g).reshape(rows.shape)
