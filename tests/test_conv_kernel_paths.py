@@ -129,6 +129,32 @@ def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, o, 
     np.testing.assert_allclose(whole, expected.numpy(), rtol=1e-4, atol=1e-4)
 
 
+def _weight_gradient_matches_torch(monkeypatch, path, taken, shape, o, pads, stride, dtype,
+                                   seed):
+    """``_conv_backward_weight`` of a 3x3 kernel on random input and gradient: whether
+    ``path`` ran, the result against PyTorch, and the same bits on two threads (the block sums
+    are added in an order fixed by the shapes)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    ho = (shape[2] + pads[0] + pads[1] - 3) // stride + 1
+    wo = (shape[3] + pads[2] + pads[3] - 3) // stride + 1
+    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
+    calls = _spy(monkeypatch, path)
+    args = (g, x, (3, 3), (stride, stride), pads, (1, 1), 1)
+    gw = conv_ops._conv_backward_weight(*args)
+    assert calls == ([1] if taken else [])
+    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g),
+                                           stride=stride).numpy()
+    assert gw.shape == expected.shape and gw.dtype == dtype
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape,o,pads,taken", [
     ((5, 8, 10, 14), 5, (1, 1, 1, 1), True),
@@ -137,28 +163,11 @@ def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, o, 
     ((3, 8, 9, 12), 4, (1, 1, 1, 1), False),  # an odd output height: the columns' path
 ])
 def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
-    torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1)  # small shapes take it too
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal(shape).astype(dtype)
-    ho = shape[2] + pads[0] + pads[1] - 2
-    wo = shape[3] + pads[2] + pads[3] - 2
-    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
-    calls = _spy(monkeypatch, "_conv_backward_weight_winograd")
-    args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
-    gw = conv_ops._conv_backward_weight(*args)
-    assert calls == ([1] if taken else [])
-    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
-    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g)).numpy()
-    assert gw.shape == expected.shape and gw.dtype == dtype
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
-    # the block sums are added in an order fixed by the shapes: two threads give the same bits
-    monkeypatch.setattr(numtorch._threads, "_requested", 2)
-    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
-    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+    _weight_gradient_matches_torch(monkeypatch, "_conv_backward_weight_winograd", taken, shape,
+                                   o, pads, 1, dtype, seed=3)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -172,28 +181,11 @@ def test_winograd_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
 def test_winograd_stride2_weight_gradient(monkeypatch, shape, o, pads, taken, dtype):
     """The 3x3 stride-2 weight gradient by the transposed Winograd-style split against
     PyTorch, its blocks' sums the same bits on two threads."""
-    torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal(shape).astype(dtype)
-    ho = (shape[2] + pads[0] + pads[1] - 3) // 2 + 1
-    wo = (shape[3] + pads[2] + pads[3] - 3) // 2 + 1
-    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
-    calls = _spy(monkeypatch, "_conv_backward_weight_winograd_s2")
-    args = (g, x, (3, 3), (2, 2), pads, (1, 1), 1)
-    gw = conv_ops._conv_backward_weight(*args)
-    assert calls == ([1] if taken else [])
-    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
-    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g),
-                                           stride=2).numpy()
-    assert gw.shape == expected.shape and gw.dtype == dtype
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
-    monkeypatch.setattr(numtorch._threads, "_requested", 2)
-    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
-    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+    _weight_gradient_matches_torch(monkeypatch, "_conv_backward_weight_winograd_s2", taken,
+                                   shape, o, pads, 2, dtype, seed=6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -241,28 +233,12 @@ def test_channels_last_winograd_weight_gradient(monkeypatch, shape, o, pads, min
                                                 dtype):
     """The 3x3 stride-1 weight gradient by the transpose of the channels-last Winograd forward
     against PyTorch, and the same bits on two threads."""
-    torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", min_tiles)
     monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)  # one image a block
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal(shape).astype(dtype)
-    ho = shape[2] + pads[0] + pads[1] - 2
-    wo = shape[3] + pads[2] + pads[3] - 2
-    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
-    calls = _spy(monkeypatch, "_conv_backward_weight_winograd_cl")
-    args = (g, x, (3, 3), (1, 1), pads, (1, 1), 1)
-    gw = conv_ops._conv_backward_weight(*args)
-    assert calls == ([1] if taken else [])
-    xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
-    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g)).numpy()
-    assert gw.shape == expected.shape and gw.dtype == dtype
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
-    monkeypatch.setattr(numtorch._threads, "_requested", 2)
-    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
-    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+    _weight_gradient_matches_torch(monkeypatch, "_conv_backward_weight_winograd_cl", taken,
+                                   shape, o, pads, 1, dtype, seed=7)
 
 
 @pytest.mark.parametrize("stride", [1, 2])

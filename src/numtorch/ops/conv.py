@@ -584,57 +584,54 @@ def _conv_backward_weight_winograd(k, g, x, pads, block):
 
 def _conv_backward_weight_winograd_s2(k, g, x, pads):
     """Weight gradient of a 3x3 stride-2 ungrouped convolution by the transpose of
-    ``_conv_forward_winograd_s2``: the input's 5x5 tiles transformed as in the forward, the
-    gradient's 2x2 tiles by ``A``, per block of images 25 products ``V^T (C, T) @ Gt (T, O)``,
-    the block sums added in order, and ``G^T M G`` back to 3x3 (one thread, batch 32: 16->32
-    at 32x32 1.52 -> 1.20 ms, 32->64 at 16x16 1.06 -> 0.88 ms against the columns' and rows'
-    paths)."""
-    n, o, ho, wo = g.shape
-    c = x.shape[1]
-    top, _, left, _ = pads
-    th, tw = -(-ho // 2), -(-wo // 2)
-    tiles = th * tw
-
-    def step(s, e):
-        b = e - s
-        v = scratch("rows", (25, b * tiles, c), x.dtype)
-        k.winograd_s2_input(x[s:e], v, th, tw, top, left)
-        gt = scratch("wino_m", (25, b * tiles, o), x.dtype)
-        k.winograd_s2_grad(g[s:e], gt, th, tw)
-        return np.matmul(v.swapaxes(1, 2), gt)
-
-    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * x.itemsize)), step)
-    m = parts[0]
-    for p in parts[1:]:
-        m += p
-    full = _WINOGRAD_S2_GG.T.astype(x.dtype) @ m.reshape(25, c * o)  # (9, C * O)
-    return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+    ``_conv_forward_winograd_s2`` (``_winograd_weight_gradient`` with its 5x5 tiles; one
+    thread, batch 32: 16->32 at 32x32 1.52 -> 1.20 ms, 32->64 at 16x16 1.06 -> 0.88 ms against
+    the columns' and rows' paths)."""
+    return (yield from _winograd_weight_gradient(k.winograd_s2_input, k.winograd_s2_grad,
+                                                 _WINOGRAD_S2_GG, g, x, pads))
 
 
 def _conv_backward_weight_winograd_cl(k, g, x, pads):
     """Weight gradient of a 3x3 stride-1 ungrouped convolution by the transpose of the
-    channels-last ``_conv_forward_winograd``: the input's 4x4 tiles transformed as in the
-    forward, the gradient's 2x2 tiles by ``A``, per block of images 16 products
-    ``V^T (C, T) @ Gt (T, O)``, the block sums added in order, and ``G^T M G`` back to 3x3."""
+    channels-last ``_conv_forward_winograd`` (``_winograd_weight_gradient`` with its 4x4
+    tiles)."""
+    return (yield from _winograd_weight_gradient(k.winograd_input, k.winograd_grad,
+                                                 _WINOGRAD_GG.T, g, x, pads))
+
+
+def _winograd_weight_gradient(transform_input, transform_grad, kron, g, x, pads):
+    """Weight gradient of a 3x3 ungrouped convolution by the transpose of a channels-last
+    Winograd forward whose kernel transform is ``kron`` ``(entries, 9)``: the input's tiles
+    transformed as in that forward (``transform_input``), the gradient's 2x2 tiles by ``A``
+    (``transform_grad``), per block of images ``entries`` products ``V^T (C, T) @ Gt (T, O)``,
+    and the block sums back to 3x3 (:func:`_winograd_weight_from_sums`)."""
     n, o, ho, wo = g.shape
     c = x.shape[1]
+    entries = kron.shape[0]
     top, _, left, _ = pads
     th, tw = -(-ho // 2), -(-wo // 2)
     tiles = th * tw
 
     def step(s, e):
         b = e - s
-        v = scratch("rows", (16, b * tiles, c), x.dtype)
-        k.winograd_input(x[s:e], v, th, tw, top, left)
-        gt = scratch("wino_m", (16, b * tiles, o), x.dtype)
-        k.winograd_grad(g[s:e], gt, th, tw)
+        v = scratch("rows", (entries, b * tiles, c), x.dtype)
+        transform_input(x[s:e], v, th, tw, top, left)
+        gt = scratch("wino_m", (entries, b * tiles, o), x.dtype)
+        transform_grad(g[s:e], gt, th, tw)
         return np.matmul(v.swapaxes(1, 2), gt)
 
-    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
+    block = max(1, _WINOGRAD_BLOCK_BYTES // (entries * tiles * c * x.itemsize))
+    parts = yield Blocks(n, block, step)
+    return _winograd_weight_from_sums(parts, kron, c, o, x.dtype)
+
+
+def _winograd_weight_from_sums(parts, kron, c, o, dtype):
+    """The ``(O, C, 3, 3)`` weight gradient from the blocks' ``(entries, C, O)`` products,
+    added in order (so the bits do not depend on the threads), through ``kron^T``."""
     m = parts[0]
     for p in parts[1:]:
         m += p
-    full = _WINOGRAD_GG.astype(x.dtype) @ m.reshape(16, c * o)  # (9, C * O)
+    full = kron.T.astype(dtype) @ m.reshape(len(kron), c * o)  # (9, C * O)
     return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
 
 
@@ -775,11 +772,7 @@ def _conv_backward_winograd_s2(k, g, x, w, pads):
         return np.matmul(v.swapaxes(1, 2), gt)
 
     parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
-    m = parts[0]
-    for p in parts[1:]:
-        m += p
-    full = _WINOGRAD_S2_GG.T.astype(x.dtype) @ m.reshape(25, c * o)  # (9, C * O)
-    return gx, np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+    return gx, _winograd_weight_from_sums(parts, _WINOGRAD_S2_GG, c, o, x.dtype)
 
 
 def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
