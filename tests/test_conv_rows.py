@@ -108,6 +108,29 @@ def test_rows_forward_blocks_on_two_workers_and_strided_input(monkeypatch, winog
                                whole, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_winograd_input_transform_gives_the_same_bits(dtype):
+    """The forward's transform with the even and odd columns apart (taken below
+    ``_WINOGRAD_SPLIT_CHANNELS``) against the plain one: the same tiles, bit for bit, for odd
+    and even sizes, no padding, padding on one side and padding beyond the image."""
+    skip_without_numba()
+    from numtorch.ops import _conv_jit
+    rng = np.random.default_rng(4)
+    for c, h, w, top, left in [(1, 1, 1, 1, 1), (3, 5, 4, 0, 0), (8, 9, 7, 1, 1),
+                               (16, 8, 10, 2, 3), (31, 6, 9, 1, 0), (5, 2, 3, 3, 2),
+                               (16, 32, 32, 1, 1)]:
+        x = rng.standard_normal((2, c, h, w)).astype(dtype)
+        ho, wo = h + 2 * top - 2, w + 2 * left - 2
+        th, tw = -(-ho // 2), -(-wo // 2)
+        k = _conv_jit.kernels(x)
+        plain = np.full((16, 2 * th * tw, c), np.nan, dtype)
+        split = plain.copy()
+        k.winograd_input(x, plain, th, tw, top, left)
+        k.winograd_input_split(x, split, th, tw, top, left)
+        np.testing.assert_array_equal(split, plain)
+    assert 8 < conv_ops._WINOGRAD_SPLIT_CHANNELS <= 32
+
+
 @pytest.mark.parametrize("shape,wshape,stride,groups,path", [
     ((2, 3, 8, 8), (16, 3, 3), 1, 1, None),  # few input channels
     ((2, 16, 8, 8), (8, 3, 3), 2, 1, None),  # few output channels for the rows' product

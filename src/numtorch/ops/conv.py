@@ -350,6 +350,9 @@ _WINOGRAD_BLOCK_BYTES = 1 << 20
 _WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 # G w G^T of every 3x3 kernel as one product: flattened kernels @ (G kron G)^T (9 x 16).
 _WINOGRAD_GG = np.ascontiguousarray(np.kron(_WINOGRAD_G, _WINOGRAD_G).T)
+# Below this many input channels the forward transforms its tiles with the even and odd
+# columns apart (``_conv_jit._winograd_input_split``: the same values, in longer runs).
+_WINOGRAD_SPLIT_CHANNELS = 32
 
 
 def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
@@ -373,10 +376,13 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     bias_arr = bias if has_bias else u[0, 0]  # (unread; numba wants an array of the dtype)
     tiles = th * tw
 
+    transform = (kernels.winograd_input_split if c < _WINOGRAD_SPLIT_CHANNELS
+                 else kernels.winograd_input)
+
     def step(s, e):
         b = e - s
         v = scratch("rows", (16, b * tiles, c), dtype)
-        kernels.winograd_input(x[s:e], v, th, tw, top, left)
+        transform(x[s:e], v, th, tw, top, left)
         m = scratch("wino_m", (16, b * tiles, o), dtype)
         np.matmul(v, u, out=m)
         kernels.winograd_output(m, out[s:e], bias_arr, has_bias, th, tw)
