@@ -1,7 +1,8 @@
 """The backward engine: an iterative walk of the graph in dependency order.
 
 No recursion anywhere, so a chain of any length works. Gradients flowing into a node from
-several consumers are summed before the node runs.
+several consumers are summed, in arrival order, when the node runs (or, for a node that can,
+inside its own backward: :func:`_sum_terms`).
 """
 
 import numpy as np
@@ -113,9 +114,15 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
 
     deps = _collect_dependencies(roots)
     ready = [n for n in roots if deps.get(n, 0) == 0]
+    summed = set()  # nodes with an output that several consumers sent gradients (_Terms)
+    plain = not (graph or targets or _AnomalyState.enabled)
     while ready:
         node = ready.pop()
         grads = pending.pop(node)
+        fused = None
+        if summed and node in summed:
+            summed.discard(node)
+            fused = _sum_terms(node, grads, plain)
         if node._pre_hooks or node._retained or node._node_pre_hooks:
             grads = _run_pre_hooks(node, grads, graph)
         if targets:
@@ -133,8 +140,10 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 results = node.apply_graph(grads)
             elif node.__class__ is AccumulateGrad:
                 results = node.accumulate(grads)  # may keep an unshared gradient as .grad
-            else:
+            elif fused is None:
                 results = node.apply(grads)
+            else:
+                results = fused
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
@@ -153,8 +162,11 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                     buf[nr] = g
                 elif buf[nr] is None:
                     buf[nr] = g
+                elif buf[nr].__class__ is _Terms:
+                    buf[nr].append(g)
                 else:
-                    buf[nr] = buf[nr] + g
+                    buf[nr] = _Terms((buf[nr], g))
+                    summed.add(nxt)
             left = deps[nxt] - 1
             deps[nxt] = left
             if left == 0:
@@ -163,7 +175,7 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 else:
                     _skip(nxt, deps, pending, ready)
         # hold no gradient past its node: AccumulateGrad.accumulate counts the references
-        results = g = grads = None
+        results = g = grads = fused = None
     if inputs is not None:
         if not allow_unused:
             for g in captured:
@@ -172,6 +184,38 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                         "One of the differentiated Tensors appears to not have been used in the "
                         "graph. Set allow_unused=True if this is the desired behavior.")
         return captured
+    return None
+
+
+class _Terms(list):
+    """The gradients that several consumers sent to one output of a node, in arrival order,
+    summed when the node runs (:func:`_sum_terms`)."""
+
+    __slots__ = ()
+
+
+def _sum_terms(node, grads, plain):
+    """Sum each output's ``_Terms`` of ``node`` in ``grads`` in place, in arrival order
+    (``(a + b) + c``), and return None; or, for a single-output node whose class computes its
+    backward from the terms themselves (``_backward_sum(node, terms)``, e.g. ReLU adding them
+    inside its own pass) and that nothing else looks at the summed gradient (no hooks,
+    ``retain_grad``, ``autograd.grad`` input, anomaly mode or ``create_graph``: ``plain``),
+    return that backward's results."""
+    if plain and len(grads) == 1 and not (node._pre_hooks or node._retained
+                                          or node._node_pre_hooks or node._hooks):
+        take = getattr(node.__class__, "_backward_sum", None)
+        if take is not None:
+            if node._versions is not None:
+                node._check_saved()
+            results = take(node, grads[0])
+            if results is not None:
+                return results
+    for i, terms in enumerate(grads):
+        if terms.__class__ is _Terms:
+            total = terms[0]
+            for t in terms[1:]:
+                total = total + t
+            grads[i] = total
     return None
 
 
