@@ -2,7 +2,7 @@
 
 No recursion anywhere, so a chain of any length works. Gradients flowing into a node from
 several consumers are summed, in arrival order, when the node runs (or, for a node that can,
-inside its own backward: :func:`_sum_terms`).
+inside its own backward: :func:`_apply_terms`).
 """
 
 import numpy as np
@@ -114,16 +114,14 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
 
     deps = _collect_dependencies(roots)
     ready = [n for n in roots if deps.get(n, 0) == 0]
-    summed = set()  # nodes with an output that several consumers sent gradients (_Terms)
+    summed = set()  # nodes given _Terms (see _apply_terms)
     plain = not (graph or targets or _AnomalyState.enabled)
     while ready:
         node = ready.pop()
         grads = pending.pop(node)
-        fused = None
-        if summed and node in summed:
-            summed.discard(node)
-            fused = _sum_terms(node, grads, plain)
         if node._pre_hooks or node._retained or node._node_pre_hooks:
+            if summed and node in summed:
+                _fold(grads)  # (the hooks see the sum)
             grads = _run_pre_hooks(node, grads, graph)
         if targets:
             for nr in range(node.num_outputs):
@@ -140,10 +138,10 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 results = node.apply_graph(grads)
             elif node.__class__ is AccumulateGrad:
                 results = node.accumulate(grads)  # may keep an unshared gradient as .grad
-            elif fused is None:
-                results = node.apply(grads)
+            elif summed and node in summed:
+                results = _apply_terms(node, grads)
             else:
-                results = fused
+                results = node.apply(grads)
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
@@ -162,6 +160,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                     buf[nr] = g
                 elif buf[nr] is None:
                     buf[nr] = g
+                elif nxt._backward_sum is None or not plain:
+                    buf[nr] = buf[nr] + g
                 elif buf[nr].__class__ is _Terms:
                     buf[nr].append(g)
                 else:
@@ -175,7 +175,7 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 else:
                     _skip(nxt, deps, pending, ready)
         # hold no gradient past its node: AccumulateGrad.accumulate counts the references
-        results = g = grads = fused = None
+        results = g = grads = None
     if inputs is not None:
         if not allow_unused:
             for g in captured:
@@ -189,34 +189,38 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
 
 class _Terms(list):
     """The gradients that several consumers sent to one output of a node, in arrival order,
-    summed when the node runs (:func:`_sum_terms`)."""
+    summed when the node runs (:func:`_apply_terms`)."""
 
     __slots__ = ()
 
 
-def _sum_terms(node, grads, plain):
-    """Sum each output's ``_Terms`` of ``node`` in ``grads`` in place, in arrival order
-    (``(a + b) + c``), and return None; or, for a single-output node whose class computes its
-    backward from the terms themselves (``_backward_sum(node, terms)``, e.g. ReLU adding them
-    inside its own pass) and that nothing else looks at the summed gradient (no hooks,
-    ``retain_grad``, ``autograd.grad`` input, anomaly mode or ``create_graph``: ``plain``),
-    return that backward's results."""
-    if plain and len(grads) == 1 and not (node._pre_hooks or node._retained
-                                          or node._node_pre_hooks or node._hooks):
-        take = getattr(node.__class__, "_backward_sum", None)
-        if take is not None:
-            if node._versions is not None:
-                node._check_saved()
-            results = take(node, grads[0])
-            if results is not None:
-                return results
+def _apply_terms(node, grads):
+    """``node.apply(grads)`` for a node whose class can compute its backward from the
+    gradients several consumers sent to its output, unsummed (``Node._backward_sum``, e.g.
+    ReLU adding two inside its own pass). Only such nodes get ``_Terms``, and only in a plain
+    backward (no ``create_graph``, ``autograd.grad`` inputs or anomaly mode). The terms go to
+    ``_backward_sum`` when nothing else looks at their sum (no node hooks; tensor hooks and
+    ``retain_grad`` have summed them already); otherwise, or where it declines, they are
+    summed in arrival order (``(a + b) + c``, as the engine sums other nodes' gradients)."""
+    terms = grads[0]
+    if len(grads) == 1 and terms.__class__ is _Terms and not node._hooks:
+        if node._versions is not None:
+            node._check_saved()
+        results = node.__class__._backward_sum(node, terms)
+        if results is not None:
+            return results
+    _fold(grads)
+    return node.apply(grads)
+
+
+def _fold(grads):
+    """Each ``_Terms`` in ``grads`` summed in place, in arrival order."""
     for i, terms in enumerate(grads):
         if terms.__class__ is _Terms:
             total = terms[0]
             for t in terms[1:]:
                 total = total + t
             grads[i] = total
-    return None
 
 
 def _run_pre_hooks(node, grads, graph):
