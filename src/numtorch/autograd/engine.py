@@ -1,7 +1,8 @@
 """The backward engine: an iterative walk of the graph in dependency order.
 
 No recursion anywhere, so a chain of any length works. Gradients flowing into a node from
-several consumers are summed before the node runs.
+several consumers are summed, in arrival order, when the node runs (or, for a node that can,
+inside its own backward: :func:`_apply_terms`).
 """
 
 import numpy as np
@@ -113,10 +114,14 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
 
     deps = _collect_dependencies(roots)
     ready = [n for n in roots if deps.get(n, 0) == 0]
+    summed = set()  # nodes given _Terms (see _apply_terms)
+    plain = not (graph or targets or _AnomalyState.enabled)
     while ready:
         node = ready.pop()
         grads = pending.pop(node)
         if node._pre_hooks or node._retained or node._node_pre_hooks:
+            if summed and node in summed:
+                _fold(grads)  # (the hooks see the sum)
             grads = _run_pre_hooks(node, grads, graph)
         if targets:
             for nr in range(node.num_outputs):
@@ -133,6 +138,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 results = node.apply_graph(grads)
             elif node.__class__ is AccumulateGrad:
                 results = node.accumulate(grads)  # may keep an unshared gradient as .grad
+            elif summed and node in summed:
+                results = _apply_terms(node, grads)
             else:
                 results = node.apply(grads)
             if results.__class__ is not tuple:
@@ -153,8 +160,13 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                     buf[nr] = g
                 elif buf[nr] is None:
                     buf[nr] = g
-                else:
+                elif nxt._backward_sum is None or not plain:
                     buf[nr] = buf[nr] + g
+                elif buf[nr].__class__ is _Terms:
+                    buf[nr].append(g)
+                else:
+                    buf[nr] = _Terms((buf[nr], g))
+                    summed.add(nxt)
             left = deps[nxt] - 1
             deps[nxt] = left
             if left == 0:
@@ -173,6 +185,42 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                         "graph. Set allow_unused=True if this is the desired behavior.")
         return captured
     return None
+
+
+class _Terms(list):
+    """The gradients that several consumers sent to one output of a node, in arrival order,
+    summed when the node runs (:func:`_apply_terms`)."""
+
+    __slots__ = ()
+
+
+def _apply_terms(node, grads):
+    """``node.apply(grads)`` for a node whose class can compute its backward from the
+    gradients several consumers sent to its output, unsummed (``Node._backward_sum``, e.g.
+    ReLU adding two inside its own pass). Only such nodes get ``_Terms``, and only in a plain
+    backward (no ``create_graph``, ``autograd.grad`` inputs or anomaly mode). The terms go to
+    ``_backward_sum`` when nothing else looks at their sum (no node hooks; tensor hooks and
+    ``retain_grad`` have summed them already); otherwise, or where it declines, they are
+    summed in arrival order (``(a + b) + c``, as the engine sums other nodes' gradients)."""
+    terms = grads[0]
+    if len(grads) == 1 and terms.__class__ is _Terms and not node._hooks:
+        if node._versions is not None:
+            node._check_saved()
+        results = node.__class__._backward_sum(node, terms)
+        if results is not None:
+            return results
+    _fold(grads)
+    return node.apply(grads)
+
+
+def _fold(grads):
+    """Each ``_Terms`` in ``grads`` summed in place, in arrival order."""
+    for i, terms in enumerate(grads):
+        if terms.__class__ is _Terms:
+            total = terms[0]
+            for t in terms[1:]:
+                total = total + t
+            grads[i] = total
 
 
 def _run_pre_hooks(node, grads, graph):

@@ -67,6 +67,11 @@ class Node:
     # PyTorch's convention for complex gradients; other nodes (abs, angle, conj, sgn, ...)
     # set False and write the convention into their formula.
     _holomorphic = True
+    # ``_backward_sum(node, terms)``: the results of backward from the list of gradients that
+    # several consumers sent to the node's only output, unsummed (real arrays; ``apply``'s
+    # complex convention is not applied), or None to be given their sum (see
+    # ``engine._apply_terms``); None: the engine sums them as they arrive.
+    _backward_sum = None
 
     def name(self):
         return type(self).__name__

@@ -83,6 +83,7 @@ class _Kernels:
         self.max_pool2x2_backward = jit(_max_pool2x2_backward)
         self.relu = jit(_relu)
         self.relu_backward = jit(_relu_backward)
+        self.relu_backward_sum = jit(_relu_backward_sum)
         self.sgd_momentum = jit(_sgd_momentum)
         self.sgd = jit(_sgd)
         self.erf = jit(_erf)
@@ -286,6 +287,13 @@ def _relu_backward(g, result, out):
     passes its gradient, as in PyTorch)."""
     for k in range(g.size):
         out[k] = 0 if result[k] <= 0 else g[k]
+
+
+def _relu_backward_sum(a, b, result, out):
+    """``_relu_backward`` of the gradient ``a + b`` (two consumers' gradients, added here as
+    the engine adds them: the same bits without a pass writing the sum)."""
+    for k in range(a.size):
+        out[k] = 0 if result[k] <= 0 else a[k] + b[k]
 
 
 def _sgd_momentum(param, buf, grad, apply_decay, decay, momentum, neg_lr):
