@@ -220,6 +220,42 @@ def test_lstm_sequence_kernels_same_bits_on_one_and_two_threads(monkeypatch, spi
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_backward_products_on_the_recurrence_threads(monkeypatch, dtype):
+    """Where the backward recurrence runs on two threads and the input and weight gradients'
+    products are cut, the same threads go on to the products (one job): PyTorch's values, and
+    the same bits as the recurrence on one thread with the products in a job of their own."""
+    ops_rnn = _sequence_kernels_or_skip()
+    from numtorch import _threads
+    from numtorch.ops import _jit_seq
+    monkeypatch.setattr(_threads, "FLOPS_PER_THREAD", 2000)  # cut even these small products
+    monkeypatch.setattr(_threads, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    kern_cls = type(_jit_seq.kernels(np.zeros(1, np.float32)))
+    shared = []
+    backward = kern_cls.lstm_backward
+
+    def spy(self, *args):
+        shared.append(len(args[-1]))
+        return backward(self, *args)
+
+    monkeypatch.setattr(kern_cls, "lstm_backward", spy)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(ops_rnn, "_sequence_threads",
+                            lambda steps, batch, hs, parts, n=threads: min(parts, n))
+        tm, nm = _pair("LSTM", dtype, 5, 64, num_layers=2)
+        t_in, n_in = _inputs([(6, 3, 5), (2, 3, 64), (2, 3, 64)], dtype)
+        n_out = nm(n_in[0], tuple(n_in[1:]))
+        _compare(tm, nm, tm(t_in[0], tuple(t_in[1:])), n_out, t_in, n_in, dtype)
+        results.append([t.detach().numpy() for t in _flat(n_out)]
+                       + [t.grad.numpy().copy() for t in n_in]
+                       + [q.grad.numpy().copy() for q in nm.parameters()])
+    assert shared[:2] == [0, 0] and min(shared[2:]) > 0 and len(shared) == 4  # two layers
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_lstm_sequence_kernels_switched_off_before_backward(monkeypatch):
     """A forward through the compiled recurrence (its own gate order) and a backward on NumPy
     alone still give PyTorch's gradients."""

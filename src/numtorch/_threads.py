@@ -476,13 +476,27 @@ def products(pairs, extra=()):
     ``extra`` (each one more chunk, run for its side effect): the helpers are woken once for
     all of them (a backward's input and weight gradients), and whichever thread is free takes
     the next piece. Each product is cut as :func:`matmul` cuts it alone (the same bits)."""
-    if sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs
-           if a.ndim == 2 and b.ndim == 2) < 2 * FLOPS_PER_THREAD:
+    plan = product_jobs(pairs, extra)
+    if plan is None:
         # none of them is cut: no job to share (its bookkeeping costs more than the products of
         # a small layer's backward)
         for f in extra:
             f()
         return [matmul(a, b) for a, b in pairs]
+    outs, jobs, threads = plan
+    run_chunks(lambda i: jobs[i](), len(jobs), threads)
+    return outs
+
+
+def product_jobs(pairs, extra=()):
+    """The job of :func:`products` without running it: ``(outs, jobs, threads)``, where calling
+    each of ``jobs`` once (in any order, on any threads, ``threads`` of them suggested) fills
+    the arrays ``outs`` with the products and runs ``extra``; None where none of the products is
+    large enough to cut (:func:`products` then computes them whole). Lets a caller that already
+    holds awake threads hand them the products without waking the helpers again."""
+    if sum(a.shape[0] * a.shape[1] * b.shape[1] for a, b in pairs
+           if a.ndim == 2 and b.ndim == 2) < 2 * FLOPS_PER_THREAD:
+        return None
     outs, jobs, work = [], list(extra), 0
     for a, b in pairs:
         plan = _plan(a, b) if a.ndim == 2 and b.ndim == 2 else None
@@ -507,8 +521,7 @@ def products(pairs, extra=()):
     threads = threads_for(work)
     if _BLAS_ENV_CAP is not None:
         threads = min(threads, _BLAS_ENV_CAP)
-    run_chunks(lambda i: jobs[i](), len(jobs), threads)
-    return outs
+    return outs, jobs, threads
 
 
 def _batched(a, b):

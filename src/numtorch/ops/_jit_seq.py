@@ -25,6 +25,7 @@ order of the indices (NumPy's path sorts the indices and sums each run with ``re
 twenty times slower on the word language model's 700 lookups; sums equal up to rounding).
 """
 
+import itertools
 import math
 import time
 
@@ -77,15 +78,17 @@ class _Kernels:
                c0, hh, reverse), threads)
 
     def lstm_backward(self, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, parts, dg, reverse,
-                      threads):
-        """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`)."""
+                      threads, after=()):
+        """The backward recurrence of one LSTM layer (see :func:`_lstm_backward_steps`), then
+        the callables ``after`` (each once, shared by the same threads: work that needs all of
+        ``dg``, such as the weight gradients' products)."""
         by_rows = _by_rows(dh.shape[0])
         # W_hh's transpose, for dot products along its rows (each part transposes its own at
         # the first step; NumPy's transposing copy takes longer than a step)
         w_t = np.empty(w_hh.shape[::-1] if by_rows else (0, 0), dtype=w_hh.dtype)
         _team(self._lstm_backward_steps, dg.shape[0] + 1, parts,
               (nat.BLAS, by_rows, dh, dc, d_out, acts, tanh_c, cells, c0, w_hh, w_t, parts, dg,
-               reverse), threads)
+               reverse), threads, after)
 
 
 def _by_rows(batch):
@@ -96,25 +99,34 @@ def _by_rows(batch):
 
 
 #: How many times a thread reads a step's counter before going back to Python to sleep a
-#: little (a partner that another process keeps off its core should not cost a spinning core).
-_SPINS = 1 << 16
+#: little (a partner that another process keeps off its core should not cost a spinning core):
+#: about 0.3 ms here, longer than a part of a step takes (30-60 µs for the zoo's LSTM), since a
+#: sleep lasts 60-100 µs whatever it asks for. With 2**16 reads (~20 µs) a thread waiting for its
+#: partner's part slept several times a layer, ~2 ms of a 35 ms LSTM step.
+_SPINS = 1 << 20
 
 
-def _team(kernel, steps, parts, args, threads):
+def _team(kernel, steps, parts, args, threads, after=()):
     """Runs ``kernel(*args, claims, done, threads, rank, start, spins)`` until all ``steps``
     are done: on this thread alone, or on ``threads`` threads sharing each step's ``parts``
     (a kernel returns the step it was waiting at when its spins ran out; it is called again
-    from there after a short sleep)."""
+    from there after a short sleep). Then the callables ``after``, each once, taken by
+    whichever of the same threads is free (a kernel returns only once every step before its
+    last has all its parts done): the helpers, awake already, need no second job (a woken
+    helper starts ~0.1 ms late here, a step's part takes 30-60 µs)."""
     claims = np.zeros(steps * parts, dtype=np.int64)
     done = np.zeros(steps, dtype=np.int64)
+    take = itertools.count().__next__  # atomic under the GIL
 
     def rank(r):
         s = 0
         while True:
             s = kernel(*args, claims, done, threads, r, s, _SPINS)
             if s >= steps:
-                return
+                break
             time.sleep(2e-5)
+        while (i := take()) < len(after):
+            after[i]()
 
     if threads == 1:
         rank(0)

@@ -303,26 +303,59 @@ def MkldnnRnnLayerBackward0(ctx, grads):
 def _layer_param_grads(ctx, dg, x, h_prev, dh0, dc0):
     """Input, weight and bias gradients from the stacked gate gradients ``dg`` (T*B, 4H): one
     matrix product each (arrays or Tensors)."""
+    if F.is_array(dg):
+        jobs, threads, results = _param_jobs(ctx, dg, x, h_prev)
+        _threads.run_chunks(lambda i: jobs[i](), len(jobs), threads)
+        return _grads_tuple(ctx, x, *results(), dh0, dc0)
     x2 = F.reshape(x, (dg.shape[0], x.shape[-1]))
     dgt = F.transpose(dg, 0, 1)
     h2 = F.reshape(h_prev, (dg.shape[0], h_prev.shape[-1]))
-    pairs = [(dg, ctx.w_ih) if ctx.needs(0) else None, (dgt, x2) if ctx.needs(1) else None,
-             (dgt, h2) if ctx.needs(2) else None]
-    want_db = ctx.needs(3) or ctx.needs(4)
-    if F.is_array(dg):
-        # one job for the three products and the bias sum: the helpers are woken once
-        db = [None]
+    dx, dw_ih, dw_hh = (None if p is None else p[0] @ p[1]
+                        for p in _param_pairs(ctx, dg, dgt, x2, h2))
+    db = F.sum(dg, 0) if ctx.needs(3) or ctx.needs(4) else None
+    return _grads_tuple(ctx, x, dx, dw_ih, dw_hh, db, dh0, dc0)
 
-        def bias_sum():
-            db[0] = dg.sum(0)
 
-        outs = iter(_threads.products([p for p in pairs if p is not None],
-                                      (bias_sum,) if want_db else ()))
-        dx, dw_ih, dw_hh = (None if p is None else next(outs) for p in pairs)
-        db = db[0]
+def _param_pairs(ctx, dg, dgt, x2, h2):
+    return [(dg, ctx.w_ih) if ctx.needs(0) else None, (dgt, x2) if ctx.needs(1) else None,
+            (dgt, h2) if ctx.needs(2) else None]
+
+
+def _param_jobs(ctx, dg, x, h_prev):
+    """Arrays: the input and weight gradients' products and the bias sum as one job, ``(jobs,
+    threads, results)``: once each of ``jobs`` has run (any order, any threads; ``threads``
+    suggested), ``results()`` gives ``(dx (T*B, I), dW_ih, dW_hh, db)`` (None where not
+    needed). The products are cut as :func:`.._threads.products` cuts them."""
+    pairs = _param_pairs(ctx, dg, dg.T, x.reshape(dg.shape[0], x.shape[-1]),
+                         h_prev.reshape(dg.shape[0], h_prev.shape[-1]))
+    live = [p for p in pairs if p is not None]
+    db = [None]
+
+    def bias_sum():
+        db[0] = dg.sum(0)
+
+    extra = (bias_sum,) if ctx.needs(3) or ctx.needs(4) else ()
+    plan = _threads.product_jobs(live, extra)
+    if plan is None:  # too small to share: computed whole, as products() computes them
+        outs = []
+
+        def whole():
+            for f in extra:
+                f()
+            outs.extend(_threads.matmul(a, b) for a, b in live)
+
+        jobs, threads = [whole], 1
     else:
-        dx, dw_ih, dw_hh = (None if p is None else p[0] @ p[1] for p in pairs)
-        db = F.sum(dg, 0) if want_db else None
+        outs, jobs, threads = plan
+
+    def results():
+        it = iter(outs)
+        return (*(None if p is None else next(it) for p in pairs), db[0])
+
+    return jobs, threads, results
+
+
+def _grads_tuple(ctx, x, dx, dw_ih, dw_hh, db, dh0, dc0):
     if dx is not None:
         dx = F.reshape(dx, x.shape)
     return (dx, dw_ih, dw_hh, db if ctx.needs(3) else None, db if ctx.needs(4) else None,
@@ -364,11 +397,17 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
         if d_out is None:
             d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
         parts = _parts(hs)
+        threads = _sequence_threads(steps, batch, hs, parts)
+        dg2 = dg.reshape(steps * batch, 4 * hs)
+        jobs, job_threads, results = _param_jobs(ctx, dg2, x, _states_before(out, h0, reverse))
+        # where both share threads, the recurrence's threads go on to the products (the
+        # helpers stay awake: waking them again for a second job costs ~0.1 ms here)
+        after = jobs if threads > 1 and job_threads > 1 else ()
         kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
-                           np.ascontiguousarray(w_hh), parts, dg, reverse,
-                           _sequence_threads(steps, batch, hs, parts))
-        return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x,
-                                  _states_before(ctx.out, h0, reverse), dh, dc)
+                           np.ascontiguousarray(w_hh), parts, dg, reverse, threads, after)
+        if not after:
+            _threads.run_chunks(lambda i: jobs[i](), len(jobs), job_threads)
+        return _grads_tuple(ctx, x, *results(), dh, dc)
     kern = _jit_seq.kernels(dh, dc, acts)
     if kern is not None and d_out is None:
         d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
