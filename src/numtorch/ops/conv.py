@@ -724,24 +724,25 @@ def _conv_backward_input_winograd(k, g, w, x_shape, full):
     with the flipped weight, the flipped kernels transformed inside the job
     (``Blocks.prepare``, while the helper wakes) from one copy of ``w`` moved to
     ``(3, 3, O, C)`` and rotated on the way."""
-    n, o, ho, wo = g.shape
+    n, o = g.shape[:2]
     c = w.shape[1]
     top, _, left, _ = full
     h, wd = x_shape[2:]
     th, tw = -(-h // 2), -(-wd // 2)
     tiles = th * tw
-    gx = np.empty((n, c, h, wd), dtype=g.dtype)
+    dtype = np.result_type(g, w)
+    gx = np.empty((n, c, h, wd), dtype=dtype)
     kernel = []
 
     def prepare():  # G w' G^T of the flipped kernels w', (16, O, C)
         wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(9, o * c)
-        kernel.append((_WINOGRAD_GG.T.astype(g.dtype) @ wk).reshape(16, o, c))
+        kernel.append((_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, o, c))
 
     def step(s, e):
         b = e - s
-        v = scratch("rows", (16, b * tiles, o), g.dtype)
+        v = scratch("rows", (16, b * tiles, o), dtype)
         k.winograd_input(g[s:e], v, th, tw, top, left)
-        m = scratch("wino_m", (16, b * tiles, c), g.dtype)
+        m = scratch("wino_m", (16, b * tiles, c), dtype)
         np.matmul(v, kernel[0], out=m)
         k.winograd_output(m, gx[s:e], kernel[0][0, 0], False, th, tw)
 
