@@ -116,6 +116,51 @@ def test_run_steps_runs_generator_kernels_together_and_returns_their_values(monk
         _runtime.run_steps(one_round(), failing())
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_prepare_runs_first_and_finish_replaces_the_results(monkeypatch, threads):
+    """A step's ``prepare`` runs once before any of its blocks, its ``finish`` once after the
+    last, on the results in block order, and its value is what the kernel receives; a step
+    without either still gets its list."""
+    monkeypatch.setattr(numtorch._threads, "_requested", threads)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: threads)
+    log = []
+    prepared = []
+
+    def prepare():
+        log.append("prepare")
+        prepared.append(10)
+
+    def block(s, e):
+        log.append(s)
+        return prepared[0] + s
+
+    def finish(parts):
+        log.append("finish")
+        return tuple(parts)
+
+    def prepared_kernel():
+        return (yield _runtime.Blocks(6, 1, block, prepare=prepare, finish=finish))
+
+    def plain_kernel():
+        return (yield _runtime.Blocks(4, 1, lambda s, e: -s))
+
+    assert _runtime.run_steps(prepared_kernel(), plain_kernel()) == [
+        (10, 11, 12, 13, 14, 15), [0, -1, -2, -3]]
+    assert log.count("prepare") == log.count("finish") == 1
+    assert log[0] == "prepare" and log[-1] == "finish"
+    assert sorted(log[1:-1]) == list(range(6))
+
+    def failing_prepare():
+        raise ValueError("prepare failed")
+
+    def failing():
+        return (yield _runtime.Blocks(6, 1, block, prepare=failing_prepare, finish=finish))
+
+    prepared.clear()
+    with pytest.raises(ValueError, match="prepare failed"):
+        _runtime.run_steps(failing(), plain_kernel())
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape,w_shape,stride,padding", [
     ((8, 16, 12, 12), (16, 3, 3), 1, 1),   # Winograd forward of the flipped weight + weight

@@ -1,9 +1,9 @@
 """The compiled convolution paths against the NumPy ones and PyTorch: the stride-1 input gradient
 computed as the convolution of the gradient with the flipped weight (inputs of 16 channels or
-more), the strided one as a pixel-major product and gather (16 channels or more), the 3x3
-stride-1 weight gradient by Winograd's algorithm, the 3x3 stride-2 gradients by the transpose
-of the stride-2 Winograd-style forward, and the forward and weight gradient padding a
-block at a time."""
+more; by Winograd's algorithm where the forward would take it), the strided one as a
+pixel-major product and gather (16 channels or more), the 3x3 stride-1 weight gradient by
+Winograd's algorithm, the 3x3 stride-2 gradients by the transpose of the stride-2
+Winograd-style forward, and the forward and weight gradient padding a block at a time."""
 
 import numpy as np
 import pytest
@@ -85,20 +85,35 @@ def _spy(monkeypatch, name, note=lambda *args: 1):
     return calls
 
 
-def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch):
+@pytest.mark.parametrize("o,path", [
+    (8, "_conv_backward_input_winograd"),  # 8 -> 16 channels adjoint: Winograd
+    (4, "_conv_forward_steps"),  # 4 channels: the columns' forward with the flipped weight
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch, o, path, dtype):
+    torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
-    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
-    g = rng.standard_normal((5, 8, 6, 6)).astype(np.float32)
-    calls = _spy(monkeypatch, "_conv_forward_steps", lambda *args: args[0].shape)
-    whole = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
-    assert calls == [g.shape]  # the gradient was convolved
+    x = rng.standard_normal((5, 16, 6, 6)).astype(dtype)
+    w = rng.standard_normal((o, 16, 3, 3)).astype(dtype)
+    g = rng.standard_normal((5, o, 6, 6)).astype(dtype)
+    calls = _spy(monkeypatch, path, lambda *args: path)
+    args = (g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    whole = conv_ops._conv_backward_input(*args)
+    assert calls == [path]
+    # the Winograd adjoint (its kernels flipped and transformed inside the job) gives the bits
+    # of the forward convolution of the gradient with the flipped weight
+    flipped = conv_ops._conv_forward(g, conv_ops._flipped(w), (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    np.testing.assert_array_equal(whole, flipped)
+    expected = torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(g), 1, 1)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(whole, expected.numpy(), rtol=tol, atol=tol)
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)  # two threads, both idle
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
-    blocks = conv_ops._conv_backward_input(g, w, x.shape, (1, 1), (1, 1, 1, 1), (1, 1), 1)
+    blocks = conv_ops._conv_backward_input(*args)
     np.testing.assert_array_equal(whole, blocks)
 
 

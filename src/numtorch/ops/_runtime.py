@@ -16,8 +16,10 @@ convolution's input and weight gradients): the helper threads are woken once (50
 time here), and the pieces of both keep two threads busy to the end.
 """
 
+import itertools
 import math
 import threading
+import time
 
 import numpy as np
 
@@ -60,21 +62,40 @@ def run_blocks(n, block, fn):
 class Blocks:
     """The blocks of a batch of ``n`` (at most ``block`` each, see :func:`run_blocks`) and the
     ``fn(start, stop)`` that computes one, to be run with other kernels' blocks
-    (:func:`run_together`, :func:`run_steps`)."""
+    (:func:`run_together`, :func:`run_steps`).
 
-    __slots__ = ("bounds", "fn", "large")
+    ``prepare()``, if given, runs before any of the blocks (work they all need, such as a
+    transformed weight), and ``finish(results)``, if given, after the last of them, its value
+    taking the place of the results' list (a sum of the blocks' parts); in a shared job both are
+    units of work of their own, so the other threads go on with other blocks meanwhile."""
 
-    def __init__(self, n, block, fn, large=False):
+    __slots__ = ("bounds", "fn", "large", "prepare", "finish")
+
+    def __init__(self, n, block, fn, large=False, prepare=None, finish=None):
         self.bounds = _bounds(n, block)
         self.fn = fn
         self.large = large  # a single block worth a thread of its own (see run_together)
+        self.prepare = prepare
+        self.finish = finish
+
+
+def _run_serially(step):
+    if step.prepare is not None:
+        step.prepare()
+    out = [step.fn(s, e) for s, e in step.bounds]
+    return out if step.finish is None else step.finish(out)
 
 
 def run_together(steps):
-    """``[[fn(start, stop) for each block] for each Blocks of steps]``: every block of every
-    step in one job shared among the worker threads (each block as one unit of work) when one
-    of the steps has several blocks. Which thread runs a block never changes what it
-    computes."""
+    """``[[fn(start, stop) for each block] for each Blocks of steps]`` (or ``finish`` of that
+    list): every block of every step in one job shared among the worker threads (each block as
+    one unit of work) when one of the steps has several blocks. Which thread runs a block never
+    changes what it computes.
+
+    In the job the steps' ``prepare`` calls come first (the helpers are woken before them, not
+    after), then the blocks of the steps that need no preparing, those with a ``finish`` first
+    (it then runs while other blocks are still being worked on); a block whose step is still
+    being prepared on another thread waits for it."""
     count = most = 0
     large = True
     for step in steps:
@@ -85,16 +106,46 @@ def run_together(steps):
     # waking a helper for them costs more than it saves, unless every one is marked large
     threads = _threads.threads_for(count, 1) if most > 1 or large else 1
     if threads <= 1:
-        return [[step.fn(s, e) for s, e in step.bounds] for step in steps]
-    tasks = [(k, i, s, e, step.fn) for k, step in enumerate(steps)
-             for i, (s, e) in enumerate(step.bounds)]
+        return [_run_serially(step) for step in steps]
     results = [[None] * len(step.bounds) for step in steps]
+    tasks = []
+    ready = [None] * len(steps)  # per prepared step: set once its prepare has returned
+    for k, step in enumerate(steps):
+        if step.prepare is not None:
+            ready[k] = []
+            tasks.append((k, -1, 0, 0, step.prepare))
+    order = sorted(range(len(steps)),
+                   key=lambda k: (steps[k].prepare is not None, steps[k].finish is None))
+    for k in order:
+        tasks.extend((k, i, s, e, steps[k].fn) for i, (s, e) in enumerate(steps[k].bounds))
+    # per finished step: counts its blocks done; the block that brings it to their number
+    # runs finish
+    done = [None if step.finish is None else itertools.count(1).__next__ for step in steps]
+    failed = []
 
     def run(t):
         k, i, s, e, fn = tasks[t]
+        if i < 0:
+            try:
+                fn()
+            except BaseException:
+                failed.append(k)
+                raise
+            finally:
+                ready[k].append(True)
+            return
+        if ready[k] is not None:
+            # (a few tens of µs at most: an Event's wait put the thread to sleep, and waking it
+            # made the stride-2 backward 40-50 µs slower)
+            while not ready[k]:
+                time.sleep(0)
+            if k in failed:
+                return
         results[k][i] = fn(s, e)
+        if done[k] is not None and done[k]() == len(results[k]):
+            results[k] = steps[k].finish(results[k])
 
-    _threads.run_chunks(run, count, threads)
+    _threads.run_chunks(run, len(tasks), threads)
     return results
 
 

@@ -507,13 +507,16 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
         cols = _grouped(cols, e - s, groups, ln)
         return np.matmul(cols, gg[s:e].swapaxes(-1, -2)).sum(0)
 
+    def finish(parts):
+        gw = parts[0]
+        for p in parts[1:]:
+            gw += p
+        return gw.swapaxes(-1, -2).reshape(o, -1, kh, kw)
+
     k = x.shape[1] * kh * kw
     per_image = k * ln * x.itemsize
-    parts = yield Blocks(n, _block_size(per_image), step, n * per_image >= _SPLIT_BYTES)
-    gw = parts[0]
-    for p in parts[1:]:
-        gw += p
-    return gw.swapaxes(-1, -2).reshape(o, -1, kh, kw)
+    return (yield Blocks(n, _block_size(per_image), step, n * per_image >= _SPLIT_BYTES,
+                         finish=finish))
 
 
 # The weight gradient's product in the rows' orientation, ``grad^T (O, positions) @ rows
@@ -541,11 +544,13 @@ def _conv_backward_weight_rows(rows_k, pm, g, x, kernel, stride, pads, dilation)
         pm.to_pixel_major(g[s:e].reshape(b, o, length), gt)
         return gt.reshape(b * length, o).T @ rows.reshape(b * length, kk)
 
-    parts = yield Blocks(n, _block_size(kk * length * x.itemsize), step)
-    gw = parts[0]
-    for p in parts[1:]:
-        gw += p
-    return np.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+    def finish(parts):
+        gw = parts[0]
+        for p in parts[1:]:
+            gw += p
+        return np.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+
+    return (yield Blocks(n, _block_size(kk * length * x.itemsize), step, finish=finish))
 
 
 # Winograd F(3x3, 2x2) for the weight gradient: per 2x2 tile of the output gradient, 16
@@ -578,14 +583,16 @@ def _conv_backward_weight_winograd(k, g, x, pads, block):
         k.winograd_grad(g[s:e], v)
         return np.matmul(u, v.swapaxes(1, 2))
 
-    parts = yield Blocks(n, block, step)
-    m = parts[0]
-    for p in parts[1:]:
-        m += p
-    gt = _WINOGRAD_G.T.astype(x.dtype)  # (3, 4): the output transform gw = G^T M G
-    half = np.matmul(gt, m.reshape(4, 4 * c * o)).reshape(3, 4, c * o)
-    full = np.matmul(gt, half)  # (3, 3, C * O): G^T M G for every channel pair
-    return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+    def finish(parts):
+        m = parts[0]
+        for p in parts[1:]:
+            m += p
+        gt = _WINOGRAD_G.T.astype(x.dtype)  # (3, 4): the output transform gw = G^T M G
+        half = np.matmul(gt, m.reshape(4, 4 * c * o)).reshape(3, 4, c * o)
+        full = np.matmul(gt, half)  # (3, 3, C * O): G^T M G for every channel pair
+        return np.ascontiguousarray(full.reshape(3, 3, c, o).transpose(3, 2, 0, 1))
+
+    return (yield Blocks(n, block, step, finish=finish))
 
 
 def _conv_backward_weight_winograd_s2(k, g, x, pads):
@@ -627,8 +634,9 @@ def _winograd_weight_gradient(transform_input, transform_grad, kron, g, x, pads)
         return np.matmul(v.swapaxes(1, 2), gt)
 
     block = max(1, _WINOGRAD_BLOCK_BYTES // (entries * tiles * c * x.itemsize))
-    parts = yield Blocks(n, block, step)
-    return _winograd_weight_from_sums(parts, kron, c, o, x.dtype)
+    return (yield Blocks(n, block, step,
+                         finish=lambda parts: _winograd_weight_from_sums(parts, kron, c, o,
+                                                                         x.dtype)))
 
 
 def _winograd_weight_from_sums(parts, kron, c, o, dtype):
@@ -657,6 +665,11 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
     if jit is not None and groups == 1 and stride == (1, 1) and w.shape[1] >= _MIN_FLIP_CHANNELS:
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
+            adjoint = w.transpose(1, 0, 2, 3)  # (its shape: the flipped weight's)
+            if _channels_last_path(g, adjoint, (1, 1), dilation, 1) == "winograd":
+                k = _conv_jit.kernels(g, w)
+                if k is not None:
+                    return (yield from _conv_backward_input_winograd(k, g, w, x_shape, full))
             return (yield from _conv_forward_steps(g, _flipped(w), (1, 1), full, dilation, 1))
     if (jit is not None and _WINOGRAD_S2 and groups == 1 and dilation == (1, 1)
             and stride == (2, 2) and w.shape[2:] == (3, 3)
@@ -709,6 +722,39 @@ def _full_correlation_pads(kernel, pads, dilation):
     full = (dh * (kh - 1) - top, dh * (kh - 1) - bottom, dw * (kw - 1) - left,
             dw * (kw - 1) - right)
     return full if min(full) >= 0 else None
+
+
+def _conv_backward_input_winograd(k, g, w, x_shape, full):
+    """Input gradient of a 3x3 stride-1 convolution as the Winograd forward
+    (``_conv_forward_winograd``, the same blocks and bits) of the gradient padded by ``full``
+    with the flipped weight, the flipped kernels transformed inside the job
+    (``Blocks.prepare``, while the helper wakes) from one copy of ``w`` moved to
+    ``(3, 3, O, C)`` and rotated on the way."""
+    n, o = g.shape[:2]
+    c = w.shape[1]
+    top, _, left, _ = full
+    h, wd = x_shape[2:]
+    th, tw = -(-h // 2), -(-wd // 2)
+    tiles = th * tw
+    dtype = np.result_type(g, w)
+    gx = np.empty((n, c, h, wd), dtype=dtype)
+    kernel = []
+
+    def prepare():  # G w' G^T of the flipped kernels w', (16, O, C)
+        wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(9, o * c)
+        kernel.append((_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, o, c))
+
+    def step(s, e):
+        b = e - s
+        v = scratch("rows", (16, b * tiles, o), dtype)
+        k.winograd_input(g[s:e], v, th, tw, top, left)
+        m = scratch("wino_m", (16, b * tiles, c), dtype)
+        np.matmul(v, kernel[0], out=m)
+        k.winograd_output(m, gx[s:e], kernel[0][0, 0], False, th, tw)
+
+    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * o * g.itemsize)), step,
+                 prepare=prepare)
+    return gx
 
 
 def _flipped(w):
@@ -777,8 +823,10 @@ def _conv_backward_winograd_s2(k, g, x, w, pads):
         k.winograd_s2_input(x[s:e], v, th, tw, top, left)
         return np.matmul(v.swapaxes(1, 2), gt)
 
-    parts = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
-    return gx, _winograd_weight_from_sums(parts, _WINOGRAD_S2_GG, c, o, x.dtype)
+    gw = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step,
+                      finish=lambda parts: _winograd_weight_from_sums(parts, _WINOGRAD_S2_GG,
+                                                                      c, o, x.dtype))
+    return gx, gw
 
 
 def _conv_backward_input_gather(k, g, w, x_shape, stride, pads):
