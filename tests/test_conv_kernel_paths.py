@@ -109,6 +109,13 @@ def test_flipped_weight_path_is_taken_and_blocks_agree(monkeypatch, o, path, dty
     expected = torch.nn.grad.conv2d_input(x.shape, torch.tensor(w), torch.tensor(g), 1, 1)
     tol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(whole, expected.numpy(), rtol=tol, atol=tol)
+    if path == "_conv_backward_input_winograd":
+        # (8 channels: the gradient's tiles transformed with even and odd columns apart; the
+        # plain transform gives the same bits)
+        split = conv_ops._WINOGRAD_SPLIT_CHANNELS
+        monkeypatch.setattr(conv_ops, "_WINOGRAD_SPLIT_CHANNELS", 0)
+        np.testing.assert_array_equal(conv_ops._conv_backward_input(*args), whole)
+        monkeypatch.setattr(conv_ops, "_WINOGRAD_SPLIT_CHANNELS", split)
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image per block, on two workers
     monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)  # two threads, both idle

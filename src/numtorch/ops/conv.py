@@ -739,6 +739,7 @@ def _conv_backward_input_winograd(k, g, w, x_shape, full):
     dtype = np.result_type(g, w)
     gx = np.empty((n, c, h, wd), dtype=dtype)
     kernel = []
+    transform = k.winograd_input_split if o < _WINOGRAD_SPLIT_CHANNELS else k.winograd_input
 
     def prepare():  # G w' G^T of the flipped kernels w', (16, O, C)
         wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(9, o * c)
@@ -747,7 +748,7 @@ def _conv_backward_input_winograd(k, g, w, x_shape, full):
     def step(s, e):
         b = e - s
         v = scratch("rows", (16, b * tiles, o), dtype)
-        k.winograd_input(g[s:e], v, th, tw, top, left)
+        transform(g[s:e], v, th, tw, top, left)
         m = scratch("wino_m", (16, b * tiles, c), dtype)
         np.matmul(v, kernel[0], out=m)
         k.winograd_output(m, gx[s:e], kernel[0][0, 0], False, th, tw)
