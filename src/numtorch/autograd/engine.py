@@ -1,8 +1,8 @@
 """The backward engine: an iterative walk of the graph in dependency order.
 
 No recursion anywhere, so a chain of any length works. Gradients flowing into a node from
-several consumers are summed, in arrival order, when the node runs (or, for a node that can,
-inside its own backward: :func:`_apply_terms`).
+several consumers are summed in arrival order, as they arrive (or, for a node that can, inside
+its own backward: :func:`_apply_terms`).
 """
 
 import numpy as np
