@@ -372,23 +372,43 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
     u = (_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, c, o)
     out = np.empty((n, o, ho, wo), dtype=dtype)
-    has_bias = bias is not None
-    bias_arr = bias if has_bias else u[0, 0]  # (unread; numba wants an array of the dtype)
-    tiles = th * tw
+    yield _winograd_blocks(_winograd_input_transform(kernels, c), kernels.winograd_output, x,
+                           [u], out, 16, (th, tw), (top, left), bias)
+    return out
 
-    transform = (kernels.winograd_input_split if c < _WINOGRAD_SPLIT_CHANNELS
-                 else kernels.winograd_input)
+
+def _winograd_input_transform(kernels, channels):
+    """The stride-1 Winograd input transform for tiles of ``channels`` channels."""
+    return (kernels.winograd_input_split if channels < _WINOGRAD_SPLIT_CHANNELS
+            else kernels.winograd_input)
+
+
+def _winograd_blocks(transform, output, x, kernel, out, entries, tiles, corner, bias,
+                     prepare=None):
+    """The ``Blocks`` of a Winograd convolution of ``x`` ``(N, C, H, W)`` into ``out``
+    ``(N, O, Ho, Wo)``: per block of images, ``transform`` writes every input tile's
+    ``entries`` transformed values (``(entries, tiles, C)``, ``tiles`` = ``(th, tw)`` per image,
+    the padding's top-left ``corner``), ``entries`` products ``(tiles, C) @ (C, O)`` with
+    ``kernel[0]`` (the transformed kernels, ``(entries, C, O)``; set by ``prepare`` when given)
+    and ``output`` transforms each tile's outputs back into ``out``, adding ``bias`` if given."""
+    n, c = x.shape[:2]
+    o = out.shape[1]
+    th, tw = tiles
+    top, left = corner
+    count = th * tw
+    dtype = out.dtype
 
     def step(s, e):
-        b = e - s
-        v = scratch("rows", (16, b * tiles, c), dtype)
+        u = kernel[0]
+        v = scratch("rows", (entries, (e - s) * count, c), dtype)
         transform(x[s:e], v, th, tw, top, left)
-        m = scratch("wino_m", (16, b * tiles, o), dtype)
+        m = scratch("wino_m", (entries, (e - s) * count, o), dtype)
         np.matmul(v, u, out=m)
-        kernels.winograd_output(m, out[s:e], bias_arr, has_bias, th, tw)
+        # (the bias array is unread without a bias; numba wants one of the dtype)
+        output(m, out[s:e], u[0, 0] if bias is None else bias, bias is not None, th, tw)
 
-    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * c * x.itemsize)), step)
-    return out
+    return Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (entries * count * c * x.itemsize)), step,
+                  prepare=prepare)
 
 
 _WINOGRAD_S2 = True
@@ -425,19 +445,8 @@ def _conv_forward_winograd_s2(kernels, x, w, pads, bias, out_hw):
     wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
     u = (_WINOGRAD_S2_GG.astype(dtype) @ wk).reshape(25, c, o)
     out = np.empty((n, o, ho, wo), dtype=dtype)
-    has_bias = bias is not None
-    bias_arr = bias if has_bias else u[0, 0]  # (unread; numba wants an array of the dtype)
-    tiles = th * tw
-
-    def step(s, e):
-        b = e - s
-        v = scratch("rows", (25, b * tiles, c), dtype)
-        kernels.winograd_s2_input(x[s:e], v, th, tw, top, left)
-        m = scratch("wino_m", (25, b * tiles, o), dtype)
-        np.matmul(v, u, out=m)
-        kernels.winograd_s2_output(m, out[s:e], bias_arr, has_bias, th, tw)
-
-    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * x.itemsize)), step)
+    yield _winograd_blocks(kernels.winograd_s2_input, kernels.winograd_s2_output, x, [u], out,
+                           25, (th, tw), (top, left), bias)
     return out
 
 
@@ -734,27 +743,16 @@ def _conv_backward_input_winograd(k, g, w, x_shape, full):
     c = w.shape[1]
     top, _, left, _ = full
     h, wd = x_shape[2:]
-    th, tw = -(-h // 2), -(-wd // 2)
-    tiles = th * tw
     dtype = np.result_type(g, w)
     gx = np.empty((n, c, h, wd), dtype=dtype)
     kernel = []
-    transform = k.winograd_input_split if o < _WINOGRAD_SPLIT_CHANNELS else k.winograd_input
 
     def prepare():  # G w' G^T of the flipped kernels w', (16, O, C)
         wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(9, o * c)
         kernel.append((_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, o, c))
 
-    def step(s, e):
-        b = e - s
-        v = scratch("rows", (16, b * tiles, o), dtype)
-        transform(g[s:e], v, th, tw, top, left)
-        m = scratch("wino_m", (16, b * tiles, c), dtype)
-        np.matmul(v, kernel[0], out=m)
-        k.winograd_output(m, gx[s:e], kernel[0][0, 0], False, th, tw)
-
-    yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (16 * tiles * o * g.itemsize)), step,
-                 prepare=prepare)
+    yield _winograd_blocks(_winograd_input_transform(k, o), k.winograd_output, g, kernel, gx, 16,
+                           (-(-h // 2), -(-wd // 2)), (top, left), None, prepare)
     return gx
 
 
