@@ -152,23 +152,25 @@ def test_input_gradient_paths_are_taken_and_blocks_agree(monkeypatch, shape, o, 
 
 
 def _weight_gradient_matches_torch(monkeypatch, path, taken, shape, o, pads, stride, dtype,
-                                   seed):
-    """``_conv_backward_weight`` of a 3x3 kernel on random input and gradient: whether
-    ``path`` ran, the result against PyTorch, and the same bits on two threads (the block sums
-    are added in an order fixed by the shapes)."""
+                                   seed, kernel=(3, 3), dilation=(1, 1)):
+    """``_conv_backward_weight`` (a 3x3 kernel unless given; ``stride`` a number or a pair) on
+    random input and gradient: whether ``path`` ran, the result against PyTorch, and the same
+    bits on two threads (the block sums are added in an order fixed by the shapes)."""
     torch = pytest.importorskip("torch")
+    stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+    kh, kw = kernel
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
-    ho = (shape[2] + pads[0] + pads[1] - 3) // stride + 1
-    wo = (shape[3] + pads[2] + pads[3] - 3) // stride + 1
+    ho = (shape[2] + pads[0] + pads[1] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (shape[3] + pads[2] + pads[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
     g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
     calls = _spy(monkeypatch, path)
-    args = (g, x, (3, 3), (stride, stride), pads, (1, 1), 1)
+    args = (g, x, kernel, stride, pads, dilation, 1)
     gw = conv_ops._conv_backward_weight(*args)
     assert calls == ([1] if taken else [])
     xt = torch.nn.functional.pad(torch.tensor(x), (pads[2], pads[3], pads[0], pads[1]))
-    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], 3, 3), torch.tensor(g),
-                                           stride=stride).numpy()
+    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], kh, kw), torch.tensor(g), stride,
+                                           0, dilation).numpy()
     assert gw.shape == expected.shape and gw.dtype == dtype
     tol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
@@ -296,28 +298,10 @@ def test_new_paths_take_broadcast_and_strided_gradients(monkeypatch, stride):
 def test_rows_weight_gradient(monkeypatch, shape, w_shape, stride, pads, dilation, taken, dtype):
     """The weight gradient as ``grad^T @ rows`` (channels-last rows, 32 input channels or
     more) against PyTorch, and the same bits on two threads."""
-    torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_MIN_WINOGRAD_TILES", 1 << 30)  # never Winograd here
     monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 1)  # one image a block: the blocks' sum
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal(shape).astype(dtype)
-    o, kh, kw = w_shape
-    top, bottom, left, right = pads
-    ho = (shape[2] + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (shape[3] + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    g = rng.standard_normal((shape[0], o, ho, wo)).astype(dtype)
-    calls = _spy(monkeypatch, "_conv_backward_weight_rows")
-    args = (g, x, (kh, kw), stride, pads, dilation, 1)
-    gw = conv_ops._conv_backward_weight(*args)
-    assert calls == ([1] if taken else [])
-    xt = torch.nn.functional.pad(torch.tensor(x), (left, right, top, bottom))
-    expected = torch.nn.grad.conv2d_weight(xt, (o, shape[1], kh, kw), torch.tensor(g), stride,
-                                           0, dilation).numpy()
-    assert gw.shape == expected.shape and gw.dtype == dtype
-    tol = 1e-4 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(gw, expected, rtol=tol, atol=tol)
-    monkeypatch.setattr(numtorch._threads, "_requested", 2)
-    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
-    np.testing.assert_array_equal(gw, conv_ops._conv_backward_weight(*args))
+    _weight_gradient_matches_torch(monkeypatch, "_conv_backward_weight_rows", taken, shape,
+                                   w_shape[0], pads, stride, dtype, seed=5,
+                                   kernel=w_shape[1:], dilation=dilation)
