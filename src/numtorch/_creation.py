@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _dtype as dt
+from . import random as _random
 from ._device import check_device
 from ._tensor import Tensor
 from .random import _rng
@@ -285,9 +286,7 @@ def rand(*size: int | _size, generator: Generator | None = None, out: Tensor | N
          dtype: _dtype | None = None, layout: _layout | None = None, device: _device | None = None,
          requires_grad: bool = False) -> Tensor:
     check_device(device)
-    npd = _np_dtype(dtype)
-    data = _rng(generator).random(_shape(size), dtype=np.float64 if npd != np.float32
-                                  else np.float32).astype(npd, copy=False)
+    data = _random.uniform(generator, _shape(size), _np_dtype(dtype))
     return _finish(data, requires_grad)
 
 
@@ -295,9 +294,7 @@ def randn(*size: int | _size, generator: Generator | None = None, out: Tensor | 
           dtype: _dtype | None = None, layout: _layout | None = None, device: _device | None = None,
           requires_grad: bool = False) -> Tensor:
     check_device(device)
-    npd = _np_dtype(dtype)
-    data = _rng(generator).standard_normal(
-        _shape(size), dtype=np.float32 if npd == np.float32 else np.float64).astype(npd, copy=False)
+    data = _random.normal(generator, _shape(size), _np_dtype(dtype))
     return _finish(data, requires_grad)
 
 
@@ -314,20 +311,18 @@ def randint(low: int = 0, high: int | _size | None = None, size: _size | None = 
         lo, hi, shape = 0, lo, hi
     if hi is None:
         lo, hi = 0, lo
-    if hi <= lo:
-        raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={lo} >= to={hi}")
     npd = _np_dtype(dtype, np.dtype(np.int64))
-    return _finish(_rng(generator).integers(lo, hi, size=tuple(shape)).astype(npd),
-                   requires_grad)
+    return _finish(_random.random(generator, _shape((shape,)), npd, lo, hi), requires_grad)
 
 
 def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None = None,
              dtype: _dtype | None = None, layout: _layout | None = None,
              device: _device | None = None, requires_grad: bool = False) -> Tensor:
     check_device(device)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     npd = _np_dtype(dtype, np.dtype(np.int64))
-    return _finish(_rng(generator).permutation(n).astype(npd), requires_grad)
+    return _finish(_random.randperm(generator, n).astype(npd), requires_grad)
 
 
 def rand_like(input: Tensor, *, dtype: _dtype | None = None, generator: Generator | None = None,
@@ -341,37 +336,43 @@ def randn_like(input: Tensor, *, dtype: _dtype | None = None, generator: Generat
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,
-                 dtype: _dtype | None = None, **kwargs: Any) -> Tensor:
+                 dtype: _dtype | None = None, generator: Generator | None = None,
+                 **kwargs: Any) -> Tensor:
     if high is None:
         low, high = 0, low
-    return randint(low, high, input._data.shape, dtype=dtype or input.dtype)
+    return randint(low, high, input._data.shape, dtype=dtype or input.dtype, generator=generator)
 
 
 def normal(mean: float | Tensor = 0.0, std: float | Tensor = 1.0, size: _size | None = None, *,
            generator: Generator | None = None, out: Tensor | None = None,
            dtype: _dtype | None = None, device: _device | None = None,
            requires_grad: bool = False) -> Tensor:
-    """Samples from N(mean, std²); ``mean``/``std`` may be tensors (broadcast)."""
-    rng = _rng(generator)
+    """Samples from N(mean, std²); ``mean``/``std`` may be tensors (broadcast). As in PyTorch,
+    tensor arguments take standard normals scaled by ``std`` and shifted by ``mean``."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
+        if isinstance(s, np.ndarray):
+            if s.size and (s < 0).any():
+                raise RuntimeError("normal expects all elements of std >= 0.0")
+        elif s < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {s}")
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         npd = m.dtype if isinstance(m, np.ndarray) else np.asarray(s).dtype
-        data = (m + s * rng.standard_normal(shape)).astype(npd)
-        return _finish(data, requires_grad)
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        if not isinstance(s, np.ndarray):  # a tensor mean and a float std
+            data = _random.normal(generator, shape, npd, 0.0, s)
+        else:
+            data = _random.normal(generator, shape, npd) * s
+        return _finish((data + m).astype(npd, copy=False), requires_grad)
     npd = _np_dtype(dtype)
-    data = (mean + std * rng.standard_normal(tuple(size or ()))).astype(npd)
+    data = _random.normal(generator, tuple(size or ()), npd, mean, std)
     return _finish(data, requires_grad)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: Generator | None = None) -> Tensor:
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    data = (_rng(generator).random(probs.shape) < probs).astype(input._data.dtype)
-    return _wrap(data)
+    data = _random.bernoulli(generator, input._data.shape, input._data if p is None else p)
+    return _wrap(data.astype(input._data.dtype))
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,

@@ -3,10 +3,10 @@
 import numpy as np
 
 from .. import _dtype as dt
+from .. import random
 from .._size import Size
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from ..random import _rng
 from . import constraints
 from .utils import lazy_property
 
@@ -164,12 +164,12 @@ class Distribution:
         return dt.get_default_dtype()._np
 
     def _standard_normal(self, shape):
-        return Tensor._wrap(_rng(None).standard_normal(tuple(shape)).astype(self._dtype()))
+        return Tensor._wrap(random.normal(None, tuple(shape), self._dtype()))
 
     def _uniform(self, shape, open_low=True):
         """Uniform draws in ``(0, 1)`` (``[0, 1)`` when not ``open_low``) of ``shape``."""
         npd = self._dtype()
-        u = _rng(None).random(tuple(shape)).astype(npd)
+        u = random.uniform(None, tuple(shape), npd)
         if open_low:
             u = np.maximum(u, np.finfo(npd).tiny)
         return Tensor._wrap(np.minimum(u, np.asarray(1 - np.finfo(npd).eps / 2, npd)))

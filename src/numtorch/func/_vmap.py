@@ -110,15 +110,15 @@ def _vmap_call(func, in_dims, out_dims, randomness, args, kwargs):
     batch = sizes[0]
 
     gen = _random.default_generator
-    start_state = gen._rng.bit_generator.state
+    start_state = gen.get_state()
     results = []
     for i in range(batch):
         if randomness == "same":
-            gen._rng.bit_generator.state = start_state
+            gen.set_state(start_state)
         entry = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
-        before = gen._rng.bit_generator.state if randomness == "error" else None
+        before = gen.get_state()._data if randomness == "error" else None
         out = func(*tree_unflatten(entry, spec), **kwargs)
-        if before is not None and gen._rng.bit_generator.state != before:
+        if before is not None and not np.array_equal(gen.get_state()._data, before):
             raise RuntimeError(
                 "vmap: called random operation while in randomness error mode. Please either use "
                 "the 'same' or 'different' randomness flags on vmap or perform the randomness "

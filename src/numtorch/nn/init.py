@@ -2,7 +2,8 @@
 
 Every function fills ``tensor`` in place without recording a graph (as under ``no_grad``),
 bumps its version counter and returns it. Random ones draw from numtorch's generator (the
-default one, or ``generator=``), so ``torch.manual_seed`` makes models reproducible.
+default one, or ``generator=``) as PyTorch's do (``uniform_`` and ``normal_`` of the tensor), so
+after the same ``torch.manual_seed`` a model starts from PyTorch's weights.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..random import _rng
+from .. import random
 
 if TYPE_CHECKING:
     from typing import Literal, TypeAlias
@@ -86,30 +87,16 @@ def _empty(tensor):
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` with values drawn from :math:`\mathcal{U}(a, b)`."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor._data.shape))
+    d = tensor._data
+    return _fill(tensor, random.uniform(generator, d.shape, d.dtype, a, b))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` with values drawn from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor._data.shape))
-
-
-def _erfinv(x):
-    """Inverse error function (M. Giles' single-precision polynomial approximation)."""
-    w = -np.log((1.0 - x) * (1.0 + x))
-    central = w < 5.0
-    wc = np.where(central, w, 5.0) - 2.5
-    pc = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
-        pc = c + pc * wc
-    wt = np.sqrt(np.where(central, 5.0, w)) - 3.0
-    pt = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        pt = c + pt * wt
-    return np.where(central, pc, pt) * x
+    d = tensor._data
+    return _fill(tensor, random.normal(generator, d.shape, d.dtype, mean, std,
+                                       d.flags.c_contiguous))
 
 
 def _norm_cdf(x):
@@ -119,14 +106,40 @@ def _norm_cdf(x):
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Generator | None = None) -> Tensor:
     r"""Fill ``tensor`` from :math:`\mathcal{N}(\text{mean}, \text{std}^2)` truncated to
-    :math:`[a, b]` (inverse-CDF sampling)."""
+    :math:`[a, b]`, by rejection as PyTorch does: normals redrawn where they fall outside
+    ``[a, b]`` when that interval holds more than 30 % of the mass, otherwise uniforms on
+    ``[a, b]`` accepted with the normal's density relative to its peak."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
-    lo, hi = _norm_cdf((a - mean) / std), _norm_cdf((b - mean) / std)
-    u = _rng(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor._data.shape)
-    u = np.clip(u, np.nextafter(-1.0, 0.0), np.nextafter(1.0, 0.0))  # erfinv(±1) is infinite
-    return _fill(tensor, np.clip(mean + std * math.sqrt(2.0) * _erfinv(u), a, b))
+    d = tensor._data
+    shape, dtype = d.shape, d.dtype
+    if _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std) > 0.3:
+        lo, hi = dtype.type(a), dtype.type(b)
+        result = random.normal(generator, shape, dtype, mean, std, d.flags.c_contiguous)
+        while True:
+            outside = (result < lo) | (result > hi)
+            if not outside.any():
+                break
+            result = np.where(outside, random.normal(generator, shape, dtype, mean, std), result)
+        return _fill(tensor, result)
+
+    mode = max(a, min(mean, b))
+    log_peak = dtype.type(-0.5 * ((mode - mean) / std) ** 2)
+
+    def log_density(x):  # in the tensor's dtype, step by step as PyTorch's in-place ops
+        return ((x - dtype.type(mean)) / dtype.type(std)) ** 2 * dtype.type(-0.5) - log_peak
+
+    def rejected(x):
+        return np.log(random.uniform(generator, shape, dtype)) > log_density(x)
+
+    result = random.uniform(generator, shape, dtype, a, b)
+    pending = rejected(result)
+    while pending.any():
+        candidates = random.uniform(generator, shape, dtype, a, b)
+        result = np.where(pending, candidates, result)
+        pending = np.where(pending, rejected(candidates), pending)
+    return _fill(tensor, result)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -245,7 +258,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
         return tensor
     rows = tensor._data.shape[0]
     cols = tensor._data.size // rows
-    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    flat = random.normal(generator, (rows, cols), tensor._data.dtype).astype(np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -263,10 +276,11 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor._data.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    rng = _rng(generator)
-    values = rng.normal(0.0, std, (rows, cols))
+    values = random.normal(generator, (rows, cols), tensor._data.dtype, 0.0, std,
+                           tensor._data.flags.c_contiguous)
     for c in range(cols):
-        values[rng.permutation(rows)[:num_zeros], c] = 0
+        # (PyTorch draws the rows to zero from the default generator, not from ``generator``)
+        values[random.randperm(None, rows)[:num_zeros], c] = 0
     return _fill(tensor, values)
 
 

@@ -4,13 +4,12 @@ import weakref
 
 import numpy as np
 
-from .. import _creation
+from .. import _creation, random
 from .. import _dtype as dt
 from .._creation import tensor
 from .._device import check_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import _GradState
-from ..random import _rng
 from . import complex as _complex  # noqa: F401  (declares real, imag, conj, ...)
 from . import counting as _counting  # noqa: F401  (declares unique, bincount, histc, ...)
 from . import elementwise as ew
@@ -176,33 +175,44 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 def _random_fill(sample):
     def op(self, *args, generator=None, **kwargs):
         self._check_inplace()
-        data = sample(_rng(generator), self._data.shape, *args, **kwargs)
-        np.copyto(self._data, data, casting="unsafe")
+        a = self._data
+        if a.flags.c_contiguous:
+            np.copyto(a, sample(generator, a, True, *args, **kwargs), casting="unsafe")
+        else:
+            # PyTorch fills a strided tensor in the order of its memory (largest stride first)
+            order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+            view = a.transpose(order)
+            np.copyto(view, sample(generator, view, False, *args, **kwargs), casting="unsafe")
         self._bump_version()
         return self
     return op
 
 
-def _uniform(rng, shape, a=0.0, b=1.0):
-    return rng.uniform(a, b, shape)
+def _uniform(generator, a, contiguous, low=0.0, high=1.0):
+    return random.uniform(generator, a.shape, a.dtype, low, high)
 
 
-def _normal(rng, shape, mean=0.0, std=1.0):
-    return rng.normal(mean, std, shape)
+def _normal(generator, a, contiguous, mean=0.0, std=1.0):
+    return random.normal(generator, a.shape, a.dtype, mean, std, contiguous)
 
 
-def _random_int(rng, shape, low=0, high=None):
-    if high is None:
-        low, high = 0, low
-    return rng.integers(low, high, shape)
+def _random_int(generator, a, contiguous, low=None, high=None):
+    if high is None and low is not None:
+        low, high = None, low  # random_(to)
+    return random.random(generator, a.shape, a.dtype, low, high)
 
 
-def _bernoulli(rng, shape, p=0.5):
-    return rng.random(shape) < p
+def _bernoulli(generator, a, contiguous, p=0.5):
+    if isinstance(p, Tensor):
+        p = p._data
+    return random.bernoulli(generator, a.shape, p)
 
 
-def _exponential(rng, shape, lambd=1.0):
-    return rng.exponential(1.0 / lambd, shape)
+def _exponential(generator, a, contiguous, lambd=1.0):
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    u = random.uniform(generator, a.shape, np.float64)  # PyTorch: -log(1 - u) / lambda, in double
+    return -1.0 / lambd * np.log1p(-u)
 
 
 def fill_(self, value):

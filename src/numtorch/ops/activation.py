@@ -12,8 +12,8 @@ import warnings
 import numpy as np
 
 from .. import _dtype as dt
+from .. import random
 from .._tensor import Tensor
-from ..random import _rng
 from . import _formulas as F
 from . import _fused, _parallel, _unary_inplace
 from . import elementwise as ew
@@ -206,7 +206,15 @@ def RreluWithNoiseBackward0(ctx, g):
 def _rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     x = _float_data(input)
     if training:
-        slopes = _rng(None).uniform(lower, upper, x.shape).astype(x.dtype)
+        # as PyTorch: a double uniform on [lower, upper] (bounds rounded to the op's precision)
+        # for each element <= 0, in order
+        negative = x <= 0
+        bound = np.float64 if x.dtype == np.float64 else np.float32
+        drawn = random.uniform(None, (int(np.count_nonzero(negative)),), np.float64,
+                               float(bound(lower)), float(bound(upper)), fused=False)
+        slopes = np.ones(x.shape, x.dtype)
+        slopes[negative] = drawn
+        return RreluWithNoiseBackward0.record(x * slopes, (input,), (slopes,))
     else:
         slopes = (lower + upper) / 2
     noise = np.where(x > 0, 1, slopes).astype(x.dtype)

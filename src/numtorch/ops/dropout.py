@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
-from ..random import _rng
+from ..random import _gen
 from . import _fused, _parallel
 from . import elementwise as ew
 
@@ -33,9 +33,9 @@ def _keep_threshold(p):
 
 
 def _key():
-    """A fresh 64-bit key from the default generator, as two uint32 halves (one draw, so
-    ``manual_seed`` fixes every mask that follows)."""
-    raw = int(_rng().bit_generator.random_raw())
+    """A fresh 64-bit key from the default generator, as two uint32 halves (one 64-bit draw,
+    so ``manual_seed`` fixes every mask that follows)."""
+    raw = int(_gen()._random64(1)[0])
     return np.uint32(raw & 0xFFFFFFFF), np.uint32(raw >> 32)
 
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ... import nn
+from ... import _dtype as dt
+from ... import nn, random
 from ..._tensor import Tensor
 from ...utils.data import _random
 from . import functional as F
@@ -37,19 +38,23 @@ def _rng():
     return _random.numpy_rng(None)
 
 
+def _default_float():
+    return dt.get_default_dtype()._np
+
+
 def _uniform(low, high):
     """One draw of ``torch.empty(1).uniform_(low, high).item()`` from numtorch's generator."""
-    return float(_rng().uniform(low, high))
+    return float(random.uniform(None, (1,), _default_float(), low, high)[0])
 
 
 def _randint(low, high):
     """One draw of ``torch.randint(low, high, size=(1,)).item()``."""
-    return int(_rng().integers(low, high))
+    return int(random.random(None, (1,), np.int64, low, high)[0])
 
 
 def _rand():
     """One draw of ``torch.rand(1)``."""
-    return float(_rng().random())
+    return float(random.uniform(None, (1,), _default_float())[0])
 
 
 # ---------------------------------------------------------------------------- composition
@@ -603,7 +608,8 @@ class RandomErasing(nn.Module):
             if not (h < img_h and w < img_w):
                 continue
             if value is None:
-                v = _rng().standard_normal((img_c, h, w)).astype(img._data.dtype)
+                # torchvision: torch.empty([c, h, w], dtype=torch.float32).normal_()
+                v = random.normal(None, (img_c, h, w), np.float32).astype(img._data.dtype)
             else:
                 v = np.asarray(value, dtype=img._data.dtype)[:, None, None]
             i = _randint(0, img_h - h + 1)

@@ -1,7 +1,7 @@
-"""Where the data utilities get their randomness.
-
-A ``numtorch.Generator`` wraps a ``numpy.random.Generator`` in ``._rng``; with ``generator=None``
-the global default generator (seeded by ``numtorch.manual_seed``) is used, as PyTorch does.
+"""Where the data utilities get their randomness: numtorch's generators, drawn from as PyTorch's
+data utilities draw from theirs (``randperm``, ``randint`` and an int64 ``random_()`` for seeds),
+so a loader shuffles in PyTorch's order after the same ``manual_seed``. With ``generator=None``
+the global default generator is used, as PyTorch does.
 """
 
 import numpy as np
@@ -9,25 +9,32 @@ import numpy as np
 from ... import random
 
 
-def numpy_rng(generator=None):
-    """The ``numpy.random.Generator`` behind ``generator`` or behind the global default."""
-    if generator is None:
+def _generator(generator):
+    if generator is None or isinstance(generator, random.Generator):
+        return generator
+    raise TypeError(
+        f"generator must be a numtorch.Generator or None, but got {type(generator).__name__}")
 
-        return random.default_generator._rng
+
+def numpy_rng(generator=None):
+    """NumPy's samplers over the stream of ``generator`` (or of the global default), for draws
+    numtorch does not take as PyTorch does."""
     if isinstance(generator, np.random.Generator):
         return generator
-    rng = getattr(generator, "_rng", None)
-    if rng is None:
-        raise TypeError(
-            f"generator must be a numtorch.Generator or None, but got {type(generator).__name__}")
-    return rng
+    return random._rng(_generator(generator))
 
 
 def randperm(n, generator=None):
-    """A random permutation of ``range(n)`` as an int64 ndarray."""
-    return numpy_rng(generator).permutation(n).astype(np.int64, copy=False)
+    """``torch.randperm(n, generator=generator)`` as an int64 ndarray."""
+    return random.randperm(_generator(generator), n)
+
+
+def randint(high, size, generator=None):
+    """``torch.randint(high, (size,), generator=generator)`` as an int64 ndarray."""
+    return random.random(_generator(generator), (size,), np.int64, 0, high)
 
 
 def seed(generator=None):
-    """A fresh 63-bit seed drawn from ``generator`` (PyTorch's ``random_()`` on an int64)."""
-    return int(numpy_rng(generator).integers(0, 2**63 - 1, dtype=np.int64))
+    """A fresh 63-bit seed drawn from ``generator``, as PyTorch draws one:
+    ``torch.empty((), dtype=torch.int64).random_(generator=generator)``."""
+    return int(random.random(_generator(generator), (), np.int64))

@@ -1,10 +1,9 @@
 """``DistributedSampler``: each rank of a data-parallel job reads its own share of a dataset.
 
-The shuffled order is PyTorch's, index for index: PyTorch draws ``torch.randperm(len(dataset))``
-from a ``torch.Generator`` seeded with ``seed + epoch`` (a Mersenne Twister, MT19937) and
-numtorch's generators use another stream, so the permutation is computed here with PyTorch's
-algorithm on NumPy's MT19937 seeded the same way. A job that mixes numtorch and PyTorch ranks, or
-a numtorch job resumed from a PyTorch one, reads the same samples on the same rank.
+The shuffled order is PyTorch's, index for index: ``randperm(len(dataset))`` from a generator
+seeded with ``seed + epoch``, and numtorch's generators give PyTorch's numbers. A job that mixes
+numtorch and PyTorch ranks, or a numtorch job resumed from a PyTorch one, reads the same samples
+on the same rank.
 """
 
 from __future__ import annotations
@@ -12,38 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-import numpy as np
-
+from ... import random
 from .dataset import Dataset
 from .sampler import Sampler, _T_co
 
 __all__ = ["DistributedSampler"]
-
-
-def _mt19937_randperm(n, seed):
-    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))`` as a list.
-
-    PyTorch seeds MT19937 with the low 32 bits of the seed (``init_genrand``) and shuffles
-    ``range(n)`` front to back: position ``i`` swaps with ``i + random() % (n - i)``, where
-    ``random()`` is the next 32-bit output (a 64-bit one, two outputs high word first, for
-    ``n`` of ``2**32 / 20`` and more).
-    """
-    # RandomState seeds MT19937 with init_genrand, and a draw over the full uint32 range is
-    # the generator's raw output.
-    mt = np.random.RandomState(int(seed) & 0xFFFFFFFF)
-    steps = max(n - 1, 0)
-    wide = n >= (2**32 - 1) // 20
-    raw = mt.randint(0, 2**32, size=2 * steps if wide else steps, dtype=np.uint32)
-    raw = raw.astype(np.uint64)
-    if wide:
-        raw = (raw[0::2] << np.uint64(32)) | raw[1::2]
-    spans = np.arange(n, n - steps, -1, dtype=np.uint64)
-    offsets = (raw % spans).astype(np.int64) if steps else np.zeros(0, np.int64)
-    perm = list(range(n))
-    for i, z in enumerate(offsets.tolist()):
-        j = i + z
-        perm[i], perm[j] = perm[j], perm[i]
-    return perm
 
 
 class DistributedSampler(Sampler[_T_co]):
@@ -95,7 +67,8 @@ class DistributedSampler(Sampler[_T_co]):
 
     def __iter__(self) -> Iterator[_T_co]:
         if self.shuffle:
-            indices = _mt19937_randperm(len(self.dataset), self.seed + self.epoch)  # type: ignore[arg-type]
+            g = random.Generator().manual_seed(self.seed + self.epoch)
+            indices = random.randperm(g, len(self.dataset)).tolist()  # type: ignore[arg-type]
         else:
             indices = list(range(len(self.dataset)))  # type: ignore[arg-type]
         if not self.drop_last:

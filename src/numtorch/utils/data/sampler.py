@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from ... import random
 from ..._tensor import Tensor
 from . import _random
 
@@ -72,17 +73,20 @@ class RandomSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         n = len(self.data_source)
-        rng = _random.numpy_rng(self.generator)
+        generator = self.generator
+        if generator is None:
+            # as PyTorch: a generator of its own, seeded from the default one
+            generator = random.Generator().manual_seed(_random.seed())
         if self.replacement:
             # Drawn lazily, 32 at a time as PyTorch does: num_samples may be far larger than
             # memory (minGPT and makemore pass int(1e10)).
             for _ in range(self.num_samples // 32):
-                yield from rng.integers(0, n, size=32, dtype=np.int64).tolist()
-            yield from rng.integers(0, n, size=self.num_samples % 32, dtype=np.int64).tolist()
+                yield from _random.randint(n, 32, generator).tolist()
+            yield from _random.randint(n, self.num_samples % 32, generator).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from rng.permutation(n).tolist()
-        yield from rng.permutation(n)[: self.num_samples % n].tolist()
+            yield from _random.randperm(n, generator).tolist()
+        yield from _random.randperm(n, generator)[: self.num_samples % n].tolist()
 
     def __len__(self) -> int:
         return self.num_samples
