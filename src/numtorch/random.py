@@ -156,10 +156,11 @@ class Generator:
         return (r[0::2] << np.uint64(32)) | r[1::2]
 
     def _unit(self, n: int, dtype) -> np.ndarray:
-        """``n`` uniforms in [0, 1) with the bits of ``dtype`` (float64 values)."""
-        bits = _uniform_bits(dtype)
-        raw = self._random64(n) if bits == 53 else self._random(n)
-        return (raw & np.uint64((1 << bits) - 1)).astype(np.float64) * 2.0 ** -bits
+        """``n`` uniforms in [0, 1) with the bits of ``dtype``: float64 values for float64, the
+        others' float32 values (24 bits, exact in float32)."""
+        if _uniform_bits(dtype) == 53:
+            return (self._random64(n) & np.uint64((1 << 53) - 1)).astype(np.float64) * 2.0**-53
+        return (self._random(n) & np.uint64(0xFFFFFF)).astype(np.float32) * np.float32(2.0**-24)
 
     def _uniform(self, shape, dtype, low=0.0, high=1.0, fused=True) -> np.ndarray:
         """``uniform_(low, high)`` on a tensor of ``shape`` and float ``dtype`` (``fused``: the
@@ -170,6 +171,8 @@ class Generator:
             real = self._uniform(tuple(shape) + (2,), _real_dtype(dtype), low, high, fused)
             return real.view(dtype).reshape(shape)
         frm, to = dtype.type(low), dtype.type(high)
+        if frm == 0 and to == 1:  # (x * 1 + 0 is x)
+            return self._unit(math.prod(shape), dtype).astype(dtype).reshape(shape)
         acc = np.float64 if dtype.itemsize >= 4 else np.float32
         x: Any = self._unit(math.prod(shape), dtype).astype(acc, copy=False)
         span, start = float(dtype.type(to - frm)), float(frm)  # (exact in the accumulator)
@@ -353,19 +356,19 @@ def _real_dtype(dtype):
 
 
 def _box_muller_16(u, compute, mean, std):
-    """PyTorch's ``normal_fill_16`` over consecutive runs of 16 uniforms (``u``, float64 values
-    of the tensor's dtype): the first 8 of each run give the radii, the last 8 the angles."""
-    runs = u.reshape(-1, 16).astype(compute)
+    """PyTorch's ``normal_fill_16`` over consecutive runs of 16 uniforms ``u`` (of the tensor's
+    dtype): the first 8 of each run give the radii, the last 8 the angles. float32 is computed
+    in float32 as PyTorch does (NumPy's float32 log, sin and cos give PyTorch's bits for most
+    values, within 4 units in the last place for all), float64 in float64."""
+    runs = u.reshape(-1, 16).astype(compute, copy=False)
     u1 = 1 - runs[:, :8]
-    theta = (compute(2.0 * math.pi) * runs[:, 8:]).astype(np.float64)
-    radius = np.sqrt(-2.0 * np.log(u1.astype(np.float64)))
-    std, mean = compute(std), compute(mean)
-    out = np.empty(runs.shape, np.float64)
-    out[:, :8] = radius * np.cos(theta)
-    out[:, 8:] = radius * np.sin(theta)
+    theta = compute(2.0 * math.pi) * runs[:, 8:]
+    radius = np.sqrt(compute(-2.0) * np.log(u1))
+    out = np.empty(runs.shape, compute)
+    np.multiply(radius, np.cos(theta), out=out[:, :8])
+    np.multiply(radius, np.sin(theta), out=out[:, 8:])
     if compute == np.float32:
-        out = out.astype(np.float32)
-        return (out * std + mean).reshape(-1)
+        return (out * compute(std) + compute(mean)).reshape(-1)
     return _fma(out, np.float64(std), np.float64(mean)).reshape(-1)
 
 
