@@ -282,3 +282,35 @@ def test_fork_rng_restores_the_default_generator():
         numtorch.rand(1)
     torch.rand(1)
     assert _same_state(numtorch.default_generator, torch.default_generator)
+
+
+def _train(lib, steps=12):
+    """A seeded LeNet-5 run as a PyTorch program writes it: initial weights, shuffled loader,
+    SGD with momentum; returns the losses."""
+    from numtorch.datasets.mnist import _read_embedded  # the package's digits, as arrays
+    x = _read_embedded("mnist-10k-images-idx3-ubyte.gz")[:96].astype(np.float32) / 255.0
+    y = _read_embedded("mnist-10k-labels-idx1-ubyte.gz")[:96].astype(np.int64)
+    lib.manual_seed(0)
+    nn, F = lib.nn, lib.nn.functional
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                        nn.Linear(84, 10))
+    data = lib.utils.data.TensorDataset(lib.from_numpy(x[:, None]), lib.from_numpy(y))
+    loader = lib.utils.data.DataLoader(data, batch_size=32, shuffle=True)
+    opt = lib.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    while len(losses) < steps:
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = F.cross_entropy(net(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return losses
+
+
+def test_a_seeded_training_run_gives_torchs_losses():
+    ours, theirs = _train(numtorch), _train(torch)
+    # the same weights and batches: only float32 rounding (different summation orders) differs
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
