@@ -314,3 +314,43 @@ def test_a_seeded_training_run_gives_torchs_losses():
     ours, theirs = _train(numtorch), _train(torch)
     # the same weights and batches: only float32 rounding (different summation orders) differs
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(10,), (3, 50)])
+@pytest.mark.parametrize("n, replacement", [(1, False), (1, True), (5, False), (7, True),
+                                            (200, True)])
+def test_multinomial(dtype, shape, n, replacement):
+    p = np.random.default_rng(0).random(shape).astype(dtype)
+    p[..., 2] = 0
+    if not replacement and n > shape[-1]:
+        pytest.skip("more samples than categories")
+    ng, tg = _pair(1)
+    _check(numtorch.multinomial(numtorch.from_numpy(p), n, replacement, generator=ng),
+           torch.multinomial(torch.from_numpy(p), n, replacement, generator=tg), ng, tg)
+
+
+def test_multinomial_errors_and_weighted_sampler():
+    cases = [lambda t: t.multinomial(t.tensor([1, 2]), 1),
+             lambda t: t.multinomial(t.tensor([[[1.0, 2.0]]]), 1),
+             lambda t: t.multinomial(t.tensor([1.0, 2.0]), 0),
+             lambda t: t.multinomial(t.tensor([1.0, 2.0]), 3),
+             lambda t: t.multinomial(t.tensor([0.0, 0.0]), 1),
+             lambda t: t.multinomial(t.tensor([-1.0, 2.0]), 1),
+             lambda t: t.multinomial(t.tensor([0.0, 0.0]), 3, True),
+             lambda t: t.multinomial(t.tensor([1.0, -2.0]), 3, True)]
+    for fn in cases:
+        with pytest.raises(RuntimeError) as theirs:
+            fn(torch)
+        with pytest.raises(RuntimeError) as ours:
+            fn(numtorch)
+        assert str(ours.value) == str(theirs.value)
+    from torch.utils.data import WeightedRandomSampler as TorchSampler
+
+    from numtorch.utils.data import WeightedRandomSampler
+    weights = [0.1, 0.9, 0.4, 0.7, 3.0, 0.2]
+    for replacement, n in ((True, 50), (False, 4), (True, 1)):
+        numtorch.manual_seed(3)
+        torch.manual_seed(3)
+        assert (list(WeightedRandomSampler(weights, n, replacement))
+                == list(TorchSampler(weights, n, replacement)))

@@ -11,7 +11,6 @@ from . import _dtype as dt
 from . import random as _random
 from ._device import check_device
 from ._tensor import Tensor
-from .random import _rng
 
 if TYPE_CHECKING:
     from .random import Generator
@@ -377,13 +376,49 @@ def bernoulli(input: Tensor, p: float | None = None, *,
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:
-    rng = _rng(generator)
-    probs = np.atleast_2d(input._data).astype(np.float64)
-    rows = []
-    for p in probs:
-        if not replacement and num_samples > np.count_nonzero(p):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                               "replacement")
-        rows.append(rng.choice(len(p), size=num_samples, replace=replacement, p=p / p.sum()))
-    out = np.array(rows, dtype=np.int64)
-    return _wrap(out if input._data.ndim == 2 else out[0])
+    """Samples category indices from the rows of ``input`` (non-negative weights), as PyTorch
+    draws them: one sample, or several without replacement, are the largest ``p / q`` with
+    ``q ~ Exp(1)`` (an exponential draw per weight); several with replacement are binary
+    searches of a double uniform each in the row's normalised cumulative sums."""
+    p = input._data
+    if p.dtype.kind != "f" and p.dtype.name != "bfloat16":
+        words = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                 "uint8": "Byte", "bool": "Bool"}
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{words.get(p.dtype.name, p.dtype.name)}")
+    if p.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    rows = np.atleast_2d(p)
+    categories = rows.shape[1]
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if not replacement or num_samples == 1:
+        if rows.size and not (np.isfinite(rows).all() and (rows >= 0).all()):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (rows.sum(axis=1) == 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        q = (-np.log1p(-_random.uniform(generator, rows.shape, np.float64))).astype(rows.dtype)
+        keys = rows / q
+        if num_samples == 1:
+            out = np.argmax(keys, axis=1)[:, None]
+        else:  # the largest first, as topk gives them
+            out = np.argsort(-keys.astype(np.float64), axis=1, kind="stable")[:, :num_samples]
+    else:
+        out = _multinomial_with_replacement(generator, rows, num_samples)
+    out = out.astype(np.int64)
+    return _wrap(out if p.ndim == 2 else out[0])
+
+
+def _multinomial_with_replacement(generator, rows, num_samples):
+    if (rows < 0).any():
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+    sums = rows.astype(np.float64).cumsum(axis=1)
+    totals = sums[:, -1:]
+    if (totals <= 0).any() or not np.isfinite(sums).all():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    cumulative = (sums / totals).astype(rows.dtype)
+    u = _random.uniform(generator, (rows.shape[0], num_samples), np.float64)
+    return np.stack([np.searchsorted(c, s, side="left") for c, s in zip(cumulative, u)])

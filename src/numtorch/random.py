@@ -4,7 +4,8 @@ A generator is PyTorch's CPU generator: a 32-bit Mersenne Twister (MT19937) seed
 seeds it (``init_genrand`` with the seed's low 32 bits), and the sampling functions here turn its
 outputs into numbers the way PyTorch's CPU kernels do. So after the same ``manual_seed``,
 ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``, the in-place
-``uniform_``, ``normal_``, ``random_``, ``bernoulli_`` and ``exponential_``, the ``nn.init``
+``uniform_``, ``normal_``, ``random_``, ``bernoulli_`` and ``exponential_``, ``multinomial``
+(and so ``WeightedRandomSampler``), the ``nn.init``
 functions (and so every module's initial weights), ``rrelu``, the data loaders' shuffling and
 the random transforms' parameters give PyTorch's numbers (float32 normals to a unit or two in
 the last place: PyTorch computes them with vectorised approximations of log, sin and cos), and
@@ -25,8 +26,8 @@ back.
   probabilities a float one (a double one for float64 probabilities).
 * A strided tensor is filled in the order of its memory, as PyTorch's iterators walk it.
 
-Other draws (``multinomial``, the gamma, Poisson and binomial samplers, the distributions'
-other samplers) come from NumPy's samplers on the same Mersenne Twister: reproducible with
+Other draws (the gamma, Poisson and binomial samplers, the distributions' other samplers)
+come from NumPy's samplers on the same Mersenne Twister: reproducible with
 ``manual_seed``, but not PyTorch's numbers. Dropout masks come from numtorch's own counter-based
 stream keyed by one 64-bit draw (PyTorch's takes two Twister outputs per element, several times
 the cost of the dropout itself), so they are reproducible but not PyTorch's either.

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from ... import random
+from ..._creation import multinomial
 from ..._tensor import Tensor
 from . import _random
 
@@ -137,14 +138,8 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        w = self.weights._data
-        if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not self.replacement and self.num_samples > np.count_nonzero(w):
-            raise RuntimeError(
-                "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        rng = _random.numpy_rng(self.generator)
-        drawn = rng.choice(len(w), size=self.num_samples, replace=self.replacement, p=w / w.sum())
+        drawn = multinomial(self.weights, self.num_samples, self.replacement,
+                            generator=self.generator)
         yield from drawn.tolist()
 
     def __len__(self) -> int:
