@@ -354,3 +354,15 @@ def test_multinomial_errors_and_weighted_sampler():
         torch.manual_seed(3)
         assert (list(WeightedRandomSampler(weights, n, replacement))
                 == list(TorchSampler(weights, n, replacement)))
+
+
+def test_generator_copies():
+    import copy
+    import pickle
+    g = numtorch.Generator().manual_seed(3)
+    numtorch.randn(3, generator=g)
+    for other in (g.clone_state(), copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
+        assert numtorch.equal(numtorch.randn(5, generator=other),
+                              numtorch.randn(5, generator=g.clone_state()))
+    with pytest.raises(RuntimeError, match="CPU Generator does not use offset"):
+        g.get_offset()

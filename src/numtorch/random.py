@@ -146,6 +146,16 @@ class Generator:
         self._next_float_normal = flt if flt_valid else None
         return self
 
+    def clone_state(self) -> Generator:
+        """A new generator in this one's state."""
+        return Generator().set_state(self.get_state())
+
+    def get_offset(self) -> int:
+        raise RuntimeError("CPU Generator does not use offset")
+
+    def set_offset(self, offset: int) -> Generator:
+        raise RuntimeError("CPU Generator does not use offset")
+
     # ------------------------------------------------------------------- PyTorch's draws
     def _random(self, n: int) -> np.ndarray:
         """``n`` 32-bit outputs (as uint64)."""
