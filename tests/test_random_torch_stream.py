@@ -260,15 +260,20 @@ def test_distributions_sample_as_torch():
     numtorch.manual_seed(2)
     torch.manual_seed(2)
     loc, scale = np.linspace(-1, 1, 12).astype(np.float32), np.full(12, 0.5, np.float32)
-    pairs = [
-        (numtorch.distributions.Normal(numtorch.tensor(loc), numtorch.tensor(scale)),
-         torch.distributions.Normal(torch.tensor(loc), torch.tensor(scale))),
-        (numtorch.distributions.Uniform(numtorch.tensor(loc), numtorch.tensor(loc + 1)),
-         torch.distributions.Uniform(torch.tensor(loc), torch.tensor(loc + 1))),
-    ]
-    for ours, theirs in pairs:
-        np.testing.assert_allclose(ours.sample((3,)).numpy(), theirs.sample((3,)).numpy(),
-                                   rtol=1e-6, atol=1e-6)
+    probs = np.random.default_rng(0).random((4, 6)).astype(np.float32)
+
+    def pairs(lib):
+        t = lib.tensor
+        return [lib.distributions.Normal(t(loc), t(scale)),
+                lib.distributions.Uniform(t(loc), t(loc + 1)),
+                lib.distributions.Exponential(t(scale)),
+                lib.distributions.Bernoulli(t(probs)),
+                lib.distributions.Categorical(t(probs))]
+
+    for ours, theirs in zip(pairs(numtorch), pairs(torch)):
+        for shape in ((), (3,), (2, 5)):
+            np.testing.assert_allclose(ours.sample(shape).numpy(), theirs.sample(shape).numpy(),
+                                       rtol=1e-6, atol=1e-6)
     assert numtorch.rand(1).item() == torch.rand(1).item()
 
 

@@ -7,7 +7,8 @@ outputs into numbers the way PyTorch's CPU kernels do. So after the same ``manua
 ``uniform_``, ``normal_``, ``random_``, ``bernoulli_`` and ``exponential_``, ``multinomial``
 (and so ``WeightedRandomSampler``), the ``nn.init``
 functions (and so every module's initial weights), ``rrelu``, the data loaders' shuffling and
-the random transforms' parameters give PyTorch's numbers (float32 normals to a unit or two in
+the random transforms' parameters and the samples of ``Normal``, ``Uniform``, ``Exponential``,
+``Bernoulli`` and ``Categorical`` give PyTorch's numbers (float32 normals to a unit or two in
 the last place: PyTorch computes them with vectorised approximations of log, sin and cos), and
 ``get_state()`` is PyTorch's 5056-byte state, which ``torch.Generator.set_state`` accepts and
 back.

@@ -1,7 +1,10 @@
 """The categorical distribution over ``{0, ..., K-1}``."""
 
+import math
+
 import numpy as np
 
+from .._creation import multinomial
 from .._size import Size
 from .._tensor import Tensor
 from ..ops import reduction as red
@@ -77,14 +80,15 @@ class Categorical(Distribution):
         return self._nan_batch()
 
     def sample(self, sample_shape=Size()):
-        """Inverse-CDF sampling: count the cumulative probabilities below a uniform draw."""
+        """Draws as PyTorch does: ``multinomial`` of the probabilities, with replacement, one
+        column of samples per distribution."""
+        count = math.prod(sample_shape)
         shape = tuple(self._extended_shape(sample_shape))
-        probs = self.probs._data
-        cdf = np.cumsum(probs, -1)
-        cdf = cdf / cdf[..., -1:]
-        u = self._uniform(shape, open_low=False)._data
-        idx = (u[..., None] >= np.broadcast_to(cdf, shape + (self._num_events,))).sum(-1)
-        return Tensor._wrap(np.minimum(idx, self._num_events - 1).astype(np.int64))
+        if count == 0:
+            return Tensor._wrap(np.zeros(shape, np.int64))
+        rows = np.ascontiguousarray(self.probs._data).reshape(-1, self._num_events)
+        drawn = multinomial(Tensor._wrap(rows), count, True)._data.T
+        return Tensor._wrap(np.ascontiguousarray(drawn).reshape(shape))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -38,8 +38,7 @@ class Exponential(ExponentialFamily):
         return self.rate.pow(-2)
 
     def rsample(self, sample_shape=Size()):
-        u = self._uniform(self._extended_shape(sample_shape))
-        return -u.log() / self.rate
+        return self.rate.new_empty(self._extended_shape(sample_shape)).exponential_() / self.rate
 
     def log_prob(self, value):
         if self._validate_args:
