@@ -2,16 +2,15 @@
 
 A generator is PyTorch's CPU generator: a 32-bit Mersenne Twister (MT19937) seeded as PyTorch
 seeds it (``init_genrand`` with the seed's low 32 bits), and the sampling functions here turn its
-outputs into numbers the way PyTorch's CPU kernels do. So after the same ``manual_seed``,
-``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``, the in-place
-``uniform_``, ``normal_``, ``random_``, ``bernoulli_`` and ``exponential_``, ``multinomial``
-(and so ``WeightedRandomSampler``), the ``nn.init``
-functions (and so every module's initial weights), ``rrelu``, the data loaders' shuffling and
-the random transforms' parameters and the samples of ``Normal``, ``Uniform``, ``Exponential``,
-``Bernoulli`` and ``Categorical`` give PyTorch's numbers (float32 normals to a unit or two in
-the last place: PyTorch computes them with vectorised approximations of log, sin and cos), and
-``get_state()`` is PyTorch's 5056-byte state, which ``torch.Generator.set_state`` accepts and
-back.
+outputs into numbers the way PyTorch's CPU kernels do. So after the same ``manual_seed`` these
+give PyTorch's numbers: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``,
+``bernoulli``, ``multinomial``; the in-place ``uniform_``, ``normal_``, ``random_``,
+``bernoulli_`` and ``exponential_``; the ``nn.init`` functions, and so every module's initial
+weights; ``rrelu``; the data loaders' shuffling, ``random_split`` and ``WeightedRandomSampler``;
+the random transforms' parameters; the samples of ``Normal``, ``Uniform``, ``Exponential``,
+``Bernoulli`` and ``Categorical``. (float32 normals agree to a unit or two in the last place:
+PyTorch computes them with vectorised approximations of log, sin and cos.) ``get_state()`` is
+PyTorch's 5056-byte state, which ``torch.Generator.set_state`` accepts, and back.
 
 * ``uniform_(a, b)``: one 32-bit output per element, its low 24 bits scaled to [0, 1) (float16
   and bfloat16 round that float), or for float64 a 64-bit one (two outputs, high word first)
