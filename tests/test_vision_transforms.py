@@ -184,11 +184,12 @@ def test_random_resized_crop_draws_windows_like_torchvision(tv):
     assert windows[:50] == [t.get_params(img, t.scale, t.ratio) for _ in range(50)]
     for i, j, h, w in windows:
         assert 0 <= i <= 40 - h and 0 <= j <= 60 - w and h > 0 and w > 0
-    # numtorch's random stream is not torch's: compare the distributions of the windows
+    # numtorch's generator is torch's: the same windows, one by one
     torch.manual_seed(3)
     tv_t = tv.transforms.RandomResizedCrop((8, 10), scale=(0.2, 0.9), ratio=(0.5, 2.0))
     timg = torch.from_numpy(img.numpy())
     want = [tv_t.get_params(timg, tv_t.scale, tv_t.ratio) for _ in range(2000)]
+    assert [tuple(w) for w in windows] == [tuple(w) for w in want]
     np.testing.assert_allclose(_window_stats(windows, 40, 60), _window_stats(want, 40, 60),
                                atol=0.04)
     out = t(img)
@@ -275,3 +276,47 @@ def test_tensor_transforms_are_modules_as_in_torchvision(tv):
     pipeline = numtorch.nn.Sequential(T.CenterCrop(9), T.Normalize((0.5,) * 3, (0.25,) * 3))
     out = pipeline(numtorch.tensor(F32))
     np.testing.assert_allclose(out.numpy(), (F32[:, 2:11, 4:13] - 0.5) / 0.25, rtol=1e-6)
+
+
+def test_random_parameters_are_torchvisions_draws(tv):
+    """After the same torch.manual_seed (and random.seed, which RandomOrder and RandomChoice
+    draw from, as torchvision's do), every random transform picks torchvision's parameters."""
+    import random
+
+    import torch
+
+    tt = tv.transforms
+    timg, img = torch.zeros(3, 32, 40), numtorch.zeros(3, 32, 40)
+    steps = [(lambda: tt.RandomResizedCrop.get_params(timg, (0.08, 1.0), (3 / 4, 4 / 3)),
+              lambda: T.RandomResizedCrop.get_params(img, (0.08, 1.0), (3 / 4, 4 / 3))),
+             (lambda: tt.RandomCrop.get_params(timg, (20, 20)),
+              lambda: T.RandomCrop.get_params(img, (20, 20))),
+             (lambda: tt.RandomErasing.get_params(timg, (0.02, 0.33), (0.3, 3.3), value=[0])[:4],
+              lambda: T.RandomErasing.get_params(img, (0.02, 0.33), (0.3, 3.3), value=[0])[:4]),
+             (lambda: (tt.GaussianBlur.get_params(0.1, 2.0),),
+              lambda: (T.GaussianBlur.get_params(0.1, 2.0),)),
+             (lambda: (tt.RandomRotation.get_params([-30, 30]),),
+              lambda: (T.RandomRotation.get_params([-30, 30]),))]
+    jitter = ((0.5, 1.5), (0.6, 1.4), (0.7, 1.3), (-0.1, 0.1))
+    appends = [lambda x, i=i: x + [i] for i in range(4)]
+    for seed in range(20):
+        for want, got in steps:
+            torch.manual_seed(seed)
+            numtorch.manual_seed(seed)
+            assert tuple(got()) == tuple(want())
+        torch.manual_seed(seed)
+        numtorch.manual_seed(seed)
+        want, got = tt.ColorJitter.get_params(*jitter), T.ColorJitter.get_params(*jitter)
+        assert got[0].tolist() == want[0].tolist() and got[1:] == want[1:]
+        for want, got in ((tt.RandomOrder(appends), T.RandomOrder(appends)),
+                          (tt.RandomChoice(appends, p=[0.1, 0.2, 0.3, 0.4]),
+                           T.RandomChoice(appends, p=[0.1, 0.2, 0.3, 0.4]))):
+            random.seed(seed)
+            expected = want([])
+            random.seed(seed)
+            assert got([]) == expected
+        torch.manual_seed(seed)
+        numtorch.manual_seed(seed)
+        x = np.arange(4.0, dtype=np.float32).reshape(1, 1, 4)
+        assert ([T.RandomHorizontalFlip(0.5)(numtorch.tensor(x)).tolist() for _ in range(5)]
+                == [tt.RandomHorizontalFlip(0.5)(torch.tensor(x)).tolist() for _ in range(5)])

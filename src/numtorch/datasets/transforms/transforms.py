@@ -14,6 +14,7 @@ crops, angles and factors differ from torchvision's (the distributions are the s
 
 import math
 import numbers
+import random as pyrandom
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,10 +35,6 @@ __all__ = [
 ]
 
 
-def _rng():
-    return _random.numpy_rng(None)
-
-
 def _default_float():
     return dt.get_default_dtype()._np
 
@@ -55,6 +52,17 @@ def _randint(low, high):
 def _rand():
     """One draw of ``torch.rand(1)``."""
     return float(random.uniform(None, (1,), _default_float())[0])
+
+
+def _log_ratio(ratio):
+    """``torch.log(torch.tensor(ratio))``: the bounds of the log aspect ratio, in float32."""
+    return np.log(np.asarray(ratio, dtype=_default_float()))
+
+
+def _exp_uniform(log_ratio):
+    """``torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1])).item()``."""
+    low, high = float(log_ratio[0]), float(log_ratio[1])
+    return float(np.exp(np.asarray(_uniform(low, high), _default_float())))
 
 
 # ---------------------------------------------------------------------------- composition
@@ -130,9 +138,8 @@ class RandomChoice:
         self.p = p
 
     def __call__(self, *args):
-        weights = np.ones(len(self.transforms)) if self.p is None else np.asarray(self.p, float)
-        idx = int(_rng().choice(len(self.transforms), p=weights / weights.sum()))
-        return self.transforms[idx](*args)
+        # torchvision draws from Python's random module here, not from torch's generator
+        return pyrandom.choices(self.transforms, weights=self.p)[0](*args)
 
     def __repr__(self):
         lines = [f"{self.__class__.__name__}("] + [f"    {t}" for t in self.transforms]
@@ -146,8 +153,10 @@ class RandomOrder:
         self.transforms = transforms
 
     def __call__(self, img):
-        for i in _random.randperm(len(self.transforms)):
-            img = self.transforms[int(i)](img)
+        order = list(range(len(self.transforms)))
+        pyrandom.shuffle(order)  # (Python's random module, as torchvision's)
+        for i in order:
+            img = self.transforms[i](img)
         return img
 
     def __repr__(self):
@@ -400,10 +409,10 @@ class RandomResizedCrop(nn.Module):
         the largest window with a ratio in range)."""
         _, height, width = F.get_dimensions(img)
         area = height * width
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        log_ratio = _log_ratio(ratio)
         for _ in range(10):
             target_area = area * _uniform(scale[0], scale[1])
-            aspect_ratio = math.exp(_uniform(log_ratio[0], log_ratio[1]))
+            aspect_ratio = _exp_uniform(log_ratio)
             w = int(round(math.sqrt(target_area * aspect_ratio)))
             h = int(round(math.sqrt(target_area / aspect_ratio)))
             if 0 < w <= width and 0 < h <= height:
@@ -599,10 +608,10 @@ class RandomErasing(nn.Module):
         fits in 10 tries)."""
         img_c, img_h, img_w = img.shape[-3], img.shape[-2], img.shape[-1]
         area = img_h * img_w
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        log_ratio = _log_ratio(ratio)
         for _ in range(10):
             erase_area = area * _uniform(scale[0], scale[1])
-            aspect_ratio = math.exp(_uniform(log_ratio[0], log_ratio[1]))
+            aspect_ratio = _exp_uniform(log_ratio)
             h = int(round(math.sqrt(erase_area * aspect_ratio)))
             w = int(round(math.sqrt(erase_area / aspect_ratio)))
             if not (h < img_h and w < img_w):
