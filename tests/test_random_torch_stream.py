@@ -371,3 +371,29 @@ def test_generator_copies():
                               numtorch.randn(5, generator=g.clone_state()))
     with pytest.raises(RuntimeError, match="CPU Generator does not use offset"):
         g.get_offset()
+
+
+class _Draws:
+    """Each item: the draws a worker makes from Python's, NumPy's and the library's RNGs."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import random
+        return (i, random.random(), float(np.random.random()), float(self.lib.rand(1)[0]))
+
+
+def test_loader_workers_are_seeded_as_torchs():
+    from torch.utils.data import DataLoader as TorchLoader
+
+    from numtorch.utils.data import DataLoader
+
+    numtorch.manual_seed(8)
+    torch.manual_seed(8)
+    ours = [tuple(b) for b in DataLoader(_Draws(numtorch), batch_size=None, num_workers=2)]
+    theirs = [tuple(b) for b in TorchLoader(_Draws(torch), batch_size=None, num_workers=2)]
+    assert ours == theirs

@@ -184,7 +184,8 @@ def make_fetcher(is_iterable, dataset, auto_collation, collate_fn, drop_last):
 # ---------------------------------------------------------------------------- worker loop
 def _seed_worker(seed, worker_id, base_seed):
     random.seed(seed)
-    np.random.seed(np.random.SeedSequence([base_seed, worker_id]).generate_state(4))
+    # PyTorch's workers seed NumPy with SeedSequence([worker_id, base_seed]).generate_state(4)
+    np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))
     numtorch = sys.modules.get("numtorch")
     manual_seed = getattr(numtorch, "manual_seed", None)
     if manual_seed is not None:
