@@ -397,3 +397,24 @@ def test_loader_workers_are_seeded_as_torchs():
     ours = [tuple(b) for b in DataLoader(_Draws(numtorch), batch_size=None, num_workers=2)]
     theirs = [tuple(b) for b in TorchLoader(_Draws(torch), batch_size=None, num_workers=2)]
     assert ours == theirs
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cauchy_log_normal_and_geometric(dtype):
+    ng, tg = _pair(0)
+    for name, args in (("cauchy_", (0.5, 2.0)), ("log_normal_", (1.0, 0.5)),
+                       ("geometric_", (0.3,)), ("log_normal_", ()), ("cauchy_", ())):
+        ours = getattr(numtorch.empty(7, 5, dtype=getattr(numtorch, dtype)), name)
+        theirs = getattr(torch.empty(7, 5, dtype=getattr(torch, dtype)), name)
+        _check(ours(*args, generator=ng), theirs(*args, generator=tg), ng, tg, 1e-6)
+    _check(numtorch.empty(4, dtype=numtorch.int64).geometric_(0.3, generator=ng),
+           torch.empty(4, dtype=torch.int64).geometric_(0.3, generator=tg), ng, tg)
+    for fn in (lambda t: t.empty(3).geometric_(0), lambda t: t.empty(3).geometric_(1.5),
+               lambda t: t.empty(3).cauchy_(0, -1), lambda t: t.empty(3).log_normal_(1, 0),
+               lambda t: t.empty(3, dtype=t.int64).cauchy_(),
+               lambda t: t.empty(3, dtype=t.int64).log_normal_()):
+        with pytest.raises((RuntimeError, NotImplementedError)) as theirs:
+            fn(torch)
+        with pytest.raises(theirs.type) as ours:
+            fn(numtorch)
+        assert str(ours.value) == str(theirs.value)

@@ -224,6 +224,14 @@ def random_(self, from_: _int, to: _int | None, *, generator: Generator | None =
     "exponential_": """
 def exponential_(self, lambd: _float = 1.0, *,
                  generator: Generator | None = None) -> Tensor: ...""",
+    "cauchy_": """
+def cauchy_(self, median: _float = 0.0, sigma: _float = 1.0, *,
+            generator: Generator | None = None) -> Tensor: ...""",
+    "log_normal_": """
+def log_normal_(self, mean: _float = 1.0, std: _float = 2.0, *,
+                generator: Generator | None = None) -> Tensor: ...""",
+    "geometric_": """
+def geometric_(self, p: _float, *, generator: Generator | None = None) -> Tensor: ...""",
     "apply_": "def apply_(self, callable: Callable[[Any], Any]) -> Tensor: ...",
     "set_": "def set_(self, source: Tensor) -> Tensor: ...",
     "fill_": "def fill_(self, value: Tensor | Number) -> Tensor: ...",

@@ -215,6 +215,41 @@ def _exponential(generator, a, contiguous, lambd=1.0):
     return -1.0 / lambd * np.log1p(-u)
 
 
+def _cauchy(generator, a, contiguous, median=0.0, sigma=1.0):
+    _continuous_only(a, "Cauchy")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={random._num(sigma)}")
+    u = random.uniform(generator, a.shape, np.float64)
+    return median + sigma * np.tan(np.pi * (u - 0.5))
+
+
+def _log_normal(generator, a, contiguous, mean=1.0, std=2.0):
+    random._refuse_non_float(a.dtype, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={random._num(std)}")
+    # one double normal after another (PyTorch's serial kernel, whatever the size)
+    return np.exp(random.normal(generator, a.shape, np.float64, mean, std, contiguous=False))
+
+
+def _geometric(generator, a, contiguous, p):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={random._num(p)}")
+    u = random.uniform(generator, a.shape, np.float64)
+    with np.errstate(divide="ignore"):
+        return np.ceil(np.log(u) / np.log1p(-p))
+
+
+def _continuous_only(a, name):
+    if a.dtype.kind not in "fc" and a.dtype.name != "bfloat16":
+        given = _C_TYPES.get(a.dtype.name, a.dtype.name)
+        raise RuntimeError(f"{name} distribution is a continuous probability distribution. dtype "
+                           f"must be a floating point but you specified {given}")
+
+
+_C_TYPES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+            "uint8": "unsigned char", "bool": "bool"}
+
+
 def fill_(self, value):
     self._check_inplace()
     if isinstance(value, Tensor):
@@ -322,7 +357,8 @@ def _install():
         "index_fill_": index_fill_, "index_add_": index_add_,
         "uniform_": _random_fill(_uniform), "normal_": _random_fill(_normal),
         "random_": _random_fill(_random_int), "bernoulli_": _random_fill(_bernoulli),
-        "exponential_": _random_fill(_exponential),
+        "exponential_": _random_fill(_exponential), "cauchy_": _random_fill(_cauchy),
+        "log_normal_": _random_fill(_log_normal), "geometric_": _random_fill(_geometric),
     }
     methods["matrix_power"] = lambda self, n: mx._dec().matrix_power(self, n)
     for info in OPS:  # the declared ops (ops/_registry.py): methods and in-place variants
