@@ -540,10 +540,11 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
 # kernels (``_conv_small_jit``) instead of columns and a product with a short inner dimension
 # (C * kh * kw = 27 for ResNet-8's stem), where no pass of the kernels is wasted: output
 # channels a multiple of four and kernel rows of three taps (LeNet's 1->6 5x5 at 28x28, batch
-# 64, one thread: forward 0.22 -> 0.31 ms, weight gradient 0.25 -> 0.28 ms, slower). One
-# thread, the stem (32, 3, 32, 32) -> 16 channels: forward 0.46 -> 0.41 ms, weight gradient
-# 0.44 -> 0.41 ms; two threads (the columns' products with K = 27 do not run side by side)
-# forward 0.xx -> 0.xx ms, weight gradient 0.xx -> 0.xx ms.
+# 64, one thread: forward 0.22 -> 0.31 ms, weight gradient 0.25 -> 0.28 ms, slower). The stem
+# (32, 3, 32, 32) -> 16 channels, alone, minimum of many runs, one thread: forward 0.46 ->
+# 0.41 ms, weight gradient 0.44 -> 0.39 ms; two threads 0.39 -> 0.41 ms and 0.42 -> 0.40 ms.
+# Inside ResNet-8's training step (two threads): forward 0.46 ms both, weight gradient 0.55 ->
+# 0.48 ms (minimum; first quartile 0.62 -> 0.51 ms).
 _SMALL_MAX_CHANNELS = 4
 
 
