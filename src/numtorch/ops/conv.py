@@ -540,11 +540,13 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
 # kernels (``_conv_small_jit``) instead of columns and a product with a short inner dimension
 # (C * kh * kw = 27 for ResNet-8's stem), where no pass of the kernels is wasted: output
 # channels a multiple of four and kernel rows of three taps (LeNet's 1->6 5x5 at 28x28, batch
-# 64, one thread: forward 0.22 -> 0.31 ms, weight gradient 0.25 -> 0.28 ms, slower). The stem
-# (32, 3, 32, 32) -> 16 channels, alone, minimum of many runs, one thread: forward 0.46 ->
-# 0.41 ms, weight gradient 0.44 -> 0.39 ms; two threads 0.39 -> 0.41 ms and 0.42 -> 0.40 ms.
-# Inside ResNet-8's training step (two threads): forward 0.46 ms both, weight gradient 0.55 ->
-# 0.48 ms (minimum; first quartile 0.62 -> 0.51 ms).
+# 64, one thread: forward 0.225 -> 0.234 ms, weight gradient 0.247 -> 0.249 ms, no gain). The
+# stem (32, 3, 32, 32) -> 16 channels alone (one thread, minimum of many runs alternated in one
+# process): forward 0.41-0.53 -> 0.40 ms, weight gradient 0.46-0.50 -> 0.37 ms; on two threads
+# the forward is no faster than on one (0.40-0.52 ms either way, as the columns' path), the
+# weight gradient 0.43-0.55 -> 0.39-0.43 ms. Inside ResNet-8's training step (two threads,
+# minimum / first quartile): forward 0.47 / 0.62 -> 0.49 / 0.59 ms, weight gradient (its
+# backward node) 0.53 / 0.68 -> 0.44 / 0.52 ms.
 _SMALL_MAX_CHANNELS = 4
 
 
