@@ -1,0 +1,269 @@
+"""Compiled (numba) kernels of a stride-1 convolution with few input channels (ResNet's 3->16
+stem): the forward and the weight gradient computed directly, without columns.
+
+With ``C * kh * kw`` as small as 27, the columns' path spends a good part of its time on
+building the columns (the stem's im2col, batch 32: about 70 of 420 µs on one thread), and its
+products with so short an inner dimension make poor use of OpenBLAS's kernels.
+Both kernels here work on an image's padded planes read *flat*: for a stride-1 convolution,
+output position ``(y, x)`` of tap ``(i, j)`` reads the padded plane at ``(y + i) * Wp + x + j``,
+so every tap is one shifted run of ``(Ho - 1) * Wp + Wo`` elements of the flat plane (the
+positions ``x >= Wo`` of each row, and a few past the last, are computed and dropped). The
+loops are then long, contiguous and vectorise, whatever the image width.
+
+* ``small_forward``: image by image, the padded planes, then four output channels at a time:
+  for each input channel and kernel row, up to three taps per pass over a flat accumulator per
+  output channel (one load of an input run serves the four channels; the planes and four
+  channels' accumulators stay in L1). The taps are added one after the other in the order
+  ``(c, i, j)``, as the columns' product would (no fused multiply-add: it was no faster here),
+  then the valid positions are copied out with the bias. (Padding the whole block's images
+  first, one stream of reads, was no faster.)
+* ``small_weight``: image by image, the padded planes and four output channels' gradient made
+  flat the same way (zero at the dropped positions); for up to three taps of one input channel
+  and kernel row, the twelve dot products of the gradient's runs with the shifted input runs,
+  added into the weight gradient. These are reductions: the kernel is compiled with
+  ``fastmath={"reassoc", "contract"}`` so that they vectorise with partial sums in registers
+  (strictly in order, they ran seven times slower; fused multiply-adds, 5 % faster, round
+  once where a product and a sum round twice); the order is fixed by the compiled code, so
+  the bits do not depend on the threads.
+
+Copying each image into ``kw`` planes shifted by a tap each (no dropped positions) instead was
+slower: the copies cost three times the padding's, and the planes no longer fit in L1.
+"""
+
+import numpy as np
+
+from . import _jit as _ops_jit
+
+# Output channels computed together; the weight is padded with zero channels to a multiple.
+GROUP = 4
+_place = None  # the compiled ``_place_image``, which both kernels call (set by ``_Kernels``)
+_rows = None  # the compiled ``_aligned_rows`` (the same)
+# The runs are computed in whole multiples of this many elements, past the last position
+# (and read as far past the planes, zeros): a run of 1086 (the stem) left 14 elements to the
+# loops' scalar tails, 6-8 % of both kernels' time.
+_TAIL = 16
+
+
+class _Kernels:
+    def __init__(self, numba):
+        global _place, _rows
+        _place = _ops_jit.njit(numba, _place_image, nogil=True)
+        _rows = _ops_jit.njit(numba, _aligned_rows, nogil=True)
+        self.small_forward = _ops_jit.njit(numba, _small_forward, nogil=True)
+        self.small_weight = _ops_jit.njit(numba, _small_weight, nogil=True,
+                                          fastmath={"reassoc", "contract"})
+
+
+#: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
+#: or unusable or an array's dtype is not float32/float64.
+kernels = _ops_jit.family(_Kernels)
+
+
+def grouped_weight(w):
+    """``w`` ``(O, C, kh, kw)`` with zero output channels up to a multiple of :data:`GROUP`,
+    C-contiguous (what ``small_forward`` takes)."""
+    o = w.shape[0]
+    o4 = -(-o // GROUP) * GROUP
+    wq = np.zeros((o4,) + w.shape[1:], w.dtype)
+    wq[:o] = w
+    return wq
+
+
+# The loop bodies below are compiled by numba (plain Python, slow, if called directly). As in
+# ``_jit``, the innermost indices are loop counters over slices, so that no wrap-around check
+# is needed per element and the loops vectorise; the runs a loop reads are slices of one array
+# (a plane), so that LLVM can tell them apart from the accumulators it writes with few checks.
+def _aligned_rows(rows, length, like):
+    """An uninitialised ``(rows, >= length)`` array of ``like``'s dtype whose rows start on
+    64-byte lines (rows across lines made the forward 15 % slower; numba's arrays start on 32
+    bytes), one line more than they need apart, so never a multiple of 4 KiB apart (32x32
+    float32 planes: stores to one row and loads from the next then alias in the store buffer's
+    address check, two to three times slower at times)."""
+    line = 64 // like.itemsize
+    stride = (length + line - 1) // line * line + line
+    buf = np.empty(rows * stride + line, like.dtype)
+    start = (-buf.ctypes.data) % 64 // buf.itemsize
+    return buf[start:start + rows * stride].reshape(rows, stride)
+
+
+def _place_image(x, b, xp, top, left, wp):
+    """Image ``b`` of ``x`` ``(N, C, H, W)`` into the planes ``xp[c]`` (rows of ``Wp``) at
+    ``(top, left)``; what is around it stays as it is (the zeros of the padding, written once
+    per call of a kernel)."""
+    c, h, w = x.shape[1], x.shape[2], x.shape[3]
+    for ch in range(c):
+        plane = xp[ch]
+        for y in range(h):
+            dst = plane[(y + top) * wp + left:(y + top) * wp + left + w]
+            src = x[b, ch, y]
+            for q in range(w):
+                dst[q] = src[q]
+
+
+def _small_forward(x, wq, out, bias, has_bias, top, left):
+    """``out`` ``(N, O, Ho, Wo)`` = the stride-1 convolution of ``x`` ``(N, C, H, W)``
+    zero-padded by ``top`` and ``left`` (and up to the output's size beyond it) with ``wq``
+    ``(O4, C, kh, kw)`` (see :func:`grouped_weight`), plus ``bias[o]`` when ``has_bias``."""
+    n, c = x.shape[0], x.shape[1]
+    o4, _, kh, kw = wq.shape
+    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    hp, wp = ho + kh - 1, wo + kw - 1
+    length = ((ho - 1) * wp + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
+    zero = out.dtype.type(0)
+    xp = _rows(c, hp * wp + _TAIL, x)
+    xp[:, :] = zero
+    acc = _rows(4, length, out)
+    p0 = acc[0, :length]
+    p1 = acc[1, :length]
+    p2 = acc[2, :length]
+    p3 = acc[3, :length]
+    for b in range(n):
+        _place(x, b, xp, top, left, wp)
+        for o0 in range(0, o4, 4):
+            for q in range(length):
+                p0[q] = zero
+                p1[q] = zero
+                p2[q] = zero
+                p3[q] = zero
+            for ch in range(c):
+                plane = xp[ch]
+                for i in range(kh):
+                    j = 0
+                    while j < kw:
+                        s = i * wp + j
+                        r0 = plane[s:s + length]
+                        a0 = wq[o0, ch, i, j]
+                        b0 = wq[o0 + 1, ch, i, j]
+                        c0 = wq[o0 + 2, ch, i, j]
+                        d0 = wq[o0 + 3, ch, i, j]
+                        if j + 3 <= kw:
+                            r1 = plane[s + 1:s + 1 + length]
+                            r2 = plane[s + 2:s + 2 + length]
+                            a1, a2 = wq[o0, ch, i, j + 1], wq[o0, ch, i, j + 2]
+                            b1, b2 = wq[o0 + 1, ch, i, j + 1], wq[o0 + 1, ch, i, j + 2]
+                            c1, c2 = wq[o0 + 2, ch, i, j + 1], wq[o0 + 2, ch, i, j + 2]
+                            d1, d2 = wq[o0 + 3, ch, i, j + 1], wq[o0 + 3, ch, i, j + 2]
+                            for q in range(length):
+                                u0 = r0[q]
+                                u1 = r1[q]
+                                u2 = r2[q]
+                                p0[q] = p0[q] + a0 * u0 + a1 * u1 + a2 * u2
+                                p1[q] = p1[q] + b0 * u0 + b1 * u1 + b2 * u2
+                                p2[q] = p2[q] + c0 * u0 + c1 * u1 + c2 * u2
+                                p3[q] = p3[q] + d0 * u0 + d1 * u1 + d2 * u2
+                            j += 3
+                        elif j + 2 <= kw:
+                            r1 = plane[s + 1:s + 1 + length]
+                            a1 = wq[o0, ch, i, j + 1]
+                            b1 = wq[o0 + 1, ch, i, j + 1]
+                            c1 = wq[o0 + 2, ch, i, j + 1]
+                            d1 = wq[o0 + 3, ch, i, j + 1]
+                            for q in range(length):
+                                u0 = r0[q]
+                                u1 = r1[q]
+                                p0[q] = p0[q] + a0 * u0 + a1 * u1
+                                p1[q] = p1[q] + b0 * u0 + b1 * u1
+                                p2[q] = p2[q] + c0 * u0 + c1 * u1
+                                p3[q] = p3[q] + d0 * u0 + d1 * u1
+                            j += 2
+                        else:
+                            for q in range(length):
+                                u0 = r0[q]
+                                p0[q] = p0[q] + a0 * u0
+                                p1[q] = p1[q] + b0 * u0
+                                p2[q] = p2[q] + c0 * u0
+                                p3[q] = p3[q] + d0 * u0
+                            j += 1
+            for k in range(min(4, o - o0)):
+                for y in range(ho):
+                    dst = out[b, o0 + k, y]
+                    src = acc[k, y * wp:y * wp + wo]
+                    if has_bias:
+                        add = bias[o0 + k]
+                        for q in range(wo):
+                            dst[q] = src[q] + add
+                    else:  # (a plain copy: a memcpy, several times faster on short rows)
+                        for q in range(wo):
+                            dst[q] = src[q]
+
+
+def _small_weight(x, g, gw, top, left):
+    """``gw`` ``(O4, C, kh, kw)`` += the weight gradient of a stride-1 convolution of ``x``
+    ``(N, C, H, W)`` zero-padded by ``top`` and ``left`` (and up to the output's size beyond
+    it), from its output's gradient ``g`` ``(N, O, Ho, Wo)`` (channels ``O`` to ``O4`` of
+    ``gw`` get nothing)."""
+    n, c = x.shape[0], x.shape[1]
+    o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    o4, _, kh, kw = gw.shape
+    hp, wp = ho + kh - 1, wo + kw - 1
+    length = ((ho - 1) * wp + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
+    zero = gw.dtype.type(0)
+    xp = _rows(c, hp * wp + _TAIL, x)
+    xp[:, :] = zero
+    flat = _rows(4, length, gw)
+    flat[:, :] = zero  # (zero at the dropped positions)
+    g0 = flat[0, :length]
+    g1 = flat[1, :length]
+    g2 = flat[2, :length]
+    g3 = flat[3, :length]
+    for b in range(n):
+        _place(x, b, xp, top, left, wp)
+        for o0 in range(0, o4, 4):
+            for k in range(4):
+                for y in range(ho):
+                    dst = flat[k, y * wp:y * wp + wo]
+                    if o0 + k < o:
+                        src = g[b, o0 + k, y]
+                        for q in range(wo):
+                            dst[q] = src[q]
+                    else:
+                        for q in range(wo):
+                            dst[q] = zero
+            for ch in range(c):
+                plane = xp[ch]
+                for i in range(kh):
+                    for j in range(0, kw, 3):
+                        taps = min(3, kw - j)
+                        s = i * wp + j
+                        # (a tap beyond kw reads the last one's run again, unused)
+                        s1 = s + min(1, taps - 1)
+                        s2 = s + taps - 1
+                        r0 = plane[s:s + length]
+                        r1 = plane[s1:s1 + length]
+                        r2 = plane[s2:s2 + length]
+                        a0 = a1 = a2 = b0 = b1 = b2 = zero
+                        c0 = c1 = c2 = d0 = d1 = d2 = zero
+                        for q in range(length):
+                            u0 = r0[q]
+                            u1 = r1[q]
+                            u2 = r2[q]
+                            v = g0[q]
+                            a0 += v * u0
+                            a1 += v * u1
+                            a2 += v * u2
+                            v = g1[q]
+                            b0 += v * u0
+                            b1 += v * u1
+                            b2 += v * u2
+                            v = g2[q]
+                            c0 += v * u0
+                            c1 += v * u1
+                            c2 += v * u2
+                            v = g3[q]
+                            d0 += v * u0
+                            d1 += v * u1
+                            d2 += v * u2
+                        gw[o0, ch, i, j] += a0
+                        gw[o0 + 1, ch, i, j] += b0
+                        gw[o0 + 2, ch, i, j] += c0
+                        gw[o0 + 3, ch, i, j] += d0
+                        if taps > 1:
+                            gw[o0, ch, i, j + 1] += a1
+                            gw[o0 + 1, ch, i, j + 1] += b1
+                            gw[o0 + 2, ch, i, j + 1] += c1
+                            gw[o0 + 3, ch, i, j + 1] += d1
+                        if taps > 2:
+                            gw[o0, ch, i, j + 2] += a2
+                            gw[o0 + 1, ch, i, j + 2] += b2
+                            gw[o0 + 2, ch, i, j + 2] += c2
+                            gw[o0 + 3, ch, i, j + 2] += d2

@@ -1,0 +1,192 @@
+"""The direct kernels of a stride-1 convolution with few input channels (``ops/_conv_small_jit``,
+ResNet's 3-channel stem): forward and weight gradient against PyTorch and the columns' path,
+for the stem's shape and odd ones (sizes, kernel widths that leave a pass of one or two taps,
+output channels not a multiple of four, uneven and large padding, bias, float64, a
+non-contiguous input, one image and batches of several blocks), the same bits on one and two
+threads, and the shapes that keep the columns' path."""
+
+import numpy as np
+import pytest
+from conftest import skip_without_numba
+
+import numtorch
+from numtorch.ops import _jit
+from numtorch.ops import conv as conv_ops
+
+CASES = [
+    # (N, C, H, W), (O, kh, kw), padding
+    ((32, 3, 32, 32), (16, 3, 3), 1),  # ResNet-8's stem
+    ((1, 3, 7, 9), (8, 3, 3), 1),
+    ((3, 1, 9, 6), (4, 3, 3), 0),
+    ((2, 3, 5, 8), (12, 3, 3), 2),
+    ((2, 2, 6, 7), (4, 3, 3), (0, 2)),
+    ((2, 4, 4, 4), (8, 3, 6), (1, 3)),
+    # shapes the dispatch leaves to the columns (too few output channels for a pass of four,
+    # kernel rows of one, two, four or five taps), forced onto the direct kernels
+    ((3, 1, 9, 10), (6, 5, 5), 0),  # LeNet's first convolution
+    ((2, 3, 6, 5), (5, 3, 3), 1),
+    ((2, 2, 5, 6), (4, 2, 4), (1, 2)),
+    ((2, 3, 4, 5), (3, 1, 1), 0),
+    ((1, 1, 3, 3), (7, 2, 2), 3),
+]
+
+
+def _taken(monkeypatch, force=True):
+    """Spies on the direct paths (their names, in the order called); ``force``: also on shapes
+    the dispatch leaves to the columns."""
+    calls = []
+    for name in ("_conv_forward_small", "_conv_backward_weight_small"):
+        def spy(*args, _fn=getattr(conv_ops, name), _name=name, **kwargs):
+            calls.append(_name)
+            return (yield from _fn(*args, **kwargs))
+
+        monkeypatch.setattr(conv_ops, name, spy)
+    if force:
+        monkeypatch.setattr(conv_ops, "_small_pays", lambda o, kernel: True)
+    return calls
+
+
+def _run(x, w, b, padding, stride=1):
+    """Output and weight (and bias) gradients of conv2d with an input that needs no gradient,
+    as the stem's; the output's gradient is fixed."""
+    xt = numtorch.tensor(x)
+    wt = numtorch.tensor(w, requires_grad=True)
+    bt = None if b is None else numtorch.tensor(b, requires_grad=True)
+    y = numtorch.nn.functional.conv2d(xt, wt, bt, stride, padding)
+    g = np.cos(np.arange(y.numel(), dtype=x.dtype)).reshape(y.shape)
+    y.backward(numtorch.tensor(g))
+    return y.detach().numpy(), wt.grad.numpy(), None if b is None else bt.grad.numpy()
+
+
+def _torch_run(torch, x, w, b, padding, stride=1):
+    xt = torch.tensor(x)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    y = torch.nn.functional.conv2d(xt, wt, bt, stride, padding)
+    g = np.cos(np.arange(y.numel(), dtype=x.dtype)).reshape(y.shape)
+    y.backward(torch.tensor(g))
+    return y.detach().numpy(), wt.grad.numpy(), None if b is None else bt.grad.numpy()
+
+
+def _arrays(shape, wshape, dtype, bias, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((wshape[0], shape[1], *wshape[1:])).astype(dtype)
+    b = rng.standard_normal(wshape[0]).astype(dtype) if bias else None
+    return x, w, b
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("shape,wshape,padding", CASES)
+def test_small_forward_and_weight_gradient_match_torch(monkeypatch, shape, wshape, padding,
+                                                       bias, dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x, w, b = _arrays(shape, wshape, dtype, bias)
+    expected = _torch_run(torch, x, w, b, padding)
+    calls = _taken(monkeypatch)
+    got = _run(x, w, b, padding)
+    assert calls == ["_conv_forward_small", "_conv_backward_weight_small"]
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for a, e in zip(got, expected):
+        if e is None:
+            assert a is None
+            continue
+        assert a.dtype == e.dtype and a.shape == e.shape
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol * max(1.0, np.abs(e).max()))
+
+
+@pytest.mark.parametrize("shape,wshape,padding", CASES[:6])
+def test_small_kernels_match_the_columns_path(monkeypatch, shape, wshape, padding):
+    """The same convolution without numba (columns and products): values and weight gradient
+    agree to float64 rounding."""
+    skip_without_numba()
+    x, w, b = _arrays(shape, wshape, np.float64, True, seed=1)
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    calls = _taken(monkeypatch, force=False)
+    direct = _run(x, w, b, padding)
+    assert calls == ["_conv_forward_small", "_conv_backward_weight_small"]
+    monkeypatch.setattr(_jit, "ENABLED", False)
+    plain = _run(x, w, b, padding)
+    assert calls == ["_conv_forward_small", "_conv_backward_weight_small"]  # (not taken again)
+    for a, e in zip(direct, plain):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,wshape,padding,stride,channels", [
+    ((32, 3, 32, 32), (16, 3, 3), 1, 2, 4),  # stride 2
+    ((2, 5, 8, 8), (16, 3, 3), 1, 1, 4),  # five input channels
+    ((64, 1, 28, 28), (6, 5, 5), 0, 1, 4),  # LeNet's first convolution: slower direct
+    ((2, 3, 8, 8), (16, 3, 3), 1, 1, 0),  # the direct kernels switched off
+])
+def test_shapes_that_keep_the_columns_path(monkeypatch, shape, wshape, padding, stride,
+                                          channels):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_SMALL_MAX_CHANNELS", channels)
+    x, w, b = _arrays(shape, wshape, np.float32, False)
+    calls = _taken(monkeypatch, force=False)
+    got = _run(x, w, b, padding, stride)
+    assert calls == []
+    expected = _torch_run(torch, x, w, b, padding, stride)
+    for a, e in zip(got[:2], expected[:2]):
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(e).max()))
+
+
+def test_small_kernels_same_bits_on_one_and_two_threads_and_in_blocks(monkeypatch):
+    """37 images cut into blocks of a few (the weight gradient's parts added in block order):
+    the same bits on one thread and on two, and a non-contiguous input gives the bits of its
+    contiguous copy; against float64 the result stays within float32 rounding."""
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((37, 6, 12, 22)).astype(np.float32)
+    x = base[:, ::2, :, 1:-1]  # (37, 3, 12, 20), non-contiguous
+    w = rng.standard_normal((16, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    g = rng.standard_normal((37, 16, 12, 20)).astype(np.float32)
+    geom = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 20_000)  # a few images a block
+    calls = _taken(monkeypatch, force=False)
+
+    def both():
+        return (conv_ops._conv_forward(x, w, *geom, b),
+                conv_ops._conv_backward_weight(g, x, (3, 3), *geom))
+
+    monkeypatch.setattr(numtorch._threads, "_requested", 1)
+    one = both()
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    two = both()
+    assert calls == ["_conv_forward_small", "_conv_backward_weight_small"] * 2
+    assert len(conv_ops.Blocks(37, conv_ops._shared_block_size(
+        37, conv_ops._small_bytes(x, 16, (1, 1, 1, 1), (12, 20))), None).bounds) > 4
+    for a, e in zip(one, two):
+        np.testing.assert_array_equal(a, e)
+    xc = np.ascontiguousarray(x)
+    np.testing.assert_array_equal(conv_ops._conv_forward(xc, w, *geom, b), one[0])
+    np.testing.assert_array_equal(conv_ops._conv_backward_weight(g, xc, (3, 3), *geom), one[1])
+    ref = (conv_ops._conv_forward(xc.astype(np.float64), w.astype(np.float64), *geom,
+                                  b.astype(np.float64)),
+           conv_ops._conv_backward_weight(g.astype(np.float64), xc.astype(np.float64), (3, 3),
+                                          *geom))
+    for a, e in zip(one, ref):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+
+
+def test_small_kernels_empty_batch(monkeypatch):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    calls = _taken(monkeypatch, force=False)
+    x = np.zeros((0, 3, 8, 8), np.float32)
+    w = np.ones((16, 3, 3, 3), np.float32)
+    geom = ((1, 1), (1, 1, 1, 1), (1, 1), 1)
+    out = conv_ops._conv_forward(x, w, *geom)
+    gw = conv_ops._conv_backward_weight(np.zeros((0, 16, 8, 8), np.float32), x, (3, 3), *geom)
+    assert calls == ["_conv_forward_small", "_conv_backward_weight_small"]
+    assert out.shape == (0, 16, 8, 8) and out.dtype == np.float32
+    assert gw.shape == (16, 3, 3, 3) and not gw.any()
