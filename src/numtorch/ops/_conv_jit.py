@@ -49,7 +49,6 @@ class _Kernels:
         self.winograd_input_split = jit(_winograd_input_split)
         self.winograd_output = jit(_winograd_output)
         self.winograd_s2_input = jit(_winograd_s2_input)
-        self.winograd_s2_kernel = jit(_winograd_s2_kernel)
         self.winograd_s2_output = jit(_winograd_s2_output)
         self.winograd_s2_grad = jit(_winograd_s2_grad)
         self.winograd_s2_scatter = jit(_winograd_s2_scatter)
@@ -399,48 +398,6 @@ def _winograd_s2_input(x, v, th, tw, top, left):
                         v2[d + ch] = a[4 * c + ch] - x2
                         v3[d + ch] = x1
                         v4[d + ch] = a[3 * c + ch]
-
-
-def _winograd_s2_kernel(w, u):
-    """``u`` ``(25, C, O)``: the stride-2 transform ``G k G^T`` of every 3x3 kernel ``k`` of
-    ``w`` ``(O, C, 3, 3)``, per axis ``G k = (k0, k0 + k2, k2, k1, k1)`` (the kernels' half of
-    ``_winograd_s2_input``). A channel at a time: its O kernels moved to ``(9, O)`` in a small
-    buffer, then the two stages as runs of O values (2.5 times faster than the product with
-    the 25 x 9 matrix of ones and zeros after a transposed copy of the weight)."""
-    o, c = w.shape[:2]
-    t = np.empty((9, o), w.dtype)
-    for ch in range(c):
-        for oc in range(o):
-            k = w[oc, ch]
-            for i in range(3):
-                for j in range(3):
-                    t[3 * i + j, oc] = k[i, j]
-        for i in range(5):  # the kernel rows combined (rows 0, 0 + 2, 2, 1, 1), then the columns
-            first = 3 * (0, 0, 2, 1, 1)[i]
-            t0, t1, t2 = t[first], t[first + 1], t[first + 2]
-            u0, u1, u2 = u[5 * i, ch], u[5 * i + 1, ch], u[5 * i + 2, ch]
-            u3, u4 = u[5 * i + 3, ch], u[5 * i + 4, ch]
-            if i == 1:
-                t6, t7, t8 = t[6], t[7], t[8]
-                for oc in range(o):
-                    a0 = t0[oc] + t6[oc]
-                    a1 = t1[oc] + t7[oc]
-                    a2 = t2[oc] + t8[oc]
-                    u0[oc] = a0
-                    u1[oc] = a0 + a2
-                    u2[oc] = a2
-                    u3[oc] = a1
-                    u4[oc] = a1
-            else:
-                for oc in range(o):
-                    a0 = t0[oc]
-                    a1 = t1[oc]
-                    a2 = t2[oc]
-                    u0[oc] = a0
-                    u1[oc] = a0 + a2
-                    u2[oc] = a2
-                    u3[oc] = a1
-                    u4[oc] = a1
 
 
 def _winograd_s2_output(m, out, bias, has_bias, th, tw):
