@@ -140,6 +140,33 @@ def test_strided_forwards_give_the_same_bits_on_one_and_two_threads(monkeypatch,
     np.testing.assert_array_equal(conv_ops._conv_forward(x, w, *geom, 1, b), whole)
 
 
+def test_strided_1x1_batch_is_cut_for_threads_only_from_enough_work(monkeypatch):
+    """ResNet-8's shortcut at batch 32 is one block; from ``_SUBSAMPLED_SPLIT_MACS`` the batch
+    is cut in shares, with the same bits on one and two threads."""
+    bounds = []
+
+    class Recorded(conv_ops.Blocks):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bounds.append(self.bounds)
+
+    monkeypatch.setattr(conv_ops, "Blocks", Recorded)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((32, 32, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 1, 1)).astype(np.float32)
+    geom = ((2, 2), (0, 0, 0, 0), (1, 1), 1)
+    whole = conv_ops._conv_forward(x, w, *geom)
+    assert bounds == [[(0, 32)]]
+    monkeypatch.setattr(conv_ops, "_SUBSAMPLED_SPLIT_MACS", 32 * 64 * 32 * 64)
+    for workers in (1, 2):
+        monkeypatch.setattr(numtorch._threads, "_requested", workers)
+        monkeypatch.setattr(numtorch._threads, "workers", lambda n=workers: n)
+        np.testing.assert_array_equal(conv_ops._conv_forward(x, w, *geom), whole)
+    assert len(bounds) == 3 and len(bounds[1]) == len(bounds[2]) > 1
+
+
 # 3x3 stride 2, per axis: the input tile's transform B^T d
 _S2_BT = np.array([[1, 0, -1, 0, 0], [0, 0, 1, 0, 0], [0, 0, -1, 0, 1], [0, 1, 0, 0, 0],
                    [0, 0, 0, 1, 0]])

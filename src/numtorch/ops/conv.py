@@ -51,6 +51,7 @@ import functools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import _threads
 from . import _conv_backward_jit, _conv_jit, _jit
 from . import _formulas as F
 from ._lowp import lower_precision_op
@@ -282,9 +283,9 @@ def _conv_forward_subsampled(x, w, stride, bias, out_hw):
     """A strided 1x1 ``_conv_forward``: per block, the input's pixels at the stride copied
     into a scratch ``(N, C, Ho * Wo)`` (NumPy's strided copy: faster than the compiled
     ``im2col`` here, 37 against 48 µs for 32 images of 32 channels at 16x16) and one batched
-    ``W (O, C) @ (C, Ho * Wo)`` straight into the output. The batch is not cut for a second
-    thread below a block (:func:`_block_size`): ResNet-8's shortcuts (0.14-0.17 ms on one
-    thread) gained nothing from it on two, and three more blocks cost 16-20 µs."""
+    ``W (O, C) @ (C, Ho * Wo)`` straight into the output. A batch that fits in one block
+    (:func:`_block_size`) is cut for a second thread only from
+    :data:`_SUBSAMPLED_SPLIT_MACS` multiply-adds."""
     n, c = x.shape[:2]
     o = w.shape[0]
     ho, wo = out_hw
@@ -302,8 +303,18 @@ def _conv_forward_subsampled(x, w, stride, bias, out_hw):
         if bias is not None:
             block += bias[:, None]
 
-    yield Blocks(n, _block_size(c * length * x.itemsize), step)
+    block = _block_size(c * length * x.itemsize)
+    if block >= n > 1 and n * o * c * length >= _SUBSAMPLED_SPLIT_MACS:
+        block = -(-n // 2)
+    yield Blocks(n, block, step)
     return out
+
+
+# ResNet-8's shortcuts at batch 32 (4.2 million multiply-adds, 0.13-0.15 ms on one thread) were
+# no faster cut in shares on two threads (three more blocks cost 16-20 µs, a helper wakes in
+# 50-100 µs), nor was batch 128 on this shared 2-core machine; from four threads' worth of
+# work the second thread should pay where cores are idle.
+_SUBSAMPLED_SPLIT_MACS = 4 * _threads.FLOPS_PER_THREAD
 
 
 # The channels-last forwards (``_conv_jit``) pay for moving the input to channels-last and the
