@@ -484,23 +484,18 @@ def _conv_forward_winograd_s2(kernels, x, w, pads, bias, out_hw):
     block of images, every 5x5 input tile (at offsets 4 apart) transformed, 25 products
     ``(tiles, C) @ (C, O)`` (25 multiply-adds per 2x2 outputs instead of 36) and each tile's
     2x2 outputs transformed back into ``(N, O, Ho, Wo)`` with the bias. The transforms only add
-    and subtract. The kernels are transformed in the job (``Blocks.prepare``), while a helper
-    thread wakes."""
+    and subtract."""
     n, c = x.shape[:2]
     o = w.shape[0]
     top, _, left, _ = pads
     ho, wo = out_hw
     th, tw = -(-ho // 2), -(-wo // 2)  # (the tiles reach zeros beyond the padded input)
     dtype = np.result_type(x, w)
+    wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
+    u = (_WINOGRAD_S2_GG.astype(dtype) @ wk).reshape(25, c, o)
     out = np.empty((n, o, ho, wo), dtype=dtype)
-    kernel = []
-
-    def prepare():  # G w G^T of every kernel, (25, C, O), while a helper wakes
-        wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
-        kernel.append((_WINOGRAD_S2_GG.astype(dtype) @ wk).reshape(25, c, o))
-
-    yield _winograd_blocks(kernels.winograd_s2_input, kernels.winograd_s2_output, x, kernel,
-                           out, 25, (th, tw), (top, left), bias, prepare)
+    yield _winograd_blocks(kernels.winograd_s2_input, kernels.winograd_s2_output, x, [u], out,
+                           25, (th, tw), (top, left), bias)
     return out
 
 
