@@ -6,6 +6,10 @@ kernels work a channel at a time while it is in cache: forward, two passes for t
 (float64 sums) and one writing the output; backward, one pass for the two sums and one writing
 the input gradient, with ``xhat`` recomputed from the input instead of being stored.
 
+A ReLU applied to the batch norm's result can leave its backward to the batch norm's
+(:func:`_bn_relu_backward`): the ReLU's mask is recomputed from the input, and the pass that
+masks the gradient (reading the ReLU's saved result, writing the masked gradient) is spared.
+
 numba is optional and used only when ``numtorch.ops._jit`` uses it (``NUMTORCH_JIT=0`` turns
 both off); :func:`kernels` returns None otherwise and the callers keep their NumPy paths.
 """
@@ -23,6 +27,7 @@ class _Kernels:
 
         self.bn_forward = jit_sums(_bn_forward)
         self.bn_backward = jit_sums(_bn_backward)
+        self.bn_relu_backward = jit_sums(_bn_relu_backward)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -124,3 +129,59 @@ def _bn_backward(g, x, mean, invstd, weight, gi, gw, gb, need_input, c0, c1):
                 dst = gi[b, c]
                 for k in range(length):
                     dst[k] = grow[k] * k1 + (xrow[k] - mx) * k2 + k3
+
+
+def _bn_relu_backward(g, g2, two, x, mean, invstd, weight, shift, gi, gw, gb, c0, c1):
+    """:func:`_bn_backward` (with the input gradient) of ``relu(batch_norm(x))`` given the
+    ReLU's gradient ``g`` (plus ``g2`` when ``two``: a ReLU with two consumers, their gradients
+    added here as the engine adds them). The ReLU's result is recomputed per element with the
+    forward's own expression and rounding (``(x - mean) * scale + shift`` in ``x``'s dtype,
+    ``shift`` the bias as the forward used it), so its mask is exactly the forward's. A row's
+    masked gradient goes into ``gi`` and is summed from there as :func:`_bn_backward` sums
+    ``g`` (the same bits); the second pass overwrites it with the input gradient."""
+    nb, _, length = x.shape
+    count = nb * length
+    coef = np.zeros(5, x.dtype)  # scalars in x's dtype
+    for c in range(c0, c1):
+        m = mean[c]
+        coef[0] = m
+        mx = coef[0]
+        inv = invstd[c]
+        scale = inv * weight[c]
+        coef[1] = scale  # the forward's scale, rounded as there
+        k1 = coef[1]
+        t = shift[c]
+        sg = 0.0
+        sgx = 0.0
+        for b in range(nb):
+            grow = g[b, c]
+            xrow = x[b, c]
+            dst = gi[b, c]
+            if two:
+                grow2 = g2[b, c]
+                for k in range(length):
+                    dst[k] = 0 if (xrow[k] - mx) * k1 + t <= 0 else grow[k] + grow2[k]
+            else:
+                for k in range(length):
+                    dst[k] = 0 if (xrow[k] - mx) * k1 + t <= 0 else grow[k]
+            for k0 in range(0, length, _RUN):
+                grun = dst[k0:k0 + _RUN]
+                xrun = xrow[k0:k0 + _RUN]
+                part_g = coef[4]
+                part_gx = coef[4]
+                for k in range(grun.size):
+                    gv = grun[k]
+                    part_g += gv
+                    part_gx += gv * (xrun[k] - mx)
+                sg += part_g
+                sgx += part_gx
+        gb[c] = sg
+        gw[c] = sgx * inv
+        coef[2] = -scale * inv * inv * sgx / count
+        coef[3] = -scale * sg / count
+        k2, k3 = coef[2], coef[3]
+        for b in range(nb):
+            xrow = x[b, c]
+            dst = gi[b, c]
+            for k in range(length):
+                dst[k] = dst[k] * k1 + (xrow[k] - mx) * k2 + k3

@@ -235,9 +235,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if fused is not None:
             res, mean, var, invstd = fused
             _update_running(running_mean, running_var, mean, var, n, momentum)
-            return NativeBatchNormBackward0.record(
+            out = NativeBatchNormBackward0.record(
                 res, (input, weight, bias), (x, _data(weight), None, invstd, mean),
                 (axes, axes, cshape, (x.shape[1],), eps, training))
+            node = out.grad_fn
+            if node is not None:
+                # what a ReLU's backward left to this node needs (_bn_relu_backward)
+                out._vbox = node._out_version = [0]
+                node._shift = None if bias is None else bias._data.copy()
+            return out
         xhat, mean, var, invstd, scratch = _normalize(x, axes, eps)
         _update_running(running_mean, running_var, mean, var, n, momentum)
         mean = None
@@ -325,6 +331,47 @@ def _bn_backward_fused(ctx, g):
     _channel_blocks(x, lambda c0, c1: k.bn_backward(g3, x3, mean, invstd, wv, gi, gw, gb, ni,
                                                     c0, c1))
     return (gi.reshape(x.shape) if ni else None, gw if nw else None, gb if nb else None)
+
+
+def _bn_takes_relu(node, shape, dtype):
+    """Whether this batch norm node can finish the backward of a ReLU applied to its result
+    (:func:`_bn_relu_backward`): recorded by the compiled training-mode forward, its result
+    not modified in place since (the ReLU read what the forward wrote), the kernels on."""
+    version = node._out_version
+    x = node.x
+    w = node.w
+    return (version is not None and version[0] == 0 and x is not None and x.shape == shape
+            and x.dtype == dtype and node.xhat is None and node.stats
+            and (w is None or w.dtype == dtype) and _batchnorm_jit.kernels(x) is not None)
+
+
+def _bn_relu_backward(node, terms, result):
+    """The gradients of ``relu(batch_norm(x))`` from the ReLU's unmasked gradient ``terms``
+    (one array, or two to add), the mask recomputed from ``x`` in the compiled kernel: the
+    ReLU's ``result`` is not read (None where :func:`_bn_takes_relu` no longer holds)."""
+    if not _bn_takes_relu(node, result.shape, result.dtype):
+        return None
+    x, mean, invstd, w = node.x, node.mean, node.invstd, node.w
+    k = _batchnorm_jit.kernels(x)
+    nc = x.shape[1]
+    x3 = x.reshape(x.shape[0], nc, -1)
+    g = terms[0].reshape(x3.shape)
+    g2 = terms[1].reshape(x3.shape) if len(terms) == 2 else g
+    gi = np.empty(x3.shape, x.dtype)
+    gw, gb = np.empty(nc, x.dtype), np.empty(nc, x.dtype)
+    wv = np.ones(nc, x.dtype) if w is None else w.reshape(nc)
+    shift = np.zeros(nc, x.dtype) if node._shift is None else node._shift
+    two = len(terms) == 2
+    _channel_blocks(x, lambda c0, c1: k.bn_relu_backward(g, g2, two, x3, mean, invstd, wv,
+                                                         shift, gi, gw, gb, c0, c1))
+    return (gi.reshape(x.shape) if node.needs(0) else None, gw if node.needs(1) else None,
+            gb if node.needs(2) else None)
+
+
+NativeBatchNormBackward0._out_version = None  # the result's version box (compiled forward)
+NativeBatchNormBackward0._shift = None  # a copy of the bias as the forward used it
+NativeBatchNormBackward0._takes_relu = _bn_takes_relu  # (the engine's Node._backward_into)
+NativeBatchNormBackward0._backward_relu = _bn_relu_backward
 
 
 def _update_running(running_mean, running_var, mean, var, n, momentum):
