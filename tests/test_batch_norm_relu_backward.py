@@ -89,7 +89,7 @@ def test_matches_torch_and_the_separate_passes_bitwise(monkeypatch, fused_calls,
 def test_same_bits_on_one_and_two_threads_in_blocks(monkeypatch, fused_calls):
     x, w, b, cs = _inputs(np.float32, shape=(8, 6, 9, 9), seed=1)
     whole = _bn_relu(numtorch, x, w, b, cs, 2)
-    monkeypatch.setattr(norm_ops, "_BN_BLOCK_BYTES", 1)  # one channel per block
+    monkeypatch.setattr(norm_ops, "_BN_SWEEP_BLOCKS", 1000)  # one channel per block
     monkeypatch.setattr(norm_ops, "_BN_THREADED_BYTES", 0)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)  # two threads, both idle
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)

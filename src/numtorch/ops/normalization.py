@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .. import _threads
 from .._size import Size
 from .._tensor import Tensor
 from . import _batchnorm_jit, _fused, _parallel
@@ -273,19 +274,20 @@ def _fused_kernels(x, weight, bias):
     return _batchnorm_jit.kernels(x)
 
 
-def _channel_blocks(x, fn):
-    """Runs ``fn(c0, c1)`` over blocks of channels (shared among the worker threads for large
-    inputs; block boundaries depend only on the shape)."""
+def _sweep_blocks(x, fn):
+    """Runs ``fn(c0, c1)`` (a kernel sweeping its channels in memory order) over all channels
+    at once, or over ``_BN_SWEEP_BLOCKS`` blocks of channels shared among the worker threads
+    for large inputs when a second thread is free. A block's sweep is slower the fewer
+    channels it has (shorter contiguous runs), so one thread takes them all. Each channel is
+    computed alone: the blocks never change the numbers."""
     nc = x.shape[1]
-    per_channel = x.size // nc * x.itemsize
-    block = max(1, _BN_BLOCK_BYTES // max(1, per_channel))
-    if block >= nc or x.nbytes < _BN_THREADED_BYTES:
-        fn(0, nc)  # (each channel is computed alone: the blocks never change the numbers)
+    if nc < 2 or x.nbytes < _BN_THREADED_BYTES or _threads.threads_for(2, 1) <= 1:
+        fn(0, nc)
     else:
-        run_blocks(nc, block, fn)
+        run_blocks(nc, -(-nc // _BN_SWEEP_BLOCKS), fn)
 
 
-_BN_BLOCK_BYTES = 256 << 10
+_BN_SWEEP_BLOCKS = 4
 _BN_MIN_INNER = 4
 # Below this the kernels take tens of microseconds, about what handing blocks to a thread costs.
 _BN_THREADED_BYTES = 1 << 20
@@ -293,7 +295,7 @@ _BN_THREADED_BYTES = 1 << 20
 
 def _bn_forward_fused(x, weight, bias, eps):
     """Training-mode batch norm in one compiled kernel (statistics, normalization and the affine
-    step per channel, while the channel is in cache): ``(out, mean, var, invstd)`` with the
+    step): ``(out, mean, var, invstd)`` with the
     statistics in float64 of shape ``(C,)``, or None where the kernels do not apply. ``xhat``
     is not kept: the backward recomputes it from the input."""
     k = _fused_kernels(x, weight, bias)
@@ -305,8 +307,8 @@ def _bn_forward_fused(x, weight, bias, eps):
     b = np.zeros(nc, x.dtype) if bias is None else bias._data
     out = np.empty(x3.shape, x.dtype)
     mean, var, invstd = np.empty(nc), np.empty(nc), np.empty(nc)
-    _channel_blocks(x, lambda c0, c1: k.bn_forward(x3, w, b, eps, out, mean, var, invstd,
-                                                   c0, c1))
+    _sweep_blocks(x, lambda c0, c1: k.bn_forward(x3, w, b, eps, out, mean, var, invstd, c0,
+                                                 c1))
     return out.reshape(x.shape), mean, var, invstd
 
 
@@ -328,8 +330,8 @@ def _bn_backward_fused(ctx, g):
     gi = np.empty(x3.shape, x.dtype) if ni else np.empty((0, 0, 0), x.dtype)
     gw, gb = np.empty(nc, x.dtype), np.empty(nc, x.dtype)
     wv = np.ones(nc, x.dtype) if w is None else w.reshape(nc)
-    _channel_blocks(x, lambda c0, c1: k.bn_backward(g3, x3, mean, invstd, wv, gi, gw, gb, ni,
-                                                    c0, c1))
+    _sweep_blocks(x, lambda c0, c1: k.bn_backward(g3, x3, mean, invstd, wv, gi, gw, gb, ni, c0,
+                                                  c1))
     return (gi.reshape(x.shape) if ni else None, gw if nw else None, gb if nb else None)
 
 
@@ -362,8 +364,8 @@ def _bn_relu_backward(node, terms, result):
     wv = np.ones(nc, x.dtype) if w is None else w.reshape(nc)
     shift = np.zeros(nc, x.dtype) if node._shift is None else node._shift
     two = len(terms) == 2
-    _channel_blocks(x, lambda c0, c1: k.bn_relu_backward(g, g2, two, x3, mean, invstd, wv,
-                                                         shift, gi, gw, gb, c0, c1))
+    _sweep_blocks(x, lambda c0, c1: k.bn_relu_backward(g, g2, two, x3, mean, invstd, wv, shift,
+                                                       gi, gw, gb, c0, c1))
     return (gi.reshape(x.shape) if node.needs(0) else None, gw if node.needs(1) else None,
             gb if node.needs(2) else None)
 
