@@ -105,12 +105,7 @@ def _bn_forward(x, weight, bias, eps, out, mean, var, invstd, c0, c1):
 def _bn_backward(g, x, mean, invstd, weight, gi, gw, gb, need_input, c0, c1):
     """Gradients of batch normalization (batch statistics) for channels ``[c0, c1)``: ``gb``
     and ``gw`` (the sums of ``g`` and ``g * xhat``) and, when ``need_input``, ``gi`` through
-    the statistics, with ``xhat`` recomputed from ``x``.
-
-    Both passes sweep the block in memory order, sample by sample (a channel's rows alone are
-    a page or less each, a sample apart: read one channel at a time, cold arrays came in at
-    half the speed); each channel's sums still add its runs in sample order, so the bits do
-    not depend on the block."""
+    the statistics, with ``xhat`` recomputed from ``x``."""
     nb, _, length = x.shape
     nch = c1 - c0
     mx = np.empty(nch, x.dtype)  # the means in x's dtype

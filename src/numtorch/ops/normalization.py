@@ -264,8 +264,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def _fused_kernels(x, weight, bias):
     """The compiled batch-norm kernels when they apply to these arrays (numba present, one
     float dtype throughout, at least ``_BN_MIN_INNER`` values per channel and sample), else
-    None. The kernels walk one channel at a time; a ``(N, C)`` input would be read with a stride
-    of ``C`` (BatchNorm1d on (256, 512): four times slower than NumPy's whole-array passes)."""
+    None. The kernels walk each sample's row of each channel; a ``(N, C)`` input has rows of
+    one value (BatchNorm1d on (256, 512): four times slower than NumPy's whole-array passes)."""
     if x.ndim < 3 or not x.size or x.size // (x.shape[0] * x.shape[1]) < _BN_MIN_INNER:
         return None
     for p in (weight, bias):
@@ -295,9 +295,9 @@ _BN_THREADED_BYTES = 1 << 20
 
 def _bn_forward_fused(x, weight, bias, eps):
     """Training-mode batch norm in one compiled kernel (statistics, normalization and the affine
-    step): ``(out, mean, var, invstd)`` with the
-    statistics in float64 of shape ``(C,)``, or None where the kernels do not apply. ``xhat``
-    is not kept: the backward recomputes it from the input."""
+    step): ``(out, mean, var, invstd)`` with the statistics in float64 of shape ``(C,)``, or
+    None where the kernels do not apply. ``xhat`` is not kept: the backward recomputes it from
+    the input."""
     k = _fused_kernels(x, weight, bias)
     if k is None:
         return None
