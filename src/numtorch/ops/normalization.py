@@ -289,8 +289,13 @@ def _sweep_blocks(x, fn):
 
 _BN_SWEEP_BLOCKS = 4
 _BN_MIN_INNER = 4
-# Below this the kernels take tens of microseconds, about what handing blocks to a thread costs.
-_BN_THREADED_BYTES = 1 << 20
+# Inputs below this stay on one thread. The passes are memory-bound: on the 2-core machine two
+# threads streaming cold arrays got 1.2 times one thread's bandwidth (37 against 30 GB/s), a
+# helper takes 50-160 µs to wake, and a block's sweep is slower than the whole one. ResNet-8's
+# 0.5-2 MiB batch norms shared in 2 or 4 blocks were no faster in the training step and 1.5-2
+# times slower alone (cold (32, 16, 32, 32) backward: 350-400 µs on one thread, 570-590 µs
+# shared; measured with other processes on the machine).
+_BN_THREADED_BYTES = 16 << 20
 
 
 def _bn_forward_fused(x, weight, bias, eps):
