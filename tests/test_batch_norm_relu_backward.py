@@ -172,3 +172,23 @@ def test_hooks_other_consumers_and_eval_mode_take_the_ordinary_path(fused_calls)
     xt = numtorch.tensor(x, requires_grad=True)
     numtorch.relu(m(xt)).sum().backward()
     assert fused_calls == []  # hooks, a second consumer, eval mode: never offered
+
+
+@pytest.mark.parametrize("consumers", [1, 2])
+def test_a_declined_deferral_is_resolved_to_the_relu_gradient(monkeypatch, consumers):
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    declined = []
+
+    def decline(node, terms, result):
+        declined.append(len(terms))
+        return None
+
+    monkeypatch.setattr(norm_ops.NativeBatchNormBackward0, "_backward_relu", decline)
+    x, w, b, cs = _inputs(np.float32, seed=5)
+    got = _bn_relu(numtorch, x, w, b, cs, consumers)
+    assert declined == [consumers]
+    monkeypatch.setattr(ew.relu.node, "_backward_into", None)
+    separate = _bn_relu(numtorch, x, w, b, cs, consumers)
+    for a, s in zip(got, separate):
+        np.testing.assert_array_equal(a, s)
