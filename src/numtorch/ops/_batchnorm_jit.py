@@ -5,11 +5,11 @@ variance, scaling, the affine step) and a dozen backward, each a fresh temporary
 kernels make, forward, two passes for the statistics (float64 sums) and one writing the output;
 backward, one pass for the two sums and one writing the input gradient, with ``xhat``
 recomputed from the input instead of being stored. Each pass sweeps its block of channels in
-memory order, sample by sample: a channel's rows alone are a page or less each, a sample apart,
-and read one channel at a time (the earlier order, each channel's passes in the L2 cache) the
-arrays came from memory at about half the speed: ResNet-8's batch norms in a training step,
-cold, 25-35 % slower backward and forward, and no faster hot. Each channel's sums add its runs
-in sample order either way, so the bits are those of a channel at a time, whatever the blocks.
+memory order, sample by sample. A channel's rows are a page or less each, a sample apart: walked
+one channel at a time (the earlier order, which kept a channel's passes in the L2 cache), cold
+arrays came from memory at about half the speed, and ResNet-8's batch norms took 25-35 % longer
+forward and backward (and no less hot). Each channel's sums add its runs in sample order either
+way, so the bits are those of a channel at a time, whatever the blocks.
 
 A ReLU applied to the batch norm's result can leave its backward to the batch norm's
 (:func:`_bn_relu_backward`): the ReLU's mask is recomputed from the input, and the pass that
@@ -214,4 +214,4 @@ def _bn_relu_backward(g, g2, two, x, mean, invstd, weight, shift, gi, gw, gb, c0
                 dst[k] = dst[k] * a1 + (xrow[k] - m) * a2 + a3
 
 
-_py_bn_grad_coefs = _bn_grad_coefs
+_py_bn_grad_coefs = _bn_grad_coefs  # (the Python function, which _Kernels compiles)
