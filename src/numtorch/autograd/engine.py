@@ -218,14 +218,14 @@ def _apply_into(node, grads, deps, pending, summed):
     and that has no hooks: that node then runs next, through :func:`_apply_terms`."""
     edges = node.next_functions
     nxt = edges[0][0] if len(edges) == 1 else None
-    if (nxt is not None and deps[nxt] == 1 and nxt not in pending and not nxt._hooks
+    # (the node's own refusal first: it is the cheap test, and the usual answer)
+    later = None if nxt is None else node.__class__._backward_into(node, nxt, grads)
+    if (later is not None and deps[nxt] == 1 and nxt not in pending and not nxt._hooks
             and not (nxt._pre_hooks or nxt._retained or nxt._node_pre_hooks)):
         if node._versions is not None:
-            node._check_saved()
-        later = node.__class__._backward_into(node, nxt, grads)
-        if later is not None:
-            summed.add(nxt)
-            return (later,)
+            node._check_saved()  # (as apply would: before anything uses the saved values)
+        summed.add(nxt)
+        return (later,)
     if summed and node in summed:
         return _apply_terms(node, grads)
     return node.apply(grads)

@@ -662,11 +662,16 @@ class _ReluGrad(Deferred):
         return _relu_backward(terms[0], None, o)
 
 
+#: node class -> ``takes(node, shape, dtype)``: the nodes that can finish a ReLU's backward
+#: (``_backward_relu(node, terms, result)``; the training-mode batch norm registers itself).
+RELU_TAKERS = {}
+
+
 def _relu_backward_into(node, nxt, grads):
-    """The engine's ``_backward_into`` for ReLU: a :class:`_ReluGrad` for a node that takes it
-    (its class has ``_takes_relu(node, shape, dtype)``, true for these gradients), else None.
-    Only for C-contiguous real arrays of the result's shape and dtype, one or two of them."""
-    take = getattr(nxt.__class__, "_takes_relu", None)
+    """The engine's ``_backward_into`` for ReLU: a :class:`_ReluGrad` for a node whose class is
+    in :data:`RELU_TAKERS` and takes these gradients, else None. Only for C-contiguous real
+    arrays of the result's shape and dtype, one or two of them."""
+    take = RELU_TAKERS.get(nxt.__class__)
     if take is None:
         return None
     g = grads[0]

@@ -377,8 +377,8 @@ def _bn_relu_backward(node, terms, result):
 
 NativeBatchNormBackward0._out_version = None  # the result's version box (compiled forward)
 NativeBatchNormBackward0._shift = None  # a copy of the bias as the forward used it
-NativeBatchNormBackward0._takes_relu = _bn_takes_relu  # (the engine's Node._backward_into)
 NativeBatchNormBackward0._backward_relu = _bn_relu_backward
+ew.RELU_TAKERS[NativeBatchNormBackward0] = _bn_takes_relu  # (the engine's Node._backward_into)
 
 
 def _update_running(running_mean, running_var, mean, var, n, momentum):
