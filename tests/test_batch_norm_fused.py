@@ -54,7 +54,7 @@ def test_fused_channel_blocks_and_threads_match(monkeypatch):
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     whole = _run((4, 6, 5, 5), np.float32, True)
-    monkeypatch.setattr(norm_ops, "_BN_BLOCK_BYTES", 1)  # one channel per block
+    monkeypatch.setattr(norm_ops, "_BN_SWEEP_BLOCKS", 1000)  # one channel per block
     monkeypatch.setattr(norm_ops, "_BN_THREADED_BYTES", 0)
     monkeypatch.setattr(numtorch._threads, "_requested", 2)  # two threads, both idle
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)

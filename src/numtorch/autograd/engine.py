@@ -114,7 +114,7 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
 
     deps = _collect_dependencies(roots)
     ready = [n for n in roots if deps.get(n, 0) == 0]
-    summed = set()  # nodes given _Terms (see _apply_terms)
+    summed = set()  # nodes given _Terms or a Deferred (see _apply_terms)
     plain = not (graph or targets or _AnomalyState.enabled)
     while ready:
         node = ready.pop()
@@ -138,6 +138,8 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 results = node.apply_graph(grads)
             elif node.__class__ is AccumulateGrad:
                 results = node.accumulate(grads)  # may keep an unshared gradient as .grad
+            elif node._backward_into is not None and plain and not node._hooks:
+                results = _apply_into(node, grads, deps, pending, summed)
             elif summed and node in summed:
                 results = _apply_terms(node, grads)
             else:
@@ -194,6 +196,41 @@ class _Terms(list):
     __slots__ = ()
 
 
+class Deferred:
+    """A gradient whose last step a node left to the node that receives it (see
+    :func:`_apply_into`): ``backward(node)`` gives that node's results from it, or None;
+    ``resolve()`` gives the gradient itself."""
+
+    __slots__ = ()
+
+    def backward(self, node):
+        return None
+
+    def resolve(self):
+        raise NotImplementedError
+
+
+def _apply_into(node, grads, deps, pending, summed):
+    """``node.apply(grads)``, or, for a node whose class may leave its work to the next node
+    (``Node._backward_into``: a ReLU to the batch norm that made its input, which recomputes
+    the mask instead of reading the ReLU's saved result), the :class:`Deferred` it sends
+    there. Only in a plain backward, only to a node that this edge alone sends a gradient to
+    and that has no hooks: that node then runs next, through :func:`_apply_terms`."""
+    edges = node.next_functions
+    nxt = edges[0][0] if len(edges) == 1 else None
+    # (the node's own refusal first: it is the cheap test, and the usual answer)
+    later = None if nxt is None else node.__class__._backward_into(node, nxt, grads)
+    if (later is not None and deps[nxt] == 1 and nxt not in pending and not nxt._hooks
+            and not (nxt._pre_hooks or nxt._retained or nxt._node_pre_hooks)):
+        if node._versions is not None:
+            node._check_saved()  # (as apply would: before anything uses the saved values)
+        summed.add(nxt)
+        return (later,)
+    if summed and node in summed:
+        return _apply_terms(node, grads)
+    return node.apply(grads)
+
+
 def _apply_terms(node, grads):
     """``node.apply(grads)`` for a node whose class can compute its backward from the
     gradients several consumers sent to its output, unsummed (``Node._backward_sum``, e.g.
@@ -203,12 +240,19 @@ def _apply_terms(node, grads):
     ``retain_grad`` have summed them already); otherwise, or where it declines, they are
     summed in arrival order (``(a + b) + c``, as the engine sums other nodes' gradients)."""
     terms = grads[0]
-    if len(grads) == 1 and terms.__class__ is _Terms and not node._hooks:
-        if node._versions is not None:
-            node._check_saved()
-        results = node.__class__._backward_sum(node, terms)
-        if results is not None:
-            return results
+    if len(grads) == 1 and not node._hooks:
+        if terms.__class__ is _Terms:
+            if node._versions is not None:
+                node._check_saved()
+            results = node.__class__._backward_sum(node, terms)
+            if results is not None:
+                return results
+        elif isinstance(terms, Deferred):
+            if node._versions is not None:
+                node._check_saved()
+            results = terms.backward(node)
+            if results is not None:
+                return results
     _fold(grads)
     return node.apply(grads)
 
@@ -221,6 +265,8 @@ def _fold(grads):
             for t in terms[1:]:
                 total = total + t
             grads[i] = total
+        elif isinstance(terms, Deferred):
+            grads[i] = terms.resolve()
 
 
 def _run_pre_hooks(node, grads, graph):

@@ -72,6 +72,10 @@ class Node:
     # complex convention is not applied), or None to be given their sum (see
     # ``engine._apply_terms``); None: the engine sums them as they arrive.
     _backward_sum = None
+    # ``_backward_into(node, nxt, grads)``: for a node whose only edge leads to ``nxt``, an
+    # ``engine.Deferred`` standing for its result that ``nxt``'s backward finishes, or None to
+    # run as usual (see ``engine._apply_into``).
+    _backward_into = None
 
     def name(self):
         return type(self).__name__

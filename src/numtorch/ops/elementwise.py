@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype as dt
 from .._fperr import quiet_call
 from .._tensor import Tensor
+from ..autograd.engine import Deferred
 from ..autograd.grad_mode import _GradState
 from . import _formulas as F
 from . import _jit, _parallel
@@ -635,7 +636,58 @@ def _relu_backward_sum(node, terms):
                                run=_RELU_RUN),)
 
 
+class _ReluGrad(Deferred):
+    """A ReLU's input gradient not yet masked: the gradient(s) its consumers sent (one, or two
+    still to add) and its saved result. The node that made the ReLU's input finishes it
+    (``_backward_relu(node, terms, result)``: a training-mode batch norm recomputes the mask
+    from its own input); anything else gets it resolved."""
+
+    __slots__ = ("terms", "out")
+
+    def __init__(self, terms, out):
+        self.terms, self.out = terms, out
+
+    def backward(self, node):
+        return node.__class__._backward_relu(node, self.terms, self.out)
+
+    def resolve(self):
+        terms, o = self.terms, self.out
+        if len(terms) == 2:
+            a, b = terms
+            jit = _jit.kernels(a)
+            if jit is not None:
+                return _parallel.map_flat(jit.relu_backward_sum, np.empty_like(a), a, b, o,
+                                          run=_RELU_RUN)
+            return _relu_backward(a + b, None, o)
+        return _relu_backward(terms[0], None, o)
+
+
+#: node class -> ``takes(node, shape, dtype)``: the nodes that can finish a ReLU's backward
+#: (``_backward_relu(node, terms, result)``; the training-mode batch norm registers itself).
+RELU_TAKERS = {}
+
+
+def _relu_backward_into(node, nxt, grads):
+    """The engine's ``_backward_into`` for ReLU: a :class:`_ReluGrad` for a node whose class is
+    in :data:`RELU_TAKERS` and takes these gradients, else None. Only for C-contiguous real
+    arrays of the result's shape and dtype, one or two of them."""
+    take = RELU_TAKERS.get(nxt.__class__)
+    if take is None:
+        return None
+    g = grads[0]
+    terms = tuple(g) if isinstance(g, list) else (g,)  # (the engine's unsummed terms)
+    o = node.out
+    if len(terms) > 2 or o is None or not take(nxt, o.shape, o.dtype):
+        return None
+    for t in terms:
+        if (t.__class__ is not np.ndarray or t.shape != o.shape or t.dtype != o.dtype
+                or not t.flags.c_contiguous):
+            return None
+    return _ReluGrad(terms, o)
+
+
 relu.node._backward_sum = _relu_backward_sum
+relu.node._backward_into = _relu_backward_into
 
 
 def round(input, *, decimals=0):

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .. import _threads
 from .._size import Size
 from .._tensor import Tensor
 from . import _batchnorm_jit, _fused, _parallel
@@ -235,9 +236,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if fused is not None:
             res, mean, var, invstd = fused
             _update_running(running_mean, running_var, mean, var, n, momentum)
-            return NativeBatchNormBackward0.record(
+            out = NativeBatchNormBackward0.record(
                 res, (input, weight, bias), (x, _data(weight), None, invstd, mean),
                 (axes, axes, cshape, (x.shape[1],), eps, training))
+            node = out.grad_fn
+            if node is not None:
+                # what a ReLU's backward left to this node needs (_bn_relu_backward)
+                out._vbox = node._out_version = [0]
+                node._shift = None if bias is None else bias._data.copy()
+            return out
         xhat, mean, var, invstd, scratch = _normalize(x, axes, eps)
         _update_running(running_mean, running_var, mean, var, n, momentum)
         mean = None
@@ -257,8 +264,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 def _fused_kernels(x, weight, bias):
     """The compiled batch-norm kernels when they apply to these arrays (numba present, one
     float dtype throughout, at least ``_BN_MIN_INNER`` values per channel and sample), else
-    None. The kernels walk one channel at a time; a ``(N, C)`` input would be read with a stride
-    of ``C`` (BatchNorm1d on (256, 512): four times slower than NumPy's whole-array passes)."""
+    None. The kernels walk each sample's row of each channel; a ``(N, C)`` input has rows of
+    one value (BatchNorm1d on (256, 512): four times slower than NumPy's whole-array passes)."""
     if x.ndim < 3 or not x.size or x.size // (x.shape[0] * x.shape[1]) < _BN_MIN_INNER:
         return None
     for p in (weight, bias):
@@ -267,29 +274,35 @@ def _fused_kernels(x, weight, bias):
     return _batchnorm_jit.kernels(x)
 
 
-def _channel_blocks(x, fn):
-    """Runs ``fn(c0, c1)`` over blocks of channels (shared among the worker threads for large
-    inputs; block boundaries depend only on the shape)."""
+def _sweep_blocks(x, fn):
+    """Runs ``fn(c0, c1)`` (a kernel sweeping its channels in memory order) over all channels
+    at once, or over ``_BN_SWEEP_BLOCKS`` blocks of channels shared among the worker threads
+    for large inputs when a second thread is free. A block's sweep is slower the fewer
+    channels it has (shorter contiguous runs), so one thread takes them all. Each channel is
+    computed alone: the blocks never change the numbers."""
     nc = x.shape[1]
-    per_channel = x.size // nc * x.itemsize
-    block = max(1, _BN_BLOCK_BYTES // max(1, per_channel))
-    if block >= nc or x.nbytes < _BN_THREADED_BYTES:
-        fn(0, nc)  # (each channel is computed alone: the blocks never change the numbers)
+    if nc < 2 or x.nbytes < _BN_THREADED_BYTES or _threads.threads_for(2, 1) <= 1:
+        fn(0, nc)
     else:
-        run_blocks(nc, block, fn)
+        run_blocks(nc, -(-nc // _BN_SWEEP_BLOCKS), fn)
 
 
-_BN_BLOCK_BYTES = 256 << 10
+_BN_SWEEP_BLOCKS = 4
 _BN_MIN_INNER = 4
-# Below this the kernels take tens of microseconds, about what handing blocks to a thread costs.
-_BN_THREADED_BYTES = 1 << 20
+# Inputs below this stay on one thread. The passes are memory-bound: on the 2-core machine two
+# threads streaming cold arrays got 1.2 times one thread's bandwidth (37 against 30 GB/s), a
+# helper takes 50-160 µs to wake, and a block's sweep is slower than the whole one. ResNet-8's
+# 0.5-2 MiB batch norms shared in 2 or 4 blocks were no faster in the training step and 1.5-2
+# times slower alone (cold (32, 16, 32, 32) backward: 350-400 µs on one thread, 570-590 µs
+# shared; measured with other processes on the machine).
+_BN_THREADED_BYTES = 16 << 20
 
 
 def _bn_forward_fused(x, weight, bias, eps):
     """Training-mode batch norm in one compiled kernel (statistics, normalization and the affine
-    step per channel, while the channel is in cache): ``(out, mean, var, invstd)`` with the
-    statistics in float64 of shape ``(C,)``, or None where the kernels do not apply. ``xhat``
-    is not kept: the backward recomputes it from the input."""
+    step): ``(out, mean, var, invstd)`` with the statistics in float64 of shape ``(C,)``, or
+    None where the kernels do not apply. ``xhat`` is not kept: the backward recomputes it from
+    the input."""
     k = _fused_kernels(x, weight, bias)
     if k is None:
         return None
@@ -299,8 +312,8 @@ def _bn_forward_fused(x, weight, bias, eps):
     b = np.zeros(nc, x.dtype) if bias is None else bias._data
     out = np.empty(x3.shape, x.dtype)
     mean, var, invstd = np.empty(nc), np.empty(nc), np.empty(nc)
-    _channel_blocks(x, lambda c0, c1: k.bn_forward(x3, w, b, eps, out, mean, var, invstd,
-                                                   c0, c1))
+    _sweep_blocks(x, lambda c0, c1: k.bn_forward(x3, w, b, eps, out, mean, var, invstd, c0,
+                                                 c1))
     return out.reshape(x.shape), mean, var, invstd
 
 
@@ -322,9 +335,50 @@ def _bn_backward_fused(ctx, g):
     gi = np.empty(x3.shape, x.dtype) if ni else np.empty((0, 0, 0), x.dtype)
     gw, gb = np.empty(nc, x.dtype), np.empty(nc, x.dtype)
     wv = np.ones(nc, x.dtype) if w is None else w.reshape(nc)
-    _channel_blocks(x, lambda c0, c1: k.bn_backward(g3, x3, mean, invstd, wv, gi, gw, gb, ni,
-                                                    c0, c1))
+    _sweep_blocks(x, lambda c0, c1: k.bn_backward(g3, x3, mean, invstd, wv, gi, gw, gb, ni, c0,
+                                                  c1))
     return (gi.reshape(x.shape) if ni else None, gw if nw else None, gb if nb else None)
+
+
+def _bn_takes_relu(node, shape, dtype):
+    """Whether this batch norm node can finish the backward of a ReLU applied to its result
+    (:func:`_bn_relu_backward`): recorded by the compiled training-mode forward, its result
+    not modified in place since (the ReLU read what the forward wrote), the kernels on."""
+    version = node._out_version
+    x = node.x
+    w = node.w
+    return (version is not None and version[0] == 0 and x is not None and x.shape == shape
+            and x.dtype == dtype and node.xhat is None and node.stats
+            and (w is None or w.dtype == dtype) and _batchnorm_jit.kernels(x) is not None)
+
+
+def _bn_relu_backward(node, terms, result):
+    """The gradients of ``relu(batch_norm(x))`` from the ReLU's unmasked gradient ``terms``
+    (one array, or two to add), the mask recomputed from ``x`` in the compiled kernel: the
+    ReLU's ``result`` is not read (None where :func:`_bn_takes_relu` no longer holds)."""
+    if not _bn_takes_relu(node, result.shape, result.dtype):
+        return None
+    x, mean, invstd, w = node.x, node.mean, node.invstd, node.w
+    k = _batchnorm_jit.kernels(x)
+    nc = x.shape[1]
+    x3 = x.reshape(x.shape[0], nc, -1)
+    g = terms[0].reshape(x3.shape)
+    g2 = terms[1].reshape(x3.shape) if len(terms) == 2 else g
+    gi = np.empty(x3.shape, x.dtype)
+    gw, gb = np.empty(nc, x.dtype), np.empty(nc, x.dtype)
+    wv = np.ones(nc, x.dtype) if w is None else w.reshape(nc)
+    shift = np.zeros(nc, x.dtype) if node._shift is None else node._shift
+    two = len(terms) == 2
+    _sweep_blocks(x, lambda c0, c1: k.bn_relu_backward(g, g2, two, x3, mean, invstd, wv, shift,
+                                                       gi, gw, gb, c0, c1))
+    return (gi.reshape(x.shape) if node.needs(0) else None, gw if node.needs(1) else None,
+            gb if node.needs(2) else None)
+
+
+NativeBatchNormBackward0._out_version = None  # the result's version box (compiled forward)
+NativeBatchNormBackward0._shift = None  # a copy of the bias as the forward used it
+NativeBatchNormBackward0._backward_relu = _bn_relu_backward
+ew.RELU_TAKERS[NativeBatchNormBackward0] = _bn_takes_relu  # (the engine's Node._backward_into)
 
 
 def _update_running(running_mean, running_var, mean, var, n, momentum):
