@@ -7,6 +7,7 @@ Unary ops are declared in one table: forward ufunc and derivative side by side.
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -664,7 +665,7 @@ class _ReluGrad(Deferred):
 
 #: node class -> ``takes(node, shape, dtype)``: the nodes that can finish a ReLU's backward
 #: (``_backward_relu(node, terms, result)``; the training-mode batch norm registers itself).
-RELU_TAKERS = {}
+RELU_TAKERS: dict[type, Callable[..., bool]] = {}
 
 
 def _relu_backward_into(node, nxt, grads):
