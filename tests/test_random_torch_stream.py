@@ -418,3 +418,29 @@ def test_cauchy_log_normal_and_geometric(dtype):
         with pytest.raises(theirs.type) as ours:
             fn(numtorch)
         assert str(ours.value) == str(theirs.value)
+
+
+def test_normal_and_bernoulli_of_parameters_that_require_grad():
+    """PyTorch records them with zero gradients (not reparameterised samples)."""
+    def run(lib):
+        lib.manual_seed(4)
+        mean = lib.zeros(2, 1, requires_grad=True)
+        std = lib.ones(3, requires_grad=True)
+        p = lib.full((3,), 0.5, requires_grad=True)
+        samples = [lib.normal(mean, std), lib.normal(mean, 2.0), lib.normal(2.0, std),
+                   lib.bernoulli(p)]
+        names = [s.grad_fn.name() for s in samples]
+        sum(s.sum() for s in samples).backward()
+        with lib.no_grad():
+            plain = lib.normal(mean, std).requires_grad
+        return (names, [s.detach().numpy() for s in samples],
+                [t.grad.numpy() for t in (mean, std, p)], plain)
+
+    ours, theirs = run(numtorch), run(torch)
+    assert ours[0] == theirs[0] == ["NormalBackward3", "NormalBackward1", "NormalBackward2",
+                                    "BernoulliBackward0"]
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    for a, b in zip(ours[2], theirs[2]):
+        assert a.shape == b.shape and not a.any() and not b.any()
+    assert ours[3] is theirs[3] is False

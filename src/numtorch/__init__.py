@@ -22,13 +22,14 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inferenc
                        no_grad, set_grad_enabled)
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
                                     set_anomaly_enabled)
-from ._creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
-                        from_numpy, full, full_like, linspace, logspace, multinomial, normal,
-                        ones, ones_like, rand, rand_like, randint, randint_like, randn,
-                        randn_like, randperm, tensor, zeros, zeros_like)
+from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full,
+                        full_like, linspace, logspace, multinomial, ones, ones_like, rand,
+                        rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                        zeros, zeros_like)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .ops.reduction import return_types
+from .ops.sampling import bernoulli, normal
 from .ops._registry import OPS as _OPS
 
 for _info in _OPS:  # the declared ops' numtorch.* names (ops/_registry.py)

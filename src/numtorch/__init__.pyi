@@ -52,7 +52,7 @@ from ._creation import arange as arange
 from ._creation import as_tensor as as_tensor
 from ._creation import asarray as asarray
 from .amp import autocast as autocast
-from ._creation import bernoulli as bernoulli
+from .ops.sampling import bernoulli as bernoulli
 from ._dtype import bfloat16 as bfloat16
 from ._dtype import bool as bool
 from ._dtype import cdouble as cdouble
@@ -102,7 +102,7 @@ from ._dtype import long as long
 from .random import manual_seed as manual_seed
 from ._creation import multinomial as multinomial
 from .autograd.grad_mode import no_grad as no_grad
-from ._creation import normal as normal
+from .ops.sampling import normal as normal
 from ._creation import ones as ones
 from ._creation import ones_like as ones_like
 from ._creation import rand as rand
