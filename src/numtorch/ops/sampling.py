@@ -36,6 +36,7 @@ def normal(mean: float | Tensor = 0.0, std: float | Tensor = 1.0, size: _size | 
     """Samples from N(mean, std²) (:func:`numtorch._creation.normal`); with Tensor ``mean``
     or ``std`` the result is recorded as PyTorch records it, with zero gradients."""
     out = _creation.normal(mean, std, size, generator=generator, **kwargs)
+    inputs: tuple[Tensor, ...]
     if isinstance(mean, Tensor) and isinstance(std, Tensor):
         node, inputs = NormalBackward3, (mean, std)
     elif isinstance(mean, Tensor):
