@@ -199,7 +199,7 @@ def test_modules_start_from_torchs_weights():
     torch.manual_seed(0)
     for ours, theirs in zip(_models(numtorch), _models(torch)):
         for (name, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
-            # (float32 normals of 16 and more: a unit or two in the last place)
+            # (float32 normals of 16 and more: a few units in the last place)
             np.testing.assert_allclose(_values(a), _values(b), rtol=2e-6, atol=2e-7,
                                        err_msg=f"{ours}: {name}")
     assert numtorch.rand(1).item() == torch.rand(1).item()
@@ -217,7 +217,7 @@ def test_init_functions(init, args, shape):
     ours, theirs = numtorch.empty(shape), torch.empty(shape)
     getattr(numtorch.nn.init, init)(ours, *args)
     getattr(torch.nn.init, init)(theirs, *args)
-    # normals of 16 or more and QR in float32: a unit or two in the last place
+    # normals of 16 or more and QR in float32: a few units in the last place
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=2e-6, atol=2e-7)
     assert numtorch.rand(1).item() == torch.rand(1).item()
 
@@ -444,3 +444,13 @@ def test_normal_and_bernoulli_of_parameters_that_require_grad():
     for a, b in zip(ours[2], theirs[2]):
         assert a.shape == b.shape and not a.any() and not b.any()
     assert ours[3] is theirs[3] is False
+
+
+def test_integer_tensors_refused_as_torch_refuses_them():
+    for fn in (lambda t: t.empty(3, dtype=t.int64).exponential_(),
+               lambda t: t.bernoulli(t.tensor([1, 0]))):
+        with pytest.raises((RuntimeError, NotImplementedError)) as theirs:
+            fn(torch)
+        with pytest.raises(theirs.type) as ours:
+            fn(numtorch)
+        assert str(ours.value) == str(theirs.value)

@@ -209,6 +209,7 @@ def _bernoulli(generator, a, contiguous, p=0.5):
 
 
 def _exponential(generator, a, contiguous, lambd=1.0):
+    _continuous_only(a, "Exponential", _EXPONENTIAL_TYPES)
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     u = random.uniform(generator, a.shape, np.float64)  # PyTorch: -log(1 - u) / lambda, in double
@@ -239,15 +240,18 @@ def _geometric(generator, a, contiguous, p):
         return np.ceil(np.log(u) / np.log1p(-p))
 
 
-def _continuous_only(a, name):
+def _continuous_only(a, name, words=None):
     if a.dtype.kind not in "fc" and a.dtype.name != "bfloat16":
-        given = _C_TYPES.get(a.dtype.name, a.dtype.name)
+        given = (words or _C_TYPES).get(a.dtype.name, a.dtype.name)
         raise RuntimeError(f"{name} distribution is a continuous probability distribution. dtype "
                            f"must be a floating point but you specified {given}")
 
 
 _C_TYPES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
             "uint8": "unsigned char", "bool": "bool"}
+# (PyTorch's exponential_ names the dtype as its ScalarType, cauchy_ as the C type)
+_EXPONENTIAL_TYPES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                      "uint8": "Byte", "bool": "Bool"}
 
 
 def fill_(self, value):
