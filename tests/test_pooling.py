@@ -93,6 +93,33 @@ def test_max_pool_nan_propagates(torch):
     np.testing.assert_array_equal(oi.numpy(), ti.numpy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_max_pool_nan_and_infinities_anywhere_in_the_window(torch, dtype, requires_grad):
+    """The 2x2 kernels have a fast path for inputs without NaN; a NaN at any of the four window
+    positions (one or several) and infinities must still give PyTorch's maxima and positions."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4, 8, 8)).astype(dtype)
+    for k in range(16):  # window k: NaN at the positions of k's bits
+        for bit in range(4):
+            if k >> bit & 1:
+                a[0, 0, 2 * (k // 4) + bit // 2, 2 * (k % 4) + bit % 2] = np.nan
+    a[1, 1, :2, :2] = [[np.inf, -np.inf], [np.nan, 1.0]]
+    a[2, 2, :2, :4] = [[-np.inf, -np.inf, np.inf, 5.0], [-np.inf, -np.inf, 7.0, np.inf]]
+    x = numtorch.tensor(a, requires_grad=requires_grad)
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    expect, expect_idx = torch.nn.functional.max_pool2d(torch.tensor(a), 2, return_indices=True)
+    np.testing.assert_array_equal(out.detach().numpy(), expect.numpy())
+    np.testing.assert_array_equal(idx.numpy(), expect_idx.numpy())
+    with numtorch.no_grad():
+        np.testing.assert_array_equal(F.max_pool2d(x, 2).numpy(), expect.numpy())
+    finite = a.copy()
+    finite[np.isnan(finite)] = 0.0
+    np.testing.assert_array_equal(
+        F.max_pool2d(numtorch.tensor(finite), 2).numpy(),
+        torch.nn.functional.max_pool2d(torch.tensor(finite), 2).numpy())
+
+
 AVG2D_CASES = [
     ((2, 3, 8, 8), dict(kernel_size=2)),
     ((2, 3, 9, 9), dict(kernel_size=2)),
