@@ -315,7 +315,10 @@ def _max_pool2x2_values_unless_nan(xp, out):
 
 def _max_pool2x2_backward(g, arg, gx):
     """Writes each output gradient to the input position of its window's maximum and zeros to
-    the window's other three positions (``gx`` beyond ``2 * ho`` x ``2 * wo`` is left as is)."""
+    the window's other three positions (``gx`` beyond ``2 * ho`` x ``2 * wo`` is left as is).
+    ``g`` and ``gx`` are the gradients' bits (viewed as same-sized integers): each value is
+    masked with all ones or all zeros, which vectorises, where a select between the value and
+    0.0 compiled to branches (3.5 times slower)."""
     n, c, ho, wo = g.shape
     for b in range(n):
         for ch in range(c):
@@ -326,11 +329,11 @@ def _max_pool2x2_backward(g, arg, gx):
                 ar = arg[b, ch, y]
                 for x in range(wo):
                     v = gr[x]
-                    a = ar[x]
-                    r0[2 * x] = v if a == 0 else 0
-                    r0[2 * x + 1] = v if a == 1 else 0
-                    r1[2 * x] = v if a == 2 else 0
-                    r1[2 * x + 1] = v if a == 3 else 0
+                    a = np.int32(ar[x])
+                    r0[2 * x] = v & -np.int32(a == 0)
+                    r0[2 * x + 1] = v & -np.int32(a == 1)
+                    r1[2 * x] = v & -np.int32(a == 2)
+                    r1[2 * x + 1] = v & -np.int32(a == 3)
 
 
 def _relu(x, out):

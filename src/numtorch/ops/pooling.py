@@ -227,7 +227,8 @@ def _max_pool_backward(g, arg, x_shape, kernel, stride, padding, dilation):
         shape = (n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w)
         exact = shape[2:] == (2 * ho, 2 * wo)  # every position is written
         gxp = (np.empty if exact else np.zeros)(shape, dtype=g.dtype)
-        jit.max_pool2x2_backward(g, arg, gxp)
+        bits = np.dtype(f"i{g.itemsize}")
+        jit.max_pool2x2_backward(g.view(bits), arg, gxp.view(bits))
         if gxp.shape == tuple(x_shape):
             return gxp
         return gxp[:, :, ph:ph + h, pw:pw + w]
