@@ -207,3 +207,65 @@ def test_erf_family_equal_on_both_paths(monkeypatch, dtype):
             np.testing.assert_allclose(c, v, rtol=4e-6, atol=1e-9)
         else:
             np.testing.assert_array_equal(c, v)  # both are libm's erf/erfc, rounded alike
+
+
+def _ulps_apart(a, b):
+    """How many float32 steps lie between ``a`` and ``b`` (elementwise, finite or inf)."""
+    def ordered(v):
+        i = v.view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+
+    return np.abs(ordered(a) - ordered(b))
+
+
+def test_float32_log1p_within_one_ulp_and_its_special_values(jit):
+    """The compiled float32 log1p against float64 log1p rounded to float32: a sweep of bit
+    patterns from the smallest subnormal to the largest float and down to -1, and the values
+    where its parts change (the rounding of 1 + x, the mantissa split at sqrt(1/2))."""
+    sweep = np.arange(1, 0x7F800000, 997, dtype=np.uint32).view(np.float32)
+    negative = -sweep[sweep < 1]
+    special = np.array([0.0, -0.0, -1.0, -1.0 + 2**-24, -0.5, np.sqrt(0.5) - 1,
+                        np.sqrt(2) - 1, 2**-24, -(2**-25), 2**-30, 1e-38, 1.0, 3.0, 2.0**127,
+                        np.finfo(np.float32).max, np.inf], np.float32)
+    x = np.concatenate([sweep, negative, special])
+    out = np.empty_like(x)
+    jit.log1p32(x, out)
+    with np.errstate(divide="ignore"):  # (log1p(-1))
+        expected = np.log1p(x.astype(np.float64)).astype(np.float32)
+    assert _ulps_apart(out, expected).max() <= 1
+    assert np.mean(out == expected) > 0.9999
+    assert np.array_equal(np.signbit(out[x == 0]), np.signbit(x[x == 0]))
+    below = np.array([-1.0000001, -2.0, -np.inf, np.nan], np.float32)
+    jit.log1p32(below, out[:4])
+    assert np.isnan(out[:4]).all()
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_float32_log1p_users_match_torch(monkeypatch, enabled, jit):
+    """log1p, softplus, logsigmoid, binary cross entropy (with and without logits) on float32:
+    forward and gradients as PyTorch's, on the compiled log1p and on NumPy's."""
+    torch = pytest.importorskip("torch")
+    import numtorch
+
+    monkeypatch.setattr(_jit, "ENABLED", enabled)
+    rng = np.random.default_rng(5)
+    z = (rng.standard_normal((64, 50)) * 6).astype(np.float32)
+    p = 1 / (1 + np.exp(-z))
+    t = rng.random(z.shape).astype(np.float32)
+    u = np.abs(z) - 0.9
+
+    def run(lib, fn_of):
+        xs = [lib.tensor(v, requires_grad=True) for v in (z, p, u)]
+        outs = fn_of(lib, *xs)
+        sum(o.sum() for o in outs).backward()
+        return [o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs]
+
+    def fns(lib, z_, p_, u_):
+        nf = lib.nn.functional
+        tt = lib.tensor(t)
+        return [lib.log1p(u_.clamp(min=-0.999)), nf.softplus(z_), nf.logsigmoid(z_),
+                nf.binary_cross_entropy(p_, tt),
+                nf.binary_cross_entropy_with_logits(z_, tt)]
+
+    for mine, theirs in zip(run(numtorch, fns), run(torch, fns)):
+        np.testing.assert_allclose(mine, theirs, rtol=2e-6, atol=1e-6)

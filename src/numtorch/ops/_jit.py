@@ -8,7 +8,8 @@ the same work two to four times faster. The matrix products stay with BLAS. 2x2 
 finds each window's maximum and its position in one pass instead of four whole-array passes,
 ReLU runs at memory speed (NumPy's ``maximum`` against a scalar is several times slower
 than a copy), SGD's momentum step reads and writes each array once instead of four passes, and
-erf/erfc run libm's functions in a compiled loop instead of a Python call per element.
+erf/erfc run libm's functions in a compiled loop instead of a Python call per element, and
+float32 log1p is a loop the compiler vectorises (NumPy calls libm per element: 7 times slower).
 
 numba is an optional dependency (``pip install "numtorch[fast]"``). Without it, or with the
 environment variable ``NUMTORCH_JIT=0``, :func:`kernels` returns None and every caller uses its
@@ -90,6 +91,10 @@ class _Kernels:
         self.sgd = jit(_sgd)
         self.erf = jit(_erf)
         self.erfc = jit(_erfc)
+        # (numpy's error model: a division by zero gives inf/nan instead of raising, which
+        # would keep the loop from vectorising)
+        self.log1p32 = njit(numba, _log1p32, nogil=True, fastmath={"contract"},
+                            error_model="numpy")
 
     def im2col(self, xp, cols, sh, sw, dh, dw):
         """Fill ``cols`` ``(N, C, kh, kw, ho, wo)`` with the windows of ``xp`` ``(N, C, H, W)``."""
@@ -391,3 +396,41 @@ def _erfc(x, out):
     """``out = erfc(x)`` over flat arrays, computed in float64 (libm's erfc)."""
     for k in range(x.size):
         out[k] = math.erfc(np.float64(x[k]))
+
+
+def _log1p32(x, out):
+    """``out = log1p(x)`` over flat float32 arrays, computed in float64 in a form the compiler
+    vectorises: ``u = 1 + x`` (rounded), ``log(u)`` by the exponent of ``u`` and, for its
+    mantissa ``1 + f`` in ``[sqrt(1/2), sqrt(2))``, ``2 atanh(s)`` with ``s = f / (2 + f)`` as a
+    degree-13 odd series (relative error below 1e-10), plus ``(x - (u - 1)) / u``, what the
+    rounding of ``1 + x`` lost (to first order; it is the whole result for tiny ``x``). Then
+    rounded once to float32. Checked against float64 ``log1p`` rounded to float32 on every
+    seventh float32: within one unit in the last place, all but 3e-8 of them exact; -1 gives
+    -inf, below -1 nan, and inf, nan and signed zeros pass through."""
+    for k in range(x.size):
+        v = x[k]
+        d = np.float64(v)
+        u = 1.0 + d
+        c = (d - (u - 1.0)) / u
+        # u = 2**e * m with m in [sqrt(1/2), sqrt(2)): the exponent and mantissa fields of u
+        # moved by sqrt(1/2)'s bits, so that the split falls at sqrt(1/2)
+        bits = np.float64(u).view(np.int64) - np.int64(0x3FE6A09E667F3BCD)
+        e = np.float64(bits >> np.int64(52))
+        m = np.int64((bits & np.int64(0x000FFFFFFFFFFFFF))
+                     + np.int64(0x3FE6A09E667F3BCD)).view(np.float64)
+        f = m - 1.0
+        s = f / (2.0 + f)
+        z = s * s
+        p = 2.0 / 13.0
+        p = p * z + 2.0 / 11.0
+        p = p * z + 2.0 / 9.0
+        p = p * z + 2.0 / 7.0
+        p = p * z + 2.0 / 5.0
+        p = p * z + 2.0 / 3.0
+        p = p * z + 2.0
+        res = np.float32(e * 0.6931471805599453 + (s * p + c))
+        if not v > np.float32(-1.0):  # -1 gives -inf, below -1 (and nan) nan
+            res = np.float32(-np.inf) if v == np.float32(-1.0) else np.float32(np.nan)
+        if v == np.float32(np.inf) or v == np.float32(0.0):  # (0.0 keeps its sign)
+            res = v
+        out[k] = res

@@ -93,7 +93,8 @@ def _stable_sigmoid(x):
 
 def _log1p_exp(z):
     """``log(1 + exp(z))`` without overflow."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    e = np.exp(-np.abs(z))
+    return np.maximum(z, 0) + ew.log1p_values(e, e)
 
 
 # ---------------------------------------------------------------------------- relu family
@@ -515,7 +516,8 @@ LogSigmoidBackward0 = _node_class(
 def logsigmoid(input):
     """``log(sigmoid(x))``, computed as ``-softplus(-x)`` without overflow."""
     x = _float_data(input)
-    res = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+    e = np.exp(-np.abs(x))
+    res = np.minimum(x, 0) - ew.log1p_values(e, e)
     return _record(LogSigmoidBackward0, input, res, save_x=x)
 
 

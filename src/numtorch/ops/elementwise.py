@@ -502,6 +502,21 @@ def erfc_values(x, dtype=None):
     return _libm_values(math.erfc, "erfc", x, dtype)
 
 
+def log1p_values(x, out=None):
+    """``np.log1p(x[, out])`` with its floating-point warnings off (``out`` may be ``x``);
+    float32 by the compiled kernel (``_jit._log1p32``, within one unit in the last place) when
+    numba is there."""
+    jit = _jit.kernels(x) if x.dtype == np.float32 and x.ndim else None
+    if out is None or out.__class__ is not np.ndarray:  # (a NumPy scalar: a result of 0-d math)
+        if jit is None:
+            return quiet_call(np.log1p, x)
+        out = np.empty(x.shape, np.float32)
+    elif jit is None or out.dtype != np.float32 or not out.flags.c_contiguous:
+        return quiet_call(np.log1p, x, out)
+    jit.log1p32(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+    return out
+
+
 def _libm_values(fn, name, x, dtype):
     x = np.asarray(x)
     dtype = np.dtype(dtype or x.dtype)
@@ -530,7 +545,7 @@ log = _unary("LogBackward0", _ignore_fp_errors(np.log), lambda g, x, o: g / x)
 log2 = _unary("Log2Backward0", _ignore_fp_errors(np.log2), lambda g, x, o: g / (x * math.log(2)))
 log10 = _unary("Log10Backward0", _ignore_fp_errors(np.log10),
                lambda g, x, o: g / (x * math.log(10)))
-log1p = _unary("Log1PBackward0", _ignore_fp_errors(np.log1p), lambda g, x, o: g / (1 + x))
+log1p = _unary("Log1PBackward0", log1p_values, lambda g, x, o: g / (1 + x))
 sqrt = _unary("SqrtBackward0", _ignore_fp_errors(np.sqrt), lambda g, x, o: g / (2 * o),
               saves_x=False, saves_out=True)
 rsqrt = _unary("RsqrtBackward0", _ignore_fp_errors(lambda x: 1 / np.sqrt(x)),

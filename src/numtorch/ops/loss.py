@@ -504,7 +504,7 @@ def BinaryCrossEntropyBackward0(ctx, g):
             gi = gl * (x - t) / ((1 - x) * x).clamp(min=1e-12)
     if nt is not None:
         if arrays:
-            gt = gl * (np.maximum(np.log1p(-x), -100) - np.maximum(np.log(x), -100))
+            gt = gl * (np.maximum(ew.log1p_values(-x), -100) - np.maximum(np.log(x), -100))
         else:
             gt = gl * (ew.log1p(-x).clamp(min=-100) - ew.log(x).clamp(min=-100))
         gt = F.unbroadcast(gt, ctx.t_shape)
@@ -548,7 +548,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     log_x = quiet_call(np.log, x, np.empty(x.shape, x.dtype))
     _clamp_below(log_x, -100)
     log_1mx = np.negative(x, out=np.empty(x.shape, x.dtype))
-    quiet_call(np.log1p, log_1mx, log_1mx)
+    ew.log1p_values(log_1mx, log_1mx)
     _clamp_below(log_1mx, -100)
     loss = np.subtract(t, 1, out=np.empty(x.shape, x.dtype))
     loss *= log_1mx
