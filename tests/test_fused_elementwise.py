@@ -1,4 +1,4 @@
-"""The large-tensor paths of GELU, softmax, layer norm and dropout: compiled kernels
+"""The large-tensor paths of GELU, softmax, layer norm, sigmoid and dropout: compiled kernels
 (ops._fused, numba) or NumPy, in row runs shared among threads (ops._parallel). Their values
 and gradients must match PyTorch, the compiled and NumPy paths must agree, and one thread or
 several must give bitwise the same results."""
@@ -48,6 +48,8 @@ CASES = {
     "softmax": lambda lib, a: lib.softmax(a, -1),
     "softmax_masked": lambda lib, a: lib.softmax(a.masked_fill(a > 1.5, float("-inf")), -1),
     "layer_norm": _layer_norm,
+    "sigmoid": lambda lib, a: lib.sigmoid(a),
+    "silu_logsigmoid": lambda lib, a: lib.nn.functional.silu(a) + lib.nn.functional.logsigmoid(a),
 }
 
 
@@ -274,3 +276,20 @@ def test_parallel_copy_of_a_permuted_or_broadcast_array_gives_the_same_array(mon
     dst = np.empty(shape, np.float32)
     assert _parallel.copy(dst, row) is dst
     np.testing.assert_array_equal(dst, np.broadcast_to(row, shape))
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_sigmoid_tails_match_torch(monkeypatch, enabled):
+    """Where exp(-x) overflows or underflows, nan and infinities: PyTorch's values and
+    gradients (the compiled path flushes results below float32's smallest normal to 0)."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(_jit, "ENABLED", enabled)
+    x = np.array([-np.inf, -1e4, -104.0, -88.5, -87.5, -20.0, -1e-30, -0.0, 0.0, 3e-8, 15.0,
+                  17.0, 87.5, 89.0, 1e4, np.inf, np.nan] * 4000, np.float32)
+    g = np.linspace(-2, 2, x.size).astype(np.float32)
+    mine, mine_grad = _run(lambda lib, a: lib.sigmoid(a), x, g)
+    a = torch.tensor(x, requires_grad=True)
+    want = torch.sigmoid(a)
+    want.backward(torch.tensor(g))
+    np.testing.assert_allclose(mine, want.detach().numpy(), rtol=3e-7, atol=1.2e-38)
+    np.testing.assert_allclose(mine_grad, a.grad.numpy(), rtol=1e-6, atol=1.2e-38)

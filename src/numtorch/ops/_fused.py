@@ -1,6 +1,6 @@
 """Optional compiled (numba) float32 kernels for the element-wise passes of a transformer:
 GELU and its derivative, softmax over the last dim and its backward, layer norm forward and
-backward, and dropout's keep mask.
+backward, and dropout's keep mask; also the sigmoid and its derivative (a VAE's output).
 
 NumPy computes GELU's erfc fit, a softmax or a layer norm as a chain of whole-array passes
 (twenty for GELU), each reading and writing every element; a compiled loop reads each input
@@ -39,6 +39,26 @@ def _rows(a):
     contiguous)."""
     a = np.ascontiguousarray(a)
     return a.reshape(-1, a.shape[-1])
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))`` of a float32 array, compiled and shared among threads (four NumPy
+    passes otherwise, NumPy's exp among them); None where the compiled kernels are not
+    available (the caller uses NumPy)."""
+    jit = kernels(x)
+    if jit is None or x.ndim == 0:
+        return None
+    return _parallel.map_flat(jit.sigmoid, np.empty(x.shape, np.float32), np.ascontiguousarray(x))
+
+
+def sigmoid_backward(y, g):
+    """``g * y * (1 - y)`` for float32 arrays of one shape (the sigmoid's input gradient from
+    its result ``y``), or None as :func:`sigmoid`."""
+    jit = kernels(y, g)
+    if jit is None or y.ndim == 0 or y.shape != g.shape:
+        return None
+    return _parallel.map_flat(jit.sigmoid_backward, np.empty(y.shape, np.float32),
+                              np.ascontiguousarray(y), np.ascontiguousarray(g))
 
 
 def softmax_last(x, safe=False):

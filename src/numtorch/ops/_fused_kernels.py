@@ -104,6 +104,22 @@ def gelu_backward(x, g, out):
         out[k] = g[k] * (c * np.float32(0.5) + v * (e * np.float32(0.3989422804014327)))
 
 
+@_jit
+def sigmoid(x, out):
+    """out = 1 / (1 + exp(-x)) (1-d arrays): 0 where exp(-x) overflows, 1 where it underflows;
+    results below float32's smallest normal number are flushed to 0 (see :func:`_exp`)."""
+    for k in range(x.size):
+        out[k] = np.float32(1.0) / (np.float32(1.0) + _exp(-x[k]))
+
+
+@_jit
+def sigmoid_backward(y, g, out):
+    """out = g * y * (1 - y), rounded as the NumPy path rounds it ((g * y) * (1 - y))."""
+    for k in range(y.size):
+        v = y[k]
+        out[k] = g[k] * v * (np.float32(1.0) - v)
+
+
 @_jit(reduces=True)
 def softmax(x, out, start, stop, safe):
     """Softmax of rows start:stop of the 2-d x into out. Rows of all -inf give nan, as

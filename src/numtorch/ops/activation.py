@@ -84,7 +84,11 @@ def _stable_sigmoid(x):
     """``1 / (1 + exp(-x))``: exact in both tails; ``exp`` overflowing to inf gives 0.
 
     Branch-free on purpose: ``np.where`` over random signs is ten times slower than arithmetic.
+    Compiled for float32 arrays where numba is (``_fused.sigmoid``).
     """
+    compiled = _fused.sigmoid(x) if isinstance(x, np.ndarray) else None
+    if compiled is not None:
+        return compiled
     with np.errstate(over="ignore"):
         e = np.exp(-x)
     e += 1

@@ -17,7 +17,7 @@ from .._tensor import Tensor
 from ..autograd.engine import Deferred
 from ..autograd.grad_mode import _GradState
 from . import _formulas as F
-from . import _jit, _parallel
+from . import _fused, _jit, _parallel
 from ._formulas import unbroadcast
 from ._lowp import widened_op
 from ._registry import OUT, declare, formula
@@ -485,6 +485,9 @@ def _sigmoid(x):
     with ``np.where`` over random signs cost four times the whole arithmetic.)"""
     if x.dtype.kind == "c":
         return 1 / (1 + np.exp(-x))
+    compiled = _fused.sigmoid(x)
+    if compiled is not None:
+        return compiled
     e = np.negative(x, out=np.empty(x.shape, x.dtype))  # an array even for 0-d input
     quiet_call(np.exp, e, e)
     e += 1
@@ -567,6 +570,9 @@ tanh = _unary("TanhBackward0", np.tanh, lambda g, x, o: g * (1 - o * o), saves_x
 def _sigmoid_backward(g, x, o):
     if isinstance(g, Tensor) or isinstance(o, Tensor):
         return g * o * (1 - o)
+    compiled = _fused.sigmoid_backward(o, g)
+    if compiled is not None:
+        return compiled
     r = g * o
     r *= 1 - o  # the same roundings, one temporary fewer
     return r
