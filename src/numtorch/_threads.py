@@ -81,11 +81,20 @@ def _controller():
     return ThreadpoolController()
 
 
+_affinity = {"time": -math.inf, "cpus": 1}
+
+
 def _usable_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
+    """The CPUs this process may run on, re-read at most once a second (the system call cost
+    a microsecond or two on every op that asks how many threads to use)."""
+    now = time.monotonic()
+    if now - _affinity["time"] >= 1.0:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - not on Linux
+            cpus = os.cpu_count() or 1
+        _affinity["time"], _affinity["cpus"] = now, cpus
+    return _affinity["cpus"]
 
 
 def _limit_blas(n):
