@@ -182,13 +182,33 @@ def _autocast_run(lib):
     return dtypes, values, grads
 
 
+def _cpu_has_bfloat16_instructions():
+    """Whether this x86 CPU computes bfloat16 products natively (AVX512-BF16 or AMX), as
+    oneDNN's bfloat16 convolutions in PyTorch then do."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def test_autocast_runs_the_lower_precision_list_bitwise_like_torch():
     dn, vn, gn = _autocast_run(numtorch)
     dt_, vt, gt = _autocast_run(torch)
     assert dn == dt_ == ["torch.bfloat16", "torch.bfloat16", "torch.bfloat16", "torch.float32",
                          "torch.bfloat16", "torch.float32", "torch.float64"]
-    for p, q in zip(vn[:3] + gn, vt[:3] + gt):
+    for p, q in zip(vn[:3] + gn[:3], vt[:3] + gt[:3]):
         np.testing.assert_array_equal(p, q)
+    # the convolution's gradients: PyTorch's oneDNN rounds them as numtorch does where the CPU
+    # has bfloat16 instructions; elsewhere (an AVX2 Zen 3) its emulation rounds about half of
+    # the input gradient's values to the next bfloat16 (one unit in the last place of the
+    # largest terms summed)
+    for p, q in zip(gn[3:], gt[3:]):
+        if _cpu_has_bfloat16_instructions():
+            np.testing.assert_array_equal(p, q)
+        else:
+            np.testing.assert_allclose(p, q, rtol=2**-7, atol=2**-7 * np.abs(q).max())
     np.testing.assert_allclose(vn[3], vt[3], rtol=1e-6)
 
 
@@ -290,12 +310,19 @@ def test_lstm_under_autocast_returns_the_autocast_dtype_like_torch():
     nm = numtorch.nn.LSTM(4, 3, num_layers=2)
     nm.load_state_dict({k: numtorch.tensor(v.detach().numpy())
                         for k, v in tm.state_dict().items()})
-    with torch.autocast("cpu"):
-        to = tm(torch.tensor(x))
-        tg = torch.nn.GRU(4, 3)(torch.tensor(x))[0]
     with numtorch.autocast("cpu"):
         no = nm(numtorch.tensor(x))
         ng = numtorch.nn.GRU(4, 3)(numtorch.tensor(x))[0]
+    with torch.autocast("cpu"):
+        tg = torch.nn.GRU(4, 3)(torch.tensor(x))[0]
+        try:
+            to = tm(torch.tensor(x))
+        except RuntimeError as e:  # oneDNN's bfloat16 LSTM needs AVX-512 (not on a Zen 3)
+            assert "primitive descriptor" in str(e)
+            to = None
+    if to is None:  # then against PyTorch's float32 LSTM, to bfloat16's precision
+        to = tuple(t.bfloat16() if isinstance(t, torch.Tensor) else tuple(u.bfloat16() for u in t)
+                   for t in tm(torch.tensor(x)))
     for a, b in zip((no[0], *no[1]), (to[0], *to[1])):
         assert str(a.dtype) == str(b.dtype) == "torch.bfloat16"
         np.testing.assert_allclose(a.float().detach().numpy(), b.float().detach().numpy(),
