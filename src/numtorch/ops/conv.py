@@ -164,8 +164,9 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
 
 # A block of columns (one step of a batched kernel) should stay in cache: twice a core's L2.
 # On a Zen 4 (1 MiB of L2), 2 MiB made ResNet-8's convolutions 2-6 % faster than 1 MiB (512 and
-# 256 KiB slower still), LeNet's steps the same; on a Zen 3 (512 KiB), 1 MiB made ResNet-8's
-# step 3-5 % faster than 2 MiB (medians of four runs each).
+# 256 KiB slower still), LeNet's steps the same; on a Zen 3 (512 KiB), 1 MiB was as fast or a
+# little faster (ResNet-8's step, four runs each: medians 57-62 against 60-67 ms; LeNet-5's
+# steps within noise).
 _BLOCK_BYTES = 2 * _cpu.L2_BYTES
 # The batch-folded col2im is dominated by its kh*kw adds per block: fewer, longer blocks win
 # (measured 1/2/4 MiB on LeNet's conv2 at batch 64 and 256: 4 MiB best).
