@@ -465,26 +465,3 @@ def test_a_forked_child_starts_its_own_helpers():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
-def test_l2_cache_size_is_read_from_sysfs_with_a_default(tmp_path):
-    """The L2 size that sizes the convolutions' blocks: the first level-2 data or unified cache
-    of the directory, in any of sysfs's units; the default where nothing can be read."""
-    from numtorch import _cpu
-
-    def cache(name, level, kind, size):
-        d = tmp_path / name
-        d.mkdir()
-        for field, value in (("level", level), ("type", kind), ("size", size)):
-            (d / field).write_text(value + "\n")
-
-    assert _cpu._read_l2_bytes(str(tmp_path / "missing")) is None
-    cache("index0", "1", "Data", "32K")
-    cache("index1", "2", "Instruction", "64K")
-    assert _cpu._read_l2_bytes(str(tmp_path)) is None
-    cache("index2", "2", "Unified", "512K")
-    cache("index3", "3", "Unified", "32768K")
-    assert _cpu._read_l2_bytes(str(tmp_path)) == 512 << 10
-    (tmp_path / "index2" / "size").write_text("2M\n")
-    assert _cpu._read_l2_bytes(str(tmp_path)) == 2 << 20
-    assert 256 << 10 <= _cpu.L2_BYTES <= 4 << 20

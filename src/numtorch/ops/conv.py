@@ -53,7 +53,7 @@ import functools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import _cpu, _threads
+from .. import _threads
 from . import _conv_backward_jit, _conv_jit, _conv_small_jit, _jit
 from . import _formulas as F
 from ._lowp import lower_precision_op
@@ -162,12 +162,9 @@ def col2im(cols, hp, wp, sh, sw, dh, dw):
     return out
 
 
-# A block of columns (one step of a batched kernel) should stay in cache: twice a core's L2.
-# On a Zen 4 (1 MiB of L2), 2 MiB made ResNet-8's convolutions 2-6 % faster than 1 MiB (512 and
-# 256 KiB slower still), LeNet's steps the same; on a Zen 3 (512 KiB), 1 MiB was as fast or a
-# little faster (ResNet-8's step, four runs each: medians 57-62 against 60-67 ms; LeNet-5's
-# steps within noise).
-_BLOCK_BYTES = 2 * _cpu.L2_BYTES
+# A block of columns (one step of a batched kernel) should stay in cache. 2 MiB: on ResNet-8's
+# convolutions 2-6 % faster than 1 MiB (512 and 256 KiB slower still), LeNet's steps the same.
+_BLOCK_BYTES = 2 << 20
 # The batch-folded col2im is dominated by its kh*kw adds per block: fewer, longer blocks win
 # (measured 1/2/4 MiB on LeNet's conv2 at batch 64 and 256: 4 MiB best).
 _COL2IM_BLOCK_BYTES = 4 << 20
@@ -398,12 +395,12 @@ def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
 
 
 _WINOGRAD = True
-# Transformed tiles per block: a core's L2. On a Zen 4 (1 MiB of L2), 1 MiB was as fast as 2 on
-# one thread (64->64 channels at 8x8 a little faster) and cut a batch of 32 small images into
-# blocks that two threads can share (at 2 MiB it was one block); on a Zen 3 (512 KiB), 512 KiB
-# made ResNet-8's step 7-15 % faster than 1 MiB (medians of four runs each, 52-64 against
-# 63-69 ms).
-_WINOGRAD_BLOCK_BYTES = _cpu.L2_BYTES
+# Transformed tiles per block: 1 MiB is as fast as 2 on one thread (64->64 channels at 8x8 a
+# little faster) and cuts a batch of 32 small images into blocks that two threads can share
+# (at 2 MiB it was one block).
+# On a Zen 3 (512 KiB of L2) 512 KiB blocks were no faster: ResNet-8's step with 512 KiB and
+# 1 MiB alternated in one process, 24 rounds of 8 steps, was faster with 1 MiB in 9 rounds.
+_WINOGRAD_BLOCK_BYTES = 1 << 20
 # Winograd's F(2x2, 3x3): the kernel transformed by G, each 4x4 input tile by B^T (. ) B, the
 # product's 2x2 outputs by A^T (. ) A.
 _WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
