@@ -259,8 +259,9 @@ def test_winograd_stride2_gradients_together(monkeypatch, shape, o, pads, dtype)
     ((3, 32, 10, 12), 32, (1, 1, 1, 1), 256, True),  # 32 channels: before the planar one
     ((3, 33, 9, 7), 40, (1, 1, 1, 1), 1, True),  # odd output sizes: a last half tile
     ((2, 32, 6, 5), 32, (2, 0, 3, 1), 1, True),
+    ((2, 16, 8, 8), 16, (1, 1, 1, 1), 1, True),  # 16 channels each side: before the planar one
     ((2, 16, 4, 4), 8, (1, 1, 1, 1), 1 << 30, True),  # the planar one declines
-    ((2, 16, 8, 8), 16, (1, 1, 1, 1), 1, False),  # the planar one takes it
+    ((2, 16, 8, 8), 8, (1, 1, 1, 1), 1, False),  # the planar one takes it
     ((2, 16, 8, 8), 4, (1, 1, 1, 1), 1 << 30, False),  # too few channels
 ])
 def test_channels_last_winograd_weight_gradient(monkeypatch, shape, o, pads, min_tiles, taken,

@@ -472,11 +472,13 @@ _WINOGRAD_CL = True
 # The channels-last Winograd weight gradient (``_conv_backward_weight_winograd_cl``) against the
 # planar one (``_conv_backward_weight_winograd``), one thread: from 32 channels on each side it
 # wins (batch 32: 32 at 16x16 1.39 -> 1.11 ms, 64 at 16x16 5.88 -> 4.36 ms; 64 at 8x8, batch
-# 64: 3.76 -> 2.04 ms), at 16 it is even (16 at 32x32: 1.62 against 1.67 ms), at 8 it loses
-# (8 at 32x32: 0.71 against 1.07 ms). Below 32 channels it is taken only where the planar one
-# has too few tiles a block (64 channels at 8x8, batch 32: 1.83 -> 0.92 ms against the rows'
-# product; 16 at 8x8 0.23 -> 0.13 ms against the columns').
-_WINOGRAD_CL_MIN_CHANNELS = 32
+# 64: 3.76 -> 2.04 ms), at 16 it is even on a Zen 4 (16 at 32x32: 1.62 against 1.67 ms) and
+# wins on a Zen 3 (ResNet-8's step with the threshold at 16 and at 32 alternated in one
+# process: faster at 16 in 23 of 32 rounds of 8 steps, by 2 ms of 40-50 in the median), at 8
+# it loses (8 at 32x32: 0.71 against 1.07 ms). Below 16 channels it is taken only where the
+# planar one has too few tiles a block (64 channels at 8x8, batch 32: 1.83 -> 0.92 ms against
+# the rows' product; 16 at 8x8 0.23 -> 0.13 ms against the columns').
+_WINOGRAD_CL_MIN_CHANNELS = 16
 # The stride-2 3x3 transforms per axis (see _conv_forward_winograd_s2): G (5 x 3) of the
 # kernel, and its 25 x 9 Kronecker square for every kernel at once.
 _WINOGRAD_S2_G = np.array([[1, 0, 0], [1, 0, 1], [0, 0, 1], [0, 1, 0], [0, 1, 0]])
