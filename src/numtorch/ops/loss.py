@@ -502,11 +502,11 @@ def BinaryCrossEntropyBackward0(ctx, g):
             gi /= denom
         else:
             gi = gl * (x - t) / ((1 - x) * x).clamp(min=1e-12)
-    if nt is not None:
+    if nt is not None:  # PyTorch's -logit(x) * g, not clamped (inf where x is 0 or 1)
         if arrays:
-            gt = gl * (np.maximum(ew.log1p_values(-x), -100) - np.maximum(np.log(x), -100))
+            gt = -quiet_call(np.log, quiet_call(np.divide, x, 1 - x)) * gl
         else:
-            gt = gl * (ew.log1p(-x).clamp(min=-100) - ew.log(x).clamp(min=-100))
+            gt = -ew.log(x / (1 - x)) * gl
         gt = F.unbroadcast(gt, ctx.t_shape)
     return gi, gt
 
