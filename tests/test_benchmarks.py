@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import numtorch
 from numtorch.apps import models as app_models
@@ -100,3 +101,41 @@ def test_zoo_models_agree_with_torch_on_the_same_weights():
         np.testing.assert_allclose(losses["numtorch"][1], losses["torch"][1], rtol=1e-3, atol=1e-4)
     for name in ("lstm", "gpt", "vae"):
         zoo.zoo_setup(name)(numtorch)()  # one full training step runs
+
+
+def test_paired_comparison_sets_restores_and_reports(monkeypatch, capsys):
+    """``benchmarks.paired``: each configuration's constants are set for its rounds only (the
+    defaults restored after), every configuration gets a median per round, and the report
+    has a line per configuration; unknown names and bad JSON are one-line errors."""
+    from benchmarks import paired
+    from numtorch.ops import conv
+
+    default = conv._WINOGRAD_CL_MIN_CHANNELS
+    seen = []
+    real_setup = paired.zoo_setup
+
+    def spying_setup(name):
+        def setup(lib):
+            step = real_setup(name)(lib)
+
+            def spied():
+                seen.append(conv._WINOGRAD_CL_MIN_CHANNELS)
+                step()
+            return spied
+        return setup
+
+    monkeypatch.setattr(paired, "zoo_setup", spying_setup)
+    medians = paired.compare("mlp-adam", [[], [(conv, "_WINOGRAD_CL_MIN_CHANNELS", 99)]],
+                             rounds=2, steps=1)
+    assert [len(m) for m in medians] == [2, 2] and all(v > 0 for m in medians for v in m)
+    assert conv._WINOGRAD_CL_MIN_CHANNELS == default
+    # round 0: reference then config; round 1 reversed (3 warm-ups, then 3 steps a turn)
+    assert seen == [default] * 3 + [default] * 3 + [99] * 6 + [default] * 3
+    assert paired.main(["mlp-adam", "{}", '{"_WINOGRAD_CL_MIN_CHANNELS": 99}', "--rounds", "1",
+                        "--steps", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "faster in" in lines[1]
+    with pytest.raises(SystemExit, match="has no attribute"):
+        paired.main(["mlp-adam", "{}", '{"numtorch.ops.conv:_NO_SUCH": 1}'])
+    with pytest.raises(SystemExit, match="not JSON"):
+        paired.main(["mlp-adam", "{"])
