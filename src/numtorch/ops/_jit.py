@@ -82,7 +82,6 @@ class _Kernels:
         self.pad_into = jit(_pad_into)
         self.max_pool2x2 = jit(_max_pool2x2)
         self.max_pool2x2_unless_nan = jit(_max_pool2x2_unless_nan)
-        self.max_pool2x2_values_unless_nan = jit(_max_pool2x2_values_unless_nan)
         self.max_pool2x2_backward = jit(_max_pool2x2_backward)
         self.relu = jit(_relu)
         self.relu_backward = jit(_relu_backward)
@@ -262,10 +261,12 @@ def _max_pool2x2(xp, out, arg):
                     a[x] = pos
 
 
-def _max_pool2x2_unless_nan(xp, out, arg):
-    """:func:`_max_pool2x2` for inputs without NaN, and whether there was one (then ``out`` and
-    ``arg`` are not final: run :func:`_max_pool2x2` instead). Without the per-element NaN rule
-    the window comparisons become selects the compiler vectorises: about six times faster."""
+def _max_pool2x2_unless_nan(xp, out, arg, positions):
+    """:func:`_max_pool2x2` for inputs without NaN (``arg`` written only with ``positions``),
+    and whether there was one (then ``out`` and ``arg`` are not final: run
+    :func:`_max_pool2x2` instead). Without the per-element NaN rule the window comparisons
+    become selects the compiler vectorises: about six times faster, twelve without the
+    positions (the compiler takes the test of ``positions`` out of the loop)."""
     n, c, ho, wo = out.shape
     nan = False
     for b in range(n):
@@ -290,30 +291,8 @@ def _max_pool2x2_unless_nan(xp, out, arg):
                     best = v3 if later else best
                     pos = 3 if later else pos
                     o[x] = best
-                    a[x] = pos
-                    nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)
-    return nan
-
-
-def _max_pool2x2_values_unless_nan(xp, out):
-    """:func:`_max_pool2x2_unless_nan` without the positions (a forward that needs no
-    backward)."""
-    n, c, ho, wo = out.shape
-    nan = False
-    for b in range(n):
-        for ch in range(c):
-            for y in range(ho):
-                r0 = xp[b, ch, 2 * y]
-                r1 = xp[b, ch, 2 * y + 1]
-                o = out[b, ch, y]
-                for x in range(wo):
-                    v0 = r0[2 * x]
-                    v1 = r0[2 * x + 1]
-                    v2 = r1[2 * x]
-                    v3 = r1[2 * x + 1]
-                    best = v1 if v1 > v0 else v0
-                    best = v2 if v2 > best else best
-                    o[x] = v3 if v3 > best else best
+                    if positions:
+                        a[x] = pos
                     nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3)
     return nan
 

@@ -172,14 +172,10 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
     jit = _jit.kernels(xp) if kernel == stride == (2, 2) and dilation == (1, 1) else None
     if jit is not None:
         out = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
-        if not need_arg:
-            if jit.max_pool2x2_values_unless_nan(xp, out):
-                jit.max_pool2x2(xp, out, np.empty(out.shape, dtype=atype))
-            return out, None
-        arg = np.empty(out.shape, dtype=atype)
-        if jit.max_pool2x2_unless_nan(xp, out, arg):
+        arg = np.empty(out.shape, dtype=atype)  # (not written, so not paged in, without need_arg)
+        if jit.max_pool2x2_unless_nan(xp, out, arg, need_arg):
             jit.max_pool2x2(xp, out, arg)
-        return out, arg
+        return out, (arg if need_arg else None)
     hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
     views = [xp[:, :, i * dh:i * dh + hspan:sh, j * dw:j * dw + wspan:sw]
              for i in range(kh) for j in range(kw)]
