@@ -25,6 +25,23 @@ def _spy(monkeypatch, name):
     return calls
 
 
+def _against_torch(seed, shape, o, kernel, bias, dtype, stride, padding):
+    """A convolution of random input, weight and (with ``bias``) bias by numtorch and by
+    PyTorch: ``(numtorch's result, PyTorch's as an array)``."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((o, shape[1], kernel, kernel)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype) if bias else None
+    expected = torch.nn.functional.conv2d(
+        torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), stride,
+        padding).numpy()
+    got = numtorch.nn.functional.conv2d(numtorch.tensor(x), numtorch.tensor(w),
+                                        None if b is None else numtorch.tensor(b), stride,
+                                        padding)
+    return got, expected
+
+
 SUBSAMPLED = [
     # (N, C, H, W), O, stride
     ((2, 32, 16, 16), 64, 2),  # ResNet-8's second shortcut, a smaller batch
@@ -40,16 +57,8 @@ SUBSAMPLED = [
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("shape,o,stride", SUBSAMPLED)
 def test_strided_1x1_forward_matches_torch(monkeypatch, shape, o, stride, bias, dtype):
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(shape).astype(dtype)
-    w = rng.standard_normal((o, shape[1], 1, 1)).astype(dtype)
-    b = rng.standard_normal(o).astype(dtype) if bias else None
-    expected = torch.nn.functional.conv2d(
-        torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), stride).numpy()
     calls = _spy(monkeypatch, "_conv_forward_subsampled")
-    got = numtorch.nn.functional.conv2d(numtorch.tensor(x), numtorch.tensor(w),
-                                        None if b is None else numtorch.tensor(b), stride)
+    got, expected = _against_torch(0, shape, o, 1, bias, dtype, stride, 0)
     assert calls == ["_conv_forward_subsampled"]
     assert got.dtype == (numtorch.float32 if dtype == np.float32 else numtorch.float64)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -209,17 +218,8 @@ def test_stride2_input_transform_is_exact(jit_kernels, dtype):
 ])
 def test_stride2_winograd_forward_matches_torch(monkeypatch, jit_kernels, shape, o, padding,
                                                bias, dtype):
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal(shape).astype(dtype)
-    w = rng.standard_normal((o, shape[1], 3, 3)).astype(dtype)
-    b = rng.standard_normal(o).astype(dtype) if bias else None
-    expected = torch.nn.functional.conv2d(
-        torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), 2,
-        padding).numpy()
     calls = _spy(monkeypatch, "_conv_forward_winograd_s2")
-    got = numtorch.nn.functional.conv2d(numtorch.tensor(x), numtorch.tensor(w),
-                                        None if b is None else numtorch.tensor(b), 2, padding)
+    got, expected = _against_torch(7, shape, o, 3, bias, dtype, 2, padding)
     assert calls == (["_conv_forward_winograd_s2"] if jit_kernels == "numba" else [])
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got.numpy(), expected, rtol=tol, atol=tol)
