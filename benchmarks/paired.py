@@ -4,7 +4,9 @@
         '{"numtorch.ops.conv:_WINOGRAD_CL_MIN_CHANNELS": 32}' [--rounds 20] [--steps 8]
 
 Each argument after the model is a configuration: a JSON object mapping ``module:NAME`` (or a
-bare ``NAME`` of ``numtorch.ops.conv``) to the value to set. The first is the reference. Every
+bare ``NAME`` of ``numtorch.ops.conv``) to the value to set, or ``"threads"`` to a thread count
+(what ``numtorch.set_num_threads`` sets: ``'{"threads": 1}' '{"threads": 2}'`` measures how a
+step scales with the second thread). The first is the reference. Every
 round runs each configuration in turn (in reverse order every other round, so that none always
 comes first), two warm-up steps and then ``--steps`` timed training steps, and keeps the
 median. Reported per configuration: the median and fastest of its round medians, and against
@@ -28,12 +30,18 @@ import numpy as np
 from .zoo import ZOO, zoo_setup
 
 _DEFAULT_MODULE = "numtorch.ops.conv"
+# the thread cap ``numtorch.set_num_threads`` sets (None: the usable CPUs)
+_THREADS = "numtorch._threads:_requested"
 
 
 def _targets(config):
     """``[(module, name, value)]`` of one configuration; an unknown name is an error."""
     out = []
     for key, value in config.items():
+        if key == "threads":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SystemExit(f"error: threads must be a positive integer, not {value!r}")
+            key = _THREADS
         module_name, _, name = key.rpartition(":")
         module = importlib.import_module(module_name or _DEFAULT_MODULE)
         if not hasattr(module, name):

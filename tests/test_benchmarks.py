@@ -139,3 +139,33 @@ def test_paired_comparison_sets_restores_and_reports(monkeypatch, capsys):
         paired.main(["mlp-adam", "{}", '{"numtorch.ops.conv:_NO_SUCH": 1}'])
     with pytest.raises(SystemExit, match="not JSON"):
         paired.main(["mlp-adam", "{"])
+
+
+def test_paired_threads_key_sets_the_thread_cap(monkeypatch):
+    """``"threads"`` in a ``benchmarks.paired`` configuration is the cap that
+    ``set_num_threads`` sets, in force during that configuration's steps only."""
+    from benchmarks import paired
+    from numtorch import _threads
+
+    before = _threads._requested
+    seen = []
+    real_setup = paired.zoo_setup
+
+    def spying_setup(name):
+        def setup(lib):
+            step = real_setup(name)(lib)
+
+            def spied():
+                seen.append(numtorch.get_num_threads())
+                step()
+            return spied
+        return setup
+
+    monkeypatch.setattr(paired, "zoo_setup", spying_setup)
+    configs = [paired._targets({"threads": 1}), paired._targets({"threads": 3})]
+    paired.compare("mlp-adam", configs, rounds=1, steps=1)
+    assert seen[3:] == [1] * 3 + [3] * 3
+    assert _threads._requested == before
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(SystemExit, match="threads must be a positive integer"):
+            paired._targets({"threads": bad})
