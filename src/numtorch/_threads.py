@@ -291,6 +291,41 @@ def run_chunks(fn, chunks, threads):
         raise job.error
 
 
+class Background:
+    """``fn()`` handed to a helper thread, to run while the caller goes on; :meth:`result`
+    returns its value (or raises its exception). A helper takes it when it is free (after the
+    jobs queued before it); if none has by the time :meth:`result` is called, the caller runs
+    it there and then. Start one only where :func:`threads_for` gives a second thread, from
+    the main thread, and only on arrays nothing writes to until the result is taken."""
+
+    __slots__ = ("job", "value")
+
+    def __init__(self, fn):
+        self.value = None
+
+        def run(_):
+            self.value = fn()
+
+        self.job = _Job(run, 1)
+        _team.start(1, self.job)
+
+    def done(self):
+        """Whether ``fn`` has returned (or raised)."""
+        return self.job.finished
+
+    def result(self):
+        """``fn()``'s value, waiting for it (or computing it here) if need be; once only (this
+        object lets go of the value, so the caller holds its only reference)."""
+        job = self.job
+        job.work()  # (runs fn here unless a helper took it)
+        if not job.finished:
+            job.lock.acquire()
+        if job.error is not None:
+            raise job.error
+        value, self.value = self.value, None
+        return value
+
+
 class _Job:
     __slots__ = ("fn", "n", "take", "count_done", "lock", "finished", "error", "errstate")
 

@@ -8,7 +8,7 @@ its own backward: :func:`_apply_terms`).
 import numpy as np
 
 from .. import _dtype as _dt
-from .. import _tensor  # _tensor imports the core: read _tensor.Tensor at call time
+from .. import _tensor, _threads  # _tensor imports the core: read _tensor.Tensor at call time
 from .._fperr import quiet_call
 from .anomaly_mode import _AnomalyState, apply_checked
 from .grad_mode import enable_grad
@@ -83,6 +83,27 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
 
 
 def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph):
+    global _background
+    plain = not (graph or inputs is not None or _AnomalyState.enabled)
+    before, _background = _background, plain
+    try:
+        return _walk(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph)
+    finally:
+        _background = before
+
+
+#: Whether node formulas may hand a leaf's gradient to a helper thread (:class:`Background`):
+#: only while the engine runs a plain backward (no ``create_graph``, ``autograd.grad`` inputs
+#: or anomaly mode), which waits for them before it returns.
+_background = False
+
+
+def background_allowed():
+    """Whether a node's backward may return a :class:`Background` gradient now."""
+    return _background
+
+
+def _walk(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph):
     root_grads = _make_root_grads(tensors, grad_tensors, "outputs", graph)
 
     pending = {}
@@ -116,8 +137,19 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
     ready = [n for n in roots if deps.get(n, 0) == 0]
     summed = set()  # nodes given _Terms or a Deferred (see _apply_terms)
     plain = not (graph or targets or _AnomalyState.enabled)
-    while ready:
+    later = []  # AccumulateGrad nodes waiting for a Background gradient (see Background)
+    while ready or later:
+        if not ready:
+            ready.append(later.pop(0))
         node = ready.pop()
+        if node.__class__ is AccumulateGrad:
+            g = pending[node][0]
+            if g.__class__ is Background:
+                if ready and not g.done() and not _hooked(node):
+                    later.append(node)  # the helper computes it while the walk goes on
+                    continue
+                pending[node][0] = g.resolve()
+            g = None
         grads = pending.pop(node)
         if node._pre_hooks or node._retained or node._node_pre_hooks:
             if summed and node in summed:
@@ -147,6 +179,9 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
             if results.__class__ is not tuple:
                 results = (results,)
             if node._hooks:
+                if not graph:
+                    results = tuple(r.resolve() if r.__class__ is Background else r
+                                    for r in results)
                 wrap = _same if graph else _maybe_wrap
                 for fn in tuple(node._hooks.values()):
                     fn(tuple(wrap(r) for r in results), tuple(wrap(g) for g in grads))
@@ -157,6 +192,11 @@ def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, gra
                 continue
             if g is not None:
                 buf = pending.get(nxt)
+                if g.__class__ is Background and (buf is not None
+                                                  or nxt.__class__ is not AccumulateGrad):
+                    g = g.resolve()  # (only a leaf's first gradient waits for its helper)
+                if buf is not None and buf[nr].__class__ is Background:
+                    buf[nr] = buf[nr].resolve()
                 if buf is None:
                     buf = pending[nxt] = [None] * nxt.num_outputs
                     buf[nr] = g
@@ -208,6 +248,33 @@ class Deferred:
 
     def resolve(self):
         raise NotImplementedError
+
+
+class Background(Deferred):
+    """A leaf's gradient that a helper thread computes (``numtorch._threads.Background``)
+    while the engine walks on: a convolution's weight gradient, say, overlapping the batch norm
+    and ReLU backwards that run on one thread. Sent only to an ``AccumulateGrad`` node, which
+    the engine runs once the gradient is done, or when nothing else is ready; anything else
+    gets it resolved first. The values are those of the computation done in place."""
+
+    __slots__ = ("task",)
+
+    def __init__(self, fn):
+        self.task = _threads.Background(fn)
+
+    def done(self):
+        return self.task.done()
+
+    def resolve(self):
+        return self.task.result()
+
+
+def _hooked(node):
+    """Whether anything observes when this AccumulateGrad node runs (hooks on the node or its
+    leaf): it then runs in its place in the walk."""
+    var = node.variable
+    return bool(node._pre_hooks or node._retained or node._node_pre_hooks or node._hooks
+                or var._hooks or var._post_acc_hooks)
 
 
 def _apply_into(node, grads, deps, pending, summed):

@@ -54,6 +54,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import _threads
+from ..autograd import engine
 from . import _conv_backward_jit, _conv_jit, _conv_small_jit, _jit
 from . import _formulas as F
 from ._lowp import lower_precision_op
@@ -1152,10 +1153,15 @@ def _conv_arrays(x, w, b, geom):
     return _from4(out, nd)
 
 
-def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
+_BACKGROUND_WEIGHT = True
+
+
+def _conv_backward_arrays(g, x, w, geom, mask, x_shape, background=False):
     """``(grad_input, grad_weight, grad_bias)`` of a convolution on arrays, None where ``mask``
     is false. For a transposed convolution the input gradient is the ordinary convolution of
-    the gradient and the weight gradient swaps the roles of input and gradient."""
+    the gradient and the weight gradient swaps the roles of input and gradient. With
+    ``background`` (the engine's plain backward) the weight gradient may be an
+    ``engine.Background``, computed on a helper thread."""
     stride, pads, dilation, groups, transposed, _, nd = geom
     g4 = _as4(g, nd)
     gx = gw = gb = None
@@ -1164,6 +1170,17 @@ def _conv_backward_arrays(g, x, w, geom, mask, x_shape):
     elif mask[0] and mask[1] and (k := _winograd_s2_kernels(g4, x, w, stride, dilation,
                                                              groups)) is not None:
         gx, gw = run_steps(_conv_backward_winograd_s2(k, g4, x, w, pads))[0]
+        gx = gx.reshape(x_shape)
+    elif mask[0] and mask[1] and background and _BACKGROUND_WEIGHT and g4.dtype.kind == "f" \
+            and _threads.threads_for(2, 1) > 1:
+        # the weight gradient on a helper thread while this one computes the input gradient
+        # and walks on (the batch norm and ReLU backwards that follow run on one thread); the
+        # engine takes it when the weight's AccumulateGrad runs
+        weight = _conv_backward_weight_steps(g4, _as4(x, nd), _as4(w, nd).shape[2:], stride,
+                                             pads, dilation, groups)
+        gw = engine.Background(lambda: _from4(run_steps(weight)[0], nd))
+        gx = run_steps(_conv_backward_input_steps(g4, _as4(w, nd), _shape4(x_shape, nd),
+                                                  stride, pads, dilation, groups))[0]
         gx = gx.reshape(x_shape)
     elif mask[0] or mask[1]:
         # both gradients' blocks in one job: the helpers are woken once, and the two kernels'
@@ -1212,17 +1229,18 @@ def _conv_any(x, w, b, geom):
     return _convolution(x, w, b, geom)
 
 
-def _conv_backward_any(g, x, w, geom, mask, x_shape):
+def _conv_backward_any(g, x, w, geom, mask, x_shape, background=False):
     """Convolution backward on arrays or, recorded (differentiable again), on Tensors."""
     if F.is_array(g):
-        return _conv_backward_arrays(g, x, w, geom, mask, x_shape)
+        return _conv_backward_arrays(g, x, w, geom, mask, x_shape, background)
     return _convolution_backward(g, x, w, geom, mask, x_shape)
 
 
 @formula("ConvolutionBackward0", saves={"x": 0, "w": 1}, attrs=("geom", "x_shape"))
 def ConvolutionBackward0(ctx, g):
     mask = (ctx.needs(0), ctx.needs(1), ctx.needs(2))
-    return _conv_backward_any(g, ctx.x, ctx.w, ctx.geom, mask, ctx.x_shape)
+    return _conv_backward_any(g, ctx.x, ctx.w, ctx.geom, mask, ctx.x_shape,
+                              engine.background_allowed())
 
 
 @formula("ConvolutionBackwardBackward0", saves={"g": 0, "x": 1, "w": 2},
