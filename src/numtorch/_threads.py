@@ -37,6 +37,9 @@ machine costs little.
   asks for threads), it runs inline on that helper, so nested use never deadlocks.
 * ``workers()``: :func:`get_num_threads` capped by the idle cores, re-measured at most once a
   second from ``/proc/stat`` (the load average where that is missing).
+* ``Background(fn)``: ``fn()`` handed to a helper while the caller goes on; ``result()``
+  waits for it, or runs it on the caller if no helper took it yet. The autograd engine's
+  background gradients (a convolution's weight gradient) use it.
 * ``addmm(bias, a, b)`` and ``products(pairs, extra)``: a product plus its bias, and several
   independent products (a backward's gradients), each one job, so the helpers are woken
   once: waking a sleeping helper takes 50-150 µs here, about a twentieth of a transformer
