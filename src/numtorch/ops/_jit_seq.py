@@ -111,7 +111,7 @@ def _wide_vectors():
     47.5 ms by rows against 43.1 ms through BLAS (alternated in one process, 16 of 16
     rounds)."""
     try:
-        import llvmlite.binding as ll
+        import llvmlite.binding as ll  # deferred: optional dependency (numba's llvmlite)
 
         return bool(ll.get_host_cpu_features().get("avx512f", False))
     except Exception:  # noqa: BLE001 - no llvmlite, or no answer: the portable choice
