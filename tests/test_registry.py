@@ -156,6 +156,8 @@ SAMPLES = {
     "ClampMinBackward0": lambda t, a, b: _loss()._clamp_min(b, 0.0),
     "BinaryCrossEntropyBackward0": lambda t, a, b: _nnf().binary_cross_entropy(
         a / 3, b.sigmoid(), weight=t.ones(4, dtype=t.float64)),
+    "BinaryCrossEntropyBackwardBackward0": lambda t, a, b: t.autograd.grad(
+        _nnf().binary_cross_entropy(b.sigmoid(), a / 3), b, create_graph=True)[0],
     "BinaryCrossEntropyWithLogitsBackward0":
         lambda t, a, b: _nnf().binary_cross_entropy_with_logits(
             b, a / 3, pos_weight=t.ones(4, dtype=t.float64) * 2),

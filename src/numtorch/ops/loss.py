@@ -493,15 +493,13 @@ def BinaryCrossEntropyBackward0(ctx, g):
     gi = gt = None
     arrays = F.is_array(g)
     if ni is not None:
-        if arrays:  # PyTorch's g * (x - t) / max((1 - x) * x, 1e-12), in place
-            denom = 1 - x
-            denom *= x
-            _clamp_below(denom, 1e-12)
-            gi = x - t
-            gi *= gl
-            gi /= denom
-        else:
-            gi = gl * (x - t) / ((1 - x) * x).clamp(min=1e-12)
+        if arrays:
+            gi = _bce_input_grad(gl, x, t)
+        else:  # one node, whose own backward is PyTorch's double backward
+            gi = BinaryCrossEntropyBackwardBackward0.record(
+                _bce_input_grad(gl._data, x._data, t._data), (g, x, t),
+                (g._data, x._data, t._data, None if w is None else w._data), (ctx.reduction,),
+                aux=(w,))
     if nt is not None:  # PyTorch's -logit(x) * g, not clamped (inf where x is 0 or 1)
         if arrays:
             gt = -quiet_call(np.log, quiet_call(np.divide, x, 1 - x)) * gl
@@ -509,6 +507,63 @@ def BinaryCrossEntropyBackward0(ctx, g):
             gt = -ew.log(x / (1 - x)) * gl
         gt = F.unbroadcast(gt, ctx.t_shape)
     return gi, gt
+
+
+def _bce_input_grad(gl, x, t):
+    """PyTorch's ``gl * (x - t) / max((1 - x) * x, 1e-12)`` on arrays, in place (``gl``: the
+    gradient reaching each element, weighted)."""
+    denom = 1 - x
+    denom *= x
+    _clamp_below(denom, _BCE_EPS)
+    gi = x - t
+    gi *= gl
+    gi /= denom
+    return gi
+
+
+_BCE_EPS = 1e-12
+
+
+@formula("BinaryCrossEntropyBackwardBackward0", saves={"g": 0, "x": 1, "t": 2, "w": aux(0)},
+         attrs=("reduction",))
+def BinaryCrossEntropyBackwardBackward0(ctx, gg):
+    """PyTorch's double backward of binary cross entropy (the derivatives of the input
+    gradient with respect to the loss's gradient ``g``, the input and the target): its own
+    formulas, which add 1e-12 to ``x`` and ``1 - x`` where the first backward clamps their
+    product, not the derivative of that quotient."""
+    g, x, t, w = ctx.g, ctx.x, ctx.t, ctx.w
+    reduction = ctx.reduction
+    size = math.prod(x.shape)
+    eps = _BCE_EPS
+    dg = dx = dt = None
+    if ctx.needs(0):
+        dg = (x - t) / ((1 - x + eps) * (x + eps)) * gg
+        if w is not None:
+            dg = dg * w
+        if reduction == "mean":
+            dg = _over(dg, size)
+        if reduction != "none":
+            dg = np.asarray(dg.sum(), dtype=dg.dtype) if F.is_array(dg) else rd.sum(dg)
+    if ctx.needs(1):
+        dx = (x * x - 2 * x * t + t) / ((x + eps) ** 2 * (1 - x + eps) ** 2) * (gg * g)
+        if w is not None:
+            dx = dx * w
+        if reduction == "mean":
+            dx = _over(dx, size)
+    if ctx.needs(2):
+        dt = -gg * g
+        if w is not None:
+            dt = dt * w
+        denom = (1 - x) * x
+        dt = dt / (np.maximum(denom, eps) if F.is_array(denom) else denom.clamp(min=eps))
+        if reduction == "mean":
+            dt = _over(dt, size)
+    return dg, dx, dt
+
+
+def _over(a, size):
+    """``a / size`` for a count ``size``; recorded on Tensors as PyTorch's DivBackward1."""
+    return a / size if F.is_array(a) else _scalar_step(a, "DivBackward1", size)
 
 
 def _clamp_below(a, low):
