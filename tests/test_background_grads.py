@@ -178,3 +178,26 @@ def test_background_task_runs_on_the_caller_when_no_helper_took_it(monkeypatch):
     task = _threads.Background(boom)
     with pytest.raises(KeyError, match="inside"):
         task.result()
+
+
+def test_the_permission_is_per_thread():
+    """Only the thread running a plain backward may start background gradients: a hook on that
+    thread sees the permission, another thread at the same moment does not, and neither does
+    anyone once backward has returned."""
+    seen = {}
+
+    def hook(grad):
+        seen["walker"] = engine.background_allowed()
+        other = threading.Thread(target=lambda: seen.update(other=engine.background_allowed()))
+        other.start()
+        other.join()
+        return grad
+
+    x = numtorch.ones(3, requires_grad=True)
+    y = x * 2
+    y.register_hook(hook)
+    y.sum().backward()
+    assert seen == {"walker": True, "other": False}
+    assert not engine.background_allowed()
+    numtorch.autograd.grad((x * 2).sum(), x)  # (not plain: no permission inside, none after)
+    assert not engine.background_allowed()

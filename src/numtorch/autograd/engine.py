@@ -5,6 +5,8 @@ several consumers are summed in arrival order, as they arrive (or, for a node th
 its own backward: :func:`_apply_terms`).
 """
 
+import threading
+
 import numpy as np
 
 from .. import _dtype as _dt
@@ -83,24 +85,25 @@ def run_backward(tensors, grad_tensors, retain_graph, inputs=None, capture=False
 
 
 def _run(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph):
-    global _background
     plain = not (graph or inputs is not None or _AnomalyState.enabled)
-    before, _background = _background, plain
+    before = getattr(_background, "on", False)
+    _background.on = plain
     try:
         return _walk(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph)
     finally:
-        _background = before
+        _background.on = before
 
 
-#: Whether node formulas may hand a leaf's gradient to a helper thread (:class:`Background`):
-#: only while the engine runs a plain backward (no ``create_graph``, ``autograd.grad`` inputs
-#: or anomaly mode), which waits for them before it returns.
-_background = False
+#: ``on``: whether node formulas running on this thread may hand a leaf's gradient to a helper
+#: thread (:class:`Background`): only while this thread's engine runs a plain backward (no
+#: ``create_graph``, ``autograd.grad`` inputs or anomaly mode), which waits for them before it
+#: returns. Per thread, so a backward on another thread never lends its setting.
+_background = threading.local()
 
 
 def background_allowed():
     """Whether a node's backward may return a :class:`Background` gradient now."""
-    return _background
+    return getattr(_background, "on", False)
 
 
 def _walk(tensors, grad_tensors, retain_graph, inputs, capture, allow_unused, graph):
