@@ -103,14 +103,8 @@ def test_zoo_models_agree_with_torch_on_the_same_weights():
         zoo.zoo_setup(name)(numtorch)()  # one full training step runs
 
 
-def test_paired_comparison_sets_restores_and_reports(monkeypatch, capsys):
-    """``benchmarks.paired``: each configuration's constants are set for its rounds only (the
-    defaults restored after), every configuration gets a median per round, and the report
-    has a line per configuration; unknown names and bad JSON are one-line errors."""
-    from benchmarks import paired
-    from numtorch.ops import conv
-
-    default = conv._WINOGRAD_CL_MIN_CHANNELS
+def _spy_on_steps(monkeypatch, paired, read):
+    """Makes ``paired``'s training steps record ``read()`` before each step; returns the list."""
     seen = []
     real_setup = paired.zoo_setup
 
@@ -119,12 +113,24 @@ def test_paired_comparison_sets_restores_and_reports(monkeypatch, capsys):
             step = real_setup(name)(lib)
 
             def spied():
-                seen.append(conv._WINOGRAD_CL_MIN_CHANNELS)
+                seen.append(read())
                 step()
             return spied
         return setup
 
     monkeypatch.setattr(paired, "zoo_setup", spying_setup)
+    return seen
+
+
+def test_paired_comparison_sets_restores_and_reports(monkeypatch, capsys):
+    """``benchmarks.paired``: each configuration's constants are set for its rounds only (the
+    defaults restored after), every configuration gets a median per round, and the report
+    has a line per configuration; unknown names and bad JSON are one-line errors."""
+    from benchmarks import paired
+    from numtorch.ops import conv
+
+    default = conv._WINOGRAD_CL_MIN_CHANNELS
+    seen = _spy_on_steps(monkeypatch, paired, lambda: conv._WINOGRAD_CL_MIN_CHANNELS)
     medians = paired.compare("mlp-adam", [[], [(conv, "_WINOGRAD_CL_MIN_CHANNELS", 99)]],
                              rounds=2, steps=1)
     assert [len(m) for m in medians] == [2, 2] and all(v > 0 for m in medians for v in m)
@@ -148,20 +154,7 @@ def test_paired_threads_key_sets_the_thread_cap(monkeypatch):
     from numtorch import _threads
 
     before = _threads._requested
-    seen = []
-    real_setup = paired.zoo_setup
-
-    def spying_setup(name):
-        def setup(lib):
-            step = real_setup(name)(lib)
-
-            def spied():
-                seen.append(numtorch.get_num_threads())
-                step()
-            return spied
-        return setup
-
-    monkeypatch.setattr(paired, "zoo_setup", spying_setup)
+    seen = _spy_on_steps(monkeypatch, paired, numtorch.get_num_threads)
     configs = [paired._targets({"threads": 1}), paired._targets({"threads": 3})]
     paired.compare("mlp-adam", configs, rounds=1, steps=1)
     assert seen[3:] == [1] * 3 + [3] * 3
