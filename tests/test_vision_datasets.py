@@ -60,16 +60,18 @@ def test_fake_data_items_are_fixed_by_index_and_leave_the_global_stream_alone():
     assert len(data) == 5
 
 
-def test_fake_data_pixels_are_converted_like_torchvisions(tv):
-    """The images are random normal draws put through ToPILImage: about half the pixel values
-    come from wrapped negative numbers, spread over 0..255 like torchvision's."""
-    ours = np.concatenate([np.asarray(datasets.FakeData(4, (3, 32, 32))[i][0]).ravel()
-                           for i in range(4)])
-    theirs = np.concatenate([np.asarray(tv.datasets.FakeData(4, (3, 32, 32))[i][0]).ravel()
-                             for i in range(4)])
-    hist_ours = np.histogram(ours, bins=8, range=(0, 256))[0] / ours.size
-    hist_theirs = np.histogram(theirs, bins=8, range=(0, 256))[0] / theirs.size
-    np.testing.assert_allclose(hist_ours, hist_theirs, atol=0.02)
+@pytest.mark.parametrize("image_size,offset", [((3, 32, 32), 0), ((1, 28, 28), 5),
+                                               ((3, 5, 7), 0), ((4, 6, 6), 2), ((9, 4), 1)])
+def test_fake_data_items_are_torchvisions(tv, image_size, offset):
+    """Item i is torchvision's item i, pixel for pixel (its normal draws, through ToPILImage)
+    and target for target."""
+    ours = datasets.FakeData(6, image_size, num_classes=7, random_offset=offset)
+    theirs = tv.datasets.FakeData(6, image_size, num_classes=7, random_offset=offset)
+    for i in range(6):
+        (img, target), (want, want_target) = ours[i], theirs[i]
+        assert img.mode == want.mode and img.size == want.size
+        assert np.array_equal(np.asarray(img), np.asarray(want))
+        assert target == want_target and type(target) is type(want_target)
 
 
 def _plus_one(t):
@@ -84,8 +86,10 @@ def test_fake_data_repr_and_transforms_match_torchvision(tv):
         [T.ToTensor(), T.Normalize((0.5,), (0.5,))]), target_transform=_plus_one)
     assert repr(got) == repr(want)
     img, target = got[0]
+    want_img, want_target = want[0]
     assert tuple(img.shape) == (3, 224, 224) and img.dtype == numtorch.float32
-    assert 1 <= target <= 10
+    np.testing.assert_allclose(img.numpy(), want_img.numpy(), rtol=0, atol=1e-6)
+    assert target == want_target and isinstance(target, int)
 
 
 # ---------------------------------------------------------------------------- CIFAR

@@ -7,10 +7,11 @@ give PyTorch's numbers: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal
 ``bernoulli``, ``multinomial``; the in-place ``uniform_``, ``normal_``, ``random_``,
 ``bernoulli_`` and ``exponential_``; the ``nn.init`` functions, and so every module's initial
 weights; ``rrelu``; the data loaders' shuffling, ``random_split`` and ``WeightedRandomSampler``;
-the random transforms' parameters; the samples of ``Normal``, ``Uniform``, ``Exponential``,
-``Bernoulli`` and ``Categorical``. (float32 normals of 16 or more agree to float32 rounding,
-not always bit for bit: PyTorch computes them with vectorised approximations of log, sin and
-cos; standard normals measured within 4 units in the last place, 86 % exactly.)
+the random transforms' parameters; ``datasets.FakeData``'s items; the samples of ``Normal``,
+``Uniform``, ``Exponential``, ``Bernoulli`` and ``Categorical``. (float32 normals of 16 or more
+agree to float32 rounding, not always bit for bit: PyTorch computes them with vectorised
+approximations of log, sin and cos; standard normals measured within 4 units in the last
+place, 86 % exactly.)
 ``get_state()`` is PyTorch's 5056-byte state, which ``torch.Generator.set_state`` accepts, and
 back.
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _creation
+from ..random import Generator
 from .vision import VisionDataset
 
 __all__ = ["FakeData"]
@@ -26,11 +28,11 @@ class FakeData(VisionDataset):
         random_offset (int): Offsets the index-based random seed used to
             generate each image. Default: 0
 
-    Item ``i`` is made from its own generator seeded with ``i + random_offset`` (the global
-    random state is untouched), so it is the same every time, as in torchvision. The pixels are
-    standard normal draws converted like ``ToPILImage`` (``x * 255`` truncated, wrapped to
-    uint8); they come from NumPy's generator, so they are not torchvision's pixels for the
-    same index.
+    Item ``i`` is torchvision's item ``i``: ``randn(*image_size)`` and then the target
+    ``randint(0, num_classes, (1,))`` from a generator seeded with ``i + random_offset`` (its
+    own, so the global random state is untouched), the image converted like ``ToPILImage``
+    (``x * 255`` truncated, wrapped to uint8). ``target_transform`` receives the target as a
+    0-dim tensor, whose ``item()`` is returned.
     """
 
     def __init__(self, size: int = 1000, image_size: tuple[int, int, int] = (3, 224, 224),
@@ -51,11 +53,10 @@ class FakeData(VisionDataset):
         except ImportError:
             raise ImportError("FakeData yields PIL images and needs Pillow: pip install pillow") \
                 from None
-        rng = np.random.default_rng(index + self.random_offset)
-        img = rng.standard_normal(tuple(self.image_size), dtype=np.float32)
-        target = int(rng.integers(0, self.num_classes))
-        pixels = (img * np.float32(255)).astype(np.int64) & 0xFF
-        pixels = pixels.astype(np.uint8)
+        generator = Generator().manual_seed(index + self.random_offset)
+        noise = _creation.randn(*self.image_size, generator=generator).numpy()
+        target = _creation.randint(0, self.num_classes, (1,), generator=generator)[0]
+        pixels = ((noise * np.float32(255)).astype(np.int64) & 0xFF).astype(np.uint8)
         if pixels.ndim == 3:
             pixels = pixels.transpose(1, 2, 0)
             if pixels.shape[2] == 1:
@@ -65,7 +66,7 @@ class FakeData(VisionDataset):
             img = self.transform(img)
         if self.target_transform is not None:
             target = self.target_transform(target)
-        return img, target
+        return img, target.item()
 
     def __len__(self) -> int:
         return self.size
