@@ -233,7 +233,8 @@ def _conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     are built and multiplied while they are still in cache, straight into the output. The
     columns are not kept (backward rebuilds them from the input, which costs less than writing
     and re-reading ``kh * kw`` times the input's memory). With the compiled kernels and enough
-    channels, the channels-last Winograd or rows' forward instead (``_channels_last_path``)."""
+    channels, the channels-last Winograd or rows' forward instead (``_channels_last_path``); where
+    the weight outweighs the columns, one product over the whole batch (``_whole_batch_path``)."""
     return run_steps(_conv_forward_steps(x, w, stride, pads, dilation, groups, bias))[0]
 
 
@@ -244,6 +245,8 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
     kh, kw = w.shape[2:]
     ho = _out_size(x.shape[2], kh, stride[0], pads[0], pads[1], dilation[0])
     wo = _out_size(x.shape[3], kw, stride[1], pads[2], pads[3], dilation[1])
+    if _whole_batch_path(x, w, (ho, wo), groups, stride, dilation):
+        return _conv_forward_whole(x, w, stride, pads, dilation, bias, (ho, wo))
     if _subsampled_path(x, w, stride, pads, groups):
         return (yield from _conv_forward_subsampled(x, w, stride, bias, (ho, wo)))
     path = _channels_last_path(x, w, stride, dilation, groups)
@@ -276,6 +279,98 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
 
     yield Blocks(n, _shared_block_size(n, k * ho * wo * x.itemsize), step)
     return out
+
+
+# A convolution whose weight outweighs its columns (no more output positions in the whole
+# batch than output channels: the last stages of an ImageNet ResNet at a small batch, most layers
+# of any network at batch 1) is one product over the whole batch: the block paths read the whole
+# weight again for every block, and Winograd's transformed kernels are 16/9 of it again. 3x3
+# convolutions on the 2-core Zen 3 (two threads), forward: 512->512 at 7x7, batch 4, 20 ->
+# 8-10 ms (PyTorch 7.5); batch 1 18.8 -> 3.0 ms; 256->512 stride 2 at 14x14, batch 4, 13.7 ->
+# 5.4 ms (PyTorch 5.8); 256->256 at 14x14, batch 1, 4.9 -> 2.2 ms. With more positions than
+# channels the stride-1 Winograd wins (256->256 at 14x14, batch 4: 6.9 against 11.1 ms; even at
+# 512->512, 7x7, batch 16); other paths lose only from about twice as many (forward and backward:
+# 256->512 stride 2 at 14x14, batch 16, 79 against 132 ms; 1x1 2048->512 at 7x7, batch 16, 66
+# against 88 ms; 128->256 stride 2 at 28x28, batch 4, even). Weights under
+# _WHOLE_BATCH_MIN_BYTES keep the block paths (a few microseconds either way).
+_WHOLE_BATCH = True
+_WHOLE_BATCH_MIN_BYTES = 64 << 10
+
+
+def _whole_batch_path(x, w, out_hw, groups, stride, dilation):
+    """Whether ``_conv_forward_whole`` (and ``_conv_backward_whole``) compute this
+    convolution: ungrouped, its weight at least :data:`_WHOLE_BATCH_MIN_BYTES`, and at least as
+    many output channels as output positions in the batch, or half as many where the block path
+    would not be the stride-1 Winograd (which does 2.25 times fewer multiply-adds)."""
+    if not _WHOLE_BATCH or groups != 1 or w.nbytes < _WHOLE_BATCH_MIN_BYTES:
+        return False
+    winograd = w.shape[2:] == (3, 3) and tuple(stride) == tuple(dilation) == (1, 1)
+    return w.shape[0] * (1 if winograd else 2) >= x.shape[0] * out_hw[0] * out_hw[1]
+
+
+def _whole_columns(x, kernel, stride, pads, dilation, out_hw):
+    """The columns of the whole batch ``x`` ``(N, C, H, W)`` as one matrix ``(C * kh * kw,
+    N * Ho * Wo)`` (the images side by side)."""
+    n, c = x.shape[:2]
+    kh, kw = kernel
+    ho, wo = out_hw
+    jit = _jit.kernels(x)
+    if kh == kw == 1 and tuple(stride) == (1, 1) and not any(pads):
+        cols = x
+    else:
+        xp = _padded_block(_padded_input(x, pads, jit), 0, n, pads, jit)
+        cols = np.empty((n, c, kh, kw, ho, wo), x.dtype)
+        if jit is None:
+            np.copyto(cols, windows(xp, kh, kw, *stride, *dilation, ho, wo))
+        else:
+            jit.im2col(xp, cols, *stride, *dilation)
+    length = ho * wo
+    return np.ascontiguousarray(cols.reshape(n, -1, length).swapaxes(0, 1)).reshape(-1, n * length)
+
+
+def _conv_forward_whole(x, w, stride, pads, dilation, bias, out_hw):
+    """``_conv_forward`` as one product ``W (O, C * kh * kw) @ columns`` over the whole batch
+    (``_whole_columns``), cut among threads by output channels, so each thread reads its share
+    of the weight once; the result moved to ``(N, O, Ho, Wo)``."""
+    n = x.shape[0]
+    o = w.shape[0]
+    ho, wo = out_hw
+    cols = _whole_columns(x, w.shape[2:], stride, pads, dilation, out_hw)
+    res = _threads.matmul(w.reshape(o, -1), cols)
+    if bias is not None:
+        res += bias[:, None]
+    out = np.empty((n, o, ho, wo), dtype=res.dtype)
+    out.reshape(n, o, ho * wo)[...] = res.reshape(o, n, ho * wo).swapaxes(0, 1)
+    return out
+
+
+def _conv_backward_whole(g, x, w, stride, pads, dilation, mask, x_shape):
+    """Input and weight gradients of a convolution that ``_conv_forward_whole`` computes, each
+    one product over the whole batch: ``grad (O, N * Ho * Wo) @ columns^T`` for the weight,
+    ``W^T @ grad`` for the input's columns, added back onto the (padded) input by col2im."""
+    n, o, ho, wo = g.shape
+    _, c, kh, kw = w.shape
+    length = ho * wo
+    gm = np.ascontiguousarray(g.reshape(n, o, length).swapaxes(0, 1)).reshape(o, n * length)
+    gx = gw = None
+    if mask[1]:
+        cols = _whole_columns(x, (kh, kw), stride, pads, dilation, (ho, wo))
+        gw = _threads.matmul(gm, cols.T).reshape(w.shape)
+    if mask[0]:
+        gcols = _threads.matmul(w.reshape(o, -1).T, gm)
+        gcols = np.ascontiguousarray(
+            gcols.reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5))
+        top, bottom, left, right = pads
+        h, wd = x_shape[2:]
+        hp, wp = h + top + bottom, wd + left + right
+        jit = _jit.kernels(gcols)
+        if jit is None:
+            gxp = col2im(gcols, hp, wp, *stride, *dilation)
+        else:
+            gxp = np.zeros((n, c, hp, wp), gcols.dtype)
+            jit.col2im(gcols, gxp, *stride, *dilation)
+        gx = np.ascontiguousarray(gxp[:, :, top:top + h, left:left + wd])
+    return gx, gw
 
 
 def _subsampled_path(x, w, stride, pads, groups):
@@ -1167,6 +1262,12 @@ def _conv_backward_arrays(g, x, w, geom, mask, x_shape, background=False):
     gx = gw = gb = None
     if transposed and (mask[0] or mask[1]):
         gx, gw = _conv_transpose_backward(g4, x, w, x_shape, geom, mask)
+    elif (mask[0] or mask[1]) and _whole_batch_path(g4, _as4(w, nd), g4.shape[2:], groups,
+                                                     stride, dilation):
+        gx, gw = _conv_backward_whole(g4, _as4(x, nd) if mask[1] else None, _as4(w, nd),
+                                      stride, pads, dilation, mask, _shape4(x_shape, nd))
+        gx = None if gx is None else gx.reshape(x_shape)
+        gw = None if gw is None else _from4(gw, nd)
     elif mask[0] and mask[1] and (k := _winograd_s2_kernels(g4, x, w, stride, dilation,
                                                              groups)) is not None:
         gx, gw = run_steps(_conv_backward_winograd_s2(k, g4, x, w, pads))[0]
