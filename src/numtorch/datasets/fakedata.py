@@ -61,7 +61,7 @@ class FakeData(VisionDataset):
             pixels = pixels.transpose(1, 2, 0)
             if pixels.shape[2] == 1:
                 pixels = pixels[:, :, 0]
-        img = Image.fromarray(np.ascontiguousarray(pixels))  # type: ignore[assignment]
+        img = Image.fromarray(np.ascontiguousarray(pixels))
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
