@@ -7,6 +7,9 @@ the other library loads them) and the same data. The shapes are those of issue #
 * ``resnet8``: a CIFAR ResNet-8 (a 3×3 stem and three stages of one BasicBlock each, 16/32/64
   channels, BatchNorm, 1×1 projection shortcuts), batch 32 of 3×32×32, SGD with momentum 0.9 and
   weight decay 5e-4;
+* ``resnet18``: an ImageNet ResNet-18 (7×7 stride-2 stem, max pooling, four stages of two
+  BasicBlocks, 64/128/256/512 channels, 1×1 projection shortcuts), batch 4 of 3×224×224, SGD with
+  momentum 0.9 and weight decay 1e-4: where the last stages' weights outweigh their columns;
 * ``lstm``: the word-language-model shape: embedding 1000→128, a 2-layer LSTM with hidden size 256
   and dropout 0.2, a linear decoder back to 1000 words, 35 steps × batch 20, plain SGD;
 * ``gpt``: a character GPT: token + position embeddings (65 symbols, block 64, width 128), two
@@ -62,6 +65,44 @@ def resnet8(torch):
             return self.fc(x)
 
     return ResNet8()
+
+
+def resnet18(torch, num_classes=1000):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or cin != cout:
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                              nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    class ResNet18(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64),
+                                      nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+            stages, cin = [], 64
+            for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+                stages += [Block(cin, cout, stride), Block(cout, cout, 1)]
+                cin = cout
+            self.stages = nn.Sequential(*stages)
+            self.fc = nn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = self.stages(self.stem(x))
+            return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    return ResNet18()
 
 
 def lstm_lm(torch, vocab=1000, emb=128, hidden=256, layers=2, dropout=0.2):
@@ -146,6 +187,9 @@ def _batch(name, rng):
     if name == "resnet8":
         return (rng.standard_normal((32, 3, 32, 32)).astype(np.float32),
                 rng.integers(0, 10, 32).astype(np.int64))
+    if name == "resnet18":
+        return (rng.standard_normal((4, 3, 224, 224)).astype(np.float32),
+                rng.integers(0, 1000, 4).astype(np.int64))
     if name == "lstm":
         return (rng.integers(0, 1000, (35, 20)).astype(np.int64),
                 rng.integers(0, 1000, 35 * 20).astype(np.int64))
@@ -165,6 +209,9 @@ def _batch(name, rng):
 ZOO = {
     "resnet8": (resnet8, lambda lib, p: lib.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=5e-4),
                 "CIFAR ResNet-8 with BatchNorm, batch 32, SGD momentum + weight decay"),
+    "resnet18": (resnet18,
+                 lambda lib, p: lib.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-4),
+                 "ImageNet ResNet-18, batch 4 of 224×224, SGD momentum + weight decay"),
     "lstm": (lstm_lm, lambda lib, p: lib.optim.SGD(p, lr=1.0),
              "2-layer LSTM language model, 35 steps × batch 20, SGD"),
     "gpt": (char_gpt, lambda lib, p: lib.optim.AdamW(p, lr=3e-4),

@@ -87,18 +87,24 @@ def test_zoo_models_agree_with_torch_on_the_same_weights():
         zoo = _zoo_module()
     finally:
         sys.path.remove(str(ROOT))
-    for name in ("resnet8", "mlp-adam"):
+    # (ResNet-18 in float64: at batch 4 its float32 stem gradient moves by 0.5 % with rounding
+    # alone, in either library's block order; in float64 they agree to 1e-14)
+    for name, dtype, tol in (("resnet8", "float32", 1e-3), ("resnet18", "float64", 1e-9),
+                             ("mlp-adam", "float32", 1e-3)):
         losses = {}
         for lib in (numtorch, torch):
             builder = zoo.ZOO[name][0]
             net = builder(lib)
             net.load_state_dict({k: lib.tensor(v) for k, v in zoo._weights(name).items()})
+            net = net.to(getattr(lib, dtype))
             xa, ya = zoo._batch(name, np.random.default_rng(0))
-            loss = lib.nn.functional.cross_entropy(net(lib.tensor(xa)), lib.tensor(ya))
+            out = net(lib.tensor(xa).to(getattr(lib, dtype)))
+            loss = lib.nn.functional.cross_entropy(out, lib.tensor(ya))
             loss.backward()
             losses[lib.__name__] = (loss.item(), next(net.parameters()).grad.numpy().copy())
-        assert abs(losses["numtorch"][0] - losses["torch"][0]) < 1e-4
-        np.testing.assert_allclose(losses["numtorch"][1], losses["torch"][1], rtol=1e-3, atol=1e-4)
+        assert abs(losses["numtorch"][0] - losses["torch"][0]) < tol / 10
+        np.testing.assert_allclose(losses["numtorch"][1], losses["torch"][1], rtol=tol,
+                                   atol=tol / 10)
     for name in ("lstm", "gpt", "vae"):
         zoo.zoo_setup(name)(numtorch)()  # one full training step runs
 
