@@ -322,3 +322,47 @@ def test_batch_norm_loads_state_dict_without_num_batches_tracked():
     state = bn.state_dict()
     assert list(state) == ["weight", "bias", "running_mean", "running_var",
                            "num_batches_tracked"]
+
+
+@needs_torch
+@pytest.mark.parametrize("kwargs", [{}, dict(affine=False), dict(bias=False)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls_name,shape", [("BatchNorm1d", (5, 3)), ("BatchNorm2d", (2, 3, 4, 5)),
+                                            ("BatchNorm3d", (2, 3, 2, 3, 2))])
+def test_batch_norm_eval_without_a_graph_matches_torch(monkeypatch, cls_name, shape, dtype,
+                                                       kwargs):
+    """Evaluation under no_grad and inference_mode (x * alpha + beta, nothing recorded) against
+    PyTorch and against the recording path, with trained running statistics and affine
+    parameters."""
+    from numtorch.ops import normalization
+    calls = []
+    real = normalization._eval_output
+    monkeypatch.setattr(normalization, "_eval_output",
+                        lambda *args: calls.append(1) or real(*args))
+    ours, theirs = _pair(cls_name, 3, **kwargs)
+    gen = rng(7)
+    for _ in range(2):  # running statistics away from 0 and 1
+        ours(numtorch.tensor((gen.standard_normal(shape) * 3 + 1).astype(np.float32)))
+    if ours.weight is not None:
+        with numtorch.no_grad():
+            ours.weight.copy_(numtorch.linspace(0.5, 2, 3))
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    ours.to(dtype=getattr(numtorch, np.dtype(dtype).name)).eval()
+    theirs.to(dtype=getattr(torch, np.dtype(dtype).name)).eval()
+    x = gen.standard_normal(shape).astype(dtype)
+    recorded = ours(numtorch.tensor(x))
+    with numtorch.no_grad():
+        plain = ours(numtorch.tensor(x))
+    with numtorch.inference_mode():
+        inferred = ours(numtorch.tensor(x))
+    with torch.no_grad():
+        want = theirs(torch.tensor(x)).numpy()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for got in (plain, inferred):
+        assert got.grad_fn is None and not got.requires_grad and got.dtype == recorded.dtype
+        np.testing.assert_allclose(got.numpy(), want, rtol=tol, atol=tol)
+        np.testing.assert_allclose(got.numpy(), recorded.detach().numpy(), rtol=tol, atol=tol)
+    assert inferred.is_inference() and not plain.is_inference()
+    affine = kwargs.get("affine", True)
+    assert (recorded.grad_fn is not None) == affine
+    assert len(calls) == (2 if affine else 3)  # (without parameters nothing is ever recorded)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import _threads
 from .._size import Size
 from .._tensor import Tensor
+from ..autograd.grad_mode import _GradState
 from . import _batchnorm_jit, _fused, _parallel
 from . import _formulas as F
 from . import elementwise as ew
@@ -253,12 +254,28 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
         mean = running_mean._data.astype(x.dtype).reshape(cshape)
         invstd = 1 / np.sqrt(running_var._data.astype(x.dtype, copy=False).reshape(cshape) + eps)
+        if not (_GradState.enabled and any(t is not None and t._requires_grad
+                                           for t in (input, weight, bias))):
+            # nothing to record (inference): PyTorch's form, x * alpha + beta, in two passes
+            return NativeBatchNormBackward0.record(
+                _eval_output(x, mean, invstd, weight, bias, cshape), (input, weight, bias))
         xhat = (x - mean) * invstd
         scratch = None
     res = _affine(xhat, weight, bias, cshape, scratch)
     return NativeBatchNormBackward0.record(
         res, (input, weight, bias), (x, _data(weight), xhat, invstd, mean),
         (axes, axes, cshape, (x.shape[1],), eps, training))
+
+
+def _eval_output(x, mean, invstd, weight, bias, cshape):
+    """An evaluation-mode batch norm's result as PyTorch computes it: ``x * alpha + beta`` with
+    ``alpha = invstd * weight`` and ``beta = bias - mean * alpha`` per channel (two passes over
+    ``x`` instead of four, no ``xhat``)."""
+    alpha = invstd if weight is None else invstd * weight._data.reshape(cshape)
+    beta = -mean * alpha if bias is None else bias._data.reshape(cshape) - mean * alpha
+    out = np.multiply(x, alpha)
+    out += beta
+    return out
 
 
 def _fused_kernels(x, weight, bias):
