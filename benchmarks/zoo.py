@@ -7,9 +7,10 @@ the other library loads them) and the same data. The shapes are those of issue #
 * ``resnet8``: a CIFAR ResNet-8 (a 3×3 stem and three stages of one BasicBlock each, 16/32/64
   channels, BatchNorm, 1×1 projection shortcuts), batch 32 of 3×32×32, SGD with momentum 0.9 and
   weight decay 5e-4;
-* ``resnet18``: an ImageNet ResNet-18 (7×7 stride-2 stem, max pooling, four stages of two
-  BasicBlocks, 64/128/256/512 channels, 1×1 projection shortcuts), batch 4 of 3×224×224, SGD with
-  momentum 0.9 and weight decay 1e-4: where the last stages' weights outweigh their columns;
+* ``resnet18`` (not in the issue's table, added later): an ImageNet ResNet-18 (7×7 stride-2
+  stem, max pooling, four stages of two BasicBlocks, 64/128/256/512 channels, 1×1 projection
+  shortcuts), batch 4 of 3×224×224, SGD with momentum 0.9 and weight decay 1e-4: the shapes
+  where a convolution's weight outweighs its columns, which ResNet-8 never reaches;
 * ``lstm``: the word-language-model shape: embedding 1000→128, a 2-layer LSTM with hidden size 256
   and dropout 0.2, a linear decoder back to 1000 words, 35 steps × batch 20, plain SGD;
 * ``gpt``: a character GPT: token + position embeddings (65 symbols, block 64, width 128), two
