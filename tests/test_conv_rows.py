@@ -204,3 +204,44 @@ def test_channels_last_forwards_of_an_empty_batch(monkeypatch, stride):
     x = numtorch.zeros(0, 16, 8, 8)
     y = numtorch.nn.functional.conv2d(x, numtorch.ones(16, 16, 3, 3), None, stride, 1)
     assert tuple(y.shape) == (0, 16, 8 // stride, 8 // stride)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,padding,bias", [
+    ((1, 64, 56, 56), 64, 1, False),  # ResNet-18's first stage at batch 1: 4 bands
+    ((1, 64, 57, 55), 64, 1, True),  # odd sizes: a last half tile
+    ((1, 48, 40, 33), 80, 2, True),  # padding beyond 1: the first band starts in it
+    ((1, 96, 31, 29), 64, (2, 1), False),
+    ((1, 64, 44, 40), 64, 0, True),
+])
+def test_winograd_forward_of_one_image_in_bands(monkeypatch, shape, o, padding, bias, dtype):
+    """A single image is cut into bands of tile rows shared among threads: against PyTorch
+    and against the whole image as one block."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WHOLE_BATCH", False)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = (rng.standard_normal((o, shape[1], 3, 3)) * 0.1).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype) if bias else None
+    calls = []
+    real = conv_ops._winograd_bands
+
+    def spy(*args, **kwargs):
+        calls.append(args[5])  # the number of bands
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops, "_winograd_bands", spy)
+    banded = _forward(x, w, b, 1, padding, 1)
+    assert len(calls) == 1 and calls[0] >= 2
+    expected = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w),
+                                          None if b is None else torch.tensor(b), 1,
+                                          padding).numpy()
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", 1 << 30)  # one block
+    whole = _forward(x, w, b, 1, padding, 1)
+    assert len(calls) == 1
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(banded, expected, rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(banded, whole, rtol=tol, atol=tol * scale)
