@@ -1,6 +1,6 @@
 """conv1d/conv2d as one product over the whole batch (``ops.conv._conv_forward_whole`` and
-``_conv_backward_whole``), the path of convolutions whose weight outweighs their columns (no more
-output positions in the batch than output channels): values and gradients against PyTorch
+``_conv_backward_whole``), the path of convolutions whose weight outweighs their columns (see
+``_whole_batch_path``): values and gradients against PyTorch
 and, in float64, against the block paths; kernel sizes, strides, dilation, uneven padding,
 1x1 kernels with and without a stride, bias, conv1d, second derivatives; on the NumPy kernels
 and the compiled ones; and the shapes that keep the block paths."""
