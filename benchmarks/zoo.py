@@ -29,7 +29,9 @@ import numpy as np
 __all__ = ["ZOO", "zoo_setup"]
 
 
-def resnet8(torch):
+def _basic_block(torch):
+    """ResNet's BasicBlock class in ``torch``: two 3x3 convolutions with batch norms, the first
+    with the stride, and a 1x1 projection shortcut where the shape changes."""
     nn, F = torch.nn, torch.nn.functional
 
     class BasicBlock(nn.Module):
@@ -48,6 +50,14 @@ def resnet8(torch):
             out = F.relu(self.bn1(self.conv1(x)))
             out = self.bn2(self.conv2(out))
             return F.relu(out + self.shortcut(x))
+
+    return BasicBlock
+
+
+def resnet8(torch):
+    nn, F = torch.nn, torch.nn.functional
+
+    BasicBlock = _basic_block(torch)
 
     class ResNet8(nn.Module):
         def __init__(self, num_classes=10):
@@ -71,21 +81,7 @@ def resnet8(torch):
 def resnet18(torch, num_classes=1000):
     nn, F = torch.nn, torch.nn.functional
 
-    class Block(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.shortcut = nn.Sequential()
-            if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                              nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            out = F.relu(self.bn1(self.conv1(x)))
-            return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+    BasicBlock = _basic_block(torch)
 
     class ResNet18(nn.Module):
         def __init__(self):
@@ -94,7 +90,7 @@ def resnet18(torch, num_classes=1000):
                                       nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
             stages, cin = [], 64
             for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-                stages += [Block(cin, cout, stride), Block(cout, cout, 1)]
+                stages += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
                 cin = cout
             self.stages = nn.Sequential(*stages)
             self.fc = nn.Linear(512, num_classes)
