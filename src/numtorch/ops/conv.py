@@ -545,7 +545,7 @@ def _winograd_bands(transform, output, x, u, out, bands, tiles, corner, bias):
     """The ``Blocks`` of a stride-1 Winograd convolution of a single image ``x`` ``(1, C, H,
     W)``, cut into ``bands`` bands of rows of tiles (a batch of one image is otherwise one block
     on one thread: ResNet-18's 64-channel convolutions at 56x56, batch 1, took 4-6 ms on one
-    thread and 1.4-2.8 ms in 4 bands on two; 1.8-3 MiB of transformed tiles an image). A band of
+    thread and 1.8-2.3 ms in 4 bands on two; 3 MiB of transformed tiles for that image). A band of
     tile rows ``[ty0, ty1)`` reads the input rows ``2 * ty0 - top`` to ``2 * ty1 + 1 - top``
     (the rows beyond the input are zeros to the transform, as the padding is) and writes the
     output rows ``2 * ty0`` to ``2 * ty1 - 1``; each tile's values are those of the whole
