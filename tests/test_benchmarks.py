@@ -168,3 +168,32 @@ def test_paired_threads_key_sets_the_thread_cap(monkeypatch):
     for bad in (0, -2, 1.5, True, "2"):
         with pytest.raises(SystemExit, match="threads must be a positive integer"):
             paired._targets({"threads": bad})
+
+
+def test_threads_benchmark_alternates_one_thread_and_the_default(monkeypatch, capsys):
+    """``benchmarks.threads``: every case is timed under one thread and under the default
+    (which is restored afterwards), and the table has a row per case and size; an ``--only``
+    that matches nothing is a one-line error."""
+    from benchmarks import threads
+    from numtorch import _threads
+
+    monkeypatch.setattr(threads, "SIZES", (1 << 12, 1 << 13))
+    monkeypatch.setattr(threads, "_time", lambda call, calls=20: (
+        call(), seen.append(_threads.get_num_threads()), 1e-4 * seen[-1])[-1])
+    seen = []
+    default = _threads._requested
+    rows = threads.measure(rounds=2, only=["add", "relu"])
+    assert _threads._requested == default
+    names = {r[0] for r in rows}
+    assert names == {"add", "add bias (broadcast rows)", "relu", "relu backward"}
+    assert len(rows) == 2 * len(names)
+    assert all(one == 1e-4 and default_time == 1e-4 * numtorch.get_num_threads()
+               for _, _, one, default_time in rows)
+    # round 0: one thread then the default; round 1 reversed
+    n = len(rows)
+    assert seen[:n] == [1] * n and seen[n:3 * n] == [numtorch.get_num_threads()] * 2 * n
+    assert threads.main(["--rounds", "1", "--only", "mul"]) == 0
+    table = capsys.readouterr().out
+    assert "| mul | 2^12 |" in table and "| mul | 2^13 |" in table
+    with pytest.raises(SystemExit, match="no case matches"):
+        threads.main(["--only", "no-such-pass"])

@@ -94,10 +94,10 @@ def test_large_float32_close_to_float64(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_one_or_two_threads_give_the_same_bits(monkeypatch, name):
     x, g = _data()
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 1)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 1)
     one = _run(CASES[name], x, g)
     monkeypatch.setattr(_parallel, "threads_for",
-                        lambda size: 1 if size < _parallel.MIN_PARALLEL else 2)
+                        lambda size, per_thread=None: 1 if size < _parallel.MIN_PARALLEL else 2)
     two = _run(CASES[name], x, g)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
@@ -115,7 +115,7 @@ def test_compiled_and_numpy_paths_agree(monkeypatch, name):
 
 
 def test_worker_errors_reach_the_caller(monkeypatch):
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
 
     def fail(start, stop):
         if start:
@@ -150,24 +150,24 @@ def test_dropout_masks_repeat_under_a_seed_and_agree_on_both_paths(monkeypatch):
 
 
 def test_workers_keep_the_callers_error_state(monkeypatch):
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
-    a = np.full(1 << 18, 3e38, np.float32)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
+    a = np.full(2 * _parallel.LIGHT_PER_THREAD, 3e38, np.float32)  # (a pass that is cut)
     with np.errstate(over="ignore"):
         out = _parallel.binary(np.add, a, a)
     assert np.isinf(out).all()
 
 
 @pytest.mark.parametrize("shapes", [((64, 4, 64, 64), (1, 1, 64, 64)), ((64, 4, 64, 64), ()),
-                                    ((), (64, 4, 64, 64)), ((64, 128), (64, 64, 128)),
-                                    ((300, 1000), (300, 1000))])
+                                    ((), (64, 4, 64, 64)), ((64, 128), (128, 64, 128)),
+                                    ((1100, 1000), (1100, 1000))])
 @pytest.mark.parametrize("ufunc", [np.add, np.subtract, np.multiply, np.divide])
 def test_large_binary_with_a_scalar_or_leading_broadcast_is_cut_and_gives_the_same_bits(
         monkeypatch, shapes, ufunc):
     gen = np.random.default_rng(3)
     a, b = (np.asarray(gen.standard_normal(s), np.float32) for s in shapes)
     calls = []
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
-    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
+    monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None, per=None: (
         calls.append(rows), [fn(s, min(rows, s + 7)) for s in range(0, rows, 7)]))
     got = _parallel.binary(ufunc, a, b)
     assert len(calls) == 1
@@ -176,9 +176,9 @@ def test_large_binary_with_a_scalar_or_leading_broadcast_is_cut_and_gives_the_sa
 
 
 def test_binary_leaves_comparisons_mixed_dtypes_and_inner_broadcasts_whole(monkeypatch):
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
     monkeypatch.setattr(_parallel, "run_rows", lambda *args, **kw: pytest.fail("cut"))
-    a = np.ones((512, 1024), np.float32)
+    a = np.ones((1024, 1024), np.float32)  # (large enough to be cut were it not for the rest)
     assert _parallel.binary(np.greater, a, a).dtype == np.bool_
     assert _parallel.binary(np.add, a, np.ones((), np.float64)).dtype == np.float64
     np.testing.assert_array_equal(_parallel.binary(np.add, a, a[:, :1]), a + a[:, :1])
@@ -191,7 +191,7 @@ def test_stack_of_small_products_shared_among_threads_gives_the_same_bits(monkey
     a = gen.standard_normal((256, 64, 32)).astype(dtype)
     b = gen.standard_normal((256, 64, 32)).astype(dtype).transpose(0, 2, 1)
     calls = []
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
     monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
         calls.append(bounds), [fn(s, e) for s, e in bounds]))
     got = _parallel.stacked_matmul(a, b, np.matmul)
@@ -204,7 +204,7 @@ def test_bias_gradient_row_sums_are_the_same_bits_on_any_thread_count(monkeypatc
     g = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     results = []
     for threads in (1, 2):
-        monkeypatch.setattr(_parallel, "threads_for", lambda size, t=threads: t)
+        monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None, t=threads: t)
         results.append(_parallel.row_sums(g))
     np.testing.assert_array_equal(results[0], results[1])
     assert results[0].shape == (shape[1],) and results[0].dtype == np.float32
@@ -217,7 +217,7 @@ def test_two_stacks_of_small_products_are_one_job_with_the_same_bits(monkeypatch
     v = gen.standard_normal((256, 64, 32)).astype(np.float32)
     w = gen.standard_normal((256, 64, 32)).astype(np.float32)
     calls = []
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
     monkeypatch.setattr(_parallel, "run_rows", lambda fn, rows, size, bounds=None: (
         calls.append(len(bounds)), [fn(s, e) for s, e in bounds]))
     pairs = [(g, v), (g.transpose(0, 2, 1), w), (v[:2], w[:2].transpose(0, 2, 1))]
@@ -249,7 +249,7 @@ def test_large_unbind_and_copying_reshape_match_torch_on_one_or_two_threads(
         copies.append(dst.shape), real_copy(dst, src))[1])
     results = []
     for threads in (1, 2):
-        monkeypatch.setattr(_parallel, "threads_for", lambda size, t=threads: t)
+        monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None, t=threads: t)
         results.append(_run(lambda lib, a: _heads(lib, a, used), x, g, dtype))
     assert copies, "the reshape copied through _parallel.copy"
     for got, again in zip(*results):
@@ -268,7 +268,7 @@ def test_parallel_copy_of_a_permuted_or_broadcast_array_gives_the_same_array(mon
                                                                            shape):
     gen = np.random.default_rng(9)
     src = gen.standard_normal(shape[::-1]).astype(np.float32).T  # every stride reversed
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
     got = _parallel.contiguous(src)
     assert got.flags.c_contiguous
     np.testing.assert_array_equal(got, src)

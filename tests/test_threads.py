@@ -338,7 +338,7 @@ def test_a_chunk_that_asks_for_the_pool_runs_its_own_chunks_inline(monkeypatch):
 def test_nested_users_of_the_pool_finish(restore_threads, monkeypatch):
     monkeypatch.setattr(_threads, "_requested", 2)
     monkeypatch.setattr(_threads, "workers", lambda: 2)
-    monkeypatch.setattr(_parallel, "threads_for", lambda size: 2)
+    monkeypatch.setattr(_parallel, "threads_for", lambda size, per_thread=None: 2)
     out = np.zeros((8, 4))
 
     def rows(s, e):  # each run of rows runs convolution-style blocks
@@ -383,6 +383,75 @@ def test_one_thread_runs_every_pooled_kernel_on_the_caller(restore_threads):
     _runtime.run_blocks(8, 1, lambda s, e: seen.add(threading.get_ident()))
     _parallel.run_rows(lambda s, e: seen.add(threading.get_ident()), 1 << 20, 1)
     assert seen == {threading.get_ident()}
+
+
+def _shared_jobs(monkeypatch):
+    """Two threads allowed and idle; returns the list that records the thread count of each
+    job handed to the pool with more than one thread."""
+    monkeypatch.setattr(_threads, "_requested", 2)
+    monkeypatch.setattr(_threads, "workers", lambda: 2)
+    jobs = []
+    real = _threads.run_chunks
+
+    def spy(fn, chunks, threads):
+        if threads > 1:
+            jobs.append(chunks)
+        return real(fn, chunks, threads)
+
+    monkeypatch.setattr(_threads, "run_chunks", spy)
+    return jobs
+
+
+@pytest.mark.parametrize("op", ["add", "mul", "relu", "relu_backward"])
+def test_light_passes_are_shared_only_from_twice_their_per_thread_size(restore_threads,
+                                                                       monkeypatch, op):
+    # an add, a product or ReLU of 2**18-2**19 float32 took 1.3-2 times as long on two threads
+    # as on one (waking a helper): those stay whole, larger ones are shared
+    from numtorch.ops import _jit, elementwise
+
+    if op.startswith("relu") and _jit.kernels(np.ones(1, np.float32)) is None:
+        pytest.skip("ReLU's shared passes are the compiled ones (numba)")
+    jobs = _shared_jobs(monkeypatch)
+    light = (2 * elementwise._RELU_RUN if op.startswith("relu")
+             else 2 * _parallel.LIGHT_PER_THREAD)
+    for size, shared in ((light - 256, False), (light, True)):
+        jobs.clear()
+        rng = np.random.default_rng(0)
+        a = numtorch.tensor(rng.standard_normal((size // 256, 256)).astype(np.float32),
+                            requires_grad=op == "relu_backward")
+        b = numtorch.tensor(rng.standard_normal((size // 256, 256)).astype(np.float32))
+        if op == "add":
+            got, want = (a + b).numpy(), a.numpy() + b.numpy()
+        elif op == "mul":
+            got, want = (a * b).numpy(), a.numpy() * b.numpy()
+        elif op == "relu":
+            got, want = numtorch.relu(a).numpy(), np.maximum(a.numpy(), 0)
+        else:
+            out = numtorch.relu(a)
+            jobs.clear()  # (only the backward's passes)
+            out.backward(b)
+            got, want = a.grad.numpy(), np.where(a.detach().numpy() > 0, b.numpy(), 0)
+        np.testing.assert_array_equal(got, want)
+        assert bool(jobs) == shared, (size, jobs)
+        if shared and op in ("add", "mul"):  # runs of LIGHT_RUN elements: few hand-offs
+            assert jobs == [size // _parallel.LIGHT_RUN]
+
+
+def test_layer_norm_is_shared_from_two_of_its_per_thread_runs(restore_threads, monkeypatch):
+    from numtorch.ops import _jit, normalization
+
+    if _jit.kernels(np.ones(1, np.float32)) is None:
+        pytest.skip("the compiled layer norm needs numba")
+    jobs = _shared_jobs(monkeypatch)
+    per = normalization._LAYER_NORM_PER_THREAD
+    for size, shared in ((per, False), (2 * per, True)):
+        x = numtorch.randn(size // 256, 256, requires_grad=True)
+        jobs.clear()
+        y = numtorch.nn.functional.layer_norm(x, (256,))
+        assert bool(jobs) == shared, size
+        jobs.clear()
+        y.backward(numtorch.ones_like(y))
+        assert bool(jobs) == shared, size
 
 
 def test_helpers_do_not_keep_a_finished_jobs_arrays_alive(restore_threads, monkeypatch):

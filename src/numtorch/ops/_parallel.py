@@ -8,7 +8,9 @@ pool (``numtorch._threads.run_chunks``) shares among the calling thread and up t
 capped by the cores other processes leave idle). NumPy's ufuncs and the compiled kernels
 release the GIL, so the runs proceed in parallel. Below :data:`MIN_PARALLEL` elements
 everything stays on the calling thread: waking a helper costs some tens of microseconds, more
-than it saves there.
+than it saves there. A light pass (an add, a product, ReLU: little arithmetic per element)
+saves less per element, so it is shared only from ``2 * LIGHT_PER_THREAD`` elements;
+``python -m benchmarks.threads`` measures each pass on one thread and on the default.
 
 Run boundaries never depend on the number of threads, and each row is computed by the same
 code whichever thread runs it, so results are bitwise the same on one thread or several.
@@ -27,6 +29,19 @@ MIN_PARALLEL = 1 << 18
 #: Rows are cut into runs of about this many elements (a quarter MiB of float32): small enough
 #: to stay in the L2 cache across the several passes of a NumPy fallback.
 CHUNK_ELEMENTS = 1 << 16
+#: A light pass (each element read and written once with next to no arithmetic: an add, a
+#: product) is shared only from twice this many elements, in runs of :data:`LIGHT_RUN`
+#: (ReLU's compiled passes have their own runs, ``elementwise._RELU_RUN``). Measured on the
+#: 2-core Zen 3 (``python -m benchmarks.threads``, one thread against two, helpers asleep
+#: between calls as between a model's ops): with 2**17 an add or product of 2**18-2**19
+#: float32 took 1.4-2 times as long on two threads (126 against 247 µs at 2**18, 208 against
+#: 325 at 2**19: waking a helper and handing the GIL back and forth cost more than half the
+#: pass saves), 2**20 was even or a little faster, 2**21 1.3-1.5 times faster.
+LIGHT_PER_THREAD = 1 << 19
+#: Runs of a light pass: its single ufunc needs nothing kept in cache across passes, and fewer
+#: runs hand the GIL between the threads fewer times (an add of 2**20 float32 on two threads:
+#: 446 µs in runs of 2**16, 291 µs in runs of 2**18, one thread 308 µs).
+LIGHT_RUN = 1 << 18
 
 
 def chunks(rows, row_size):
@@ -36,20 +51,20 @@ def chunks(rows, row_size):
     return [(s, min(rows, s + per)) for s in range(0, rows, per)]
 
 
-def threads_for(size):
-    """How many threads a pass over ``size`` elements should use now (1 below
-    :data:`MIN_PARALLEL`)."""
-    return _threads.threads_for(size, MIN_PARALLEL // 2)
+def threads_for(size, per_thread=MIN_PARALLEL // 2):
+    """How many threads a pass over ``size`` elements should use now: one per ``per_thread``
+    elements (1 below two threads' worth: :data:`MIN_PARALLEL` by default)."""
+    return _threads.threads_for(size, per_thread)
 
 
-def run_rows(fn, rows, row_size, bounds=None):
+def run_rows(fn, rows, row_size, bounds=None, per_thread=MIN_PARALLEL // 2):
     """Call ``fn(start, stop)`` for every range of :func:`chunks` (or of ``bounds``), shared
-    among numtorch's worker threads when the pass is large. ``fn`` must only write rows
-    ``start:stop`` of its outputs. The first error raised by a range is raised here, after all
-    ranges have run."""
+    among numtorch's worker threads when the pass is large (one thread per ``per_thread``
+    elements). ``fn`` must only write rows ``start:stop`` of its outputs. The first error
+    raised by a range is raised here, after all ranges have run."""
     if bounds is None:
         bounds = chunks(rows, row_size)
-    threads = min(threads_for(rows * row_size), len(bounds))
+    threads = min(threads_for(rows * row_size, per_thread), len(bounds))
     if threads <= 1:
         for s, e in bounds:
             fn(s, e)
@@ -91,14 +106,15 @@ def binary(ufunc, a, b, out=None):
     result's shape and the other a scalar (flat runs) or broadcast along the first dim (runs of
     that dim: attention scores plus a ``(1, 1, L, S)`` mask, a product plus its bias). An
     element-wise ufunc gives the same bits either way. ``out`` may be ``a`` itself (in place)."""
-    if a.size < MIN_PARALLEL and (b.__class__ is not np.ndarray or b.size < MIN_PARALLEL):
+    light = 2 * LIGHT_PER_THREAD
+    if a.size < light and (b.__class__ is not np.ndarray or b.size < light):
         return ufunc(a, b, out=out)
     plan = _plan_binary(ufunc, a, b)
     if plan is None:
         return ufunc(a, b, out=out)
     big_is_a, flat = plan
     big = a if big_is_a else b
-    if threads_for(big.size) <= 1 or out is not None and (
+    if threads_for(big.size, LIGHT_PER_THREAD) <= 1 or out is not None and (
             out.shape != big.shape or out.dtype != big.dtype or not out.flags.c_contiguous):
         return ufunc(a, b, out=out)
     if out is None:
@@ -117,8 +133,14 @@ def binary(ufunc, a, b, out=None):
     def run(s, e):
         ufunc(fa[s:e] if cut_a else fa, fb[s:e] if cut_b else fb, out=fo[s:e])
 
-    run_rows(run, rows, row_size)
+    run_rows(run, rows, row_size, _light_runs(rows, row_size), LIGHT_PER_THREAD)
     return out
+
+
+def _light_runs(rows, row_size):
+    """Ranges of ``rows`` of about :data:`LIGHT_RUN` elements each (at least one row)."""
+    per = max(1, LIGHT_RUN // max(1, row_size))
+    return [(s, min(rows, s + per)) for s in range(0, rows, per)]
 
 
 def copy(dst, src):

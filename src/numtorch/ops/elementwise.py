@@ -605,10 +605,13 @@ sign = _unary("SignBackward0", _no_complex(
 neg = _unary("NegBackward0", np.negative, lambda g, x, o: -g, saves_x=False, float_only=False)
 abs = _unary("AbsBackward0", np.abs, lambda g, x, o: g * F.sign(x), float_only=False)
 _JIT_MIN_SIZE = 4096  # below this a compiled call's dispatch costs more than it saves
-#: A compiled ReLU pass over at least two runs of this many elements (ResNet-8's 0.5 M-element
-#: activations, 2 MiB of float32: 0.1-0.2 ms a pass out of cache) is shared among threads.
-#: Runs of 64 Ki elements (threading the 0.1-0.25 M-element passes too) did not pay.
-_RELU_RUN = 1 << 18
+#: A compiled ReLU pass (forward or backward) over at least two runs of this many elements is
+#: shared among threads. With runs of 2**18, the 2**19-element passes (ResNet-8's 16-channel
+#: activations) were shared and took 1.3-1.5 times as long as on one thread when measured alone
+#: (``python -m benchmarks.threads``: 148 against 226 µs; the backward 308 against 406 µs);
+#: inside ResNet-8's step it made no difference (paired rounds). From 2**20 elements two
+#: threads were even or faster (the backward 1.6 times).
+_RELU_RUN = 1 << 19
 
 
 def _relu_forward(x):
