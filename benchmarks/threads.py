@@ -1,6 +1,6 @@
 """numtorch's default thread policy against one thread, pass by pass.
 
-    PYTHONPATH=src python3 -m benchmarks.threads [--rounds 4] [--only add,relu]
+    PYTHONPATH=src python3 -m benchmarks.threads [--rounds 6] [--only add,relu]
 
 The thread policy (``numtorch._threads.threads_for``) decides per op, from its size, whether a
 helper thread shares the work; the aim is that the default is never slower than one thread.
@@ -106,7 +106,7 @@ def _time(call, calls=20):
     return float(np.median(times))
 
 
-def measure(rounds=4, only=None):
+def measure(rounds=6, only=None):
     """``[(case, size, one-thread seconds, default seconds)]``: medians over ``rounds`` of the
     per-round medians, one thread and the default alternating."""
     import numtorch
@@ -155,7 +155,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.threads",
                                 description="numtorch's default threads against one thread, "
                                             "pass by pass.")
-    p.add_argument("--rounds", type=int, default=4, help="rounds (default 4)")
+    p.add_argument("--rounds", type=int, default=6, help="rounds (default 6)")
     p.add_argument("--only", help="comma-separated parts of case names")
     args = p.parse_args(argv)
     if args.rounds < 1:
