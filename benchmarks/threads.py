@@ -5,11 +5,11 @@
 The thread policy (``numtorch._threads.threads_for``) decides per op, from its size, whether a
 helper thread shares the work; the aim is that the default is never slower than one thread.
 This measures it: each pass (element-wise ops and their backwards, a few matrix products) at
-sizes from 2**18 to 2**22 elements, with ``numtorch.set_num_threads(1)`` and with the default,
-alternating in one process, round by round (a round runs every case under each setting, the
-order reversed every other round), medians of each case's timed calls, then the median over
-rounds. Reported per case: both times and ``one thread / default`` (≥ 1: the default is no
-slower); cases where the default is more than 10 % slower are marked.
+sizes from 2**18 to 2**22 elements, on one thread (what ``numtorch.set_num_threads(1)`` sets)
+and on the default, taking turns call by call in one process (the order reversed every other
+round), medians of each case's timed calls, then the median over rounds. Reported per case:
+both times and ``one thread / default`` (≥ 1: the default is no slower); cases where the
+default is more than 10 % slower are marked.
 
 Calls are a few hundred microseconds apart, so a helper sleeps between them as it does between
 the ops of a model: waking it is part of what a shared pass costs. On a shared host the
@@ -94,22 +94,29 @@ def _cases(torch, rng):
     return cases
 
 
-def _time(call, calls=20):
-    for _ in range(2):
-        call()
-    times = []
-    for _ in range(calls):
-        time.sleep(0.0003)  # (as between a model's ops: a helper goes back to sleep)
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+def _time(call, settings, calls=20):
+    """Median seconds of ``call`` under each of ``settings`` (callables that apply one), the
+    settings taking turns call by call, so that each is timed after the others' calls as
+    often (a shared pass leaves half its output in the other core's cache, which slows the
+    next pass that touches that memory, whichever setting runs it)."""
+    times = [[] for _ in settings]
+    for i in range(calls + 2):
+        for k, apply in enumerate(settings):
+            apply()
+            time.sleep(0.0003)  # (as between a model's ops: a helper goes back to sleep)
+            t0 = time.perf_counter()
+            call()
+            if i >= 2:  # (two warm-up turns)
+                times[k].append(time.perf_counter() - t0)
+    return [float(np.median(t)) for t in times]
 
 
 def measure(rounds=6, only=None):
     """``[(case, size, one-thread seconds, default seconds)]``: medians over ``rounds`` of the
-    per-round medians, one thread and the default alternating."""
+    per-round medians, one thread and the default taking turns call by call (the first of
+    the two alternating between rounds)."""
     import numtorch
+    from numtorch import _threads
 
     rng = np.random.default_rng(0)
     cases = _cases(numtorch, rng)
@@ -118,19 +125,26 @@ def measure(rounds=6, only=None):
         if not cases:
             raise SystemExit(f"error: no case matches {', '.join(only)}")
     calls = {(name, n): make(n) for name, (make, sizes) in cases.items() for n in sizes}
-    saved = numtorch._threads._requested
+    saved = _threads._requested
+
+    def one():
+        _threads._requested = 1  # (BLAS stays on its one thread either way)
+
+    def default():
+        _threads._requested = saved
+
     samples = {key: ([], []) for key in calls}
     try:
         for r in range(rounds):
-            for setting in ((0, 1) if r % 2 == 0 else (1, 0)):
-                if setting == 0:
-                    numtorch.set_num_threads(1)
+            for key, call in calls.items():
+                if r % 2 == 0:
+                    t_one, t_default = _time(call, (one, default))
                 else:
-                    numtorch._threads._requested = saved  # the default
-                for key, call in calls.items():
-                    samples[key][setting].append(_time(call))
+                    t_default, t_one = _time(call, (default, one))
+                samples[key][0].append(t_one)
+                samples[key][1].append(t_default)
     finally:
-        numtorch._threads._requested = saved
+        _threads._requested = saved
     return [(name, n, float(np.median(one)), float(np.median(default)))
             for (name, n), (one, default) in samples.items()]
 

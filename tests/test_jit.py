@@ -118,6 +118,7 @@ def test_relu_large_tensors_match_torch(monkeypatch, enabled, dtype, workers):
     monkeypatch.setattr(_jit, "ENABLED", enabled)
     # runs of 4096 elements (the last one short), shared among that many threads
     monkeypatch.setattr(elementwise, "_RELU_RUN", 4096)
+    monkeypatch.setattr(elementwise, "_RELU_BACKWARD_RUN", 4096)
     monkeypatch.setattr(numtorch._threads, "_requested", workers)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: workers)
     rng = np.random.default_rng(2)

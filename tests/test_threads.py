@@ -412,8 +412,9 @@ def test_light_passes_are_shared_only_from_twice_their_per_thread_size(restore_t
     if op.startswith("relu") and _jit.kernels(np.ones(1, np.float32)) is None:
         pytest.skip("ReLU's shared passes are the compiled ones (numba)")
     jobs = _shared_jobs(monkeypatch)
-    light = (2 * elementwise._RELU_RUN if op.startswith("relu")
-             else 2 * _parallel.LIGHT_PER_THREAD)
+    light = {"relu": 2 * elementwise._RELU_RUN,
+             "relu_backward": 2 * elementwise._RELU_BACKWARD_RUN}.get(
+        op, 2 * _parallel.LIGHT_PER_THREAD)
     for size, shared in ((light - 256, False), (light, True)):
         jobs.clear()
         rng = np.random.default_rng(0)
@@ -437,20 +438,27 @@ def test_light_passes_are_shared_only_from_twice_their_per_thread_size(restore_t
             assert jobs == [size // _parallel.LIGHT_RUN]
 
 
-def test_layer_norm_is_shared_from_two_of_its_per_thread_runs(restore_threads, monkeypatch):
-    from numtorch.ops import _jit, normalization
+@pytest.mark.parametrize("part", ["forward", "backward", "dropout"])
+def test_layer_norm_and_dropout_are_shared_from_two_of_their_per_thread_runs(
+        restore_threads, monkeypatch, part):
+    from numtorch.ops import _jit, dropout, normalization
 
     if _jit.kernels(np.ones(1, np.float32)) is None:
-        pytest.skip("the compiled layer norm needs numba")
+        pytest.skip("the compiled layer norm and dropout need numba")
     jobs = _shared_jobs(monkeypatch)
-    per = normalization._LAYER_NORM_PER_THREAD
+    per = {"forward": normalization._LAYER_NORM_PER_THREAD,
+           "backward": normalization._LAYER_NORM_BACKWARD_PER_THREAD,
+           "dropout": dropout._PER_THREAD}[part]
     for size, shared in ((per, False), (2 * per, True)):
         x = numtorch.randn(size // 256, 256, requires_grad=True)
         jobs.clear()
-        y = numtorch.nn.functional.layer_norm(x, (256,))
-        assert bool(jobs) == shared, size
-        jobs.clear()
-        y.backward(numtorch.ones_like(y))
+        if part == "dropout":
+            numtorch.nn.functional.dropout(x, 0.3)
+        else:
+            y = numtorch.nn.functional.layer_norm(x, (256,))
+        if part == "backward":
+            jobs.clear()
+            y.backward(numtorch.ones_like(y))
         assert bool(jobs) == shared, size
 
 

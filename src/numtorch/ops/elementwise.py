@@ -605,13 +605,16 @@ sign = _unary("SignBackward0", _no_complex(
 neg = _unary("NegBackward0", np.negative, lambda g, x, o: -g, saves_x=False, float_only=False)
 abs = _unary("AbsBackward0", np.abs, lambda g, x, o: g * F.sign(x), float_only=False)
 _JIT_MIN_SIZE = 4096  # below this a compiled call's dispatch costs more than it saves
-#: A compiled ReLU pass (forward or backward) over at least two runs of this many elements is
-#: shared among threads. With runs of 2**18, the 2**19-element passes (ResNet-8's 16-channel
-#: activations) were shared and took 1.3-1.5 times as long as on one thread when measured alone
-#: (``python -m benchmarks.threads``: 148 against 226 µs; the backward 308 against 406 µs);
-#: inside ResNet-8's step it made no difference (paired rounds). From 2**20 elements two
-#: threads were even or faster (the backward 1.6 times).
-_RELU_RUN = 1 << 19
+#: A compiled ReLU forward pass over at least two runs of this many elements is shared among
+#: threads, a backward pass (two arrays read, not one) over two of ``_RELU_BACKWARD_RUN``.
+#: Measured alone (``python -m benchmarks.threads``, one thread against two, four runs): with
+#: runs of 2**18 both were shared at 2**19 elements (ResNet-8's 16-channel activations) and
+#: took 1.3-1.5 times as long there (148 against 226 µs; the backward 308 against 406 µs);
+#: at 2**20 the forward read 0.82-1.05 against one thread, the backward 1.4-1.7; from 2**21
+#: both were 1.25-1.6 times faster. Inside ResNet-8's step sharing the 2**19 passes or not
+#: made no difference (paired rounds).
+_RELU_RUN = 1 << 20
+_RELU_BACKWARD_RUN = 1 << 19
 
 
 def _relu_forward(x):
@@ -634,7 +637,7 @@ def _relu_backward(g, x, o):
         jit = _jit.kernels(g)
         if jit is not None:
             return _parallel.map_flat(jit.relu_backward, np.empty_like(g), g, o,
-                                      run=_RELU_RUN)
+                                      run=_RELU_BACKWARD_RUN)
     return g * ~(o <= 0)  # not ``o > 0``: a NaN result passes its gradient, as in PyTorch
 
 
@@ -658,7 +661,7 @@ def _relu_backward_sum(node, terms):
     if jit is None:
         return None
     return (_parallel.map_flat(jit.relu_backward_sum, np.empty_like(a), a, b, o,
-                               run=_RELU_RUN),)
+                               run=_RELU_BACKWARD_RUN),)
 
 
 class _ReluGrad(Deferred):
@@ -682,7 +685,7 @@ class _ReluGrad(Deferred):
             jit = _jit.kernels(a)
             if jit is not None:
                 return _parallel.map_flat(jit.relu_backward_sum, np.empty_like(a), a, b, o,
-                                          run=_RELU_RUN)
+                                          run=_RELU_BACKWARD_RUN)
             return _relu_backward(a + b, None, o)
         return _relu_backward(terms[0], None, o)
 

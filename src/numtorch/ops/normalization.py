@@ -423,10 +423,13 @@ def NativeLayerNormBackward0(ctx, g):
     return _norm_formula(ctx, g)
 
 
-#: Elements of a compiled layer norm (forward or backward) worth a thread: 2**18-element passes
-#: took 1.2-1.25 times as long on two threads as on one (``python -m benchmarks.threads``:
-#: 199 against 247 µs, backward 406 against 492 µs), 2**19 were 1.05-1.3 times faster.
-_LAYER_NORM_PER_THREAD = 1 << 18
+#: Elements of a compiled layer norm worth a thread, forward and backward. Measured alone
+#: (``python -m benchmarks.threads``, one thread against two, four runs): shared from 2**18
+#: elements, both took 1.2-1.25 times as long there (199 against 247 µs, backward 406 against
+#: 492 µs); at 2**19 the forward read 0.82-1.33, the backward 1.06-1.38; from 2**20 both were
+#: 1.3-1.8 times faster.
+_LAYER_NORM_PER_THREAD = 1 << 19
+_LAYER_NORM_BACKWARD_PER_THREAD = 1 << 18
 
 
 def _layer_norm_forward_fused(x, weight, bias, eps, k):
@@ -475,7 +478,8 @@ def _layer_norm_backward_fused(ctx, g):
         i = index[s]
         jit.layer_norm_backward(g2, h2, inv, w1, gi, gw[i], gb[i], s, e)
 
-    _parallel.run_rows(run, *g2.shape, bounds=bounds, per_thread=_LAYER_NORM_PER_THREAD)
+    _parallel.run_rows(run, *g2.shape, bounds=bounds,
+                       per_thread=_LAYER_NORM_BACKWARD_PER_THREAD)
     shape = ctx.param_shape
     return (gi.reshape(g.shape) if ni else None,
             gw.sum(0).astype(np.float32).reshape(shape) if nw else None,
