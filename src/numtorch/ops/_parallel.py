@@ -8,9 +8,10 @@ pool (``numtorch._threads.run_chunks``) shares among the calling thread and up t
 capped by the cores other processes leave idle). NumPy's ufuncs and the compiled kernels
 release the GIL, so the runs proceed in parallel. Below :data:`MIN_PARALLEL` elements
 everything stays on the calling thread: waking a helper costs some tens of microseconds, more
-than it saves there. A light pass (an add, a product, ReLU: little arithmetic per element)
-saves less per element, so it is shared only from ``2 * LIGHT_PER_THREAD`` elements;
-``python -m benchmarks.threads`` measures each pass on one thread and on the default.
+than it saves there. A light pass (an element-wise add or multiply: little arithmetic per
+element) saves less per element, so it is shared only from ``2 * LIGHT_PER_THREAD`` elements
+(and each kernel may pass its own ``per_thread``); ``python -m benchmarks.threads`` measures
+each pass on one thread and on the default.
 
 Run boundaries never depend on the number of threads, and each row is computed by the same
 code whichever thread runs it, so results are bitwise the same on one thread or several.
@@ -29,14 +30,15 @@ MIN_PARALLEL = 1 << 18
 #: Rows are cut into runs of about this many elements (a quarter MiB of float32): small enough
 #: to stay in the L2 cache across the several passes of a NumPy fallback.
 CHUNK_ELEMENTS = 1 << 16
-#: A light pass (each element read and written once with next to no arithmetic: an add, a
-#: product) is shared only from twice this many elements, in runs of :data:`LIGHT_RUN`
-#: (ReLU's compiled passes have their own runs, ``elementwise._RELU_RUN``). Measured on the
-#: 2-core Zen 3 (``python -m benchmarks.threads``, one thread against two, helpers asleep
-#: between calls as between a model's ops): with 2**17 an add or product of 2**18-2**19
-#: float32 took 1.4-2 times as long on two threads (126 against 247 µs at 2**18, 208 against
-#: 325 at 2**19: waking a helper and handing the GIL back and forth cost more than half the
-#: pass saves), 2**20 was even or a little faster, 2**21 1.3-1.5 times faster.
+#: A light pass (each element read and written once with next to no arithmetic: an
+#: element-wise add or multiply) is shared only from twice this many elements, in runs of
+#: :data:`LIGHT_RUN` (ReLU's compiled passes have their own runs, ``elementwise._RELU_RUN``).
+#: Measured on the 2-core Zen 3 (``python -m benchmarks.threads``, one thread against two,
+#: helpers asleep between calls as between a model's ops): with 2**17 an add or multiply of
+#: 2**18-2**19 float32 took 1.4-2 times as long on two threads (126 against 247 µs at 2**18,
+#: 208 against 325 at 2**19: waking a helper and handing the GIL back and forth cost more than
+#: half the pass saves); at 2**20 an add read 0.79-1.26 over five runs, a multiply 0.85-1.15;
+#: from 2**21 both were 1.15-1.6 times faster.
 LIGHT_PER_THREAD = 1 << 19
 #: Runs of a light pass: its single ufunc needs nothing kept in cache across passes, and fewer
 #: runs hand the GIL between the threads fewer times (an add of 2**20 float32 on two threads:
