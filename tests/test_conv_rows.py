@@ -136,6 +136,29 @@ def test_split_winograd_input_transform_gives_the_same_bits(dtype):
     assert 8 < conv_ops._WINOGRAD_SPLIT_CHANNELS <= 32
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_stride2_winograd_input_transform_gives_the_same_bits(dtype):
+    """The stride-2 transform with the column phases apart (taken below
+    ``_WINOGRAD_SPLIT_CHANNELS``) against the plain one: the same tiles, bit for bit, with
+    every padding from 0 to 3 on the left (each phase's first column), odd and even sizes,
+    and images narrower than a tile."""
+    skip_without_numba()
+    from numtorch.ops import _conv_jit
+    rng = np.random.default_rng(5)
+    for c, h, w, top, left in [(1, 1, 1, 1, 1), (3, 5, 4, 0, 0), (8, 9, 7, 1, 1),
+                               (16, 8, 10, 2, 3), (31, 6, 9, 1, 2), (5, 2, 3, 3, 2),
+                               (16, 32, 32, 1, 1), (7, 13, 17, 0, 1), (4, 11, 12, 2, 0)]:
+        x = rng.standard_normal((2, c, h, w)).astype(dtype)
+        ho, wo = (h + 2 * top - 3) // 2 + 1, (w + 2 * left - 3) // 2 + 1
+        th, tw = -(-ho // 2), -(-wo // 2)
+        k = _conv_jit.kernels(x)
+        plain = np.full((25, 2 * th * tw, c), np.nan, dtype)
+        split = plain.copy()
+        k.winograd_s2_input(x, plain, th, tw, top, left)
+        k.winograd_s2_input_split(x, split, th, tw, top, left)
+        np.testing.assert_array_equal(split, plain, err_msg=str((c, h, w, top, left)))
+
+
 @pytest.mark.parametrize("shape,wshape,stride,groups,path", [
     ((2, 3, 8, 8), (16, 3, 3), 1, 1, None),  # few input channels
     ((2, 16, 8, 8), (8, 3, 3), 2, 1, None),  # few output channels for the rows' product

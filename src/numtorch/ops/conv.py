@@ -580,6 +580,13 @@ def _winograd_input_transform(kernels, channels):
             else kernels.winograd_input)
 
 
+def _winograd_s2_input_transform(kernels, channels):
+    """The stride-2 Winograd input transform for tiles of ``channels`` channels (the column
+    phases apart below ``_WINOGRAD_SPLIT_CHANNELS``, as the stride-1 one)."""
+    return (kernels.winograd_s2_input_split if channels < _WINOGRAD_SPLIT_CHANNELS
+            else kernels.winograd_s2_input)
+
+
 def _winograd_blocks(transform, output, x, kernel, out, entries, tiles, corner, bias,
                      prepare=None):
     """The ``Blocks`` of a Winograd convolution of ``x`` ``(N, C, H, W)`` into ``out``
@@ -644,8 +651,8 @@ def _conv_forward_winograd_s2(kernels, x, w, pads, bias, out_hw):
     wk = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(9, c * o)
     u = (_WINOGRAD_S2_GG.astype(dtype) @ wk).reshape(25, c, o)
     out = np.empty((n, o, ho, wo), dtype=dtype)
-    yield _winograd_blocks(kernels.winograd_s2_input, kernels.winograd_s2_output, x, [u], out,
-                           25, (th, tw), (top, left), bias)
+    yield _winograd_blocks(_winograd_s2_input_transform(kernels, c), kernels.winograd_s2_output,
+                           x, [u], out, 25, (th, tw), (top, left), bias)
     return out
 
 
@@ -887,8 +894,8 @@ def _conv_backward_weight_winograd_s2(k, g, x, pads):
     ``_conv_forward_winograd_s2`` (``_winograd_weight_gradient`` with its 5x5 tiles; one
     thread, batch 32: 16->32 at 32x32 1.52 -> 1.20 ms, 32->64 at 16x16 1.06 -> 0.88 ms against
     the columns' and rows' paths)."""
-    return (yield from _winograd_weight_gradient(k.winograd_s2_input, k.winograd_s2_grad,
-                                                 _WINOGRAD_S2_GG, g, x, pads))
+    return (yield from _winograd_weight_gradient(_winograd_s2_input_transform(k, x.shape[1]),
+                                                 k.winograd_s2_grad, _WINOGRAD_S2_GG, g, x, pads))
 
 
 def _conv_backward_weight_winograd_cl(k, g, x, pads):
@@ -1088,6 +1095,7 @@ def _conv_backward_winograd_s2(k, g, x, w, pads):
     wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
     ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
     gx = np.empty(x.shape, dtype=g.dtype)
+    transform = _winograd_s2_input_transform(k, c)
 
     def step(s, e):
         b = e - s
@@ -1097,7 +1105,7 @@ def _conv_backward_winograd_s2(k, g, x, w, pads):
         np.matmul(gt, ut, out=prod)
         k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
         v = prod  # (its products are spent: the input's tiles go there)
-        k.winograd_s2_input(x[s:e], v, th, tw, top, left)
+        transform(x[s:e], v, th, tw, top, left)
         return np.matmul(v.swapaxes(1, 2), gt)
 
     gw = yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step,
