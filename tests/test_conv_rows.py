@@ -137,6 +137,28 @@ def test_split_winograd_input_transform_gives_the_same_bits(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_split_winograd_output_transform_gives_the_same_bits(dtype):
+    """The output transform with each row's even and odd columns apart (taken up to
+    ``_WINOGRAD_OUTPUT_SPLIT_CHANNELS``) against the plain one: the same outputs, bit for bit,
+    with and without a bias, for odd and even output sizes (an odd one's last tile half
+    outside)."""
+    skip_without_numba()
+    from numtorch.ops import _conv_jit
+    rng = np.random.default_rng(6)
+    for o, ho, wo in [(1, 1, 1), (3, 5, 4), (8, 9, 7), (16, 32, 32), (5, 2, 3), (16, 7, 12)]:
+        th, tw = -(-ho // 2), -(-wo // 2)
+        m = rng.standard_normal((16, 2 * th * tw, o)).astype(dtype)
+        bias = rng.standard_normal(o).astype(dtype)
+        k = _conv_jit.kernels(m)
+        for has_bias in (False, True):
+            plain = np.full((2, o, ho, wo), np.nan, dtype)
+            split = plain.copy()
+            k.winograd_output(m, plain, bias, has_bias, th, tw)
+            k.winograd_output_split(m, split, bias, has_bias, th, tw)
+            np.testing.assert_array_equal(split, plain, err_msg=str((o, ho, wo, has_bias)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_split_stride2_winograd_input_transform_gives_the_same_bits(dtype):
     """The stride-2 transform with the column phases apart (taken below
     ``_WINOGRAD_SPLIT_CHANNELS``) against the plain one: the same tiles, bit for bit, with
