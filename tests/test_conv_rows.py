@@ -258,6 +258,7 @@ def test_channels_last_forwards_of_an_empty_batch(monkeypatch, stride):
     ((1, 48, 40, 33), 80, 2, True),  # padding beyond 1: the first band starts in it
     ((1, 96, 31, 29), 64, (2, 1), False),
     ((1, 64, 44, 40), 64, 0, True),
+    ((1, 64, 61, 50), 16, 1, True),  # few outputs: the split output transform, on band views
 ])
 def test_winograd_forward_of_one_image_in_bands(monkeypatch, shape, o, padding, bias, dtype):
     """A single image is cut into bands of tile rows shared among threads: against PyTorch
