@@ -371,18 +371,18 @@ def _winograd_output_split(m, out, bias, has_bias, th, tw):
                     odd[q] = a1 - a2 - g3[q]
                 for ch in range(o):
                     dst = out[b, ch, yy]
-                    add = bias[ch] if has_bias else 0
-                    for tx in range(pairs):
-                        if has_bias:
+                    if has_bias:
+                        add = bias[ch]
+                        for tx in range(pairs):
                             dst[2 * tx] = even[tx * o + ch] + add
                             dst[2 * tx + 1] = odd[tx * o + ch] + add
-                        else:
+                        if wo % 2:
+                            dst[wo - 1] = even[pairs * o + ch] + add
+                    else:
+                        for tx in range(pairs):
                             dst[2 * tx] = even[tx * o + ch]
                             dst[2 * tx + 1] = odd[tx * o + ch]
-                    if wo % 2:
-                        if has_bias:
-                            dst[wo - 1] = even[pairs * o + ch] + add
-                        else:
+                        if wo % 2:
                             dst[wo - 1] = even[pairs * o + ch]
 
 
