@@ -89,7 +89,7 @@ def _cases(torch, rng):
         "dropout": unary(lambda x: F.dropout(x, 0.2)),
     }
     cases = {name: (make, SIZES) for name, make in element_wise.items()}
-    # square products of 2-16 M multiply-adds, around numtorch._threads.FLOPS_PER_THREAD
+    # square products of 2-17 M multiply-adds, around numtorch._threads.FLOPS_PER_THREAD
     cases["matmul, n x n @ n x n"] = (product, (128, 160, 200, 256))
     return cases
 
