@@ -193,7 +193,7 @@ def _plan_binary(ufunc, a, b):
         return (True, True) if a.flags.c_contiguous and b.flags.c_contiguous else None
     big_is_a = a.ndim >= b.ndim and a.size >= b.size
     big, small = (a, b) if big_is_a else (b, a)
-    if big.size < MIN_PARALLEL or not big.flags.c_contiguous:
+    if not big.flags.c_contiguous:  # (its size is checked by binary)
         return None
     if small.ndim == 0:
         return big_is_a, True
