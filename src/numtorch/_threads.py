@@ -453,6 +453,8 @@ def _matmul(a, b):
             # product over all rows: NumPy would loop over small products, each too small to share
             return _matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
         return _batched(a, b)
+    if a.shape[0] * a.shape[1] * b.shape[1] < 2 * FLOPS_PER_THREAD:
+        return a @ b  # (too small to cut: see _chunk_count)
     plan = _plan(a, b)
     if plan is None:
         return a @ b

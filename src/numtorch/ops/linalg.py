@@ -23,6 +23,8 @@ _wrap = Tensor._wrap
 def _product(a, b):
     """``a @ b`` on arrays: BLAS threads by size (numtorch._threads.matmul), a stack of many
     small products shared among numtorch's threads (ops._parallel.stacked_matmul)."""
+    if a.ndim == 2 and b.ndim == 2:  # (no stack to cut: straight to BLAS's threads)
+        return _blas_product(a, b)
     return _parallel.stacked_matmul(a, b, _blas_product)
 
 
@@ -95,6 +97,12 @@ def _into(out, result):
 def mm(input, mat2, *, out=None):
     if out is not None:
         return _into(out, mm(input, mat2))
+    return _mm_recorded(input, mat2)
+
+
+def _mm_recorded(input, mat2):
+    """``mm`` past its lower-precision wrapper (``matmul`` of two matrices, already through
+    its own, calls this)."""
     a, b = input._data, mat2._data
     if a.ndim != 2 or b.ndim != 2:
         which, t = ("self", a) if a.ndim != 2 else ("mat2", b)
@@ -276,7 +284,7 @@ def matmul(input, other, *, out=None):
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and "
             f"{b.ndim}D")
     if a.ndim == 2 and b.ndim == 2:
-        return mm(input, other)
+        return _mm_recorded(input, other)
     if a.ndim == 1 and b.ndim == 1:
         return dot(input, other)
     if a.ndim == 2 and b.ndim == 1:

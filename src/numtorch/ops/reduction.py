@@ -94,7 +94,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     if x.dtype == dt._BF16_NP and dtype is None:  # accumulate bfloat16 in float32, as torch
         res = quiet_call(x.sum, axes, np.float32, None, keepdim).astype(x.dtype)
     elif x.dtype.kind == "f":  # overflow to inf and inf - inf = nan are quiet, as in PyTorch
-        res = quiet_call(x.sum, axes, sum_dtype, None, keepdim)
+        # (np.add.reduce is what ndarray.sum calls, less a Python wrapper)
+        res = quiet_call(np.add.reduce, x, axes, sum_dtype, None, keepdim)
     else:
         res = x.sum(axis=axes, keepdims=keepdim, dtype=sum_dtype)
     if res.__class__ is not np.ndarray:
