@@ -86,6 +86,17 @@ def embed(g, shape, index, accumulate=False):
 
 def getitem(input, index):
     x = input._data
+    kind = index.__class__
+    if kind is slice or kind is int:  # (the common ``x[i]``, ``x[a:b]``: no conversion needed)
+        idx = (index, Ellipsis)
+        try:
+            data = x[idx]
+        except IndexError as e:
+            raise IndexError(_index_message(e, x.shape, idx)) from None
+        node_cls = SliceBackward0 if kind is slice else SelectBackward0
+        out = node_cls.record(data, (input,), (), (x.shape, idx, False))
+        input._share_version(out)
+        return out
     idx, advanced = _convert_index(index)
     if not advanced and Ellipsis not in idx:
         idx = idx + (Ellipsis,)  # NumPy then returns a 0-d view, not a scalar copy
