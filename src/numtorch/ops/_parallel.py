@@ -65,6 +65,9 @@ def run_rows(fn, rows, row_size, bounds=None, per_thread=MIN_PARALLEL // 2):
     elements). ``fn`` must only write rows ``start:stop`` of its outputs. The first error
     raised by a range is raised here, after all ranges have run."""
     if bounds is None:
+        if 0 < rows * row_size <= CHUNK_ELEMENTS:  # one chunk (what chunks gives), this thread
+            fn(0, rows)
+            return
         bounds = chunks(rows, row_size)
     threads = min(threads_for(rows * row_size, per_thread), len(bounds))
     if threads <= 1:

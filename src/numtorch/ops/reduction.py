@@ -618,7 +618,7 @@ def _log_softmax_rows(y, g=None):
     if g is None:
         # the rows' maxima (NumPy's max, exact) in one call before the threads start: in each
         # thread's runs, NumPy's max on a few rows keeps the second thread from gaining anything
-        tops = np.max(rows, axis=1)
+        tops = np.maximum.reduce(rows, axis=1)
 
         def run(s, e):
             kern.log_softmax_rows(rows, tops, out, s, e)
