@@ -165,6 +165,27 @@ def test_nll_loss_finite_differences():
     check_grad_fd(lambda x: F(numtorch).nll_loss(x, numtorch.tensor(target)), [logits])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_with_every_target_counted_is_the_general_path_bit_for_bit(dtype, reduction):
+    # unweighted (N, C) rows whose targets are all classes take a shorter path; an in-range
+    # ignore_index that no target uses sends the same problem down the general one
+    logits = rng(3).standard_normal((37, 9)).astype(dtype)
+    target = rng(4).integers(0, 8, 37)  # (class 8 is never a target)
+    results = []
+    for ignore_index in (-100, 8):
+        x = numtorch.tensor(logits, requires_grad=True)
+        loss = F(numtorch).cross_entropy(x, numtorch.tensor(target), reduction=reduction,
+                                         ignore_index=ignore_index)
+        (loss.sum() if reduction == "none" else loss).backward()
+        (gg,) = numtorch.autograd.grad(
+            F(numtorch).nll_loss(x * 1.0, numtorch.tensor(target), reduction="sum",
+                                 ignore_index=ignore_index), x, create_graph=True)
+        results.append((loss.detach().numpy(), x.grad.numpy(), gg.detach().numpy()))
+    for fast, general in zip(*results):
+        assert fast.dtype == general.dtype and np.array_equal(fast, general)
+
+
 @needs_torch
 def test_cross_entropy_graph_reads_as_torch():
     x = numtorch.randn(3, 4, requires_grad=True)

@@ -114,6 +114,8 @@ def test_shape_ops(name):
 INDEXING = {
     "int": lambda t, a: a[1], "neg_int": lambda t, a: a[-1, 2],
     "slice": lambda t, a: a[1:, ::2], "ellipsis": lambda t, a: a[..., 1],
+    "one_slice": lambda t, a: a[1:3], "one_step_slice": lambda t, a: a[::2],
+    "one_neg_int": lambda t, a: a[-2],
     "none": lambda t, a: a[None, :, None], "mask": lambda t, a: a[a > 0],
     "index_tensor": lambda t, a: a[t.tensor([0, 2, 0])],
     "index_pair": lambda t, a: a[t.tensor([0, 1]), t.tensor([2, 3])],

@@ -164,6 +164,24 @@ def test_integer_index_is_a_view_like_pytorch():
     assert x.tolist() == [1, 5, 0] and m.tolist() == [[0, 7], [0, 0]]
 
 
+@pytest.mark.parametrize("index", [1, -3, slice(1, 3), slice(None, None, 2), slice(5, 9), 3, -4])
+def test_single_int_or_slice_index_matches_torch(index):
+    # x[i] and x[a:b] take a shorter path than other indices: the same view, node and errors
+    def run(t):
+        a = t.arange(12.0).reshape(3, 4).requires_grad_()
+        try:
+            y = a[index]
+        except IndexError as e:
+            return "IndexError", str(e)
+        return y.detach().tolist(), type(y.grad_fn).__name__
+    assert run(numtorch) == run(torch)
+    x = numtorch.zeros(3, 4)
+    view = x[index] if index not in (3, -4) else None
+    if view is not None:
+        x.add_(1)  # a view: shares the storage and the version counter
+        assert view._version == x._version == 1 and float(view.sum()) == view.numel()
+
+
 def test_reductions_of_empty_tensors_match_torch():
     for fn in (lambda t: t.zeros(0, 3).mean(0), lambda t: t.zeros(0).mean(),
                lambda t: t.zeros(0, 3).sum(0), lambda t: t.zeros(0).sum()):
