@@ -113,7 +113,8 @@ def binary(ufunc, a, b, out=None):
     element-wise ufunc gives the same bits either way. ``out`` may be ``a`` itself (in place)."""
     light = 2 * LIGHT_PER_THREAD
     if a.size < light and (b.__class__ is not np.ndarray or b.size < light):
-        return ufunc(a, b, out=out)
+        # (an ``out=None`` keyword alone costs a ufunc call half again: 0.98 against 0.53 µs)
+        return ufunc(a, b) if out is None else ufunc(a, b, out=out)
     plan = _plan_binary(ufunc, a, b)
     if plan is None:
         return ufunc(a, b, out=out)
