@@ -238,6 +238,16 @@ def test_run_chunks_calls_every_chunk_once(chunks, threads):
     assert sorted(done) == list(range(chunks))
 
 
+@pytest.mark.parametrize("rows,row_size", [(0, 10), (1, 1), (7, 1000), (65, 1000), (65, 1009),
+                                          (3, 1 << 16), (2, 1 << 16), (5, 0)])
+def test_run_rows_calls_the_ranges_of_chunks_on_one_thread(restore_threads, rows, row_size):
+    # (a pass of one chunk is called at once, without the thread bookkeeping: the same range)
+    numtorch.set_num_threads(1)
+    done = []
+    _parallel.run_rows(lambda s, e: done.append((s, e)), rows, row_size)
+    assert done == _parallel.chunks(rows, row_size)
+
+
 def test_run_chunks_raises_the_error_of_a_chunk_after_all_ran():
     done = []
 
