@@ -46,10 +46,10 @@ LIGHT_PER_THREAD = 1 << 19
 LIGHT_RUN = 1 << 18
 
 
-def chunks(rows, row_size):
-    """Row ranges ``(start, stop)`` covering ``range(rows)``, each about
-    :data:`CHUNK_ELEMENTS` elements (at least one row); the same whatever the thread count."""
-    per = max(1, CHUNK_ELEMENTS // max(1, row_size))
+def chunks(rows, row_size, elements=CHUNK_ELEMENTS):
+    """Row ranges ``(start, stop)`` covering ``range(rows)``, each about ``elements``
+    elements (at least one row); the same whatever the thread count."""
+    per = max(1, elements // max(1, row_size))
     return [(s, min(rows, s + per)) for s in range(0, rows, per)]
 
 
@@ -139,14 +139,8 @@ def binary(ufunc, a, b, out=None):
     def run(s, e):
         ufunc(fa[s:e] if cut_a else fa, fb[s:e] if cut_b else fb, out=fo[s:e])
 
-    run_rows(run, rows, row_size, _light_runs(rows, row_size), LIGHT_PER_THREAD)
+    run_rows(run, rows, row_size, chunks(rows, row_size, LIGHT_RUN), LIGHT_PER_THREAD)
     return out
-
-
-def _light_runs(rows, row_size):
-    """Ranges of ``rows`` of about :data:`LIGHT_RUN` elements each (at least one row)."""
-    per = max(1, LIGHT_RUN // max(1, row_size))
-    return [(s, min(rows, s + per)) for s in range(0, rows, per)]
 
 
 def copy(dst, src):
