@@ -118,22 +118,29 @@ def test_split_winograd_input_transform_gives_the_same_bits(dtype):
     """The forward's transform with the even and odd columns apart (taken below
     ``_WINOGRAD_SPLIT_CHANNELS``) against the plain one: the same tiles, bit for bit, for odd
     and even sizes, no padding, padding on one side and padding beyond the image."""
+    _compare_input_transforms(
+        dtype, 4, "winograd_input", 16, lambda size, pad: size + 2 * pad - 2,
+        [(1, 1, 1, 1, 1), (3, 5, 4, 0, 0), (8, 9, 7, 1, 1), (16, 8, 10, 2, 3), (31, 6, 9, 1, 0),
+         (5, 2, 3, 3, 2), (16, 32, 32, 1, 1)])
+    assert 8 < conv_ops._WINOGRAD_SPLIT_CHANNELS <= 32
+
+
+def _compare_input_transforms(dtype, seed, name, entries, out_size, cases):
+    """Kernel ``name`` and ``name + "_split"`` write the same tiles, bit for bit, for each
+    ``(channels, height, width, top, left)`` of ``cases`` (``out_size(size, pad)``: the
+    convolution's output size along an axis)."""
     skip_without_numba()
     from numtorch.ops import _conv_jit
-    rng = np.random.default_rng(4)
-    for c, h, w, top, left in [(1, 1, 1, 1, 1), (3, 5, 4, 0, 0), (8, 9, 7, 1, 1),
-                               (16, 8, 10, 2, 3), (31, 6, 9, 1, 0), (5, 2, 3, 3, 2),
-                               (16, 32, 32, 1, 1)]:
+    rng = np.random.default_rng(seed)
+    for c, h, w, top, left in cases:
         x = rng.standard_normal((2, c, h, w)).astype(dtype)
-        ho, wo = h + 2 * top - 2, w + 2 * left - 2
-        th, tw = -(-ho // 2), -(-wo // 2)
+        th, tw = -(-out_size(h, top) // 2), -(-out_size(w, left) // 2)
         k = _conv_jit.kernels(x)
-        plain = np.full((16, 2 * th * tw, c), np.nan, dtype)
+        plain = np.full((entries, 2 * th * tw, c), np.nan, dtype)
         split = plain.copy()
-        k.winograd_input(x, plain, th, tw, top, left)
-        k.winograd_input_split(x, split, th, tw, top, left)
-        np.testing.assert_array_equal(split, plain)
-    assert 8 < conv_ops._WINOGRAD_SPLIT_CHANNELS <= 32
+        getattr(k, name)(x, plain, th, tw, top, left)
+        getattr(k, name + "_split")(x, split, th, tw, top, left)
+        np.testing.assert_array_equal(split, plain, err_msg=str((c, h, w, top, left)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -164,21 +171,10 @@ def test_split_stride2_winograd_input_transform_gives_the_same_bits(dtype):
     ``_WINOGRAD_SPLIT_CHANNELS``) against the plain one: the same tiles, bit for bit, with
     every padding from 0 to 3 on the left (each phase's first column), odd and even sizes,
     and images narrower than a tile."""
-    skip_without_numba()
-    from numtorch.ops import _conv_jit
-    rng = np.random.default_rng(5)
-    for c, h, w, top, left in [(1, 1, 1, 1, 1), (3, 5, 4, 0, 0), (8, 9, 7, 1, 1),
-                               (16, 8, 10, 2, 3), (31, 6, 9, 1, 2), (5, 2, 3, 3, 2),
-                               (16, 32, 32, 1, 1), (7, 13, 17, 0, 1), (4, 11, 12, 2, 0)]:
-        x = rng.standard_normal((2, c, h, w)).astype(dtype)
-        ho, wo = (h + 2 * top - 3) // 2 + 1, (w + 2 * left - 3) // 2 + 1
-        th, tw = -(-ho // 2), -(-wo // 2)
-        k = _conv_jit.kernels(x)
-        plain = np.full((25, 2 * th * tw, c), np.nan, dtype)
-        split = plain.copy()
-        k.winograd_s2_input(x, plain, th, tw, top, left)
-        k.winograd_s2_input_split(x, split, th, tw, top, left)
-        np.testing.assert_array_equal(split, plain, err_msg=str((c, h, w, top, left)))
+    _compare_input_transforms(
+        dtype, 5, "winograd_s2_input", 25, lambda size, pad: (size + 2 * pad - 3) // 2 + 1,
+        [(1, 1, 1, 1, 1), (3, 5, 4, 0, 0), (8, 9, 7, 1, 1), (16, 8, 10, 2, 3), (31, 6, 9, 1, 2),
+         (5, 2, 3, 3, 2), (16, 32, 32, 1, 1), (7, 13, 17, 0, 1), (4, 11, 12, 2, 0)])
 
 
 @pytest.mark.parametrize("shape,wshape,stride,groups,path", [
