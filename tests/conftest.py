@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from numtorch.ops import _jit
+from numtorch.ops import conv as conv_ops
 
 try:
     import torch
@@ -30,6 +31,16 @@ def jit_kernels(request, monkeypatch):
         skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", request.param == "numba")
     return request.param
+
+
+@pytest.fixture
+def stem_only_direct_convolutions(monkeypatch):
+    """The compiled direct convolution kernels (``ops/_conv_small_jit``, tested in
+    ``test_conv_small.py``) limited to the few input channels of a stem, as when they were made:
+    modules whose small shapes of 8-32 channels test the Winograd, rows and gather paths opt in
+    with ``pytestmark`` (the direct kernels would take those shapes now)."""
+    monkeypatch.setattr(conv_ops, "_SMALL_MAX_CHANNELS", 4)
+    monkeypatch.setattr(conv_ops, "_SMALL_WEIGHT_MAX_CHANNELS", 4)
 
 
 def skip_without_numba():

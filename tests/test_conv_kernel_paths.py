@@ -13,6 +13,8 @@ import numtorch
 from numtorch.ops import _jit
 from numtorch.ops import conv as conv_ops
 
+pytestmark = pytest.mark.usefixtures("stem_only_direct_convolutions")
+
 CASES = [
     # (N, C, H, W), (O, kh, kw), stride, padding, dilation
     ((3, 16, 9, 8), (5, 3, 3), 1, 1, 1),

@@ -3,7 +3,10 @@ ResNet's 3-channel stem): forward and weight gradient against PyTorch and the co
 for the stem's shape and odd ones (sizes, kernel widths that leave a pass of one or two taps,
 output channels not a multiple of four, uneven and large padding, bias, float64, a
 non-contiguous input, one image and batches of several blocks), the same bits on one and two
-threads, and the shapes that keep the columns' path."""
+threads, and the shapes that keep the columns' path. Up to 16 input channels the direct
+kernels also take the forward and (as the forward of the gradient with the flipped weight) the
+input gradient from the Winograd, and up to 32 the weight gradient from 16x16 outputs on;
+but not a single image's forward, which the Winograd shares among the threads."""
 
 import numpy as np
 import pytest
@@ -190,3 +193,50 @@ def test_small_kernels_empty_batch(monkeypatch):
     assert calls == ["_conv_forward_small", "_conv_backward_weight_small"]
     assert out.shape == (0, 16, 8, 8) and out.dtype == np.float32
     assert gw.shape == (16, 3, 3, 3) and not gw.any()
+
+
+def _run_with_input_gradient(lib, x, w, b, padding):
+    """Output, input, weight and bias gradients of conv2d in ``lib`` (numtorch or torch), the
+    output's gradient fixed."""
+    xt = lib.tensor(x, requires_grad=True)
+    wt = lib.tensor(w, requires_grad=True)
+    bt = lib.tensor(b, requires_grad=True)
+    y = lib.nn.functional.conv2d(xt, wt, bt, 1, padding)
+    g = np.cos(np.arange(y.numel(), dtype=x.dtype)).reshape(y.shape)
+    y.backward(lib.tensor(g))
+    return [t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,padding,calls", [
+    # up to 16 channels on both sides: forward, input gradient and weight gradient direct
+    ((2, 16, 9, 7), 16, 1, ["_conv_forward_small", "_conv_forward_small",
+                            "_conv_backward_weight_small"]),
+    # (under 16 input channels the input gradient is col2im's, see _MIN_FLIP_CHANNELS)
+    ((3, 8, 6, 10), 12, (1, 2), ["_conv_forward_small", "_conv_backward_weight_small"]),
+    # 32 output channels: the input gradient's forward has too many input channels
+    ((2, 16, 5, 6), 32, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
+    # 32 input channels: the weight gradient from 16x16 outputs on (the input gradient's
+    # forward has 8)
+    ((2, 32, 16, 16), 8, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
+    ((2, 32, 15, 16), 8, 1, ["_conv_forward_small"]),
+    ((2, 32, 16, 16), 32, 1, ["_conv_backward_weight_small"]),
+    ((2, 20, 17, 16), 16, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
+    # a single image: the forward is the Winograd's (in bands); the input gradient's too
+    ((1, 16, 12, 12), 16, 1, ["_conv_backward_weight_small"]),
+    ((1, 4, 12, 12), 16, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
+])
+def test_direct_kernels_take_up_to_16_channels_and_weight_gradients_up_to_32(
+        monkeypatch, shape, o, padding, calls, dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x, w, b = _arrays(shape, (o, 3, 3), dtype, True, seed=3)
+    expected = _run_with_input_gradient(torch, x, w, b, padding)
+    taken = _taken(monkeypatch, force=False)
+    got = _run_with_input_gradient(numtorch, x, w, b, padding)
+    assert sorted(taken) == sorted(calls)  # (the weight gradient may run on a helper thread)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for a, e in zip(got, expected):
+        assert a.dtype == e.dtype and a.shape == e.shape
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol * max(1.0, np.abs(e).max()))

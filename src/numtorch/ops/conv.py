@@ -249,6 +249,9 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
         return _conv_forward_whole(x, w, stride, pads, dilation, bias, (ho, wo))
     if _subsampled_path(x, w, stride, pads, groups):
         return (yield from _conv_forward_subsampled(x, w, stride, bias, (ho, wo)))
+    small = _small_forward_kernels(x, w, stride, dilation, groups, (ho, wo))
+    if small is not None:
+        return (yield from _conv_forward_small(small, x, w, pads, bias, (ho, wo)))
     path = _channels_last_path(x, w, stride, dilation, groups)
     if path is not None:
         kernels = _conv_jit.kernels(x, w)
@@ -259,9 +262,6 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
         if kernels is not None:
             return (yield from _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias,
                                                   (ho, wo)))
-    small = _small_kernels(x, w, o, (kh, kw), stride, dilation, groups, (ho, wo))
-    if small is not None:
-        return (yield from _conv_forward_small(small, x, w, pads, bias, (ho, wo)))
     jit = _jit.kernels(x)
     xp = _padded_input(x, pads, jit)
     wm = w.reshape(o, -1) if groups == 1 else w.reshape(groups, o // groups, -1)
@@ -685,6 +685,10 @@ def _conv_backward_weight(g, x, kernel, stride, pads, dilation, groups):
 
 def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
     """``_conv_backward_weight`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
+    small = _small_kernels(x, g, g.shape[1], kernel, stride, dilation, groups, g.shape[2:],
+                           weight=True)
+    if small is not None:
+        return (yield from _conv_backward_weight_small(small, g, x, kernel, pads))
     cl = None  # the channels-last Winograd
     if (_WINOGRAD_CL and tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
             and groups == 1 and min(x.shape[1], g.shape[1]) >= _WINOGRAD_MIN_CHANNELS
@@ -714,9 +718,6 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
         if rows is not None and pm is not None:
             return (yield from _conv_backward_weight_rows(rows, pm, g, x, kernel, stride, pads,
                                                           dilation))
-    small = _small_kernels(x, g, g.shape[1], kernel, stride, dilation, groups, g.shape[2:])
-    if small is not None:
-        return (yield from _conv_backward_weight_small(small, g, x, kernel, pads))
     n, o = g.shape[:2]
     ln = g.shape[2] * g.shape[3]
     jit = _jit.kernels(x)
@@ -761,7 +762,18 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
 # weight gradient 0.43-0.55 -> 0.39-0.43 ms. Inside ResNet-8's training step (two threads,
 # minimum / first quartile): forward 0.47 / 0.62 -> 0.49 / 0.59 ms, weight gradient (its
 # backward node) 0.53 / 0.68 -> 0.44 / 0.52 ms.
-_SMALL_MAX_CHANNELS = 4
+# They also beat the 3x3 Winograd, forward up to 16 input channels and the weight gradient up
+# to 32 from 16x16 outputs on: its transforms move more memory than the products they save,
+# where the direct kernels' planes and accumulators stay in L1 and L2 (Zen 3, one thread, batch
+# 32 unless said, medians of rounds alternated in one process, Winograd -> direct, forward /
+# weight gradient: 16->16 at 32x32 7.3 -> 4.7 / 8.0 -> 3.7 ms; 8->8 at 32x32 3.2 -> 1.4 / 3.7
+# -> 1.1 ms; 16->16 at 8x8 0.49 -> 0.40 / 0.41 -> 0.39 ms; 16 channels at 224x224, one image,
+# 8.7 -> 7.9 / 11.4 -> 5.7 ms; 32->32 at 16x16 5.1 -> 5.0 / 5.8 -> 3.7 ms, at 32x32 17.3 ->
+# 15.7 / 20.6 -> 11.5 ms, at 8x8 1.2 -> 1.9 / 1.5 -> 1.6 ms; 64->64 at 16x16 12.6 -> 19.0 /
+# 15.4 -> 14.0 ms: slower forward).
+_SMALL_MAX_CHANNELS = 16
+_SMALL_WEIGHT_MAX_CHANNELS = 32
+_SMALL_WEIGHT_MIN_POSITIONS = 256
 
 
 def _small_pays(o, kernel):
@@ -770,15 +782,29 @@ def _small_pays(o, kernel):
     return o % _conv_small_jit.GROUP == 0 and kernel[1] % 3 == 0
 
 
-def _small_kernels(x, other, o, kernel, stride, dilation, groups, out_hw):
+def _small_kernels(x, other, o, kernel, stride, dilation, groups, out_hw, weight=False):
     """The direct kernels (``_conv_small_jit``) where they take and pay for this convolution
-    of ``x`` with ``o`` output channels (``other``: the weight, or for the weight gradient the
-    output's gradient, of the same dtype), or None for the columns' path."""
+    of ``x`` with ``o`` output channels (``other``: the weight, or for the weight gradient
+    (``weight``) the output's gradient, of the same dtype), or None for the other paths."""
+    channels = _SMALL_MAX_CHANNELS
+    if weight and _SMALL_MAX_CHANNELS and out_hw[0] * out_hw[1] >= _SMALL_WEIGHT_MIN_POSITIONS:
+        channels = max(channels, _SMALL_WEIGHT_MAX_CHANNELS)
     if (groups != 1 or stride != (1, 1) or dilation != (1, 1) or min(out_hw) < 1
-            or x.shape[1] > _SMALL_MAX_CHANNELS or not _small_pays(o, kernel)
+            or x.shape[1] > channels or not _small_pays(o, kernel)
             or _jit.kernels(x) is None):
         return None
     return _conv_small_jit.kernels(x, other)
+
+
+def _small_forward_kernels(x, w, stride, dilation, groups, out_hw):
+    """:func:`_small_kernels` for the forward of ``x`` with the weight ``w``, except for a
+    single image that the stride-1 Winograd shares among the threads in bands (the direct
+    kernels run an image on one thread)."""
+    small = _small_kernels(x, w, w.shape[0], w.shape[2:], stride, dilation, groups, out_hw)
+    if small is not None and x.shape[0] == 1 and _channels_last_path(x, w, stride, dilation,
+                                                                     groups) is not None:
+        return None
+    return small
 
 
 def _small_bytes(x, o, pads, out_hw):
@@ -973,7 +999,9 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
         full = _full_correlation_pads(w.shape[2:], pads, dilation)
         if full is not None:
             adjoint = w.transpose(1, 0, 2, 3)  # (its shape: the flipped weight's)
-            if _channels_last_path(g, adjoint, (1, 1), dilation, 1) == "winograd":
+            if (_channels_last_path(g, adjoint, (1, 1), dilation, 1) == "winograd"
+                    and _small_forward_kernels(g, adjoint, (1, 1), dilation, 1,
+                                               x_shape[2:]) is None):
                 k = _conv_jit.kernels(g, w)
                 if k is not None:
                     return (yield from _conv_backward_input_winograd(k, g, w, x_shape, full))
