@@ -36,11 +36,13 @@ def jit_kernels(request, monkeypatch):
 @pytest.fixture
 def stem_only_direct_convolutions(monkeypatch):
     """The compiled direct convolution kernels (``ops/_conv_small_jit``, tested in
-    ``test_conv_small.py``) limited to the few input channels of a stem, as when they were made:
-    modules whose small shapes of 8-32 channels test the Winograd, rows and gather paths opt in
-    with ``pytestmark`` (the direct kernels would take those shapes now)."""
+    ``test_conv_small.py``) limited to the stride-1 convolutions of few input channels of a
+    stem, as when they were made: modules whose small shapes of 8-32 channels test the
+    Winograd, rows and gather paths opt in with ``pytestmark`` (the direct kernels would take
+    those shapes now)."""
     monkeypatch.setattr(conv_ops, "_SMALL_MAX_CHANNELS", 4)
     monkeypatch.setattr(conv_ops, "_SMALL_WEIGHT_MAX_CHANNELS", 4)
+    monkeypatch.setattr(conv_ops, "_SMALL_S2_MAX_CHANNELS", 0)
 
 
 def skip_without_numba():

@@ -6,7 +6,9 @@ non-contiguous input, one image and batches of several blocks), the same bits on
 threads, and the shapes that keep the columns' path. Up to 16 input channels the direct
 kernels also take the forward and (as the forward of the gradient with the flipped weight) the
 input gradient from the Winograd, and up to 32 the weight gradient from 16x16 outputs on;
-but not a single image's forward, which the Winograd shares among the threads."""
+but not a single image's forward, which the Winograd shares among the threads. A 3x3
+stride-2 convolution of up to 16 input channels gets both gradients from the stride-2 direct
+kernels (phase planes)."""
 
 import numpy as np
 import pytest
@@ -38,7 +40,8 @@ def _taken(monkeypatch, force=True):
     """Spies on the direct paths (their names, in the order called); ``force``: also on shapes
     the dispatch leaves to the columns."""
     calls = []
-    for name in ("_conv_forward_small", "_conv_backward_weight_small"):
+    for name in ("_conv_forward_small", "_conv_backward_weight_small",
+                 "_conv_backward_input_small_s2"):
         def spy(*args, _fn=getattr(conv_ops, name), _name=name, **kwargs):
             calls.append(_name)
             return (yield from _fn(*args, **kwargs))
@@ -119,7 +122,7 @@ def test_small_kernels_match_the_columns_path(monkeypatch, shape, wshape, paddin
 
 
 @pytest.mark.parametrize("shape,wshape,padding,stride,channels", [
-    ((32, 3, 32, 32), (16, 3, 3), 1, 2, 4),  # stride 2
+    ((32, 3, 32, 32), (16, 5, 5), 2, 2, 4),  # stride 2, not 3x3 (3x3: the stride-2 kernels)
     ((2, 5, 8, 8), (16, 3, 3), 1, 1, 4),  # five input channels
     ((64, 1, 28, 28), (6, 5, 5), 0, 1, 4),  # LeNet's first convolution: slower direct
     ((2, 3, 8, 8), (16, 3, 3), 1, 1, 0),  # the direct kernels switched off
@@ -195,13 +198,13 @@ def test_small_kernels_empty_batch(monkeypatch):
     assert gw.shape == (16, 3, 3, 3) and not gw.any()
 
 
-def _run_with_input_gradient(lib, x, w, b, padding):
+def _run_with_input_gradient(lib, x, w, b, padding, stride=1):
     """Output, input, weight and bias gradients of conv2d in ``lib`` (numtorch or torch), the
     output's gradient fixed."""
     xt = lib.tensor(x, requires_grad=True)
     wt = lib.tensor(w, requires_grad=True)
     bt = lib.tensor(b, requires_grad=True)
-    y = lib.nn.functional.conv2d(xt, wt, bt, 1, padding)
+    y = lib.nn.functional.conv2d(xt, wt, bt, stride, padding)
     g = np.cos(np.arange(y.numel(), dtype=x.dtype)).reshape(y.shape)
     y.backward(lib.tensor(g))
     return [t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)]
@@ -240,3 +243,58 @@ def test_direct_kernels_take_up_to_16_channels_and_weight_gradients_up_to_32(
     for a, e in zip(got, expected):
         assert a.dtype == e.dtype and a.shape == e.shape
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol * max(1.0, np.abs(e).max()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,o,padding,taken", [
+    ((2, 16, 9, 9), 32, 1, True),  # ResNet-8's 16->32 at an odd size
+    ((2, 6, 10, 9), 10, 0, True),  # no padding, channels not a multiple of four
+    ((3, 4, 11, 8), 8, 2, True),  # padding beyond 1: the first phase row is padding
+    ((2, 3, 8, 8), 4, (2, 1), True),  # uneven padding: rows and columns in other phases
+    ((1, 5, 1, 1), 3, 1, True),  # a 1x1 input: one output, mostly padding
+    ((2, 32, 8, 8), 16, 1, False),  # 32 input channels: the stride-2 Winograd
+])
+def test_stride2_gradients_direct_up_to_16_channels(monkeypatch, shape, o, padding, taken,
+                                                    dtype):
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x, w, b = _arrays(shape, (o, 3, 3), dtype, True, seed=4)
+    expected = _run_with_input_gradient(torch, x, w, b, padding, 2)
+    calls = _taken(monkeypatch, force=False)
+    got = _run_with_input_gradient(numtorch, x, w, b, padding, 2)
+    assert sorted(calls) == (["_conv_backward_input_small_s2", "_conv_backward_weight_small"]
+                             if taken else [])
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for a, e in zip(got, expected):
+        assert a.dtype == e.dtype and a.shape == e.shape
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol * max(1.0, np.abs(e).max()))
+
+
+def test_stride2_direct_gradients_same_bits_on_one_and_two_threads(monkeypatch):
+    """37 images in blocks of a few: both stride-2 gradients give the same bits on one thread
+    and on two, and a non-contiguous input or gradient the bits of its contiguous copy."""
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((37, 12, 13, 22)).astype(np.float32)[:, ::2, :, 1:-1]
+    w = rng.standard_normal((8, 6, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((37, 8, 7, 20)).astype(np.float32)[:, :, :, ::2]
+    geom = ((2, 2), (1, 1, 1, 1), (1, 1), 1)
+    monkeypatch.setattr(conv_ops, "_BLOCK_BYTES", 20_000)  # a few images a block
+    calls = _taken(monkeypatch, force=False)
+
+    def both(g, x):
+        return (conv_ops._conv_backward_input(g, w, x.shape, *geom),
+                conv_ops._conv_backward_weight(g, x, (3, 3), *geom))
+
+    monkeypatch.setattr(numtorch._threads, "_requested", 1)
+    one = both(g, x)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    two = both(g, x)
+    assert calls == ["_conv_backward_input_small_s2", "_conv_backward_weight_small"] * 2
+    for a, e in zip(one, two):
+        np.testing.assert_array_equal(a, e)
+    for a, e in zip(both(np.ascontiguousarray(g), np.ascontiguousarray(x)), one):
+        np.testing.assert_array_equal(a, e)

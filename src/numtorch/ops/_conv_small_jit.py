@@ -28,6 +28,20 @@ loops are then long, contiguous and vectorise, whatever the image width.
 
 Copying each image into ``kw`` planes shifted by a tap each (no dropped positions) instead was
 slower: the copies cost three times the padding's, and the planes no longer fit in L1.
+
+A 3x3 stride-2 convolution's gradients are read flat the same way from phase planes:
+
+* ``small_weight_s2``: each padded input plane split into its four phases (even and odd rows
+  by even and odd columns, ``_place_phases``); the output position ``(y, x)`` of tap ``(i, j)``
+  reads phase ``(i % 2, j % 2)`` at ``(y + i // 2) * Wq + x + j // 2`` (``Wq = Wo + 1``), so a
+  kernel row's three taps are three runs of two phase planes, and the dot products are those
+  of ``small_weight``.
+* ``small_input_s2``: the input gradient at padded position ``(2 * i + a, 2 * j + b)`` (phase
+  ``(a, b)``) gathers the output gradient at rows ``i`` and ``i - 1`` (``a = 0``: taps 0 and 2)
+  or ``i`` (``a = 1``: tap 1), the same for columns; with the gradient padded by one row and
+  column on top and left, the four phases of four input channels are accumulated from four
+  shifted runs of each gradient plane (4 + 2 + 2 + 1 taps), then moved to the interleaved
+  ``(N, C, H, W)`` gradient.
 """
 
 import numpy as np
@@ -37,6 +51,7 @@ from . import _jit as _ops_jit
 # Output channels computed together; the weight is padded with zero channels to a multiple.
 GROUP = 4
 _place = None  # the compiled ``_place_image``, which both kernels call (set by ``_Kernels``)
+_phases = None  # the compiled ``_place_phases`` (the same, for the stride-2 weight gradient)
 _rows = None  # the compiled ``_aligned_rows`` (the same)
 # The runs are computed in whole multiples of this many elements, past the last position
 # (and read as far past the planes, zeros): a run of 1086 (the stem) left 14 elements to the
@@ -46,12 +61,16 @@ _TAIL = 16
 
 class _Kernels:
     def __init__(self, numba):
-        global _place, _rows
+        global _place, _phases, _rows
         _place = _ops_jit.njit(numba, _place_image, nogil=True)
+        _phases = _ops_jit.njit(numba, _place_phases, nogil=True)
         _rows = _ops_jit.njit(numba, _aligned_rows, nogil=True)
         self.small_forward = _ops_jit.njit(numba, _small_forward, nogil=True)
         self.small_weight = _ops_jit.njit(numba, _small_weight, nogil=True,
                                           fastmath={"reassoc", "contract"})
+        self.small_weight_s2 = _ops_jit.njit(numba, _small_weight_s2, nogil=True,
+                                             fastmath={"reassoc", "contract"})
+        self.small_input_s2 = _ops_jit.njit(numba, _small_input_s2, nogil=True)
 
 
 #: ``kernels(*arrays)``: the compiled kernels, or None where :mod:`numtorch.ops._jit`'s are off
@@ -267,3 +286,199 @@ def _small_weight(x, g, gw, top, left):
                             gw[o0 + 1, ch, i, j + 2] += b2
                             gw[o0 + 2, ch, i, j + 2] += c2
                             gw[o0 + 3, ch, i, j + 2] += d2
+
+
+def _place_phases(x, b, xp, top, left, hq, wq):
+    """Image ``b`` of ``x`` ``(N, C, H, W)``, padded by ``top`` and ``left``, into its phase
+    planes: ``xp[4 * c + 2 * a + e]`` holds the padded plane's rows ``2 * i + a`` and columns
+    ``2 * j + e`` at ``i * wq + j`` (``i < hq``, ``j < wq``); what is around them stays as it
+    is (zeros, written once per call of the kernel)."""
+    c, h, w = x.shape[1], x.shape[2], x.shape[3]
+    for ch in range(c):
+        for y in range(h):
+            i = (y + top) // 2
+            if i >= hq:
+                continue
+            phase = 4 * ch + 2 * ((y + top) % 2)
+            src = x[b, ch, y]
+            for e in range(2):
+                x0 = (e - left) % 2  # the first column of this column phase
+                j0 = (x0 + left) // 2
+                count = min((w - x0 + 1) // 2, wq - j0)
+                dst = xp[phase + e, i * wq + j0:i * wq + j0 + max(count, 0)]
+                for q in range(count):
+                    dst[q] = src[x0 + 2 * q]
+
+
+def _small_weight_s2(x, g, gw, top, left):
+    """``gw`` ``(O4, C, 3, 3)`` += the weight gradient of a 3x3 stride-2 convolution of ``x``
+    ``(N, C, H, W)`` zero-padded by ``top`` and ``left``, from its output's gradient ``g``
+    ``(N, O, Ho, Wo)`` (channels ``O`` to ``O4`` of ``gw`` get nothing)."""
+    n, c = x.shape[0], x.shape[1]
+    o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    o4 = gw.shape[0]
+    hq, wq = ho + 1, wo + 1
+    length = ((ho - 1) * wq + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
+    zero = gw.dtype.type(0)
+    xp = _rows(4 * c, hq * wq + wq + _TAIL, x)
+    xp[:, :] = zero
+    flat = _rows(4, length, gw)
+    flat[:, :] = zero  # (zero at the dropped positions)
+    g0 = flat[0, :length]
+    g1 = flat[1, :length]
+    g2 = flat[2, :length]
+    g3 = flat[3, :length]
+    for b in range(n):
+        _phases(x, b, xp, top, left, hq, wq)
+        for o0 in range(0, o4, 4):
+            for k in range(4):
+                for y in range(ho):
+                    dst = flat[k, y * wq:y * wq + wo]
+                    if o0 + k < o:
+                        src = g[b, o0 + k, y]
+                        for q in range(wo):
+                            dst[q] = src[q]
+                    else:
+                        for q in range(wo):
+                            dst[q] = zero
+            for ch in range(c):
+                for i in range(3):
+                    s = (i // 2) * wq
+                    even = xp[4 * ch + 2 * (i % 2)]
+                    odd = xp[4 * ch + 2 * (i % 2) + 1]
+                    r0 = even[s:s + length]  # tap (i, 0)
+                    r1 = odd[s:s + length]  # tap (i, 1)
+                    r2 = even[s + 1:s + 1 + length]  # tap (i, 2)
+                    a0 = a1 = a2 = b0 = b1 = b2 = zero
+                    c0 = c1 = c2 = d0 = d1 = d2 = zero
+                    for q in range(length):
+                        u0 = r0[q]
+                        u1 = r1[q]
+                        u2 = r2[q]
+                        v = g0[q]
+                        a0 += v * u0
+                        a1 += v * u1
+                        a2 += v * u2
+                        v = g1[q]
+                        b0 += v * u0
+                        b1 += v * u1
+                        b2 += v * u2
+                        v = g2[q]
+                        c0 += v * u0
+                        c1 += v * u1
+                        c2 += v * u2
+                        v = g3[q]
+                        d0 += v * u0
+                        d1 += v * u1
+                        d2 += v * u2
+                    gw[o0, ch, i, 0] += a0
+                    gw[o0, ch, i, 1] += a1
+                    gw[o0, ch, i, 2] += a2
+                    gw[o0 + 1, ch, i, 0] += b0
+                    gw[o0 + 1, ch, i, 1] += b1
+                    gw[o0 + 1, ch, i, 2] += b2
+                    gw[o0 + 2, ch, i, 0] += c0
+                    gw[o0 + 2, ch, i, 1] += c1
+                    gw[o0 + 2, ch, i, 2] += c2
+                    gw[o0 + 3, ch, i, 0] += d0
+                    gw[o0 + 3, ch, i, 1] += d1
+                    gw[o0 + 3, ch, i, 2] += d2
+
+
+def _small_input_s2(g, wt, gx, top, left):
+    """``gx`` ``(N, C, H, W)`` = the input gradient of a 3x3 stride-2 convolution whose input
+    was padded by ``top`` and ``left``, from its output's gradient ``g`` ``(N, O, Ho, Wo)``;
+    ``wt`` ``(C4, O, 3, 3)`` is the weight with its channels swapped, zero channels up to a
+    multiple of four (see :func:`grouped_weight`)."""
+    n, o, ho, wo = g.shape
+    c4 = wt.shape[0]
+    c, h, w = gx.shape[1], gx.shape[2], gx.shape[3]
+    imax, jmax = (top + h - 1) // 2, (left + w - 1) // 2  # the last phase row and column
+    wg = max(wo, jmax + 1) + 1  # the gradient's rows, one zero column ahead
+    hg = max(ho, imax + 1) + 1
+    length = (imax * wg + jmax + _TAIL) // _TAIL * _TAIL  # (see _TAIL)
+    zero = gx.dtype.type(0)
+    gp = _rows(o, hg * wg + wg + _TAIL, g)
+    gp[:, :] = zero
+    acc = _rows(16, length, gx)  # phase (a, e), input channel k: row 4 * (2 * a + e) + k
+    for b in range(n):
+        for oc in range(o):
+            plane = gp[oc]
+            for y in range(ho):
+                dst = plane[(y + 1) * wg + 1:(y + 1) * wg + 1 + wo]
+                src = g[b, oc, y]
+                for q in range(wo):
+                    dst[q] = src[q]
+        for c0 in range(0, c4, 4):
+            acc[:, :] = zero
+            for oc in range(o):
+                plane = gp[oc]
+                # the gradient at (i - 1, j - 1), (i - 1, j), (i, j - 1) and (i, j)
+                r00 = plane[0:length]
+                r01 = plane[1:1 + length]
+                r10 = plane[wg:wg + length]
+                r11 = plane[wg + 1:wg + 1 + length]
+                # phase (0, 0): taps (0, 0), (0, 2), (2, 0), (2, 2)
+                p0, p1 = acc[0, :length], acc[1, :length]
+                p2, p3 = acc[2, :length], acc[3, :length]
+                a0, a1 = wt[c0, oc, 0, 0], wt[c0, oc, 0, 2]
+                a2, a3 = wt[c0, oc, 2, 0], wt[c0, oc, 2, 2]
+                b0, b1 = wt[c0 + 1, oc, 0, 0], wt[c0 + 1, oc, 0, 2]
+                b2, b3 = wt[c0 + 1, oc, 2, 0], wt[c0 + 1, oc, 2, 2]
+                d0, d1 = wt[c0 + 2, oc, 0, 0], wt[c0 + 2, oc, 0, 2]
+                d2, d3 = wt[c0 + 2, oc, 2, 0], wt[c0 + 2, oc, 2, 2]
+                e0, e1 = wt[c0 + 3, oc, 0, 0], wt[c0 + 3, oc, 0, 2]
+                e2, e3 = wt[c0 + 3, oc, 2, 0], wt[c0 + 3, oc, 2, 2]
+                for q in range(length):
+                    u0 = r11[q]
+                    u1 = r10[q]
+                    u2 = r01[q]
+                    u3 = r00[q]
+                    p0[q] = p0[q] + a0 * u0 + a1 * u1 + a2 * u2 + a3 * u3
+                    p1[q] = p1[q] + b0 * u0 + b1 * u1 + b2 * u2 + b3 * u3
+                    p2[q] = p2[q] + d0 * u0 + d1 * u1 + d2 * u2 + d3 * u3
+                    p3[q] = p3[q] + e0 * u0 + e1 * u1 + e2 * u2 + e3 * u3
+                # phase (0, 1): taps (0, 1), (2, 1); phase (1, 0): taps (1, 0), (1, 2)
+                for phase in range(1, 3):
+                    p0, p1 = acc[4 * phase, :length], acc[4 * phase + 1, :length]
+                    p2, p3 = acc[4 * phase + 2, :length], acc[4 * phase + 3, :length]
+                    if phase == 1:
+                        far = r01
+                        a0, a1 = wt[c0, oc, 0, 1], wt[c0, oc, 2, 1]
+                        b0, b1 = wt[c0 + 1, oc, 0, 1], wt[c0 + 1, oc, 2, 1]
+                        d0, d1 = wt[c0 + 2, oc, 0, 1], wt[c0 + 2, oc, 2, 1]
+                        e0, e1 = wt[c0 + 3, oc, 0, 1], wt[c0 + 3, oc, 2, 1]
+                    else:
+                        far = r10
+                        a0, a1 = wt[c0, oc, 1, 0], wt[c0, oc, 1, 2]
+                        b0, b1 = wt[c0 + 1, oc, 1, 0], wt[c0 + 1, oc, 1, 2]
+                        d0, d1 = wt[c0 + 2, oc, 1, 0], wt[c0 + 2, oc, 1, 2]
+                        e0, e1 = wt[c0 + 3, oc, 1, 0], wt[c0 + 3, oc, 1, 2]
+                    for q in range(length):
+                        u0 = r11[q]
+                        u1 = far[q]
+                        p0[q] = p0[q] + a0 * u0 + a1 * u1
+                        p1[q] = p1[q] + b0 * u0 + b1 * u1
+                        p2[q] = p2[q] + d0 * u0 + d1 * u1
+                        p3[q] = p3[q] + e0 * u0 + e1 * u1
+                # phase (1, 1): tap (1, 1)
+                p0, p1 = acc[12, :length], acc[13, :length]
+                p2, p3 = acc[14, :length], acc[15, :length]
+                a0, b0 = wt[c0, oc, 1, 1], wt[c0 + 1, oc, 1, 1]
+                d0, e0 = wt[c0 + 2, oc, 1, 1], wt[c0 + 3, oc, 1, 1]
+                for q in range(length):
+                    u0 = r11[q]
+                    p0[q] = p0[q] + a0 * u0
+                    p1[q] = p1[q] + b0 * u0
+                    p2[q] = p2[q] + d0 * u0
+                    p3[q] = p3[q] + e0 * u0
+            for k in range(min(4, c - c0)):
+                for y in range(h):
+                    i = (y + top) // 2
+                    dst = gx[b, c0 + k, y]
+                    for e in range(2):
+                        src = acc[4 * (2 * ((y + top) % 2) + e) + k]
+                        x0 = (e - left) % 2  # the first column of this column phase
+                        j0 = (x0 + left) // 2
+                        for t in range((w - x0 + 1) // 2):
+                            dst[x0 + 2 * t] = src[i * wg + j0 + t]

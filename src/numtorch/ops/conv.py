@@ -49,6 +49,7 @@ backward runs the array kernels above.
 """
 
 import functools
+import math
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -688,7 +689,10 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
     small = _small_kernels(x, g, g.shape[1], kernel, stride, dilation, groups, g.shape[2:],
                            weight=True)
     if small is not None:
-        return (yield from _conv_backward_weight_small(small, g, x, kernel, pads))
+        return (yield from _conv_backward_weight_small(small.small_weight, g, x, kernel, pads))
+    small = _small_s2_kernels(x.shape[1], kernel, stride, dilation, groups, g.shape[2:], x, g)
+    if small is not None:
+        return (yield from _conv_backward_weight_small(small.small_weight_s2, g, x, kernel, pads))
     cl = None  # the channels-last Winograd
     if (_WINOGRAD_CL and tuple(kernel) == (3, 3) and stride == (1, 1) and dilation == (1, 1)
             and groups == 1 and min(x.shape[1], g.shape[1]) >= _WINOGRAD_MIN_CHANNELS
@@ -807,6 +811,43 @@ def _small_forward_kernels(x, w, stride, dilation, groups, out_hw):
     return small
 
 
+# The stride-2 direct kernels (``_conv_small_jit.small_input_s2`` and ``small_weight_s2``)
+# beat the stride-2 Winograd's gradients up to this many input channels (one thread, batch 32,
+# medians of rounds alternated in one process: 16->32 at 32x32, input gradient 5.7 -> 3.4 ms,
+# weight gradient 4.5 -> 2.4 ms, both 9.0 -> 5.8 ms; 32->64 at 16x16, input gradient 3.0 ->
+# 4.7 ms: slower), and the columns' weight gradient below 16 (3->16 at 32x32 0.64 -> 0.39 ms,
+# 8->16 1.58 -> 0.83 ms). ResNet-8's step, paired: -1.2 and -7.1 ms of 76 and 100 ms on a
+# noisy host (faster in 11 of 16 rounds both times). Their forward, tried the same way (phase
+# planes, four output channels and three taps a pass), was no faster than the stride-2
+# Winograd's.
+_SMALL_S2_MAX_CHANNELS = 16
+
+
+def _small_s2_kernels(channels, kernel, stride, dilation, groups, out_hw, *arrays):
+    """The direct kernels where they take a gradient of this 3x3 stride-2 convolution of
+    ``channels`` input channels (``arrays``: its operands, of one dtype), or None."""
+    if (groups != 1 or tuple(stride) != (2, 2) or tuple(dilation) != (1, 1)
+            or tuple(kernel) != (3, 3) or channels > _SMALL_S2_MAX_CHANNELS or min(out_hw) < 1
+            or _jit.kernels(*arrays) is None):
+        return None
+    return _conv_small_jit.kernels(*arrays)
+
+
+def _conv_backward_input_small_s2(small, g, w, x_shape, pads):
+    """Input gradient of a 3x3 stride-2 convolution by the direct kernel
+    (``_conv_small_jit.small_input_s2``), a block of images at a time."""
+    n = g.shape[0]
+    wt = _conv_small_jit.grouped_weight(w.transpose(1, 0, 2, 3))
+    gx = np.empty(x_shape, dtype=np.result_type(g, w))
+
+    def step(s, e):
+        small.small_input_s2(g[s:e], wt, gx[s:e], pads[0], pads[2])
+
+    per_image = (g[0].size + math.prod(x_shape[1:])) * gx.itemsize
+    yield Blocks(n, _shared_block_size(n, per_image), step)
+    return gx
+
+
 def _small_bytes(x, o, pads, out_hw):
     """One image's padded input and output, in bytes (sizes the blocks of the direct kernels)."""
     hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
@@ -830,16 +871,16 @@ def _conv_forward_small(small, x, w, pads, bias, out_hw):
     return out
 
 
-def _conv_backward_weight_small(small, g, x, kernel, pads):
-    """``_conv_backward_weight`` of a stride-1 convolution with few input channels by the
-    direct kernel (``_conv_small_jit.small_weight``): each block's part of the sum, the parts
-    added in block order (the blocks depend on the shape only)."""
+def _conv_backward_weight_small(weight, g, x, kernel, pads):
+    """``_conv_backward_weight`` by the direct kernel ``weight`` (``_conv_small_jit``'s
+    ``small_weight``, or ``small_weight_s2`` for a 3x3 stride-2 convolution): each block's part
+    of the sum, the parts added in block order (the blocks depend on the shape only)."""
     n, o = g.shape[:2]
     o4 = -(-o // _conv_small_jit.GROUP) * _conv_small_jit.GROUP
 
     def step(s, e):
         part = np.zeros((o4, x.shape[1]) + tuple(kernel), dtype=x.dtype)
-        small.small_weight(x[s:e], g[s:e], part, pads[0], pads[2])
+        weight(x[s:e], g[s:e], part, pads[0], pads[2])
         return part
 
     def finish(parts):
@@ -1006,6 +1047,10 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
                 if k is not None:
                     return (yield from _conv_backward_input_winograd(k, g, w, x_shape, full))
             return (yield from _conv_forward_steps(g, _flipped(w), (1, 1), full, dilation, 1))
+    small = _small_s2_kernels(w.shape[1], w.shape[2:], stride, dilation, groups, g.shape[2:],
+                              g, w)
+    if small is not None:
+        return (yield from _conv_backward_input_small_s2(small, g, w, x_shape, pads))
     if (jit is not None and _WINOGRAD_S2 and groups == 1 and dilation == (1, 1)
             and stride == (2, 2) and w.shape[2:] == (3, 3)
             and min(w.shape[:2]) >= _ROWS_MIN_CHANNELS):
@@ -1116,7 +1161,11 @@ def _conv_backward_input_winograd_s2(k, g, w, x_shape, pads):
 
 def _winograd_s2_kernels(g, x, w, stride, dilation, groups):
     """The compiled kernels where a backward's input and weight gradients both go the stride-2
-    Winograd way (``_conv_backward_winograd_s2``), else None."""
+    Winograd way (``_conv_backward_winograd_s2``), else None (also where the direct kernels
+    take them, ``_small_s2_kernels``)."""
+    if _small_s2_kernels(w.shape[1], w.shape[2:], stride, dilation, groups, g.shape[2:],
+                         g, x, w) is not None:
+        return None
     if (_WINOGRAD_S2 and groups == 1 and stride == (2, 2) and dilation == (1, 1)
             and g.ndim == 4 and w.shape[2:] == (3, 3) and min(w.shape[:2]) >= _ROWS_MIN_CHANNELS
             and _jit.kernels(g, x, w) is not None):
