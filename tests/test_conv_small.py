@@ -7,8 +7,8 @@ threads, and the shapes that keep the columns' path. Up to 16 input channels the
 kernels also take the forward and (as the forward of the gradient with the flipped weight) the
 input gradient from the Winograd, and up to 32 the weight gradient from 16x16 outputs on;
 but not a single image's forward, which the Winograd shares among the threads. A 3x3
-stride-2 convolution of up to 16 input channels gets both gradients from the stride-2 direct
-kernels (phase planes)."""
+stride-2 convolution of up to 16 input channels gets its forward and both gradients from the
+stride-2 direct kernels (phase planes)."""
 
 import numpy as np
 import pytest
@@ -254,8 +254,7 @@ def test_direct_kernels_take_up_to_16_channels_and_weight_gradients_up_to_32(
     ((1, 5, 1, 1), 3, 1, True),  # a 1x1 input: one output, mostly padding
     ((2, 32, 8, 8), 16, 1, False),  # 32 input channels: the stride-2 Winograd
 ])
-def test_stride2_gradients_direct_up_to_16_channels(monkeypatch, shape, o, padding, taken,
-                                                    dtype):
+def test_stride2_direct_up_to_16_channels(monkeypatch, shape, o, padding, taken, dtype):
     torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
@@ -263,17 +262,18 @@ def test_stride2_gradients_direct_up_to_16_channels(monkeypatch, shape, o, paddi
     expected = _run_with_input_gradient(torch, x, w, b, padding, 2)
     calls = _taken(monkeypatch, force=False)
     got = _run_with_input_gradient(numtorch, x, w, b, padding, 2)
-    assert sorted(calls) == (["_conv_backward_input_small_s2", "_conv_backward_weight_small"]
-                             if taken else [])
+    assert sorted(calls) == (["_conv_backward_input_small_s2", "_conv_backward_weight_small",
+                              "_conv_forward_small"] if taken else [])
     tol = 1e-4 if dtype == np.float32 else 1e-11
     for a, e in zip(got, expected):
         assert a.dtype == e.dtype and a.shape == e.shape
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol * max(1.0, np.abs(e).max()))
 
 
-def test_stride2_direct_gradients_same_bits_on_one_and_two_threads(monkeypatch):
-    """37 images in blocks of a few: both stride-2 gradients give the same bits on one thread
-    and on two, and a non-contiguous input or gradient the bits of its contiguous copy."""
+def test_stride2_direct_kernels_same_bits_on_one_and_two_threads(monkeypatch):
+    """37 images in blocks of a few: the stride-2 forward and both gradients give the same bits
+    on one thread and on two, and a non-contiguous input or gradient the bits of its contiguous
+    copy."""
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     rng = np.random.default_rng(5)
@@ -285,7 +285,8 @@ def test_stride2_direct_gradients_same_bits_on_one_and_two_threads(monkeypatch):
     calls = _taken(monkeypatch, force=False)
 
     def both(g, x):
-        return (conv_ops._conv_backward_input(g, w, x.shape, *geom),
+        return (conv_ops._conv_forward(x, w, *geom),
+                conv_ops._conv_backward_input(g, w, x.shape, *geom),
                 conv_ops._conv_backward_weight(g, x, (3, 3), *geom))
 
     monkeypatch.setattr(numtorch._threads, "_requested", 1)
@@ -293,7 +294,8 @@ def test_stride2_direct_gradients_same_bits_on_one_and_two_threads(monkeypatch):
     monkeypatch.setattr(numtorch._threads, "_requested", 2)
     monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
     two = both(g, x)
-    assert calls == ["_conv_backward_input_small_s2", "_conv_backward_weight_small"] * 2
+    assert calls == ["_conv_forward_small", "_conv_backward_input_small_s2",
+                     "_conv_backward_weight_small"] * 2
     for a, e in zip(one, two):
         np.testing.assert_array_equal(a, e)
     for a, e in zip(both(np.ascontiguousarray(g), np.ascontiguousarray(x)), one):

@@ -10,7 +10,7 @@ import pytest
 import numtorch
 from numtorch.ops import conv as conv_ops
 
-pytestmark = pytest.mark.usefixtures("jit_kernels")
+pytestmark = pytest.mark.usefixtures("jit_kernels", "stem_only_direct_convolutions")
 
 
 def _spy(monkeypatch, name):

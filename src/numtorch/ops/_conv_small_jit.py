@@ -29,8 +29,9 @@ loops are then long, contiguous and vectorise, whatever the image width.
 Copying each image into ``kw`` planes shifted by a tap each (no dropped positions) instead was
 slower: the copies cost three times the padding's, and the planes no longer fit in L1.
 
-A 3x3 stride-2 convolution's gradients are read flat the same way from phase planes:
+A 3x3 stride-2 convolution is read flat the same way from phase planes:
 
+* ``small_forward_s2``: ``small_forward``'s passes over the phase planes (below).
 * ``small_weight_s2``: each padded input plane split into its four phases (even and odd rows
   by even and odd columns, ``_place_phases``); the output position ``(y, x)`` of tap ``(i, j)``
   reads phase ``(i % 2, j % 2)`` at ``(y + i // 2) * Wq + x + j // 2`` (``Wq = Wo + 1``), so a
@@ -68,6 +69,7 @@ class _Kernels:
         self.small_forward = _ops_jit.njit(numba, _small_forward, nogil=True)
         self.small_weight = _ops_jit.njit(numba, _small_weight, nogil=True,
                                           fastmath={"reassoc", "contract"})
+        self.small_forward_s2 = _ops_jit.njit(numba, _small_forward_s2, nogil=True)
         self.small_weight_s2 = _ops_jit.njit(numba, _small_weight_s2, nogil=True,
                                              fastmath={"reassoc", "contract"})
         self.small_input_s2 = _ops_jit.njit(numba, _small_input_s2, nogil=True)
@@ -308,6 +310,61 @@ def _place_phases(x, b, xp, top, left, hq, wq):
                 dst = xp[phase + e, i * wq + j0:i * wq + j0 + max(count, 0)]
                 for q in range(count):
                     dst[q] = src[x0 + 2 * q]
+
+
+def _small_forward_s2(x, wq, out, bias, has_bias, top, left):
+    """``out`` ``(N, O, Ho, Wo)`` = the 3x3 stride-2 convolution of ``x`` ``(N, C, H, W)``
+    zero-padded by ``top`` and ``left`` with ``wq`` ``(O4, C, 3, 3)`` (see
+    :func:`grouped_weight`), plus ``bias[o]`` when ``has_bias``: ``small_forward`` with a kernel
+    row's three taps read from two phase planes (``small_weight_s2``)."""
+    n, c = x.shape[0], x.shape[1]
+    o4 = wq.shape[0]
+    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    hq, wp = ho + 1, wo + 1
+    length = ((ho - 1) * wp + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
+    zero = out.dtype.type(0)
+    xp = _rows(4 * c, hq * wp + wp + _TAIL, x)
+    xp[:, :] = zero
+    acc = _rows(4, length, out)
+    p0 = acc[0, :length]
+    p1 = acc[1, :length]
+    p2 = acc[2, :length]
+    p3 = acc[3, :length]
+    for b in range(n):
+        _phases(x, b, xp, top, left, hq, wp)
+        for o0 in range(0, o4, 4):
+            for q in range(length):
+                p0[q] = zero
+                p1[q] = zero
+                p2[q] = zero
+                p3[q] = zero
+            for ch in range(c):
+                for i in range(3):
+                    s = (i // 2) * wp
+                    even = xp[4 * ch + 2 * (i % 2)]
+                    odd = xp[4 * ch + 2 * (i % 2) + 1]
+                    r0 = even[s:s + length]  # tap (i, 0)
+                    r1 = odd[s:s + length]  # tap (i, 1)
+                    r2 = even[s + 1:s + 1 + length]  # tap (i, 2)
+                    a0, a1, a2 = wq[o0, ch, i, 0], wq[o0, ch, i, 1], wq[o0, ch, i, 2]
+                    b0, b1, b2 = wq[o0 + 1, ch, i, 0], wq[o0 + 1, ch, i, 1], wq[o0 + 1, ch, i, 2]
+                    c0, c1, c2 = wq[o0 + 2, ch, i, 0], wq[o0 + 2, ch, i, 1], wq[o0 + 2, ch, i, 2]
+                    d0, d1, d2 = wq[o0 + 3, ch, i, 0], wq[o0 + 3, ch, i, 1], wq[o0 + 3, ch, i, 2]
+                    for q in range(length):
+                        u0 = r0[q]
+                        u1 = r1[q]
+                        u2 = r2[q]
+                        p0[q] = p0[q] + a0 * u0 + a1 * u1 + a2 * u2
+                        p1[q] = p1[q] + b0 * u0 + b1 * u1 + b2 * u2
+                        p2[q] = p2[q] + c0 * u0 + c1 * u1 + c2 * u2
+                        p3[q] = p3[q] + d0 * u0 + d1 * u1 + d2 * u2
+            for k in range(min(4, o - o0)):
+                add = bias[o0 + k] if has_bias else zero
+                for y in range(ho):
+                    dst = out[b, o0 + k, y]
+                    src = acc[k, y * wp:y * wp + wo]
+                    for q in range(wo):
+                        dst[q] = src[q] + add
 
 
 def _small_weight_s2(x, g, gw, top, left):

@@ -252,7 +252,11 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
         return (yield from _conv_forward_subsampled(x, w, stride, bias, (ho, wo)))
     small = _small_forward_kernels(x, w, stride, dilation, groups, (ho, wo))
     if small is not None:
-        return (yield from _conv_forward_small(small, x, w, pads, bias, (ho, wo)))
+        return (yield from _conv_forward_small(small.small_forward, x, w, pads, bias, (ho, wo)))
+    small = _small_s2_kernels(x.shape[1], (kh, kw), stride, dilation, groups, (ho, wo), x, w)
+    if small is not None:
+        return (yield from _conv_forward_small(small.small_forward_s2, x, w, pads, bias,
+                                               (ho, wo)))
     path = _channels_last_path(x, w, stride, dilation, groups)
     if path is not None:
         kernels = _conv_jit.kernels(x, w)
@@ -811,15 +815,17 @@ def _small_forward_kernels(x, w, stride, dilation, groups, out_hw):
     return small
 
 
-# The stride-2 direct kernels (``_conv_small_jit.small_input_s2`` and ``small_weight_s2``)
-# beat the stride-2 Winograd's gradients up to this many input channels (one thread, batch 32,
-# medians of rounds alternated in one process: 16->32 at 32x32, input gradient 5.7 -> 3.4 ms,
+# The stride-2 direct kernels (``_conv_small_jit``'s ``small_forward_s2``, ``small_input_s2``,
+# ``small_weight_s2``) beat the stride-2 Winograd up to this many input channels (one thread,
+# batch 32, medians of rounds alternated in one process: 16->32 at 32x32, forward 2.8 -> 1.9
+# ms, input gradient 5.7 -> 3.4 ms,
 # weight gradient 4.5 -> 2.4 ms, both 9.0 -> 5.8 ms; 32->64 at 16x16, input gradient 3.0 ->
-# 4.7 ms: slower), and the columns' weight gradient below 16 (3->16 at 32x32 0.64 -> 0.39 ms,
-# 8->16 1.58 -> 0.83 ms). ResNet-8's step, paired: -1.2 and -7.1 ms of 76 and 100 ms on a
-# noisy host (faster in 11 of 16 rounds both times). Their forward, tried the same way (phase
-# planes, four output channels and three taps a pass), was no faster than the stride-2
-# Winograd's.
+# 4.7 ms and forward 2.0 -> 2.6 ms: slower), and the columns below 16 (3->16 at 32x32 forward
+# 0.56 -> 0.24 ms, weight gradient 0.64 -> 0.39 ms; 8->16 weight gradient 1.58 -> 0.83 ms).
+# Two threads, 16->32 at 32x32: forward 3.1 -> 2.1 ms, both gradients 5.2 -> 4.0 ms. ResNet-8's
+# step, paired: with the gradients' kernels -1.2 and -7.1 ms of 76 and 100 ms on a noisy host
+# (faster in 11 of 16 rounds both times); with the forward's too, +2.2 ms (5 of 16) and -0.5
+# ms (11 of 20): within the step's noise.
 _SMALL_S2_MAX_CHANNELS = 16
 
 
@@ -854,9 +860,10 @@ def _small_bytes(x, o, pads, out_hw):
     return (x.shape[1] * hp * wp + o * out_hw[0] * out_hw[1]) * x.itemsize
 
 
-def _conv_forward_small(small, x, w, pads, bias, out_hw):
-    """``_conv_forward`` of a stride-1 convolution with few input channels by the direct kernel
-    (``_conv_small_jit.small_forward``, which pads each image itself), a block at a time."""
+def _conv_forward_small(forward, x, w, pads, bias, out_hw):
+    """``_conv_forward`` by the direct kernel ``forward`` (``_conv_small_jit``'s
+    ``small_forward``, or ``small_forward_s2`` for a 3x3 stride-2 convolution; each pads its
+    images itself), a block at a time."""
     n = x.shape[0]
     o = w.shape[0]
     wq = _conv_small_jit.grouped_weight(w)
@@ -865,7 +872,7 @@ def _conv_forward_small(small, x, w, pads, bias, out_hw):
     bias_arr = bias if has_bias else wq[:, 0, 0, 0]  # (unread; numba wants an array)
 
     def step(s, e):
-        small.small_forward(x[s:e], wq, out[s:e], bias_arr, has_bias, pads[0], pads[2])
+        forward(x[s:e], wq, out[s:e], bias_arr, has_bias, pads[0], pads[2])
 
     yield Blocks(n, _shared_block_size(n, _small_bytes(x, o, pads, out_hw)), step)
     return out
