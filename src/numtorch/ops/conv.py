@@ -31,9 +31,13 @@ split, and another strided one (kernel above 1x1) multiplies the gradient in
 the pixel-major orientation and gathers each input pixel's columns (``_conv_backward_jit``);
 with numba, too, a 3x3 stride-1 weight gradient uses Winograd's F(3x3, 2x2) (planar, or from 32
 channels and for small images the transpose of the channels-last forward's), a 3x3 stride-2
-one the transpose of the stride-2 forward's split; with numba a stride-1 convolution with few
-input channels (ResNet's 3-channel stem) computes its forward and weight gradient directly,
-without columns (``_conv_forward_small``, ``_conv_backward_weight_small``). With numba each
+one the transpose of the stride-2 forward's split. Before all these, with numba, convolutions
+of few input channels run direct compiled kernels over each image's flat padded planes, without
+columns or transforms (``_conv_small_jit``: ``_conv_forward_small``,
+``_conv_backward_weight_small``, ``_conv_backward_input_small_s2``): stride-1 ones of up to 16
+input channels (forward, and so the flipped-weight input gradient) and their weight gradients
+up to 32 from 16x16 outputs on, and 3x3 stride-2 ones of up to 16, forward and both
+gradients, from the input's four phase planes. With numba each
 block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
 batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
 the block temporaries live in per-thread
