@@ -307,3 +307,63 @@ def test_third_derivatives_and_node_names_match_torch(torch, name, fn):
     assert ours[0] == theirs[0]
     for a, b in zip(ours[1], theirs[1]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=2, stride=2, padding=1),
+                                dict(kernel_size=3, stride=1, padding=1),
+                                dict(kernel_size=2, stride=1, padding=1, dilation=2),
+                                dict(kernel_size=2, stride=2)])
+def test_max_pool_windows_of_minus_infinity_point_inside_the_input(torch, dtype, kw):
+    """A window whose values are all -inf (or padding) keeps PyTorch's first position inside
+    the input, never one in the padding; the gradient goes there."""
+    a = np.full((2, 2, 5, 4), -np.inf, dtype=dtype)
+    a[0, 0, 3, 3] = 1.0
+    a[0, 1, 4, 0] = np.nan
+    a[1, 0, 1:3, 1:3] = 2.0  # ties
+    results = []
+    for lib in (numtorch, torch):
+        x = lib.tensor(a, requires_grad=True)
+        out, idx = lib.nn.functional.max_pool2d(x, return_indices=True, **kw)
+        out.backward(lib.tensor(np.arange(1, out.numel() + 1, dtype=dtype).reshape(out.shape)))
+        results.append((out.detach().numpy(), idx.numpy(), x.grad.numpy()))
+    (out, idx, grad), (t_out, t_idx, t_grad) = results
+    np.testing.assert_array_equal(out, t_out)
+    np.testing.assert_array_equal(idx, t_idx)
+    np.testing.assert_array_equal(grad, t_grad)
+    assert idx.min() >= 0
+
+
+def test_max_pool_compiled_general_kernel_blocks_and_threads(torch, jit_kernels, monkeypatch):
+    """The 3x3 stride-2 pooling (compiled: ``_jit.max_pool2d``, in blocks of a few images):
+    PyTorch's maxima, indices (NaNs, ties) and gradient (the NumPy path adds overlapping
+    windows' gradients in another order: to rounding), and the same bits on one thread and on
+    two."""
+    from numtorch.ops import pooling
+
+    rng = np.random.default_rng(4)
+    a = rng.integers(-2, 3, (7, 3, 13, 11)).astype(np.float32)
+    a[0, 0, 3, 4] = a[2, 1, 0, 0] = a[6, 2, 12, 10] = np.nan
+    g = rng.standard_normal((7, 3, 7, 6)).astype(np.float32)
+    monkeypatch.setattr(pooling, "_POOL_BLOCK_BYTES", 2000)  # about one image a block
+
+    def run(lib):
+        x = lib.tensor(a, requires_grad=True)
+        out, idx = lib.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True)
+        out.backward(lib.tensor(g))
+        return out.detach().numpy(), idx.numpy(), x.grad.numpy()
+
+    monkeypatch.setattr(numtorch._threads, "_requested", 1)
+    one = run(numtorch)
+    monkeypatch.setattr(numtorch._threads, "_requested", 2)
+    monkeypatch.setattr(numtorch._threads, "workers", lambda: 2)
+    two = run(numtorch)
+    expected = run(torch)
+    for k in range(3):
+        np.testing.assert_array_equal(one[k], two[k])
+    np.testing.assert_array_equal(one[0], expected[0])
+    np.testing.assert_array_equal(one[1], expected[1])
+    if jit_kernels == "numba":  # (sums in PyTorch's order: output by output)
+        np.testing.assert_array_equal(one[2], expected[2])
+    np.testing.assert_allclose(one[2], expected[2], rtol=1e-6, atol=1e-6)

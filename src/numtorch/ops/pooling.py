@@ -24,6 +24,7 @@ from . import _formulas as F
 from . import _jit
 from ._lowp import widened_op
 from ._registry import aux, formula
+from ._runtime import run_blocks
 from .conv import pad_zeros
 from .indexing import gather
 
@@ -153,6 +154,15 @@ def _lowest(dtype):
 
 
 # ---------------------------------------------------------------------------- max pooling
+# Images per block of the compiled max pooling other than 2x2 (``_jit.max_pool2d``): blocks
+# of about this many input bytes, shared among the threads.
+_POOL_BLOCK_BYTES = 1 << 20
+
+
+def _pool_block(x):
+    return max(1, _POOL_BLOCK_BYTES // max(1, x[:1].nbytes))
+
+
 def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=True):
     """Returns ``(out, arg)``: the window maxima and, when ``need_arg``, the in-window position
     (``i * kw + j``) of the first maximum of each window (None otherwise).
@@ -165,11 +175,21 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
     sh, sw = stride
     ph, pw = padding
     dh, dw = dilation
+    atype = np.uint8 if kh * kw < 256 else np.int64
+    tiled = kernel == stride == (2, 2) and padding == (0, 0) and dilation == (1, 1)
+    if not tiled and (jit := _jit.kernels(x)) is not None:
+        out = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
+        arg = np.empty(out.shape, dtype=atype)
+
+        def step(s, e):
+            jit.max_pool2d(x[s:e], out[s:e], arg[s:e], kh, kw, sh, sw, ph, pw, dh, dw)
+
+        run_blocks(x.shape[0], _pool_block(x), step)
+        return out, (arg if need_arg else None)
     extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
     xp = pad_zeros(x, ph, ph + extra_h, pw, pw + extra_w, _lowest(x.dtype))
-    atype = np.uint8 if kh * kw < 256 else np.int64
-    jit = _jit.kernels(xp) if kernel == stride == (2, 2) and dilation == (1, 1) else None
+    jit = _jit.kernels(xp) if tiled else None
     if jit is not None:
         out = np.empty(x.shape[:2] + (ho, wo), dtype=x.dtype)
         arg = np.empty(out.shape, dtype=atype)  # (not written, so not paged in, without need_arg)
@@ -179,14 +199,19 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
     hspan, wspan = sh * (ho - 1) + 1, sw * (wo - 1) + 1
     views = [xp[:, :, i * dh:i * dh + hspan:sh, j * dw:j * dw + wspan:sw]
              for i in range(kh) for j in range(kw)]
-    best = views[0].copy()
     if not need_arg:
+        best = views[0].copy()
         for v in views[1:]:
             np.maximum(best, v, out=best)
         return best, None
-    arg = np.zeros(best.shape, dtype=atype)
+    # PyTorch's scan: the maximum starts at the lowest value and the position at the window's
+    # first one inside the input (where every value is the lowest, e.g. -inf, that one), and
+    # a value takes over only where it is greater (the padding never does)
+    first = _first_inside(ho, sh, ph, dh, kh)[:, None] * kw + _first_inside(wo, sw, pw, dw, kw)
+    best = np.full(views[0].shape, _lowest(x.dtype), dtype=x.dtype)
+    arg = np.broadcast_to(first.astype(atype), best.shape).copy()
     gt = np.empty(best.shape, dtype=np.bool_)
-    for k in range(1, kh * kw):
+    for k in range(kh * kw):
         v = views[k]
         np.greater(v, best, out=gt)
         np.maximum(best, v, out=best)
@@ -194,15 +219,21 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
         arg -= gt * arg
         arg += gt * atype(k)
     if best.dtype.kind == "f" and np.isnan(best).any():
-        arg = _nan_arg(views, atype)
+        arg = _nan_arg(views, first, atype)
     return best, arg
 
 
-def _nan_arg(views, atype):
+def _first_inside(count, stride, pad, dilation, kernel):
+    """For each of ``count`` windows along an axis, its first tap inside the input."""
+    start = np.arange(count) * stride - pad
+    return np.minimum(np.maximum(0, -(start // dilation)), kernel - 1)
+
+
+def _nan_arg(views, first, atype):
     """PyTorch's rule when NaNs are present: a NaN always takes over as the maximum."""
-    best = views[0].copy()
-    arg = np.zeros(best.shape, dtype=atype)
-    for k, v in enumerate(views[1:], 1):
+    best = np.full(views[0].shape, -np.inf, dtype=views[0].dtype)
+    arg = np.broadcast_to(first.astype(atype), best.shape).copy()
+    for k, v in enumerate(views):
         take = (v > best) | np.isnan(v)
         best = np.where(take, v, best)
         arg = np.where(take, atype(k), arg)
@@ -218,7 +249,16 @@ def _max_pool_backward(g, arg, x_shape, kernel, stride, padding, dilation):
     ho, wo = g.shape[2:]
     extra_h = max(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
     extra_w = max(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
-    jit = _jit.kernels(g) if kernel == stride == (2, 2) and dilation == (1, 1) else None
+    tiled = kernel == stride == (2, 2) and padding == (0, 0) and dilation == (1, 1)
+    if not tiled and (jit := _jit.kernels(g)) is not None:
+        gx = np.zeros(x_shape, dtype=g.dtype)
+
+        def step(s, e):
+            jit.max_pool2d_backward(g[s:e], arg[s:e], gx[s:e], kh, kw, sh, sw, ph, pw, dh, dw)
+
+        run_blocks(n, _pool_block(gx), step)
+        return gx
+    jit = _jit.kernels(g) if tiled else None
     if jit is not None:
         shape = (n, c, h + 2 * ph + extra_h, w + 2 * pw + extra_w)
         exact = shape[2:] == (2 * ho, 2 * wo)  # every position is written
