@@ -822,9 +822,9 @@ def _small_forward_kernels(x, w, stride, dilation, groups, out_hw):
 # The stride-2 direct kernels (``_conv_small_jit``'s ``small_forward_s2``, ``small_input_s2``,
 # ``small_weight_s2``) beat the stride-2 Winograd up to this many input channels (one thread,
 # batch 32, medians of rounds alternated in one process: 16->32 at 32x32, forward 2.8 -> 1.9
-# ms, input gradient 5.7 -> 3.4 ms,
-# weight gradient 4.5 -> 2.4 ms, both 9.0 -> 5.8 ms; 32->64 at 16x16, input gradient 3.0 ->
-# 4.7 ms and forward 2.0 -> 2.6 ms: slower), and the columns below 16 (3->16 at 32x32 forward
+# ms, input gradient 5.7 -> 3.4 ms, weight gradient 4.5 -> 2.4 ms, both gradients 9.0 -> 5.8
+# ms; 32->64 at 16x16, input gradient 3.0 -> 4.7 ms and forward 2.0 -> 2.6 ms: slower), and
+# the columns below 16 (3->16 at 32x32 forward
 # 0.56 -> 0.24 ms, weight gradient 0.64 -> 0.39 ms; 8->16 weight gradient 1.58 -> 0.83 ms).
 # Two threads, 16->32 at 32x32: forward 3.1 -> 2.1 ms, both gradients 5.2 -> 4.0 ms. ResNet-8's
 # step, paired: with the gradients' kernels -1.2 and -7.1 ms of 76 and 100 ms on a noisy host
@@ -834,8 +834,9 @@ _SMALL_S2_MAX_CHANNELS = 16
 
 
 def _small_s2_kernels(channels, kernel, stride, dilation, groups, out_hw, *arrays):
-    """The direct kernels where they take a gradient of this 3x3 stride-2 convolution of
-    ``channels`` input channels (``arrays``: its operands, of one dtype), or None."""
+    """The direct kernels where they take this 3x3 stride-2 convolution of ``channels`` input
+    channels (its forward, input or weight gradient; ``arrays``: the operands, of one dtype),
+    or None."""
     if (groups != 1 or tuple(stride) != (2, 2) or tuple(dilation) != (1, 1)
             or tuple(kernel) != (3, 3) or channels > _SMALL_S2_MAX_CHANNELS or min(out_hw) < 1
             or _jit.kernels(*arrays) is None):

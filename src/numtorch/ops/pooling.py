@@ -160,6 +160,7 @@ _POOL_BLOCK_BYTES = 1 << 20
 
 
 def _pool_block(x):
+    """Images of ``x`` per block of the compiled max pooling."""
     return max(1, _POOL_BLOCK_BYTES // max(1, x[:1].nbytes))
 
 
@@ -167,8 +168,10 @@ def _max_pool_forward(x, kernel, stride, padding, dilation, ho, wo, need_arg=Tru
     """Returns ``(out, arg)``: the window maxima and, when ``need_arg``, the in-window position
     (``i * kw + j``) of the first maximum of each window (None otherwise).
 
-    The windows are visited as ``kh * kw`` strided views of the (padded) input, one per kernel
-    offset, so the reduction is a handful of whole-array ``maximum``/``greater`` calls.
+    With numba, 2x2 tiles run their own kernel and other windows ``_jit.max_pool2d`` (a block
+    of images per thread). Without, the windows are visited as ``kh * kw`` strided views of the
+    (padded) input, one per kernel offset, so the reduction is a handful of whole-array
+    ``maximum``/``greater`` calls.
     """
     h, w = x.shape[2:]
     kh, kw = kernel
