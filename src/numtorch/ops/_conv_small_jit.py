@@ -54,6 +54,10 @@ GROUP = 4
 _place = None  # the compiled ``_place_image``, which both kernels call (set by ``_Kernels``)
 _phases = None  # the compiled ``_place_phases`` (the same, for the stride-2 weight gradient)
 _rows = None  # the compiled ``_aligned_rows`` (the same)
+_pass3 = None  # the compiled ``_three_taps`` (both forwards; inlined)
+_store = None  # the compiled ``_store_outputs`` (both forwards)
+_flatten = None  # the compiled ``_flat_gradient`` (both weight gradients)
+_dots = None  # the compiled ``_weight_taps`` (both weight gradients; inlined)
 # The runs are computed in whole multiples of this many elements, past the last position
 # (and read as far past the planes, zeros): a run of 1086 (the stem) left 14 elements to the
 # loops' scalar tails, 6-8 % of both kernels' time.
@@ -62,10 +66,16 @@ _TAIL = 16
 
 class _Kernels:
     def __init__(self, numba):
-        global _place, _phases, _rows
+        global _place, _phases, _rows, _pass3, _store, _flatten, _dots
         _place = _ops_jit.njit(numba, _place_image, nogil=True)
         _phases = _ops_jit.njit(numba, _place_phases, nogil=True)
         _rows = _ops_jit.njit(numba, _aligned_rows, nogil=True)
+        # (inlined into the callers, so compiled with their flags: the weight gradients' sums
+        # reassociated, the forwards' in order)
+        _pass3 = _ops_jit.njit(numba, _three_taps, nogil=True, inline="always")
+        _store = _ops_jit.njit(numba, _store_outputs, nogil=True)
+        _flatten = _ops_jit.njit(numba, _flat_gradient, nogil=True)
+        _dots = _ops_jit.njit(numba, _weight_taps, nogil=True, inline="always")
         self.small_forward = _ops_jit.njit(numba, _small_forward, nogil=True)
         self.small_weight = _ops_jit.njit(numba, _small_weight, nogil=True,
                                           fastmath={"reassoc", "contract"})
@@ -121,13 +131,114 @@ def _place_image(x, b, xp, top, left, wp):
                 dst[q] = src[q]
 
 
+def _three_taps(p0, p1, p2, p3, r0, r1, r2, wq, o0, ch, i, j):
+    """The forwards' pass of three taps ``(i, j)``, ``(i, j + 1)``, ``(i, j + 2)`` of input
+    channel ``ch``, read as the runs ``r0``-``r2``, into the accumulators ``p0``-``p3`` of
+    output channels ``o0`` to ``o0 + 3`` (in order: the previous sum, then tap by tap)."""
+    a0, a1, a2 = wq[o0, ch, i, j], wq[o0, ch, i, j + 1], wq[o0, ch, i, j + 2]
+    b0, b1, b2 = wq[o0 + 1, ch, i, j], wq[o0 + 1, ch, i, j + 1], wq[o0 + 1, ch, i, j + 2]
+    c0, c1, c2 = wq[o0 + 2, ch, i, j], wq[o0 + 2, ch, i, j + 1], wq[o0 + 2, ch, i, j + 2]
+    d0, d1, d2 = wq[o0 + 3, ch, i, j], wq[o0 + 3, ch, i, j + 1], wq[o0 + 3, ch, i, j + 2]
+    for q in range(p0.shape[0]):
+        u0 = r0[q]
+        u1 = r1[q]
+        u2 = r2[q]
+        p0[q] = p0[q] + a0 * u0 + a1 * u1 + a2 * u2
+        p1[q] = p1[q] + b0 * u0 + b1 * u1 + b2 * u2
+        p2[q] = p2[q] + c0 * u0 + c1 * u1 + c2 * u2
+        p3[q] = p3[q] + d0 * u0 + d1 * u1 + d2 * u2
+
+
+def _store_outputs(acc, out, b, o0, bias, has_bias, wp):
+    """Output channels ``o0`` to ``o0 + 3`` (those below ``O``) of image ``b``: the valid
+    positions of the accumulators ``acc`` (rows ``wp`` apart), plus the bias."""
+    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    for k in range(min(4, o - o0)):
+        for y in range(ho):
+            dst = out[b, o0 + k, y]
+            src = acc[k, y * wp:y * wp + wo]
+            if has_bias:
+                add = bias[o0 + k]
+                for q in range(wo):
+                    dst[q] = src[q] + add
+            else:  # (a plain copy: a memcpy, several times faster on short rows)
+                for q in range(wo):
+                    dst[q] = src[q]
+
+
+def _flat_gradient(g, b, o0, flat, wp):
+    """The weight gradients' runs: output channels ``o0`` to ``o0 + 3`` of ``g``'s image ``b``
+    into the rows of ``flat``, rows ``wp`` apart (zeros for channels beyond ``O``; the dropped
+    positions between rows stay zero)."""
+    o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    zero = flat.dtype.type(0)
+    for k in range(4):
+        for y in range(ho):
+            dst = flat[k, y * wp:y * wp + wo]
+            if o0 + k < o:
+                src = g[b, o0 + k, y]
+                for q in range(wo):
+                    dst[q] = src[q]
+            else:
+                for q in range(wo):
+                    dst[q] = zero
+
+
+def _weight_taps(gw, o0, ch, i, j, taps, r0, r1, r2, flat, length):
+    """The weight gradients' twelve dot products of the runs ``flat[0:4, :length]`` (output
+    channels ``o0`` to ``o0 + 3``) with the input runs ``r0``-``r2`` of taps ``(i, j)`` to
+    ``(i, j + taps - 1)`` of input channel ``ch``, added into ``gw`` (a run beyond ``taps``
+    is read and dropped)."""
+    g0 = flat[0, :length]
+    g1 = flat[1, :length]
+    g2 = flat[2, :length]
+    g3 = flat[3, :length]
+    zero = gw.dtype.type(0)
+    a0 = a1 = a2 = b0 = b1 = b2 = zero
+    c0 = c1 = c2 = d0 = d1 = d2 = zero
+    for q in range(length):
+        u0 = r0[q]
+        u1 = r1[q]
+        u2 = r2[q]
+        v = g0[q]
+        a0 += v * u0
+        a1 += v * u1
+        a2 += v * u2
+        v = g1[q]
+        b0 += v * u0
+        b1 += v * u1
+        b2 += v * u2
+        v = g2[q]
+        c0 += v * u0
+        c1 += v * u1
+        c2 += v * u2
+        v = g3[q]
+        d0 += v * u0
+        d1 += v * u1
+        d2 += v * u2
+    gw[o0, ch, i, j] += a0
+    gw[o0 + 1, ch, i, j] += b0
+    gw[o0 + 2, ch, i, j] += c0
+    gw[o0 + 3, ch, i, j] += d0
+    if taps > 1:
+        gw[o0, ch, i, j + 1] += a1
+        gw[o0 + 1, ch, i, j + 1] += b1
+        gw[o0 + 2, ch, i, j + 1] += c1
+        gw[o0 + 3, ch, i, j + 1] += d1
+    if taps > 2:
+        gw[o0, ch, i, j + 2] += a2
+        gw[o0 + 1, ch, i, j + 2] += b2
+        gw[o0 + 2, ch, i, j + 2] += c2
+        gw[o0 + 3, ch, i, j + 2] += d2
+
+
 def _small_forward(x, wq, out, bias, has_bias, top, left):
     """``out`` ``(N, O, Ho, Wo)`` = the stride-1 convolution of ``x`` ``(N, C, H, W)``
     zero-padded by ``top`` and ``left`` (and up to the output's size beyond it) with ``wq``
     ``(O4, C, kh, kw)`` (see :func:`grouped_weight`), plus ``bias[o]`` when ``has_bias``."""
     n, c = x.shape[0], x.shape[1]
     o4, _, kh, kw = wq.shape
-    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    ho, wo = out.shape[2], out.shape[3]
     hp, wp = ho + kh - 1, wo + kw - 1
     length = ((ho - 1) * wp + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
     zero = out.dtype.type(0)
@@ -153,27 +264,16 @@ def _small_forward(x, wq, out, bias, has_bias, top, left):
                     while j < kw:
                         s = i * wp + j
                         r0 = plane[s:s + length]
+                        if j + 3 <= kw:
+                            _pass3(p0, p1, p2, p3, r0, plane[s + 1:s + 1 + length],
+                                   plane[s + 2:s + 2 + length], wq, o0, ch, i, j)
+                            j += 3
+                            continue
                         a0 = wq[o0, ch, i, j]
                         b0 = wq[o0 + 1, ch, i, j]
                         c0 = wq[o0 + 2, ch, i, j]
                         d0 = wq[o0 + 3, ch, i, j]
-                        if j + 3 <= kw:
-                            r1 = plane[s + 1:s + 1 + length]
-                            r2 = plane[s + 2:s + 2 + length]
-                            a1, a2 = wq[o0, ch, i, j + 1], wq[o0, ch, i, j + 2]
-                            b1, b2 = wq[o0 + 1, ch, i, j + 1], wq[o0 + 1, ch, i, j + 2]
-                            c1, c2 = wq[o0 + 2, ch, i, j + 1], wq[o0 + 2, ch, i, j + 2]
-                            d1, d2 = wq[o0 + 3, ch, i, j + 1], wq[o0 + 3, ch, i, j + 2]
-                            for q in range(length):
-                                u0 = r0[q]
-                                u1 = r1[q]
-                                u2 = r2[q]
-                                p0[q] = p0[q] + a0 * u0 + a1 * u1 + a2 * u2
-                                p1[q] = p1[q] + b0 * u0 + b1 * u1 + b2 * u2
-                                p2[q] = p2[q] + c0 * u0 + c1 * u1 + c2 * u2
-                                p3[q] = p3[q] + d0 * u0 + d1 * u1 + d2 * u2
-                            j += 3
-                        elif j + 2 <= kw:
+                        if j + 2 <= kw:
                             r1 = plane[s + 1:s + 1 + length]
                             a1 = wq[o0, ch, i, j + 1]
                             b1 = wq[o0 + 1, ch, i, j + 1]
@@ -195,17 +295,7 @@ def _small_forward(x, wq, out, bias, has_bias, top, left):
                                 p2[q] = p2[q] + c0 * u0
                                 p3[q] = p3[q] + d0 * u0
                             j += 1
-            for k in range(min(4, o - o0)):
-                for y in range(ho):
-                    dst = out[b, o0 + k, y]
-                    src = acc[k, y * wp:y * wp + wo]
-                    if has_bias:
-                        add = bias[o0 + k]
-                        for q in range(wo):
-                            dst[q] = src[q] + add
-                    else:  # (a plain copy: a memcpy, several times faster on short rows)
-                        for q in range(wo):
-                            dst[q] = src[q]
+            _store(acc, out, b, o0, bias, has_bias, wp)
 
 
 def _small_weight(x, g, gw, top, left):
@@ -214,7 +304,7 @@ def _small_weight(x, g, gw, top, left):
     it), from its output's gradient ``g`` ``(N, O, Ho, Wo)`` (channels ``O`` to ``O4`` of
     ``gw`` get nothing)."""
     n, c = x.shape[0], x.shape[1]
-    o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    ho, wo = g.shape[2], g.shape[3]
     o4, _, kh, kw = gw.shape
     hp, wp = ho + kh - 1, wo + kw - 1
     length = ((ho - 1) * wp + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
@@ -223,23 +313,10 @@ def _small_weight(x, g, gw, top, left):
     xp[:, :] = zero
     flat = _rows(4, length, gw)
     flat[:, :] = zero  # (zero at the dropped positions)
-    g0 = flat[0, :length]
-    g1 = flat[1, :length]
-    g2 = flat[2, :length]
-    g3 = flat[3, :length]
     for b in range(n):
         _place(x, b, xp, top, left, wp)
         for o0 in range(0, o4, 4):
-            for k in range(4):
-                for y in range(ho):
-                    dst = flat[k, y * wp:y * wp + wo]
-                    if o0 + k < o:
-                        src = g[b, o0 + k, y]
-                        for q in range(wo):
-                            dst[q] = src[q]
-                    else:
-                        for q in range(wo):
-                            dst[q] = zero
+            _flatten(g, b, o0, flat, wp)
             for ch in range(c):
                 plane = xp[ch]
                 for i in range(kh):
@@ -252,42 +329,7 @@ def _small_weight(x, g, gw, top, left):
                         r0 = plane[s:s + length]
                         r1 = plane[s1:s1 + length]
                         r2 = plane[s2:s2 + length]
-                        a0 = a1 = a2 = b0 = b1 = b2 = zero
-                        c0 = c1 = c2 = d0 = d1 = d2 = zero
-                        for q in range(length):
-                            u0 = r0[q]
-                            u1 = r1[q]
-                            u2 = r2[q]
-                            v = g0[q]
-                            a0 += v * u0
-                            a1 += v * u1
-                            a2 += v * u2
-                            v = g1[q]
-                            b0 += v * u0
-                            b1 += v * u1
-                            b2 += v * u2
-                            v = g2[q]
-                            c0 += v * u0
-                            c1 += v * u1
-                            c2 += v * u2
-                            v = g3[q]
-                            d0 += v * u0
-                            d1 += v * u1
-                            d2 += v * u2
-                        gw[o0, ch, i, j] += a0
-                        gw[o0 + 1, ch, i, j] += b0
-                        gw[o0 + 2, ch, i, j] += c0
-                        gw[o0 + 3, ch, i, j] += d0
-                        if taps > 1:
-                            gw[o0, ch, i, j + 1] += a1
-                            gw[o0 + 1, ch, i, j + 1] += b1
-                            gw[o0 + 2, ch, i, j + 1] += c1
-                            gw[o0 + 3, ch, i, j + 1] += d1
-                        if taps > 2:
-                            gw[o0, ch, i, j + 2] += a2
-                            gw[o0 + 1, ch, i, j + 2] += b2
-                            gw[o0 + 2, ch, i, j + 2] += c2
-                            gw[o0 + 3, ch, i, j + 2] += d2
+                        _dots(gw, o0, ch, i, j, taps, r0, r1, r2, flat, length)
 
 
 def _place_phases(x, b, xp, top, left, hq, wq):
@@ -319,7 +361,7 @@ def _small_forward_s2(x, wq, out, bias, has_bias, top, left):
     row's three taps read from two phase planes (``small_weight_s2``)."""
     n, c = x.shape[0], x.shape[1]
     o4 = wq.shape[0]
-    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    ho, wo = out.shape[2], out.shape[3]
     hq, wp = ho + 1, wo + 1
     length = ((ho - 1) * wp + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
     zero = out.dtype.type(0)
@@ -346,25 +388,8 @@ def _small_forward_s2(x, wq, out, bias, has_bias, top, left):
                     r0 = even[s:s + length]  # tap (i, 0)
                     r1 = odd[s:s + length]  # tap (i, 1)
                     r2 = even[s + 1:s + 1 + length]  # tap (i, 2)
-                    a0, a1, a2 = wq[o0, ch, i, 0], wq[o0, ch, i, 1], wq[o0, ch, i, 2]
-                    b0, b1, b2 = wq[o0 + 1, ch, i, 0], wq[o0 + 1, ch, i, 1], wq[o0 + 1, ch, i, 2]
-                    c0, c1, c2 = wq[o0 + 2, ch, i, 0], wq[o0 + 2, ch, i, 1], wq[o0 + 2, ch, i, 2]
-                    d0, d1, d2 = wq[o0 + 3, ch, i, 0], wq[o0 + 3, ch, i, 1], wq[o0 + 3, ch, i, 2]
-                    for q in range(length):
-                        u0 = r0[q]
-                        u1 = r1[q]
-                        u2 = r2[q]
-                        p0[q] = p0[q] + a0 * u0 + a1 * u1 + a2 * u2
-                        p1[q] = p1[q] + b0 * u0 + b1 * u1 + b2 * u2
-                        p2[q] = p2[q] + c0 * u0 + c1 * u1 + c2 * u2
-                        p3[q] = p3[q] + d0 * u0 + d1 * u1 + d2 * u2
-            for k in range(min(4, o - o0)):
-                add = bias[o0 + k] if has_bias else zero
-                for y in range(ho):
-                    dst = out[b, o0 + k, y]
-                    src = acc[k, y * wp:y * wp + wo]
-                    for q in range(wo):
-                        dst[q] = src[q] + add
+                    _pass3(p0, p1, p2, p3, r0, r1, r2, wq, o0, ch, i, 0)
+            _store(acc, out, b, o0, bias, has_bias, wp)
 
 
 def _small_weight_s2(x, g, gw, top, left):
@@ -372,7 +397,7 @@ def _small_weight_s2(x, g, gw, top, left):
     ``(N, C, H, W)`` zero-padded by ``top`` and ``left``, from its output's gradient ``g``
     ``(N, O, Ho, Wo)`` (channels ``O`` to ``O4`` of ``gw`` get nothing)."""
     n, c = x.shape[0], x.shape[1]
-    o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    ho, wo = g.shape[2], g.shape[3]
     o4 = gw.shape[0]
     hq, wq = ho + 1, wo + 1
     length = ((ho - 1) * wq + wo + _TAIL - 1) // _TAIL * _TAIL  # (see _TAIL)
@@ -381,23 +406,10 @@ def _small_weight_s2(x, g, gw, top, left):
     xp[:, :] = zero
     flat = _rows(4, length, gw)
     flat[:, :] = zero  # (zero at the dropped positions)
-    g0 = flat[0, :length]
-    g1 = flat[1, :length]
-    g2 = flat[2, :length]
-    g3 = flat[3, :length]
     for b in range(n):
         _phases(x, b, xp, top, left, hq, wq)
         for o0 in range(0, o4, 4):
-            for k in range(4):
-                for y in range(ho):
-                    dst = flat[k, y * wq:y * wq + wo]
-                    if o0 + k < o:
-                        src = g[b, o0 + k, y]
-                        for q in range(wo):
-                            dst[q] = src[q]
-                    else:
-                        for q in range(wo):
-                            dst[q] = zero
+            _flatten(g, b, o0, flat, wq)
             for ch in range(c):
                 for i in range(3):
                     s = (i // 2) * wq
@@ -406,40 +418,7 @@ def _small_weight_s2(x, g, gw, top, left):
                     r0 = even[s:s + length]  # tap (i, 0)
                     r1 = odd[s:s + length]  # tap (i, 1)
                     r2 = even[s + 1:s + 1 + length]  # tap (i, 2)
-                    a0 = a1 = a2 = b0 = b1 = b2 = zero
-                    c0 = c1 = c2 = d0 = d1 = d2 = zero
-                    for q in range(length):
-                        u0 = r0[q]
-                        u1 = r1[q]
-                        u2 = r2[q]
-                        v = g0[q]
-                        a0 += v * u0
-                        a1 += v * u1
-                        a2 += v * u2
-                        v = g1[q]
-                        b0 += v * u0
-                        b1 += v * u1
-                        b2 += v * u2
-                        v = g2[q]
-                        c0 += v * u0
-                        c1 += v * u1
-                        c2 += v * u2
-                        v = g3[q]
-                        d0 += v * u0
-                        d1 += v * u1
-                        d2 += v * u2
-                    gw[o0, ch, i, 0] += a0
-                    gw[o0, ch, i, 1] += a1
-                    gw[o0, ch, i, 2] += a2
-                    gw[o0 + 1, ch, i, 0] += b0
-                    gw[o0 + 1, ch, i, 1] += b1
-                    gw[o0 + 1, ch, i, 2] += b2
-                    gw[o0 + 2, ch, i, 0] += c0
-                    gw[o0 + 2, ch, i, 1] += c1
-                    gw[o0 + 2, ch, i, 2] += c2
-                    gw[o0 + 3, ch, i, 0] += d0
-                    gw[o0 + 3, ch, i, 1] += d1
-                    gw[o0 + 3, ch, i, 2] += d2
+                    _dots(gw, o0, ch, i, 0, 3, r0, r1, r2, flat, length)
 
 
 def _small_input_s2(g, wt, gx, top, left):
