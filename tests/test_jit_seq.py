@@ -1,6 +1,6 @@
 """The compiled sequence-model kernels' own arithmetic (ops/_jit_native.py, ops/_jit_seq.py):
-the vectorised float32 exp and tanh, and the compiled log-softmax against PyTorch, special
-values included."""
+the vectorised float32 exp and tanh, the product from a packed weight against NumPy's in
+float64, and the compiled log-softmax against PyTorch, special values included."""
 
 import numpy as np
 import pytest
@@ -99,6 +99,79 @@ def test_float32_math_special_values():
         out = np.empty_like(x)
         _compiled_unary(name)(x, out)
         np.testing.assert_array_equal(out, np.array(want, np.float32))
+
+
+def _compiled_panel_product():
+    import numba
+
+    from numtorch.ops import _jit_native as nat
+
+    @numba.njit
+    def pack(b, panels):
+        nat.pack_panels(b, panels)
+
+    @numba.njit
+    def product(a, panels, c):
+        nat.panel_product(a, panels, c)
+
+    return nat, pack, product
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", [(20, 256, 512), (1, 3, 5), (5, 1, 16), (6, 9, 17),
+                                     (7, 40, 8), (13, 17, 37), (64, 33, 48), (11, 0, 9),
+                                     (0, 4, 16), (3, 5, 0)])
+def test_panel_product_matches_numpy(dtype, m, k, n):
+    """Blocks of one to six rows, full panels and a last panel partly filled, an empty inner
+    dimension (zeros) and empty results; the columns past ``n`` untouched."""
+    _kernels_or_skip()
+    nat, pack, product = _compiled_panel_product()
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    panels = np.full(nat.panels_shape(k, n, dtype), np.nan, dtype)
+    pack(b, panels)
+    assert panels.shape[2] == 64 // np.dtype(dtype).itemsize
+    if n % panels.shape[2]:
+        assert (panels[-1, :, n % panels.shape[2]:] == 0).all()
+    wide = np.full((m, n + 3), 7.0, dtype)
+    product(a, panels, wide[:, :n])
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(wide[:, :n], want, rtol=tol, atol=tol * max(k, 1))
+    assert (wide[:, n:] == 7.0).all()
+
+
+def test_panel_product_strided_operands():
+    """A transposed weight (a column-major ``b``) and rows of ``a`` and ``c`` that are views
+    into wider arrays (the LSTM backward's column block of the hidden gradient)."""
+    _kernels_or_skip()
+    nat, pack, product = _compiled_panel_product()
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((40, 24)).astype(np.float32)  # b = w.T: (24, 40), column-major
+    a_wide = rng.standard_normal((9, 30)).astype(np.float32)
+    panels = np.empty(nat.panels_shape(24, 40, np.float32), np.float32)
+    pack(w.T, panels)
+    out = np.zeros((9, 100), np.float32)
+    product(a_wide[:, 3:27], panels, out[:, 50:90])
+    want = a_wide[:, 3:27].astype(np.float64) @ w.T.astype(np.float64)
+    np.testing.assert_allclose(out[:, 50:90], want, rtol=1e-5, atol=1e-5)
+    assert (out[:, :50] == 0).all() and (out[:, 90:] == 0).all()
+
+
+def test_panel_product_rejects_mismatched_shapes_and_strided_rows():
+    _kernels_or_skip()
+    nat, pack, product = _compiled_panel_product()
+    panels = np.zeros(nat.panels_shape(4, 16, np.float32), np.float32)
+    with pytest.raises(ValueError, match="shapes"):
+        product(np.zeros((2, 5), np.float32), panels, np.zeros((2, 16), np.float32))
+    with pytest.raises(ValueError, match="shapes"):
+        product(np.zeros((2, 4), np.float32), panels, np.zeros((2, 17), np.float32))
+    with pytest.raises(ValueError, match="contiguous"):
+        product(np.zeros((2, 8), np.float32)[:, ::2], panels, np.zeros((2, 16), np.float32))
+    with pytest.raises(ValueError, match="pack_panels"):  # panels of float64's width
+        product(np.zeros((2, 4), np.float32), np.zeros((2, 4, 8), np.float32),
+                np.zeros((2, 16), np.float32))
 
 
 @pytest.mark.parametrize("shape", [(700, 1000), (3, 4, 17), (6, 32), (2, 15), (5, 1)])

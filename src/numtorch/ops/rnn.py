@@ -155,8 +155,7 @@ def gru_cell_pointwise(gi, gh, h_prev):
 # ---------------------------------------------------------------------- LSTM sequence layer
 def _sequence_kernels(*arrays):
     """The compiled whole-sequence kernels (:mod:`._jit_seq`), or None."""
-    kern = _jit_seq.kernels(*arrays)
-    return kern if kern is not None and kern.sequence else None
+    return _jit_seq.kernels(*arrays)
 
 
 def _parts(hs):
@@ -188,10 +187,7 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     tanh_c = np.empty_like(out)
     if kern is not None:
         parts = _parts(hs)
-        # each part's rows of W_hh: (parts, 4 gates * its units, H)
-        w_parts = np.ascontiguousarray(
-            w_hh.reshape(4, parts, hs // parts, hs).transpose(1, 0, 2, 3)).reshape(parts, -1, hs)
-        kern.lstm_forward(gates, np.zeros(4 * hs, x.dtype) if bias is None else bias, w_parts,
+        kern.lstm_forward(gates, np.zeros(4 * hs, x.dtype) if bias is None else bias, w_hh, parts,
                           out, cells, tanh_c, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
                           reverse, _sequence_threads(steps, batch, hs, parts))
         return out, cells, gates, tanh_c
@@ -202,22 +198,12 @@ def _np_lstm_forward(x, w_ih, w_hh, bias, h0, c0, reverse):
     # view), without the copy; ``hh`` is its (B, 4H) view.
     hh_t = np.empty((4 * hs, batch), dtype=gates.dtype)
     hh = hh_t.T
-    kern = _jit_seq.kernels(gates, hh_t, h0, c0)
     h, c = h0, c0
     with np.errstate(over="ignore"):  # exp(-x) = inf gives sigmoid 0, as it should
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             np.matmul(w_hh, h.T, out=hh_t)
             a = gates[t]
             c_prev, c, h = c, cells[t], out[t]
-            if kern is not None:
-                kern.lstm_gates_in(a, hh)
-                np.exp(a[:, :2 * hs], out=a[:, :2 * hs])
-                np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
-                np.exp(a[:, 3 * hs:], out=a[:, 3 * hs:])
-                kern.lstm_cell(a, c_prev, c)
-                np.tanh(c, out=tanh_c[t])
-                np.multiply(a[:, 3 * hs:], tanh_c[t], out=h)
-                continue
             a += hh
             _sigmoid_(a[:, :2 * hs])
             np.tanh(a[:, 2 * hs:3 * hs], out=a[:, 2 * hs:3 * hs])
@@ -404,13 +390,10 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
         # helpers stay awake: waking them again for a second job costs ~0.1 ms here)
         after = jobs if threads > 1 and job_threads > 1 else ()
         kern.lstm_backward(dh, dc, d_out.astype(dh.dtype, copy=False), acts, tanh_c, cells, c0,
-                           np.ascontiguousarray(w_hh), parts, dg, reverse, threads, after)
+                           w_hh, parts, dg, reverse, threads, after)
         if not after:
             _threads.run_chunks(lambda i: jobs[i](), len(jobs), job_threads)
         return _grads_tuple(ctx, x, *results(), dh, dc)
-    kern = _jit_seq.kernels(dh, dc, acts)
-    if kern is not None and d_out is None:
-        d_out = np.broadcast_to(np.zeros((1, batch, hs), dtype=dh.dtype), (steps, batch, hs))
     order = range(steps) if reverse else range(steps - 1, -1, -1)
     last = order[-1]
     tmp = np.empty_like(dh)
@@ -419,18 +402,15 @@ def _np_lstm_backward(ctx, d_out, d_hn, d_cn):
             cp = c0
         else:
             cp = cells[t + 1] if reverse else cells[t - 1]
-        if kern is not None:
-            kern.lstm_step_backward(dh, d_out[t], dc, acts[t], tanh_c[t], cp, dg[t])
-        else:
-            _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t], tanh_c[t],
-                              cp, dg[t], tmp)
+        _np_step_backward(dh, None if d_out is None else d_out[t], dc, acts[t], tanh_c[t], cp,
+                          dg[t], tmp)
         np.matmul(dg[t], w_hh, out=dh)
     return _layer_param_grads(ctx, dg.reshape(steps * batch, 4 * hs), x,
                               _states_before(out, h0, reverse), dh, dc)
 
 
 def _np_step_backward(dh, d_out, dc, a, tc, cp, d, tmp):
-    """One backward step on NumPy (the compiled kernel's fallback, same formulas): adds
+    """One backward step on NumPy (the compiled recurrence's formulas): adds
     ``d_out`` to ``dh``, writes the gate gradients ``d`` and replaces ``dc`` by the cell
     gradient carried to the previous step."""
     hs = dc.shape[-1]
