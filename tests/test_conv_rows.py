@@ -289,3 +289,45 @@ def test_winograd_forward_of_one_image_in_bands(monkeypatch, shape, o, padding, 
     scale = np.abs(expected).max()
     np.testing.assert_allclose(banded, expected, rtol=tol, atol=tol * scale)
     np.testing.assert_allclose(banded, whole, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("packed", [True, False], ids=["panels", "blas"])
+@pytest.mark.parametrize("c,o", [(16, 16), (20, 18), (64, 40)])
+def test_winograd_products_from_packed_kernels_match_torch(monkeypatch, c, o, packed, stride,
+                                                           dtype):
+    """The Winograd entries' products from the transformed kernels packed once (output
+    channels that fill the panels or end in a part-filled one) and by BLAS (no weight small
+    enough): forward, input and weight gradients against PyTorch."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    monkeypatch.setattr(conv_ops, "_WHOLE_BATCH", False)
+    monkeypatch.setattr(conv_ops, "_PANEL_MAX_WEIGHT", 64 * 64 if packed else 0)
+    from numtorch.ops import _conv_jit
+    used, packs = [], []
+    real, real_pack = conv_ops._entry_product, _conv_jit._Kernels.pack_entries
+    monkeypatch.setattr(conv_ops, "_entry_product",
+                        lambda kernels, u: used.append(u.shape) or real(kernels, u))
+    monkeypatch.setattr(_conv_jit._Kernels, "pack_entries",
+                        lambda self, u: packs.append(u.shape) or real_pack(self, u))
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, c, 13, 11)).astype(dtype)
+    w = (rng.standard_normal((o, c, 3, 3)) * 0.1).astype(dtype)
+    g = rng.standard_normal((3, o, (13 + 1) // stride if stride == 2 else 13,
+                             (11 + 1) // stride if stride == 2 else 11)).astype(dtype)
+    nx = numtorch.tensor(x, requires_grad=True)
+    nw = numtorch.tensor(w, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    ny = numtorch.nn.functional.conv2d(nx, nw, stride=stride, padding=1)
+    ty = torch.nn.functional.conv2d(tx, tw, stride=stride, padding=1)
+    ny.backward(numtorch.tensor(g))
+    ty.backward(torch.tensor(g))
+    assert len(used) == 2  # the forward and the input gradient went the Winograd way
+    assert len(packs) == (2 if packed else 0)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for ours, theirs in [(ny.detach().numpy(), ty.detach().numpy()),
+                         (nx.grad.numpy(), tx.grad.numpy()), (nw.grad.numpy(), tw.grad.numpy())]:
+        np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol * np.abs(theirs).max())

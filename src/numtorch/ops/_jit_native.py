@@ -266,13 +266,18 @@ def _install_panels():
 def _pack_panels(b, panels):
     k, n = b.shape
     width = panels.shape[2]
-    zero = panels.dtype.type(0)
-    for p in range(panels.shape[0]):
+    full = n // width  # panels the matrix fills; then the last one in part, zeros after it
+    for p in range(full):
+        for i in range(k):
+            row, src = panels[p, i], b[i, p * width:(p + 1) * width]
+            for j in range(width):
+                row[j] = src[j]
+    for p in range(full, panels.shape[0]):
         for i in range(k):
             row = panels[p, i]
             for j in range(width):
                 col = p * width + j
-                row[j] = b[i, col] if col < n else zero
+                row[j] = b[i, col] if col < n else panels.dtype.type(0)
 
 
 def _install_math():

@@ -548,15 +548,15 @@ def _conv_forward_winograd(kernels, x, w, pads, bias, out_hw):
     per_image = 16 * th * tw * c * x.itemsize
     if n == 1 and per_image > _WINOGRAD_BLOCK_BYTES:
         bands = min(th, -(-per_image // _WINOGRAD_BLOCK_BYTES))
-        yield _winograd_bands(transform, _winograd_output_transform(kernels, o), x, u, out, bands,
-                              (th, tw), (top, left), bias)
+        yield _winograd_bands(transform, _winograd_output_transform(kernels, o), x,
+                              _entry_product(kernels, u), out, bands, (th, tw), (top, left), bias)
     else:
-        yield _winograd_blocks(transform, _winograd_output_transform(kernels, o), x, [u], out, 16,
-                               (th, tw), (top, left), bias)
+        yield _winograd_blocks(transform, _winograd_output_transform(kernels, o), x,
+                               [_entry_product(kernels, u)], out, 16, (th, tw), (top, left), bias)
     return out
 
 
-def _winograd_bands(transform, output, x, u, out, bands, tiles, corner, bias):
+def _winograd_bands(transform, output, x, multiply, out, bands, tiles, corner, bias):
     """The ``Blocks`` of a stride-1 Winograd convolution of a single image ``x`` ``(1, C, H,
     W)``, cut into ``bands`` bands of rows of tiles (a batch of one image is otherwise one block
     on one thread: ResNet-18's 64-channel convolutions at 56x56, batch 1, took 4-6 ms on one
@@ -582,8 +582,9 @@ def _winograd_bands(transform, output, x, u, out, bands, tiles, corner, bias):
             v = scratch("rows", (16, count, c), dtype)
             transform(rows, v, ty1 - ty0, tw, max(0, -first), left)
             m = scratch("wino_m", (16, count, o), dtype)
-            np.matmul(v, u, out=m)
-            output(m, out[:, :, 2 * ty0:min(ho, 2 * ty1)], u[0, 0] if bias is None else bias,
+            multiply(v, m)
+            output(m, out[:, :, 2 * ty0:min(ho, 2 * ty1)],
+                   _no_bias(dtype) if bias is None else bias,
                    bias is not None, ty1 - ty0, tw)
 
     return Blocks(bands, 1, step)
@@ -609,13 +610,39 @@ def _winograd_s2_input_transform(kernels, channels):
             else kernels.winograd_s2_input)
 
 
+def _no_bias(dtype):
+    """An empty bias of ``dtype`` for an output transform without one (it reads none; numba
+    wants an array of the dtype)."""
+    return np.empty(0, dtype)
+
+
+#: Most channel pairs (C * O) whose Winograd products run from the transformed kernels packed
+#: once per convolution (``_entry_product``). Up to 64 -> 64 channels the packed products were
+#: 1.1-1.6 times BLAS's speed (one thread, float32: 2048 tiles of 32 -> 32 channels 1.79 -> 1.20
+#: ms, 16 -> 16 0.37 -> 0.24 ms, 512 tiles of 64 -> 64 1.23 -> 1.05 ms); at 128 -> 128 even, and
+#: packing a large weight costs more than it saves.
+_PANEL_MAX_WEIGHT = 64 * 64
+
+
+def _entry_product(kernels, u):
+    """``multiply(v, m)``: ``m[e] = v[e] @ u[e]`` for each Winograd entry (``v`` ``(E, T, C)``,
+    ``u`` ``(E, C, O)``, ``m`` ``(E, T, O)``): by the compiled panel products from ``u`` packed
+    here once (:func:`._jit_native.panel_product`: BLAS packs ``u[e]`` again on every call, which
+    at these few channels costs a third of the product) up to ``_PANEL_MAX_WEIGHT``, else by
+    NumPy's batched ``matmul``."""
+    if u.shape[1] * u.shape[2] > _PANEL_MAX_WEIGHT:
+        return lambda v, m: np.matmul(v, u, out=m)
+    panels = kernels.pack_entries(u)
+    return lambda v, m: kernels.entry_products(v, panels, m)
+
+
 def _winograd_blocks(transform, output, x, kernel, out, entries, tiles, corner, bias,
                      prepare=None):
     """The ``Blocks`` of a Winograd convolution of ``x`` ``(N, C, H, W)`` into ``out``
     ``(N, O, Ho, Wo)``: per block of images, ``transform`` writes every input tile's
     ``entries`` transformed values (``(entries, tiles, C)``, ``tiles`` = ``(th, tw)`` per image,
-    the padding's top-left ``corner``), ``entries`` products ``(tiles, C) @ (C, O)`` with
-    ``kernel[0]`` (the transformed kernels, ``(entries, C, O)``; set by ``prepare`` when given)
+    the padding's top-left ``corner``), ``entries`` products ``(tiles, C) @ (C, O)`` by
+    ``kernel[0]`` (the transformed kernels' ``_entry_product``; set by ``prepare`` when given)
     and ``output`` transforms each tile's outputs back into ``out``, adding ``bias`` if given."""
     n, c = x.shape[:2]
     o = out.shape[1]
@@ -625,13 +652,11 @@ def _winograd_blocks(transform, output, x, kernel, out, entries, tiles, corner, 
     dtype = out.dtype
 
     def step(s, e):
-        u = kernel[0]
         v = scratch("rows", (entries, (e - s) * count, c), dtype)
         transform(x[s:e], v, th, tw, top, left)
         m = scratch("wino_m", (entries, (e - s) * count, o), dtype)
-        np.matmul(v, u, out=m)
-        # (the bias array is unread without a bias; numba wants one of the dtype)
-        output(m, out[s:e], u[0, 0] if bias is None else bias, bias is not None, th, tw)
+        kernel[0](v, m)
+        output(m, out[s:e], _no_bias(dtype) if bias is None else bias, bias is not None, th, tw)
 
     return Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (entries * count * c * x.itemsize)), step,
                   prepare=prepare)
@@ -674,7 +699,7 @@ def _conv_forward_winograd_s2(kernels, x, w, pads, bias, out_hw):
     u = (_WINOGRAD_S2_GG.astype(dtype) @ wk).reshape(25, c, o)
     out = np.empty((n, o, ho, wo), dtype=dtype)
     yield _winograd_blocks(_winograd_s2_input_transform(kernels, c), kernels.winograd_s2_output,
-                           x, [u], out, 25, (th, tw), (top, left), bias)
+                           x, [_entry_product(kernels, u)], out, 25, (th, tw), (top, left), bias)
     return out
 
 
@@ -1132,7 +1157,7 @@ def _conv_backward_input_winograd(k, g, w, x_shape, full):
 
     def prepare():  # G w' G^T of the flipped kernels w', (16, O, C)
         wk = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(9, o * c)
-        kernel.append((_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, o, c))
+        kernel.append(_entry_product(k, (_WINOGRAD_GG.T.astype(dtype) @ wk).reshape(16, o, c)))
 
     yield _winograd_blocks(_winograd_input_transform(k, o), _winograd_output_transform(k, c), g,
                            kernel, gx, 16, (-(-h // 2), -(-wd // 2)), (top, left), None, prepare)
@@ -1156,7 +1181,7 @@ def _conv_backward_input_winograd_s2(k, g, w, x_shape, pads):
     th, tw = -(-ho // 2), -(-wo // 2)
     tiles = th * tw
     wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
-    ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
+    multiply = _entry_product(k, (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c))
     gx = np.empty(x_shape, dtype=g.dtype)
 
     def step(s, e):
@@ -1164,7 +1189,7 @@ def _conv_backward_input_winograd_s2(k, g, w, x_shape, pads):
         gt = scratch("wino_m", (25, b * tiles, o), g.dtype)
         k.winograd_s2_grad(g[s:e], gt, th, tw)
         prod = scratch("rows", (25, b * tiles, c), g.dtype)
-        np.matmul(gt, ut, out=prod)
+        multiply(gt, prod)
         k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
 
     yield Blocks(n, max(1, _WINOGRAD_BLOCK_BYTES // (25 * tiles * c * g.itemsize)), step)
@@ -1195,7 +1220,7 @@ def _conv_backward_winograd_s2(k, g, x, w, pads):
     th, tw = -(-ho // 2), -(-wo // 2)
     tiles = th * tw
     wk = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(9, o * c)
-    ut = (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c)
+    multiply = _entry_product(k, (_WINOGRAD_S2_GG.astype(g.dtype) @ wk).reshape(25, o, c))
     gx = np.empty(x.shape, dtype=g.dtype)
     transform = _winograd_s2_input_transform(k, c)
 
@@ -1204,7 +1229,7 @@ def _conv_backward_winograd_s2(k, g, x, w, pads):
         gt = scratch("wino_m", (25, b * tiles, o), g.dtype)
         k.winograd_s2_grad(g[s:e], gt, th, tw)
         prod = scratch("rows", (25, b * tiles, c), g.dtype)
-        np.matmul(gt, ut, out=prod)
+        multiply(gt, prod)
         k.winograd_s2_scatter(prod, gx[s:e], th, tw, top, left)
         v = prod  # (its products are spent: the input's tiles go there)
         transform(x[s:e], v, th, tw, top, left)
