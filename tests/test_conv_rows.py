@@ -304,7 +304,7 @@ def test_winograd_products_from_packed_kernels_match_torch(monkeypatch, c, o, pa
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
     monkeypatch.setattr(conv_ops, "_WHOLE_BATCH", False)
-    monkeypatch.setattr(conv_ops, "_PANEL_MAX_WEIGHT", 64 * 64 if packed else 0)
+    monkeypatch.setattr(conv_ops, "_PANEL_MAX_COLUMNS", 64 if packed else 0)
     from numtorch.ops import _conv_jit
     used, packs = [], []
     real, real_pack = conv_ops._entry_product, _conv_jit._Kernels.pack_entries

@@ -101,6 +101,10 @@ _PANEL_BYTES = 64
 #: Most rows a block of :func:`panel_product` holds: six rows' sums are twelve of AVX2's
 #: sixteen vector registers, the other four hold the panel's two vectors and a broadcast.
 _BLOCK_ROWS = 6
+#: Rows of ``a`` a chunk of :func:`panel_product` holds (in bytes): every panel passes over a
+#: chunk while it is in L2 (without chunks, 12544 rows of 147 read four times from memory for
+#: 64 columns: 26 against BLAS's 39 GFLOPS).
+_CHUNK_BYTES = 128 << 10
 
 _installed = False
 
@@ -234,29 +238,36 @@ def _install_panels():
                 panels.strides[2] != panels.itemsize
                 or panels.shape[1] > 1 and panels.strides[1] != _PANEL_BYTES):
             raise ValueError("panel_product: panels must be those of pack_panels")
-        count = -(-m // _BLOCK_ROWS)  # blocks of five or six rows, as even as they come
-        for p in range(-(-n // width)):
-            cols = min(width, n - p * width)
-            r = 0
-            for i in range(count):
-                rows = m // count + (1 if i < m % count else 0)
-                if rows == 6:
-                    six(a, r, panels, p, c, r, p * width, cols)
-                elif rows == 5:
-                    five(a, r, panels, p, c, r, p * width, cols)
-                elif rows == 4:
-                    four(a, r, panels, p, c, r, p * width, cols)
-                elif rows == 3:
-                    three(a, r, panels, p, c, r, p * width, cols)
-                elif rows == 2:
-                    two(a, r, panels, p, c, r, p * width, cols)
-                else:
-                    one(a, r, panels, p, c, r, p * width, cols)
-                r += rows
+        # chunks of rows that stay in cache while every panel passes over them, each cut into
+        # blocks of five or six rows, as even as they come
+        chunk = max(_BLOCK_ROWS, _CHUNK_BYTES // max(1, a.shape[1] * a.itemsize))
+        for r0 in range(0, m, chunk):
+            rows_in = min(chunk, m - r0)
+            count = -(-rows_in // _BLOCK_ROWS)
+            for p in range(-(-n // width)):
+                cols = min(width, n - p * width)
+                r = r0
+                for i in range(count):
+                    rows = rows_in // count + (1 if i < rows_in % count else 0)
+                    if rows == 6:
+                        six(a, r, panels, p, c, r, p * width, cols)
+                    elif rows == 5:
+                        five(a, r, panels, p, c, r, p * width, cols)
+                    elif rows == 4:
+                        four(a, r, panels, p, c, r, p * width, cols)
+                    elif rows == 3:
+                        three(a, r, panels, p, c, r, p * width, cols)
+                    elif rows == 2:
+                        two(a, r, panels, p, c, r, p * width, cols)
+                    else:
+                        one(a, r, panels, p, c, r, p * width, cols)
+                    r += rows
 
     @overload(panel_product)
     def _ov_panel_product(a, panels, c):
-        return product
+        if a.dtype == panels.dtype == c.dtype and a.dtype in (types.float32, types.float64):
+            return product
+        return None
 
     @overload(pack_panels)
     def _ov_pack_panels(b, panels):

@@ -65,7 +65,7 @@ class _Kernels:
         panels = np.empty((parts,) + nat.panels_shape(hidden, 4 * hs, w_hh.dtype), w_hh.dtype)
         if parts == 1:
             self.pack_panels(w_hh.T, panels[0])
-        else:  # each gate's units of a part fill whole panels (hs is a multiple of 32)
+        else:  # each gate's units of a part fill whole panels (_parts cuts hs = 16k units)
             for p in range(parts):
                 for g in range(4):
                     rows = w_hh[g * hidden + p * hs:g * hidden + (p + 1) * hs]

@@ -487,12 +487,13 @@ def _conv_forward_rows(kernels, x, w, stride, pads, dilation, bias, out_hw):
     out = np.empty((n, o, ho, wo), dtype=np.result_type(x, w))
     has_bias = bias is not None
     bias_arr = bias if has_bias else wt[0]  # (unread; numba wants an array of the dtype)
+    multiply = _entry_product(kernels, wt.astype(out.dtype, copy=False)[None])
 
     def step(s, e):
         b = e - s
         rows = _channels_last_rows(kernels, x[s:e], (kh, kw), stride, pads, dilation, (ho, wo))
         prod = scratch("prod", (b, length, o), out.dtype)
-        np.matmul(rows.reshape(b * length, k), wt, out=prod.reshape(b * length, o))
+        multiply(rows.reshape(1, b * length, k), prod.reshape(1, b * length, o))
         kernels.rows_to_planes(prod, out[s:e].reshape(b, o, length), bias_arr, has_bias)
 
     yield Blocks(n, _block_size(k * length * x.itemsize), step)
@@ -616,21 +617,22 @@ def _no_bias(dtype):
     return np.empty(0, dtype)
 
 
-#: Most channel pairs (C * O) whose Winograd products run from the transformed kernels packed
-#: once per convolution (``_entry_product``). Up to 64 -> 64 channels the packed products were
-#: 1.1-1.6 times BLAS's speed (one thread, float32: 2048 tiles of 32 -> 32 channels 1.79 -> 1.20
-#: ms, 16 -> 16 0.37 -> 0.24 ms, 512 tiles of 64 -> 64 1.23 -> 1.05 ms); at 128 -> 128 even, and
-#: packing a large weight costs more than it saves.
-_PANEL_MAX_WEIGHT = 64 * 64
+#: Most output columns for which a convolution's products (Winograd's entries, the rows'
+#: path) run from the weight packed once per convolution (``_entry_product``): the packed
+#: products were 1.1-1.6 times BLAS's speed up to 64 columns (one thread, float32: Winograd's
+#: 2048 tiles of 32 -> 32 channels 1.79 -> 1.20 ms, 16 -> 16 0.37 -> 0.24 ms, 512 tiles of 64 ->
+#: 64 1.23 -> 1.05 ms; the rows of LeNet's 6 -> 16 5x5 at batch 64 0.68 -> 0.43 ms, of a
+#: 3x3 64 -> 64 at 56x56 4.6 -> 3.5 ms), even at 128.
+_PANEL_MAX_COLUMNS = 64
 
 
 def _entry_product(kernels, u):
-    """``multiply(v, m)``: ``m[e] = v[e] @ u[e]`` for each Winograd entry (``v`` ``(E, T, C)``,
-    ``u`` ``(E, C, O)``, ``m`` ``(E, T, O)``): by the compiled panel products from ``u`` packed
-    here once (:func:`._jit_native.panel_product`: BLAS packs ``u[e]`` again on every call, which
-    at these few channels costs a third of the product) up to ``_PANEL_MAX_WEIGHT``, else by
-    NumPy's batched ``matmul``."""
-    if u.shape[1] * u.shape[2] > _PANEL_MAX_WEIGHT:
+    """``multiply(v, m)``: ``m[e] = v[e] @ u[e]`` for each entry ``e`` (``v`` ``(E, T, C)``, ``u``
+    ``(E, C, O)``, ``m`` ``(E, T, O)``; Winograd's entries, or one): by the compiled panel
+    products from ``u`` packed here once (:func:`._jit_native.panel_product`: BLAS packs ``u[e]``
+    again on every call, which at these few columns costs a third of the product) up to
+    ``_PANEL_MAX_COLUMNS`` output columns, else by NumPy's batched ``matmul``."""
+    if u.shape[2] > _PANEL_MAX_COLUMNS:
         return lambda v, m: np.matmul(v, u, out=m)
     panels = kernels.pack_entries(u)
     return lambda v, m: kernels.entry_products(v, panels, m)
