@@ -512,8 +512,8 @@ _WINOGRAD_BLOCK_BYTES = 1 << 20
 # and transformed values: in float32 its error was 5-6e-6 of the largest output, 20 times the
 # direct sum's (2-5e-7, F(2x2, 3x3)'s about the same; 16 and 64 channels), more than rounding.
 # With 16 channels the products ``(tiles, 16) @ (16, O)`` run at 45-48 GFLOPS on one Zen 3 core
-# in OpenBLAS (64 channels: 75-79) and no faster in MKL (42-46; 66): small products are bound
-# by writing their results, not by the multiply-adds.
+# in OpenBLAS and no faster in MKL (42-46), both packing the small weight again on every call;
+# from the weight packed once (``_entry_product``) they run at 65-71.
 _WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 # G w G^T of every 3x3 kernel as one product: flattened kernels @ (G kron G)^T (9 x 16).
 _WINOGRAD_GG = np.ascontiguousarray(np.kron(_WINOGRAD_G, _WINOGRAD_G).T)
