@@ -118,7 +118,7 @@ def _compiled_panel_product():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m, k, n", [(20, 256, 512), (1, 3, 5), (5, 1, 16), (6, 9, 17),
+@pytest.mark.parametrize("m, k, n", [(20, 256, 512), (1, 3, 5), (2, 9, 33), (5, 1, 16), (6, 9, 17),
                                      (7, 40, 8), (13, 17, 37), (64, 33, 48), (11, 0, 9),
                                      (0, 4, 16), (3, 5, 0), (500, 300, 20), (1000, 70, 40)])
 def test_panel_product_matches_numpy(dtype, m, k, n):
