@@ -104,3 +104,19 @@ def test_conv3d_module_and_lazy_match_torch():
 def test_conv3d_errors_match_torch(xs, ws, kw):
     assert _outcome(F.conv3d, numtorch.zeros(*xs), numtorch.zeros(*ws), **kw) == _outcome(
         torch.nn.functional.conv3d, torch.zeros(*xs), torch.zeros(*ws), **kw)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64", None), ("float64", "float32", None),
+                                    ("float32", "float32", "float64"),
+                                    ("float64", "float64", "float32")])
+def test_conv3d_dtype_mismatch_errors_match_torch(dtypes):
+    """A weight or bias of another dtype than the input raises as in PyTorch (a float64 bias
+    would otherwise promote the float32 result)."""
+    xd, wd, bd = dtypes
+
+    def call(lib, f):
+        bias = None if bd is None else lib.zeros(4, dtype=getattr(lib, bd))
+        return _outcome(f, lib.zeros(1, 3, 4, 4, 4, dtype=getattr(lib, xd)),
+                        lib.zeros(4, 3, 2, 2, 2, dtype=getattr(lib, wd)), bias)
+
+    assert call(numtorch, F.conv3d) == call(torch, torch.nn.functional.conv3d)

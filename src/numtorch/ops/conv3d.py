@@ -6,7 +6,7 @@ has) come from ``conv2d``, slicing and addition.
 """
 
 from ._lowp import lower_precision_op
-from .conv import conv2d
+from .conv import _check_dtypes, conv2d
 from .padding import pad
 
 __all__ = ["conv3d"]
@@ -54,6 +54,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if weight.dim() != 5:
         raise RuntimeError(f"Expected 5D weight for conv3d, but got weight of size "
                            f"{list(weight.shape)}")
+    # (the bias is added after the 2-d convolutions, which would promote the result)
+    _check_dtypes(input._data, weight._data, None if bias is None else bias._data)
     stride = _triple(stride, "stride")
     dilation = _triple(dilation, "dilation")
     n, c, _, _, _ = input.shape
