@@ -4,8 +4,9 @@ for the stem's shape and odd ones (sizes, kernel widths that leave a pass of one
 output channels not a multiple of four, uneven and large padding, bias, float64, a
 non-contiguous input, one image and batches of several blocks), the same bits on one and two
 threads, and the shapes that keep the columns' path. Up to 16 input channels the direct
-kernels also take the forward and (as the forward of the gradient with the flipped weight) the
-input gradient from the Winograd, and up to 32 the weight gradient from 16x16 outputs on;
+kernels also take the forward (any output channels and kernel size) and, as the forward of a
+gradient of up to 16 channels with the flipped weight, the input gradient from the Winograd
+and the columns, and up to 32 the weight gradient from 16x16 outputs on;
 but not a single image's forward, which the Winograd shares among the threads. A 3x3
 stride-2 convolution of up to 16 input channels gets its forward and both gradients from the
 stride-2 direct kernels (phase planes)."""
@@ -121,14 +122,20 @@ def test_small_kernels_match_the_columns_path(monkeypatch, shape, wshape, paddin
         np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape,wshape,padding,stride,channels", [
-    ((32, 3, 32, 32), (16, 5, 5), 2, 2, 4),  # stride 2, not 3x3 (3x3: the stride-2 kernels)
-    ((2, 5, 8, 8), (16, 3, 3), 1, 1, 4),  # five input channels
-    ((64, 1, 28, 28), (6, 5, 5), 0, 1, 4),  # LeNet's first convolution: slower direct
-    ((2, 3, 8, 8), (16, 3, 3), 1, 1, 0),  # the direct kernels switched off
+@pytest.mark.parametrize("shape,wshape,padding,stride,channels,taken", [
+    ((32, 3, 32, 32), (16, 5, 5), 2, 2, 4, []),  # stride 2, not 3x3 (3x3: stride-2 kernels)
+    ((2, 5, 8, 8), (16, 3, 3), 1, 1, 4, []),  # five input channels
+    # the forward direct (any output channels and kernel size), the weight gradient by
+    # columns: kernel rows of one tap, or of seven for 64 output channels (see _small_pays)
+    ((2, 3, 8, 8), (16, 1, 1), 0, 1, 4, ["_conv_forward_small"]),
+    ((2, 3, 12, 12), (64, 7, 7), 3, 1, 4, ["_conv_forward_small"]),
+    # LeNet's first convolution: both direct (rows of five taps for six output channels)
+    ((64, 1, 28, 28), (6, 5, 5), 0, 1, 4, ["_conv_forward_small",
+                                           "_conv_backward_weight_small"]),
+    ((2, 3, 8, 8), (16, 3, 3), 1, 1, 0, []),  # the direct kernels switched off
 ])
-def test_shapes_that_keep_the_columns_path(monkeypatch, shape, wshape, padding, stride,
-                                          channels):
+def test_which_shapes_keep_the_columns_path(monkeypatch, shape, wshape, padding, stride,
+                                          channels, taken):
     torch = pytest.importorskip("torch")
     skip_without_numba()
     monkeypatch.setattr(_jit, "ENABLED", True)
@@ -136,7 +143,7 @@ def test_shapes_that_keep_the_columns_path(monkeypatch, shape, wshape, padding, 
     x, w, b = _arrays(shape, wshape, np.float32, False)
     calls = _taken(monkeypatch, force=False)
     got = _run(x, w, b, padding, stride)
-    assert calls == []
+    assert calls == taken
     expected = _torch_run(torch, x, w, b, padding, stride)
     for a, e in zip(got[:2], expected[:2]):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(e).max()))
@@ -215,8 +222,9 @@ def _run_with_input_gradient(lib, x, w, b, padding, stride=1):
     # up to 16 channels on both sides: forward, input gradient and weight gradient direct
     ((2, 16, 9, 7), 16, 1, ["_conv_forward_small", "_conv_forward_small",
                             "_conv_backward_weight_small"]),
-    # (under 16 input channels the input gradient is col2im's, see _MIN_FLIP_CHANNELS)
-    ((3, 8, 6, 10), 12, (1, 2), ["_conv_forward_small", "_conv_backward_weight_small"]),
+    # under 16 input channels too, as the gradient has few (see _MIN_FLIP_CHANNELS)
+    ((3, 8, 6, 10), 12, (1, 2), ["_conv_forward_small", "_conv_forward_small",
+                                 "_conv_backward_weight_small"]),
     # 32 output channels: the input gradient's forward has too many input channels
     ((2, 16, 5, 6), 32, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
     # 32 input channels: the weight gradient from 16x16 outputs on (the input gradient's
@@ -225,9 +233,11 @@ def _run_with_input_gradient(lib, x, w, b, padding, stride=1):
     ((2, 32, 15, 16), 8, 1, ["_conv_forward_small"]),
     ((2, 32, 16, 16), 32, 1, ["_conv_backward_weight_small"]),
     ((2, 20, 17, 16), 16, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
-    # a single image: the forward is the Winograd's (in bands); the input gradient's too
+    # a single image: the forward is the Winograd's (in bands); the input gradient's too,
+    # unless the flipped weight has too few output channels for it
     ((1, 16, 12, 12), 16, 1, ["_conv_backward_weight_small"]),
-    ((1, 4, 12, 12), 16, 1, ["_conv_forward_small", "_conv_backward_weight_small"]),
+    ((1, 4, 12, 12), 16, 1, ["_conv_forward_small", "_conv_forward_small",
+                             "_conv_backward_weight_small"]),
 ])
 def test_direct_kernels_take_up_to_16_channels_and_weight_gradients_up_to_32(
         monkeypatch, shape, o, padding, calls, dtype):

@@ -1,6 +1,7 @@
 """The compiled sequence-model kernels' own arithmetic (ops/_jit_native.py, ops/_jit_seq.py):
-the vectorised float32 exp and tanh, the product from a packed weight against NumPy's in
-float64, and the compiled log-softmax against PyTorch, special values included."""
+the vectorised float32 exp and tanh, the product from a packed weight and the direct
+convolution's product of shifted runs (``tap_product``) against NumPy's in float64, and the
+compiled log-softmax against PyTorch, special values included."""
 
 import numpy as np
 import pytest
@@ -173,6 +174,84 @@ def test_panel_product_rejects_mismatched_shapes_and_strided_rows():
     with pytest.raises(ValueError, match="pack_panels"):  # panels of float64's width
         product(np.zeros((2, 4), np.float32), np.zeros((2, 4, 8), np.float32),
                 np.zeros((2, 16), np.float32))
+
+
+def _compiled_tap_product():
+    import numba
+
+    from numtorch.ops import _jit_native as nat
+
+    @numba.njit
+    def product(planes, offsets, weights, out):
+        nat.tap_product(planes, offsets, weights, out)
+
+    return product
+
+
+def _taps_want(planes, offsets, weights, length):
+    want = np.zeros((weights.shape[1], length))
+    for t, off in enumerate(offsets):
+        want += np.outer(weights[t].astype(np.float64), planes[off:off + length])
+    return want
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("o, taps, blocks", [(1, 1, 1), (2, 9, 3), (5, 27, 2), (6, 4, 1),
+                                              (7, 25, 2), (13, 144, 4), (16, 9, 1), (33, 3, 2),
+                                              (4, 0, 1), (0, 5, 1)])
+def test_tap_product_matches_numpy(dtype, o, taps, blocks):
+    """Blocks of one to six output rows (rows not a multiple of six cut as evenly as they
+    come), several blocks of positions, offsets in any order and repeated, no taps (zeros), no
+    rows; the positions past the rows' length untouched."""
+    _kernels_or_skip()
+    product = _compiled_tap_product()
+    rng = np.random.default_rng(o * 100 + taps)
+    length = blocks * 64 // np.dtype(dtype).itemsize
+    planes = rng.standard_normal(length + 90).astype(dtype)
+    offsets = rng.integers(0, 91, taps).astype(np.int64)
+    weights = rng.standard_normal((taps, o)).astype(dtype)
+    wide = np.full((o, length + 5), 7.0, dtype)
+    product(planes, offsets, weights, wide[:, :length])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(wide[:, :length], _taps_want(planes, offsets, weights, length),
+                               rtol=tol, atol=tol * max(taps, 1))
+    assert (wide[:, length:] == 7.0).all()
+
+
+def test_tap_product_strided_weight_and_rows():
+    """A weight whose rows are a view into a wider array, and output rows of a wider array."""
+    _kernels_or_skip()
+    product = _compiled_tap_product()
+    rng = np.random.default_rng(4)
+    planes = rng.standard_normal(200).astype(np.float32)
+    offsets = np.array([0, 7, 3, 50, 100], np.int64)
+    weights = rng.standard_normal((5, 20)).astype(np.float32)[:, 4:15]
+    out = np.zeros((11, 80), np.float32)
+    product(planes, offsets, weights, out[:, 16:48])
+    np.testing.assert_allclose(out[:, 16:48], _taps_want(planes, offsets, weights, 32),
+                               rtol=1e-5, atol=1e-5)
+    assert (out[:, :16] == 0).all() and (out[:, 48:] == 0).all()
+
+
+def test_tap_product_rejects_reads_beyond_the_planes_and_bad_shapes():
+    """An offset that would read before or past the planes raises instead of reading memory
+    that is not theirs; so do mismatched shapes, a length that is not whole blocks and
+    strided planes."""
+    _kernels_or_skip()
+    product = _compiled_tap_product()
+    planes = np.zeros(100, np.float32)
+    weights = np.zeros((1, 2), np.float32)
+    out = np.zeros((2, 32), np.float32)
+    for bad in (-1, 69):
+        with pytest.raises(ValueError, match="beyond the planes"):
+            product(planes, np.array([bad], np.int64), weights, out)
+    product(planes, np.array([68], np.int64), weights, out)  # the last run that fits
+    with pytest.raises(ValueError, match="shapes"):
+        product(planes, np.array([0, 1], np.int64), weights, out)
+    with pytest.raises(ValueError, match="shapes"):
+        product(planes, np.array([0], np.int64), weights, np.zeros((2, 24), np.float32))
+    with pytest.raises(ValueError, match="contiguous"):
+        product(np.zeros(200, np.float32)[::2], np.array([0], np.int64), weights, out)
 
 
 @pytest.mark.parametrize("shape", [(700, 1000), (3, 4, 17), (6, 32), (2, 15), (5, 1)])

@@ -35,9 +35,10 @@ one the transpose of the stride-2 forward's split. Before all these, with numba,
 of few input channels run direct compiled kernels over each image's flat padded planes, without
 columns or transforms (``_conv_small_jit``: ``_conv_forward_small``,
 ``_conv_backward_weight_small``, ``_conv_backward_input_small_s2``): stride-1 ones of up to 16
-input channels (forward, and so the flipped-weight input gradient) and their weight gradients
-up to 32 from 16x16 outputs on, and 3x3 stride-2 ones of up to 16, forward and both
-gradients, from the input's four phase planes. With numba each
+input channels (forward, of any kernel size, and so the flipped-weight input gradient of a
+gradient of up to 16 channels) and their weight gradients up to 32 from 16x16 outputs on
+(kernel rows of three taps, or of two or more for few output channels), and 3x3 stride-2 ones
+of up to 16, forward and both gradients, from the input's four phase planes. With numba each
 block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
 batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
 the block temporaries live in per-thread
@@ -792,33 +793,37 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
 
 # A stride-1 convolution with at most this many input channels runs the compiled direct
 # kernels (``_conv_small_jit``) instead of columns and a product with a short inner dimension
-# (C * kh * kw = 27 for ResNet-8's stem), where no pass of the kernels is wasted: output
-# channels a multiple of four and kernel rows of three taps (LeNet's 1->6 5x5 at 28x28, batch
-# 64, one thread: forward 0.225 -> 0.234 ms, weight gradient 0.247 -> 0.249 ms, no gain). The
-# stem (32, 3, 32, 32) -> 16 channels alone (one thread, minimum of many runs alternated in one
-# process): forward 0.41-0.53 -> 0.40 ms, weight gradient 0.46-0.50 -> 0.37 ms; on two threads
-# the forward is no faster than on one (0.40-0.52 ms either way, as the columns' path), the
-# weight gradient 0.43-0.55 -> 0.39-0.43 ms. Inside ResNet-8's training step (two threads,
-# minimum / first quartile): forward 0.47 / 0.62 -> 0.49 / 0.59 ms, weight gradient (its
-# backward node) 0.53 / 0.68 -> 0.44 / 0.52 ms.
-# They also beat the 3x3 Winograd, forward up to 16 input channels and the weight gradient up
-# to 32 from 16x16 outputs on: its transforms move more memory than the products they save,
-# where the direct kernels' planes and accumulators stay in L1 and L2 (Zen 3, one thread, batch
-# 32 unless said, medians of rounds alternated in one process, Winograd -> direct, forward /
-# weight gradient: 16->16 at 32x32 7.3 -> 4.7 / 8.0 -> 3.7 ms; 8->8 at 32x32 3.2 -> 1.4 / 3.7
-# -> 1.1 ms; 16->16 at 8x8 0.49 -> 0.40 / 0.41 -> 0.39 ms; 16 channels at 224x224, one image,
-# 8.7 -> 7.9 / 11.4 -> 5.7 ms; 32->32 at 16x16 5.1 -> 5.0 / 5.8 -> 3.7 ms, at 32x32 17.3 ->
-# 15.7 / 20.6 -> 11.5 ms, at 8x8 1.2 -> 1.9 / 1.5 -> 1.6 ms; 64->64 at 16x16 12.6 -> 19.0 /
-# 15.4 -> 14.0 ms: slower forward).
+# (C * kh * kw = 27 for ResNet-8's stem). The forward (``small_forward``: every tap a shifted
+# run of the image's flat planes, :func:`._jit_native.tap_product`) takes any output channels
+# and kernel size; against the columns (Zen 3, one thread, medians of processes alternated):
+# LeNet's 1->6 5x5 at 32x32, batch 64, 1.50 -> 0.60 ms; 6->16 5x5 at 14x14 1.39 -> 1.03 ms.
+# It also beats the 3x3 Winograd up to 16 input channels (its transforms move more memory than
+# the products they save, where the direct kernel's planes and sums stay in L1 and L2): batch
+# 32, alternated in one process, Winograd -> direct, 16->16 at 32x32 2.99 -> 2.40 ms, at 8x8
+# 0.24 -> 0.21 ms; 8->8 at 32x32 1.73 -> 0.85 ms; from 32 channels the Winograd is as fast or
+# faster (32->32 at 16x16 2.92 -> 2.86 ms, 64->64 at 8x8 1.98 -> 2.98 ms). Against the kernel it
+# replaces, which kept four output channels' sums in memory (batch 32, processes alternated):
+# the stem 3->16 at 32x32 0.98 -> 0.77 ms, 16->16 4.27 -> 3.58 ms, at 8x8 0.55 -> 0.37 ms.
+# The weight gradient's kernel (``small_weight``: passes of four output channels and three taps
+# of a kernel row, see :func:`_small_pays`) beats the 3x3 Winograd up to 32 input channels from
+# 16x16 outputs on (one thread, batch 32 unless said, Winograd -> direct: 16->16 at 32x32 8.0 ->
+# 3.7 ms; 8->8 at 32x32 3.7 -> 1.1 ms; 16 channels at 224x224, one image, 11.4 -> 5.7 ms;
+# 32->32 at 16x16 5.8 -> 3.7 ms, at 32x32 20.6 -> 11.5 ms, at 8x8 1.5 -> 1.6 ms).
 _SMALL_MAX_CHANNELS = 16
 _SMALL_WEIGHT_MAX_CHANNELS = 32
 _SMALL_WEIGHT_MIN_POSITIONS = 256
+# Most output channels for which the weight gradient's kernel takes kernel rows that leave a
+# pass of one or two taps (two threads, columns -> direct: LeNet's 1->6 5x5 at 32x32, batch 64,
+# 2.21 -> 1.10 ms; 6->16 5x5 at 14x14 2.23 -> 1.60 ms; 16->10 4x4 at 16x16, batch 32, 2.50 ->
+# 1.40 ms; but 3->64 7x7 at 32x32 9.8 -> 13.0 ms, and 1x1 kernels, 16->64, 2.8 -> 5.0 ms).
+_SMALL_WEIGHT_UNEVEN_MAX_OUTPUTS = 16
 
 
 def _small_pays(o, kernel):
-    """Whether the direct kernels beat the columns' path for ``o`` output channels and this
-    kernel size (see :data:`_SMALL_MAX_CHANNELS`)."""
-    return o % _conv_small_jit.GROUP == 0 and kernel[1] % 3 == 0
+    """Whether the direct weight gradient beats the columns' path for ``o`` output channels
+    and this kernel size: kernel rows of three taps a pass, or rows of two or more taps for
+    up to :data:`_SMALL_WEIGHT_UNEVEN_MAX_OUTPUTS` output channels."""
+    return kernel[1] % 3 == 0 or kernel[1] > 1 and o <= _SMALL_WEIGHT_UNEVEN_MAX_OUTPUTS
 
 
 def _small_kernels(x, other, o, kernel, stride, dilation, groups, out_hw, weight=False):
@@ -829,7 +834,7 @@ def _small_kernels(x, other, o, kernel, stride, dilation, groups, out_hw, weight
     if weight and _SMALL_MAX_CHANNELS and out_hw[0] * out_hw[1] >= _SMALL_WEIGHT_MIN_POSITIONS:
         channels = max(channels, _SMALL_WEIGHT_MAX_CHANNELS)
     if (groups != 1 or stride != (1, 1) or dilation != (1, 1) or min(out_hw) < 1
-            or x.shape[1] > channels or not _small_pays(o, kernel)
+            or x.shape[1] > channels or weight and not _small_pays(o, kernel)
             or _jit.kernels(x) is None):
         return None
     return _conv_small_jit.kernels(x, other)
@@ -1075,13 +1080,14 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
     """``_conv_backward_input`` as a kernel of ``_runtime.run_steps`` (yields its blocks)."""
     n = g.shape[0]
     jit = _jit.kernels(g, w)
-    if jit is not None and groups == 1 and stride == (1, 1) and w.shape[1] >= _MIN_FLIP_CHANNELS:
-        full = _full_correlation_pads(w.shape[2:], pads, dilation)
-        if full is not None:
-            adjoint = w.transpose(1, 0, 2, 3)  # (its shape: the flipped weight's)
-            if (_channels_last_path(g, adjoint, (1, 1), dilation, 1) == "winograd"
-                    and _small_forward_kernels(g, adjoint, (1, 1), dilation, 1,
-                                               x_shape[2:]) is None):
+    full = (_full_correlation_pads(w.shape[2:], pads, dilation)
+            if jit is not None and groups == 1 and stride == (1, 1) else None)
+    if full is not None:
+        adjoint = w.transpose(1, 0, 2, 3)  # (its shape: the flipped weight's)
+        small = _small_forward_kernels(g, adjoint, (1, 1), dilation, 1, x_shape[2:])
+        if small is not None or w.shape[1] >= _MIN_FLIP_CHANNELS:
+            if small is None and _channels_last_path(g, adjoint, (1, 1), dilation,
+                                                     1) == "winograd":
                 k = _conv_jit.kernels(g, w)
                 if k is not None:
                     return (yield from _conv_backward_input_winograd(k, g, w, x_shape, full))
@@ -1123,7 +1129,10 @@ def _conv_backward_input_steps(g, w, x_shape, stride, pads, dilation, groups):
 
 # The input gradient as a convolution has the input's channels as its outputs: its product has
 # that many rows, too few for BLAS below this (a 3-channel input: several times slower than
-# the columns' path).
+# the columns' path). The direct kernels (``_conv_small_jit``, for a gradient of up to
+# ``_SMALL_MAX_CHANNELS`` channels) take any count: one thread, batch 32 unless said, columns ->
+# flipped forward, 3->16 3x3 at 32x32 1.39 -> 0.97 ms, 8->16 3.25 -> 2.08 ms; LeNet's 6->16
+# 5x5 at 14x14, batch 256, 6.73 -> 6.37 ms.
 _MIN_FLIP_CHANNELS = 16
 
 
