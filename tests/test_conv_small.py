@@ -34,6 +34,7 @@ CASES = [
     ((2, 2, 5, 6), (4, 2, 4), (1, 2)),
     ((2, 3, 4, 5), (3, 1, 1), 0),
     ((1, 1, 3, 3), (7, 2, 2), 3),
+    ((2, 5, 21, 23), (7, 3, 3), 1),  # over 400 output positions: the dot products' kernel
 ]
 
 
@@ -189,6 +190,44 @@ def test_small_kernels_same_bits_on_one_and_two_threads_and_in_blocks(monkeypatc
     for a, e in zip(one, ref):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,wshape,padding", [
+    ((3, 6, 14, 14), (16, 5, 5), 0),  # LeNet's second convolution
+    ((2, 16, 8, 8), (16, 3, 3), 1),
+    ((2, 3, 21, 20), (6, 3, 3), (2, 1)),  # 420 positions
+    ((1, 32, 16, 16), (32, 3, 3), 1),
+])
+def test_both_weight_gradient_kernels_match_torch(monkeypatch, shape, wshape, padding, dtype):
+    """The weight gradient as dot products of runs and as one product per image from the
+    channels-last gradient (``small_weight_taps``): each where it is chosen by the output
+    positions (up to ``_TAP_WEIGHT_MAX_POSITIONS``) and forced onto the other, against
+    PyTorch."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    monkeypatch.setattr(_jit, "ENABLED", True)
+    x, w, b = _arrays(shape, wshape, dtype, False, seed=6)
+    expected = _torch_run(torch, x, w, b, padding)[1]
+    used = []
+    run_small = conv_ops._conv_backward_weight_small
+
+    def spy(weight, *args):
+        used.append(weight.py_func.__name__)
+        return (yield from run_small(weight, *args))
+
+    monkeypatch.setattr(conv_ops, "_conv_backward_weight_small", spy)
+    ho = shape[2] + (2 * padding if isinstance(padding, int) else 2 * padding[0]) - wshape[1] + 1
+    wo = shape[3] + (2 * padding if isinstance(padding, int) else 2 * padding[1]) - wshape[2] + 1
+    chosen = ("_small_weight_taps" if ho * wo <= conv_ops._TAP_WEIGHT_MAX_POSITIONS
+              else "_small_weight")
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for limit in (conv_ops._TAP_WEIGHT_MAX_POSITIONS, 0, 10**9):
+        monkeypatch.setattr(conv_ops, "_TAP_WEIGHT_MAX_POSITIONS", limit)
+        got = _run(x, w, b, padding)[1]
+        assert got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.abs(expected).max())
+    assert used == [chosen, "_small_weight", "_small_weight_taps"]
 
 
 def test_small_kernels_empty_batch(monkeypatch):

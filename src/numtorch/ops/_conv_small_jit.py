@@ -86,6 +86,7 @@ class _Kernels:
         self.small_weight = _ops_jit.njit(numba, _small_weight, nogil=True,
                                           fastmath={"reassoc", "contract"})
         self.small_forward_s2 = _ops_jit.njit(numba, _small_forward_s2, nogil=True)
+        self.small_weight_taps = _ops_jit.njit(numba, _small_weight_taps, nogil=True)
         self.small_weight_s2 = _ops_jit.njit(numba, _small_weight_s2, nogil=True,
                                              fastmath={"reassoc", "contract"})
         self.small_input_s2 = _ops_jit.njit(numba, _small_input_s2, nogil=True)
@@ -297,6 +298,48 @@ def _small_weight(x, g, gw, top, left):
                         r1 = plane[s1:s1 + length]
                         r2 = plane[s2:s2 + length]
                         _dots(gw, o0, ch, i, j, taps, r0, r1, r2, flat, length)
+
+
+def _small_weight_taps(x, g, gw, top, left):
+    """:func:`_small_weight` as one product per image: ``g``'s image moved to channels-last
+    panels (``(positions, O)``, rows ``Wp`` apart, zero at the dropped positions) and every tap's
+    shifted run of the planes multiplied by them (:func:`._jit_native.tap_panel_product`: five
+    or six taps by 16 output channels in registers), summed over the images in order, then
+    added into ``gw``."""
+    n, c = x.shape[0], x.shape[1]
+    o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
+    kh, kw = gw.shape[2], gw.shape[3]
+    hp, wp = ho + kh - 1, wo + kw - 1
+    length = _length(ho, wp, wo, x)
+    xp = _rows(c, hp * wp + _native._PANEL_BYTES // x.itemsize, x)
+    xp[:, :] = gw.dtype.type(0)
+    offsets = np.empty(c * kh * kw, np.int64)
+    for ch in range(c):
+        for i in range(kh):
+            for j in range(kw):
+                offsets[(ch * kh + i) * kw + j] = ch * xp.shape[1] + i * wp + j
+    width = _native._PANEL_BYTES // x.itemsize
+    panels = np.zeros((-(-o // width), length, width), gw.dtype)
+    sums = np.zeros((c * kh * kw, o), gw.dtype)
+    flat = xp.reshape(xp.size)
+    for b in range(n):
+        _place(x, b, xp, top, left, wp)
+        for p in range(panels.shape[0]):
+            panel = panels[p]
+            k0 = p * width
+            cols = min(width, o - k0)
+            for y in range(ho):
+                src = g[b, k0:k0 + cols, y]
+                for q in range(wo):
+                    row = panel[y * wp + q]
+                    for j in range(cols):
+                        row[j] = src[j, q]
+        _native.tap_panel_product(flat, offsets, panels, sums)
+    for k in range(o):
+        for ch in range(c):
+            for i in range(kh):
+                for j in range(kw):
+                    gw[k, ch, i, j] += sums[(ch * kh + i) * kw + j, k]
 
 
 def _place_phases(x, b, xp, top, left, hq, wq):

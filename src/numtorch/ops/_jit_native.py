@@ -64,6 +64,14 @@ def tap_product(planes, offsets, weights, out):
     raise NotImplementedError
 
 
+def tap_panel_product(planes, offsets, panels, c):
+    """``c[t, o] += sum_k planes[offsets[t] + k] * b[k, o]`` for the flat ``planes`` (1-d),
+    ``offsets`` (T,) int64, ``c`` (T, O) and the panels of ``b`` (K, O) (:func:`pack_panels`):
+    a direct convolution's weight gradient, each tap a shifted run of an image's flat planes
+    against the image's gradient packed as ``b`` (compiled code only)."""
+    raise NotImplementedError
+
+
 def load_acquire(flags, i):
     """``flags[i]`` (int64) read with acquire order (compiled code only)."""
     raise NotImplementedError
@@ -224,19 +232,46 @@ class _Codegen:
         return self.builder.load(self.builder.bitcast(pointer, self.ir.PointerType(self.vec)),
                                  align=self.size)
 
-    def store_block(self, sums, rows):
-        """Each row's two vectors of sums to the elements ``rows[r]`` points to."""
+    def store_block(self, sums, rows, accumulate=False):
+        """Each row's two vectors of sums to the elements ``rows[r]`` points to (added to
+        them with ``accumulate``)."""
         for r, row in enumerate(rows):
             for h in range(2):
-                self.builder.store(self.builder.load(sums[r][h]), self.builder.bitcast(
-                    self.at(row, self.constant(h * self.lanes)), self.ir.PointerType(self.vec)),
-                    align=self.size)
+                pointer = self.builder.bitcast(self.at(row, self.constant(h * self.lanes)),
+                                               self.ir.PointerType(self.vec))
+                value = self.builder.load(sums[r][h])
+                if accumulate:
+                    value = self.builder.fadd(self.builder.load(pointer, align=self.size), value)
+                self.builder.store(value, pointer, align=self.size)
+
+    def store_columns(self, sums, rows, cols, accumulate=False):
+        """:meth:`store_block` where a block row holds only ``cols`` columns (at most two
+        vectors' worth; a last panel that the matrix fills only in part)."""
+        # deferred: optional dependency (numba)
+        from numba.core import cgutils
+
+        builder = self.builder
+        full = builder.icmp_signed("==", cols, self.constant(2 * self.lanes))
+        with builder.if_else(full) as (whole, part):
+            with whole:
+                self.store_block(sums, rows, accumulate)
+            with part:
+                spill = cgutils.alloca_once(builder, self.vec, size=2)
+                first = builder.bitcast(spill, self.ir.PointerType(self.elem))
+                for r, row in enumerate(rows):
+                    for h in range(2):
+                        builder.store(builder.load(sums[r][h]), self.at(spill, self.constant(h)))
+                    with cgutils.for_range(builder, cols) as loop:
+                        value = builder.load(self.at(first, loop.index))
+                        if accumulate:
+                            value = builder.fadd(builder.load(self.at(row, loop.index)), value)
+                        builder.store(value, self.at(row, loop.index))
 
 
 def _install_panels():
     # deferred: optional dependency (numba)
     from llvmlite import ir
-    from numba.core import cgutils, types
+    from numba.core import types
     from numba.extending import intrinsic, overload
 
     def block(rows):
@@ -263,20 +298,7 @@ def _install_panels():
                 c_row, c_col, cols = g.integer(5), g.integer(6), g.integer(7)
                 c_rows = [g.at(g.at(c_data, g.add(c_row, r), c_strides[0]), c_col)
                           for r in range(rows)]
-                full = builder.icmp_signed("==", cols, g.constant(2 * g.lanes))
-                with builder.if_else(full) as (whole, part):
-                    with whole:
-                        g.store_block(sums, c_rows)
-                    with part:  # a last panel that the matrix fills only in part
-                        spill = cgutils.alloca_once(builder, g.vec, size=2)
-                        for r in range(rows):
-                            for h in range(2):
-                                builder.store(builder.load(sums[r][h]),
-                                              g.at(spill, g.constant(h)))
-                            first = builder.bitcast(spill, ir.PointerType(g.elem))
-                            with cgutils.for_range(builder, cols) as loop:
-                                builder.store(builder.load(g.at(first, loop.index)),
-                                              g.at(c_rows[r], loop.index))
+                g.store_columns(sums, c_rows, cols)
                 return context.get_dummy_value()
 
             return sig, codegen
@@ -325,6 +347,83 @@ def _install_panels():
                     else:
                         one(a, r, panels, p, c, r, p * width, cols)
                     r += rows
+
+    def tap_rows(rows):
+        """``c[t0 + r, c_col + j] += sum_k planes[offsets[t0 + r] + k] * panels[p, k, j]`` for
+        ``r < rows``, ``j < cols``: the register block of :func:`tap_panel_product`."""
+        @intrinsic
+        def tap_rows_by_panel(typingctx, planes, offsets, t0, panels, p, c, c_col, cols):
+            sig = types.void(planes, offsets, t0, panels, p, c, c_col, cols)
+
+            def codegen(context, builder, sig, args):
+                g = _Codegen(context, builder, sig, args)
+                x_data, _ = g.pointer(0)
+                offset_data, _ = g.pointer(1, ir.IntType(64))
+                p_data, p_strides = g.pointer(3)
+                c_data, c_strides = g.pointer(5)
+                t0 = g.integer(2)
+                panel = g.at(p_data, g.integer(4), p_strides[0])
+                a_rows = [g.at(x_data, builder.load(g.at(offset_data, g.add(t0, r))))
+                          for r in range(rows)]
+                sums = g.register_block(
+                    rows, g.shape(3)[1],
+                    lambda k: g.at(panel, g.builder.mul(k, g.constant(2 * g.lanes))),
+                    lambda k, r: g.at(a_rows[r], k))
+                c_col, cols = g.integer(6), g.integer(7)
+                g.store_columns(sums, [g.at(g.at(c_data, g.add(t0, r), c_strides[0]), c_col)
+                                       for r in range(rows)], cols, accumulate=True)
+                return context.get_dummy_value()
+
+            return sig, codegen
+
+        return tap_rows_by_panel
+
+    r1, r2, r3, r4, r5, r6 = [tap_rows(rows) for rows in range(1, _BLOCK_ROWS + 1)]
+
+    def tap_panel_sums(planes, offsets, panels, c):
+        taps, n = c.shape
+        width = panels.shape[2]
+        depth = panels.shape[1]
+        if offsets.shape[0] != taps or panels.shape[0] * width < n:
+            raise ValueError("tap_panel_product: shapes do not match")
+        if taps == 0 or n == 0:
+            return
+        if planes.strides[0] != planes.itemsize or n > 1 and c.strides[1] != c.itemsize:
+            raise ValueError("tap_panel_product: planes and rows must be contiguous")
+        if width * panels.itemsize != _PANEL_BYTES or depth > 0 and (
+                panels.strides[2] != panels.itemsize
+                or depth > 1 and panels.strides[1] != _PANEL_BYTES):
+            raise ValueError("tap_panel_product: panels must be those of pack_panels")
+        for t in range(taps):
+            if offsets[t] < 0 or offsets[t] + depth > planes.shape[0]:
+                raise ValueError("tap_panel_product: an offset reads beyond the planes")
+        count = -(-taps // _BLOCK_ROWS)  # blocks of five or six taps, as even as they come
+        for p in range(-(-n // width)):
+            cols = min(width, n - p * width)
+            t = 0
+            for i in range(count):
+                rows = taps // count + (1 if i < taps % count else 0)
+                if rows == 6:
+                    r6(planes, offsets, t, panels, p, c, p * width, cols)
+                elif rows == 5:
+                    r5(planes, offsets, t, panels, p, c, p * width, cols)
+                elif rows == 4:
+                    r4(planes, offsets, t, panels, p, c, p * width, cols)
+                elif rows == 3:
+                    r3(planes, offsets, t, panels, p, c, p * width, cols)
+                elif rows == 2:
+                    r2(planes, offsets, t, panels, p, c, p * width, cols)
+                else:
+                    r1(planes, offsets, t, panels, p, c, p * width, cols)
+                t += rows
+
+    @overload(tap_panel_product)
+    def _ov_tap_panel_product(planes, offsets, panels, c):
+        if (planes.dtype == panels.dtype == c.dtype
+                and planes.dtype in (types.float32, types.float64)
+                and offsets.dtype == types.int64 and planes.ndim == 1):
+            return tap_panel_sums
+        return None
 
     def taps(rows):
         """``out[out_row + r, q + j] = sum_t weights[t, w_col + r] * planes[offsets[t] + q +

@@ -725,7 +725,9 @@ def _conv_backward_weight_steps(g, x, kernel, stride, pads, dilation, groups):
     small = _small_kernels(x, g, g.shape[1], kernel, stride, dilation, groups, g.shape[2:],
                            weight=True)
     if small is not None:
-        return (yield from _conv_backward_weight_small(small.small_weight, g, x, kernel, pads))
+        weight = (small.small_weight_taps
+                  if g.shape[2] * g.shape[3] <= _TAP_WEIGHT_MAX_POSITIONS else small.small_weight)
+        return (yield from _conv_backward_weight_small(weight, g, x, kernel, pads))
     small = _small_s2_kernels(x.shape[1], kernel, stride, dilation, groups, g.shape[2:], x, g)
     if small is not None:
         return (yield from _conv_backward_weight_small(small.small_weight_s2, g, x, kernel, pads))
@@ -817,6 +819,17 @@ _SMALL_WEIGHT_MIN_POSITIONS = 256
 # 2.21 -> 1.10 ms; 6->16 5x5 at 14x14 2.23 -> 1.60 ms; 16->10 4x4 at 16x16, batch 32, 2.50 ->
 # 1.40 ms; but 3->64 7x7 at 32x32 9.8 -> 13.0 ms, and 1x1 kernels, 16->64, 2.8 -> 5.0 ms).
 _SMALL_WEIGHT_UNEVEN_MAX_OUTPUTS = 16
+
+
+# Most output positions for which the direct weight gradient runs as one product per image
+# from the gradient moved to channels-last (``small_weight_taps``, with
+# :func:`._jit_native.tap_panel_product`) instead of dot products of runs (``small_weight``:
+# sums over short runs, each reduced across a vector at its end). One thread, batch 32 unless
+# said, dot products -> product: 32->32 at 16x16 3.32 -> 2.84 ms; LeNet's 6->16 5x5 at 10x10
+# outputs, batch 64, 1.30 -> 0.78 ms; 16->16 at 8x8 0.38 -> 0.23 ms, at 16x16 0.89 -> 0.75
+# ms, at 20x20 1.26 -> 1.10 ms; but at 32x32 2.8 -> 3.3 ms, where moving the gradient (about
+# 20 µs an image) outweighs what the product saves, and the stem's 3->16 0.64 -> 1.47 ms.
+_TAP_WEIGHT_MAX_POSITIONS = 400
 
 
 def _small_pays(o, kernel):
@@ -917,8 +930,9 @@ def _conv_forward_small(forward, x, w, pads, bias, out_hw):
 
 def _conv_backward_weight_small(weight, g, x, kernel, pads):
     """``_conv_backward_weight`` by the direct kernel ``weight`` (``_conv_small_jit``'s
-    ``small_weight``, or ``small_weight_s2`` for a 3x3 stride-2 convolution): each block's part
-    of the sum, the parts added in block order (the blocks depend on the shape only)."""
+    ``small_weight`` or ``small_weight_taps``, or ``small_weight_s2`` for a 3x3 stride-2
+    convolution): each block's part of the sum, the parts added in block order (the blocks
+    depend on the shape only)."""
     n, o = g.shape[:2]
     o4 = -(-o // _conv_small_jit.GROUP) * _conv_small_jit.GROUP
 
