@@ -27,7 +27,9 @@ tap ``(c, i, j)`` as a run of the image's flat padded planes shifted by ``c * pl
 j``. :func:`tap_product` keeps the sums of five or six output channels for two vectors of
 positions in registers over all taps: per tap, two vector loads of the shifted run, a broadcast
 of each channel's weight and two fused multiply-adds per channel (the stride-1 forward of 16
-channels at 32x32, one image: 57 µs, about 88 GFLOPS on a Zen 3 core).
+channels at 32x32, one image: 57 µs, about 88 GFLOPS on a Zen 3 core). Its weight gradient,
+:func:`tap_panel_product`, is the panel product with each row of ``a`` a tap's shifted run and
+the image's gradient, moved to channels-last, as the panels.
 
 numba's ``math.exp`` calls libm once per element (five times slower than NumPy's vectorised
 exp); :func:`exp` for float32 is a range reduction and a degree-6 polynomial with fused
