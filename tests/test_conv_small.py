@@ -16,7 +16,7 @@ import pytest
 from conftest import skip_without_numba
 
 import numtorch
-from numtorch.ops import _jit
+from numtorch.ops import _conv_small_jit, _jit
 from numtorch.ops import conv as conv_ops
 
 CASES = [
@@ -124,7 +124,9 @@ def test_small_kernels_match_the_columns_path(monkeypatch, shape, wshape, paddin
 
 
 @pytest.mark.parametrize("shape,wshape,padding,stride,channels,taken", [
-    ((32, 3, 32, 32), (16, 5, 5), 2, 2, 4, []),  # stride 2, not 3x3 (3x3: stride-2 kernels)
+    # stride 2, not 3x3: the forward direct (a kernel of at least 3x3), the gradients not
+    ((32, 3, 32, 32), (16, 5, 5), 2, 2, 4, ["_conv_forward_small"]),
+    ((4, 3, 17, 17), (8, 2, 2), 0, 2, 4, []),
     ((2, 5, 8, 8), (16, 3, 3), 1, 1, 4, []),  # five input channels
     # the forward direct (any output channels and kernel size), the weight gradient by
     # columns: kernel rows of one tap, or of seven for 64 output channels (see _small_pays)
@@ -228,6 +230,44 @@ def test_both_weight_gradient_kernels_match_torch(monkeypatch, shape, wshape, pa
         assert got.dtype == expected.dtype
         np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.abs(expected).max())
     assert used == [chosen, "_small_weight", "_small_weight_taps"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,wshape,padding,stride", [
+    ((2, 3, 40, 40), (64, 3, 3), 1, 1),  # 64 output channels: the sums in bands of rows
+    ((2, 16, 70, 66), (24, 5, 5), 2, 1),
+    ((2, 3, 70, 70), (64, 7, 7), 3, 2),  # ResNet's stem at a smaller size, in bands
+    ((3, 2, 15, 12), (5, 4, 4), 1, 2),
+    ((2, 1, 9, 11), (3, 5, 3), (2, 1), 2),
+])
+def test_direct_forward_in_bands_and_any_stride2_kernel_matches_torch(shape, wshape, padding,
+                                                                      stride, dtype):
+    """The direct forward of outputs whose sums take several bands of rows (over
+    ``_conv_small_jit._BAND_BYTES``), and stride-2 forwards of kernels other than 3x3 (from
+    the phase planes), with a bias, against PyTorch."""
+    torch = pytest.importorskip("torch")
+    skip_without_numba()
+    x, w, b = _arrays(shape, wshape, dtype, True, seed=7)
+    ho = (shape[2] + 2 * np.broadcast_to(padding, 2)[0] - wshape[1]) // stride + 1
+    assert wshape[0] * (ho + wshape[1]) * x.itemsize * ho > _conv_small_jit._BAND_BYTES or (
+        stride == 2)
+    taken = []
+    run = conv_ops._conv_forward_small
+
+    def spy(*args):
+        taken.append(args[0].py_func.__name__)
+        return (yield from run(*args))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_jit, "ENABLED", True)
+        mp.setattr(conv_ops, "_conv_forward_small", spy)
+        got = numtorch.nn.functional.conv2d(numtorch.tensor(x), numtorch.tensor(w),
+                                            numtorch.tensor(b), stride, padding).numpy()
+    assert taken == ["_small_forward" if stride == 1 else "_small_forward_s2"]
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride,
+                                      padding).numpy()
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
 
 
 def test_small_kernels_empty_batch(monkeypatch):

@@ -59,6 +59,7 @@ _place = None  # the compiled ``_place_image``, which both kernels call (set by 
 _phases = None  # the compiled ``_place_phases`` (the same, for the stride-2 weight gradient)
 _rows = None  # the compiled ``_aligned_rows`` (the same)
 _store = None  # the compiled ``_store_outputs`` (both forwards)
+_outputs = None  # the compiled ``_tap_outputs`` (both forwards)
 _taps = None  # the compiled ``_tap_weights`` (both forwards)
 _length = None  # the compiled ``_run_length`` (both forwards)
 _flatten = None  # the compiled ``_flat_gradient`` (both weight gradients)
@@ -67,15 +68,19 @@ _dots = None  # the compiled ``_weight_taps`` (both weight gradients; inlined)
 # (and read as far past the planes, zeros): a run of 1086 (the stem) left 14 elements to the
 # loops' scalar tails, 6-8 % of both kernels' time.
 _TAIL = 16
+# The forwards' sums of a band of output rows, at most (in bytes; at least one row): they stay
+# in L2 until the band is stored.
+_BAND_BYTES = 128 << 10
 
 
 class _Kernels:
     def __init__(self, numba):
-        global _place, _phases, _rows, _store, _taps, _length, _flatten, _dots
+        global _place, _phases, _rows, _store, _outputs, _taps, _length, _flatten, _dots
         _place = _ops_jit.njit(numba, _place_image, nogil=True)
         _phases = _ops_jit.njit(numba, _place_phases, nogil=True)
         _rows = _ops_jit.njit(numba, _aligned_rows, nogil=True)
         _store = _ops_jit.njit(numba, _store_outputs, nogil=True)
+        _outputs = _ops_jit.njit(numba, _tap_outputs, nogil=True)
         _taps = _ops_jit.njit(numba, _tap_weights, nogil=True)
         _length = _ops_jit.njit(numba, _run_length, nogil=True)
         _flatten = _ops_jit.njit(numba, _flat_gradient, nogil=True)
@@ -138,14 +143,15 @@ def _place_image(x, b, xp, top, left, wp):
                 dst[q] = src[q]
 
 
-def _store_outputs(acc, out, b, bias, has_bias, wp):
-    """Image ``b`` of the forwards' ``out``: the valid positions of the sums ``acc`` (a row
-    per output channel, output rows ``wp`` apart), plus the bias."""
-    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+def _store_outputs(acc, out, b, bias, has_bias, wp, y0, y1):
+    """Rows ``y0`` to ``y1`` of image ``b`` of the forwards' ``out``: the valid positions of
+    the sums ``acc`` (a row per output channel, output rows ``wp`` apart from row ``y0``), plus
+    the bias."""
+    o, wo = out.shape[1], out.shape[3]
     for k in range(o):
-        for y in range(ho):
+        for y in range(y0, y1):
             dst = out[b, k, y]
-            src = acc[k, y * wp:y * wp + wo]
+            src = acc[k, (y - y0) * wp:(y - y0) * wp + wo]
             if has_bias:
                 add = bias[k]
                 for q in range(wo):
@@ -153,6 +159,20 @@ def _store_outputs(acc, out, b, bias, has_bias, wp):
             else:  # (a plain copy: a memcpy, several times faster on short rows)
                 for q in range(wo):
                     dst[q] = src[q]
+
+
+def _tap_outputs(flat, offsets, wt, out, b, bias, has_bias, wp):
+    """Image ``b`` of the forwards' ``out`` from its planes ``flat`` (placed): the taps'
+    products (:func:`._jit_native.tap_product`) for bands of output rows whose sums stay in L2
+    (``_BAND_BYTES``; a 64-channel output of 112x112 is 3 MiB), each band stored with the bias
+    while in cache."""
+    o, ho, wo = out.shape[1], out.shape[2], out.shape[3]
+    band = min(ho, max(1, _BAND_BYTES // (o * wp * out.itemsize)))
+    acc = _rows(o, _length(band, wp, wo, out), out)
+    for y0 in range(0, ho, band):
+        y1 = min(ho, y0 + band)
+        _native.tap_product(flat[y0 * wp:], offsets, wt, acc[:, :_length(y1 - y0, wp, wo, out)])
+        _store(acc, out, b, bias, has_bias, wp, y0, y1)
 
 
 def _tap_weights(wq, o):
@@ -249,7 +269,6 @@ def _small_forward(x, wq, out, bias, has_bias, top, left):
     kh, kw = wq.shape[2], wq.shape[3]
     ho, wo = out.shape[2], out.shape[3]
     hp, wp = ho + kh - 1, wo + kw - 1
-    length = _length(ho, wp, wo, x)
     xp = _rows(c, hp * wp + _native._PANEL_BYTES // x.itemsize, x)
     xp[:, :] = out.dtype.type(0)
     offsets = np.empty(c * kh * kw, np.int64)
@@ -258,12 +277,10 @@ def _small_forward(x, wq, out, bias, has_bias, top, left):
             for j in range(kw):
                 offsets[(ch * kh + i) * kw + j] = ch * xp.shape[1] + i * wp + j
     wt = _taps(wq, out.shape[1])
-    acc = _rows(out.shape[1], length, out)
     flat = xp.reshape(xp.size)
     for b in range(n):
         _place(x, b, xp, top, left, wp)
-        _native.tap_product(flat, offsets, wt, acc[:, :length])
-        _store(acc, out, b, bias, has_bias, wp)
+        _outputs(flat, offsets, wt, out, b, bias, has_bias, wp)
 
 
 def _small_weight(x, g, gw, top, left):
@@ -365,29 +382,29 @@ def _place_phases(x, b, xp, top, left, hq, wq):
 
 
 def _small_forward_s2(x, wq, out, bias, has_bias, top, left):
-    """``out`` ``(N, O, Ho, Wo)`` = the 3x3 stride-2 convolution of ``x`` ``(N, C, H, W)``
-    zero-padded by ``top`` and ``left`` with ``wq`` ``(O4, C, 3, 3)`` (see
+    """``out`` ``(N, O, Ho, Wo)`` = the stride-2 convolution of ``x`` ``(N, C, H, W)``
+    zero-padded by ``top`` and ``left`` with ``wq`` ``(O4, C, kh, kw)`` (see
     :func:`grouped_weight`), plus ``bias[o]`` when ``has_bias``: ``small_forward`` with each
-    tap read from its phase plane (``small_weight_s2``)."""
+    tap ``(i, j)`` read from its phase plane ``(i % 2, j % 2)`` at ``(i // 2, j // 2)``
+    (``small_weight_s2``)."""
     n, c = x.shape[0], x.shape[1]
+    kh, kw = wq.shape[2], wq.shape[3]
     ho, wo = out.shape[2], out.shape[3]
-    hq, wp = ho + 1, wo + 1
-    length = _length(ho, wp, wo, x)
+    hq, wp = ho + (kh - 1) // 2, wo + (kw - 1) // 2
     xp = _rows(4 * c, hq * wp + wp + _native._PANEL_BYTES // x.itemsize, x)
     xp[:, :] = out.dtype.type(0)
-    offsets = np.empty(9 * c, np.int64)
+    offsets = np.empty(c * kh * kw, np.int64)
     for ch in range(c):
-        for i in range(3):
-            for j in range(3):
+        for i in range(kh):
+            for j in range(kw):
                 phase = 4 * ch + 2 * (i % 2) + j % 2
-                offsets[(ch * 3 + i) * 3 + j] = phase * xp.shape[1] + (i // 2) * wp + j // 2
+                offsets[(ch * kh + i) * kw + j] = (phase * xp.shape[1] + (i // 2) * wp
+                                                   + j // 2)
     wt = _taps(wq, out.shape[1])
-    acc = _rows(out.shape[1], length, out)
     flat = xp.reshape(xp.size)
     for b in range(n):
         _phases(x, b, xp, top, left, hq, wp)
-        _native.tap_product(flat, offsets, wt, acc[:, :length])
-        _store(acc, out, b, bias, has_bias, wp)
+        _outputs(flat, offsets, wt, out, b, bias, has_bias, wp)
 
 
 def _small_weight_s2(x, g, gw, top, left):

@@ -258,7 +258,8 @@ def _conv_forward_steps(x, w, stride, pads, dilation, groups, bias=None):
     small = _small_forward_kernels(x, w, stride, dilation, groups, (ho, wo))
     if small is not None:
         return (yield from _conv_forward_small(small.small_forward, x, w, pads, bias, (ho, wo)))
-    small = _small_s2_kernels(x.shape[1], (kh, kw), stride, dilation, groups, (ho, wo), x, w)
+    small = _small_s2_kernels(x.shape[1], (kh, kw), stride, dilation, groups, (ho, wo), x, w,
+                              forward=True)
     if small is not None:
         return (yield from _conv_forward_small(small.small_forward_s2, x, w, pads, bias,
                                                (ho, wo)))
@@ -875,15 +876,22 @@ def _small_forward_kernels(x, w, stride, dilation, groups, out_hw):
 # step, paired: with the gradients' kernels -1.2 and -7.1 ms of 76 and 100 ms on a noisy host
 # (faster in 11 of 16 rounds both times); with the forward's too, +2.2 ms (5 of 16) and -0.5
 # ms (11 of 20): within the step's noise.
+# The stride-2 direct forward takes other kernels of at least 3x3 too (two threads, columns ->
+# direct, medians of rounds alternated in one process: 3->32 5x5 at 32x32, batch 32, 2.17 ->
+# 1.45 ms; 1->8 4x4 at 28x28, batch 16, 0.22 -> 0.19 ms; 3->64 4x4 at 64x64, batch 64, 10.3 ->
+# 10.0 ms; ResNet's 7x7 stem, batch 4, 16.3-20.0 -> 16.4-17.5 ms), but not 2x2 ones (16->32 at
+# 33x33: 0.61-0.81 -> 0.65-0.89 ms).
 _SMALL_S2_MAX_CHANNELS = 16
 
 
-def _small_s2_kernels(channels, kernel, stride, dilation, groups, out_hw, *arrays):
+def _small_s2_kernels(channels, kernel, stride, dilation, groups, out_hw, *arrays,
+                      forward=False):
     """The direct kernels where they take this 3x3 stride-2 convolution of ``channels`` input
     channels (its forward, input or weight gradient; ``arrays``: the operands, of one dtype),
-    or None."""
+    or None; the ``forward`` of a stride-2 convolution with a kernel of at least 3x3."""
     if (groups != 1 or tuple(stride) != (2, 2) or tuple(dilation) != (1, 1)
-            or tuple(kernel) != (3, 3) or channels > _SMALL_S2_MAX_CHANNELS or min(out_hw) < 1
+            or not (forward and min(kernel) >= 3 or tuple(kernel) == (3, 3))
+            or channels > _SMALL_S2_MAX_CHANNELS or min(out_hw) < 1
             or _jit.kernels(*arrays) is None):
         return None
     return _conv_small_jit.kernels(*arrays)
