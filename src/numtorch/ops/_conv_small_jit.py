@@ -27,14 +27,19 @@ loops are then long, contiguous and vectorise, whatever the image width.
   (strictly in order, they ran seven times slower; fused multiply-adds, 5 % faster, round
   once where a product and a sum round twice); the order is fixed by the compiled code, so
   the bits do not depend on the threads.
+* ``small_weight_taps``: for outputs of up to 400 positions (``conv._TAP_WEIGHT_MAX_POSITIONS``,
+  where ``small_weight``'s runs are short and each sum's reduction across a vector costs as
+  much as the run), one product per image: the gradient moved to channels-last panels and
+  every tap's shifted run multiplied by them (:func:`._jit_native.tap_panel_product`).
 
 Copying each image into ``kw`` planes shifted by a tap each (no dropped positions) instead was
 slower: the copies cost three times the padding's, and the planes no longer fit in L1.
 
-A 3x3 stride-2 convolution is read flat the same way from phase planes:
+A stride-2 convolution is read flat the same way from phase planes:
 
-* ``small_forward_s2``: ``small_forward`` with each tap's offset into its phase plane
-  (below).
+* ``small_forward_s2``: ``small_forward`` with each tap's offset into its phase plane (below),
+  for any kernel (the dispatch sends it those from 3x3 up); the gradients' kernels take 3x3
+  ones:
 * ``small_weight_s2``: each padded input plane split into its four phases (even and odd rows
   by even and odd columns, ``_place_phases``); the output position ``(y, x)`` of tap ``(i, j)``
   reads phase ``(i % 2, j % 2)`` at ``(y + i // 2) * Wq + x + j // 2`` (``Wq = Wo + 1``), so a

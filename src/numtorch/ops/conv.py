@@ -37,8 +37,9 @@ columns or transforms (``_conv_small_jit``: ``_conv_forward_small``,
 ``_conv_backward_weight_small``, ``_conv_backward_input_small_s2``): stride-1 ones of up to 16
 input channels (forward, of any kernel size, and so the flipped-weight input gradient of a
 gradient of up to 16 channels) and their weight gradients up to 32 from 16x16 outputs on
-(kernel rows of three taps, or of two or more for few output channels), and 3x3 stride-2 ones
-of up to 16, forward and both gradients, from the input's four phase planes. With numba each
+(kernel rows of three taps, or of two or more for few output channels), and stride-2 ones of
+up to 16 from the input's four phase planes (the forward of kernels from 3x3 up, both
+gradients of 3x3 ones). With numba each
 block is padded into a scratch buffer instead of the whole batch into a fresh array. Large
 batches are processed a block of images at a time (about 2 MiB of columns, 4 MiB for col2im);
 the block temporaries live in per-thread
