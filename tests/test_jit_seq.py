@@ -1,7 +1,7 @@
 """The compiled sequence-model kernels' own arithmetic (ops/_jit_native.py, ops/_jit_seq.py):
 the vectorised float32 exp and tanh, the product from a packed weight and the direct
-convolution's product of shifted runs (``tap_product``) against NumPy's in float64, and the
-compiled log-softmax against PyTorch, special values included."""
+convolution's products of shifted runs (``tap_product``, ``tap_panel_product``) against
+NumPy's in float64, and the compiled log-softmax against PyTorch, special values included."""
 
 import numpy as np
 import pytest
@@ -252,6 +252,68 @@ def test_tap_product_rejects_reads_beyond_the_planes_and_bad_shapes():
         product(planes, np.array([0], np.int64), weights, np.zeros((2, 24), np.float32))
     with pytest.raises(ValueError, match="contiguous"):
         product(np.zeros(200, np.float32)[::2], np.array([0], np.int64), weights, out)
+
+
+def _compiled_tap_panel_product():
+    import numba
+
+    from numtorch.ops import _jit_native as nat
+
+    @numba.njit
+    def packed(planes, offsets, b, panels, c):
+        nat.pack_panels(b, panels)
+        nat.tap_panel_product(planes, offsets, panels, c)
+
+    @numba.njit
+    def raw(planes, offsets, panels, c):
+        nat.tap_panel_product(planes, offsets, panels, c)
+
+    def product(planes, offsets, b, c):
+        panels = np.empty(nat.panels_shape(b.shape[0], b.shape[1], b.dtype), b.dtype)
+        packed(planes, offsets, b, panels, c)
+
+    return product, raw
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("taps, n, depth", [(1, 1, 7), (6, 16, 40), (7, 6, 33), (13, 17, 50),
+                                            (150, 16, 100), (5, 40, 0), (0, 4, 9), (3, 0, 9)])
+def test_tap_panel_product_adds_to_its_output(dtype, taps, n, depth):
+    """``c += runs @ b`` for the taps' shifted runs: one to six taps a block, a last panel
+    filled in part (its columns past ``n`` untouched), several panels, an empty inner
+    dimension (``c`` unchanged), no taps, no columns."""
+    _kernels_or_skip()
+    product, _ = _compiled_tap_panel_product()
+    rng = np.random.default_rng(taps * 1000 + n * 10 + depth)
+    planes = rng.standard_normal(depth + 80).astype(dtype)
+    offsets = rng.integers(0, 81, taps).astype(np.int64)
+    b = rng.standard_normal((depth, n)).astype(dtype)
+    wide = rng.standard_normal((taps, n + 3)).astype(dtype)
+    before = wide.copy()
+    product(planes, offsets, b, wide[:, :n])
+    runs = np.array([planes[off:off + depth] for off in offsets], np.float64).reshape(taps, depth)
+    want = before[:, :n].astype(np.float64) + runs @ b.astype(np.float64)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(wide[:, :n], want, rtol=tol, atol=tol * max(depth, 1))
+    np.testing.assert_array_equal(wide[:, n:], before[:, n:])
+
+
+def test_tap_panel_product_rejects_reads_beyond_the_planes_and_bad_shapes():
+    _kernels_or_skip()
+    product, raw = _compiled_tap_panel_product()
+    planes = np.zeros(50, np.float32)
+    b = np.zeros((20, 3), np.float32)
+    c = np.zeros((1, 3), np.float32)
+    for bad in (-1, 31):
+        with pytest.raises(ValueError, match="beyond the planes"):
+            product(planes, np.array([bad], np.int64), b, c)
+    product(planes, np.array([30], np.int64), b, c)  # the last run that fits
+    with pytest.raises(ValueError, match="shapes"):
+        product(planes, np.array([0, 1], np.int64), b, c)
+    with pytest.raises(ValueError, match="contiguous"):
+        product(np.zeros(100, np.float32)[::2], np.array([0], np.int64), b, c)
+    with pytest.raises(ValueError, match="pack_panels"):  # panels of float64's width
+        raw(planes, np.array([0], np.int64), np.zeros((1, 20, 8), np.float32), c)
 
 
 @pytest.mark.parametrize("shape", [(700, 1000), (3, 4, 17), (6, 32), (2, 15), (5, 1)])
