@@ -66,6 +66,7 @@ _rows = None  # the compiled ``_aligned_rows`` (the same)
 _store = None  # the compiled ``_store_outputs`` (both forwards)
 _outputs = None  # the compiled ``_tap_outputs`` (both forwards)
 _taps = None  # the compiled ``_tap_weights`` (both forwards)
+_planes = None  # the compiled ``_tap_planes`` (the stride-1 forward and ``small_weight_taps``)
 _length = None  # the compiled ``_run_length`` (both forwards)
 _flatten = None  # the compiled ``_flat_gradient`` (both weight gradients)
 _dots = None  # the compiled ``_weight_taps`` (both weight gradients; inlined)
@@ -80,13 +81,15 @@ _BAND_BYTES = 128 << 10
 
 class _Kernels:
     def __init__(self, numba):
-        global _place, _phases, _rows, _store, _outputs, _taps, _length, _flatten, _dots
+        global _place, _phases, _rows, _store, _outputs, _taps, _planes, _length, _flatten
+        global _dots
         _place = _ops_jit.njit(numba, _place_image, nogil=True)
         _phases = _ops_jit.njit(numba, _place_phases, nogil=True)
         _rows = _ops_jit.njit(numba, _aligned_rows, nogil=True)
         _store = _ops_jit.njit(numba, _store_outputs, nogil=True)
         _outputs = _ops_jit.njit(numba, _tap_outputs, nogil=True)
         _taps = _ops_jit.njit(numba, _tap_weights, nogil=True)
+        _planes = _ops_jit.njit(numba, _tap_planes, nogil=True)
         _length = _ops_jit.njit(numba, _run_length, nogil=True)
         _flatten = _ops_jit.njit(numba, _flat_gradient, nogil=True)
         # (inlined into the callers, so compiled with their flags: the sums reassociated)
@@ -180,6 +183,21 @@ def _tap_outputs(flat, offsets, wt, out, b, bias, has_bias, wp):
         _store(acc, out, b, bias, has_bias, wp, y0, y1)
 
 
+def _tap_planes(x, hp, wp, kh, kw):
+    """The stride-1 tap kernels' zeroed planes for ``x``'s channels (``hp * wp`` each, the
+    runs' reach past the last position included, rows 64-byte aligned) and the offsets of the
+    taps ``(c, i, j)`` into them read flat, in that order."""
+    c = x.shape[1]
+    xp = _rows(c, hp * wp + _native._PANEL_BYTES // x.itemsize, x)
+    xp[:, :] = x.dtype.type(0)
+    offsets = np.empty(c * kh * kw, np.int64)
+    for ch in range(c):
+        for i in range(kh):
+            for j in range(kw):
+                offsets[(ch * kh + i) * kw + j] = ch * xp.shape[1] + i * wp + j
+    return xp, offsets
+
+
 def _tap_weights(wq, o):
     """The forwards' weight as taps: ``(C * kh * kw, o)``, row ``(c * kh + i) * kw + j`` the
     tap ``(i, j)`` of input channel ``c`` for the first ``o`` output channels of ``wq``."""
@@ -270,17 +288,11 @@ def _small_forward(x, wq, out, bias, has_bias, top, left):
     """``out`` ``(N, O, Ho, Wo)`` = the stride-1 convolution of ``x`` ``(N, C, H, W)``
     zero-padded by ``top`` and ``left`` (and up to the output's size beyond it) with ``wq``
     ``(O4, C, kh, kw)`` (see :func:`grouped_weight`), plus ``bias[o]`` when ``has_bias``."""
-    n, c = x.shape[0], x.shape[1]
+    n = x.shape[0]
     kh, kw = wq.shape[2], wq.shape[3]
     ho, wo = out.shape[2], out.shape[3]
-    hp, wp = ho + kh - 1, wo + kw - 1
-    xp = _rows(c, hp * wp + _native._PANEL_BYTES // x.itemsize, x)
-    xp[:, :] = out.dtype.type(0)
-    offsets = np.empty(c * kh * kw, np.int64)
-    for ch in range(c):
-        for i in range(kh):
-            for j in range(kw):
-                offsets[(ch * kh + i) * kw + j] = ch * xp.shape[1] + i * wp + j
+    wp = wo + kw - 1
+    xp, offsets = _planes(x, ho + kh - 1, wp, kh, kw)
     wt = _taps(wq, out.shape[1])
     flat = xp.reshape(xp.size)
     for b in range(n):
@@ -331,15 +343,9 @@ def _small_weight_taps(x, g, gw, top, left):
     n, c = x.shape[0], x.shape[1]
     o, ho, wo = g.shape[1], g.shape[2], g.shape[3]
     kh, kw = gw.shape[2], gw.shape[3]
-    hp, wp = ho + kh - 1, wo + kw - 1
+    wp = wo + kw - 1
     length = _length(ho, wp, wo, x)
-    xp = _rows(c, hp * wp + _native._PANEL_BYTES // x.itemsize, x)
-    xp[:, :] = gw.dtype.type(0)
-    offsets = np.empty(c * kh * kw, np.int64)
-    for ch in range(c):
-        for i in range(kh):
-            for j in range(kw):
-                offsets[(ch * kh + i) * kw + j] = ch * xp.shape[1] + i * wp + j
+    xp, offsets = _planes(x, ho + kh - 1, wp, kh, kw)
     width = _native._PANEL_BYTES // x.itemsize
     panels = np.zeros((-(-o // width), length, width), gw.dtype)
     sums = np.zeros((c * kh * kw, o), gw.dtype)
